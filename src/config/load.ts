@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node, type Document } from 'yaml';
+import { ConfigError, ConfigErrors } from './errors.js';
+import { composeSchema } from './schema.js';
+import type { CanonicalConfig } from './types.js';
+import type { StageModule } from '../core/stage.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export interface LoadedConfig {
+  readonly file: string;
+  readonly baseDir: string;
+  readonly config: CanonicalConfig;
+  /** sha256 of the file bytes, for the audit log */
+  readonly hash: string;
+}
+
+type PathSeg = string | number;
+
+/** Renders a key path the way users write it: `routes[0].match.path`. */
+export function keyPathString(path: readonly PathSeg[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}
+
+function pointerToPath(pointer: string): PathSeg[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** line/column of the node at `path`; for `keyOf`, the key node of that entry instead */
+  locate(path: readonly PathSeg[], keyOf?: string): { line: number; column: number } | null {
+    let node: unknown = this.doc.contents;
+    let last: unknown = node;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        last = pair.key;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+      } else break;
+      if (node) last = node;
+    }
+    if (keyOf !== undefined && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === keyOf);
+      if (pair && isScalar(pair.key)) last = pair.key;
+    }
+    const range = (last as Node | undefined)?.range;
+    if (!range) return null;
+    const pos = this.lines.linePos(range[0]);
+    return { line: pos.line, column: pos.col };
+  }
+}
+
+const REF = /\$\{(env|file):([^}]+)\}/g;
+
+/** Replaces `${env:NAME}` and `${file:PATH}` in every string of the tree; errors name the key. */
+function substitute(value: unknown, path: PathSeg[], ctx: { baseDir: string; fail: (msg: string, path: PathSeg[]) => never }): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    return value.replace(REF, (_m, kind: string, arg: string) => {
+      if (kind === 'env') {
+        const v = process.env[arg];
+        if (v === undefined) ctx.fail(`environment variable ${arg} is not set`, path);
+        return v;
+      }
+      try {
+        return readFileSync(resolve(ctx.baseDir, arg), 'utf8').replace(/\r?\n$/, '');
+      } catch (e) {
+        return ctx.fail(`cannot read secret file ${arg}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, path);
+      }
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], ctx));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, [...path, k], ctx);
+    return out;
+  }
+  return value;
+}
+
+function describeAjvError(e: ErrorObject): { message: string; key?: string } {
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      return { message: `unknown key '${key}'`, key };
+    }
+    case 'required':
+      return { message: `missing required key '${String((e.params as { missingProperty: string }).missingProperty)}'` };
+    case 'type':
+      return { message: `must be ${String((e.params as { type: string }).type)}` };
+    case 'enum':
+      return { message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'const':
+      return { message: `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}` };
+    default:
+      return { message: e.message ?? e.keyword };
+  }
+}
+
+const validators = new WeakMap<readonly StageModule[], ReturnType<Ajv2020['compile']>>();
+
+function validatorFor(modules: readonly StageModule[]): ReturnType<Ajv2020['compile']> {
+  let v = validators.get(modules);
+  if (!v) {
+    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+    addFormats(ajv);
+    v = ajv.compile(composeSchema(modules));
+    validators.set(modules, v);
+  }
+  return v;
+}
+
+/**
+ * Parses YAML or JSON text into the canonical tree: substitutes secret references,
+ * applies schema defaults, and reports every problem with file, line and key path.
+ */
+export function parseConfig(text: string, file: string, modules: readonly StageModule[]): LoadedConfig {
+  const baseDir = dirname(resolve(file));
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, merge: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigErrors(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return new ConfigError(`syntax error: ${e.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col });
+      }),
+    );
+  }
+  const locator = new Locator(doc, lines);
+  const fail = (message: string, path: PathSeg[]): never => {
+    const loc = locator.locate(path);
+    throw new ConfigError(message, { file, line: loc?.line ?? null, column: loc?.column ?? null, keyPath: keyPathString(path) });
+  };
+  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError('config must be a mapping', { file, line: 1 });
+  }
+  const tree = substitute(raw, [], { baseDir, fail }) as Record<string, unknown>;
+  const validate = validatorFor(modules);
+  if (!validate(tree)) {
+    const seen = new Set<string>();
+    const errs: ConfigError[] = [];
+    for (const e of validate.errors ?? []) {
+      // oneOf/anyOf summaries repeat their branches' errors; keep the specific ones
+      if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
+      const path = pointerToPath(e.instancePath);
+      const { message, key } = describeAjvError(e);
+      const loc = locator.locate(path, key);
+      const keyPath = keyPathString(key === undefined ? path : [...path, key]);
+      const id = `${keyPath}|${message}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      errs.push(new ConfigError(message, { file, line: loc?.line ?? null, column: loc?.column ?? null, keyPath }));
+    }
+    if (errs.length === 0) errs.push(new ConfigError('config does not match the schema', { file }));
+    throw new ConfigErrors(errs);
+  }
+  const config = tree as unknown as CanonicalConfig;
+  return { file, baseDir, config, hash: createHash('sha256').update(text).digest('hex') };
+}
+
+/** Reads and parses a config file. */
+export function loadConfigFile(file: string, modules: readonly StageModule[]): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
+  }
+  return parseConfig(text, file, modules);
+}
+
+/** Locates a key path in a config file for errors found after schema validation (cross-key checks). */
+export function locateInFile(file: string, path: readonly PathSeg[]): { line: number; column: number } | null {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines });
+    return new Locator(doc, lines).locate(path);
+  } catch {
+    return null;
+  }
+}
+
+/** A ConfigError located at a key path of the file. */
+export function configErrorAt(file: string, path: readonly PathSeg[], message: string): ConfigError {
+  const loc = locateInFile(file, path);
+  return new ConfigError(message, { file, line: loc?.line ?? null, column: loc?.column ?? null, keyPath: keyPathString(path) });
+}

@@ -1,0 +1,251 @@
+import type { JsonSchema } from './json-schema.js';
+import type { StageModule } from '../core/stage.js';
+
+const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
+  type: 'integer',
+  minimum: min,
+  default: dflt,
+  description,
+});
+const int = (description: string, dflt: number, min = 0): JsonSchema => ({
+  type: 'integer',
+  minimum: min,
+  default: dflt,
+  description,
+});
+
+const listener: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port'],
+  description: 'A traffic listener (HTTP, or HTTPS when `tls` is set).',
+  properties: {
+    name: { type: 'string', description: 'Listener name, used in logs and metrics. Defaults to `address:port`.' },
+    address: { type: 'string', default: '127.0.0.1', description: 'Address to bind. Loopback by default; set `0.0.0.0` or `::` to expose.' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free port).' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cert', 'key'],
+      description: 'Serve HTTPS with this certificate; optionally require client certificates (mTLS).',
+      properties: {
+        cert: { type: 'string', description: 'PEM certificate chain file.' },
+        key: { type: 'string', description: 'PEM private key file.' },
+        client_auth: {
+          enum: ['none', 'optional', 'required'],
+          default: 'none',
+          description: '`required`: the handshake is refused without a valid client certificate. `optional`: routes decide (401 without one).',
+        },
+        ca: { type: 'string', description: 'PEM bundle of CAs trusted to issue client certificates (required when client_auth is not none).' },
+        crl: { type: 'array', items: { type: 'string' }, description: 'PEM CRL files; revoked client certificates are refused at the handshake.' },
+        min_version: { enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', description: 'Lowest TLS version accepted.' },
+      },
+    },
+    max_header_bytes: int('Largest request header block accepted (431 above). Why: bounds memory per connection; 16 KiB fits large JWTs and cookies.', 16384, 1024),
+    max_url_bytes: int('Longest request target accepted (414 above). Why: long URLs are a scanner and overflow signature; 8 KiB is what CDNs accept.', 8192, 64),
+    headers_timeout_ms: ms('Time a client has to send all request headers; slow clients (slowloris) are disconnected.', 10000, 100),
+    request_timeout_ms: ms('Time a client has to send the whole request, body included.', 30000, 100),
+    keep_alive_timeout_ms: ms('Idle time before a keep-alive connection is closed.', 5000, 100),
+    max_connections: int('Most simultaneous connections on this listener; more are refused. Why: bounds file descriptors and memory.', 10000, 1),
+    max_requests_per_socket: int('Requests served on one connection before it is closed (0: unlimited).', 0, 0),
+  },
+};
+
+const upstream: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['targets'],
+  description: 'A named group of upstream targets with load balancing, health checks, timeouts and retries.',
+  properties: {
+    targets: {
+      type: 'array',
+      minItems: 1,
+      description: 'Servers of this upstream.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+          url: { type: 'string', pattern: '^https?://', description: 'Base URL, e.g. `http://127.0.0.1:3000`.' },
+          weight: { type: 'integer', minimum: 1, maximum: 1000, default: 1, description: 'Relative share of traffic under round robin.' },
+        },
+      },
+    },
+    balance: { enum: ['round_robin', 'least_connections'], default: 'round_robin', description: 'Load-balancing algorithm (round robin is weighted).' },
+    connect_timeout_ms: ms('Time to establish a connection to a target (502 after retries).', 2000, 1),
+    response_timeout_ms: ms('Time to receive the response headers from a target (504 above).', 30000, 1),
+    max_connections: int('Keep-alive pool size per target.', 128, 1),
+    keep_alive_timeout_ms: ms('Idle upstream connections are closed after this.', 30000, 100),
+    max_response_bytes: int('Largest upstream body buffered when a respond stage needs the body (502 above).', 10485760, 1024),
+    health_check: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Active health check: a GET to `path` on each target every `interval_ms`.',
+      properties: {
+        path: { type: 'string', default: '/healthz', description: 'Path probed on each target.' },
+        interval_ms: ms('Time between probes.', 5000, 50),
+        timeout_ms: ms('Probe timeout.', 2000, 10),
+        healthy_threshold: int('Consecutive successes that bring a target back.', 2, 1),
+        unhealthy_threshold: int('Consecutive failures that take a target out.', 3, 1),
+        expected_status: { type: 'array', items: { type: 'integer' }, default: [200, 204], description: 'Statuses that count as healthy.' },
+      },
+    },
+    passive: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Passive ejection on consecutive connect errors or 5xx responses from live traffic.',
+      properties: {
+        consecutive_failures: int('Consecutive failures that eject a target (0 disables).', 5, 0),
+        ejection_ms: ms('How long an ejected target stays out before it is tried again.', 10000, 100),
+      },
+    },
+    retries: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Retries on connection failure, for idempotent methods only (GET, HEAD, OPTIONS, PUT, DELETE), on another target.',
+      properties: {
+        attempts: int('Extra attempts after the first.', 2, 0),
+        budget_percent: int('Retries allowed as a percentage of requests over the last 10 s (retry storm protection).', 20, 0),
+        min_per_second: int('Retries always allowed per second regardless of the budget.', 10, 0),
+      },
+    },
+  },
+};
+
+const route: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'match', 'upstream'],
+  description: 'A route: what it matches, where it goes, and the stages that apply to it.',
+  properties: {
+    id: { type: 'string', pattern: '^[A-Za-z0-9_.:-]+$', description: 'Unique route id, used in logs and metrics.' },
+    match: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Request match: every given field must match. Exactly one of `path` and `prefix`.',
+      properties: {
+        hosts: { type: 'array', items: { type: 'string' }, description: 'Host names: exact (`api.example.com`) or wildcard (`*.example.com`). Any host when absent.' },
+        methods: { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, description: 'Methods (uppercase). Any method when absent.' },
+        path: { type: 'string', pattern: '^/', description: 'Exact path or template with `{param}` segments, e.g. `/items/{id}`.' },
+        prefix: { type: 'string', pattern: '^/', description: 'Path prefix, matched on segment boundaries (`/api` matches `/api` and `/api/x`, not `/apix`).' },
+      },
+      oneOf: [{ required: ['path'] }, { required: ['prefix'] }],
+    },
+    upstream: { type: 'string', description: 'Name of an upstream in `upstreams`.' },
+    strip_prefix: { type: 'string', pattern: '^/', description: 'Remove this prefix from the path before forwarding.' },
+    rewrite: { type: 'string', pattern: '^/', description: 'Forward to this path instead; `{param}` placeholders take captured values.' },
+    max_body_bytes: { type: 'integer', minimum: 0, description: 'Body size limit for this route (overrides `limits.max_body_bytes`).' },
+  },
+};
+
+/** The gateway's core schema; stage modules add their own keys (see compose()). */
+export function coreSchema(): JsonSchema & { properties: Record<string, JsonSchema> } {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    additionalProperties: false,
+    required: ['version', 'listeners', 'upstreams', 'routes'],
+    description: 'Portcullis configuration.',
+    properties: {
+      version: { const: 1, description: 'Config format version.' },
+      listeners: { type: 'array', minItems: 1, items: listener, description: 'Traffic listeners.' },
+      admin: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'Admin listener: health, readiness, Prometheus metrics, admin API. Separate from traffic.',
+        properties: {
+          enabled: { type: 'boolean', default: true, description: 'Serve the admin listener.' },
+          address: { type: 'string', default: '127.0.0.1', description: 'Bind address. Loopback by default: never expose it without a token.' },
+          port: { type: 'integer', minimum: 0, maximum: 65535, default: 9090, description: 'Admin port.' },
+          token: { type: 'string', description: 'Bearer token required by the admin API (write actions); use `${env:NAME}` or `${file:PATH}`.' },
+        },
+      },
+      trusted_proxies: {
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        description: 'CIDRs of proxies whose X-Forwarded-For / Forwarded headers are believed. Empty: the TCP peer is the client.',
+      },
+      request_id: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'Request id generation and propagation.',
+        properties: {
+          header: { type: 'string', default: 'x-request-id', description: 'Header carrying the request id upstream and back to the client.' },
+          trust_incoming: { type: 'boolean', default: true, description: 'Accept an incoming request id from trusted proxies (it is always replaced for other peers).' },
+        },
+      },
+      limits: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'Default request limits.',
+        properties: {
+          max_body_bytes: int('Largest request body (413 above, the upstream is not contacted). Why: 1 MiB fits JSON APIs; raise it per route for uploads.', 1048576, 0),
+          max_query_params: int('Most query parameters in one request (400 above). Why: bounds parsing work (HashDoS).', 256, 1),
+        },
+      },
+      access_log: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'One JSON line per request.',
+        properties: {
+          enabled: { type: 'boolean', default: true, description: 'Write the access log.' },
+          path: { type: 'string', default: 'stdout', description: '`stdout`, `stderr` or a file path (appended).' },
+          redact_query: {
+            type: 'array',
+            items: { type: 'string' },
+            default: ['token', 'access_token', 'id_token', 'api_key', 'apikey', 'key', 'password', 'secret', 'signature', 'sig', 'code'],
+            description: 'Query parameters whose values are replaced by `[REDACTED]` in logs.',
+          },
+        },
+      },
+      shutdown: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'Graceful shutdown on SIGTERM/SIGINT.',
+        properties: {
+          grace_ms: ms('Time in-flight requests get to finish before the process exits.', 15000, 0),
+        },
+      },
+      reload: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'Hot reload (SIGHUP always reloads).',
+        properties: {
+          watch: { type: 'boolean', default: true, description: 'Reload when the config file changes.' },
+        },
+      },
+      upstreams: {
+        type: 'object',
+        additionalProperties: upstream,
+        description: 'Upstreams by name.',
+      },
+      routes: { type: 'array', items: route, description: 'Routes, matched most specific first.' },
+    },
+  };
+}
+
+/** Composes the core schema with each stage module's global and route keys. */
+export function composeSchema(modules: readonly StageModule[]): JsonSchema {
+  const root = coreSchema();
+  const routeProps = ((root.properties.routes as { items: { properties: Record<string, JsonSchema> } }).items).properties;
+  for (const m of modules) {
+    for (const [k, s] of Object.entries(m.schema?.global ?? {})) {
+      if (k in root.properties) throw new Error(`stage ${m.id}: global config key '${k}' is already defined`);
+      root.properties[k] = s;
+    }
+    for (const [k, s] of Object.entries(m.schema?.route ?? {})) {
+      if (k in routeProps) throw new Error(`stage ${m.id}: route config key '${k}' is already defined`);
+      routeProps[k] = s;
+    }
+  }
+  return root;
+}

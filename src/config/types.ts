@@ -1,0 +1,91 @@
+/**
+ * The canonical config tree, after YAML/JSON parsing, reference substitution, defaults and
+ * validation. Stage sections are typed by their own stage (unknown here).
+ */
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  client_auth: 'none' | 'optional' | 'required';
+  ca?: string;
+  crl?: string[];
+  min_version: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface ListenerConfig {
+  name: string;
+  address: string;
+  port: number;
+  tls?: TlsConfig;
+  max_header_bytes: number;
+  max_url_bytes: number;
+  headers_timeout_ms: number;
+  request_timeout_ms: number;
+  keep_alive_timeout_ms: number;
+  max_connections: number;
+  max_requests_per_socket: number;
+}
+
+export interface TargetConfig {
+  url: string;
+  weight: number;
+}
+
+export interface UpstreamConfig {
+  targets: TargetConfig[];
+  balance: 'round_robin' | 'least_connections';
+  connect_timeout_ms: number;
+  response_timeout_ms: number;
+  max_connections: number;
+  keep_alive_timeout_ms: number;
+  health_check?: {
+    path: string;
+    interval_ms: number;
+    timeout_ms: number;
+    healthy_threshold: number;
+    unhealthy_threshold: number;
+    expected_status: number[];
+  };
+  passive: {
+    consecutive_failures: number;
+    ejection_ms: number;
+  };
+  retries: {
+    attempts: number;
+    budget_percent: number;
+    min_per_second: number;
+  };
+  max_response_bytes: number;
+}
+
+export interface RouteMatch {
+  hosts?: string[];
+  methods?: string[];
+  path?: string;
+  prefix?: string;
+}
+
+export interface RouteConfig {
+  id: string;
+  match: RouteMatch;
+  upstream: string;
+  strip_prefix?: string;
+  rewrite?: string;
+  max_body_bytes?: number;
+  /** stage sections on the route (auth, limits, waf, validate, ...) */
+  [key: string]: unknown;
+}
+
+export interface CanonicalConfig {
+  version: 1;
+  listeners: ListenerConfig[];
+  admin: { address: string; port: number; token?: string; enabled: boolean };
+  trusted_proxies: string[];
+  request_id: { header: string; trust_incoming: boolean };
+  limits: { max_body_bytes: number; max_query_params: number };
+  access_log: { enabled: boolean; path: string; redact_query: string[] };
+  shutdown: { grace_ms: number };
+  reload: { watch: boolean };
+  upstreams: Record<string, UpstreamConfig>;
+  routes: RouteConfig[];
+  [key: string]: unknown;
+}

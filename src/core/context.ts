@@ -1,0 +1,145 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Principal } from './principal.js';
+import type { Deny } from './decision.js';
+import type { Phase } from './phases.js';
+import type { CompiledRoute } from '../router/route.js';
+import type { Snapshot } from '../config/snapshot.js';
+
+export interface ListenerInfo {
+  readonly name: string;
+  readonly tls: boolean;
+  /** 'required' | 'optional' | 'none' */
+  readonly clientAuth: 'required' | 'optional' | 'none';
+}
+
+/** What the pipeline recorded about the decision, for logs and metrics. */
+export interface Outcome {
+  /** 'allowed' or 'denied' */
+  decision: 'allowed' | 'denied';
+  stage: string | null;
+  code: string | null;
+  reason: string | null;
+}
+
+/** What a monitor-mode stage would have done. */
+export interface MonitorEvent {
+  readonly stage: string;
+  readonly code: string;
+  readonly reason: string | null;
+}
+
+/**
+ * One object per request with typed slots; stages read and write only their slots.
+ * Fields are all assigned in the constructor so that V8 keeps one hidden class.
+ */
+export class RequestContext {
+  readonly id: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly snapshot: Snapshot;
+  readonly listener: ListenerInfo;
+  /** process.hrtime.bigint() at arrival */
+  readonly startNs: bigint;
+  /** Date.now() at arrival; pass it to pure decision code */
+  readonly now: number;
+  readonly method: string;
+  /** lowercased host without port */
+  host: string;
+  /** normalised path (decoded once, dot segments resolved); what routes and stages see */
+  path: string;
+  /** raw query string without '?', '' when none */
+  query: string;
+  /** client IP after trusted-proxy resolution */
+  clientIp: string;
+  /** TCP peer address */
+  readonly peerIp: string;
+  route: CompiledRoute | null;
+  params: Record<string, string>;
+  /** set only by the authenticate phase */
+  principal: Principal | null;
+  /** buffered request body, when a stage needed it */
+  body: Buffer | null;
+  /** parsed body (JSON, form, ...), when a stage parsed it; untrusted until validated */
+  parsedBody: unknown;
+  /** names of JSON pointers whose values passed a constrained schema type (WAF schema awareness) */
+  validatedPointers: Set<string> | null;
+  /** headers added to the upstream request (identity headers, cert details) */
+  readonly upstreamHeaders: Record<string, string>;
+  /** headers added to the client response, proxied or local (RateLimit, security headers) */
+  readonly responseHeaders: Record<string, string>;
+  /** annotations for the access log, by stage id (e.g. waf rule ids) */
+  readonly annotations: Record<string, unknown>;
+  readonly monitored: MonitorEvent[];
+  outcome: Outcome;
+  phase: Phase;
+  /** upstream target chosen, for logs */
+  upstreamTarget: string | null;
+  upstreamLatencyMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  /** callbacks run when the response finished or the connection closed (release concurrency slots) */
+  cleanups: (() => void)[] | null;
+
+  constructor(
+    id: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    snapshot: Snapshot,
+    listener: ListenerInfo,
+    startNs: bigint,
+    now: number,
+  ) {
+    this.id = id;
+    this.req = req;
+    this.res = res;
+    this.snapshot = snapshot;
+    this.listener = listener;
+    this.startNs = startNs;
+    this.now = now;
+    this.method = req.method ?? 'GET';
+    this.host = '';
+    this.path = '/';
+    this.query = '';
+    this.peerIp = req.socket.remoteAddress ?? '';
+    this.clientIp = this.peerIp;
+    this.route = null;
+    this.params = {};
+    this.principal = null;
+    this.body = null;
+    this.parsedBody = undefined;
+    this.validatedPointers = null;
+    this.upstreamHeaders = {};
+    this.responseHeaders = {};
+    this.annotations = {};
+    this.monitored = [];
+    this.outcome = { decision: 'allowed', stage: null, code: null, reason: null };
+    this.phase = 'intake';
+    this.upstreamTarget = null;
+    this.upstreamLatencyMs = null;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
+    this.cleanups = null;
+  }
+
+  /** The TLS socket when the listener is HTTPS. */
+  get tlsSocket(): TLSSocket | null {
+    return this.listener.tls ? (this.req.socket as TLSSocket) : null;
+  }
+
+  /** Register work to run once the exchange is over (success, error or client abort). */
+  onCleanup(fn: () => void): void {
+    (this.cleanups ??= []).push(fn);
+  }
+
+  /** First value of a request header (lowercase name). */
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  /** The deny recorded by a monitor-mode stage (for logs). */
+  recordMonitor(stage: string, d: Deny): void {
+    this.monitored.push({ stage, code: d.code, reason: d.reason ?? null });
+  }
+}

@@ -1,0 +1,80 @@
+import type { Decision, Deny } from './decision.js';
+import type { Mode, Phase } from './phases.js';
+import type { RequestContext } from './context.js';
+import type { Services } from './services.js';
+import type { CanonicalConfig, RouteConfig } from '../config/types.js';
+import type { JsonSchema } from '../config/json-schema.js';
+
+/** The upstream (or local) response as the respond phase sees it. */
+export interface ResponseMeta {
+  status: number;
+  /** lowercase header names; mutable by respond stages */
+  headers: Record<string, string | string[]>;
+}
+
+/**
+ * What a stage does on one route. Built once per route per config snapshot (in the factory),
+ * then called for many requests. Decision code is synchronous where it can be.
+ */
+export interface RouteStage {
+  /** dot-namespaced id, e.g. 'auth.jwt', 'limit.rate', 'waf' */
+  readonly id: string;
+  readonly phase: Phase;
+  /** monitor: the pipeline logs the deny and continues */
+  readonly mode: Mode;
+  /** the pipeline buffers the request body (within the route's limit) before this stage runs */
+  readonly needsBody?: boolean;
+  /** request phases: return a Deny to stop, undefined to continue */
+  run?(ctx: RequestContext): Decision | Promise<Decision>;
+  /**
+   * respond phase. Called with the upstream status and headers before they are sent.
+   * When `needsResponseBody` is true, `body` receives the whole upstream body (bounded) and
+   * returns the body to send, or a Deny to replace the response with a local reply.
+   */
+  readonly needsResponseBody?: boolean;
+  onResponse?(ctx: RequestContext, res: ResponseMeta): void;
+  onResponseBody?(ctx: RequestContext, res: ResponseMeta, body: Buffer): Buffer | Deny;
+  /** observe phase: always called once when the exchange is over (also after local replies) */
+  onFinish?(ctx: RequestContext): void;
+}
+
+/** Context given to a stage module's factory, once per snapshot. */
+export interface StageEnv {
+  readonly config: CanonicalConfig;
+  /** the config file path, for resolving relative paths and for error messages */
+  readonly file: string;
+  readonly baseDir: string;
+  readonly services: Services;
+}
+
+/** A stage factory for one config snapshot. */
+export interface StageInstance {
+  /** returns null when the stage does not apply to the route */
+  forRoute(route: RouteConfig): RouteStage | null;
+  /** called when the snapshot is retired (after its in-flight requests finished) */
+  close?(): Promise<void> | void;
+}
+
+/**
+ * A pipeline stage module: one folder under src/stages/, registered in src/stages/index.ts.
+ * Its config schema is composed into the gateway's schema; its factory is called for each snapshot.
+ */
+export interface StageModule {
+  readonly id: string;
+  readonly phase: Phase;
+  /** order within the phase; lower runs first */
+  readonly order: number;
+  /** config keys this stage contributes at the top level and on each route */
+  readonly schema?: {
+    readonly global?: Readonly<Record<string, JsonSchema>>;
+    readonly route?: Readonly<Record<string, JsonSchema>>;
+  };
+  /**
+   * Optional async step before compilation, e.g. turning OpenAPI documents into routes.
+   * May mutate `config` (it is a fresh copy per load). Throw ConfigError for bad input.
+   */
+  prepare?(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): Promise<void>;
+  /** Checks across keys that a JSON Schema cannot express. Throw ConfigError. */
+  check?(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): void;
+  create(env: StageEnv): Promise<StageInstance> | StageInstance;
+}

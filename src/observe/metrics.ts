@@ -1,0 +1,123 @@
+import client from 'prom-client';
+
+type Labels<L extends string> = Partial<Record<L, string | number>>;
+
+/**
+ * Prometheus metrics (prom-client). Names are snake_case with the `portcullis_` prefix.
+ * Core metrics are fields; stages get theirs through counter()/gauge()/histogram(), which are
+ * idempotent so that a reload re-creating a stage reuses the same series.
+ */
+export class Metrics {
+  readonly registry: client.Registry;
+  readonly requests: client.Counter<'route' | 'status_class' | 'decision' | 'listener'>;
+  readonly denials: client.Counter<'stage' | 'code'>;
+  readonly latency: client.Histogram<'route'>;
+  readonly upstreamLatency: client.Histogram<'upstream'>;
+  readonly inFlight: client.Gauge;
+  readonly upstreamHealthy: client.Gauge<'upstream' | 'target'>;
+  readonly upstreamEjections: client.Counter<'upstream' | 'target' | 'reason'>;
+  readonly upstreamRetries: client.Counter<'upstream'>;
+  readonly upstreamErrors: client.Counter<'upstream' | 'code'>;
+  readonly reloads: client.Counter<'result'>;
+  readonly monitored: client.Counter<'stage' | 'code'>;
+  private readonly custom = new Map<string, client.Metric<string>>();
+
+  constructor() {
+    this.registry = new client.Registry();
+    const r = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'portcullis_process_' });
+    this.requests = new client.Counter({
+      name: 'portcullis_requests_total',
+      help: 'Requests by route, status class and decision.',
+      labelNames: ['route', 'status_class', 'decision', 'listener'],
+      registers: r,
+    });
+    this.denials = new client.Counter({
+      name: 'portcullis_denials_total',
+      help: 'Requests refused by a stage, by stage and error code.',
+      labelNames: ['stage', 'code'],
+      registers: r,
+    });
+    this.monitored = new client.Counter({
+      name: 'portcullis_monitor_denials_total',
+      help: 'Denials a stage in monitor mode would have made.',
+      labelNames: ['stage', 'code'],
+      registers: r,
+    });
+    this.latency = new client.Histogram({
+      name: 'portcullis_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response, by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.upstreamLatency = new client.Histogram({
+      name: 'portcullis_upstream_duration_seconds',
+      help: 'Time to the upstream response headers, by upstream.',
+      labelNames: ['upstream'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.inFlight = new client.Gauge({ name: 'portcullis_requests_in_flight', help: 'Requests being processed.', registers: r });
+    this.upstreamHealthy = new client.Gauge({
+      name: 'portcullis_upstream_target_healthy',
+      help: '1 when the target is in rotation, 0 when ejected or failing health checks.',
+      labelNames: ['upstream', 'target'],
+      registers: r,
+    });
+    this.upstreamEjections = new client.Counter({
+      name: 'portcullis_upstream_ejections_total',
+      help: 'Targets taken out of rotation, by reason (health_check, passive).',
+      labelNames: ['upstream', 'target', 'reason'],
+      registers: r,
+    });
+    this.upstreamRetries = new client.Counter({
+      name: 'portcullis_upstream_retries_total',
+      help: 'Retried upstream attempts.',
+      labelNames: ['upstream'],
+      registers: r,
+    });
+    this.upstreamErrors = new client.Counter({
+      name: 'portcullis_upstream_errors_total',
+      help: 'Failed upstream exchanges by error code.',
+      labelNames: ['upstream', 'code'],
+      registers: r,
+    });
+    this.reloads = new client.Counter({
+      name: 'portcullis_config_reloads_total',
+      help: 'Config loads and reloads by result (success, failure).',
+      labelNames: ['result'],
+      registers: r,
+    });
+  }
+
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): client.Counter<L> {
+    return this.getOrMake(name, () => new client.Counter<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): client.Gauge<L> {
+    return this.getOrMake(name, () => new client.Gauge<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): client.Histogram<L> {
+    return this.getOrMake(
+      name,
+      () => new client.Histogram<L>({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }),
+    );
+  }
+
+  private getOrMake<M extends client.Metric<string>>(name: string, make: () => M): M {
+    let m = this.custom.get(name);
+    if (!m) {
+      m = make();
+      this.custom.set(name, m);
+    }
+    return m as M;
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+export type { Labels };

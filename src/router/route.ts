@@ -1,0 +1,28 @@
+import type { RouteConfig } from '../config/types.js';
+import type { RouteStage } from '../core/stage.js';
+import type { Phase } from '../core/phases.js';
+import type { UpstreamGroup } from '../proxy/upstream.js';
+
+/** A route compiled once per snapshot: match data, its upstream, and its stage chain per phase. */
+export interface CompiledRoute {
+  readonly id: string;
+  readonly config: RouteConfig;
+  readonly upstream: UpstreamGroup;
+  /** uppercase methods, or null for any */
+  readonly methods: ReadonlySet<string> | null;
+  readonly maxBodyBytes: number;
+  readonly stripPrefix: string | null;
+  /** rewrite template split on params, or null */
+  readonly rewrite: ((params: Record<string, string>) => string) | null;
+  /** request-phase stages in run order */
+  readonly requestStages: readonly RouteStage[];
+  /** stages with onResponse / onResponseBody */
+  readonly respondStages: readonly RouteStage[];
+  /** stages with onFinish */
+  readonly finishStages: readonly RouteStage[];
+  /** true when some request stage needs the buffered body */
+  readonly needsBody: boolean;
+  readonly needsResponseBody: boolean;
+  /** stages by phase, for introspection and docs */
+  readonly phases: ReadonlyMap<Phase, readonly RouteStage[]>;
+}

@@ -1,0 +1,190 @@
+/**
+ * Host + method + path routing. Hosts select a virtual host (exact, then the longest wildcard
+ * suffix, then host-agnostic routes); within it, exact paths beat templates, templates beat
+ * prefixes, and static segments beat parameters. A path that matches with another method gives
+ * 405 with Allow; no match gives 404 (the gateway enforces the API inventory).
+ * Why not find-my-way: 405/Allow needs every method's match for a path, and host wildcards
+ * combined with segment-boundary prefixes are simpler to get exactly right here.
+ */
+import { decodeSegment } from './normalise.js';
+
+export interface RouteSpec<T> {
+  readonly value: T;
+  readonly hosts: readonly string[] | null;
+  readonly methods: ReadonlySet<string> | null;
+  readonly path?: string;
+  readonly prefix?: string;
+}
+
+export type RouteMatch<T> =
+  | { readonly kind: 'found'; readonly value: T; readonly params: Record<string, string> }
+  | { readonly kind: 'method'; readonly allow: readonly string[] }
+  | { readonly kind: 'none' };
+
+interface Entry<T> {
+  readonly value: T;
+  readonly methods: ReadonlySet<string> | null;
+  readonly paramNames: readonly string[];
+}
+
+interface Seg<T> {
+  readonly statics: Map<string, Seg<T>>;
+  /** parameter children: a whole-segment param, or a pattern such as `{name}.json` */
+  readonly params: { re: RegExp; names: string[]; node: Seg<T>; whole: boolean }[];
+  readonly entries: Entry<T>[];
+}
+
+const newSeg = <T>(): Seg<T> => ({ statics: new Map(), params: [], entries: [] });
+
+const PARAM = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+class Table<T> {
+  readonly exact = new Map<string, Entry<T>[]>();
+  readonly tree: Seg<T> = newSeg();
+  /** prefixes, longest first */
+  prefixes: { prefix: string; entry: Entry<T> }[] = [];
+
+  add(spec: RouteSpec<T>): void {
+    if (spec.prefix !== undefined) {
+      const prefix = spec.prefix.length > 1 ? spec.prefix.replace(/\/+$/, '') : '/';
+      this.prefixes.push({ prefix, entry: { value: spec.value, methods: spec.methods, paramNames: [] } });
+      this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+      return;
+    }
+    const path = spec.path ?? '/';
+    if (!path.includes('{')) {
+      const list = this.exact.get(path) ?? [];
+      list.push({ value: spec.value, methods: spec.methods, paramNames: [] });
+      this.exact.set(path, list);
+      return;
+    }
+    let node = this.tree;
+    const names: string[] = [];
+    for (const seg of path.split('/').slice(1)) {
+      if (!seg.includes('{')) {
+        let next = node.statics.get(seg);
+        if (!next) node.statics.set(seg, (next = newSeg()));
+        node = next;
+        continue;
+      }
+      const segNames: string[] = [];
+      const whole = /^\{[^}]+\}$/.test(seg);
+      const re = new RegExp(
+        `^${seg
+          .split(PARAM)
+          .map((part, i) => (i % 2 === 1 ? (segNames.push(part), '([^/]+?)') : escapeRe(part)))
+          .join('')}$`,
+      );
+      let child = node.params.find((p) => p.re.source === re.source);
+      if (!child) {
+        child = { re, names: segNames, node: newSeg(), whole };
+        node.params.push(child);
+        // whole-segment params last: patterns with literals are more specific
+        node.params.sort((a, b) => Number(a.whole) - Number(b.whole));
+      }
+      names.push(...segNames);
+      node = child.node;
+    }
+    node.entries.push({ value: spec.value, methods: spec.methods, paramNames: names });
+  }
+
+  /** Collects candidate entries in specificity order with their captured values. */
+  collect(path: string, out: { entry: Entry<T>; values: string[] }[]): void {
+    const ex = this.exact.get(path);
+    if (ex) for (const entry of ex) out.push({ entry, values: [] });
+    if (this.tree.statics.size > 0 || this.tree.params.length > 0) {
+      const segs = path.split('/');
+      walk(this.tree, segs, 1, [], out);
+    }
+    for (const p of this.prefixes) {
+      if (p.prefix === '/' || path === p.prefix || path.startsWith(`${p.prefix}/`)) out.push({ entry: p.entry, values: [] });
+    }
+  }
+}
+
+function walk<T>(node: Seg<T>, segs: string[], i: number, values: string[], out: { entry: Entry<T>; values: string[] }[]): void {
+  if (i === segs.length) {
+    for (const entry of node.entries) out.push({ entry, values: values.slice() });
+    return;
+  }
+  const seg = segs[i] as string;
+  const st = node.statics.get(seg);
+  if (st) walk(st, segs, i + 1, values, out);
+  if (seg === '') return; // parameters never match an empty segment
+  for (const p of node.params) {
+    const m = p.re.exec(seg);
+    if (!m) continue;
+    const n = values.length;
+    for (let k = 1; k < m.length; k++) values.push(m[k] as string);
+    walk(p.node, segs, i + 1, values, out);
+    values.length = n;
+  }
+}
+
+export class Router<T> {
+  private readonly byHost = new Map<string, Table<T>>();
+  /** wildcard suffixes ('.example.com'), longest first */
+  private readonly wildcards: { suffix: string; table: Table<T> }[] = [];
+  private readonly anyHost = new Table<T>();
+  private readonly allMethods: string[] = [];
+
+  add(spec: RouteSpec<T>): void {
+    if (spec.methods) for (const m of spec.methods) if (!this.allMethods.includes(m)) this.allMethods.push(m);
+    if (!spec.hosts || spec.hosts.length === 0) {
+      this.anyHost.add(spec);
+      return;
+    }
+    for (const raw of spec.hosts) {
+      const h = raw.toLowerCase();
+      if (h.startsWith('*.')) {
+        const suffix = h.slice(1);
+        let w = this.wildcards.find((x) => x.suffix === suffix);
+        if (!w) {
+          w = { suffix, table: new Table<T>() };
+          this.wildcards.push(w);
+          this.wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
+        }
+        w.table.add(spec);
+      } else {
+        let t = this.byHost.get(h);
+        if (!t) this.byHost.set(h, (t = new Table<T>()));
+        t.add(spec);
+      }
+    }
+  }
+
+  /** host: lowercase without port; path: canonical (normalised) path */
+  find(method: string, host: string, path: string): RouteMatch<T> {
+    const cands: { entry: Entry<T>; values: string[] }[] = [];
+    const exact = this.byHost.get(host);
+    if (exact) exact.collect(path, cands);
+    for (const w of this.wildcards) {
+      if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
+        w.table.collect(path, cands);
+        break;
+      }
+    }
+    this.anyHost.collect(path, cands);
+    if (cands.length === 0) return { kind: 'none' };
+    for (const c of cands) {
+      const ms = c.entry.methods;
+      if (ms === null || ms.has(method) || (method === 'HEAD' && ms.has('GET'))) {
+        const params: Record<string, string> = {};
+        const names = c.entry.paramNames;
+        for (let k = 0; k < names.length; k++) params[names[k] as string] = decodeSegment(c.values[k] as string);
+        return { kind: 'found', value: c.entry.value, params };
+      }
+    }
+    const allow = new Set<string>();
+    for (const c of cands) {
+      if (c.entry.methods === null) continue;
+      for (const m of c.entry.methods) allow.add(m);
+      if (c.entry.methods.has('GET')) allow.add('HEAD');
+    }
+    return { kind: 'method', allow: [...allow].sort() };
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The registered stage modules. Order between stages is data (phase, then `order`),
+ * never this list's order. Add one line per stage folder.
+ */
+import type { StageModule } from '../core/stage.js';
+
+export const STAGES: readonly StageModule[] = [
+];
