@@ -1,0 +1,100 @@
+/**
+ * `application/x-www-form-urlencoded` bodies and query strings: name/value pairs, decoded once,
+ * bounded in count and size, forbidden names (prototype pollution) refused. Results are
+ * null-prototype records whose repeated names become arrays.
+ */
+import { isUtf8 } from 'node:buffer';
+import { isForbiddenKey } from './json.js';
+
+export interface FormLimits {
+  /** most name/value pairs */
+  readonly maxParams: number;
+  /** longest decoded name or value, in characters */
+  readonly maxValueLength: number;
+}
+
+export const DEFAULT_FORM_LIMITS: FormLimits = Object.freeze({ maxParams: 256, maxValueLength: 65536 });
+
+export type Pair = readonly [name: string, value: string];
+
+export type PairsResult =
+  | { readonly ok: true; readonly pairs: Pair[] }
+  | { readonly ok: false; readonly code: 'too_many_params' | 'malformed' | 'too_long' | 'forbidden_key'; readonly reason: string };
+
+export type FormValue = string | string[];
+export type FormRecord = Record<string, FormValue>;
+
+export type FormResult =
+  | { readonly ok: true; readonly value: FormRecord }
+  | { readonly ok: false; readonly code: 'too_many_params' | 'malformed' | 'too_long' | 'forbidden_key'; readonly reason: string };
+
+function decode(s: string): string | null {
+  if (s.indexOf('+') !== -1) s = s.replace(/\+/g, ' ');
+  if (s.indexOf('%') === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+/** Counts `&`-separated non-empty pairs without decoding (for the query parameter limit). */
+export function countPairs(s: string): number {
+  if (s.length === 0) return 0;
+  let count = 0;
+  let start = 0;
+  for (;;) {
+    const amp = s.indexOf('&', start);
+    const end = amp === -1 ? s.length : amp;
+    if (end > start) count++;
+    if (amp === -1) return count;
+    start = amp + 1;
+  }
+}
+
+/** Splits and decodes `a=1&b=2`; empty pieces are skipped, a name without `=` has value ''. */
+export function parsePairs(s: string, limits: FormLimits = DEFAULT_FORM_LIMITS): PairsResult {
+  const pairs: Pair[] = [];
+  if (s.length === 0) return { ok: true, pairs };
+  let start = 0;
+  for (;;) {
+    const amp = s.indexOf('&', start);
+    const end = amp === -1 ? s.length : amp;
+    if (end > start) {
+      if (pairs.length >= limits.maxParams) return { ok: false, code: 'too_many_params', reason: `more than ${limits.maxParams} parameters` };
+      const eq = s.indexOf('=', start);
+      const hasEq = eq !== -1 && eq < end;
+      const name = decode(s.slice(start, hasEq ? eq : end));
+      const value = hasEq ? decode(s.slice(eq + 1, end)) : '';
+      if (name === null || value === null) return { ok: false, code: 'malformed', reason: 'malformed percent-encoding' };
+      if (name.length > limits.maxValueLength || value.length > limits.maxValueLength) {
+        return { ok: false, code: 'too_long', reason: `name or value longer than ${limits.maxValueLength}` };
+      }
+      if (isForbiddenKey(name)) return { ok: false, code: 'forbidden_key', reason: 'forbidden parameter name' };
+      pairs.push([name, value]);
+    }
+    if (amp === -1) break;
+    start = amp + 1;
+  }
+  return { ok: true, pairs };
+}
+
+/** Groups pairs by name; repeated names become arrays in order. */
+export function pairsToRecord(pairs: readonly Pair[]): FormRecord {
+  const out = Object.create(null) as FormRecord;
+  for (const [k, v] of pairs) {
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[k] = [prev, v];
+  }
+  return out;
+}
+
+/** Parses an urlencoded body (must be UTF-8). */
+export function parseUrlEncoded(buf: Buffer, limits: FormLimits = DEFAULT_FORM_LIMITS): FormResult {
+  if (!isUtf8(buf)) return { ok: false, code: 'malformed', reason: 'body is not valid UTF-8' };
+  const r = parsePairs(buf.toString('utf8'), limits);
+  if (!r.ok) return r;
+  return { ok: true, value: pairsToRecord(r.pairs) };
+}
