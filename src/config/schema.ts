@@ -137,6 +137,7 @@ const route: JsonSchema = {
     strip_prefix: { type: 'string', pattern: '^/', description: 'Remove this prefix from the path before forwarding.' },
     rewrite: { type: 'string', pattern: '^/', description: 'Forward to this path instead; `{param}` placeholders take captured values.' },
     max_body_bytes: { type: 'integer', minimum: 0, description: 'Body size limit for this route (overrides `limits.max_body_bytes`).' },
+    preserve_host: { type: 'boolean', default: false, description: 'Send the client\'s Host header upstream instead of the target\'s host (the original is always in X-Forwarded-Host).' },
   },
 };
 

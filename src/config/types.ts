@@ -71,6 +71,7 @@ export interface RouteConfig {
   strip_prefix?: string;
   rewrite?: string;
   max_body_bytes?: number;
+  preserve_host: boolean;
   /** stage sections on the route (auth, limits, waf, validate, ...) */
   [key: string]: unknown;
 }

@@ -51,6 +51,18 @@ export interface StageEnv {
 export interface StageInstance {
   /** returns null when the stage does not apply to the route */
   forRoute(route: RouteConfig): RouteStage | null;
+  /**
+   * Headers this stage sets upstream (identity, certificate details, claims). The core strips
+   * incoming copies of them from every request on every route, always.
+   */
+  readonly upstreamHeaderNames?: readonly string[];
+  /**
+   * Runs for every request before routing (also for requests no route matches): bans and
+   * global IP deny lists, so that scanners of unknown paths are refused too.
+   */
+  checkClient?(ctx: RequestContext): Decision | Promise<Decision>;
+  /** Runs once for every finished exchange, routed or not (abuse detection, alerting feeds). */
+  observe?(ctx: RequestContext): void;
   /** called when the snapshot is retired (after its in-flight requests finished) */
   close?(): Promise<void> | void;
 }

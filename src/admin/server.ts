@@ -1,0 +1,67 @@
+/**
+ * The admin listener (127.0.0.1:9090 by default, separate from traffic): /healthz, /readyz,
+ * /metrics (Prometheus), and the admin API handlers registered by other parts (bans, alerts).
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Services } from '../core/services.js';
+import type { CanonicalConfig } from '../config/types.js';
+import { writeProblem } from '../core/problem.js';
+import { randomUUID } from 'node:crypto';
+
+/** Returns true when it handled the request. */
+export type AdminHandler = (req: http.IncomingMessage, res: http.ServerResponse, services: Services, config: CanonicalConfig) => Promise<boolean>;
+
+export interface AdminHost {
+  readonly services: Services;
+  config(): CanonicalConfig;
+  ready(): boolean;
+  handlers(): readonly AdminHandler[];
+}
+
+export interface AdminServer {
+  port(): number;
+  close(): Promise<void>;
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export async function startAdmin(address: string, port: number, host: AdminHost): Promise<AdminServer> {
+  const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16384 }, (req, res) => {
+    void (async () => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && path === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
+      if (req.method === 'GET' && path === '/readyz') {
+        const ok = host.ready();
+        return send(res, ok ? 200 : 503, 'application/json', ok ? '{"status":"ready"}' : '{"status":"not ready"}');
+      }
+      if (req.method === 'GET' && path === '/metrics') {
+        return send(res, 200, host.services.metrics.registry.contentType, await host.services.metrics.render());
+      }
+      for (const h of host.handlers()) if (await h(req, res, host.services, host.config())) return;
+      writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null);
+    })().catch((e: unknown) => {
+      host.services.logger.error({ event: 'admin_error', err: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) writeProblem(res, 'PC_ERR_INTERNAL', 500, randomUUID(), null);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: () => (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,23 @@
+import type { LoadedConfig } from '../config/load.js';
+import { compileSnapshot, UpstreamCache } from '../config/snapshot.js';
+import type { StageModule } from '../core/stage.js';
+import { createServices } from '../services.js';
+import pino from 'pino';
+
+/**
+ * Compiles the config as the gateway would (OpenAPI documents, cross-key checks, stage
+ * factories) without starting listeners, then releases everything.
+ */
+export async function validateDeep(loaded: LoadedConfig, modules: readonly StageModule[]): Promise<void> {
+  const services = await createServices({ ...loaded.config, state: undefined, audit: undefined }, pino({ level: 'silent' }));
+  const cache = new UpstreamCache();
+  const cfg = structuredClone(loaded.config);
+  for (const u of Object.values(cfg.upstreams)) delete u.health_check;
+  try {
+    const snap = await compileSnapshot({ ...loaded, config: cfg }, modules, services, cache);
+    await Promise.all(snap.instances.map((i) => i.close?.()));
+  } finally {
+    await cache.closeAll();
+    await services.store.close().catch(() => undefined);
+  }
+}

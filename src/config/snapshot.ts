@@ -1,0 +1,194 @@
+/**
+ * Compiles a loaded config into an immutable snapshot: routes with their stage chains, upstream
+ * groups, trusted proxies. Expensive work happens here, once; requests only read the snapshot.
+ * A reload builds a new snapshot and swaps it atomically; in-flight requests keep theirs.
+ */
+import type { LoadedConfig } from './load.js';
+import { configErrorAt } from './load.js';
+import { ConfigErrors, type ConfigError } from './errors.js';
+import type { CanonicalConfig, RouteConfig, UpstreamConfig } from './types.js';
+import type { RouteStage, StageInstance, StageModule, StageEnv } from '../core/stage.js';
+import type { Services } from '../core/services.js';
+import { PHASE_INDEX, type Phase } from '../core/phases.js';
+import type { Decision } from '../core/decision.js';
+import type { RequestContext } from '../core/context.js';
+import { Router } from '../router/router.js';
+import type { CompiledRoute } from '../router/route.js';
+import { UpstreamGroup } from '../proxy/upstream.js';
+import { TrustedProxies } from '../proxy/client-ip.js';
+import { CORE_IDENTITY_HEADERS } from '../proxy/headers.js';
+
+export interface Snapshot {
+  readonly id: number;
+  readonly file: string;
+  readonly hash: string;
+  readonly config: CanonicalConfig;
+  readonly router: Router<CompiledRoute>;
+  readonly routes: readonly CompiledRoute[];
+  readonly upstreams: ReadonlyMap<string, UpstreamGroup>;
+  readonly trusted: TrustedProxies;
+  readonly stripHeaders: ReadonlySet<string>;
+  readonly redactQuery: ReadonlySet<string>;
+  readonly instances: readonly StageInstance[];
+  /** instance hooks that run for every request before routing */
+  readonly clientChecks: readonly ((ctx: RequestContext) => Decision | Promise<Decision>)[];
+  /** instance hooks that run for every finished exchange */
+  readonly observers: readonly ((ctx: RequestContext) => void)[];
+  inFlight: number;
+}
+
+/** Upstream groups that survive reloads while their config is unchanged. */
+export class UpstreamCache {
+  private readonly groups = new Map<string, UpstreamGroup>();
+
+  get(name: string, cfg: UpstreamConfig, services: Services, onUnhealthy: ((u: string, t: string) => void) | null): UpstreamGroup {
+    const key = `${name}\u0000${JSON.stringify(cfg)}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      g = new UpstreamGroup(name, cfg, services.metrics, services.logger);
+      g.onUnhealthy = onUnhealthy;
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  /** Closes groups that no live snapshot uses. */
+  async prune(live: readonly Snapshot[]): Promise<void> {
+    const used = new Set<UpstreamGroup>();
+    for (const s of live) for (const g of s.upstreams.values()) used.add(g);
+    const closing: Promise<void>[] = [];
+    for (const [k, g] of this.groups) {
+      if (!used.has(g)) {
+        this.groups.delete(k);
+        closing.push(g.close());
+      }
+    }
+    await Promise.all(closing);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.groups.values()].map((g) => g.close()));
+    this.groups.clear();
+  }
+}
+
+function compileRewrite(tpl: string): (params: Record<string, string>) => string {
+  const parts = tpl.split(/\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g);
+  return (params) => {
+    let out = '';
+    for (let i = 0; i < parts.length; i++) out += i % 2 === 1 ? encodeURIComponent(params[parts[i] as string] ?? '') : (parts[i] as string);
+    return out;
+  };
+}
+
+let nextId = 1;
+
+export async function compileSnapshot(
+  loaded: LoadedConfig,
+  modules: readonly StageModule[],
+  services: Services,
+  upstreams: UpstreamCache,
+  onUnhealthy: ((u: string, t: string) => void) | null = null,
+): Promise<Snapshot> {
+  const { config, file, baseDir } = loaded;
+  const base = { file, baseDir, services };
+  for (const m of modules) if (m.prepare) await m.prepare(config, base);
+  for (const m of modules) m.check?.(config, base);
+
+  const errors: ConfigError[] = [];
+  const ids = new Set<string>();
+  config.routes.forEach((r, i) => {
+    if (ids.has(r.id)) errors.push(configErrorAt(file, ['routes', i, 'id'], `duplicate route id '${r.id}'`));
+    ids.add(r.id);
+    if (!(r.upstream in config.upstreams)) errors.push(configErrorAt(file, ['routes', i, 'upstream'], `unknown upstream '${r.upstream}'`));
+  });
+  let trusted: TrustedProxies;
+  try {
+    trusted = new TrustedProxies(config.trusted_proxies);
+  } catch (e) {
+    errors.push(configErrorAt(file, ['trusted_proxies'], (e as Error).message));
+    trusted = new TrustedProxies([]);
+  }
+  const names = new Set<string>();
+  config.listeners.forEach((l, i) => {
+    l.name ??= `${l.address}:${l.port}`;
+    if (names.has(l.name)) errors.push(configErrorAt(file, ['listeners', i, 'name'], `duplicate listener name '${l.name}'`));
+    names.add(l.name);
+    if (l.tls && l.tls.client_auth !== 'none' && !l.tls.ca) errors.push(configErrorAt(file, ['listeners', i, 'tls'], 'client_auth needs a `ca` bundle'));
+  });
+  if (errors.length > 0) throw new ConfigErrors(errors);
+
+  const env: StageEnv = { config, ...base };
+  const ordered = [...modules].sort((a, b) => PHASE_INDEX[a.phase] - PHASE_INDEX[b.phase] || a.order - b.order);
+  const instances: StageInstance[] = [];
+  try {
+    for (const m of ordered) instances.push(await m.create(env));
+  } catch (e) {
+    await Promise.all(instances.map((i) => i.close?.()));
+    throw e;
+  }
+
+  const groups = new Map<string, UpstreamGroup>();
+  for (const [name, cfg] of Object.entries(config.upstreams)) groups.set(name, upstreams.get(name, cfg, services, onUnhealthy));
+
+  const router = new Router<CompiledRoute>();
+  const routes: CompiledRoute[] = [];
+  for (const rc of config.routes) {
+    const stages: RouteStage[] = [];
+    for (const inst of instances) {
+      const s = inst.forRoute(rc as RouteConfig);
+      if (s && s.mode !== 'off') stages.push(s);
+    }
+    const byPhase = new Map<Phase, RouteStage[]>();
+    for (const s of stages) {
+      const list = byPhase.get(s.phase) ?? [];
+      list.push(s);
+      byPhase.set(s.phase, list);
+    }
+    const requestStages = stages.filter((s) => s.run !== undefined && s.phase !== 'respond' && s.phase !== 'observe');
+    const respondStages = stages.filter((s) => s.onResponse !== undefined || s.onResponseBody !== undefined);
+    const route: CompiledRoute = {
+      id: rc.id,
+      config: rc,
+      upstream: groups.get(rc.upstream) as UpstreamGroup,
+      methods: rc.match.methods && rc.match.methods.length > 0 ? new Set(rc.match.methods) : null,
+      maxBodyBytes: rc.max_body_bytes ?? config.limits.max_body_bytes,
+      stripPrefix: rc.strip_prefix ?? null,
+      rewrite: rc.rewrite ? compileRewrite(rc.rewrite) : null,
+      requestStages,
+      respondStages,
+      finishStages: stages.filter((s) => s.onFinish !== undefined),
+      needsBody: requestStages.some((s) => s.needsBody === true),
+      needsResponseBody: respondStages.some((s) => s.needsResponseBody === true),
+      phases: byPhase,
+    };
+    routes.push(route);
+    router.add({
+      value: route,
+      hosts: rc.match.hosts ?? null,
+      methods: route.methods,
+      ...(rc.match.path !== undefined ? { path: rc.match.path } : {}),
+      ...(rc.match.prefix !== undefined ? { prefix: rc.match.prefix } : {}),
+    });
+  }
+
+  const strip = new Set<string>(CORE_IDENTITY_HEADERS);
+  for (const inst of instances) for (const h of inst.upstreamHeaderNames ?? []) strip.add(h.toLowerCase());
+
+  return {
+    id: nextId++,
+    file,
+    hash: loaded.hash,
+    config,
+    router,
+    routes,
+    upstreams: groups,
+    trusted,
+    stripHeaders: strip,
+    redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
+    instances,
+    clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
+    observers: instances.filter((i) => i.observe).map((i) => (ctx: RequestContext) => (i.observe as (c: RequestContext) => void)(ctx)),
+    inFlight: 0,
+  };
+}

@@ -1,0 +1,500 @@
+/**
+ * The request pipeline: intake → route → request stages by phase → proxy → respond → observe.
+ * Stages return decisions; only this file writes local replies (problem+json with the stable
+ * code and the request id). Synchronous stages stay synchronous: a promise is awaited only when
+ * a stage returns one, so that the common path allocates little.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { RequestContext, type ListenerInfo } from './context.js';
+import type { Deny, Decision } from './decision.js';
+import { ERRORS, type ErrorCode } from './errors.js';
+import { writeProblem } from './problem.js';
+import type { Services } from './services.js';
+import type { ResponseMeta, RouteStage } from './stage.js';
+import type { Snapshot } from '../config/snapshot.js';
+import type { ListenerConfig } from '../config/types.js';
+import type { CompiledRoute } from '../router/route.js';
+import { normalisePath } from '../router/normalise.js';
+import { resolveClientIp } from '../proxy/client-ip.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
+import { isIdempotent, type Target } from '../proxy/upstream.js';
+import { accessLogRecord } from '../observe/access-log.js';
+
+export interface ListenerRuntime {
+  readonly info: ListenerInfo;
+  readonly config: ListenerConfig;
+}
+
+/** What the pipeline needs from the gateway that owns it. */
+export interface PipelineHost {
+  readonly services: Services;
+  /** the current snapshot; read once per request */
+  snapshot(): Snapshot;
+  /** the access logger, or null when disabled */
+  accessLog(): Logger | null;
+  shuttingDown(): boolean;
+  /** called when a retired snapshot's last request finished */
+  released(snap: Snapshot): void;
+}
+
+const REQUEST_ID_OK = /^[A-Za-z0-9._:-]{1,128}$/;
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+
+function errCode(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.code === 'UND_ERR_SOCKET' && e.cause?.code ? e.cause.code : (e?.code ?? 'UNKNOWN');
+}
+
+function statusClass(s: number): string {
+  return s < 200 ? '1xx' : s < 300 ? '2xx' : s < 400 ? '3xx' : s < 500 ? '4xx' : '5xx';
+}
+
+function isThenable(v: unknown): v is PromiseLike<Decision> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export class Pipeline {
+  private readonly services: Services;
+  private readonly logger: Logger;
+
+  constructor(private readonly host: PipelineHost) {
+    this.services = host.services;
+    this.logger = host.services.logger;
+  }
+
+  /** Entry point for every request on a traffic listener. */
+  handle(req: IncomingMessage, res: ServerResponse, listener: ListenerRuntime): void {
+    const snap = this.host.snapshot();
+    snap.inFlight++;
+    this.services.metrics.inFlight.inc();
+    const startNs = process.hrtime.bigint();
+    const now = Date.now();
+    const cfg = snap.config;
+    const peer = req.socket.remoteAddress ?? '';
+    const peerTrusted = snap.trusted.has(peer);
+    const idHeader = cfg.request_id.header;
+    const incomingId = req.headers[idHeader];
+    const id =
+      peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : randomUUID();
+    const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now);
+    if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);
+    else if (peer.startsWith('::ffff:') && peer.includes('.')) ctx.clientIp = peer.slice(7);
+    const socket = req.socket;
+    const baseWritten = socket.bytesWritten;
+    res.once('close', () => {
+      ctx.bytesOut = socket.bytesWritten - baseWritten;
+      this.finish(ctx);
+    });
+    if (this.host.shuttingDown()) res.setHeader('connection', 'close');
+
+    // ---- intake --------------------------------------------------------------------------
+    const url = req.url ?? '/';
+    if (url.length > listener.config.max_url_bytes) return void this.reply(ctx, { code: 'PC_ERR_URL_TOO_LONG' }, 'intake');
+    if (url.charCodeAt(0) !== 0x2f) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'request target is not in origin form' }, 'intake');
+    const h = req.headers;
+    if (h['transfer-encoding'] !== undefined) {
+      if (h['content-length'] !== undefined) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'both Content-Length and Transfer-Encoding' }, 'intake');
+      if (!/^\s*chunked\s*$/i.test(h['transfer-encoding'])) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'unsupported transfer-encoding' }, 'intake');
+    }
+    const qi = url.indexOf('?');
+    const rawPath = qi < 0 ? url : url.slice(0, qi);
+    if (qi >= 0) {
+      ctx.query = url.slice(qi + 1);
+      let n = 1;
+      for (let i = 0; i < ctx.query.length; i++) if (ctx.query.charCodeAt(i) === 0x26) n++;
+      if (n > cfg.limits.max_query_params) return void this.reply(ctx, { code: 'PC_ERR_TOO_MANY_PARAMETERS' }, 'intake');
+    }
+    const norm = normalisePath(rawPath);
+    if (!norm.ok) return void this.reply(ctx, { code: 'PC_ERR_PATH_AMBIGUOUS', reason: norm.reason }, 'intake');
+    ctx.path = norm.path;
+    const hostHeader = h.host ?? '';
+    const colon = hostHeader.startsWith('[') ? hostHeader.indexOf(']:') + 1 : hostHeader.lastIndexOf(':');
+    ctx.host = (colon > 0 ? hostHeader.slice(0, colon) : hostHeader).toLowerCase();
+
+    if (snap.clientChecks.length > 0) {
+      const r = this.runChecks(ctx, snap, 0);
+      if (isThenable(r)) {
+        r.then(
+          (ok) => ok && this.route(ctx, snap),
+          (e: unknown) => this.internalError(ctx, e),
+        );
+        return;
+      }
+      if (!r) return;
+    }
+    this.route(ctx, snap);
+  }
+
+  /** Runs client checks (bans, deny lists); false when a reply was written. */
+  private runChecks(ctx: RequestContext, snap: Snapshot, from: number): boolean | Promise<boolean> {
+    for (let i = from; i < snap.clientChecks.length; i++) {
+      const d = (snap.clientChecks[i] as (c: RequestContext) => Decision | Promise<Decision>)(ctx);
+      if (isThenable(d)) {
+        return Promise.resolve(d).then((dd) => {
+          if (dd) {
+            this.reply(ctx, dd, 'intake');
+            return false;
+          }
+          return this.runChecks(ctx, snap, i + 1);
+        });
+      }
+      if (d) {
+        this.reply(ctx, d, 'intake');
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---- route ---------------------------------------------------------------------------------
+  private route(ctx: RequestContext, snap: Snapshot): void {
+    ctx.phase = 'route';
+    const m = snap.router.find(ctx.method, ctx.host, ctx.path);
+    if (m.kind === 'none') return void this.reply(ctx, { code: 'PC_ERR_ROUTE_NOT_FOUND' }, 'route');
+    if (m.kind === 'method') return void this.reply(ctx, { code: 'PC_ERR_METHOD_NOT_ALLOWED', headers: { allow: m.allow.join(', ') } }, 'route');
+    const route = m.value;
+    ctx.route = route;
+    ctx.params = m.params;
+    const cl = ctx.req.headers['content-length'];
+    if (cl !== undefined) {
+      const n = Number(cl);
+      if (!Number.isSafeInteger(n) || n < 0) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'invalid content-length' }, 'intake');
+      if (n > route.maxBodyBytes) return void this.reply(ctx, { code: 'PC_ERR_BODY_TOO_LARGE' }, 'intake');
+      ctx.bytesIn = n;
+    }
+    this.runStages(ctx, route, 0);
+  }
+
+  private hasBody(ctx: RequestContext): boolean {
+    const h = ctx.req.headers;
+    return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  }
+
+  /** Runs the route's request stages from index `i`; continues asynchronously only when needed. */
+  private runStages(ctx: RequestContext, route: CompiledRoute, from: number): void {
+    const stages = route.requestStages;
+    for (let i = from; i < stages.length; i++) {
+      const stage = stages[i] as RouteStage;
+      if (stage.needsBody === true && ctx.body === null && this.hasBody(ctx)) {
+        this.readBody(ctx, route.maxBodyBytes).then(
+          (ok) => ok && this.runStages(ctx, route, i),
+          (e: unknown) => this.internalError(ctx, e),
+        );
+        return;
+      }
+      ctx.phase = stage.phase;
+      let d: Decision | Promise<Decision>;
+      try {
+        d = (stage.run as (c: RequestContext) => Decision | Promise<Decision>)(ctx);
+      } catch (e) {
+        return this.internalError(ctx, e, stage.id);
+      }
+      if (isThenable(d)) {
+        Promise.resolve(d).then(
+          (dd) => {
+            if (dd && !this.applyDeny(ctx, stage, dd)) return;
+            this.runStages(ctx, route, i + 1);
+          },
+          (e: unknown) => this.internalError(ctx, e, stage.id),
+        );
+        return;
+      }
+      if (d && !this.applyDeny(ctx, stage, d)) return;
+    }
+    // A body without a declared length is buffered (within the limit) so that an oversized
+    // one gets 413 before the upstream is contacted.
+    if (ctx.body === null && ctx.req.headers['transfer-encoding'] !== undefined) {
+      this.readBody(ctx, route.maxBodyBytes).then(
+        (ok) => ok && this.forward(ctx, route, null, 0),
+        (e: unknown) => this.internalError(ctx, e),
+      );
+      return;
+    }
+    this.forward(ctx, route, null, 0);
+  }
+
+  /** true: continue (monitor mode), false: a reply was written */
+  private applyDeny(ctx: RequestContext, stage: RouteStage, d: Deny): boolean {
+    if (stage.mode === 'monitor') {
+      ctx.recordMonitor(stage.id, d);
+      this.services.metrics.monitored.inc({ stage: stage.id, code: d.code });
+      return true;
+    }
+    this.reply(ctx, d, stage.id);
+    return false;
+  }
+
+  /** Buffers the request body within `limit`; false when a reply (413, 408) was written. */
+  private readBody(ctx: RequestContext, limit: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = ctx.req;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const finish = (ok: boolean): void => {
+        if (done) return;
+        done = true;
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        resolve(ok);
+      };
+      const onData = (c: Buffer): void => {
+        size += c.length;
+        if (size > limit) {
+          req.pause();
+          this.reply(ctx, { code: 'PC_ERR_BODY_TOO_LARGE' }, 'intake');
+          finish(false);
+          return;
+        }
+        chunks.push(c);
+      };
+      const onEnd = (): void => {
+        ctx.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+        ctx.bytesIn = size;
+        finish(true);
+      };
+      const onError = (): void => finish(false);
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+    });
+  }
+
+  // ---- proxy ---------------------------------------------------------------------------------
+  private upstreamPath(ctx: RequestContext, route: CompiledRoute, target: Target): string {
+    let path = ctx.path;
+    if (route.rewrite) path = route.rewrite(ctx.params);
+    else if (route.stripPrefix !== null && (path === route.stripPrefix || path.startsWith(route.stripPrefix + '/'))) {
+      path = path.slice(route.stripPrefix.length) || '/';
+    }
+    if (target.basePath !== '') path = target.basePath + path;
+    return ctx.query === '' ? path : `${path}?${ctx.query}`;
+  }
+
+  private forward(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | null, attempt: number): void {
+    ctx.phase = 'proxy';
+    const group = route.upstream;
+    const now = attempt === 0 ? ctx.now : Date.now();
+    if (attempt === 0) group.countRequest(now);
+    const target = group.pick(now, tried);
+    if (target === null) return void this.reply(ctx, { code: 'PC_ERR_UPSTREAM_NO_HEALTHY' }, 'proxy');
+    const req = ctx.req;
+    const snap = ctx.snapshot;
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      snap.stripHeaders,
+      {
+        clientIp: ctx.clientIp,
+        peerIp: ctx.peerIp,
+        peerTrusted: snap.trusted.has(ctx.peerIp),
+        proto: ctx.listener.tls ? 'https' : 'http',
+        host: ctx.host,
+        requestIdHeader: snap.config.request_id.header,
+        requestId: ctx.id,
+        upstreamHost: route.config.preserve_host === true ? (req.headers.host ?? target.hostPort) : target.hostPort,
+      },
+      ctx.upstreamHeaders,
+    );
+    const streamedBody = ctx.body === null && this.hasBody(ctx);
+    if (ctx.body !== null) headers['content-length'] = String(ctx.body.length);
+    const opts: Dispatcher.RequestOptions = {
+      method: ctx.method as Dispatcher.HttpMethod,
+      path: this.upstreamPath(ctx, route, target),
+      headers,
+      body: ctx.body ?? (streamedBody ? req : null),
+    };
+    ctx.upstreamTarget = target.origin;
+    target.active++;
+    const upStart = process.hrtime.bigint();
+    const res = ctx.res;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        target.active--;
+      }
+    };
+    const onError = (err: Error): void => {
+      release();
+      const code = errCode(err);
+      if (res.headersSent) {
+        group.report(target, false, Date.now());
+        res.destroy();
+        return;
+      }
+      if (res.destroyed || ctx.req.destroyed) return; // the client went away
+      const connectFailure = RETRYABLE_CODES.has(code);
+      group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
+      this.services.metrics.upstreamErrors.inc({ upstream: group.name, code });
+      if (
+        connectFailure &&
+        !streamedBody &&
+        isIdempotent(ctx.method) &&
+        attempt < group.config.retries.attempts &&
+        group.allowRetry(Date.now())
+      ) {
+        const next = tried ?? new Set<Target>();
+        next.add(target);
+        if (next.size >= group.targets.length) next.clear(); // all tried once: any may be retried
+        this.forward(ctx, route, next, attempt + 1);
+        return;
+      }
+      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      this.reply(ctx, { code: timeout ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code }, 'proxy');
+    };
+
+    if (route.needsResponseBody) {
+      target.pool.request(opts).then(
+        (up) => this.bufferedResponse(ctx, route, target, up, upStart, release),
+        onError,
+      );
+      return;
+    }
+    target.pool.stream(
+      opts,
+      ({ statusCode, headers: upHeaders }) => {
+        ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - upStart) / 1e6;
+        const out = clientResponseHeaders(upHeaders as Record<string, string | string[] | undefined>);
+        if (route.respondStages.length > 0) {
+          const meta: ResponseMeta = { status: statusCode, headers: out };
+          for (const s of route.respondStages) s.onResponse?.(ctx, meta);
+          statusCode = meta.status;
+        }
+        this.decorate(ctx, out);
+        res.writeHead(statusCode, out);
+        return res;
+      },
+      (err) => {
+        if (err) return onError(err);
+        release();
+        group.report(target, res.statusCode < 500, Date.now());
+      },
+    );
+  }
+
+  private async bufferedResponse(
+    ctx: RequestContext,
+    route: CompiledRoute,
+    target: Target,
+    up: Dispatcher.ResponseData,
+    upStart: bigint,
+    release: () => void,
+  ): Promise<void> {
+    ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - upStart) / 1e6;
+    const group = route.upstream;
+    const limit = group.config.max_response_bytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const c of up.body) {
+        size += (c as Buffer).length;
+        if (size > limit) {
+          up.body.destroy();
+          release();
+          return void this.reply(ctx, { code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: 'response too large to inspect' }, 'respond');
+        }
+        chunks.push(c as Buffer);
+      }
+    } catch (e) {
+      release();
+      group.report(target, false, Date.now());
+      return void this.reply(ctx, { code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: errCode(e) }, 'proxy');
+    }
+    release();
+    group.report(target, up.statusCode < 500, Date.now());
+    let body: Buffer = Buffer.concat(chunks, size);
+    const meta: ResponseMeta = { status: up.statusCode, headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>) };
+    ctx.phase = 'respond';
+    for (const s of route.respondStages) {
+      try {
+        s.onResponse?.(ctx, meta);
+        if (s.onResponseBody) {
+          const r = s.onResponseBody(ctx, meta, body);
+          if (!Buffer.isBuffer(r)) {
+            if (s.mode === 'monitor') {
+              ctx.recordMonitor(s.id, r);
+              continue;
+            }
+            return void this.reply(ctx, r, s.id);
+          }
+          body = r;
+        }
+      } catch (e) {
+        return this.internalError(ctx, e, s.id);
+      }
+    }
+    delete meta.headers['transfer-encoding'];
+    meta.headers['content-length'] = String(body.length);
+    this.decorate(ctx, meta.headers);
+    ctx.res.writeHead(meta.status, meta.headers);
+    ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Adds the request id and stage response headers (RateLimit, security headers) to a response. */
+  private decorate(ctx: RequestContext, out: Record<string, string | string[]>): void {
+    out[ctx.snapshot.config.request_id.header] = ctx.id;
+    const extra = ctx.responseHeaders;
+    for (const k in extra) out[k] = extra[k] as string;
+    if (this.host.shuttingDown()) out.connection = 'close';
+  }
+
+  // ---- local replies -------------------------------------------------------------------------
+  reply(ctx: RequestContext, d: Deny, stageId: string): void {
+    const res = ctx.res;
+    const status = d.status ?? ERRORS[d.code].status;
+    ctx.outcome = { decision: 'denied', stage: stageId, code: d.code, reason: d.reason ?? null };
+    this.services.metrics.denials.inc({ stage: stageId, code: d.code });
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const extra = ctx.responseHeaders;
+    for (const k in extra) res.setHeader(k, extra[k] as string);
+    res.setHeader(ctx.snapshot.config.request_id.header, ctx.id);
+    // An unread request body is not drained: the connection is closed after the reply.
+    if ((this.hasBody(ctx) && !ctx.req.complete) || this.host.shuttingDown()) res.setHeader('connection', 'close');
+    writeProblem(res, d.code, status, ctx.id, d.headers ?? null, d.detail, d.errors);
+  }
+
+  private internalError(ctx: RequestContext, e: unknown, stageId = 'gateway'): void {
+    this.logger.error({ event: 'internal_error', request_id: ctx.id, stage: stageId, err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+    this.reply(ctx, { code: 'PC_ERR_INTERNAL', reason: 'internal error' }, stageId);
+  }
+
+  // ---- observe -------------------------------------------------------------------------------
+  private finish(ctx: RequestContext): void {
+    const snap = ctx.snapshot;
+    const res = ctx.res;
+    const status = res.headersSent ? res.statusCode : 499; // 499: the client closed first (as nginx)
+    const latencyMs = Number(process.hrtime.bigint() - ctx.startNs) / 1e6;
+    ctx.phase = 'observe';
+    const route = ctx.route;
+    if (ctx.cleanups) for (const fn of ctx.cleanups) safe(fn, this.logger);
+    if (route) for (const s of route.finishStages) safe(() => s.onFinish?.(ctx), this.logger);
+    for (const o of snap.observers) safe(() => o(ctx), this.logger);
+    const m = this.services.metrics;
+    const routeId = route?.id ?? '(none)';
+    m.requests.inc({ route: routeId, status_class: statusClass(status), decision: ctx.outcome.decision, listener: ctx.listener.name });
+    m.latency.observe({ route: routeId }, latencyMs / 1000);
+    if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe({ upstream: route.upstream.name }, ctx.upstreamLatencyMs / 1000);
+    m.inFlight.dec();
+    const log = this.host.accessLog();
+    if (log) log.info(accessLogRecord(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery));
+    snap.inFlight--;
+    if (snap.inFlight === 0) this.host.released(snap);
+  }
+}
+
+function safe(fn: () => void, logger: Logger): void {
+  try {
+    fn();
+  } catch (e) {
+    logger.error({ event: 'observe_error', err: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+export type { ErrorCode };

@@ -1,0 +1,110 @@
+/**
+ * Header hygiene, both ways: hop-by-hop headers (RFC 9110 section 7.6.1) and any header named in
+ * Connection are never forwarded; identity headers that only the gateway may set are stripped
+ * from every incoming request; forwarding headers are set from what the gateway knows.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'http2-settings',
+]);
+
+/** Headers only the gateway sets upstream; incoming copies are always removed. Stages add theirs. */
+export const CORE_IDENTITY_HEADERS: readonly string[] = [
+  'x-consumer-id',
+  'x-consumer-plan',
+  'x-tenant-id',
+  'x-auth-method',
+  'x-auth-scopes',
+  'x-authenticated-userid',
+  'x-forwarded-client-cert',
+  'x-client-cert-subject',
+  'x-client-cert-san',
+  'x-client-cert-fingerprint',
+  'x-client-cert-issuer',
+  'x-client-cert-verified',
+];
+
+/** Headers whose names start with this prefix are reserved for the gateway. */
+export const RESERVED_PREFIX = 'x-portcullis-';
+
+function connectionTokens(v: string | string[] | undefined): string[] | null {
+  if (v === undefined) return null;
+  const s = Array.isArray(v) ? v.join(',') : v;
+  const out: string[] = [];
+  for (const tok of s.split(',')) {
+    const t = tok.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') out.push(t);
+  }
+  return out.length > 0 ? out : null;
+}
+
+export interface ForwardInfo {
+  readonly clientIp: string;
+  readonly peerIp: string;
+  readonly peerTrusted: boolean;
+  readonly proto: 'http' | 'https';
+  readonly host: string;
+  readonly requestIdHeader: string;
+  readonly requestId: string;
+  /** Host header sent upstream */
+  readonly upstreamHost: string;
+}
+
+/** Builds the upstream request headers. `strip` holds identity headers (lowercase). */
+export function upstreamRequestHeaders(
+  src: IncomingHttpHeaders,
+  strip: ReadonlySet<string>,
+  f: ForwardInfo,
+  extra: Readonly<Record<string, string>>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const conn = connectionTokens(src.connection);
+  for (const k in src) {
+    if (HOP_BY_HOP.has(k) || strip.has(k) || k.startsWith(RESERVED_PREFIX)) continue;
+    if (conn !== null && conn.includes(k)) continue;
+    const v = src[k];
+    if (v !== undefined) out[k] = v;
+  }
+  out.host = f.upstreamHost;
+  const prevXff = src['x-forwarded-for'];
+  const peer = f.peerIp;
+  if (f.peerTrusted && prevXff !== undefined) {
+    out['x-forwarded-for'] = `${Array.isArray(prevXff) ? prevXff.join(', ') : prevXff}, ${peer}`;
+  } else {
+    out['x-forwarded-for'] = peer;
+  }
+  const inProto = src['x-forwarded-proto'];
+  out['x-forwarded-proto'] = f.peerTrusted && typeof inProto === 'string' ? inProto : f.proto;
+  const inHost = src['x-forwarded-host'];
+  out['x-forwarded-host'] = f.peerTrusted && typeof inHost === 'string' ? inHost : f.host;
+  const forNode = peer.includes(':') ? `"[${peer}]"` : peer;
+  const el = `for=${forNode};proto=${f.proto};host="${f.host.replace(/["\\]/g, '')}"`;
+  const prevFwd = src.forwarded;
+  out.forwarded = f.peerTrusted && prevFwd !== undefined ? `${Array.isArray(prevFwd) ? prevFwd.join(', ') : prevFwd}, ${el}` : el;
+  out[f.requestIdHeader] = f.requestId;
+  for (const k in extra) out[k] = extra[k] as string;
+  return out;
+}
+
+/** Filters upstream response headers (hop-by-hop and Connection-listed removed). */
+export function clientResponseHeaders(src: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const conn = connectionTokens(src.connection);
+  for (const k in src) {
+    if (HOP_BY_HOP.has(k)) continue;
+    if (conn !== null && conn.includes(k)) continue;
+    const v = src[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * Traffic listeners (HTTP, HTTPS, mTLS) with protections on by default: header size, URL length,
+ * headers and request timeouts (slowloris), keep-alive timeout, connection cap. Parse errors get a
+ * problem+json reply written on the raw socket, then the connection is closed.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { ListenerConfig } from '../config/types.js';
+import type { ListenerRuntime, Pipeline } from '../core/pipeline.js';
+import { rawProblem } from '../core/problem.js';
+import type { Logger } from 'pino';
+
+export interface RunningListener {
+  readonly name: string;
+  readonly server: http.Server;
+  readonly runtime: ListenerRuntime;
+  readonly config: ListenerConfig;
+  /** the bound port (useful with port 0) */
+  port(): number;
+  close(graceMs: number): Promise<void>;
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  let out: string;
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      out = rawProblem('PC_ERR_HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large');
+      break;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      out = rawProblem('PC_ERR_REQUEST_TIMEOUT', 408, 'Request Timeout');
+      break;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      socket.destroy();
+      return;
+    default:
+      out = rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request');
+  }
+  logger.debug({ event: 'client_error', code: err.code, peer: socket.remoteAddress });
+  socket.end(out);
+  socket.destroySoon?.();
+}
+
+export async function startListener(
+  cfg: ListenerConfig,
+  baseDir: string,
+  pipeline: Pipeline,
+  logger: Logger,
+): Promise<RunningListener> {
+  const base: http.ServerOptions = {
+    maxHeaderSize: cfg.max_header_bytes,
+    requestTimeout: cfg.request_timeout_ms,
+    headersTimeout: Math.min(cfg.headers_timeout_ms, cfg.request_timeout_ms),
+    keepAliveTimeout: cfg.keep_alive_timeout_ms,
+    // Node checks the two timeouts above on this interval (30 s by default): keep it short so
+    // that slow clients are cut off close to the configured time.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(cfg.headers_timeout_ms / 4))),
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    insecureHTTPParser: false,
+  };
+  let server: http.Server;
+  const clientAuth = cfg.tls?.client_auth ?? 'none';
+  if (cfg.tls) {
+    const tlsModule = './tls-options.js'; // loaded only when a TLS listener is configured
+    const { buildTlsOptions } = (await import(tlsModule)) as {
+      buildTlsOptions: (tls: NonNullable<ListenerConfig['tls']>, baseDir: string) => https.ServerOptions;
+    };
+    server = https.createServer({ ...base, ...buildTlsOptions(cfg.tls, baseDir) });
+  } else {
+    server = http.createServer(base);
+  }
+  const name = cfg.name;
+  const runtime: ListenerRuntime = { info: { name, tls: cfg.tls !== undefined, clientAuth }, config: cfg };
+  server.maxConnections = cfg.max_connections;
+  server.maxRequestsPerSocket = cfg.max_requests_per_socket;
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => pipeline.handle(req, res, runtime));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, logger));
+  server.on('tlsClientError', (err: Error) => logger.debug({ event: 'tls_client_error', listener: name, err: err.message }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    name,
+    server,
+    runtime,
+    config: cfg,
+    port: () => (server.address() as AddressInfo).port,
+    close: (graceMs: number) =>
+      new Promise<void>((resolve) => {
+        // stop accepting; idle keep-alive connections close now, busy ones after their response
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        idle.unref();
+        server.once('close', () => {
+          clearInterval(idle);
+          clearTimeout(timer);
+        });
+      }),
+  };
+}
