@@ -1,26 +1,29 @@
 /**
- * Config schemas of the credential verifiers api_key, mtls and signature, and the credential
- * pieces of a consumer. The auth stage (src/stages/auth/index.ts) composes them:
+ * Config schemas of the credential verifiers api_key, mtls and signature (part B of issue 3), and
+ * the credential pieces of a consumer. The auth stage (src/stages/auth/schema.ts) composes them:
  *
  *   auth:                                  # global section, owned by the auth stage
- *     api_keys: <apiKeySchema>
- *     mtls: <mtlsSchema>
- *     signature: <signatureSchema>
- *   consumers:                             # owned by the auth stage; array form (a map keyed by id is also read)
- *     - id: billing                        # auth stage: id, tenant, plan, scopes, roles, jwt subjects ...
+ *     api_keys: <apiKeySchema>             # secret (pepper), header, query
+ *     mtls: <mtlsSchema>                   # match fields, allow_unmapped, forwarded headers
+ *     signature: <signatureSchema>         # skew, required components, nonce
+ *   consumers:                             # owned by the auth stage (src/stages/auth/types.ts ConsumerConfig)
+ *     - id: billing
  *       tenant: acme
- *       api_keys:                          # consumerCredentialsSchema.api_keys
- *         - { id: k2026a, hash: "<64 hex: HMAC-SHA-256(auth.api_keys.secret, full key)>", expires: "2027-01-01T00:00:00Z", disabled: false }
- *       certificates:                      # consumerCredentialsSchema.certificates (every field given must match)
- *         - { subject: "CN=billing,O=Acme", san: "URI:spiffe://acme/billing", fingerprint: "<sha-256 hex, colons optional>" }
- *       signature_keys:                    # consumerCredentialsSchema.signature_keys
- *         - { key_id: billing-2026, secret: "${env:BILLING_SIGNING_SECRET}", expires: ..., disabled: false }
+ *       credentials:
+ *         api_keys:                        # consumerCredentialsSchema.api_keys
+ *           - { id: k2026a, hash: "<64 hex: HMAC-SHA-256(auth.api_keys.secret, whole key)>", expires: "2027-01-01T00:00:00Z", disabled: false }
+ *         certificates:                    # consumerCredentialsSchema.certificates
+ *           - { subject: "CN=billing,O=Acme", san: "URI:spiffe://acme/billing", fingerprint: "<sha-256 hex, colons optional>" }
+ *         signature_keys:                  # consumerCredentialsSchema.signature_keys
+ *           - { key_id: billing-2026, secret: "${env:BILLING_SIGNING_SECRET}", disabled: false }
+ *
+ * API keys look like `pc_<key id>_<43 base64url chars>`; the key id is any consumer id-like string
+ * (`[A-Za-z0-9_.:@-]{1,128}`), found by position, so that lookup is O(1) by key id.
+ * Certificate subjects are compared as RFC 4514 strings, most specific attribute first
+ * (`CN=billing,O=Acme,C=DE`), the order `openssl x509 -subject -nameopt RFC2253` prints.
  *
  * Route requirement options (an `any_of` entry's keys): `api_key: <apiKeyRouteSchema>`,
  * `mtls: <mtlsRouteSchema>`, `signature: <signatureRouteSchema>`.
- *
- * Cross-key checks that a JSON Schema cannot express (unique key ids, a secret present when keys
- * exist) are in `credentialConfigProblems()`; the auth stage's `check` turns them into ConfigErrors.
  */
 import type { JsonSchema } from '../../../config/json-schema.js';
 
@@ -62,7 +65,7 @@ export const apiKeySchema: JsonSchema = {
     },
     max_length: {
       type: 'integer',
-      minimum: 32,
+      minimum: 48,
       maximum: 4096,
       default: APIKEY_DEFAULTS.max_length,
       description: 'Longest key accepted (longer ones are refused before hashing). Why: bounds work per request; generated keys are about 60 characters.',
@@ -235,7 +238,7 @@ export const consumerCredentialsSchema: Readonly<Record<'api_keys' | 'certificat
       additionalProperties: false,
       required: ['id', 'hash'],
       properties: {
-        id: { type: 'string', pattern: '^[A-Za-z0-9]{1,32}$', description: 'Key id, the middle part of `pc_<id>_<random>`; unique across consumers.' },
+        id: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'Key id, the middle part of `pc_<id>_<random>`; unique across consumers.' },
         hash: {
           type: 'string',
           pattern: '^[0-9a-f]{64}$',
@@ -258,12 +261,12 @@ export const consumerCredentialsSchema: Readonly<Record<'api_keys' | 'certificat
         subject: {
           type: 'string',
           minLength: 3,
-          description: 'Subject attributes that must all be equal, e.g. `CN=billing` or `CN=billing,O=Acme` (other attributes are not compared).',
+          description: 'Subject distinguished name, RFC 4514 order (most specific first), e.g. `CN=billing,O=Acme,C=DE`.',
         },
         san: {
           type: 'string',
-          pattern: '^(DNS|URI|email|IP Address|IP):.+$',
-          description: 'A subjectAltName entry the certificate must contain, with its type: `DNS:`, `URI:`, `email:` or `IP:`.',
+          pattern: '^(DNS|URI|email|IP Address):.+$',
+          description: 'A subjectAltName entry the certificate must contain, with its type: `DNS:`, `URI:`, `email:` or `IP Address:`.',
         },
         fingerprint: {
           type: 'string',
@@ -282,116 +285,21 @@ export const consumerCredentialsSchema: Readonly<Record<'api_keys' | 'certificat
       additionalProperties: false,
       required: ['key_id', 'secret'],
       properties: {
-        key_id: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'The `keyid` signature parameter; unique across consumers.' },
+        key_id: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'The `keyid` signature parameter; unique across consumers.' },
         secret: {
           type: 'string',
           minLength: 32,
           description: 'Shared secret (at least 32 characters; `base64:...` for binary keys); use `${env:NAME}` or `${file:PATH}`, never inline.',
         },
-        expires: dateTime('Time after which the key is refused, RFC 3339.'),
         disabled: { type: 'boolean', default: false, description: 'Refuse signatures made with this key.' },
       },
     },
   },
 };
 
-// ---------------------------------------------------------------------------------------------
-// Reading consumers and credential sections from the canonical config (no schema assumed:
-// unit tests and the verifiers' factories accept any shape and fail closed on bad entries).
-
-/** A consumer as the verifiers need it. */
-export interface ConsumerRecord {
-  readonly id: string;
-  readonly tenant: string | null;
-  readonly plan: string | null;
-  readonly scopes: readonly string[];
-  readonly roles: readonly string[];
-  readonly raw: Readonly<Record<string, unknown>>;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const strList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-
-/** Consumers from `config.consumers`, as an array of `{ id, ... }` or a map keyed by id. */
-export function readConsumers(config: Readonly<Record<string, unknown>>): { consumer: ConsumerRecord; path: (string | number)[] }[] {
-  const c = config['consumers'];
-  const out: { consumer: ConsumerRecord; path: (string | number)[] }[] = [];
-  const add = (id: unknown, raw: unknown, path: (string | number)[]): void => {
-    if (typeof id !== 'string' || !isRecord(raw)) return;
-    out.push({
-      consumer: {
-        id,
-        tenant: strOrNull(raw['tenant']),
-        plan: strOrNull(raw['plan']),
-        scopes: strList(raw['scopes']),
-        roles: strList(raw['roles']),
-        raw,
-      },
-      path,
-    });
-  };
-  if (Array.isArray(c)) c.forEach((raw, i) => add(isRecord(raw) ? raw['id'] : undefined, raw, ['consumers', i]));
-  else if (isRecord(c)) for (const [id, raw] of Object.entries(c)) add(isRecord(raw) && typeof raw['id'] === 'string' ? raw['id'] : id, raw, ['consumers', id]);
-  return out;
-}
-
-/** The `auth.<key>` section, or an empty object. */
-export function authSection(config: Readonly<Record<string, unknown>>, key: 'api_keys' | 'mtls' | 'signature'): Record<string, unknown> {
-  const auth = config['auth'];
-  if (!isRecord(auth)) return {};
-  const s = auth[key];
-  return isRecord(s) ? s : {};
-}
-
 /** Parses an RFC 3339 time; null when absent; NaN when unparseable (callers fail closed). */
 export function parseExpiry(v: unknown): number | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') return Number.NaN;
   return Date.parse(v);
-}
-
-export interface ConfigProblem {
-  readonly path: (string | number)[];
-  readonly message: string;
-}
-
-/**
- * Cross-key checks of the credential config: unique API key ids and signature key ids across
- * consumers, a secret when API keys exist, valid expiry dates. The auth stage's `check` reports
- * each with `configErrorAt(file, path, message)`.
- */
-export function credentialConfigProblems(config: Readonly<Record<string, unknown>>): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const apiKeyIds = new Map<string, string>();
-  const sigKeyIds = new Map<string, string>();
-  let anyApiKey = false;
-  for (const { consumer, path } of readConsumers(config)) {
-    const keys = consumer.raw['api_keys'];
-    if (Array.isArray(keys)) {
-      keys.forEach((k, i) => {
-        if (!isRecord(k) || typeof k['id'] !== 'string') return;
-        anyApiKey = true;
-        const prev = apiKeyIds.get(k['id']);
-        if (prev !== undefined) problems.push({ path: [...path, 'api_keys', i, 'id'], message: `API key id '${k['id']}' is already used by consumer '${prev}'` });
-        else apiKeyIds.set(k['id'], consumer.id);
-        if (Number.isNaN(parseExpiry(k['expires']))) problems.push({ path: [...path, 'api_keys', i, 'expires'], message: 'expires must be an RFC 3339 date-time' });
-      });
-    }
-    const sk = consumer.raw['signature_keys'];
-    if (Array.isArray(sk)) {
-      sk.forEach((k, i) => {
-        if (!isRecord(k) || typeof k['key_id'] !== 'string') return;
-        const prev = sigKeyIds.get(k['key_id']);
-        if (prev !== undefined) problems.push({ path: [...path, 'signature_keys', i, 'key_id'], message: `signature key id '${k['key_id']}' is already used by consumer '${prev}'` });
-        else sigKeyIds.set(k['key_id'], consumer.id);
-        if (Number.isNaN(parseExpiry(k['expires']))) problems.push({ path: [...path, 'signature_keys', i, 'expires'], message: 'expires must be an RFC 3339 date-time' });
-      });
-    }
-  }
-  const secret = authSection(config, 'api_keys')['secret'];
-  if (anyApiKey && (typeof secret !== 'string' || secret.length < 32)) {
-    problems.push({ path: ['auth', 'api_keys', 'secret'], message: 'auth.api_keys.secret (at least 32 characters) is required when consumers have api_keys' });
-  }
-  return problems;
 }
