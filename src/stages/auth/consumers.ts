@@ -1,0 +1,112 @@
+/**
+ * The consumer directory: consumers from config, indexed once per snapshot for O(1) lookups by
+ * credential (JWT subject/client id, API key id, signature key id, certificate identity).
+ */
+import type { ConsumerConfig, ConsumerCredentials, ConsumerDirectory } from './types.js';
+
+/** Raw `consumers` entries after schema defaults. */
+export interface RawConsumer {
+  id: string;
+  tenant?: string;
+  plan?: string;
+  disabled?: boolean;
+  credentials?: Partial<ConsumerCredentials>;
+}
+
+export interface RawTenant {
+  id: string;
+  routes?: string[];
+  plan?: string;
+  disabled?: boolean;
+}
+
+/** Lowercase hex without colons. */
+export function normaliseFingerprint(fp: string): string {
+  return fp.replace(/:/g, '').toLowerCase();
+}
+
+/** Subject DN compared without spaces around separators and case-insensitively on attribute names. */
+export function normaliseSubject(dn: string): string {
+  return dn
+    .split(/\s*[,\n]\s*/)
+    .filter((p) => p !== '')
+    .map((p) => {
+      const eq = p.indexOf('=');
+      return eq < 0 ? p : `${p.slice(0, eq).trim().toUpperCase()}=${p.slice(eq + 1).trim()}`;
+    })
+    .sort()
+    .join(',');
+}
+
+/** SAN entry `DNS:x` compared with the type case-insensitively. */
+export function normaliseSan(san: string): string {
+  const c = san.indexOf(':');
+  return c < 0 ? san : `${san.slice(0, c).trim().toUpperCase()}:${san.slice(c + 1).trim()}`;
+}
+
+export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly RawTenant[] = []): ConsumerDirectory {
+  const disabledTenants = new Set(tenants.filter((t) => t.disabled === true).map((t) => t.id));
+  const tenantPlans = new Map(tenants.map((t) => [t.id, t.plan ?? null]));
+  const list: ConsumerConfig[] = raw.map((c) => ({
+    id: c.id,
+    tenant: c.tenant ?? null,
+    plan: c.plan ?? (c.tenant !== undefined ? (tenantPlans.get(c.tenant) ?? null) : null),
+    disabled: c.disabled === true || (c.tenant !== undefined && disabledTenants.has(c.tenant)),
+    credentials: {
+      api_keys: (c.credentials?.api_keys ?? []).map((k) => ({ ...k, disabled: k.disabled === true })),
+      certificates: c.credentials?.certificates ?? [],
+      jwt: c.credentials?.jwt ?? [],
+      signature_keys: (c.credentials?.signature_keys ?? []).map((k) => ({ ...k, disabled: k.disabled === true })),
+    },
+  }));
+  const byId = new Map<string, ConsumerConfig>();
+  const jwtSub = new Map<string, ConsumerConfig>();
+  const jwtClient = new Map<string, ConsumerConfig>();
+  const apiKeys = new Map<string, { consumer: ConsumerConfig; key: ConsumerCredentials['api_keys'][number] }>();
+  const sigKeys = new Map<string, { consumer: ConsumerConfig; key: ConsumerCredentials['signature_keys'][number] }>();
+  const certs: { consumer: ConsumerConfig; fingerprint: string | null; san: string | null; subject: string | null }[] = [];
+  for (const c of list) {
+    byId.set(c.id, c);
+    if (c.disabled) continue;
+    for (const j of c.credentials.jwt) {
+      if (j.sub !== undefined) jwtSub.set(`${j.provider}\u0000${j.sub}`, c);
+      if (j.client_id !== undefined) jwtClient.set(`${j.provider}\u0000${j.client_id}`, c);
+    }
+    for (const k of c.credentials.api_keys) apiKeys.set(k.id, { consumer: c, key: k });
+    for (const k of c.credentials.signature_keys) sigKeys.set(k.key_id, { consumer: c, key: k });
+    for (const x of c.credentials.certificates) {
+      certs.push({
+        consumer: c,
+        fingerprint: x.fingerprint !== undefined ? normaliseFingerprint(x.fingerprint) : null,
+        san: x.san !== undefined ? normaliseSan(x.san) : null,
+        subject: x.subject !== undefined ? normaliseSubject(x.subject) : null,
+      });
+    }
+  }
+  return {
+    list,
+    byId: (id) => byId.get(id),
+    byJwt(provider, sub, clientId) {
+      if (sub !== null) {
+        const c = jwtSub.get(`${provider}\u0000${sub}`);
+        if (c) return c;
+      }
+      return clientId !== null ? jwtClient.get(`${provider}\u0000${clientId}`) : undefined;
+    },
+    byApiKeyId: (keyId) => apiKeys.get(keyId),
+    bySignatureKeyId: (keyId) => sigKeys.get(keyId),
+    byCertificate(cert) {
+      if (certs.length === 0) return undefined;
+      const fp = normaliseFingerprint(cert.fingerprint256);
+      const sans = new Set(cert.sans.map(normaliseSan));
+      const subject = normaliseSubject(cert.subject);
+      for (const e of certs) {
+        if (e.fingerprint !== null && e.fingerprint !== fp) continue;
+        if (e.san !== null && !sans.has(e.san)) continue;
+        if (e.subject !== null && e.subject !== subject) continue;
+        return e.consumer;
+      }
+      return undefined;
+    },
+  };
+}

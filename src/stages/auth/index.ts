@@ -1,0 +1,457 @@
+/**
+ * The authentication stage (phase `authenticate`): reads the route's `auth` section, runs the
+ * credential verifiers (alternatives ORed, methods of one set ANDed), enforces replay protection,
+ * and sets ctx.principal and the upstream identity headers. Deny by default: a route without
+ * `auth` needs one of the default methods; only `auth: none` makes a route public.
+ */
+import type { RequestContext } from '../../core/context.js';
+import { deny, type Decision, type Deny } from '../../core/decision.js';
+import type { Mode } from '../../core/phases.js';
+import type { AuthMethod, Principal } from '../../core/principal.js';
+import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
+import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
+import { ConfigError } from '../../config/errors.js';
+import { configErrorAt } from '../../config/load.js';
+import { AUTH_METHODS, authGlobalSchema, authRouteSchema, consumersSchema, tenantsSchema } from './schema.js';
+import { buildDirectory, type RawConsumer, type RawTenant } from './consumers.js';
+import { buildPrincipal, claimHeaderValue, headerValue, missingScopes, withChallenge } from './decide.js';
+import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifierFactory, VerifyResult } from './types.js';
+import { createVerifier as createJwtVerifier, JwtVerifier } from './verifiers/jwt.js';
+
+/**
+ * Identity headers the gateway sends upstream. The core removes incoming copies of these from
+ * every request, always; the stage also removes the configured claim headers (claims_to_headers).
+ */
+export const IDENTITY_HEADERS = ['x-consumer-id', 'x-tenant-id', 'x-auth-method'] as const;
+
+type Method = (typeof AUTH_METHODS)[number];
+
+/** Where the other verifiers live; each module exports `createVerifier: VerifierFactory`. */
+const VERIFIER_MODULES: Record<Exclude<Method, 'jwt'>, string> = {
+  api_key: './verifiers/api-key.js',
+  mtls: './verifiers/mtls.js',
+  signature: './verifiers/signature.js',
+};
+
+async function loadFactory(method: Method): Promise<VerifierFactory | null> {
+  if (method === 'jwt') return createJwtVerifier;
+  const spec = VERIFIER_MODULES[method];
+  try {
+    const mod = (await import(spec)) as { createVerifier?: VerifierFactory };
+    return mod.createVerifier ?? null;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(spec.slice(2))) return null;
+    throw e;
+  }
+}
+
+interface AuthGlobal {
+  default?: Method[];
+  realm: string;
+  jwt: { providers: Record<string, unknown> };
+  [k: string]: unknown;
+}
+
+interface RouteAuth {
+  any_of: Record<string, MethodOptions>[];
+  replay: { jti: boolean; nonce: boolean; max_ttl_s: number };
+  mode: Mode;
+}
+
+interface Requirement {
+  readonly method: Method;
+  readonly verifier: Verifier;
+  readonly options: MethodOptions;
+}
+
+interface RequirementSet {
+  readonly methods: readonly Requirement[];
+  readonly scopes: readonly string[];
+}
+
+/** Precomputed per identity (a cached token gives the same Identity object each time). */
+interface Accepted {
+  readonly principal: Principal;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly annotation: Readonly<Record<string, unknown>>;
+}
+
+interface Shared {
+  readonly realm: string;
+  readonly directory: ConsumerDirectory;
+  readonly disabledTenants: ReadonlySet<string>;
+  readonly knownTenants: ReadonlySet<string>;
+  readonly jwt: JwtVerifier | null;
+  readonly stripHeaders: readonly string[];
+  readonly env: StageEnv;
+  readonly failures: ReturnType<StageEnv['services']['metrics']['counter']>;
+  readonly successes: ReturnType<StageEnv['services']['metrics']['counter']>;
+  readonly accepted: WeakMap<Identity, Accepted>;
+}
+
+function methodsOfConfig(cfg: CanonicalConfig): Method[] {
+  const auth = cfg.auth as AuthGlobal;
+  const consumers = (cfg.consumers ?? []) as RawConsumer[];
+  const out: Method[] = [];
+  if (Object.keys(auth.jwt.providers).length > 0) out.push('jwt');
+  if (consumers.some((c) => (c.credentials?.api_keys?.length ?? 0) > 0)) out.push('api_key');
+  if (consumers.some((c) => (c.credentials?.certificates?.length ?? 0) > 0)) out.push('mtls');
+  if (consumers.some((c) => (c.credentials?.signature_keys?.length ?? 0) > 0)) out.push('signature');
+  return out;
+}
+
+function stripIncoming(ctx: RequestContext, names: readonly string[]): void {
+  const h = ctx.req.headers;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i] as string;
+    if (h[n] !== undefined) delete h[n];
+  }
+}
+
+/** A stage for public routes and `mode: off`: only removes spoofed identity headers. */
+class StripOnly implements RouteStage {
+  readonly id = 'auth';
+  readonly phase = 'authenticate' as const;
+  readonly mode: Mode = 'enforce';
+  constructor(private readonly names: readonly string[]) {}
+  run(ctx: RequestContext): Decision {
+    stripIncoming(ctx, this.names);
+    return undefined;
+  }
+}
+
+const isThenable = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null)?.then === 'function';
+
+class AuthStage implements RouteStage {
+  readonly id = 'auth';
+  readonly phase = 'authenticate' as const;
+  readonly mode: Mode;
+  readonly needsBody: boolean;
+  private readonly routeMethods: AuthMethod[];
+
+  constructor(
+    private readonly s: Shared,
+    private readonly routeId: string,
+    private readonly sets: readonly RequirementSet[],
+    private readonly replay: RouteAuth['replay'],
+    mode: Mode,
+  ) {
+    this.mode = mode;
+    this.needsBody = sets.some((set) => set.methods.some((m) => m.verifier.needsBody));
+    const ms: AuthMethod[] = [];
+    for (const set of sets) for (const m of set.methods) if (!ms.includes(m.method)) ms.push(m.method);
+    this.routeMethods = ms;
+  }
+
+  run(ctx: RequestContext): Decision | Promise<Decision> {
+    stripIncoming(ctx, this.s.stripHeaders);
+    return this.evaluate(ctx, 0, 0, null, null);
+  }
+
+  private evaluate(ctx: RequestContext, i: number, j: number, ids: Identity[] | null, pending: Deny | null): Decision | Promise<Decision> {
+    const sets = this.sets;
+    while (i < sets.length) {
+      const set = sets[i] as RequirementSet;
+      let absent = false;
+      while (j < set.methods.length) {
+        const m = set.methods[j] as Requirement;
+        let r: VerifyResult | Promise<VerifyResult>;
+        try {
+          r = m.verifier.verify(ctx, m.options);
+        } catch (e) {
+          return this.internal(ctx, m.method, e);
+        }
+        if (isThenable(r)) {
+          const ci = i;
+          const cj = j;
+          const cids = ids;
+          const cp = pending;
+          return r.then(
+            (res) => this.resume(ctx, ci, cj, cids, cp, res),
+            (e: unknown) => this.internal(ctx, m.method, e),
+          );
+        }
+        if (r.kind === 'fail') return this.fail(ctx, r.deny, m.method, null);
+        if (r.kind === 'absent') {
+          absent = true;
+          break;
+        }
+        (ids ??= []).push(r.identity);
+        j++;
+      }
+      if (!absent) {
+        const out = this.satisfied(ctx, set, ids ?? []);
+        if (out !== 'scope') return out;
+        pending ??= deny('PC_ERR_INSUFFICIENT_SCOPE', { reason: 'requirement scopes missing' });
+      }
+      i++;
+      j = 0;
+      ids = null;
+    }
+    if (pending !== null) return this.fail(ctx, pending, 'jwt', null);
+    return this.fail(ctx, deny('PC_ERR_AUTH_REQUIRED', { reason: 'no credentials' }), this.routeMethods[0] ?? 'jwt', null);
+  }
+
+  private resume(ctx: RequestContext, i: number, j: number, ids: Identity[] | null, pending: Deny | null, res: VerifyResult): Decision | Promise<Decision> {
+    const set = this.sets[i] as RequirementSet;
+    const m = set.methods[j] as Requirement;
+    if (res.kind === 'fail') return this.fail(ctx, res.deny, m.method, null);
+    if (res.kind === 'absent') return this.evaluate(ctx, i + 1, 0, null, pending);
+    const next = ids === null ? [res.identity] : [...ids, res.identity];
+    if (j + 1 < set.methods.length) return this.evaluate(ctx, i, j + 1, next, pending);
+    const out = this.satisfied(ctx, set, next);
+    if (out !== 'scope') return out;
+    return this.evaluate(ctx, i + 1, 0, null, pending ?? deny('PC_ERR_INSUFFICIENT_SCOPE', { reason: 'requirement scopes missing' }));
+  }
+
+  /** A set verified: scopes, principal, tenant, replay; 'scope' when its scopes are missing (try the next set). */
+  private satisfied(ctx: RequestContext, set: RequirementSet, ids: readonly Identity[]): Decision | Promise<Decision> | 'scope' {
+    let acc: Accepted;
+    const single = ids.length === 1 ? (ids[0] as Identity) : null;
+    const cached = single !== null ? this.s.accepted.get(single) : undefined;
+    if (cached !== undefined) acc = cached;
+    else {
+      const p = buildPrincipal(ids);
+      if (!('methods' in p)) return this.fail(ctx, p, ids[0]?.method ?? 'jwt', null);
+      acc = this.acceptedOf(p, ids);
+      if (single !== null) this.s.accepted.set(single, acc);
+    }
+    const principal = acc.principal;
+    if (set.scopes.length > 0 && missingScopes(principal.scopes, set.scopes).length > 0) return 'scope';
+    if (principal.tenant !== null && this.s.disabledTenants.has(principal.tenant)) {
+      return this.fail(ctx, deny('PC_ERR_AUTH_INVALID', { reason: 'tenant disabled' }), principal.methods[0] ?? 'jwt', principal);
+    }
+    if (this.replay.jti) {
+      const jwtId = ids.find((x) => x.method === 'jwt');
+      if (jwtId !== undefined) return this.checkJti(ctx, jwtId, acc);
+    }
+    return this.accept(ctx, acc);
+  }
+
+  private checkJti(ctx: RequestContext, id: Identity, acc: Accepted): Decision | Promise<Decision> {
+    const jti = id.claims.jti;
+    const iss = id.claims.iss;
+    if (typeof jti !== 'string' || jti === '') {
+      return this.fail(ctx, deny('PC_ERR_AUTH_TOKEN_CLAIMS', { reason: 'jti required on this route' }), 'jwt', acc.principal);
+    }
+    const maxTtl = this.replay.max_ttl_s * 1000;
+    const ttl = id.expiresAt === null ? maxTtl + 1 : id.expiresAt - ctx.now + 60_000;
+    if (ttl > maxTtl + 60_000) {
+      return this.fail(ctx, deny('PC_ERR_AUTH_TOKEN_CLAIMS', { reason: 'token lives longer than the replay window' }), 'jwt', acc.principal);
+    }
+    const key = `auth:jti:${String(iss)}\u0000${jti}`;
+    let p: Promise<boolean>;
+    try {
+      p = this.s.env.services.store.once(key, Math.max(1000, ttl));
+    } catch (e) {
+      return this.internal(ctx, 'jwt', e);
+    }
+    return p.then(
+      (first) => (first ? this.accept(ctx, acc) : this.fail(ctx, deny('PC_ERR_AUTH_TOKEN_REPLAYED', { reason: 'jti replayed' }), 'jwt', acc.principal)),
+      (e: unknown) => this.fail(ctx, deny('PC_ERR_AUTH_UNAVAILABLE', { reason: `replay store: ${(e as Error).message}` }), 'jwt', acc.principal),
+    );
+  }
+
+  private acceptedOf(principal: Principal, ids: readonly Identity[]): Accepted {
+    const headers: [string, string][] = [];
+    if (principal.consumer !== null) headers.push(['x-consumer-id', headerValue(principal.consumer)]);
+    if (principal.tenant !== null) headers.push(['x-tenant-id', headerValue(principal.tenant)]);
+    headers.push(['x-auth-method', principal.methods.join(',')]);
+    const jwt = this.s.jwt;
+    if (jwt !== null) {
+      for (const id of ids) {
+        if (id.method !== 'jwt') continue;
+        for (const p of jwt.providers.values()) {
+          if (p.policy.issuer !== id.claims.iss) continue;
+          for (const [claim, header] of p.claimsToHeaders) {
+            const v = claimHeaderValue(id.claims[claim]);
+            if (v !== null && !headers.some(([h]) => h === header)) headers.push([header, v]);
+          }
+          break;
+        }
+      }
+    }
+    return {
+      principal,
+      headers,
+      annotation: Object.freeze({ result: 'allowed', methods: principal.methods, consumer: principal.consumer, tenant: principal.tenant }),
+    };
+  }
+
+  private accept(ctx: RequestContext, acc: Accepted): undefined {
+    ctx.principal = acc.principal;
+    const up = ctx.upstreamHeaders;
+    for (let i = 0; i < acc.headers.length; i++) {
+      const h = acc.headers[i] as readonly [string, string];
+      up[h[0]] = h[1];
+    }
+    ctx.annotations.auth = acc.annotation;
+    this.s.successes.inc({ method: acc.principal.methods.join(',') });
+    return undefined;
+  }
+
+  private internal(ctx: RequestContext, method: AuthMethod, e: unknown): Deny {
+    this.s.env.services.logger.error({ stage: 'auth', route: this.routeId, err: (e as Error).message }, 'verifier error');
+    return this.fail(ctx, deny('PC_ERR_AUTH_UNAVAILABLE', { reason: `${method} verifier error` }), method, null);
+  }
+
+  private fail(ctx: RequestContext, d: Deny, method: AuthMethod, principal: Principal | null): Deny {
+    const consumer = principal?.consumer ?? null;
+    const tenant = principal?.tenant ?? null;
+    this.s.failures.inc({
+      code: d.code,
+      method,
+      route: this.routeId,
+      consumer: consumer !== null && this.s.directory.byId(consumer) !== undefined ? consumer : '',
+      tenant: tenant !== null && this.s.knownTenants.has(tenant) ? tenant : '',
+    });
+    ctx.annotations.auth = { result: 'denied', method, code: d.code, reason: d.reason ?? null, consumer, tenant };
+    return withChallenge(d, this.s.realm, method, this.routeMethods);
+  }
+}
+
+/** The route's `auth` section, or the default (methods of `auth.default`, each alone). */
+function routeAuthOf(route: RouteConfig, defaults: readonly Method[]): RouteAuth | 'none' {
+  const a = route.auth as RouteAuth | 'none' | undefined;
+  if (a === 'none') return 'none';
+  if (a !== undefined) return a;
+  return {
+    any_of: defaults.map((m) => ({ [m]: {} })),
+    replay: { jti: false, nonce: true, max_ttl_s: 86400 },
+    mode: 'enforce',
+  };
+}
+
+function requiredMethods(config: CanonicalConfig, defaults: readonly Method[]): Set<Method> {
+  const out = new Set<Method>();
+  for (const r of config.routes) {
+    const a = routeAuthOf(r, defaults);
+    if (a === 'none' || a.mode === 'off') continue;
+    for (const set of a.any_of) for (const m of Object.keys(set)) out.add(m as Method);
+  }
+  return out;
+}
+
+export const authStage: StageModule = {
+  id: 'auth',
+  phase: 'authenticate',
+  order: 0,
+  schema: {
+    global: { auth: authGlobalSchema, consumers: consumersSchema, tenants: tenantsSchema },
+    route: { auth: authRouteSchema },
+  },
+
+  check(config, env) {
+    const auth = config.auth as AuthGlobal;
+    const providers = new Set(Object.keys(auth.jwt.providers));
+    const consumers = (config.consumers ?? []) as RawConsumer[];
+    const tenants = (config.tenants ?? []) as RawTenant[];
+    const tenantIds = new Set<string>();
+    tenants.forEach((t, i) => {
+      if (tenantIds.has(t.id)) throw configErrorAt(env.file, ['tenants', i, 'id'], `duplicate tenant id '${t.id}'`);
+      tenantIds.add(t.id);
+    });
+    const routeIds = new Set(config.routes.map((r) => r.id));
+    tenants.forEach((t, i) =>
+      (t.routes ?? []).forEach((r, j) => {
+        if (!routeIds.has(r)) throw configErrorAt(env.file, ['tenants', i, 'routes', j], `unknown route '${r}'`);
+      }),
+    );
+    const ids = new Set<string>();
+    const keyIds = new Set<string>();
+    const sigIds = new Set<string>();
+    consumers.forEach((c, i) => {
+      if (ids.has(c.id)) throw configErrorAt(env.file, ['consumers', i, 'id'], `duplicate consumer id '${c.id}'`);
+      ids.add(c.id);
+      if (c.tenant !== undefined && tenants.length > 0 && !tenantIds.has(c.tenant)) {
+        throw configErrorAt(env.file, ['consumers', i, 'tenant'], `unknown tenant '${c.tenant}'`);
+      }
+      (c.credentials?.jwt ?? []).forEach((j, k) => {
+        if (!providers.has(j.provider)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'jwt', k, 'provider'], `unknown JWT provider '${j.provider}'`);
+      });
+      (c.credentials?.api_keys ?? []).forEach((k, n) => {
+        if (keyIds.has(k.id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'api_keys', n, 'id'], `duplicate API key id '${k.id}'`);
+        keyIds.add(k.id);
+      });
+      (c.credentials?.signature_keys ?? []).forEach((k, n) => {
+        if (sigIds.has(k.key_id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'signature_keys', n, 'key_id'], `duplicate signature key id '${k.key_id}'`);
+        sigIds.add(k.key_id);
+      });
+    });
+    config.routes.forEach((r, i) => {
+      const a = r.auth as RouteAuth | 'none' | undefined;
+      if (a === undefined || a === 'none') return;
+      a.any_of.forEach((set, j) => {
+        const o = set.jwt as { provider?: string; providers?: string[] } | undefined;
+        if (o === undefined) return;
+        for (const name of [...(o.provider !== undefined ? [o.provider] : []), ...(o.providers ?? [])]) {
+          if (!providers.has(name)) throw configErrorAt(env.file, ['routes', i, 'auth', 'any_of', j, 'jwt'], `unknown JWT provider '${name}'`);
+        }
+        if (providers.size === 0) throw configErrorAt(env.file, ['routes', i, 'auth', 'any_of', j, 'jwt'], 'jwt needs a provider in auth.jwt.providers');
+      });
+    });
+  },
+
+  async create(env: StageEnv): Promise<StageInstance> {
+    const config = env.config;
+    const auth = config.auth as AuthGlobal;
+    const tenants = (config.tenants ?? []) as RawTenant[];
+    const directory = buildDirectory((config.consumers ?? []) as RawConsumer[], tenants);
+    const configured = methodsOfConfig(config);
+    const defaults: Method[] = auth.default ?? configured;
+    const needed = requiredMethods(config, defaults);
+    const venv: VerifierEnv = { auth, consumers: directory, services: env.services, file: env.file, baseDir: env.baseDir };
+    const verifiers = new Map<Method, Verifier>();
+    for (const m of AUTH_METHODS) {
+      if (!needed.has(m) && !(m === 'jwt' && configured.includes('jwt'))) continue;
+      const factory = await loadFactory(m);
+      if (factory === null) throw new ConfigError(`authentication method '${m}' is not available in this build`, { file: env.file, keyPath: 'auth' });
+      verifiers.set(m, await factory(venv));
+    }
+    const jwt = (verifiers.get('jwt') as JwtVerifier | undefined) ?? null;
+    const stripHeaders = [...IDENTITY_HEADERS, ...(jwt?.upstreamHeaderNames() ?? [])];
+    const metrics = env.services.metrics;
+    const shared: Shared = {
+      realm: auth.realm,
+      directory,
+      disabledTenants: new Set(tenants.filter((t) => t.disabled === true).map((t) => t.id)),
+      knownTenants: new Set(tenants.map((t) => t.id)),
+      jwt,
+      stripHeaders,
+      env,
+      failures: metrics.counter(
+        'portcullis_auth_failures_total',
+        'Authentication failures by error code, method, route, and consumer/tenant where known (configured ones only).',
+        ['code', 'method', 'route', 'consumer', 'tenant'],
+      ),
+      successes: metrics.counter('portcullis_auth_successes_total', 'Successful authentications by method.', ['method']),
+      accepted: new WeakMap(),
+    };
+    const stripOnly = new StripOnly(stripHeaders);
+    return {
+      forRoute(route: RouteConfig): RouteStage | null {
+        const a = routeAuthOf(route, defaults);
+        if (a === 'none' || a.mode === 'off') return stripOnly;
+        const sets: RequirementSet[] = a.any_of.map((set) => {
+          const methods: Requirement[] = [];
+          const scopes: string[] = [];
+          for (const [name, options] of Object.entries(set)) {
+            const v = verifiers.get(name as Method);
+            if (v === undefined) throw new ConfigError(`route ${route.id}: method '${name}' is not configured`, { file: env.file, keyPath: `routes.${route.id}.auth` });
+            const o = options ?? {};
+            methods.push({ method: name as Method, verifier: v, options: o });
+            if (Array.isArray(o.scopes)) for (const sc of o.scopes) if (typeof sc === 'string') scopes.push(sc);
+          }
+          return { methods, scopes };
+        });
+        return new AuthStage(shared, route.id, sets, a.replay, a.mode);
+      },
+      async close() {
+        for (const v of verifiers.values()) await v.close?.();
+      },
+    };
+  },
+};
+
+export default authStage;
