@@ -1,0 +1,514 @@
+/**
+ * The abuse engine of one gateway (one Services): feeds the detectors from finished exchanges,
+ * places bans and throttles in the state store, keeps a local copy of the shared verdict list
+ * (refreshed when the store's version counter moves, polled every `sync_interval_ms`) so that the
+ * per-request check is a local map lookup, and answers the admin API.
+ *
+ * Store keys (prefix `abuse.key_prefix`):
+ *   n:<detector>:<client>:<bucket>          counters (ttl 2 windows)
+ *   m:<detector>:<client>:<bucket>:<hash>   distinct markers for scanning / enumeration (once)
+ *   o:<client>                              offence counter for ban escalation (ttl ban.memory_ms)
+ *   v:ban:<client>, v:throttle:<client>     verdicts, JSON (ttl until expiry)
+ *   a:<client>                              one-instance guard when acting (once, 5 s)
+ *   t:<client>:<bucket>                     throttle counters
+ *   ver                                     verdict list version, bumped on every change
+ */
+import { createHash } from 'node:crypto';
+import type { Services } from '../../core/services.js';
+import type { Decision } from '../../core/decision.js';
+import { deny } from '../../core/decision.js';
+import type { AbuseConfig, DetectorConfig, DetectorName, IpListsConfig } from './schema.js';
+import { DETECTORS } from './schema.js';
+import { IpList, clientKeyForIp, normaliseIp } from './ip-match.js';
+import {
+  banDurationMs,
+  bucketOf,
+  classify,
+  observeRate,
+  parseVerdict,
+  planActions,
+  rateScore,
+  retryAfterSeconds,
+  rollMemo,
+  slidingEstimate,
+  triggered,
+  type Baseline,
+  type Exchange,
+  type Plan,
+  type Signals,
+  type Trigger,
+  type Verdict,
+  type WindowMemo,
+} from './decide.js';
+import { Lru } from './lru.js';
+
+/** A finished exchange as the engine reads it. */
+export interface FinishedExchange extends Exchange {
+  readonly ip: string;
+  readonly consumer: string | null;
+  readonly requestId: string;
+  readonly method: string;
+  readonly stage: string | null;
+}
+
+/** Compiled settings of one config snapshot. */
+export interface AbuseSettings {
+  readonly config: AbuseConfig;
+  readonly allowIps: IpList;
+  readonly allowConsumers: ReadonlySet<string>;
+  readonly ipLists: { readonly mode: IpListsConfig['mode']; readonly allow: IpList; readonly deny: IpList };
+}
+
+export function compileSettings(config: AbuseConfig, ipLists: IpListsConfig): AbuseSettings {
+  return {
+    config,
+    allowIps: new IpList(config.allow.ips),
+    allowConsumers: new Set(config.allow.consumers),
+    ipLists: { mode: ipLists.mode, allow: new IpList(ipLists.allow), deny: new IpList(ipLists.deny) },
+  };
+}
+
+/** An alert raised by a detector or an action, handed to the alert sinks. */
+export interface AbuseAlert {
+  readonly name: string;
+  readonly client: string;
+  readonly detector: string;
+  readonly action: string;
+  readonly value: number;
+  readonly until: number | null;
+  readonly mode: 'enforce' | 'monitor';
+}
+
+/** One refused request, for the admin API's recent-denials list. */
+export interface DenialEvent {
+  readonly time: number;
+  readonly request_id: string;
+  readonly client_ip: string;
+  readonly consumer: string | null;
+  readonly method: string;
+  readonly path: string;
+  readonly route: string | null;
+  readonly status: number;
+  readonly code: string | null;
+  readonly stage: string | null;
+}
+
+const VERDICT_SCAN_MAX = 10000;
+const VERSION_TTL_MS = 30 * 24 * 3600 * 1000;
+const FULL_REFRESH_MS = 10000;
+const RECENT_MAX = 1000;
+const COUNT_DETECTORS: readonly DetectorName[] = ['auth_failures', 'waf_hits', 'rate_limited', 'errors_5xx'];
+const DISTINCT_DETECTORS: readonly DetectorName[] = ['scanning', 'enumeration'];
+
+function shortHash(s: string): string {
+  return createHash('sha1').update(s).digest('base64url').slice(0, 16);
+}
+
+export class AbuseEngine {
+  settings: AbuseSettings | null = null;
+  /** receives detector and action alerts (wired to the alert engine) */
+  alertSink: ((a: AbuseAlert) => void) | null = null;
+
+  private readonly verdicts = new Map<string, Verdict>();
+  private version = Number.NaN;
+  private lastFull = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private users = 0;
+  private memos = new Lru<string, WindowMemo>(50000);
+  private baselines = new Lru<string, Baseline>(50000);
+  private alertCooldown = new Lru<string, number>(50000);
+  private readonly recent: DenialEvent[] = [];
+  private recentNext = 0;
+  private readonly actions;
+
+  constructor(private readonly services: Services) {
+    this.actions = services.metrics.counter<'detector' | 'action' | 'mode'>(
+      'portcullis_abuse_actions_total',
+      'Abuse detector triggers by detector, action (ban, throttle, alert) and mode (enforce, monitor).',
+      ['detector', 'action', 'mode'],
+    );
+  }
+
+  private get prefix(): string {
+    return this.settings?.config.key_prefix ?? 'pc:abuse:';
+  }
+
+  configure(settings: AbuseSettings): void {
+    const prevMax = this.settings?.config.max_tracked_clients;
+    this.settings = settings;
+    if (prevMax !== settings.config.max_tracked_clients) {
+      const max = settings.config.max_tracked_clients;
+      this.memos = new Lru(max * 2);
+      this.baselines = new Lru(max);
+      this.alertCooldown = new Lru(max);
+    }
+    if (this.users > 0) this.restartTimer();
+  }
+
+  /** A snapshot started using the engine: keep the verdict list in sync while any does. */
+  acquire(): void {
+    this.users++;
+    if (!this.timer) this.restartTimer();
+  }
+
+  release(): void {
+    this.users = Math.max(0, this.users - 1);
+    if (this.users === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private restartTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (!this.settings?.config.enabled) {
+      this.verdicts.clear();
+      return;
+    }
+    const every = this.settings?.config.sync_interval_ms ?? 250;
+    this.timer = setInterval(() => void this.sync(), every);
+    this.timer.unref();
+    void this.sync();
+  }
+
+  /** Refreshes the local verdict list when the shared version moved (or every 10 s). */
+  async sync(now = this.services.clock()): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const store = this.services.store;
+      const v = await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 0);
+      if (v === this.version && now - this.lastFull < FULL_REFRESH_MS) return;
+      const rows = await store.scan(`${this.prefix}v:`, VERDICT_SCAN_MAX);
+      this.verdicts.clear();
+      for (const r of rows) {
+        const verdict = parseVerdict(r.value);
+        if (verdict && verdict.until > now) this.verdicts.set(`${verdict.kind}:${verdict.client}`, verdict);
+      }
+      this.version = v;
+      this.lastFull = now;
+    } catch (e) {
+      // keep the last known list: a store outage must not lift bans
+      this.services.logger.debug({ err: (e as Error).message }, 'abuse: verdict sync failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- per-request checks
+
+  activeVerdict(kind: 'ban' | 'throttle', client: string, now: number): Verdict | null {
+    const v = this.verdicts.get(`${kind}:${client}`);
+    if (!v) return null;
+    if (v.until <= now) {
+      this.verdicts.delete(`${kind}:${client}`);
+      return null;
+    }
+    return v;
+  }
+
+  isAllowListed(s: AbuseSettings, ip: string, consumer: string | null): boolean {
+    return s.allowIps.has(ip) || (consumer !== null && s.allowConsumers.has(consumer));
+  }
+
+  /** Global IP lists, then bans and throttles of the client's address. Sync unless throttled. */
+  checkIp(s: AbuseSettings, rawIp: string, now: number, record: (d: NonNullable<Decision>) => void): Decision | Promise<Decision> {
+    const ip = normaliseIp(rawIp);
+    const lists = s.ipLists;
+    if (lists.mode !== 'off' && (lists.deny.size > 0 || lists.allow.size > 0)) {
+      const refused = lists.deny.has(ip) || (lists.allow.size > 0 && !lists.allow.has(ip));
+      if (refused) {
+        const d = deny('PC_ERR_IP_DENIED', { reason: lists.deny.has(ip) ? 'global deny list' : 'not in global allow list' });
+        if (lists.mode === 'enforce') return d;
+        record(d);
+      }
+    }
+    if (!s.config.enabled || this.verdicts.size === 0 || s.allowIps.has(ip)) return undefined;
+    return this.checkClientKey(s, clientKeyForIp(ip, s.config.ipv6_prefix), now);
+  }
+
+  /** Bans and throttles of a consumer (after authentication). */
+  checkConsumer(s: AbuseSettings, consumer: string, now: number): Decision | Promise<Decision> {
+    if (!s.config.enabled || this.verdicts.size === 0 || s.allowConsumers.has(consumer)) return undefined;
+    return this.checkClientKey(s, `consumer:${consumer}`, now);
+  }
+
+  private checkClientKey(s: AbuseSettings, client: string, now: number): Decision | Promise<Decision> {
+    const ban = this.activeVerdict('ban', client, now);
+    if (ban) {
+      return deny('PC_ERR_CLIENT_BANNED', {
+        headers: { 'retry-after': String(retryAfterSeconds(ban.until, now)) },
+        reason: `banned by ${ban.source}`,
+      });
+    }
+    const thr = this.activeVerdict('throttle', client, now);
+    if (!thr) return undefined;
+    const t = s.config.throttle;
+    const bucket = bucketOf(now, t.window_ms);
+    return this.services.store.incr(`${this.prefix}t:${client}:${bucket}`, t.window_ms, 1).then(
+      (n) =>
+        n <= t.limit
+          ? undefined
+          : deny('PC_ERR_THROTTLED', {
+              headers: { 'retry-after': String(retryAfterSeconds((bucket + 1) * t.window_ms, now)) },
+              reason: `throttled by ${thr.source}`,
+            }),
+      // fail closed: the client is already under a throttle
+      () => deny('PC_ERR_THROTTLED', { reason: 'throttle store unavailable' }),
+    );
+  }
+
+  // ---------------------------------------------------------------- the detector feed
+
+  /** Records a finished exchange; detector work continues in the background. */
+  observe(x: FinishedExchange, now: number): Promise<void> | null {
+    if (x.decision === 'denied' || x.status >= 400) this.remember(x, now);
+    const s = this.settings;
+    if (!s || !s.config.enabled) return null;
+    const sig = classify(x);
+    if (!sig.counted) return null;
+    const ip = normaliseIp(x.ip);
+    if (this.isAllowListed(s, ip, x.consumer)) return null;
+    const clients = [clientKeyForIp(ip, s.config.ipv6_prefix)];
+    if (x.consumer !== null) clients.push(`consumer:${x.consumer}`);
+    return Promise.all(clients.map((c) => this.feed(s, c, sig, x, now)))
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        this.services.logger.debug({ err: (e as Error).message }, 'abuse: detector feed failed');
+      });
+  }
+
+  private remember(x: FinishedExchange, now: number): void {
+    const ev: DenialEvent = {
+      time: now,
+      request_id: x.requestId,
+      client_ip: x.ip,
+      consumer: x.consumer,
+      method: x.method,
+      path: x.path.length > 256 ? `${x.path.slice(0, 256)}...` : x.path,
+      route: x.routeId,
+      status: x.status,
+      code: x.code,
+      stage: x.stage,
+    };
+    if (this.recent.length < RECENT_MAX) this.recent.push(ev);
+    else this.recent[this.recentNext] = ev;
+    this.recentNext = (this.recentNext + 1) % RECENT_MAX;
+  }
+
+  /** Refused or failed exchanges, oldest first, at most `limit`, newer than `since`. */
+  recentDenials(since: number, limit: number): DenialEvent[] {
+    const ordered = this.recent.length < RECENT_MAX ? this.recent : [...this.recent.slice(this.recentNext), ...this.recent.slice(0, this.recentNext)];
+    const out = ordered.filter((e) => e.time >= since);
+    return out.slice(Math.max(0, out.length - limit));
+  }
+
+  private async count(det: DetectorName, cfg: DetectorConfig, client: string, now: number, by = 1): Promise<number> {
+    const bucket = bucketOf(now, cfg.window_ms);
+    const key = `${det}:${client}`;
+    const v = await this.services.store.incr(`${this.prefix}n:${key}:${bucket}`, cfg.window_ms * 2, by);
+    const memo = rollMemo(this.memos.get(key), bucket, v);
+    this.memos.set(key, memo);
+    return slidingEstimate(memo, now, cfg.window_ms);
+  }
+
+  private async feed(s: AbuseSettings, client: string, sig: Signals, x: FinishedExchange, now: number): Promise<void> {
+    const d = s.config.detectors;
+    const store = this.services.store;
+    const jobs: Promise<Trigger | null>[] = [];
+    const flags: Record<(typeof COUNT_DETECTORS)[number], boolean> = {
+      auth_failures: sig.authFailure,
+      waf_hits: sig.wafHit,
+      rate_limited: sig.rateLimited,
+      errors_5xx: sig.serverError,
+      errors_4xx: false,
+      scanning: false,
+      enumeration: false,
+      rate_anomaly: false,
+    };
+    for (const det of COUNT_DETECTORS) {
+      const cfg = d[det];
+      if (cfg.mode === 'off' || !flags[det]) continue;
+      jobs.push(this.count(det, cfg, client, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)));
+    }
+    const r4 = d.errors_4xx;
+    if (r4.mode !== 'off') {
+      jobs.push(
+        (async () => {
+          const total = await this.count('errors_4xx', r4, `${client}:all`, now);
+          if (!sig.clientError) return null;
+          const errs = await this.count('errors_4xx', r4, client, now);
+          const ratio = total > 0 ? Math.min(1, errs / total) : 0;
+          return triggered(r4, ratio, total) ? { detector: 'errors_4xx' as const, value: ratio, config: r4 } : null;
+        })(),
+      );
+    }
+    for (const det of DISTINCT_DETECTORS) {
+      const cfg = d[det];
+      if (cfg.mode === 'off') continue;
+      const item = det === 'scanning' ? (sig.notFound ? x.path : null) : sig.objectKey !== null && !sig.notFound ? sig.objectKey : null;
+      if (item === null) continue;
+      const scope = det === 'enumeration' ? `${client}:${x.routeId ?? ''}` : client;
+      const bucket = bucketOf(now, cfg.window_ms);
+      jobs.push(
+        (async () => {
+          const fresh = await store.once(`${this.prefix}m:${det}:${scope}:${bucket}:${shortHash(item)}`, cfg.window_ms * 2);
+          if (!fresh) return null;
+          const v = await this.count(det, cfg, scope, now);
+          return triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null;
+        })(),
+      );
+    }
+    const ra = d.rate_anomaly;
+    if (ra.mode !== 'off') {
+      const b = observeRate(this.baselines.get(client), now, ra.window_ms);
+      this.baselines.set(client, b);
+      const score = rateScore(b, ra);
+      if (triggered(ra, score)) jobs.push(Promise.resolve({ detector: 'rate_anomaly' as const, value: score, config: ra }));
+    }
+    if (jobs.length === 0) return;
+    const triggers = (await Promise.all(jobs)).filter((t): t is Trigger => t !== null);
+    if (triggers.length === 0) return;
+    const plans = planActions(triggers, {
+      allowListed: false,
+      banned: this.activeVerdict('ban', client, now) !== null,
+      throttled: this.activeVerdict('throttle', client, now) !== null,
+    });
+    for (const p of plans) await this.execute(s, client, p, now);
+  }
+
+  private async execute(s: AbuseSettings, client: string, p: Plan, now: number): Promise<void> {
+    const log = this.services.logger;
+    if (p.kind === 'would') {
+      this.actions.inc({ detector: p.detector, action: p.action, mode: 'monitor' });
+      if (this.cooled(`would:${p.detector}:${client}`, now, s.config.alert_cooldown_ms)) {
+        log.warn({ event: 'abuse.monitor', client, detector: p.detector, action: p.action, value: p.value }, 'abuse detector would act (monitor mode)');
+        this.alert({ name: `abuse.${p.detector}`, client, detector: p.detector, action: p.action, value: p.value, until: null, mode: 'monitor' });
+      }
+      return;
+    }
+    if (p.kind === 'alert') {
+      this.actions.inc({ detector: p.detector, action: 'alert', mode: 'enforce' });
+      if (this.cooled(`alert:${p.detector}:${client}`, now, s.config.alert_cooldown_ms)) {
+        log.warn({ event: 'abuse.alert', client, detector: p.detector, value: p.value }, 'abuse detector triggered');
+        this.alert({ name: `abuse.${p.detector}`, client, detector: p.detector, action: 'alert', value: p.value, until: null, mode: 'enforce' });
+      }
+      return;
+    }
+    // ban or throttle: claim the action locally first (concurrent evaluations), then across instances
+    if (this.activeVerdict(p.kind, client, now)) return;
+    const placeholder: Verdict = { kind: p.kind, client, until: now + 2000, since: now, reason: '', source: p.detector, offence: 0, by: null };
+    this.verdicts.set(`${p.kind}:${client}`, placeholder);
+    // the guard outlives one sync interval, so that other instances see the verdict before it expires
+    const mine = await this.services.store.once(`${this.prefix}a:${p.kind}:${client}`, 1000);
+    if (!mine) {
+      // another instance is placing it; the sync brings it here
+      if (this.verdicts.get(`${p.kind}:${client}`) === placeholder) this.verdicts.delete(`${p.kind}:${client}`);
+      return;
+    }
+    if (p.kind === 'ban') {
+      const offence = await this.services.store.incr(`${this.prefix}o:${client}`, s.config.ban.memory_ms, 1);
+      const dur = banDurationMs(offence, s.config.ban);
+      await this.place(
+        { kind: 'ban', client, until: now + dur, since: now, reason: `${p.detector} reached ${round(p.value)}`, source: p.detector, offence, by: null },
+        now,
+      );
+      await this.resetCounters(s, client, now);
+    } else {
+      await this.place(
+        { kind: 'throttle', client, until: now + s.config.throttle.duration_ms, since: now, reason: `${p.detector} reached ${round(p.value)}`, source: p.detector, offence: 1, by: null },
+        now,
+      );
+    }
+    this.actions.inc({ detector: p.detector, action: p.kind, mode: 'enforce' });
+  }
+
+  private cooled(key: string, now: number, cooldown: number): boolean {
+    const last = this.alertCooldown.get(key);
+    if (last !== undefined && now - last < cooldown) return false;
+    this.alertCooldown.set(key, now);
+    return true;
+  }
+
+  private alert(a: AbuseAlert): void {
+    try {
+      this.alertSink?.(a);
+    } catch {
+      /* a sink must not break the feed */
+    }
+  }
+
+  private async resetCounters(s: AbuseSettings, client: string, now: number): Promise<void> {
+    const store = this.services.store;
+    const dels: Promise<void>[] = [];
+    for (const det of DETECTORS) {
+      const cfg = s.config.detectors[det];
+      const b = bucketOf(now, cfg.window_ms);
+      for (const scope of det === 'errors_4xx' ? [client, `${client}:all`] : [client]) {
+        this.memos.delete(`${det}:${scope}`);
+        dels.push(store.del(`${this.prefix}n:${det}:${scope}:${b}`), store.del(`${this.prefix}n:${det}:${scope}:${b - 1}`));
+      }
+    }
+    this.baselines.delete(client);
+    await Promise.all(dels);
+  }
+
+  /** Stores a verdict, bumps the shared version, audits and alerts. */
+  async place(v: Verdict, now: number): Promise<void> {
+    const store = this.services.store;
+    this.verdicts.set(`${v.kind}:${v.client}`, v);
+    await store.set(`${this.prefix}v:${v.kind}:${v.client}`, JSON.stringify(v), Math.max(1, v.until - now));
+    await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 1);
+    const data = { client: v.client, until: new Date(v.until).toISOString(), duration_ms: v.until - now, reason: v.reason, source: v.source, offence: v.offence, by: v.by };
+    this.services.logger.warn({ event: `abuse.${v.kind}`, ...data }, v.kind === 'ban' ? 'client banned' : 'client throttled');
+    this.services.audit(v.kind === 'ban' ? 'ban.placed' : 'throttle.placed', data);
+    this.alert({ name: `abuse.${v.kind}`, client: v.client, detector: v.source, action: v.kind, value: v.offence, until: v.until, mode: 'enforce' });
+  }
+
+  /** Lifts a ban and/or throttle; returns whether something was active. */
+  async lift(client: string, by: string | null, now: number): Promise<boolean> {
+    const store = this.services.store;
+    let found = false;
+    for (const kind of ['ban', 'throttle'] as const) {
+      const key = `${this.prefix}v:${kind}:${client}`;
+      const existing = parseVerdict(await store.get(key)) ?? this.activeVerdict(kind, client, now);
+      if (existing && existing.until > now) found = true;
+      this.verdicts.delete(`${kind}:${client}`);
+      await store.del(key);
+    }
+    await store.del(`${this.prefix}a:ban:${client}`);
+    await store.del(`${this.prefix}a:throttle:${client}`);
+    await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 1);
+    if (found) {
+      this.services.logger.warn({ event: 'abuse.lift', client, by }, 'ban lifted');
+      this.services.audit('ban.lifted', { client, by });
+    }
+    return found;
+  }
+
+  /** Active verdicts from the store (authoritative), newest first. */
+  async list(now: number): Promise<Verdict[]> {
+    const rows = await this.services.store.scan(`${this.prefix}v:`, VERDICT_SCAN_MAX);
+    const out: Verdict[] = [];
+    for (const r of rows) {
+      const v = parseVerdict(r.value);
+      if (v && v.until > now) out.push(v);
+    }
+    return out.sort((a, b) => b.since - a.since);
+  }
+
+  /** Normalises what an admin typed into a client key: an IP (IPv6 grouped) or `consumer:<id>`. */
+  clientKey(input: string): string | null {
+    if (input.startsWith('consumer:')) return input.length > 9 && input.length <= 265 ? input : null;
+    const slash = input.indexOf('/');
+    const ip = normaliseIp(slash >= 0 ? input.slice(0, slash) : input);
+    if (ip === '') return null;
+    return clientKeyForIp(ip, this.settings?.config.ipv6_prefix ?? 64);
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}

@@ -1,0 +1,209 @@
+/**
+ * The abuse stage: IP allow/deny lists, active bans and throttles (phase `intake`, and the
+ * consumer's in phase `authorize`), and the detector feed that places them.
+ *
+ * The core calls, besides the route stages:
+ *   - `checkClient(ctx)` before routing, for every request (bans and the global lists also stop
+ *     unrouted requests such as 404 scanners);
+ *   - `observeExchange(ctx)` once for every finished exchange, routed or not (the detectors and
+ *     the alert rules read it).
+ */
+import type { RequestContext } from '../../core/context.js';
+import type { Decision } from '../../core/decision.js';
+import { deny } from '../../core/decision.js';
+import type { Services } from '../../core/services.js';
+import type { RouteStage, StageModule } from '../../core/stage.js';
+import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
+import { configErrorAt } from '../../config/load.js';
+import { alertsFor, alertsModule } from '../../observe/alerts.js';
+import { abuseSchema, ipListsSchema, routeIpListsSchema, type AbuseConfig, type IpListsConfig } from './schema.js';
+import { AbuseEngine, compileSettings, type AbuseSettings } from './engine.js';
+import { IpList, normaliseIp, parseCidr } from './ip-match.js';
+
+export { AbuseEngine } from './engine.js';
+export type { AbuseSettings, DenialEvent, FinishedExchange } from './engine.js';
+
+interface Runtime {
+  readonly engine: AbuseEngine;
+  readonly settings: AbuseSettings;
+  readonly services: Services;
+}
+
+/** Runtime per config snapshot (keyed by the snapshot's config object), and the latest one. */
+const runtimes = new WeakMap<object, Runtime>();
+let latest: Runtime | null = null;
+const checked = new WeakSet<RequestContext>();
+const observed = new WeakSet<RequestContext>();
+
+/** The abuse engine of a gateway (created on first use, survives reloads). */
+export function engineFor(services: Services): AbuseEngine {
+  return services.keep('stages.abuse', () => new AbuseEngine(services));
+}
+
+function runtimeFor(ctx: RequestContext): Runtime | null {
+  const snap = ctx.snapshot as unknown as { config?: unknown } | null;
+  if (snap && typeof snap === 'object') {
+    const byConfig = snap.config !== null && typeof snap.config === 'object' ? runtimes.get(snap.config) : undefined;
+    if (byConfig) return byConfig;
+    const bySnap = runtimes.get(snap);
+    if (bySnap) return bySnap;
+  }
+  return latest;
+}
+
+/**
+ * Before routing, for every request: the global IP lists, then bans and throttles of the client
+ * address. Synchronous (a local lookup) unless the client is throttled.
+ */
+export function checkClient(ctx: RequestContext): Decision | Promise<Decision> {
+  const rt = runtimeFor(ctx);
+  if (!rt) return undefined;
+  checked.add(ctx);
+  return rt.engine.checkIp(rt.settings, ctx.clientIp, ctx.now, (d) => ctx.recordMonitor('ip_lists', d));
+}
+
+/** Once per finished exchange, routed or not: feeds the detectors and the alert rules. */
+export function observeExchange(ctx: RequestContext): void {
+  if (observed.has(ctx)) return;
+  observed.add(ctx);
+  const rt = runtimeFor(ctx);
+  if (!rt) return;
+  try {
+    alertsFor(rt.services).observe(ctx);
+  } catch (e) {
+    rt.services.logger.debug({ err: (e as Error).message }, 'alerts: observe failed');
+  }
+  const o = ctx.outcome;
+  void rt.engine.observe(
+    {
+      status: ctx.res.statusCode,
+      decision: o.decision,
+      code: o.code,
+      stage: o.stage,
+      routeId: ctx.route?.id ?? null,
+      params: ctx.params,
+      path: ctx.path,
+      ip: ctx.clientIp,
+      consumer: ctx.principal?.consumer ?? null,
+      requestId: ctx.id,
+      method: ctx.method,
+    },
+    ctx.now,
+  );
+}
+
+function checkCidrs(file: string, list: unknown, path: (string | number)[]): void {
+  if (!Array.isArray(list)) return;
+  list.forEach((v, i) => {
+    if (typeof v !== 'string' || parseCidr(v) === null) throw configErrorAt(file, [...path, i], `'${String(v)}' is not an IP address or CIDR`);
+  });
+}
+
+function routeStage(rt: Runtime, route: RouteConfig): RouteStage {
+  const lists = route.ip_lists as IpListsConfig | undefined;
+  const allow = lists && lists.mode !== 'off' ? new IpList(lists.allow) : null;
+  const denyList = lists && lists.mode !== 'off' ? new IpList(lists.deny) : null;
+  const mode = lists?.mode ?? 'enforce';
+  const active = (allow?.size ?? 0) + (denyList?.size ?? 0) > 0;
+  return {
+    id: 'abuse',
+    phase: 'intake',
+    mode: 'enforce',
+    run(ctx) {
+      if (!checked.has(ctx)) {
+        // the core did not call checkClient before routing: do it now
+        const r = checkClient(ctx);
+        if (r !== undefined) {
+          if (r instanceof Promise) return r.then((d) => d ?? routeLists(ctx));
+          return r;
+        }
+      }
+      return routeLists(ctx);
+    },
+    onFinish(ctx) {
+      observeExchange(ctx);
+    },
+  };
+  function routeLists(ctx: RequestContext): Decision {
+    if (!active) return undefined;
+    const ip = normaliseIp(ctx.clientIp);
+    const denied = (denyList?.has(ip) ?? false) || ((allow?.size ?? 0) > 0 && !(allow?.has(ip) ?? false));
+    if (!denied) return undefined;
+    const d = deny('PC_ERR_IP_DENIED', { reason: denyList?.has(ip) ? 'route deny list' : 'not in route allow list' });
+    if (mode === 'enforce') return d;
+    ctx.recordMonitor('ip_lists', d);
+    return undefined;
+  }
+}
+
+function register(env: { config: CanonicalConfig; services: Services }): Runtime {
+  const engine = engineFor(env.services);
+  const settings = compileSettings(env.config.abuse as AbuseConfig, env.config.ip_lists as IpListsConfig);
+  engine.configure(settings);
+  const alerts = alertsFor(env.services);
+  engine.alertSink = (a) => alerts.notifyAbuse(a);
+  const rt: Runtime = { engine, settings, services: env.services };
+  runtimes.set(env.config, rt);
+  latest = rt;
+  return rt;
+}
+
+/** Intake: IP lists, bans and throttles of the address; contributes the `abuse` and `ip_lists` keys. */
+export const abuseModule: StageModule = {
+  id: 'abuse',
+  phase: 'intake',
+  order: 10,
+  schema: {
+    global: { abuse: abuseSchema, ip_lists: ipListsSchema },
+    route: { ip_lists: routeIpListsSchema },
+  },
+  check(config, env) {
+    const a = config.abuse as AbuseConfig | undefined;
+    checkCidrs(env.file, a?.allow?.ips, ['abuse', 'allow', 'ips']);
+    const g = config.ip_lists as IpListsConfig | undefined;
+    checkCidrs(env.file, g?.allow, ['ip_lists', 'allow']);
+    checkCidrs(env.file, g?.deny, ['ip_lists', 'deny']);
+    config.routes.forEach((r, i) => {
+      const l = r.ip_lists as IpListsConfig | undefined;
+      checkCidrs(env.file, l?.allow, ['routes', i, 'ip_lists', 'allow']);
+      checkCidrs(env.file, l?.deny, ['routes', i, 'ip_lists', 'deny']);
+    });
+  },
+  create(env) {
+    const rt = register(env);
+    rt.engine.acquire();
+    let closed = false;
+    return {
+      forRoute: (route) => routeStage(rt, route),
+      close() {
+        if (closed) return;
+        closed = true;
+        rt.engine.release();
+      },
+    };
+  },
+};
+
+/** Authorize (first): bans and throttles of the authenticated consumer. */
+export const abuseConsumerModule: StageModule = {
+  id: 'abuse.consumer',
+  phase: 'authorize',
+  order: 0,
+  create(env) {
+    const rt = runtimes.get(env.config) ?? register(env);
+    return {
+      forRoute: (): RouteStage => ({
+        id: 'abuse.consumer',
+        phase: 'authorize',
+        mode: 'enforce',
+        run(ctx) {
+          const c = ctx.principal?.consumer;
+          return c ? rt.engine.checkConsumer(rt.settings, c, ctx.now) : undefined;
+        },
+      }),
+    };
+  },
+};
+
+/** Everything this folder registers: add `...ABUSE_MODULES` to src/stages/index.ts. */
+export const ABUSE_MODULES: readonly StageModule[] = [abuseModule, abuseConsumerModule, alertsModule];
