@@ -3,6 +3,8 @@
  * never this list's order. Add one line per stage folder.
  */
 import type { StageModule } from '../core/stage.js';
+import { RATE_LIMIT_MODULES } from './rate-limit/index.js';
 
 export const STAGES: readonly StageModule[] = [
+  ...RATE_LIMIT_MODULES,
 ];

@@ -4,8 +4,9 @@
  * memory (default, bounded) and redis (shared by many gateway instances).
  * Every method is one atomic decision; the redis implementation makes it one round trip.
  */
-export interface StateStore {
-  readonly kind: 'memory' | 'redis';
+export interface StateStore extends LimitStore {
+  /** cluster: a worker's proxy to the primary's memory store (workers: N without Redis) */
+  readonly kind: 'memory' | 'redis' | 'cluster';
   /**
    * Replay protection: returns true the first time `key` is seen within `ttlMs`, false after.
    * Marks the key atomically.
@@ -22,4 +23,82 @@ export interface StateStore {
   /** Whether the backend is reachable now (memory: always). */
   healthy(): boolean;
   close(): Promise<void>;
+}
+
+// --- rate-limit decisions (additive: used by src/stages/rate-limit) --------------------------
+
+/**
+ * One limit check of a request. `enforce: false` (monitor) checks never block the request and are
+ * committed only when they pass. All checks of one call are decided together: when an enforced
+ * check fails, nothing is consumed from any check.
+ */
+export type LimitCheck =
+  | {
+      /** token bucket (GCRA form): refills one token every `intervalMs`, holds at most `burst` */
+      readonly kind: 'bucket';
+      readonly key: string;
+      readonly intervalMs: number;
+      readonly burst: number;
+      readonly enforce: boolean;
+    }
+  | {
+      /** fixed calendar window: `key` names the window, which ends at `resetAt` (ms since epoch) */
+      readonly kind: 'quota';
+      readonly key: string;
+      readonly limit: number;
+      readonly resetAt: number;
+      readonly enforce: boolean;
+    }
+  | {
+      /** requests in flight; a slot is held until release() or until `leaseMs` passed (crash safety) */
+      readonly kind: 'concurrency';
+      readonly key: string;
+      readonly max: number;
+      readonly leaseMs: number;
+      readonly enforce: boolean;
+    };
+
+export interface CheckResult {
+  readonly ok: boolean;
+  /** units left after this request (0 when refused) */
+  readonly remaining: number;
+  /** ms until the limit is fully restored (bucket full, quota window over; 0 for concurrency) */
+  readonly resetMs: number;
+  /** when refused: ms until a retry could pass (concurrency: a hint) */
+  readonly retryMs: number;
+}
+
+/** Concurrency slots taken by one decision; give it back with release(). */
+export interface Lease {
+  readonly id: string;
+  readonly keys: readonly string[];
+}
+
+export interface LimitResult {
+  /** every enforced check passed (and everything that passed was committed) */
+  readonly allowed: boolean;
+  /** one result per check, same order */
+  readonly checks: readonly CheckResult[];
+  /** slots taken when allowed and some concurrency check passed; null otherwise */
+  readonly lease: Lease | null;
+}
+
+/**
+ * Rate-limit extension of the store. Every StateStore implements it.
+ * `limitSync` exists only where the decision is local (memory), so the hot path avoids a promise.
+ */
+export interface LimitStore {
+  /** Decides every check of one request atomically (one Redis round trip). Rejects when the backend is unreachable. */
+  limit(checks: readonly LimitCheck[], now: number): Promise<LimitResult>;
+  limitSync?(checks: readonly LimitCheck[], now: number): LimitResult;
+  /** Gives concurrency slots back; never throws (a lost release expires after leaseMs). */
+  release(lease: Lease): void;
+}
+
+/** Thrown (rejected) by store methods when the backend is unreachable or too slow. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
 }

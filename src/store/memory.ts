@@ -1,0 +1,207 @@
+/**
+ * The in-process state store (default). Bounded: at most `maxEntries` keys live in an LRU map with
+ * per-key expiry, so that a client rotating IPs or keys cannot grow it without limit; the least
+ * recently used key goes first. Evicting a rate-limit key resets that key's bucket (it starts full
+ * again), which is why the cap should stay well above the number of active clients.
+ *
+ * Concurrency counters live in a second map that holds a key only while requests are in flight
+ * (bounded by the same cap); when it is full, new keys are refused rather than unlimited.
+ */
+import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from './types.js';
+import { decideChecks } from './decide.js';
+
+interface Entry {
+  v: number | string;
+  /** expiry, ms since epoch (Infinity: none) */
+  exp: number;
+}
+
+export interface MemoryStoreOptions {
+  /** most keys kept (LRU beyond); also the most concurrency keys in flight */
+  readonly maxEntries: number;
+  /** wall clock for once/incr/set/get (limit decisions take `now` as an argument) */
+  readonly clock?: () => number;
+}
+
+const NO_LEASE_KEYS: readonly string[] = [];
+
+export class MemoryStore implements StateStore {
+  readonly kind = 'memory' as const;
+  readonly maxEntries: number;
+  private readonly map = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly clock: () => number;
+  private closed = false;
+
+  constructor(opts: MemoryStoreOptions) {
+    if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.maxEntries = opts.maxEntries;
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Live keys (the LRU map; expired keys are counted until touched or swept). */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Keys with requests in flight. */
+  get inFlightKeys(): number {
+    return this.inFlight.size;
+  }
+
+  private live(key: string, now: number): Entry | undefined {
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
+    if (e.exp <= now) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Writes a key as most recently used, evicting the least recently used beyond the cap. */
+  private put(key: string, v: number | string, exp: number, now: number): void {
+    const e = this.map.get(key);
+    if (e !== undefined) {
+      this.map.delete(key);
+      e.v = v;
+      e.exp = exp;
+      this.map.set(key, e);
+      return;
+    }
+    this.map.set(key, { v, exp });
+    // sweep: drop expired keys at the cold end first, then the least recently used beyond the cap
+    let swept = 0;
+    for (const [k, old] of this.map) {
+      if (this.map.size > this.maxEntries || (old.exp <= now && swept < 2)) {
+        this.map.delete(k);
+        swept++;
+      } else break;
+    }
+  }
+
+  limitSync(checks: readonly LimitCheck[], now: number): LimitResult {
+    if (this.closed) throw new Error('store closed');
+    const states = new Array<number | undefined>(checks.length);
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!;
+      if (c.kind === 'concurrency') {
+        const n = this.inFlight.get(c.key);
+        // a full in-flight table refuses new keys instead of forgetting old ones (fail closed)
+        states[i] = n === undefined && this.inFlight.size >= this.maxEntries ? c.max : n;
+      } else {
+        const e = this.live(c.key, now);
+        states[i] = e === undefined ? undefined : (e.v as number);
+      }
+    }
+    const d = decideChecks(checks, states, now);
+    if (!d.allowed) return { allowed: false, checks: d.checks, lease: null };
+    let leaseKeys: string[] | null = null;
+    for (let i = 0; i < checks.length; i++) {
+      const n = d.next[i]!;
+      if (Number.isNaN(n)) continue;
+      const c = checks[i]!;
+      if (c.kind === 'bucket') this.put(c.key, n, n, now);
+      else if (c.kind === 'quota') this.put(c.key, n, c.resetAt, now);
+      else {
+        this.inFlight.set(c.key, n);
+        (leaseKeys ??= []).push(c.key);
+      }
+    }
+    return { allowed: true, checks: d.checks as readonly CheckResult[], lease: leaseKeys ? { id: '', keys: leaseKeys } : null };
+  }
+
+  limit(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
+    try {
+      return Promise.resolve(this.limitSync(checks, now));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  release(lease: Lease): void {
+    for (const k of lease.keys ?? NO_LEASE_KEYS) {
+      const n = this.inFlight.get(k);
+      if (n === undefined) continue;
+      if (n <= 1) this.inFlight.delete(k);
+      else this.inFlight.set(k, n - 1);
+    }
+  }
+
+  onceSync(key: string, ttlMs: number): boolean {
+    const now = this.clock();
+    if (this.live(key, now) !== undefined) return false;
+    this.put(key, 1, now + ttlMs, now);
+    return true;
+  }
+
+  incrSync(key: string, ttlMs: number, by = 1): number {
+    const now = this.clock();
+    const e = this.live(key, now);
+    const v = e === undefined ? by : Number(e.v) + by;
+    this.put(key, v, e === undefined ? now + ttlMs : e.exp, now);
+    return v;
+  }
+
+  setSync(key: string, value: string, ttlMs: number): void {
+    const now = this.clock();
+    this.put(key, value, now + ttlMs, now);
+  }
+
+  getSync(key: string): string | null {
+    const e = this.live(key, this.clock());
+    return e === undefined ? null : String(e.v);
+  }
+
+  delSync(key: string): void {
+    this.map.delete(key);
+  }
+
+  scanSync(prefix: string, max: number): { key: string; value: string; ttlMs: number }[] {
+    const now = this.clock();
+    const out: { key: string; value: string; ttlMs: number }[] = [];
+    for (const [k, e] of this.map) {
+      if (out.length >= max) break;
+      if (e.exp <= now || !k.startsWith(prefix)) continue;
+      out.push({ key: k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
+    }
+    return out;
+  }
+
+  once(key: string, ttlMs: number): Promise<boolean> {
+    return Promise.resolve(this.onceSync(key, ttlMs));
+  }
+
+  incr(key: string, ttlMs: number, by = 1): Promise<number> {
+    return Promise.resolve(this.incrSync(key, ttlMs, by));
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.setSync(key, value, ttlMs);
+    return Promise.resolve();
+  }
+
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.getSync(key));
+  }
+
+  del(key: string): Promise<void> {
+    this.delSync(key);
+    return Promise.resolve();
+  }
+
+  scan(prefix: string, max: number): Promise<{ key: string; value: string; ttlMs: number }[]> {
+    return Promise.resolve(this.scanSync(prefix, max));
+  }
+
+  healthy(): boolean {
+    return !this.closed;
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.map.clear();
+    this.inFlight.clear();
+    return Promise.resolve();
+  }
+}
