@@ -3,8 +3,10 @@
  * never this list's order. Add one line per stage folder.
  */
 import type { StageModule } from '../core/stage.js';
+import { validateStage } from './validate/index.js';
 import { RATE_LIMIT_MODULES } from './rate-limit/index.js';
 
 export const STAGES: readonly StageModule[] = [
+  validateStage,
   ...RATE_LIMIT_MODULES,
 ];

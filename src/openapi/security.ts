@@ -1,0 +1,98 @@
+/**
+ * OpenAPI security requirements → the auth stage's route section (src/stages/auth/types.ts).
+ * The list is OR (any requirement object satisfies), each object is AND (every scheme in it):
+ *   http bearer          → jwt { provider, scopes }
+ *   oauth2/openIdConnect → jwt { provider, scopes } (the required scopes)
+ *   apiKey               → api_key {}
+ *   mutualTLS            → mtls {}
+ * `security: []` or an empty requirement `{}` among the alternatives → `auth: none` (public).
+ * No `security` anywhere → null: the route keeps the gateway's default (authentication required).
+ * The JWT provider is the scheme's `x-portcullis-provider`, else the API's default provider.
+ * Pure.
+ */
+import type { SecurityRequirement, SecuritySchemeObject } from './types.js';
+
+export interface JwtRequirement {
+  provider?: string;
+  scopes?: string[];
+}
+
+export type AuthRequirementSet = {
+  jwt?: JwtRequirement;
+  api_key?: Record<string, never>;
+  mtls?: Record<string, never>;
+};
+
+export type AuthSection = 'none' | { any_of: AuthRequirementSet[] };
+
+export type SecurityMapResult = { readonly ok: true; readonly auth: AuthSection | null } | { readonly ok: false; readonly reason: string };
+
+export function mapSecurity(
+  requirements: readonly SecurityRequirement[] | null,
+  schemes: Readonly<Record<string, unknown>>,
+  defaultProvider: string | null,
+): SecurityMapResult {
+  if (requirements === null) return { ok: true, auth: null };
+  if (requirements.length === 0) return { ok: true, auth: 'none' };
+  const anyOf: AuthRequirementSet[] = [];
+  for (const req of requirements) {
+    const names = Object.keys(req);
+    if (names.length === 0) return { ok: true, auth: 'none' };
+    const set: AuthRequirementSet = {};
+    for (const name of names) {
+      const scheme = schemes[name] as SecuritySchemeObject | undefined;
+      if (scheme === undefined || scheme === null || typeof scheme !== 'object') {
+        return { ok: false, reason: `security scheme '${name}' is not defined in components.securitySchemes` };
+      }
+      const scopes = [...(req[name] ?? [])];
+      switch (scheme.type) {
+        case 'http': {
+          if ((scheme.scheme ?? '').toLowerCase() !== 'bearer') {
+            return { ok: false, reason: `security scheme '${name}': http scheme '${scheme.scheme ?? ''}' is not supported (bearer only)` };
+          }
+          const r = addJwt(set, name, scheme, scopes, defaultProvider);
+          if (r) return r;
+          break;
+        }
+        case 'oauth2':
+        case 'openIdConnect': {
+          const r = addJwt(set, name, scheme, scopes, defaultProvider);
+          if (r) return r;
+          break;
+        }
+        case 'apiKey':
+          set.api_key = {};
+          break;
+        case 'mutualTLS':
+          set.mtls = {};
+          break;
+        default:
+          return { ok: false, reason: `security scheme '${name}': type '${String(scheme.type)}' is not supported` };
+      }
+    }
+    if (!anyOf.some((s) => JSON.stringify(s) === JSON.stringify(set))) anyOf.push(set);
+  }
+  return { ok: true, auth: { any_of: anyOf } };
+}
+
+function addJwt(
+  set: AuthRequirementSet,
+  name: string,
+  scheme: SecuritySchemeObject,
+  scopes: string[],
+  defaultProvider: string | null,
+): SecurityMapResult | null {
+  const p = scheme['x-portcullis-provider'];
+  if (p !== undefined && typeof p !== 'string') return { ok: false, reason: `security scheme '${name}': x-portcullis-provider must be a string` };
+  const provider = p ?? defaultProvider ?? undefined;
+  const prev = set.jwt;
+  if (prev !== undefined) {
+    // AND of two token schemes: one token must satisfy both, so they must name the same provider
+    if (prev.provider !== provider) return { ok: false, reason: `security requirement combines JWT schemes of different providers ('${name}')` };
+    const merged = [...new Set([...(prev.scopes ?? []), ...scopes])];
+    set.jwt = { ...(provider !== undefined ? { provider } : {}), ...(merged.length > 0 ? { scopes: merged } : {}) };
+    return null;
+  }
+  set.jwt = { ...(provider !== undefined ? { provider } : {}), ...(scopes.length > 0 ? { scopes } : {}) };
+  return null;
+}
