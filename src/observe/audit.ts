@@ -147,13 +147,15 @@ const open = new Map<string, FileAuditLog>();
 const disabled: AuditLog = { path: null, write() {}, close() {} };
 
 /**
- * The audit log of a config (its `audit` section). Relative paths resolve against `baseDir`
- * (the config file's directory) when given. Plug `write` into services.audit.
+ * The audit log of a config: pass the whole config (its `audit` section is read) or the section
+ * itself. Relative paths resolve against `baseDir` (the config file's directory) when given, else
+ * the working directory. Plug `write` into services.audit.
  */
-export function createAuditLog(config: { audit?: unknown }, baseDir?: string): AuditLog {
-  const a = config.audit as Partial<AuditConfig> | undefined;
+export function createAuditLog(config: unknown, baseDir?: unknown): AuditLog {
+  const c = (config ?? {}) as { audit?: unknown; enabled?: unknown };
+  const a = ('enabled' in c ? c : c.audit) as Partial<AuditConfig> | undefined;
   if (!a || a.enabled !== true) return disabled;
-  const path = resolve(baseDir ?? process.cwd(), a.path ?? 'portcullis-audit.jsonl');
+  const path = resolve(typeof baseDir === 'string' ? baseDir : process.cwd(), a.path ?? 'portcullis-audit.jsonl');
   const existing = open.get(path);
   if (existing) return existing.retain();
   const log = new FileAuditLog(path);

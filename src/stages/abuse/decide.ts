@@ -110,7 +110,7 @@ export const EWMA_ALPHA = 0.2;
 export interface Baseline {
   readonly mean: number;
   readonly variance: number;
-  /** closed buckets folded into the baseline */
+  /** closed buckets folded into the baseline (-1 during the first, partial, bucket) */
   readonly buckets: number;
   readonly bucket: number;
   readonly count: number;
@@ -119,9 +119,11 @@ export interface Baseline {
 /** Counts one request at `now`. */
 export function observeRate(b: Baseline | undefined, now: number, bucketMs: number): Baseline {
   const bucket = bucketOf(now, bucketMs);
-  if (!b) return { mean: 0, variance: 0, buckets: 0, bucket, count: 1 };
+  // the client's first bucket is usually partial: it is not folded (buckets -1)
+  if (!b) return { mean: 0, variance: 0, buckets: -1, bucket, count: 1 };
   if (bucket === b.bucket) return { ...b, count: b.count + 1 };
   if (bucket < b.bucket) return b;
+  if (b.buckets < 0) return { mean: 0, variance: 0, buckets: 0, bucket, count: 1 };
   // fold the closed bucket
   if (b.buckets === 0) return { mean: b.count, variance: 0, buckets: 1, bucket, count: 1 };
   const diff = b.count - b.mean;

@@ -2,11 +2,13 @@
  * The abuse stage: IP allow/deny lists, active bans and throttles (phase `intake`, and the
  * consumer's in phase `authorize`), and the detector feed that places them.
  *
- * The core calls, besides the route stages:
- *   - `checkClient(ctx)` before routing, for every request (bans and the global lists also stop
- *     unrouted requests such as 404 scanners);
- *   - `observeExchange(ctx)` once for every finished exchange, routed or not (the detectors and
- *     the alert rules read it).
+ * The stage instance's hooks, which the core runs for every request:
+ *   - `checkClient(ctx)` before routing (bans and the global lists also stop unrouted requests
+ *     such as 404 scanners);
+ *   - `observe(ctx)` once for every finished exchange, routed or not (the detectors and the alert
+ *     rules read it).
+ * The same are exported as module functions (`checkClient`, `observeExchange`); each runs at most
+ * once per request whichever way it is called.
  */
 import type { RequestContext } from '../../core/context.js';
 import type { Decision } from '../../core/decision.js';
@@ -57,17 +59,24 @@ function runtimeFor(ctx: RequestContext): Runtime | null {
  */
 export function checkClient(ctx: RequestContext): Decision | Promise<Decision> {
   const rt = runtimeFor(ctx);
-  if (!rt) return undefined;
+  return rt ? checkWith(rt, ctx) : undefined;
+}
+
+function checkWith(rt: Runtime, ctx: RequestContext): Decision | Promise<Decision> {
+  if (checked.has(ctx)) return undefined;
   checked.add(ctx);
   return rt.engine.checkIp(rt.settings, ctx.clientIp, ctx.now, (d) => ctx.recordMonitor('ip_lists', d));
 }
 
 /** Once per finished exchange, routed or not: feeds the detectors and the alert rules. */
 export function observeExchange(ctx: RequestContext): void {
+  const rt = runtimeFor(ctx);
+  if (rt) observeWith(rt, ctx);
+}
+
+function observeWith(rt: Runtime, ctx: RequestContext): void {
   if (observed.has(ctx)) return;
   observed.add(ctx);
-  const rt = runtimeFor(ctx);
-  if (!rt) return;
   try {
     alertsFor(rt.services).observe(ctx);
   } catch (e) {
@@ -111,17 +120,14 @@ function routeStage(rt: Runtime, route: RouteConfig): RouteStage {
     mode: 'enforce',
     run(ctx) {
       if (!checked.has(ctx)) {
-        // the core did not call checkClient before routing: do it now
-        const r = checkClient(ctx);
+        // the core did not run the client check before routing: do it now
+        const r = checkWith(rt, ctx);
         if (r !== undefined) {
           if (r instanceof Promise) return r.then((d) => d ?? routeLists(ctx));
           return r;
         }
       }
       return routeLists(ctx);
-    },
-    onFinish(ctx) {
-      observeExchange(ctx);
     },
   };
   function routeLists(ctx: RequestContext): Decision {
@@ -175,6 +181,8 @@ export const abuseModule: StageModule = {
     let closed = false;
     return {
       forRoute: (route) => routeStage(rt, route),
+      checkClient: (ctx) => checkWith(rt, ctx),
+      observe: (ctx) => observeWith(rt, ctx),
       close() {
         if (closed) return;
         closed = true;
