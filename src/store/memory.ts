@@ -10,10 +10,14 @@
 import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from './types.js';
 import { decideChecks } from './decide.js';
 
+/** An LRU list node: the map finds it, the list orders it (head: least recently used). */
 interface Entry {
+  readonly k: string;
   v: number | string;
   /** expiry, ms since epoch (Infinity: none) */
   exp: number;
+  prev: Entry | null;
+  next: Entry | null;
 }
 
 export interface MemoryStoreOptions {
@@ -29,6 +33,8 @@ export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
   readonly maxEntries: number;
   private readonly map = new Map<string, Entry>();
+  private head: Entry | null = null;
+  private tail: Entry | null = null;
   private readonly inFlight = new Map<string, number>();
   private readonly clock: () => number;
   private closed = false;
@@ -49,11 +55,32 @@ export class MemoryStore implements StateStore {
     return this.inFlight.size;
   }
 
+  private unlink(e: Entry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.tail = e.prev;
+    e.prev = e.next = null;
+  }
+
+  private append(e: Entry): void {
+    e.prev = this.tail;
+    e.next = null;
+    if (this.tail) this.tail.next = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private drop(e: Entry): void {
+    this.unlink(e);
+    this.map.delete(e.k);
+  }
+
   private live(key: string, now: number): Entry | undefined {
     const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.exp <= now) {
-      this.map.delete(key);
+      this.drop(e);
       return undefined;
     }
     return e;
@@ -63,21 +90,20 @@ export class MemoryStore implements StateStore {
   private put(key: string, v: number | string, exp: number, now: number): void {
     const e = this.map.get(key);
     if (e !== undefined) {
-      this.map.delete(key);
       e.v = v;
       e.exp = exp;
-      this.map.set(key, e);
+      if (e !== this.tail) {
+        this.unlink(e);
+        this.append(e);
+      }
       return;
     }
-    this.map.set(key, { v, exp });
-    // sweep: drop expired keys at the cold end first, then the least recently used beyond the cap
-    let swept = 0;
-    for (const [k, old] of this.map) {
-      if (this.map.size > this.maxEntries || (old.exp <= now && swept < 2)) {
-        this.map.delete(k);
-        swept++;
-      } else break;
-    }
+    const n: Entry = { k: key, v, exp, prev: null, next: null };
+    this.map.set(key, n);
+    this.append(n);
+    // sweep: drop up to two expired keys at the cold end, then the least recently used beyond the cap
+    for (let swept = 0; swept < 2 && this.head !== null && this.head !== n && this.head.exp <= now; swept++) this.drop(this.head);
+    while (this.map.size > this.maxEntries && this.head !== null) this.drop(this.head);
   }
 
   limitSync(checks: readonly LimitCheck[], now: number): LimitResult {
@@ -154,16 +180,16 @@ export class MemoryStore implements StateStore {
   }
 
   delSync(key: string): void {
-    this.map.delete(key);
+    const e = this.map.get(key);
+    if (e !== undefined) this.drop(e);
   }
 
   scanSync(prefix: string, max: number): { key: string; value: string; ttlMs: number }[] {
     const now = this.clock();
     const out: { key: string; value: string; ttlMs: number }[] = [];
-    for (const [k, e] of this.map) {
-      if (out.length >= max) break;
-      if (e.exp <= now || !k.startsWith(prefix)) continue;
-      out.push({ key: k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
+    for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
+      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
+      out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
     }
     return out;
   }
@@ -201,6 +227,7 @@ export class MemoryStore implements StateStore {
   close(): Promise<void> {
     this.closed = true;
     this.map.clear();
+    this.head = this.tail = null;
     this.inFlight.clear();
     return Promise.resolve();
   }

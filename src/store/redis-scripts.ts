@@ -71,7 +71,7 @@ if allowed == 1 then
       local p = 2 + (i - 1) * 4
       local kind = ARGV[p + 1]
       if kind == 'b' then
-        redis.call('SET', KEYS[i], string.format('%.3f', v), 'PX', math.ceil(v - now) + 1)
+        redis.call('SET', KEYS[i], string.format('%.17g', v), 'PX', math.ceil(v - now) + 1)
       elseif kind == 'q' then
         redis.call('SET', KEYS[i], string.format('%d', v), 'PXAT', math.ceil(tonumber(ARGV[p + 4])) + 60000)
       else

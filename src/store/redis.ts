@@ -8,7 +8,7 @@
  * a short cool-down so that callers take their fallback without waiting. ioredis reconnects by
  * itself (backoff capped at `reconnectMaxDelayMs`); `healthy()` is true again once it is ready.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observe/metrics.js';
@@ -33,9 +33,10 @@ export interface RedisStoreOptions {
 }
 
 interface LimitCommands {
-  pcLimit(...args: (string | number)[]): Promise<number[]>;
   pcIncr(key: string, by: string, ttl: string): Promise<number>;
 }
+
+const LIMIT_SHA = createHash('sha1').update(LIMIT_SCRIPT).digest('hex');
 
 /** The hash tag shared by all rate-limit keys (one cluster slot per decision). */
 export const LIMIT_HASH_TAG = '{limits}';
@@ -80,7 +81,6 @@ export class RedisStore implements StateStore {
       ...(opts.tls ? { tls: {} } : {}),
     };
     this.client = new Redis(opts.url, options);
-    this.client.defineCommand('pcLimit', { lua: LIMIT_SCRIPT });
     this.client.defineCommand('pcIncr', { lua: INCR_SCRIPT, numberOfKeys: 1 });
     this.client.on('ready', () => {
       this.wasReady = true;
@@ -151,9 +151,15 @@ export class RedisStore implements StateStore {
     args[2 + n] = leaseId;
     let out: number[];
     try {
-      out = await this.cmds.pcLimit(...args);
+      // EVALSHA (the script is loaded on connect); EVAL only when the server lost its script cache
+      out = (await this.client.evalsha(LIMIT_SHA, ...(args as [number, ...string[]]))) as number[];
     } catch (e) {
-      this.fail('limit', e);
+      if (!(e instanceof Error && e.message.startsWith('NOSCRIPT'))) this.fail('limit', e);
+      try {
+        out = (await this.client.eval(LIMIT_SCRIPT, ...(args as [number, ...string[]]))) as number[];
+      } catch (e2) {
+        this.fail('limit', e2);
+      }
     }
     const results: CheckResult[] = new Array<CheckResult>(n);
     let leaseKeys: string[] | null = null;
