@@ -214,7 +214,7 @@ export function verifySignedRequest(
 
 /** Store key of a nonce: bounded length whatever the client sends. */
 export function nonceKey(keyId: string, nonce: string): string {
-  return `sig:nonce:${createHash('sha256').update(keyId).update('\u0000').update(nonce).digest('base64url')}`;
+  return `sig:nonce:${createHash('sha256').update(`${keyId.length}:${keyId}:${nonce}`).digest('base64url')}`;
 }
 
 /** Routes may override the required components: `signature: { required_components: [...] }`. */
