@@ -1,0 +1,182 @@
+/**
+ * Admin API of abuse detection and alerting, served on the admin listener (loopback by default):
+ *
+ *   GET    /admin/bans                 active bans and throttles (shared through the state store)
+ *   POST   /admin/bans                 { client, duration_ms, reason?, kind? }: a manual ban (or throttle)
+ *   DELETE /admin/bans/{client}        lift the ban and throttle of a client (URL-encoded)
+ *   GET    /admin/alerts               alerts pending or firing, and recent notifications
+ *   GET    /admin/events?since=&limit= recent refused or failed exchanges (what the access log shows)
+ *
+ * With `admin.token` set, every request needs `Authorization: Bearer <token>` (compared in
+ * constant time); without a token, reads are served (the listener is loopback by default) and
+ * writes are refused. Every write is audited with who made it (`X-Portcullis-Actor`, if given, and
+ * the peer address).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Services } from '../core/services.js';
+import type { CanonicalConfig } from '../config/types.js';
+import { writeProblem } from '../core/problem.js';
+import { engineFor } from '../stages/abuse/index.js';
+import { alertsFor } from '../observe/alerts.js';
+
+const MAX_BODY = 16 * 1024;
+const MAX_MANUAL_MS = 365 * 24 * 3600 * 1000;
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time comparison of the bearer token with the configured one. */
+export function tokenMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined) return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
+}
+
+type Access = 'read' | 'write';
+
+/** false when a refusal was written. */
+function authorize(req: IncomingMessage, res: ServerResponse, config: CanonicalConfig, access: Access): boolean {
+  const token = config.admin.token;
+  if (token === undefined || token === '') {
+    if (access === 'read') return true;
+    writeProblem(res, 'PC_ERR_FORBIDDEN', 403, randomUUID(), null, 'Admin write actions need admin.token to be configured.');
+    return false;
+  }
+  if (tokenMatches(req.headers.authorization, token)) return true;
+  writeProblem(res, 'PC_ERR_AUTH_REQUIRED', 401, randomUUID(), { 'www-authenticate': 'Bearer realm="portcullis-admin"' }, 'A valid admin token is required.');
+  return false;
+}
+
+function actor(req: IncomingMessage): string {
+  const raw = req.headers['x-portcullis-actor'];
+  const name = typeof raw === 'string' ? raw.replace(/[^A-Za-z0-9_.@:-]/g, '').slice(0, 64) : '';
+  return `${name || 'admin-token'}@${req.socket.remoteAddress ?? '?'}`;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_BODY) throw new Error('body too large');
+    chunks.push(c);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+}
+
+function splitUrl(req: IncomingMessage): { path: string; query: URLSearchParams } {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return { path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
+}
+
+/** /admin/bans and /admin/bans/{client}. Returns false when the path is not one of these. */
+export async function handleBansRequest(req: IncomingMessage, res: ServerResponse, services: Services, config: CanonicalConfig): Promise<boolean> {
+  const { path } = splitUrl(req);
+  if (path !== '/admin/bans' && !path.startsWith('/admin/bans/')) return false;
+  const engine = engineFor(services);
+  const now = services.clock();
+  const method = req.method ?? 'GET';
+  if (path === '/admin/bans') {
+    if (method === 'GET') {
+      if (!authorize(req, res, config, 'read')) return true;
+      json(res, 200, { bans: (await engine.list(now)).map((v) => ({ ...v, until: new Date(v.until).toISOString(), since: new Date(v.since).toISOString(), remaining_ms: v.until - now })) });
+      return true;
+    }
+    if (method === 'POST') {
+      if (!authorize(req, res, config, 'write')) return true;
+      let body: { client?: unknown; duration_ms?: unknown; reason?: unknown; kind?: unknown };
+      try {
+        body = (await readJson(req)) as typeof body;
+      } catch {
+        writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, 'Body must be a JSON object of at most 16 KiB.');
+        return true;
+      }
+      const client = typeof body?.client === 'string' ? engine.clientKey(body.client) : null;
+      const dur = body?.duration_ms;
+      const kind = body?.kind === undefined ? 'ban' : body.kind;
+      if (client === null || typeof dur !== 'number' || !Number.isInteger(dur) || dur < 1000 || dur > MAX_MANUAL_MS || (kind !== 'ban' && kind !== 'throttle')) {
+        writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, 'Expected { client: IP or "consumer:<id>", duration_ms: 1000..31536000000, reason?, kind?: "ban"|"throttle" }.');
+        return true;
+      }
+      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 200) : 'manual';
+      const by = actor(req);
+      const v = { kind, client, until: now + dur, since: now, reason, source: 'manual', offence: 0, by } as const;
+      await engine.place(v, now);
+      services.audit('admin.ban.add', { by, client, kind, duration_ms: dur, reason });
+      json(res, 201, { ...v, until: new Date(v.until).toISOString(), since: new Date(v.since).toISOString() });
+      return true;
+    }
+    res.setHeader('allow', 'GET, POST');
+    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
+    return true;
+  }
+  if (method !== 'DELETE') {
+    res.setHeader('allow', 'DELETE');
+    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
+    return true;
+  }
+  if (!authorize(req, res, config, 'write')) return true;
+  let raw: string;
+  try {
+    raw = decodeURIComponent(path.slice('/admin/bans/'.length));
+  } catch {
+    raw = '';
+  }
+  const client = engine.clientKey(raw);
+  if (client === null) {
+    writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, 'The path must name an IP address or consumer:<id>.');
+    return true;
+  }
+  const by = actor(req);
+  const lifted = await engine.lift(client, by, now);
+  services.audit('admin.ban.lift', { by, client, found: lifted });
+  if (!lifted) {
+    writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null, 'No active ban or throttle for this client.');
+    return true;
+  }
+  json(res, 200, { lifted: true, client });
+  return true;
+}
+
+/** GET /admin/alerts: alerts pending or firing now, and the recent notifications. */
+export async function handleAlertsRequest(req: IncomingMessage, res: ServerResponse, services: Services, config: CanonicalConfig): Promise<boolean> {
+  const { path } = splitUrl(req);
+  if (path !== '/admin/alerts') return false;
+  if (req.method !== 'GET') {
+    res.setHeader('allow', 'GET');
+    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
+    return true;
+  }
+  if (!authorize(req, res, config, 'read')) return true;
+  const alerts = alertsFor(services);
+  json(res, 200, { active: alerts.active(), recent: alerts.history() });
+  return Promise.resolve(true);
+}
+
+/** GET /admin/events?since=<ms epoch>&limit=<n>: recent refused or failed exchanges. */
+export async function handleEventsRequest(req: IncomingMessage, res: ServerResponse, services: Services, config: CanonicalConfig): Promise<boolean> {
+  const { path, query } = splitUrl(req);
+  if (path !== '/admin/events') return false;
+  if (req.method !== 'GET') {
+    res.setHeader('allow', 'GET');
+    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
+    return true;
+  }
+  if (!authorize(req, res, config, 'read')) return true;
+  const since = Number(query.get('since') ?? '0');
+  const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? '200') || 200));
+  json(res, 200, { denials: engineFor(services).recentDenials(Number.isFinite(since) ? since : 0, limit) });
+  return Promise.resolve(true);
+}
+
+/** All admin handlers of this module, for `adminHandlers` / `addAdminHandler`. */
+export const ABUSE_ADMIN_HANDLERS = [handleBansRequest, handleAlertsRequest, handleEventsRequest] as const;
