@@ -114,18 +114,22 @@ export function buildRoute(api: ApiConfig, spec: LoadedSpec, op: OperationInfo, 
   return { route: route as RouteConfig };
 }
 
-let routeValidator: { modules: unknown; fn: ValidateFunction } | null = null;
+let routeValidator: { modules: unknown; fn: ValidateFunction; keys: ReadonlySet<string> } | null = null;
 
-async function routeSchemaValidator(): Promise<ValidateFunction> {
-  const [{ composeSchema }, { STAGES }] = await Promise.all([import('../../config/schema.js'), import('../index.js')]);
-  if (routeValidator && routeValidator.modules === STAGES) return routeValidator.fn;
-  const root = composeSchema(STAGES as readonly StageModule[]) as { properties: { routes: { items: object } } };
+async function routeSchemaValidator(): Promise<{ fn: ValidateFunction; keys: ReadonlySet<string> }> {
+  const [{ coreSchema }, { STAGES }] = await Promise.all([import('../../config/schema.js'), import('../index.js')]);
+  if (routeValidator && routeValidator.modules === STAGES) return routeValidator;
+  // composed here without mutating the core schema's shared route object
+  const base = (coreSchema().properties['routes'] as { items: { properties: Record<string, unknown> } }).items;
+  const properties: Record<string, unknown> = { ...base.properties };
+  for (const m of STAGES as readonly StageModule[]) for (const [k, v] of Object.entries(m.schema?.route ?? {})) properties[k] = v;
+  const item = { ...base, properties };
   const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
   const addFormats = (await import('ajv-formats')).default as unknown as (a: Ajv2020) => Ajv2020;
   addFormats(ajv);
-  const fn = ajv.compile(root.properties.routes.items);
-  routeValidator = { modules: STAGES, fn };
-  return fn;
+  const fn = ajv.compile(item);
+  routeValidator = { modules: STAGES, fn, keys: new Set(Object.keys(properties)) };
+  return routeValidator;
 }
 
 export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): Promise<void> {
@@ -133,7 +137,7 @@ export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, '
   const out = new Map<string, PreparedApi>();
   prepared.set(config, out);
   if (apis.length === 0) return;
-  const check = await routeSchemaValidator();
+  const { fn: check, keys: routeKeys } = await routeSchemaValidator();
   for (let i = 0; i < apis.length; i++) {
     const api = apis[i] as ApiConfig;
     const at = (k: (string | number)[], msg: string): ConfigError => configErrorAt(env.file, ['apis', i, ...k], msg);
@@ -160,12 +164,18 @@ export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, '
       for (let n = 2; ids.has(id); n++) id = `${built.route.id}_${n}`;
       built.route.id = id;
       ids.add(id);
-      if (!check(built.route)) {
+      // checked (and defaults applied) against the composed route schema; a generated `auth`
+      // section is kept as is when no registered stage declares the key
+      const candidate: RouteConfig = { ...built.route };
+      const genAuth = !routeKeys.has('auth') && api.overrides[op.key]?.['auth'] === undefined && !('auth' in op.extensions) ? candidate['auth'] : undefined;
+      if (genAuth !== undefined) delete candidate['auth'];
+      if (!check(candidate)) {
         const e = check.errors?.[0];
         const where = `${e?.instancePath ?? ''} ${e?.message ?? ''}${e?.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty: string }).additionalProperty)}'` : ''}`.trim();
         throw at(api.overrides[op.key] ? ['overrides', op.key] : ['spec'], `generated route for operation '${op.key}' is not valid: ${where}`);
       }
-      config.routes.push(built.route);
+      if (genAuth !== undefined) candidate['auth'] = genAuth;
+      config.routes.push(candidate);
     }
     out.set(api.id, { config: api, spec, operations: ops });
   }
