@@ -326,7 +326,7 @@ export class Pipeline {
         res.destroy();
         return;
       }
-      if (res.destroyed || ctx.req.destroyed) return; // the client went away
+      if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
       const connectFailure = RETRYABLE_CODES.has(code);
       group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
       this.services.metrics.upstreamErrors.inc({ upstream: group.name, code });

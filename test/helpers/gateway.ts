@@ -116,13 +116,21 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
   };
 }
 
-/** Waits until the access log holds at least `n` lines (pino writes asynchronously). */
-export async function waitForLogLines(tg: TestGateway, n: number, timeoutMs = 3000): Promise<Record<string, unknown>[]> {
+/**
+ * Waits until the access log holds at least `n` lines, or a line for which `pred` holds
+ * (pino writes asynchronously). Returns all lines.
+ */
+export async function waitForLogLines(
+  tg: TestGateway,
+  n: number | ((line: Record<string, unknown>) => boolean),
+  timeoutMs = 3000,
+): Promise<Record<string, unknown>[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     tg.gateway.accessLog()?.flush();
     const lines = tg.logLines();
-    if (lines.length >= n || Date.now() > deadline) return lines;
+    const done = typeof n === 'number' ? lines.length >= n : lines.some(n);
+    if (done || Date.now() > deadline) return lines;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
