@@ -179,6 +179,19 @@ describe('mTLS handshake, client_auth: optional', () => {
   });
 });
 
+describe('mTLS handshake without CRLs', () => {
+  let server: Server;
+  before(async () => {
+    server = await startServer(tlsConfig('required', false));
+  });
+  after(() => server.close());
+
+  it('accepts the revoked certificate, showing that the CRL is what refuses it above', async () => {
+    const r = await get(server.port, testPki().clients.revoked);
+    assert.deepEqual(r, { ok: true, status: 200, body: '{"authorized":true}' });
+  });
+});
+
 describe('buildTlsOptions', () => {
   it('requests and requires certificates only in required mode', () => {
     const req = buildTlsOptions(tlsConfig('required'), '/');

@@ -47,7 +47,7 @@ export function messageViewFor(method: string, url: URL, headers: Readonly<Recor
     scheme: url.protocol.replace(/:$/, ''),
     authority: url.host,
     path: url.pathname,
-    query: url.search === '' ? (url.href.includes('?') ? '' : null) : url.search.slice(1),
+    query: url.search === '' ? ((url.href.split('#')[0] ?? '').includes('?') ? '' : null) : url.search.slice(1),
     fieldValues: (name) => {
       const v = lower.get(name);
       return v === undefined ? [] : [v];
