@@ -54,6 +54,8 @@ routes:
     match: { prefix: /keyed }
     upstream: up
     auth:
+      mode: enforce
+      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
       any_of:
         - api_key: {}
 `,

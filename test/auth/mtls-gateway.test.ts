@@ -106,12 +106,16 @@ routes:
     match: { prefix: /mtls }
     upstream: up
     auth:
+      mode: enforce
+      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
       any_of:
         - mtls: {}
   - id: bound
     match: { prefix: /bound }
     upstream: up
     auth:
+      mode: enforce
+      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
       any_of:
         - jwt: { cert_bound: true }
 `,
@@ -219,6 +223,8 @@ routes:
     match: { prefix: /mtls }
     upstream: up
     auth:
+      mode: enforce
+      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
       any_of:
         - mtls: {}
 `,

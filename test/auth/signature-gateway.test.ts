@@ -47,6 +47,8 @@ routes:
     match: { prefix: /signed }
     upstream: up
     auth:
+      mode: enforce
+      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
       any_of:
         - signature: {}
 `,
@@ -86,6 +88,13 @@ routes:
     assert.equal(seen?.headers['x-consumer-id'], 'partner');
     assert.equal(seen?.body.toString(), '{"item":"keyboard","qty":2}');
   });
+
+  for (const path of ['/signed/%C3%BC/x', '/signed/x?', '/signed/x?a=1&a=2&b=%20+', '/signed/x?q=a%3Bb&empty=', '/signed/ü?ä=ö']) {
+    it(`agrees with the client signer on the target ${path}`, async () => {
+      const r = await send(prepare({}, 'POST', path));
+      assert.equal(r.status, 200, r.body);
+    });
+  }
 
   it('passes a signed GET without a body', async () => {
     const r = await send(prepare({}, 'GET', '/signed/orders/7', ''));

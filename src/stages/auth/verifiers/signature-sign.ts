@@ -47,7 +47,8 @@ export function messageViewFor(method: string, url: URL, headers: Readonly<Recor
     scheme: url.protocol.replace(/:$/, ''),
     authority: url.host,
     path: url.pathname,
-    query: url.search === '' ? ((url.href.split('#')[0] ?? '').includes('?') ? '' : null) : url.search.slice(1),
+    // a bare '?' has an empty `search`, and fetch/undici/node:http send the target without it
+    query: url.search === '' ? null : url.search.slice(1),
     fieldValues: (name) => {
       const v = lower.get(name);
       return v === undefined ? [] : [v];
