@@ -1,0 +1,149 @@
+/**
+ * `portcullis probe`: its checks against a scripted peer that behaves like a correct gateway (and
+ * like broken ones), and against the real gateway.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { probeCommand, traversalPath } from '../../src/cli/probe.js';
+import { startGateway } from '../helpers/gateway.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
+
+interface Flaws {
+  authOff?: boolean;
+  noRateLimit?: boolean;
+  traversalPasses?: boolean;
+  noAlert?: boolean;
+}
+
+/** A peer answering like a gateway with every protection on, unless `flaws` says otherwise. */
+async function scriptedGateway(flaws: Flaws = {}): Promise<{ url: string; admin: string; paths: string[]; close(): Promise<void> }> {
+  const denials: { request_id: string; time: number }[] = [];
+  const paths: string[] = [];
+  let hits = 0;
+  const deny = (res: http.ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void => {
+    const id = randomUUID();
+    denials.push({ request_id: id, time: Date.now() });
+    res.writeHead(status, { 'content-type': 'application/problem+json', 'x-request-id': id, ...headers });
+    res.end(JSON.stringify({ status, code, request_id: id }));
+  };
+  const gw = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '/';
+      paths.push(url);
+      if (!flaws.authOff && req.headers.authorization !== 'Bearer good-token') return deny(res, 401, 'PC_ERR_AUTH_REQUIRED');
+      if (url.includes('../') && !flaws.traversalPasses) return deny(res, 403, 'PC_ERR_WAF_BLOCKED');
+      if (/UNION|%27/i.test(url)) return deny(res, 403, 'PC_ERR_WAF_BLOCKED');
+      if (req.method === 'POST') {
+        try {
+          JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return deny(res, 400, 'PC_ERR_BODY_MALFORMED');
+        }
+      }
+      if (!flaws.noRateLimit && ++hits > 20) return deny(res, 429, 'PC_ERR_RATE_LIMITED', { 'retry-after': '1' });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+  });
+  const admin = http.createServer((req, res) => {
+    const body =
+      req.url?.startsWith('/admin/events')
+        ? { denials }
+        : { active: flaws.noAlert ? [] : [{ name: 'waf_blocks', since: new Date().toISOString() }], recent: [] };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((r) => gw.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(gw.address() as AddressInfo).port}`,
+    admin: `http://127.0.0.1:${(admin.address() as AddressInfo).port}`,
+    paths,
+    close: async () => {
+      gw.closeAllConnections();
+      admin.closeAllConnections();
+      await Promise.all([new Promise((r) => gw.close(r)), new Promise((r) => admin.close(r))]);
+    },
+  };
+}
+
+async function probe(args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const code = await probeCommand(args, (s) => lines.push(s), (s) => lines.push(s));
+  return { code, out: lines.join('\n') };
+}
+
+const row = (out: string, name: string): string => out.split('\n').find((l) => l.startsWith(name)) ?? '';
+
+test('the probe passes and exits 0 against a gateway that enforces every step', async () => {
+  const g = await scriptedGateway();
+  try {
+    const r = await probe([g.url, '--admin', g.admin, '--token', 'good-token', '--alert-wait-ms', '500']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /all steps passed/);
+    assert.match(row(r.out, 'mTLS'), /SKIP$/);
+    assert.ok(g.paths.includes(traversalPath('/api/items')), 'the traversal path reached the peer exactly as written');
+  } finally {
+    await g.close();
+  }
+});
+
+test('the probe reports each missing protection as a failed step and exits 1', async () => {
+  const cases: [Flaws, string][] = [
+    [{ authOff: true }, 'call without a token'],
+    [{ noRateLimit: true }, 'quick requests beyond the burst'],
+    [{ traversalPasses: true }, 'path with ../'],
+    [{ noAlert: true }, 'an alert was raised'],
+  ];
+  for (const [flaws, step] of cases) {
+    const g = await scriptedGateway(flaws);
+    try {
+      const r = await probe([g.url, '--admin', g.admin, '--token', 'good-token', '--alert-wait-ms', '300', '--max-burst', '40']);
+      assert.equal(r.code, 1, `${step}: ${r.out}`);
+      assert.match(row(r.out, step), /FAIL$/, r.out);
+      assert.equal(r.out.split('\n').filter((l) => l.endsWith('FAIL')).length, 1, r.out);
+    } finally {
+      await g.close();
+    }
+  }
+});
+
+test('the probe refuses non-loopback targets unless --allow-remote', async () => {
+  const r = await probe(['http://192.0.2.10:8080']);
+  assert.equal(r.code, 2);
+  assert.match(r.out, /not a loopback address/);
+  const a = await probe(['http://127.0.0.1:8080', '--admin', 'http://example.com:9090']);
+  assert.equal(a.code, 2);
+  assert.equal((await probe([])).code, 2);
+});
+
+test('the traversal path climbs out of the route with ../ and back into it', () => {
+  assert.equal(traversalPath('/api/items'), '/api/items/../../api/items/etc/passwd');
+  assert.equal(traversalPath('/x'), '/x/../x/etc/passwd');
+});
+
+test('against a real gateway with authentication off on the probed route, the probe reports that step failed and exits 1', async () => {
+  const up = await startUpstream();
+  const gw = await startGateway(
+    `
+version: 1
+listeners: [{ port: 0 }]
+admin: { port: 0 }
+upstreams: { app: { targets: [{ url: '{{UP}}' }] } }
+routes: [{ id: items, match: { prefix: /api/items }, upstream: app }]
+`,
+    { vars: { UP: up.url }, adminHandlers: ABUSE_ADMIN_HANDLERS },
+  );
+  try {
+    const r = await probe([gw.url, '--admin', gw.adminUrl ?? '', '--token', 'x', '--alert-wait-ms', '300', '--max-burst', '20']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(row(r.out, 'call without a token'), /200 +FAIL$/, r.out);
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+});
