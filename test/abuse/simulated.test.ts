@@ -143,3 +143,19 @@ test('IPv6 clients rotating addresses inside one /64 are banned together', async
   assert.deepEqual((await h.engine.list(h.clock.now)).map((v) => v.client), ['2001:db8:1:2::/64']);
   assert.equal(await h.engine.checkIp(h.engine.settings!, '2001:db8:1:3::1', h.clock.now, () => {}), undefined, 'another /64 is not affected');
 });
+
+test('a client whose requests mostly fail with 4xx is throttled to the tighter limit, and one that mostly succeeds is not', async () => {
+  const h = harness();
+  // 9 of 10 requests are 403s on a valid route (not auth failures, not 404s)
+  const bad = await h.run('10.0.0.6', 10, 10, (i) => (i % 10 === 0 ? {} : { status: 403, decision: 'denied', code: 'PC_ERR_FORBIDDEN' }));
+  assert.deepEqual((await h.engine.list(h.clock.now)).map((v) => `${v.kind}:${v.source}`), ['throttle:errors_4xx']);
+  assert.ok(bad.refused > 0);
+  // throttled: `throttle.limit` (5) requests per second pass, the rest get PC_ERR_THROTTLED
+  const decisions = [];
+  for (let i = 0; i < 10; i++) decisions.push(await h.engine.checkIp(h.engine.settings!, '10.0.0.6', h.clock.now, () => {}));
+  assert.equal(decisions.filter((d) => d === undefined).length <= 5, true);
+  assert.equal(decisions.filter((d) => d?.code === 'PC_ERR_THROTTLED').length >= 5, true);
+
+  const good = await h.run('10.0.0.7', 10, 10, (i) => (i % 10 === 0 ? { status: 403, decision: 'denied', code: 'PC_ERR_FORBIDDEN' } : {}));
+  assert.equal(good.refused, 0);
+});

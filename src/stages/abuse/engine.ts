@@ -118,6 +118,9 @@ export class AbuseEngine {
   private memos = new Lru<string, WindowMemo>(50000);
   private baselines = new Lru<string, Baseline>(50000);
   private alertCooldown = new Lru<string, number>(50000);
+  private seenLocally = new Lru<string, true>(100000);
+  /** request totals not yet added to the store, by client */
+  private readonly pendingTotals = new Map<string, { bucket: number; by: number; since: number }>();
   private readonly recent: DenialEvent[] = [];
   private recentNext = 0;
   private readonly actions;
@@ -142,6 +145,7 @@ export class AbuseEngine {
       this.memos = new Lru(max * 2);
       this.baselines = new Lru(max);
       this.alertCooldown = new Lru(max);
+      this.seenLocally = new Lru(max * 2);
     }
     if (this.users > 0) this.restartTimer();
   }
@@ -314,6 +318,47 @@ export class AbuseEngine {
     return slidingEstimate(memo, now, cfg.window_ms);
   }
 
+  /**
+   * Counts one request toward the client's total (the errors_4xx denominator) and returns the
+   * sliding estimate. Totals are flushed to the store every 16 requests, at a bucket change, or
+   * after the sync interval, so that ordinary traffic costs few store round trips.
+   */
+  private addTotal(cfg: DetectorConfig, client: string, now: number): number {
+    const bucket = bucketOf(now, cfg.window_ms);
+    const key = `${client}:all`;
+    let p = this.pendingTotals.get(key);
+    if (p && p.bucket !== bucket) {
+      this.flushTotal(cfg, key, p);
+      p = undefined;
+    }
+    if (!p) {
+      if (this.pendingTotals.size >= (this.settings?.config.max_tracked_clients ?? 50000)) {
+        const first = this.pendingTotals.entries().next();
+        if (!first.done) this.flushTotal(cfg, first.value[0], first.value[1]);
+      }
+      p = { bucket, by: 0, since: now };
+      this.pendingTotals.set(key, p);
+    }
+    p.by++;
+    const memo = this.memos.get(`errors_4xx:${key}`);
+    const estimate = (memo ? slidingEstimate(memo, now, cfg.window_ms) : 0) + p.by;
+    if (p.by >= 16 || now - p.since >= (this.settings?.config.sync_interval_ms ?? 250)) this.flushTotal(cfg, key, p);
+    return estimate;
+  }
+
+  private flushTotal(cfg: DetectorConfig, key: string, p: { bucket: number; by: number }): void {
+    if (this.pendingTotals.get(key) === p) this.pendingTotals.delete(key);
+    if (p.by === 0) return;
+    const memoKey = `errors_4xx:${key}`;
+    // the local memo counts the batch at once, so estimates do not dip while the store answers
+    const cur = this.memos.get(memoKey);
+    this.memos.set(memoKey, rollMemo(cur, p.bucket, (cur && cur.bucket === p.bucket ? cur.cur : 0) + p.by));
+    this.services.store.incr(`${this.prefix}n:${memoKey}:${p.bucket}`, cfg.window_ms * 2, p.by).then(
+      (v) => this.memos.set(memoKey, rollMemo(this.memos.get(memoKey), p.bucket, v)),
+      () => undefined,
+    );
+  }
+
   private async feed(s: AbuseSettings, client: string, sig: Signals, x: FinishedExchange, now: number): Promise<void> {
     const d = s.config.detectors;
     const store = this.services.store;
@@ -335,15 +380,16 @@ export class AbuseEngine {
     }
     const r4 = d.errors_4xx;
     if (r4.mode !== 'off') {
-      jobs.push(
-        (async () => {
-          const total = await this.count('errors_4xx', r4, `${client}:all`, now);
-          if (!sig.clientError) return null;
-          const errs = await this.count('errors_4xx', r4, client, now);
-          const ratio = total > 0 ? Math.min(1, errs / total) : 0;
-          return triggered(r4, ratio, total) ? { detector: 'errors_4xx' as const, value: ratio, config: r4 } : null;
-        })(),
-      );
+      // every request adds to the total: batched locally, flushed to the store in small increments
+      const total = this.addTotal(r4, client, now);
+      if (sig.clientError) {
+        jobs.push(
+          this.count('errors_4xx', r4, client, now).then((errs) => {
+            const ratio = total > 0 ? Math.min(1, errs / total) : 0;
+            return triggered(r4, ratio, total) ? { detector: 'errors_4xx' as const, value: ratio, config: r4 } : null;
+          }),
+        );
+      }
     }
     for (const det of DISTINCT_DETECTORS) {
       const cfg = d[det];
@@ -352,9 +398,13 @@ export class AbuseEngine {
       if (item === null) continue;
       const scope = det === 'enumeration' ? `${client}:${x.routeId ?? ''}` : client;
       const bucket = bucketOf(now, cfg.window_ms);
+      const mark = `${det}:${scope}:${bucket}:${shortHash(item)}`;
+      // ids seen by this instance in this bucket are not asked of the store again
+      if (this.seenLocally.get(mark) !== undefined) continue;
+      this.seenLocally.set(mark, true);
       jobs.push(
         (async () => {
-          const fresh = await store.once(`${this.prefix}m:${det}:${scope}:${bucket}:${shortHash(item)}`, cfg.window_ms * 2);
+          const fresh = await store.once(`${this.prefix}m:${mark}`, cfg.window_ms * 2);
           if (!fresh) return null;
           const v = await this.count(det, cfg, scope, now);
           return triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null;
