@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { MemoryStore } from '../../../store/memory.js';
 import type { StateStore } from '../../../store/types.js';
 import { buildDirectory } from '../consumers.js';
-import { parseDictionary, type InnerList } from './structured-fields.js';
+import { parseDictionary, serializeDictionary, type InnerList } from './structured-fields.js';
 import { checkContentDigest, contentDigest, secretBytes, signatureBase, type MessageView } from './signature-base.js';
 import { messageViewFor, signRequest, type SignOptions } from './signature-sign.js';
 import { consumeNonce, missingRequired, nonceKey, signatureSettings, verifySignedRequest, type SignedRequest } from './signature.js';
@@ -305,5 +306,35 @@ describe('signature nonces', () => {
     assert.ok(a.length < 64);
     assert.notEqual(nonceKey('k1', 'n'), nonceKey('k2', 'n'));
     assert.notEqual(nonceKey('k1', 'n\u0000x'), nonceKey('k1\u0000n', 'x'));
+  });
+});
+
+describe('signature header mutations', () => {
+  const canonical = (v: string): string | null => {
+    try {
+      return serializeDictionary(parseDictionary(v));
+    } catch {
+      return null;
+    }
+  };
+
+  it('never verifies a request whose Signature-Input or Signature was changed to a different value', () => {
+    const base = sign();
+    fc.assert(
+      fc.property(
+        fc.constantFrom('signature-input', 'signature'),
+        fc.nat(),
+        fc.integer({ min: 0x20, max: 0x7e }),
+        (header, pos, ch) => {
+          const r: Req = { ...base, headers: { ...base.headers } };
+          const v = r.headers[header] as string;
+          const i = pos % v.length;
+          r.headers[header] = v.slice(0, i) + String.fromCharCode(ch) + v.slice(i + 1);
+          const res = verifySignedRequest(asSigned(r), dir, settings, NOW);
+          if (res.kind === 'verified') assert.equal(canonical(r.headers[header] as string), canonical(v), `verified after ${header}[${i}] = ${String.fromCharCode(ch)}`);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
