@@ -144,10 +144,10 @@ export class LimitStage implements RouteStage {
     this.id = id;
     this.phase = phase;
     if (feedAdaptive && adaptive) {
-      const clock = rt.services.clock;
+      const services = rt.services;
       this.onFinish = (ctx) => {
         if (ctx.upstreamTarget === null) return;
-        adaptive.observe(ctx.upstreamLatencyMs, ctx.res.statusCode >= 500, clock());
+        adaptive.observe(ctx.upstreamLatencyMs, ctx.res.statusCode >= 500, services.clock());
       };
     }
   }
@@ -167,7 +167,8 @@ export class LimitStage implements RouteStage {
   run(ctx: RequestContext): Decision | Promise<Decision> {
     const limits = this.limitsFor(ctx);
     if (limits.length === 0) return undefined;
-    const now = ctx.now;
+    // decision time from the services clock (replaceable in tests; the same wall clock as ctx.now otherwise)
+    const now = this.rt.services.clock();
     const factor = this.adaptive === null ? 1 : this.adaptive.factorAt(now);
     const checks: LimitCheck[] = [];
     const owners: Owner[] = [];
@@ -194,15 +195,15 @@ export class LimitStage implements RouteStage {
     if (checks.length === 0) return undefined;
     const store = this.rt.store;
     if (store.limitSync !== undefined) return this.finish(ctx, store, checks, owners, store.limitSync(checks, now));
-    if (!store.healthy()) return this.degraded(ctx, checks, owners, null);
+    if (!store.healthy()) return this.degraded(ctx, checks, owners, null, now);
     return store.limit(checks, now).then(
       (r) => this.finish(ctx, store, checks, owners, r),
-      (e: unknown) => this.degraded(ctx, checks, owners, e),
+      (e: unknown) => this.degraded(ctx, checks, owners, e, now),
     );
   }
 
   /** The shared store is down: fail-closed limits answer 503, the others are enforced locally. */
-  private degraded(ctx: RequestContext, checks: LimitCheck[], owners: Owner[], err: unknown): Decision {
+  private degraded(ctx: RequestContext, checks: LimitCheck[], owners: Owner[], err: unknown, now: number): Decision {
     for (let i = 0; i < owners.length; i++) {
       const o = owners[i]!;
       if (o.limit.enforce && !o.limit.failOpen) {
@@ -212,7 +213,7 @@ export class LimitStage implements RouteStage {
     }
     this.rt.degraded('open', err);
     const local = this.rt.local;
-    return this.finish(ctx, local, checks, owners, local.limitSync(checks, ctx.now));
+    return this.finish(ctx, local, checks, owners, local.limitSync(checks, now));
   }
 
   private finish(ctx: RequestContext, store: StateStore, checks: LimitCheck[], owners: Owner[], r: LimitResult): Decision {

@@ -1,0 +1,18 @@
+/**
+ * A gateway in its own process for multi-process tests: `node gateway-process.js CONFIG`.
+ * Prints one JSON line `{ "port": N }` once listening; stops on SIGTERM.
+ * (Uses Gateway.start with the rate-limit test modules; `node bin/portcullis.js start -c FILE`
+ * runs the same gateway with every registered stage.)
+ */
+import pino from 'pino';
+import { Gateway } from '../../src/gateway.js';
+import { MODULES } from './support.js';
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: gateway-process CONFIG');
+const logger = pino({ level: 'warn' }, pino.destination(2));
+const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES });
+process.stdout.write(`${JSON.stringify({ port: gw.ports()[0] })}\n`);
+process.on('SIGTERM', () => {
+  void gw.stop(0).finally(() => process.exit(0));
+});
