@@ -89,16 +89,24 @@ export function parseJsonSafe(buf: Buffer, limits: JsonLimits = DEFAULT_JSON_LIM
   for (let i = 0; i < n; i++) {
     const c = buf[i] as number;
     if (c === Q) {
+      // jump to the closing quote natively: one not preceded by an odd run of backslashes
       const start = i + 1;
-      i = start;
-      while (i < n) {
-        const d = buf[i] as number;
-        if (d === Q) break;
-        if (d === BS) i++;
-        i++;
+      let from = start;
+      let end = n;
+      for (;;) {
+        const q = buf.indexOf(Q, from);
+        if (q === -1) break; // unterminated: JSON.parse reports it
+        let b = q - 1;
+        while (b >= start && buf[b] === BS) b--;
+        if (((q - 1 - b) & 1) === 0) {
+          end = q;
+          break;
+        }
+        from = q + 1;
       }
-      if (i - start > maxStr) return fail('string_too_long', `string longer than ${maxStr} bytes`);
-      continue; // i is on the closing quote (or past the end: JSON.parse reports it)
+      if (end - start > maxStr) return fail('string_too_long', `string longer than ${maxStr} bytes`);
+      i = end; // on the closing quote (or past the end)
+      continue;
     }
     if (c === LB || c === LS) {
       depth++;
