@@ -298,6 +298,39 @@ export class AlertEngine {
       const expired = f.until !== null ? now >= f.until : now - f.lastAt >= cfg.faults.resolve_after_ms;
       if (expired) this.resolveFault(id, f, now);
     }
+    if (cfg.faults.enabled) void this.watchFaults(now);
+  }
+
+  private reloadFailures = -1;
+  private watching = false;
+
+  /**
+   * Gateway faults read from the gateway's own state, so that they alert even when nobody calls
+   * raiseFault: the state store's health, upstream targets out of rotation
+   * (portcullis_upstream_target_healthy), rejected reloads (portcullis_config_reloads_total).
+   * Raised again on every evaluation while they last; cleared when they end.
+   */
+  private async watchFaults(now: number): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    try {
+      const store = this.services.store;
+      if (store.healthy()) this.clearFault('store_unreachable', { store: store.kind }, now);
+      else this.raiseFault('store_unreachable', { store: store.kind }, now);
+      const m = this.services.metrics;
+      for (const v of (await m.upstreamHealthy.get()).values) {
+        const d = { upstream: String(v.labels.upstream ?? ''), target: String(v.labels.target ?? '') };
+        if (v.value === 0) this.raiseFault('upstream_unhealthy', d, now);
+        else this.clearFault('upstream_unhealthy', d, now);
+      }
+      const failures = (await m.reloads.get()).values.filter((v) => v.labels.result === 'failure').reduce((n, v) => n + v.value, 0);
+      if (this.reloadFailures >= 0 && failures > this.reloadFailures) this.raiseFault('config_reload_rejected', {}, now);
+      this.reloadFailures = failures;
+    } catch (e) {
+      this.services.logger.debug({ err: (e as Error).message }, 'alerts: fault watch failed');
+    } finally {
+      this.watching = false;
+    }
   }
 
   /** A gateway fault: fires at once (notified unless inside the cooldown); resolves when cleared or not raised again. */

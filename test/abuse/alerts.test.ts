@@ -129,7 +129,7 @@ alerts:
     const resolved = await until('the resolved notification', () => hook.deliveries.find((d) => d.body.status === 'resolved'));
     assert.equal(resolved.body.name, 'burst_5xx');
     assert.ok(validSignature(SECRET, resolved));
-    assert.equal(hook.deliveries.filter((d) => d.body.status === 'firing').length, 1, 'one firing notification for one burst');
+    assert.equal(hook.deliveries.filter((d) => d.body.name === 'burst_5xx' && d.body.status === 'firing').length, 1, 'one firing notification for one burst');
   } finally {
     await gw.close();
     await up.close();
@@ -167,6 +167,37 @@ alerts:
   } finally {
     await gw.close();
     await up.close();
+    await hook.close();
+  }
+});
+
+test('an upstream out of rotation and a rejected reload raise fault alerts without any wiring', async () => {
+  const hook = await receiver(0);
+  const gw = await startGateway(
+    `
+version: 1
+listeners: [{ port: 0 }]
+upstreams:
+  dead:
+    targets: [{ url: 'http://127.0.0.1:9' }]
+    health_check: { path: /healthz, interval_ms: 100, timeout_ms: 100, unhealthy_threshold: 1 }
+routes: [{ id: r, match: { prefix: / }, upstream: dead }]
+alerts:
+  evaluate_interval_ms: 100
+  sinks:
+    webhooks: [{ url: '{{HOOK}}', secret: {{SECRET}} }]
+`,
+    { vars: { HOOK: hook.url, SECRET }, adminHandlers: ABUSE_ADMIN_HANDLERS },
+  );
+  try {
+    const up = await until('upstream fault', () => hook.deliveries.find((d) => d.body.name === 'fault.upstream_unhealthy'));
+    assert.equal(up.body.status, 'firing');
+    assert.deepEqual(up.body.scope, { by: 'fault', key: 'http://127.0.0.1:9' });
+    assert.equal(await gw.reload('version: 1\nnot: [valid'), false);
+    const rejected = await until('reload fault', () => hook.deliveries.find((d) => d.body.name === 'fault.config_reload_rejected'));
+    assert.equal(rejected.body.status, 'firing');
+  } finally {
+    await gw.close();
     await hook.close();
   }
 });
