@@ -1,0 +1,11 @@
+/** Detectors written as code, by name (used by `{ type: 'detect', detector }` operators). */
+import { detectSqli, detectSqliWeak } from './sqli.js';
+import { detectSsrf } from './ssrf.js';
+import { detectLog4Shell } from './log4shell.js';
+
+export const DETECTORS: Readonly<Record<string, (value: string) => string | null>> = {
+  sqli: detectSqli,
+  'sqli-weak': detectSqliWeak,
+  ssrf: detectSsrf,
+  log4shell: detectLog4Shell,
+};

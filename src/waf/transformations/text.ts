@@ -1,0 +1,170 @@
+/** Text transformations: pure, linear, allocation-free when nothing changes. */
+
+export function lowercase(s: string): string {
+  return s.toLowerCase();
+}
+
+/** Removes NUL characters (and U+FFFD left by invalid decoding). */
+export function removeNulls(s: string): string {
+  if (s.indexOf('\0') < 0 && s.indexOf('\ufffd') < 0) return s;
+  return s.replace(/[\0\ufffd]/g, '');
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+}
+
+/** Every run of whitespace becomes one space. */
+export function compressWhitespace(s: string): string {
+  let out = '';
+  let changed = false;
+  let prevSpace = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (isSpace(c)) {
+      if (prevSpace || c !== 0x20) changed = true;
+      if (!prevSpace) out += ' ';
+      prevSpace = true;
+    } else {
+      out += s[i];
+      prevSpace = false;
+    }
+  }
+  return changed ? out : s;
+}
+
+/**
+ * Replaces C, SQL and shell-style comments (`/* *\/`, `<!-- -->`, `-- `, `#` to end of line) by one
+ * space, so that `UN/**\/ION` reads `UN ION` and `SEL/**\/ECT` reads `SEL ECT`; see removeCommentsChar
+ * for the variant that joins words.
+ */
+export function removeComments(s: string): string {
+  if (s.indexOf('/*') < 0 && s.indexOf('<!--') < 0 && s.indexOf('--') < 0 && s.indexOf('#') < 0) return s;
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    if (s.startsWith('/*', i)) {
+      const e = s.indexOf('*/', i + 2);
+      // MySQL executable comments /*!50000 select */ keep their content
+      if (s.charCodeAt(i + 2) === 0x21) {
+        let j = i + 3;
+        while (j < s.length && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39) j++;
+        out += ' ';
+        i = j;
+        continue;
+      }
+      out += ' ';
+      i = e < 0 ? s.length : e + 2;
+      continue;
+    }
+    if (s.startsWith('*/', i)) {
+      out += ' ';
+      i += 2;
+      continue;
+    }
+    if (s.startsWith('<!--', i)) {
+      const e = s.indexOf('-->', i + 4);
+      out += ' ';
+      i = e < 0 ? s.length : e + 3;
+      continue;
+    }
+    if (s.startsWith('--', i) || s.charCodeAt(i) === 0x23) {
+      const e = s.indexOf('\n', i);
+      out += ' ';
+      i = e < 0 ? s.length : e + 1;
+      continue;
+    }
+    out += s[i];
+    i++;
+  }
+  return out;
+}
+
+/** Removes `/* *\/` comments entirely, joining what surrounds them (`UN/**\/ION` -> `UNION`). */
+export function removeCommentsChar(s: string): string {
+  if (s.indexOf('/*') < 0) return s;
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    if (s.startsWith('/*', i)) {
+      if (s.charCodeAt(i + 2) === 0x21) {
+        let j = i + 3;
+        while (j < s.length && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39) j++;
+        i = j;
+        continue;
+      }
+      const e = s.indexOf('*/', i + 2);
+      i = e < 0 ? s.length : e + 2;
+      continue;
+    }
+    if (s.startsWith('*/', i)) {
+      i += 2;
+      continue;
+    }
+    out += s[i];
+    i++;
+  }
+  return out;
+}
+
+/**
+ * Shell-command normalisation (like Windows cmdLine and the CRS unix evasions): removes the quoting
+ * and escaping characters `\ " ' ^` and empty variable expansions (`$@`, `$*`, `${x:0:0}`-free forms),
+ * turns `${IFS}`, `$IFS` and `,` into spaces, removes spaces before `/` and `(`,
+ * compresses whitespace and lowercases, so that `c''a\t /et""c/pa?swd` reads `cat /etc/pa?swd`.
+ */
+export function cmdLine(s: string): string {
+  let out = '';
+  let prevSpace = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c || c === 0x22 || c === 0x27 || c === 0x5e) continue;
+    if (c === 0x24) {
+      // $@ $* $1 .. (expand to nothing), ${IFS} / $IFS (a separator)
+      const n = s.charCodeAt(i + 1);
+      if (n === 0x40 || n === 0x2a || (n >= 0x30 && n <= 0x39)) {
+        i++;
+        continue;
+      }
+      if (s.startsWith('{IFS}', i + 1) || s.startsWith('{ifs}', i + 1)) {
+        if (!prevSpace) out += ' ';
+        prevSpace = true;
+        i += 5;
+        continue;
+      }
+      if (s.startsWith('IFS', i + 1) || s.startsWith('ifs', i + 1)) {
+        if (!prevSpace) out += ' ';
+        prevSpace = true;
+        i += 3;
+        continue;
+      }
+    }
+    if (c === 0x0a || c === 0x0d) {
+      out += '\n';
+      prevSpace = true;
+      continue;
+    }
+    if (isSpace(c) || c === 0x2c) {
+      if (!prevSpace) out += ' ';
+      prevSpace = true;
+      continue;
+    }
+    if ((c === 0x2f || c === 0x28) && prevSpace && out.length > 0) {
+      // "cat   /etc" keeps one space; only remove a space before '(' as cmdLine does
+      if (c === 0x28) out = out.slice(0, -1);
+    }
+    out += c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : s[i];
+    prevSpace = false;
+  }
+  return out;
+}
+
+/** Backslashes become slashes (Windows paths), for traversal detection. */
+export function normaliseSlashes(s: string): string {
+  return s.indexOf('\\') < 0 ? s : s.replace(/\\/g, '/');
+}
+
+/** Removes all whitespace (so that `java\tscript:` reads `javascript:`). */
+export function removeWhitespace(s: string): string {
+  return /\s/.test(s) ? s.replace(/\s+/g, '') : s;
+}
