@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { testPki, type KeyPair } from '../helpers/pki.js';
@@ -83,6 +84,8 @@ ${listener('optional')}
 upstreams:
   up: { targets: [{ url: "{{UP}}" }] }
 auth:
+  mtls:
+    headers: { cert: Client-Cert }
   jwt:
     providers:
       main:
@@ -151,6 +154,7 @@ routes:
     assert.equal(h['x-client-cert-subject'], 'CN=client-a,O=Portcullis Test');
     assert.equal(h['x-client-cert-fingerprint'], pki.clients.valid.fingerprint256);
     assert.equal(h['x-client-cert-san'], 'URI:spiffe://test/client-a, DNS:client-a.test');
+    assert.equal(h['client-cert'], `:${new X509Certificate(pki.clients.valid.cert).raw.toString('base64')}:`);
   });
 
   it('maps another certificate by its fingerprint', async () => {
@@ -180,9 +184,14 @@ routes:
 
   it('accepts a certificate-bound token presented with its certificate, and strips certificate headers on a non-mTLS route', async () => {
     const pki = testPki();
-    const r = await request(`${gw.url}/bound/x`, pki.clients.valid, { authorization: `Bearer ${bound(pki.clients.valid.x5tS256)}`, 'x-client-cert-subject': 'CN=admin' });
+    const r = await request(`${gw.url}/bound/x`, pki.clients.valid, {
+      authorization: `Bearer ${bound(pki.clients.valid.x5tS256)}`,
+      'x-client-cert-subject': 'CN=admin',
+      'client-cert': ':AAAA:',
+    });
     assert.equal(r.status, 200, r.body);
     assert.equal(up.seen.at(-1)?.headers['x-client-cert-subject'], undefined);
+    assert.equal(up.seen.at(-1)?.headers['client-cert'], undefined);
   });
 
   it('refuses a certificate-bound token presented with another valid certificate', async () => {

@@ -132,6 +132,11 @@ export const mtlsSchema: JsonSchema = {
         fingerprint: headerName('SHA-256 fingerprint of the certificate (lowercase hex).', CERT_HEADER_DEFAULTS.fingerprint),
         issuer: headerName('Issuer distinguished name.', CERT_HEADER_DEFAULTS.issuer),
         serial: headerName('Serial number (hex).', CERT_HEADER_DEFAULTS.serial),
+        cert: {
+          type: 'string',
+          pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+          description: 'Header carrying the whole DER certificate as an RFC 9440 byte sequence (`:base64:`), e.g. `Client-Cert`. Off unless set.',
+        },
       },
     },
   },

@@ -15,6 +15,7 @@ const cert = (over: Partial<CertInfo> = {}): CertInfo => ({
   fingerprint256: 'ab'.repeat(32),
   x5tS256: 'q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s',
   serial: '0A1B',
+  der: Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]),
   notBefore: Date.parse('2026-01-01T00:00:00Z'),
   notAfter: Date.parse('2027-01-01T00:00:00Z'),
   ...over,
@@ -71,9 +72,10 @@ describe('mTLS identity mapping', () => {
 });
 
 describe('certificate detail headers', () => {
-  it('uses the default names, which CERT_HEADERS lists for stripping', () => {
+  it('uses the default names, which CERT_HEADERS lists for stripping with the RFC 9440 ones', () => {
     const h = certHeaders(cert(), settings);
-    assert.deepEqual(Object.keys(h).sort(), [...CERT_HEADERS].sort());
+    assert.deepEqual(Object.keys(h).sort(), CERT_HEADERS.filter((n) => !n.startsWith('client-cert')).sort());
+    assert.ok(CERT_HEADERS.includes('client-cert') && CERT_HEADERS.includes('client-cert-chain'));
     assert.equal(h['x-client-cert-subject'], 'CN=billing,O=Acme');
     assert.equal(h['x-client-cert-san'], 'URI:spiffe://acme/billing, DNS:billing.acme.test');
     assert.equal(h['x-client-cert-fingerprint'], 'ab'.repeat(32));
@@ -84,6 +86,12 @@ describe('certificate detail headers', () => {
     assert.ok('x-ssl-subject' in certHeaders(cert(), s));
     const names = certHeaderNames({ headers: { subject: 'X-SSL-Subject' } });
     assert.ok(names.includes('x-ssl-subject') && names.includes('x-client-cert-subject'));
+  });
+
+  it('sends the whole certificate as an RFC 9440 byte sequence only when configured', () => {
+    assert.ok(!('client-cert' in certHeaders(cert(), settings)));
+    const s = mtlsSettings({ headers: { cert: 'Client-Cert' } });
+    assert.equal(certHeaders(cert(), s)['client-cert'], ':MAMCAQE=:');
   });
 
   it('percent-encodes control characters, non-ASCII and % in values', () => {

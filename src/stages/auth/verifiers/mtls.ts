@@ -14,8 +14,11 @@ import { deny } from '../../../core/decision.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifyResult } from '../types.js';
 import { CERT_HEADER_DEFAULTS, MTLS_DEFAULTS } from './api-key-schema.js';
 
-/** Default names (lowercase) of the certificate detail headers; the core strips incoming copies. */
-export const CERT_HEADERS: readonly string[] = Object.values(CERT_HEADER_DEFAULTS).map((h) => h.toLowerCase());
+/**
+ * Default names (lowercase) of the certificate detail headers, plus the RFC 9440 headers that an
+ * upstream may trust; the core strips incoming copies.
+ */
+export const CERT_HEADERS: readonly string[] = [...Object.values(CERT_HEADER_DEFAULTS).map((h) => h.toLowerCase()), 'client-cert', 'client-cert-chain'];
 
 export type CertField = 'fingerprint' | 'san' | 'subject';
 
@@ -36,6 +39,8 @@ export interface CertInfo {
   readonly x5tS256: string;
   /** uppercase hex */
   readonly serial: string;
+  /** the DER certificate */
+  readonly der: Buffer;
   /** ms since epoch */
   readonly notBefore: number;
   readonly notAfter: number;
@@ -116,6 +121,7 @@ export function certInfoOf(cert: PeerCertificate | Record<string, never> | null 
     fingerprint256: digest.toString('hex'),
     x5tS256: digest.toString('base64url'),
     serial: (cert.serialNumber ?? '').toUpperCase(),
+    der: cert.raw,
     notBefore: Date.parse(cert.valid_from),
     notAfter: Date.parse(cert.valid_to),
   };
@@ -154,6 +160,8 @@ export interface MtlsSettings {
   readonly forward: boolean;
   /** lowercase header names */
   readonly headers: Readonly<Record<keyof typeof CERT_HEADER_DEFAULTS, string>>;
+  /** RFC 9440 Client-Cert header name (lowercase), or null when off */
+  readonly certHeader: string | null;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -168,12 +176,14 @@ export function mtlsSettings(section: unknown): MtlsSettings {
     allowUnmapped: s['allow_unmapped'] === true,
     forward: s['forward'] !== false,
     headers: { subject: name('subject'), san: name('san'), fingerprint: name('fingerprint'), issuer: name('issuer'), serial: name('serial') },
+    certHeader: typeof h['cert'] === 'string' && h['cert'] !== '' ? h['cert'].toLowerCase() : null,
   };
 }
 
 /** Every header name the mtls verifier may set (configured and default); strip incoming copies of these. */
 export function certHeaderNames(authMtlsSection: unknown): string[] {
-  return [...new Set([...CERT_HEADERS, ...Object.values(mtlsSettings(authMtlsSection).headers)])];
+  const s = mtlsSettings(authMtlsSection);
+  return [...new Set([...CERT_HEADERS, ...Object.values(s.headers), ...(s.certHeader === null ? [] : [s.certHeader])])];
 }
 
 /** The decision, pure: certificate (or none), directory, settings, now. */
@@ -213,13 +223,15 @@ export function decideMtls(info: CertInfo | null, consumers: Pick<ConsumerDirect
 
 /** Certificate detail headers for the upstream. */
 export function certHeaders(info: CertInfo, s: MtlsSettings): Record<string, string> {
-  return {
+  const out: Record<string, string> = {
     [s.headers.subject]: headerSafe(info.subject),
     [s.headers.san]: headerSafe(info.sans.join(', ')),
     [s.headers.fingerprint]: info.fingerprint256,
     [s.headers.issuer]: headerSafe(info.issuer),
     [s.headers.serial]: headerSafe(info.serial),
   };
+  if (s.certHeader !== null) out[s.certHeader] = `:${info.der.toString('base64')}:`;
+  return out;
 }
 
 /** VerifierFactory for `mtls`. */
