@@ -173,6 +173,7 @@ test('invalid requests are refused with the right status and the upstream receiv
     ['POST', '/api/items', '<item/>', { 'content-type': 'application/xml' }, 415, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE'],
     ['POST', '/api/items', undefined, {}, 400, 'PC_ERR_BODY_REQUIRED'],
     ['GET', '/library/v2/books/123', undefined, {}, 400, 'PC_ERR_VALIDATION'],
+    ['GET', '/api/items/7', JSON.stringify(item), {}, 415, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE'],
   ];
   for (const [method, path, body, headers, status, code] of cases) {
     const r = await request(method, path, body, headers);

@@ -118,7 +118,8 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
   const body = op.body;
   const bodyBytes = input.body === null ? 0 : input.body.length;
   if (body === null) {
-    if (input.hasBody && bodyBytes !== 0) {
+    // the body of an operation without requestBody is not read (input.body is null): the announcement is enough
+    if (input.hasBody && (input.body === null || bodyBytes !== 0)) {
       return deny('PC_ERR_UNSUPPORTED_MEDIA_TYPE', { detail: 'This operation takes no request body.', reason: 'body on an operation without requestBody' });
     }
   } else if (bodyBytes === 0) {
