@@ -25,16 +25,16 @@ export function normaliseFingerprint(fp: string): string {
   return fp.replace(/:/g, '').toLowerCase();
 }
 
-/** Subject DN compared without spaces around separators and case-insensitively on attribute names. */
+/** Subject DN (RFC 4514 string): spaces around unescaped separators removed, attribute names uppercased. */
 export function normaliseSubject(dn: string): string {
   return dn
-    .split(/\s*[,\n]\s*/)
+    .split(/(?<!\\),/)
+    .map((p) => p.trim())
     .filter((p) => p !== '')
     .map((p) => {
       const eq = p.indexOf('=');
       return eq < 0 ? p : `${p.slice(0, eq).trim().toUpperCase()}=${p.slice(eq + 1).trim()}`;
     })
-    .sort()
     .join(',');
 }
 

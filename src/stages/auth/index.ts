@@ -17,6 +17,9 @@ import { buildDirectory, type RawConsumer, type RawTenant } from './consumers.js
 import { buildPrincipal, claimHeaderValue, headerValue, missingScopes, withChallenge } from './decide.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifierFactory, VerifyResult } from './types.js';
 import { createVerifier as createJwtVerifier, JwtVerifier } from './verifiers/jwt.js';
+import { createVerifier as createApiKeyVerifier } from './verifiers/api-key.js';
+import { certHeaderNames, createVerifier as createMtlsVerifier } from './verifiers/mtls.js';
+import { createVerifier as createSignatureVerifier } from './verifiers/signature.js';
 
 /**
  * Identity headers the gateway sends upstream. The core removes incoming copies of these from
@@ -26,25 +29,12 @@ export const IDENTITY_HEADERS = ['x-consumer-id', 'x-tenant-id', 'x-auth-method'
 
 type Method = (typeof AUTH_METHODS)[number];
 
-/** Where the other verifiers live; each module exports `createVerifier: VerifierFactory`. */
-const VERIFIER_MODULES: Record<Exclude<Method, 'jwt'>, string> = {
-  api_key: './verifiers/api-key.js',
-  mtls: './verifiers/mtls.js',
-  signature: './verifiers/signature.js',
+const FACTORIES: Record<Method, VerifierFactory> = {
+  jwt: createJwtVerifier,
+  api_key: createApiKeyVerifier,
+  mtls: createMtlsVerifier,
+  signature: createSignatureVerifier,
 };
-
-async function loadFactory(method: Method): Promise<VerifierFactory | null> {
-  if (method === 'jwt') return createJwtVerifier;
-  const spec = VERIFIER_MODULES[method];
-  try {
-    const mod = (await import(spec)) as { createVerifier?: VerifierFactory };
-    return mod.createVerifier ?? null;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(spec.slice(2))) return null;
-    throw e;
-  }
-}
 
 interface AuthGlobal {
   default?: Method[];
@@ -405,12 +395,10 @@ export const authStage: StageModule = {
     const verifiers = new Map<Method, Verifier>();
     for (const m of AUTH_METHODS) {
       if (!needed.has(m) && !(m === 'jwt' && configured.includes('jwt'))) continue;
-      const factory = await loadFactory(m);
-      if (factory === null) throw new ConfigError(`authentication method '${m}' is not available in this build`, { file: env.file, keyPath: 'auth' });
-      verifiers.set(m, await factory(venv));
+      verifiers.set(m, await FACTORIES[m](venv));
     }
     const jwt = (verifiers.get('jwt') as JwtVerifier | undefined) ?? null;
-    const stripHeaders = [...IDENTITY_HEADERS, ...(jwt?.upstreamHeaderNames() ?? [])];
+    const stripHeaders = [...new Set<string>([...IDENTITY_HEADERS, ...certHeaderNames(auth.mtls), ...(jwt?.upstreamHeaderNames() ?? [])])];
     const metrics = env.services.metrics;
     const shared: Shared = {
       realm: auth.realm,
@@ -430,6 +418,7 @@ export const authStage: StageModule = {
     };
     const stripOnly = new StripOnly(stripHeaders);
     return {
+      upstreamHeaderNames: stripHeaders,
       forRoute(route: RouteConfig): RouteStage | null {
         const a = routeAuthOf(route, defaults);
         if (a === 'none' || a.mode === 'off') return stripOnly;

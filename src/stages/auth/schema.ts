@@ -4,7 +4,7 @@
  * route key `auth`. Every field has a description; the configuration reference is generated from them.
  */
 import type { JsonSchema } from '../../config/json-schema.js';
-import { partB } from './part-b-schemas.js';
+import * as partB from './verifiers/api-key-schema.js';
 
 export const AUTH_METHODS = ['jwt', 'api_key', 'mtls', 'signature'] as const;
 
@@ -141,37 +141,8 @@ export const consumersSchema: JsonSchema = {
         default: {},
         description: 'Credentials that identify this consumer.',
         properties: {
-          api_keys: {
-            type: 'array',
-            default: [],
-            description: 'API keys (several, for rotation). Only keyed hashes are stored; `portcullis keys create --consumer ID` prints a key and its entry.',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['id', 'hash'],
-              properties: {
-                id: id('Key id (part of the key; used for lookup and rotation).'),
-                hash: { type: 'string', minLength: 16, description: 'HMAC-SHA-256 of the key under the server secret (`auth.api_keys`).' },
-                expires: { type: 'string', format: 'date-time', description: 'Expiry (RFC 3339); the key is refused afterwards.' },
-                disabled: { type: 'boolean', default: false, description: 'A disabled key is refused.' },
-              },
-            },
-          },
-          certificates: {
-            type: 'array',
-            default: [],
-            description: 'Client certificate identities; an entry matches when every field it gives matches.',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              minProperties: 1,
-              properties: {
-                subject: { type: 'string', description: 'Subject distinguished name, e.g. `CN=svc-a,O=Acme`.' },
-                san: { type: 'string', description: 'One subject alternative name, e.g. `DNS:svc-a.internal` or `URI:spiffe://acme/svc-a`.' },
-                fingerprint: { type: 'string', pattern: '^[0-9A-Fa-f:]{64,95}$', description: 'SHA-256 fingerprint of the certificate (hex, colons optional).' },
-              },
-            },
-          },
+          api_keys: { ...partB.consumerCredentialsSchema.api_keys, default: [] },
+          certificates: { ...partB.consumerCredentialsSchema.certificates, default: [] },
           jwt: {
             type: 'array',
             default: [],
@@ -188,21 +159,7 @@ export const consumersSchema: JsonSchema = {
               },
             },
           },
-          signature_keys: {
-            type: 'array',
-            default: [],
-            description: 'HTTP message signature keys (HMAC-SHA256).',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['key_id', 'secret'],
-              properties: {
-                key_id: id('Key id named by the `keyid` signature parameter.'),
-                secret: { type: 'string', minLength: 32, description: 'Shared secret (use `${env:NAME}` or `${file:PATH}`), at least 32 bytes.' },
-                disabled: { type: 'boolean', default: false, description: 'A disabled key is refused.' },
-              },
-            },
-          },
+          signature_keys: { ...partB.consumerCredentialsSchema.signature_keys, default: [] },
         },
       },
     },

@@ -69,6 +69,8 @@ export function extractToken(req: IncomingMessage, query: string, src: TokenSour
         t = hv.slice(7).trim();
         // node keeps only the first Authorization header: look at the raw list for a second one
         if (countRawHeader(req.rawHeaders, 'authorization') > 1) return fail('PC_ERR_AUTH_TOKEN_MULTIPLE', 'two Authorization headers');
+      } else if (hv.length === 6 && hv.toLowerCase() === 'bearer') {
+        return fail('PC_ERR_AUTH_TOKEN_MALFORMED', 'empty token');
       }
     } else {
       t = hv.trim();

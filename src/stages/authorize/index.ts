@@ -1,0 +1,100 @@
+/**
+ * The authorization stage (phase `authorize`): checks the principal set by the authenticate phase
+ * against the route's `authorize` section and the tenants owning the route (`tenants[].routes`).
+ * Decision logic is pure (decide.ts); this file compiles policies once per route and counts denials.
+ */
+import type { RequestContext } from '../../core/context.js';
+import type { Decision, Deny } from '../../core/decision.js';
+import type { Mode } from '../../core/phases.js';
+import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
+import type { RouteConfig } from '../../config/types.js';
+import { configErrorAt } from '../../config/load.js';
+import { challenge } from '../auth/decide.js';
+import { authorizeRouteSchema } from './schema.js';
+import { compilePolicy, decide, isEmpty, type Policy } from './decide.js';
+
+interface TenantEntry {
+  id: string;
+  routes?: string[];
+}
+
+class AuthorizeStage implements RouteStage {
+  readonly id = 'authorize';
+  readonly phase = 'authorize' as const;
+  constructor(
+    readonly mode: Mode,
+    private readonly policy: Policy,
+    private readonly routeId: string,
+    private readonly realm: string,
+    private readonly onDeny: (d: Deny, ctx: RequestContext, route: string) => void,
+  ) {}
+
+  run(ctx: RequestContext): Decision {
+    const d = decide(ctx.principal, this.policy, ctx.params);
+    if (d === undefined) return undefined;
+    this.onDeny(d, ctx, this.routeId);
+    ctx.annotations.authorize = { result: 'denied', code: d.code, reason: d.reason ?? null };
+    if (d.code === 'PC_ERR_INSUFFICIENT_SCOPE' && ctx.principal?.methods.includes('jwt') === true) {
+      const scopes = this.policy.scopes ? [...this.policy.scopes.allOf, ...this.policy.scopes.anyOf] : [];
+      return { ...d, headers: { 'www-authenticate': challenge(this.realm, ['jwt'], d.code, scopes) } };
+    }
+    return d;
+  }
+}
+
+export const authorizeStage: StageModule = {
+  id: 'authorize',
+  phase: 'authorize',
+  order: 0,
+  schema: { route: { authorize: authorizeRouteSchema } },
+
+  check(config, env) {
+    config.routes.forEach((r, i) => {
+      const a = r.authorize as { bind?: { param: string }[]; mode?: Mode } | undefined;
+      if (a === undefined) return;
+      const auth = r.auth as { mode?: Mode } | string | undefined;
+      if (auth === 'none' || (typeof auth === 'object' && auth.mode === 'off')) {
+        throw configErrorAt(env.file, ['routes', i, 'authorize'], 'authorize needs an authenticated route (auth is none or off)');
+      }
+      (a.bind ?? []).forEach((b, j) => {
+        const path = r.match.path ?? '';
+        if (!path.includes(`{${b.param}}`)) {
+          throw configErrorAt(env.file, ['routes', i, 'authorize', 'bind', j, 'param'], `path parameter {${b.param}} is not in the route path`);
+        }
+      });
+    });
+  },
+
+  create(env: StageEnv): StageInstance {
+    const tenants = (env.config.tenants ?? []) as TenantEntry[];
+    const owners = new Map<string, string[]>();
+    for (const t of tenants) for (const r of t.routes ?? []) owners.set(r, [...(owners.get(r) ?? []), t.id]);
+    const consumerIds = new Set(((env.config.consumers ?? []) as { id: string }[]).map((c) => c.id));
+    const tenantIds = new Set(tenants.map((t) => t.id));
+    const realm = ((env.config.auth as { realm?: string } | undefined)?.realm ?? 'portcullis') as string;
+    const denials = env.services.metrics.counter(
+      'portcullis_authorize_denials_total',
+      'Authorization refusals by error code, route, and consumer/tenant (configured ones only).',
+      ['code', 'route', 'consumer', 'tenant'],
+    );
+    const onDeny = (d: Deny, ctx: RequestContext, route: string): void => {
+      const c = ctx.principal?.consumer ?? null;
+      const t = ctx.principal?.tenant ?? null;
+      denials.inc({ code: d.code, route, consumer: c !== null && consumerIds.has(c) ? c : '', tenant: t !== null && tenantIds.has(t) ? t : '' });
+    };
+    return {
+      forRoute(route: RouteConfig): RouteStage | null {
+        const section = route.authorize as (Record<string, unknown> & { mode?: Mode }) | undefined;
+        const mode = section?.mode ?? 'enforce';
+        if (mode === 'off') return null;
+        const auth = route.auth as { mode?: Mode } | string | undefined;
+        if (auth === 'none' || (typeof auth === 'object' && auth.mode === 'off')) return null;
+        const policy = compilePolicy(section, owners.get(route.id) ?? []);
+        if (isEmpty(policy)) return null;
+        return new AuthorizeStage(mode, policy, route.id, realm, onDeny);
+      },
+    };
+  },
+};
+
+export default authorizeStage;

@@ -1,0 +1,90 @@
+/** Shared helpers of the auth tests: keys, token signing, raw HTTP requests. */
+import { constants, createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import * as http from 'node:http';
+import { authStage } from '../../src/stages/auth/index.js';
+import { authorizeStage } from '../../src/stages/authorize/index.js';
+
+export const AUTH_MODULES = [authStage, authorizeStage] as const;
+
+export const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+export interface TestKey {
+  readonly alg: string;
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  /** public JWK with kid and alg */
+  readonly jwk: Record<string, unknown>;
+}
+
+export function makeKey(alg: string, kid = `k-${alg.toLowerCase()}`): TestKey {
+  const fam = alg.slice(0, 2);
+  const pair =
+    fam === 'RS' || fam === 'PS'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : fam === 'ES'
+        ? generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] as string })
+        : generateKeyPairSync('ed25519');
+  const jwk = { ...(pair.publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, alg, use: 'sig' };
+  return { alg, kid, privateKey: pair.privateKey, jwk };
+}
+
+/** Signs `header.payload` with node:crypto (any algorithm, so that tests can forge). */
+export function signRaw(alg: string, key: KeyObject | Buffer | string, input: string): Buffer {
+  const data = Buffer.from(input);
+  const fam = alg.slice(0, 2);
+  const hash = `sha${alg.slice(2)}`;
+  if (fam === 'HS') return createHmac(hash, key as Buffer).update(data).digest();
+  if (fam === 'RS') return sign(hash, data, key as KeyObject);
+  if (fam === 'PS') return sign(hash, data, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+  if (fam === 'ES') return sign(hash, data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
+  return sign(null, data, key as KeyObject);
+}
+
+export function jwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject | Buffer | string): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${signRaw(String(header.alg), key, input).toString('base64url')}`;
+}
+
+export function tokenFor(k: TestKey, payload: Record<string, unknown>, extraHeader: Record<string, unknown> = {}): string {
+  return jwt({ alg: k.alg, typ: 'JWT', kid: k.kid, ...extraHeader }, payload, k.privateKey);
+}
+
+export const nowS = (): number => Math.floor(Date.now() / 1000);
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json(): Record<string, unknown>;
+}
+
+/**
+ * A request with node:http so that headers can repeat (`headers` as [name, value] pairs).
+ */
+export function rawRequest(url: string, opts: { method?: string; headers?: [string, string][]; body?: string } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of opts.headers ?? []) {
+      const prev = headers[k];
+      headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: opts.method ?? 'GET', headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) as Record<string, unknown> });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export const bearer = (t: string): [string, string][] => [['authorization', `Bearer ${t}`]];
+
+export { createPrivateKey };
