@@ -1,11 +1,13 @@
 /** Detectors written as code, by name (used by `{ type: 'detect', detector }` operators). */
-import { detectSqli, detectSqliWeak } from './sqli.js';
+import { detectSqlName, detectSqlStatement, detectSqli, detectSqliWeak } from './sqli.js';
 import { detectSsrf } from './ssrf.js';
 import { detectLog4Shell } from './log4shell.js';
 
 export const DETECTORS: Readonly<Record<string, (value: string) => string | null>> = {
   sqli: detectSqli,
   'sqli-weak': detectSqliWeak,
+  'sqli-name': detectSqlName,
+  'sqli-statement': detectSqlStatement,
   ssrf: detectSsrf,
   log4shell: detectLog4Shell,
 };

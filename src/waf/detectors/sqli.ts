@@ -13,6 +13,7 @@
  *   a arithmetic/bit operator   & logic (and, or, xor, &&, ||)   N not/!
  *   k clause keyword after an expression (order by, group by, having, limit, procedure, into, where)
  *   K other keyword   E statement word in statement shape (select ... from, drop table, ...)
+ *   e statement word not in statement shape
  *   U union   f function call   F dangerous function call (sleep(, benchmark(, load_file(, ...)
  *   c comment   ( ) , ; .   x other
  */
@@ -45,7 +46,7 @@ function ch(t: string): number {
   return t.charCodeAt(0);
 }
 const T_S = ch('s'), T_N = ch('n'), T_B = ch('b'), T_V = ch('v'), T_VV = ch('V'), T_O = ch('o'), T_W = ch('w'), T_A = ch('a');
-const T_L = ch('&'), T_NOT = ch('N'), T_K = ch('k'), T_KK = ch('K'), T_E = ch('E'), T_U = ch('U'), T_F = ch('f'), T_FF = ch('F');
+const T_L = ch('&'), T_NOT = ch('N'), T_K = ch('k'), T_KK = ch('K'), T_E = ch('E'), T_EW = ch('e'), T_U = ch('U'), T_F = ch('f'), T_FF = ch('F');
 const T_C = ch('c'), T_LP = ch('('), T_RP = ch(')'), T_CM = ch(','), T_SC = ch(';'), T_DOT = ch('.'), T_X = ch('x');
 
 /**
@@ -253,7 +254,7 @@ function shape(n: number): void {
     switch (w) {
       case 'select': {
         // select <expr> [, ...] from | select <number|@var|function|(|*|string>
-        if (t1 === T_N || t1 === T_V || t1 === T_VV || t1 === T_F || t1 === T_FF || t1 === T_LP || t1 === T_S || (t1 === T_A && w1 === '*') || w1 === 'distinct' || w1 === 'all' || w1 === 'top' || t1 === T_U) ok = true;
+        if (t1 === T_N || t1 === T_V || t1 === T_VV || t1 === T_F || t1 === T_FF || t1 === T_LP || t1 === T_S || (t1 === T_A && w1 === '*') || ((w1 === 'distinct' || w1 === 'top') && i + 2 < n) || t1 === T_U) ok = true;
         else {
           for (let j = i + 1; j < n && j <= i + 6; j++) {
             if (words[j] === 'from' && types[j] === T_KK) {
@@ -283,7 +284,7 @@ function shape(n: number): void {
       case 'call': ok = t1 === T_B && i + 2 < n && types[i + 2] === T_LP; break;
       default: ok = false;
     }
-    if (!ok) types[i] = T_B;
+    if (!ok) types[i] = T_EW;
   }
 }
 
@@ -293,7 +294,8 @@ const QUOTE_SHAPES: readonly [string, RegExp][] = [
   ['string break then logic', /^s\)*&\(*(?:[nsvVfF(]|N|b[ow])/],
   ['string break then comparison', /^s\)*o/],
   ['string break then word comparison', /^s\)*w\(*[sn(]/],
-  ['string break then statement', /^s\)*;\(*(?:[EUc(]|$)/],
+  ['string break then statement', /^s\)*;\(*(?:[EeUc(]|$)/],
+  ['string break then statement word', /^s\)*[Ee]/],
   ['string break then union', /^s\)*U/],
   ['string break then comment', /^s\)*c/],
   ['string break then clause', /^s\)*k/],
@@ -308,7 +310,11 @@ const NONE_SHAPES: readonly [string, RegExp][] = [
   ['number then clause or comment', /^[an]?n\)*(?:k|U|c$|;)/],
   ['dangerous function', /F\(/],
   ['system variable', /V/],
-];
+  ['leading logic then comparison', /^&\(*N?\(*[nsbvf]\)*[ow]/],
+  ['leading logic then group', /^&\(+[nsbvN]/],
+  ['parenthesis break-out', /^\)+(?:[&owkU;c]|K)/],
+  ['leading separator then statement', /^[n)]?\)*;\(*[Ee]/],
+]
 /** Shapes that code snippets can also have: scored lower. */
 const WEAK_SHAPES: readonly [string, RegExp][] = [
   ['statement then comment', /^\(*E[^c]*c$/],
@@ -317,6 +323,41 @@ const WEAK_SHAPES: readonly [string, RegExp][] = [
   ['string then logic', /s\)*&\(*[nsvfF(]/],
   ['statement', /^\(*E/],
 ];
+
+/** A value that starts with a complete SQL statement (shape-checked): for values that are not free text. */
+export function detectSqlStatement(value: string): string | null {
+  const n = tokenize(value, '');
+  if (n === 0) return null;
+  shape(n);
+  let i = 0;
+  while (i < n && (types[i] === T_LP || types[i] === T_SC || types[i] === T_A)) i++;
+  return i < n && types[i] === T_E ? `statement '${words[i]}' at the start of the value` : null;
+}
+
+/** Words that never appear in parameter names unless someone writes SQL there. */
+const NAME_OPS: ReadonlySet<string> = new Set(['>>', '<<', ':=', '||', '&&']);
+const NAME_WORDS: ReadonlySet<string> = new Set(['from', 'where', 'into', 'values', 'table', 'limit', 'having', 'order by', 'group by', 'union']);
+
+/**
+ * Parameter names are identifiers: a name with spaces, quotes, parentheses or operators that also
+ * reads as SQL (a function call, an operator, a keyword, a comment) is an injection.
+ */
+export function detectSqlName(value: string): string | null {
+  if (/^[a-z0-9_.\-[\]$@:]*$/.test(value)) return null;
+  for (const q of ['', "'", '"']) {
+    if (q !== '' && value.indexOf(q) < 0) continue;
+    const n = tokenize(value, q);
+    shape(n);
+    for (let i = 0; i < n; i++) {
+      const t = types[i]!;
+      const w = words[i]!;
+      if (t === T_L || t === T_O || t === T_W || t === T_K || t === T_U || t === T_F || t === T_FF || t === T_VV || t === T_V || t === T_C || t === T_SC || t === T_E || t === T_EW || (t === T_A && NAME_OPS.has(w)) || (t === T_KK && NAME_WORDS.has(w))) {
+        return `SQL ${String.fromCharCode(t)} '${w.slice(0, 20)}' in a parameter name`;
+      }
+    }
+  }
+  return null;
+}
 
 function fingerprint(n: number): string {
   let fp = '';

@@ -238,10 +238,11 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'java-100',
     description: 'Java classes used by deserialization gadgets and expression-language exploits (java.lang.Runtime, ProcessBuilder, ...), in parameters that are not free text',
-    tags: JAVA, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'uri'], transforms: N,
+    tags: JAVA, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'uri', 'body'], transforms: N,
     operator: {
       type: 'phrase',
       phrases: [
+        'org.omg.', 'java.runtime', 'java.processbuilder', 'org.apache.commons',
         'java.lang.runtime', 'java.lang.processbuilder', 'java.lang.process', 'java.lang.system', 'java.lang.class', 'java.lang.reflect', 'java.lang.thread', 'java.lang.classloader',
         'java.lang.object', 'java.lang.string', 'java.io.', 'java.net.', 'java.nio.', 'java.util.', 'java.beans.', 'java.rmi.', 'java.security.', 'java.sql.', 'java.awt.', 'javax.',
         'javassist', 'com.sun.', 'sun.misc.', 'sun.reflect.', 'sun.rmi.', 'jdk.', 'org.apache.commons.collections', 'org.apache.commons.beanutils', 'org.apache.xalan',
@@ -269,11 +270,25 @@ export const CODE_RULES: readonly RuleDef[] = [
     },
   },
   {
+    id: 'java-102',
+    description: 'A free-text value that is exactly a fully qualified Java class name (polymorphic type confusion)',
+    tags: JAVA, paranoia: 1, severity: 'critical', targets: TEXT, transforms: N,
+    operator: { type: 'regex', pattern: '^\\s{0,8}(?:java|javax|jdk|sun|com\\.sun|org\\.apache|org\\.omg|com\\.opensymphony|org\\.springframework|org\\.codehaus|org\\.hibernate|org\\.jboss|com\\.mchange|com\\.alibaba|com\\.fasterxml|groovy|ognl|bsh|clojure)\\.[a-z0-9_.$]{1,128}\\s{0,8}$' },
+    literals: ['.'],
+  },
+  {
+    id: 'java-105',
+    description: 'Java deserialization gadget names (commons-collections transformers and factories, TemplatesImpl, ...) and dotted references to Runtime/ProcessBuilder',
+    tags: JAVA, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path', 'uri'], transforms: N,
+    operator: { type: 'regex', pattern: '\\b(?:clonetransformer|forclosure|instantiatefactory|instantiatetransformer|invokertransformer|prototypeclonefactory|prototypeserializationfactory|whileclosure|chainedtransformer|constanttransformer|lazymap|transformedmap|templatesimpl|badattributevalueexpexception|annotationinvocationhandler|priorityqueue\\.comparator|beancomparator|jdbcrowsetimpl|xmldecoder)\\b|\\bjava\\.[a-z0-9_.$]{0,64}(?:runtime|processbuilder)\\b|\\b(?:runtime|processbuilder)\\.[a-z_$][a-z0-9_.$]{2,64}' },
+    literals: ['transformer', 'closure', 'factory', 'lazymap', 'transformedmap', 'templatesimpl', 'badattributevalueexpexception', 'annotationinvocationhandler', 'priorityqueue', 'beancomparator', 'jdbcrowsetimpl', 'xmldecoder', 'runtime', 'processbuilder'],
+  },
+  {
     id: 'java-110',
     description: 'Java serialized object (aced0005 / rO0AB magic bytes, raw or base64)',
     tags: ['attack-java', 'attack-deserialization', 'injection'], paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: RAW_LOWER,
-    operator: { type: 'regex', pattern: '(?:^|[^a-z0-9+/])(?:ro0ab|aced0005|h4sia)|\\xac\\xed\\x00\\x05|\\\\xac\\\\xed' },
-    literals: ['ro0ab', 'aced0005', 'h4sia', '\xac\xed', '\\xac'],
+    operator: { type: 'regex', pattern: '(?:^|[^a-z0-9+/])(?:ro0ab|aced0005|h4sia|kztaau|cs7qaf)|\\xac\\xed\\x00\\x05|\\\\xac\\\\xed' },
+    literals: ['ro0ab', 'aced0005', 'h4sia', 'kztaau', 'cs7qaf', '\xac\xed', '\\xac'],
   },
   {
     id: 'java-115',
@@ -281,7 +296,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     tags: ['attack-java', 'injection'], paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: B64,
     operator: {
       type: 'phrase',
-      phrases: ['java.lang', 'java.io', 'java.util', 'java.net', 'javax.', 'com.sun.', 'sun.misc', 'org.apache.', 'org.springframework', 'org.codehaus', 'getruntime', 'processbuilder', 'classloader', 'com.opensymphony', 'groovy.', 'jdk.', 'javassist', 'ognl', 'runtime', '\xac\xed\x00\x05', 'java/lang', 'bsh.', 'clojure'],
+      phrases: ['java.lang', 'java.io', 'java.util', 'java.net', 'javax.', 'com.sun.', 'sun.misc', 'org.apache.', 'org.springframework', 'org.codehaus', 'getruntime', 'processbuilder', 'classloader', 'com.opensymphony', 'groovy.', 'javassist', 'ognl', 'runtime', '\xac\xed\x00\x05', 'java/lang', 'bsh.', 'clojure', 'clonetransformer', 'forclosure', 'instantiatefactory', 'instantiatetransformer', 'invokertransformer', 'prototypeclonefactory', 'prototypeserializationfactory', 'whileclosure', 'chainedtransformer', 'constanttransformer', 'lazymap', 'templatesimpl'],
     },
   },
   {

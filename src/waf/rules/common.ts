@@ -4,7 +4,7 @@ import type { TargetKind } from '../types.js';
 /** Parameter values and names: query, form, JSON, XML, raw body, cookies, file names. */
 export const ARGS: readonly TargetKind[] = ['query', 'query_name', 'form', 'form_name', 'json', 'json_key', 'xml', 'body', 'cookie', 'cookie_name', 'file_name'];
 /** Values where free text is rare (query, form, cookie values and names, path segments, headers). */
-export const STRICT: readonly TargetKind[] = ['query', 'query_name', 'form', 'form_name', 'cookie', 'cookie_name', 'path_segment', 'header', 'file_name'];
+export const STRICT: readonly TargetKind[] = ['query', 'query_name', 'form', 'form_name', 'cookie', 'cookie_name', 'path_segment', 'header', 'file_name', 'json_key'];
 /** Values that often carry free text, markdown and code (JSON, XML, raw bodies). */
 export const TEXT: readonly TargetKind[] = ['json', 'xml', 'body'];
 /** Names only. */
@@ -22,5 +22,5 @@ export const PATH = ['decodeAll', 'removeNulls', 'normaliseSlashes', 'lowercase'
 /** Lowercase only (raw encodings). */
 export const RAW_LOWER = ['lowercase'];
 /** Base64 decoded (only values that are entirely base64). */
-export const B64 = ['base64Decode', 'lowercase'];
+export const B64 = ['base64DecodeAligned', 'lowercase'];
 export const RAW: string[] = [];

@@ -42,7 +42,7 @@ export const SQLI_RULES: readonly RuleDef[] = [
     tags: T, paranoia: 1, severity: 'critical', targets: ARGS_HEADERS, transforms: NC,
     operator: {
       type: 'phrase', wordBoundary: true,
-      phrases: ['information_schema', 'mysql.user', 'mysql.db', 'sysobjects', 'syscolumns', 'sys.objects', 'sys.tables', 'sys.columns', 'sys.databases', 'master..sysdatabases', 'pg_catalog', 'pg_shadow', 'pg_user', 'pg_tables', 'sqlite_master', 'sqlite_schema', 'all_tables', 'user_tables', 'dba_users', 'all_users', 'sys.user$', 'msysaccessobjects', 'msysobjects', 'sysibm.systables', 'rdb$relations', 'pg_namespace', 'pg_database', 'sys.sql_logins', 'performance_schema', 'mysql.innodb_table_stats'],
+      phrases: ['db_name(', 'database(', 'schema_name', 'current_database(', 'tempdb', 'msdb', 'northwind', 'pg_sleep', 'information_schema', 'mysql.user', 'mysql.db', 'sysobjects', 'syscolumns', 'sys.objects', 'sys.tables', 'sys.columns', 'sys.databases', 'master..sysdatabases', 'pg_catalog', 'pg_shadow', 'pg_user', 'pg_tables', 'sqlite_master', 'sqlite_schema', 'all_tables', 'user_tables', 'dba_users', 'all_users', 'sys.user$', 'msysaccessobjects', 'msysobjects', 'sysibm.systables', 'rdb$relations', 'pg_namespace', 'pg_database', 'sys.sql_logins', 'performance_schema', 'mysql.innodb_table_stats'],
     },
   },
   {
@@ -68,9 +68,23 @@ export const SQLI_RULES: readonly RuleDef[] = [
   },
   {
     id: 'sqli-160',
-    description: 'A parameter name that is SQL (names are identifiers in APIs)',
+    description: 'A parameter name that reads as SQL: names are identifiers in APIs (function call, operator, keyword or comment next to spaces, quotes or parentheses)',
     tags: T, paranoia: 1, severity: 'critical', targets: ['query_name', 'form_name', 'cookie_name'], transforms: N,
-    operator: { type: 'detect', detector: 'sqli-weak' }, literals: ['(', "'", '"', ' '],
+    operator: { type: 'detect', detector: 'sqli-name' },
+  },
+  {
+    id: 'sqli-161',
+    description: 'A parameter value that starts with an SQL statement (DECLARE @x, EXEC (, EXECUTE IMMEDIATE, DROP TABLE, ...) in a parameter that is not free text',
+    tags: T, paranoia: 1, severity: 'critical', targets: STRICT, transforms: NC,
+    operator: { type: 'detect', detector: 'sqli-statement' },
+    literals: ['select', 'insert', 'update', 'delete', 'drop', 'create', 'alter', 'truncate', 'exec', 'declare', 'shutdown', 'grant', 'revoke', 'replace', 'merge', 'call', 'waitfor', 'handler', 'rename', 'show', 'load', 'prepare', 'set'],
+  },
+  {
+    id: 'sqli-165',
+    description: 'A column alias followed by FROM (x AS y FROM) in a parameter that is not free text',
+    tags: T, paranoia: 1, severity: 'critical', targets: STRICT, transforms: NC,
+    operator: { type: 'regex', pattern: '(?:^|[)\\d"\'`!;])\\s{0,16}as\\s{1,16}(?:["\'`][^"\'`]{0,64}["\'`]|[\\w]{1,64}|not)?\\s{0,16}["\'`]?\\s{0,4}from\\b' },
+    literals: ['from'],
   },
   {
     id: 'sqli-170',

@@ -18,3 +18,16 @@ export function hexDecode(s: string): string {
   if (!HEXRE.test(t)) return '';
   return Buffer.from(t.startsWith('0x') || t.startsWith('0X') ? t.slice(2) : t, 'hex').toString('latin1');
 }
+
+/**
+ * Base64 decoding at the three possible alignments (a keyword encoded inside a longer base64
+ * string starts at any byte offset), returned joined by newlines; '' when the value is not base64.
+ */
+export function base64DecodeAligned(s: string): string {
+  const t = s.trim().replace(/=+$/, '');
+  if (t.length < 8 || !B64.test(t)) return '';
+  const enc = t.includes('-') || t.includes('_') ? 'base64url' : 'base64';
+  let out = '';
+  for (const pad of ['', 'A', 'AA', 'AAA']) out += `${Buffer.from(pad + t, enc).toString('latin1')}\n`;
+  return out;
+}

@@ -4,7 +4,7 @@
  */
 import { decodeAll, htmlEntityDecode, jsDecode, unicodeFold, urlDecode } from './decode.js';
 import { cmdLine, compressWhitespace, lowercase, normaliseSlashes, removeComments, removeCommentsChar, removeNulls, removeWhitespace } from './text.js';
-import { base64Decode, hexDecode } from './encoding.js';
+import { base64Decode, base64DecodeAligned, hexDecode } from './encoding.js';
 import { normalisePathT } from './path.js';
 
 export type Transformation = (s: string) => string;
@@ -26,6 +26,7 @@ export const TRANSFORMATIONS: Readonly<Record<string, Transformation>> = {
   normaliseSlashes,
   normalisePath: normalisePathT,
   base64Decode,
+  base64DecodeAligned,
   hexDecode,
 };
 
