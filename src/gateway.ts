@@ -28,6 +28,9 @@ export interface GatewayOptions {
   /** override listener ports (tests): listener name or index -> port */
   portOverride?: (index: number) => number | undefined;
   adminPortOverride?: number;
+  adminAddressOverride?: string;
+  /** no admin listener in this process (cluster workers other than the first) */
+  adminDisabled?: boolean;
   watch?: boolean;
   handleSignals?: boolean;
   /** admin API handlers (bans, alerts) */
@@ -91,8 +94,8 @@ export class Gateway implements PipelineHost {
       const lc = port === undefined ? l : { ...l, port };
       this.listeners.push(await startListener(lc, loaded.baseDir, this.pipeline, this.services.logger));
     }
-    if (cfg.admin.enabled) {
-      this.admin = await startAdmin(cfg.admin.address, this.opts.adminPortOverride ?? cfg.admin.port, {
+    if (cfg.admin.enabled && !this.opts.adminDisabled) {
+      this.admin = await startAdmin(this.opts.adminAddressOverride ?? cfg.admin.address, this.opts.adminPortOverride ?? cfg.admin.port, {
         services: this.services,
         config: () => this.current.config,
         ready: () => !this.stopping,

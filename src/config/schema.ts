@@ -1,5 +1,6 @@
 import type { JsonSchema } from './json-schema.js';
 import type { StageModule } from '../core/stage.js';
+import { STATE_SCHEMA } from '../store/index.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -143,7 +144,8 @@ const route: JsonSchema = {
 
 /** The gateway's core schema; stage modules add their own keys (see compose()). */
 export function coreSchema(): JsonSchema & { properties: Record<string, JsonSchema> } {
-  return {
+  // a fresh deep copy each time: composeSchema() adds stage keys into it
+  return structuredClone({
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
     additionalProperties: false,
@@ -151,6 +153,15 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
     description: 'Portcullis configuration.',
     properties: {
       version: { const: 1, description: 'Config format version.' },
+      workers: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 64,
+        default: 1,
+        description:
+          'Processes serving traffic behind the same ports (node:cluster). Limits stay global: in Redis, or with the memory store in the primary process. Changing it needs a restart.',
+      },
+      state: STATE_SCHEMA,
       listeners: { type: 'array', minItems: 1, items: listener, description: 'Traffic listeners.' },
       admin: {
         type: 'object',
@@ -231,7 +242,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
       },
       routes: { type: 'array', items: route, description: 'Routes, matched most specific first.' },
     },
-  };
+  });
 }
 
 /** Composes the core schema with each stage module's global and route keys. */

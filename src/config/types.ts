@@ -1,3 +1,4 @@
+import type { StateConfig } from '../store/index.js';
 /**
  * The canonical config tree, after YAML/JSON parsing, reference substitution, defaults and
  * validation. Stage sections are typed by their own stage (unknown here).
@@ -78,6 +79,8 @@ export interface RouteConfig {
 
 export interface CanonicalConfig {
   version: 1;
+  workers: number;
+  state?: StateConfig;
   listeners: ListenerConfig[];
   admin: { address: string; port: number; token?: string; enabled: boolean };
   trusted_proxies: string[];

@@ -73,6 +73,8 @@ export async function startListener(
       buildTlsOptions: (tls: NonNullable<ListenerConfig['tls']>, baseDir: string) => https.ServerOptions;
     };
     server = https.createServer({ ...base, ...buildTlsOptions(cfg.tls, baseDir) });
+    // client-initiated renegotiation could swap the certificate a connection was authorized with
+    server.on('secureConnection', (socket: import('node:tls').TLSSocket) => socket.disableRenegotiation());
   } else {
     server = http.createServer(base);
   }

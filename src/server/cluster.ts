@@ -1,0 +1,138 @@
+/**
+ * `workers: N`: a primary process supervises N workers that share the traffic ports
+ * (node:cluster hands connections out round robin). Limits stay global: with the memory store
+ * the primary owns the one store and the workers ask it over IPC (src/store/cluster.ts); with
+ * Redis every worker talks to Redis. The primary serves /healthz, /readyz and /metrics
+ * aggregated over the workers on the admin port, and forwards the rest of the admin API to
+ * worker 1. SIGHUP is relayed to the workers; SIGTERM/SIGINT drain them; a worker that dies is
+ * replaced.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import * as http from 'node:http';
+import client from 'prom-client';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/load.js';
+import { Gateway } from '../gateway.js';
+import { createLogger } from '../observe/access-log.js';
+import { MemoryStore } from '../store/memory.js';
+import { ClusterStore, serveClusterStore } from '../store/cluster.js';
+import { createServices } from '../services.js';
+
+const MSG = '__portcullisCluster';
+type Msg = { [MSG]: 1; kind: 'reload' | 'stop' | 'admin-port' | 'ready'; port?: number };
+const isMsg = (m: unknown): m is Msg => typeof m === 'object' && m !== null && (m as Record<string, unknown>)[MSG] === 1;
+
+export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLogger('stderr', 'gateway')): Promise<void> {
+  const cfg = loaded.config;
+  const n = cfg.workers;
+  let stopping = false;
+  let workerAdminPort: number | null = null;
+  const ready = new Set<number>();
+  const memory = cfg.state?.store === 'redis' ? null : new MemoryStore({ maxEntries: cfg.state?.memory?.max_entries ?? 100_000 });
+  const stopServing = memory ? serveClusterStore(memory) : null;
+  const aggregator = new client.AggregatorRegistry();
+  const fork = (index: number): Worker => {
+    const w = cluster.fork({ PORTCULLIS_WORKER_INDEX: String(index) });
+    w.on('message', (m: unknown) => {
+      if (isMsg(m) && m.kind === 'admin-port' && m.port) workerAdminPort = m.port;
+      if (isMsg(m) && m.kind === 'ready') ready.add(index);
+    });
+    w.on('exit', (code, signal) => {
+      ready.delete(index);
+      if (stopping) return;
+      logger.error({ event: 'worker_exited', worker: index, code, signal });
+      setTimeout(() => !stopping && fork(index), 500).unref();
+    });
+    return w;
+  };
+  for (let i = 0; i < n; i++) fork(i);
+
+  let admin: http.Server | null = null;
+  if (cfg.admin.enabled) {
+    admin = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      if (path === '/readyz') {
+        const ok = !stopping && ready.size === n;
+        return void res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(ok ? '{"status":"ready"}' : '{"status":"not ready"}');
+      }
+      if (path === '/metrics') {
+        aggregator.clusterMetrics().then(
+          (text) => res.writeHead(200, { 'content-type': aggregator.contentType }).end(text),
+          (e: unknown) => {
+            logger.warn({ event: 'metrics_aggregation_failed', err: e instanceof Error ? e.message : String(e) });
+            res.writeHead(503).end();
+          },
+        );
+        return;
+      }
+      if (workerAdminPort === null) return void res.writeHead(503).end();
+      const up = http.request({ host: '127.0.0.1', port: workerAdminPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => admin!.listen(cfg.admin.port, cfg.admin.address, resolve));
+  }
+  logger.info({ event: 'primary_started', workers: n, store: memory ? 'memory (primary)' : 'redis' });
+
+  const broadcast = (kind: Msg['kind']): void => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.send({ [MSG]: 1, kind } satisfies Msg);
+  };
+  process.on('SIGHUP', () => broadcast('reload'));
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    broadcast('stop');
+    const deadline = setTimeout(() => process.exit(1), cfg.shutdown.grace_ms + 2000);
+    deadline.unref();
+    const check = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        clearInterval(check);
+        stopServing?.();
+        admin?.close();
+        void memory?.close();
+        process.exit(0);
+      }
+    }, 50);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+export async function runWorker(file: string): Promise<Gateway> {
+  const index = Number(process.env.PORTCULLIS_WORKER_INDEX ?? 0);
+  const { loadConfigFile } = await import('../config/load.js');
+  const { STAGES } = await import('../stages/index.js');
+  const loaded = loadConfigFile(file, STAGES);
+  const logger = createLogger('stderr', 'gateway').child({ worker: index });
+  const services = await createServices(loaded.config, logger);
+  if (loaded.config.state?.store !== 'redis') {
+    await services.store.close();
+    services.store = new ClusterStore({ timeoutMs: 1500 });
+  }
+  client.AggregatorRegistry.setRegistries([services.metrics.registry]);
+  new client.AggregatorRegistry(); // registers the worker side of metrics aggregation
+  // only worker 0 serves the admin API, on a private port the primary forwards to
+  const gw = await Gateway.start({
+    file,
+    services,
+    handleSignals: false,
+    ...(index === 0 ? { adminPortOverride: 0, adminAddressOverride: '127.0.0.1' } : { adminDisabled: true }),
+  });
+  if (index === 0 && gw.adminPort() !== null) process.send?.({ [MSG]: 1, kind: 'admin-port', port: gw.adminPort() ?? 0 } satisfies Msg);
+  process.send?.({ [MSG]: 1, kind: 'ready' } satisfies Msg);
+  process.on('message', (m: unknown) => {
+    if (!isMsg(m)) return;
+    if (m.kind === 'reload') void gw.reload();
+    if (m.kind === 'stop') void gw.stop(gw.config.shutdown.grace_ms).then(() => process.exit(0));
+  });
+  // the primary relays signals; a terminal's Ctrl-C reaches every process of the group
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void gw.stop(gw.config.shutdown.grace_ms).then(() => process.exit(0)));
+  return gw;
+}
+
+export { cluster };
