@@ -6,12 +6,18 @@
  */
 import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { createServices } from '../../src/services.js';
 import { MODULES } from './support.js';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: gateway-process CONFIG');
 const logger = pino({ level: 'warn' }, pino.destination(2));
-const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES });
+const services = await createServices(loadConfigFile(file, MODULES).config, logger);
+// RL_TEST_CLOCK=ms freezes the services clock (requests sent together count as simultaneous)
+const frozen = process.env['RL_TEST_CLOCK'];
+if (frozen) services.clock = () => Number(frozen);
+const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES, services });
 process.stdout.write(`${JSON.stringify({ port: gw.ports()[0] })}\n`);
 process.on('SIGTERM', () => {
   void gw.stop(0).finally(() => process.exit(0));

@@ -25,8 +25,8 @@ export function writeConfig(yaml: string): string {
   return file;
 }
 
-export async function spawnGateway(file: string): Promise<GatewayChild> {
-  const child = spawn(process.execPath, [SCRIPT, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnGateway(file: string, env: Record<string, string> = {}): Promise<GatewayChild> {
+  const child = spawn(process.execPath, [SCRIPT, file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
