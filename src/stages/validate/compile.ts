@@ -3,6 +3,7 @@
  * one Ajv instance per document and purpose (coercing for parameters and form fields, strict
  * for JSON bodies and responses), every schema compiled before the first request.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Ajv, type ValidateFunction, type Options as AjvOptions } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -72,8 +73,43 @@ function int32(v: number): boolean {
   return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
 }
 
+let linear: boolean | null = null;
+
+/** V8's linear-time regexp engine (the `l` flag), enabled once; false when this Node lacks it. */
+function linearEngine(): boolean {
+  if (linear === null) {
+    try {
+      setFlagsFromString('--enable-experimental-regexp-engine');
+      linear = new RegExp('a', 'l').test('a');
+    } catch {
+      linear = false;
+    }
+  }
+  return linear;
+}
+
+/**
+ * Schema `pattern`s run against attacker input: they are compiled for V8's linear-time engine
+ * (no catastrophic backtracking, e.g. `^(a+)+$`) when the pattern allows it. Patterns that need
+ * Unicode mode (`\p{..}`, `\u{..}`) or backtracking features (lookaround, backreferences) keep the
+ * default engine; input strings are bounded by `json.max_string_length` either way.
+ */
+export const safeRegExp = Object.assign(
+  (pattern: string, flags: string): RegExp => {
+    if (linearEngine() && !/\\[pPu]\{/.test(pattern)) {
+      try {
+        return new RegExp(pattern, `${flags.replace('u', '')}l`);
+      } catch {
+        /* not linear-compatible: default engine below */
+      }
+    }
+    return new RegExp(pattern, flags);
+  },
+  { code: 'new RegExp' },
+);
+
 function newAjv(version: LoadedSpec['version'], extra: AjvOptions): AnyAjv {
-  const opts: AjvOptions = { strict: false, allErrors: true, validateFormats: true, ...extra };
+  const opts: AjvOptions = { strict: false, allErrors: true, validateFormats: true, code: { regExp: safeRegExp }, ...extra };
   const ajv = version === '3.1' ? new Ajv2020(opts) : new Ajv(opts);
   addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: int32 });
