@@ -160,7 +160,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'rce-150',
     description: 'Windows batch commands: FOR ... IN (...) DO, IF [NOT] EXIST/DEFINED/ERRORLEVEL/comparison',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['decodeAll', 'removeNulls', 'compressWhitespace', 'lowercase'],
-    operator: { type: 'regex', pattern: '(?:^|[&|;(]\\s?)(?:for(?:\\s/[a-z](?:\\s"[^"]{0,64}")?){0,4}\\s%{1,2}[^\\s]{1,2}\\sin\\s?\\(|if\\s(?:/i\\s)?(?:not\\s)?(?:exist\\s|defined\\s|errorlevel\\s|cmdextversion\\s|"?%?[^\\s]{1,64}"?\\s?(?:==|\\s(?:equ|neq|lss|leq|gtr|geq)\\s)|\\(\\d+\\s(?:equ|neq|lss|leq|gtr|geq)\\s))' },
+    operator: { type: 'regex', pattern: '(?:^|[&|;(]\\s?)(?:for(?:\\s?/[a-z](?:\\s(?:"[^"]{0,64}"|[a-z]:[^\\s]{0,128}))?){0,4}\\s%{1,2}[^\\s]{1,64}\\sin\\s?\\(|if\\s?(?:/i\\s?)?(?:not\\s)?(?:exist\\s|defined\\s|errorlevel\\s|cmdextversion\\s|(?:"[^"]{0,64}"|[^\\s]{1,64})\\s?(?:==|\\s(?:equ|neq|lss|leq|gtr|geq)\\s)|\\(\\d+\\s(?:equ|neq|lss|leq|gtr|geq)\\s))' },
     literals: ['for', 'if'],
   },
   {
@@ -172,9 +172,11 @@ export const CODE_RULES: readonly RuleDef[] = [
   },
   {
     id: 'rce-170',
-    description: 'Restricted upload file names (.htaccess, web.config, .user.ini, server-side script extensions)',
-    tags: RCE, paranoia: 1, severity: 'critical', targets: ['file_name'], transforms: N,
-    operator: { type: 'regex', pattern: '(?:^|/)(?:\\.htaccess|\\.htpasswd|web\\.config|\\.user\\.ini|php\\.ini|\\.env)$|\\.(?:php[0-9s]?|phtml|phar|jsp|jspx|asp|aspx|ashx|asmx|cer|cgi|pl|sh|exe|bat|cmd|dll|vbs|war)(?:\\.|$)' },
+    description: 'Restricted upload file names (.htaccess, web.config, .user.ini, server-side script extensions), in multipart file names and X-Filename-style headers',
+    tags: RCE, paranoia: 1, severity: 'critical', targets: ['file_name', 'header'], transforms: N,
+    names: '^(?:x[-_.]?)?(?:file[-_.]?name|upload[-_.]?name|file)$|^[^-]{0,64}$',
+    operator: { type: 'regex', pattern: '(?:^|/)(?:\\.htaccess|\\.htpasswd|web\\.config|\\.user\\.ini|php\\.ini|\\.env)[.\\s]{0,64}$|\\.(?:php\\d{0,4}|phtml|phar|pht|phps|jsp|jspx|asp|aspx|ashx|asmx|cer|cgi|pl|sh|exe|bat|cmd|dll|vbs|war)[.\\s]{0,64}$' },
+    literals: ['.'],
   },
   // ---- PHP ---------------------------------------------------------------------------------
   {
@@ -195,17 +197,20 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'php-120',
     description: 'PHP superglobals and configuration directives ($_GET, $_POST, $_SERVER, $GLOBALS, auto_prepend_file, allow_url_include)',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: N,
-    operator: { type: 'regex', pattern: '\\$(?:_(?:get|post|cookie|request|server|files|env|session)|globals|http_(?:get|post|cookie|server|env|session)_vars|http_raw_post_data)\\b|\\b(?:auto_prepend_file|auto_append_file|allow_url_include|allow_url_fopen|disable_functions|open_basedir|safe_mode|suhosin\\.[a-z_.]{1,32}|session\\.auto_start|php_value|php_admin_value)\\b' },
-    literals: ['$', 'auto_', 'allow_url', 'disable_functions', 'open_basedir', 'safe_mode', 'suhosin', 'session.auto_start', 'php_value', 'php_admin_value'],
+    operator: { type: 'regex', pattern: '\\$(?:_(?:get|post|cookie|request|server|files|env|session)|globals|http_(?:get|post|cookie|server|env|session)_vars|http_raw_post_data)\\b|\\b(?:auto_prepend_file|auto_append_file|allow_url_include|allow_url_fopen|disable_functions|open_basedir|safe_mode|suhosin\\.[a-z_.]{1,32}|session\\.auto_start|php_value|php_admin_value)\\b|\\b(?:session|opcache|zend|mbstring|assert|pcre|xdebug|user_ini|phar|sendmail_path|mail)\\.[a-z0-9_]{2,40}\\s{0,4}=|\\b(?:display_errors|error_reporting|file_uploads|magic_quotes_gpc|register_globals|short_open_tag|upload_tmp_dir|include_path|enable_dl|expose_php|memory_limit|max_execution_time|error_log|log_errors|sendmail_path)\\s{0,4}=' },
+    literals: ['$', 'auto_', 'allow_url', 'disable_functions', 'open_basedir', 'safe_mode', 'suhosin', 'session.', 'php_value', 'php_admin_value', '='],
   },
   {
     id: 'php-130',
-    description: 'PHP high-risk function names (base64_decode, shell_exec, proc_open, gzinflate, str_rot13, ...) as words, in parameters that are not free text',
+    description: 'PHP high-risk function names with an underscore (base64_decode, shell_exec, call_user_func, ...) anywhere, in parameters that are not free text',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: N,
-    operator: {
-      type: 'phrase', wordBoundary: true,
-      phrases: ['base64_decode', 'base64_encode', 'shell_exec', 'proc_open', 'proc_close', 'proc_get_status', 'proc_nice', 'proc_terminate', 'popen', 'pcntl_exec', 'pcntl_fork', 'passthru', 'gzinflate', 'gzuncompress', 'gzdecode', 'gzdeflate', 'gzcompress', 'gzencode', 'bzdecompress', 'bzcompress', 'str_rot13', 'convert_uudecode', 'convert_uuencode', 'call_user_func', 'call_user_func_array', 'create_function', 'fsockopen', 'pfsockopen', 'stream_socket_client', 'stream_socket_server', 'posix_getpwuid', 'posix_getpwnam', 'posix_kill', 'posix_mkfifo', 'posix_setpgid', 'posix_setsid', 'posix_setuid', 'posix_uname', 'posix_getegid', 'posix_geteuid', 'posix_getgid', 'posix_getuid', 'posix_getlogin', 'phpinfo', 'php_uname', 'get_defined_vars', 'get_defined_functions', 'get_defined_constants', 'ini_set', 'ini_get_all', 'ini_restore', 'mb_ereg_replace', 'preg_replace_callback', 'register_shutdown_function', 'register_tick_function', 'set_error_handler', 'set_exception_handler', 'array_map', 'array_filter', 'array_walk', 'usort', 'uasort', 'uksort', 'move_uploaded_file', 'file_put_contents', 'file_get_contents', 'fputs', 'fwrite', 'fopen', 'readfile', 'highlight_file', 'show_source', 'php_strip_whitespace', 'getenv', 'putenv', 'apache_setenv', 'escapeshellarg', 'escapeshellcmd', 'unserialize', 'var_dump', 'print_r', 'var_export', 'debug_zval_dump', 'get_cfg_var', 'getmypid', 'getmyuid', 'getegid', 'geteuid', 'getcwd', 'chroot', 'lchown', 'chgrp', 'readlink', 'header_register_callback', 'assert_options', 'gethostbyname', 'str_repeat', 'strrev', 'hex2bin', 'bin2hex', 'ob_start', 'parse_str', 'simplexml_load_file', 'stream_get_contents', 'filemtime', 'fileatime', 'filectime', 'file_exists', 'is_writable', 'is_readable', 'tmpfile', 'tempnam', ],
-    },
+    operator: { type: 'phrase', phrases: ['base64_decode', 'base64_encode', 'shell_exec', 'proc_open', 'proc_close', 'proc_get_status', 'proc_nice', 'proc_terminate', 'pcntl_exec', 'pcntl_fork', 'str_rot13', 'convert_uudecode', 'convert_uuencode', 'call_user_func', 'call_user_func_array', 'create_function', 'stream_socket_client', 'stream_socket_server', 'posix_getpwuid', 'posix_getpwnam', 'posix_kill', 'posix_mkfifo', 'posix_setpgid', 'posix_setsid', 'posix_setuid', 'posix_uname', 'posix_getegid', 'posix_geteuid', 'posix_getgid', 'posix_getuid', 'posix_getlogin', 'php_uname', 'get_defined_vars', 'get_defined_functions', 'get_defined_constants', 'ini_set', 'ini_get_all', 'ini_restore', 'mb_ereg_replace', 'preg_replace_callback', 'register_shutdown_function', 'register_tick_function', 'set_error_handler', 'set_exception_handler', 'array_map', 'array_filter', 'array_walk', 'move_uploaded_file', 'file_put_contents', 'file_get_contents', 'highlight_file', 'show_source', 'php_strip_whitespace', 'apache_setenv', 'var_dump', 'print_r', 'var_export', 'debug_zval_dump', 'get_cfg_var', 'header_register_callback', 'assert_options', 'str_repeat', 'ob_start', 'parse_str', 'simplexml_load_file', 'stream_get_contents', 'file_exists', 'is_writable', 'is_readable'] },
+  },
+  {
+    id: 'php-132',
+    description: 'Other PHP high-risk function names (passthru, popen, gzinflate, phpinfo, ...) as words, in parameters that are not free text',
+    tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: N,
+    operator: { type: 'phrase', wordBoundary: true, phrases: ['popen', 'passthru', 'gzinflate', 'gzuncompress', 'gzdecode', 'gzdeflate', 'gzcompress', 'gzencode', 'bzdecompress', 'bzcompress', 'fsockopen', 'pfsockopen', 'phpinfo', 'usort', 'uasort', 'uksort', 'fputs', 'fwrite', 'fopen', 'readfile', 'getenv', 'putenv', 'escapeshellarg', 'escapeshellcmd', 'unserialize', 'getmypid', 'getmyuid', 'getegid', 'geteuid', 'getcwd', 'chroot', 'lchown', 'chgrp', 'readlink', 'gethostbyname', 'strrev', 'hex2bin', 'bin2hex', 'filemtime', 'fileatime', 'filectime', 'tmpfile', 'tempnam'] },
   },
   {
     id: 'php-131',
@@ -217,14 +222,14 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'php-140',
     description: 'PHP function call: a code-execution or file function followed by ( (comments and whitespace allowed)',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
-    operator: { type: 'regex', pattern: '(?:^|[^a-z0-9_>$.])(?:eval|assert|system|exec|shell_exec|passthru|popen|proc_open|include|include_once|require|require_once|preg_replace|create_function|call_user_func|file_get_contents|file_put_contents|file|fopen|fread|fwrite|fputs|readfile|unlink|chr|ord|strrev|print_r|var_dump|base64_decode|gzinflate|str_rot13|phpinfo|file_exists|filemtime|print|echo|printf|sprintf|die|exit|move_uploaded_file|copy|rename|is_file|glob|scandir|opendir|readdir|ini_set|getenv|header|setcookie|mail|ob_start|array_map|usort|constant|define|compact|extract)\\s{0,8}\\(\\s{0,8}(?:\\$|["\'`]|\\)|[a-z_]{1,32}\\s{0,4}\\(|\\d|\\s{0,8}$|$|[a-z_]{1,32}\\s{0,4}\\))' },
+    operator: { type: 'regex', pattern: '(?:^|[^a-z0-9_>$.])(?:eval|assert|system|exec|shell_exec|curl_init|curl_exec|curl_multi_exec|fsockopen|stream_socket_client|passthru|popen|proc_open|include|include_once|require|require_once|preg_replace|create_function|call_user_func|file_get_contents|file_put_contents|file|fopen|fread|fwrite|fputs|readfile|unlink|chr|ord|strrev|print_r|var_dump|base64_decode|gzinflate|str_rot13|phpinfo|file_exists|filemtime|print|echo|printf|sprintf|die|exit|move_uploaded_file|copy|rename|is_file|glob|scandir|opendir|readdir|ini_set|getenv|header|setcookie|mail|ob_start|array_map|usort|constant|define|compact|extract)\\s{0,8}\\(\\s{0,8}(?:\\$|["\'`]|\\)|[a-z_]{1,32}\\s{0,4}\\(|\\d|\\s{0,8}$|$|[a-z_]{1,32}\\s{0,4}\\))' },
     literals: ['('],
   },
   {
     id: 'php-150',
     description: 'PHP variable function calls and obfuscation ($x(...), ${...}(...), $x[...](...), (sy.(st).em)(...), [system][0](...))',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
-    operator: { type: 'regex', pattern: '\\$+[a-z0-9_]{0,32}(?:\\[[^\\]]{0,32}\\]|\\{[^}]{0,32}\\}){0,4}\\s{0,4}\\(|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
+    operator: { type: 'regex', pattern: '\\$+[a-z0-9_]{0,32}\\s{0,4}[\\[{][^()]{0,128}[\\]}]\\s{0,4}\\(|\\$\\s{0,4}\\{[^}]{1,64}\\}\\s{0,4}\\(|\\$+[a-z0-9_]{1,32}\\s{0,4}\\(|(?:["\'`]|\\b[a-z_]{2,32}\\))\\s{0,4}\\(\\s{0,8}["\'$a-z_]|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
     literals: ['$', ')', ']', '['],
   },
   {
