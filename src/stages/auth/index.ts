@@ -49,6 +49,13 @@ interface RouteAuth {
   mode: Mode;
 }
 
+/** The route section as written: defaults inside `oneOf` are not applied by the schema. */
+interface RouteAuthInput {
+  any_of: Record<string, MethodOptions>[];
+  replay?: Partial<RouteAuth['replay']>;
+  mode?: Mode;
+}
+
 interface Requirement {
   readonly method: Method;
   readonly verifier: Verifier;
@@ -303,9 +310,16 @@ class AuthStage implements RouteStage {
 
 /** The route's `auth` section, or the default (methods of `auth.default`, each alone). */
 function routeAuthOf(route: RouteConfig, defaults: readonly Method[]): RouteAuth | 'none' {
-  const a = route.auth as RouteAuth | 'none' | undefined;
+  const a = route.auth as RouteAuthInput | 'none' | undefined;
   if (a === 'none') return 'none';
-  if (a !== undefined) return a;
+  // schema defaults are not applied inside oneOf: fill them here
+  if (a !== undefined) {
+    return {
+      any_of: a.any_of,
+      replay: { jti: false, nonce: true, max_ttl_s: 86400, ...(a.replay ?? {}) },
+      mode: a.mode ?? 'enforce',
+    };
+  }
   return {
     any_of: defaults.map((m) => ({ [m]: {} })),
     replay: { jti: false, nonce: true, max_ttl_s: 86400 },
