@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { safeRegExp, compileApi } from '../../src/stages/validate/compile.js';
+import { safeRegExp, compileApi, isSimplePattern } from '../../src/stages/validate/compile.js';
 import { loadOpenApi } from '../../src/openapi/load.js';
 import { listOperations } from '../../src/openapi/operations.js';
 import { run } from './compiled.js';
@@ -17,8 +17,16 @@ test('schema patterns are compiled for the linear-time engine when they allow it
   const letters = safeRegExp('^\\p{L}+$', 'u');
   assert.ok(!letters.flags.includes('l'));
   assert.equal(letters.test('é'), true);
+  // simple anchored patterns keep the fast default engine
+  assert.ok(!safeRegExp('^[a-z0-9-]+$', 'u').flags.includes('l'));
+  assert.ok(safeRegExp('^a+a+$', 'u').flags.includes('l'));
   // lookahead cannot run in linear time: default engine, same semantics
   assert.equal(safeRegExp('^(?=a)ab$', 'u').test('ab'), true);
+});
+
+test('classifies patterns that cannot backtrack super-linearly', () => {
+  for (const p of ['^[a-z0-9-]+$', '^[0-9]{13}$', '^\\d{4}-\\d{2}$', '^.*$', '^[^(]+$', '^a{2,}$']) assert.equal(isSimplePattern(p), true, p);
+  for (const p of ['^(a+)+$', '^a+a+$', '[a-z]+x', '^a|b+$', '^(ab)*$', '^a*b{3,}$', '^[a-z]+\\d+$']) assert.equal(isSimplePattern(p), false, p);
 });
 
 test('a spec with a catastrophic pattern validates hostile input without backtracking', async () => {
