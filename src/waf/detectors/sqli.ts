@@ -293,7 +293,7 @@ function shape(n: number): void {
 const QUOTE_SHAPES: readonly [string, RegExp][] = [
   ['string break then logic', /^s\)*&\(*(?:[nsvVfF(]|N|b[ow])/],
   ['string break then comparison', /^s\)*o/],
-  ['string break then word comparison', /^s\)*w\(*[sn(]/],
+  ['string break then word comparison', /^s\)*w(?:\(*[sn(]|$)/],
   ['string break then statement', /^s\)*;\(*(?:[EeUc(]|$)/],
   ['string break then statement word', /^s\)*[Ee]/],
   ['string break then union', /^s\)*U/],
@@ -378,7 +378,7 @@ export function detectSqliWeak(value: string): string | null {
 function detect(value: string, weak: boolean): string | null {
   if (value.length < 2) return null;
   // contexts: as is, and continuing a single- or double-quoted string
-  for (const q of ['', "'", '"']) {
+  for (const q of ['', "'", '"', '`']) {
     if (q !== '' && value.indexOf(q) < 0) continue;
     const n = tokenize(value, q);
     if (n === 0) continue;

@@ -121,6 +121,13 @@ export const CODE_RULES: readonly RuleDef[] = [
     literals: [';', '&', '|', '`', '$('],
   },
   {
+    id: 'rce-103',
+    description: 'Windows command injection: a separator and a built-in command with a Windows path or %VARIABLE% argument (| type %SystemDrive%\\x, & dir c:\\)',
+    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: ['urlDecode', 'htmlEntityDecode', 'removeNulls', 'lowercase'],
+    operator: { type: 'regex', pattern: '(?:^|[;&|`(])\\s{0,8}(?:type|dir|copy|del|move|ren|start|set|call|net|echo|more|find|findstr|attrib|icacls|rd|md|mkdir|xcopy|robocopy)\\s{1,8}(?:/[a-z]\\s{1,8})?(?:%[a-z_]{1,32}%|[a-z]:\\\\|\\\\\\\\[a-z0-9])' },
+    literals: ['%', ':\\', '\\\\'],
+  },
+  {
     id: 'rce-110',
     description: 'OS command injection: a value that starts with a command and a shell-like argument (path, option, pipe, redirect)',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: CMD,
@@ -159,7 +166,7 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'rce-150',
     description: 'Windows batch commands: FOR ... IN (...) DO, IF [NOT] EXIST/DEFINED/ERRORLEVEL/comparison',
-    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['decodeAll', 'removeNulls', 'compressWhitespace', 'lowercase'],
+    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['urlDecode', 'htmlEntityDecode', 'removeNulls', 'compressWhitespace', 'lowercase'],
     operator: { type: 'regex', pattern: '(?:^|[&|;(]\\s?)(?:for(?:\\s?/[a-z](?:\\s(?:"[^"]{0,64}"|[a-z]:[^\\s]{0,128}))?){0,4}\\s%{1,2}[^\\s]{1,64}\\sin\\s?\\(|if\\s?(?:/i\\s?)?(?:not\\s)?(?:exist\\s|defined\\s|errorlevel\\s|cmdextversion\\s|(?:"[^"]{0,64}"|[^\\s]{1,64})\\s?(?:==|\\s(?:equ|neq|lss|leq|gtr|geq)\\s)|\\(\\d+\\s(?:equ|neq|lss|leq|gtr|geq)\\s))' },
     literals: ['for', 'if'],
   },

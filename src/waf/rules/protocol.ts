@@ -37,6 +37,13 @@ export const PROTOCOL_RULES: readonly RuleDef[] = [
     literals: ['\r', '\n'],
   },
   {
+    id: 'proto-101',
+    description: 'HTTP request smuggling: a complete request line ending in CR/LF inside a parameter or a raw body',
+    tags: PROTO, paranoia: 1, severity: 'critical', targets: [...STRICT, 'body'], transforms: N,
+    operator: { type: 'regex', pattern: '(?:get|post|head|put|delete|options|connect|patch|trace|propfind)\\s{1,8}\\S{1,2048}\\s{1,8}http/\\d(?:\\.\\d)?\\s{0,4}[\\r\\n]' },
+    literals: ['http/'],
+  },
+  {
     id: 'proto-105',
     description: 'A request line in a parameter (GET http://host HTTP/1.1)',
     tags: PROTO, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: N,
@@ -91,6 +98,12 @@ export const PROTOCOL_RULES: readonly RuleDef[] = [
     tags: PROTO, paranoia: 2, severity: 'warning', targets: ['uri'], transforms: ['lowercase'], injection: false,
     operator: { type: 'regex', pattern: '%(?:[c][01]|e0%[89]|f0%8)|%u[0-9a-f]{4}|%(?![0-9a-f]{2})' },
     literals: ['%'],
+  },
+  {
+    id: 'proto-180',
+    description: 'Numeric overflow values used to crash parsers (2^31, 2^32, 2^63, 2^64, 2.2250738585072011e-308)',
+    tags: PROTO, paranoia: 1, severity: 'critical', targets: STRICT, transforms: ['lowercase'],
+    operator: { type: 'equals', values: ['2147483648', '-2147483649', '4294967296', '4294967295', '9223372036854775808', '-9223372036854775809', '18446744073709551616', '18446744073709551615', '2.2250738585072011e-308', '2.2250738585072012e-308', '0.22250738585072011e-307'] },
   },
   // ---- SSRF ----------------------------------------------------------------------------------
   {
