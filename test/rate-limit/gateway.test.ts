@@ -274,3 +274,72 @@ routes:
   const lines = await waitForLogLines(g, 8);
   assert.ok(JSON.stringify(lines).includes('limit watch'), 'the monitor refusal is in the access log');
 });
+
+test('adaptive limits shrink the rate while the upstream is slow, publish the factor, and recover', async () => {
+  let delay = 300;
+  const slow = await startUpstream((_req, res) => void setTimeout(() => res.end('ok'), delay));
+  const T = Date.now();
+  const g = await startClockGateway(
+    `version: 1
+listeners: [{ port: 0 }]
+upstreams:
+  api: { targets: [{ url: "${slow.url}" }] }
+rate_limits:
+  adaptive:
+    api: { p95_latency_ms: 150, window_ms: 1000, min_samples: 5, decrease: 0.5, increase: 0.25 }
+routes:
+  - id: adaptive
+    match: { prefix: /adaptive }
+    upstream: api
+    rate_limit:
+      - { name: r, key: [route], rate: 100/s, burst: 100 }
+`,
+    T,
+  );
+  const factor = async (): Promise<number> => {
+    const text = await g.gateway.services.metrics.render();
+    return Number(/portcullis_ratelimit_adaptive_factor\{upstream="api"\} ([\d.]+)/.exec(text)?.[1]);
+  };
+  try {
+    const ten = () => Promise.all(Array.from({ length: 10 }, () => get(`${g.url}/adaptive`)));
+    await ten();
+    assert.equal(await factor(), 1);
+    g.now += 1000;
+    const r = await get(`${g.url}/adaptive`);
+    assert.equal(await factor(), 0.5);
+    assert.equal(r.headers['ratelimit-policy'], '"r";q=50;w=1');
+    await ten();
+    // the upstream recovers: the factor grows back by 0.25 per healthy window
+    delay = 0;
+    g.now += 1000;
+    await get(`${g.url}/adaptive`);
+    assert.equal(await factor(), 0.25);
+    for (let w = 0; w < 3; w++) {
+      await ten();
+      g.now += 1000;
+    }
+    await get(`${g.url}/adaptive`);
+    assert.equal(await factor(), 1);
+  } finally {
+    await g.close();
+    await slow.close();
+  }
+});
+
+test('a config reload keeps the counters: a spent bucket stays spent', async () => {
+  const yaml = (extra: string) => `${BASE}
+routes:
+  - id: reload
+    match: { prefix: /reload }
+    upstream: api
+    rate_limit:
+      - { name: small, key: [route], rate: 1/min, burst: 2 }
+${extra}`;
+  const g = await gateway(yaml(''));
+  assert.equal((await get(`${g.url}/reload`)).status, 200);
+  assert.equal((await get(`${g.url}/reload`)).status, 200);
+  assert.equal((await get(`${g.url}/reload`)).status, 429);
+  assert.equal(await g.reload(yaml(`  - id: other\n    match: { prefix: /other }\n    upstream: api\n`)), true);
+  assert.equal((await get(`${g.url}/other`)).status, 200);
+  assert.equal((await get(`${g.url}/reload`)).status, 429);
+});
