@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as net from 'node:net';
+import { request, Agent } from 'undici';
+import { startUpstream } from '../helpers/upstream.js';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+test('workers: 2 serve one port, keep one global limit through the primary, aggregate metrics and stop gracefully', async () => {
+  const up = await startUpstream();
+  const port = await freePort();
+  const admin = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-cluster-'));
+  const file = join(dir, 'p.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+workers: 2
+listeners: [{ port: ${port} }]
+admin: { port: ${admin} }
+access_log: { enabled: false }
+upstreams: { u: { targets: [{ url: "${up.url}" }] } }
+rate_limits:
+  limits:
+    - { name: burst, key: [route], rate: "1/hour", burst: 50 }
+routes: [{ id: r, match: { prefix: / }, upstream: u }]
+`,
+  );
+  const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
+  const child = spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const agent = new Agent({ connections: 50 });
+  try {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const r = await request(`http://127.0.0.1:${admin}/readyz`).catch(() => null);
+      if (r) await r.body.dump();
+      if (r?.statusCode === 200) break;
+      assert.ok(Date.now() < deadline, `cluster did not become ready: ${err}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const r = await request(`http://127.0.0.1:${port}/x`, { dispatcher: agent });
+        await r.body.dump();
+        return r.statusCode;
+      }),
+    );
+    assert.equal(statuses.filter((s) => s === 200).length, 50, 'exactly the burst is allowed across both workers');
+    assert.equal(statuses.filter((s) => s === 429).length, 150);
+    assert.doesNotMatch(err, /enforcing rate limits locally/, 'the primary answered every decision');
+    // metrics are recorded when each exchange closes, just after the client has its response
+    let metrics = '';
+    for (let i = 0; i < 20; i++) {
+      metrics = await (await request(`http://127.0.0.1:${admin}/metrics`)).body.text();
+      const denied = [...metrics.matchAll(/portcullis_requests_total\{[^}]*decision="denied"[^}]*\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      if (denied === 150) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.match(metrics, /portcullis_requests_total\{route="r",status_class="2xx",decision="allowed",listener="[^"]+"\} 50/);
+    const denied = [...metrics.matchAll(/portcullis_requests_total\{[^}]*status_class="4xx",decision="denied"[^}]*\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    assert.equal(denied, 150, 'denials of both workers are counted (rate limit, then the abuse throttle)');
+    assert.equal((err.match(/"event":"started"/g) ?? []).length, 2, 'two workers started');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+    await agent.close();
+    await up.close();
+  }
+});
