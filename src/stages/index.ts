@@ -6,9 +6,11 @@ import type { StageModule } from '../core/stage.js';
 import { validateStage } from './validate/index.js';
 import { RATE_LIMIT_MODULES } from './rate-limit/index.js';
 import { ABUSE_MODULES } from './abuse/index.js';
+import { wafStage } from './waf/index.js';
 
 export const STAGES: readonly StageModule[] = [
   validateStage,
   ...RATE_LIMIT_MODULES,
   ...ABUSE_MODULES,
+  wafStage,
 ];

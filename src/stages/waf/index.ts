@@ -1,0 +1,210 @@
+/**
+ * The `waf` stage (inspect phase): the built-in rule set compiled once per config snapshot, a
+ * policy compiled once per route, and one synchronous evaluation per request over the parsed
+ * request (reusing the body another stage parsed and the schema-validated values).
+ */
+import type { RequestContext } from '../../core/context.js';
+import { deny, type Decision } from '../../core/decision.js';
+import type { Mode } from '../../core/phases.js';
+import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
+import type { RouteConfig } from '../../config/types.js';
+import { ConfigError } from '../../config/errors.js';
+import { compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules } from '../../waf/engine.js';
+import { BUILTIN_RULES } from '../../waf/rules/index.js';
+import type { Evaluation, Exclusion, Policy, WafRequest } from '../../waf/types.js';
+import { wafGlobalSchema, wafRouteSchema } from './schema.js';
+
+export const STAGE_ID = 'waf';
+
+interface ExclusionConfig extends Exclusion {
+  readonly routes?: readonly string[];
+}
+
+/** The top-level `waf` key after defaults. */
+export interface WafGlobal {
+  mode: Mode;
+  paranoia: 1 | 2 | 3 | 4;
+  threshold: number;
+  exclusions: ExclusionConfig[];
+  disabled_rules: string[];
+  max_inspected_bytes: number;
+  max_json_depth: number;
+  on_limit: 'block' | 'allow';
+}
+
+/** The route key `waf`. */
+export type WafRoute = 'off' | Partial<Pick<WafGlobal, 'mode' | 'paranoia' | 'threshold' | 'exclusions' | 'disabled_rules'>>;
+
+const DEFAULTS: WafGlobal = {
+  mode: 'enforce',
+  paranoia: 1,
+  threshold: 5,
+  exclusions: [],
+  disabled_rules: [],
+  max_inspected_bytes: 1048576,
+  max_json_depth: 64,
+  on_limit: 'block',
+};
+
+/** Most matches written to the access log per request. */
+const LOG_MATCHES = 8;
+
+/** Builds the engine's view of a request from the context (no copies of the body). */
+export function wafRequestOf(ctx: RequestContext): WafRequest {
+  return {
+    method: ctx.method,
+    rawUrl: ctx.req.url ?? '/',
+    path: ctx.path,
+    query: ctx.query,
+    headers: ctx.req.headers,
+    body: ctx.body,
+    parsedBody: ctx.parsedBody,
+    validatedPointers: ctx.validatedPointers,
+    params: ctx.params,
+  };
+}
+
+/** The access-log annotation: rule ids, tags, targets, score; matched values truncated (secrets never). */
+export function annotation(ev: Evaluation, blocked: boolean): Record<string, unknown> {
+  const rules: string[] = [];
+  const tags: string[] = [];
+  const targets: string[] = [];
+  for (const m of ev.matches) {
+    if (!rules.includes(m.ruleId)) rules.push(m.ruleId);
+    for (const t of m.tags) if (!tags.includes(t)) tags.push(t);
+    if (!targets.includes(m.target) && targets.length < LOG_MATCHES) targets.push(m.target);
+  }
+  return {
+    score: ev.score,
+    blocked,
+    rules,
+    tags,
+    targets,
+    matches: ev.matches.slice(0, LOG_MATCHES).map((m) => ({ rule: m.ruleId, target: m.target, matched: m.matched.length > 40 ? `${m.matched.slice(0, 40)}...` : m.matched })),
+    ...(ev.truncated ? { truncated: true } : {}),
+  };
+}
+
+function checkExclusions(list: readonly Exclusion[], where: string, file: string, known: ReadonlySet<string>): void {
+  list.forEach((e, i) => {
+    for (const t of e.targets ?? []) {
+      try {
+        parseSelector(t);
+      } catch (err) {
+        throw new ConfigError(`${where}.exclusions[${i}]: ${(err as Error).message}`, { file });
+      }
+    }
+    for (const r of e.rules ?? []) if (!known.has(r)) throw new ConfigError(`${where}.exclusions[${i}]: unknown WAF rule '${r}'`, { file });
+  });
+}
+
+export interface RouteWafSettings {
+  readonly mode: Mode;
+  readonly policy: Policy;
+  readonly onLimit: 'block' | 'allow';
+}
+
+/** Merges the global settings and a route's override (pure; exported for tests). */
+export function routeSettings(g: WafGlobal, routeId: string, r: WafRoute | undefined): RouteWafSettings | null {
+  if (r === 'off') return null;
+  const mode = r?.mode ?? g.mode;
+  if (mode === 'off') return null;
+  const exclusions: Exclusion[] = [];
+  for (const e of [...g.exclusions, ...(r?.exclusions ?? [])]) {
+    if (e.routes !== undefined && !e.routes.includes(routeId)) continue;
+    exclusions.push(e);
+  }
+  const disabled = [...g.disabled_rules, ...(r?.disabled_rules ?? [])];
+  if (disabled.length > 0) exclusions.push({ rules: disabled });
+  return {
+    mode,
+    onLimit: g.on_limit,
+    policy: { paranoia: r?.paranoia ?? g.paranoia, threshold: r?.threshold ?? g.threshold, exclusions, stopAtThreshold: mode === 'enforce' },
+  };
+}
+
+/** Builds the RouteStage of one route (exported for tests). */
+export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env: Pick<StageEnv, 'services'>, routeId: string): RouteStage {
+  const exclusions = compileExclusions(s.policy.exclusions);
+  const policy = s.policy;
+  const metrics = env.services.metrics;
+  const matchesTotal = metrics.counter('portcullis_waf_rule_matches_total', 'WAF rule matches, by rule id (each rule once per request).', ['rule']);
+  const blocksTotal = metrics.counter('portcullis_waf_blocked_total', 'Requests whose WAF anomaly score reached the threshold, by route and mode (monitor: would have been blocked).', ['route', 'mode']);
+  const duration = metrics.histogram('portcullis_waf_duration_seconds', 'Time spent in WAF inspection per request.', [], [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]);
+  const logger = env.services.logger;
+  const onLimitBlock = s.onLimit === 'block';
+  const mode = s.mode;
+  return {
+    id: STAGE_ID,
+    phase: 'inspect',
+    mode,
+    needsBody: true,
+    run(ctx: RequestContext): Decision {
+      const t0 = process.hrtime.bigint();
+      const ev = evaluate(wafRequestOf(ctx), compiled, policy, { exclusions });
+      duration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+      const overLimit = ev.truncated && onLimitBlock;
+      if (ev.matches.length === 0 && !ev.truncated) return undefined;
+      const blocked = ev.blocked || overLimit;
+      ctx.annotations[STAGE_ID] = annotation(ev, blocked);
+      const seen = new Set<string>();
+      for (const m of ev.matches) {
+        if (seen.has(m.ruleId)) continue;
+        seen.add(m.ruleId);
+        matchesTotal.inc({ rule: m.ruleId });
+      }
+      if (!blocked) return undefined;
+      blocksTotal.inc({ route: routeId, mode });
+      const rules = [...seen].join(',');
+      logger.warn({ event: 'waf_block', request_id: ctx.id, route: routeId, mode, score: ev.score, rules: [...seen], targets: (ctx.annotations[STAGE_ID] as { targets: string[] }).targets, over_limit: overLimit }, 'waf');
+      return deny('PC_ERR_WAF_BLOCKED', { reason: overLimit && !ev.blocked ? 'waf: request exceeds the inspection limits' : `waf score ${ev.score}: ${rules}` });
+    },
+  };
+}
+
+export const wafStage: StageModule = {
+  id: STAGE_ID,
+  phase: 'inspect',
+  order: 100,
+  schema: {
+    global: { waf: wafGlobalSchema() },
+    route: { waf: wafRouteSchema() },
+  },
+  check(config, env): void {
+    const g = { ...DEFAULTS, ...((config['waf'] as Partial<WafGlobal> | undefined) ?? {}) };
+    const known = new Set(BUILTIN_RULES.map((r) => r.id));
+    checkExclusions(g.exclusions, 'waf', env.file, known);
+    for (const id of g.disabled_rules) if (!known.has(id)) throw new ConfigError(`waf.disabled_rules: unknown WAF rule '${id}'`, { file: env.file });
+    config.routes.forEach((route, i) => {
+      const r = route['waf'] as WafRoute | undefined;
+      if (r === undefined || r === 'off') return;
+      checkExclusions(r.exclusions ?? [], `routes[${i}].waf`, env.file, known);
+      for (const id of r.disabled_rules ?? []) if (!known.has(id)) throw new ConfigError(`routes[${i}].waf.disabled_rules: unknown WAF rule '${id}'`, { file: env.file });
+    });
+  },
+  create(env: StageEnv): StageInstance {
+    const g = { ...DEFAULTS, ...((env.config['waf'] as Partial<WafGlobal> | undefined) ?? {}) };
+    const compiled = compileRules(BUILTIN_RULES, { maxInspectedBytes: g.max_inspected_bytes, maxJsonDepth: g.max_json_depth, maxTargets: 10000 });
+    warmUp(compiled);
+    return {
+      forRoute(route: RouteConfig): RouteStage | null {
+        const s = routeSettings(g, route.id, route['waf'] as WafRoute | undefined);
+        return s === null ? null : wafRouteStage(compiled, s, env, route.id);
+      },
+    };
+  },
+};
+
+/** Runs every rule once so that regexes are compiled before the first real request. */
+function warmUp(compiled: CompiledRules): void {
+  const body = Buffer.from(JSON.stringify({ a: "x' or 1=1 -- <script>alert(1)</script> ; cat /etc/passwd ${jndi:x} {{7*7}} ../../", b: ['select 1 from t', 'http://127.0.0.1/'] }));
+  const req: WafRequest = {
+    method: 'POST',
+    rawUrl: '/warm/up?q=%27%20or%201%3D1--&x=..%2F..%2Fetc%2Fpasswd',
+    path: '/warm/up',
+    query: 'q=%27%20or%201%3D1--&x=..%2F..%2Fetc%2Fpasswd&y=%3Cscript%3E&z=%24%7Bjndi%3Aldap%3A%2F%2Fx%7D',
+    headers: { 'content-type': 'application/json', 'user-agent': 'warm-up () { :; }; /bin/sh', cookie: 'a=b' },
+    body,
+  };
+  evaluate(req, compiled, { paranoia: 4, threshold: 1000, exclusions: [] }, { allMatches: true });
+}
