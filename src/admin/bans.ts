@@ -111,7 +111,7 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
       const by = actor(req);
       const v = { kind, client, until: now + dur, since: now, reason, source: 'manual', offence: 0, by } as const;
       await engine.place(v, now);
-      services.audit('admin.ban.add', { by, client, kind, duration_ms: dur, reason });
+      services.audit('admin_ban_added', { by, client, kind, duration_ms: dur, reason });
       json(res, 201, { ...v, until: new Date(v.until).toISOString(), since: new Date(v.since).toISOString() });
       return true;
     }
@@ -138,7 +138,7 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
   }
   const by = actor(req);
   const lifted = await engine.lift(client, by, now);
-  services.audit('admin.ban.lift', { by, client, found: lifted });
+  services.audit('admin_ban_lifted', { by, client, found: lifted });
   if (!lifted) {
     writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null, 'No active ban or throttle for this client.');
     return true;

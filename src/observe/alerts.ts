@@ -351,6 +351,7 @@ export class AlertEngine {
     const entry: FaultEntry = { kind, key, details, firstAt: now, lastAt: now, notified, until: null, source: 'fault', severity: cfg.faults.severity };
     this.faults.set(id, entry);
     if (notified) {
+      if (this.lastNotified.size >= FAULTS_MAX) this.lastNotified.clear();
       this.lastNotified.set(id, now);
       this.notify(
         { kind: 'fault', status: 'firing', name: `fault.${kind}`, severity: cfg.faults.severity, scope: { by: 'fault', key }, metric: null, value: null, threshold: null, started_at: new Date(now).toISOString(), summary: `gateway fault: ${kind} (${key})`, details },
@@ -421,7 +422,7 @@ export class AlertEngine {
     }
     if (n.kind !== 'abuse') {
       // bans are audited by the abuse engine itself
-      this.services.audit(n.status === 'firing' ? 'alert.fired' : 'alert.resolved', { name: n.name, kind: n.kind, severity: n.severity, scope: n.scope, value: n.value, threshold: n.threshold });
+      this.services.audit(n.status === 'firing' ? 'alert_fired' : 'alert_resolved', { name: n.name, kind: n.kind, severity: n.severity, scope: n.scope, value: n.value, threshold: n.threshold });
     }
     for (const s of this.sinks) s.send(full as unknown as Record<string, unknown>);
   }

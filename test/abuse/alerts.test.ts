@@ -26,6 +26,11 @@ async function receiver(failFirst: number): Promise<{ url: string; deliveries: D
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // only webhook deliveries (a stray health check from another test may reuse this port)
+      if (req.method !== 'POST' || req.url !== '/hook') {
+        res.writeHead(404).end();
+        return;
+      }
       attempts++;
       if (attempts <= failFirst) {
         res.writeHead(503).end();

@@ -101,7 +101,7 @@ test('the same harness bans a scanner and throttles an id enumerator', async () 
   assert.ok(enumerate.refused > 0, 'the enumerator is throttled');
   const kinds = (await h.engine.list(h.clock.now)).map((v) => `${v.kind}:${v.client}:${v.source}`).sort();
   assert.deepEqual(kinds, ['ban:10.0.0.3:scanning', 'throttle:10.0.0.4:enumeration']);
-  assert.ok(h.audits.includes('ban.placed') && h.audits.includes('throttle.placed'));
+  assert.ok(h.audits.includes('ban_placed') && h.audits.includes('throttle_placed'));
 });
 
 test('an allow-listed client doing all of the above is never acted on', async () => {

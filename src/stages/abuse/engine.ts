@@ -110,6 +110,9 @@ export class AbuseEngine {
   alertSink: ((a: AbuseAlert) => void) | null = null;
 
   private readonly verdicts = new Map<string, Verdict>();
+  /** verdicts placed by this instance in the last LOCAL_KEEP_MS, kept across a concurrent sync */
+  private readonly localRecent = new Map<string, { v: Verdict; storedSeq: number }>();
+  private seq = 0;
   private version = Number.NaN;
   private lastFull = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -181,6 +184,7 @@ export class AbuseEngine {
   async sync(now = this.services.clock()): Promise<void> {
     if (this.polling) return;
     this.polling = true;
+    const startSeq = ++this.seq;
     try {
       const store = this.services.store;
       const v = await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 0);
@@ -190,6 +194,11 @@ export class AbuseEngine {
       for (const r of rows) {
         const verdict = parseVerdict(r.value);
         if (verdict && verdict.until > now) this.verdicts.set(`${verdict.kind}:${verdict.client}`, verdict);
+      }
+      // verdicts placed here but not yet stored when the scan began may be missing from it: keep them
+      for (const [k, e] of this.localRecent) {
+        if (e.storedSeq < startSeq) this.localRecent.delete(k);
+        else if (!this.verdicts.has(k) && e.v.until > now) this.verdicts.set(k, e.v);
       }
       this.version = v;
       this.lastFull = now;
@@ -450,12 +459,13 @@ export class AbuseEngine {
     // ban or throttle: claim the action locally first (concurrent evaluations), then across instances
     if (this.activeVerdict(p.kind, client, now)) return;
     const placeholder: Verdict = { kind: p.kind, client, until: now + 2000, since: now, reason: '', source: p.detector, offence: 0, by: null };
-    this.verdicts.set(`${p.kind}:${client}`, placeholder);
+    this.setLocal(placeholder);
     // the guard outlives one sync interval, so that other instances see the verdict before it expires
     const mine = await this.services.store.once(`${this.prefix}a:${p.kind}:${client}`, 1000);
     if (!mine) {
       // another instance is placing it; the sync brings it here
       if (this.verdicts.get(`${p.kind}:${client}`) === placeholder) this.verdicts.delete(`${p.kind}:${client}`);
+      this.localRecent.delete(`${p.kind}:${client}`);
       return;
     }
     if (p.kind === 'ban') {
@@ -505,15 +515,25 @@ export class AbuseEngine {
     await Promise.all(dels);
   }
 
+  private setLocal(v: Verdict): { storedSeq: number } {
+    const k = `${v.kind}:${v.client}`;
+    this.verdicts.set(k, v);
+    if (this.localRecent.size >= 10000) this.localRecent.clear();
+    const e = { v, storedSeq: Number.POSITIVE_INFINITY };
+    this.localRecent.set(k, e);
+    return e;
+  }
+
   /** Stores a verdict, bumps the shared version, audits and alerts. */
   async place(v: Verdict, now: number): Promise<void> {
     const store = this.services.store;
-    this.verdicts.set(`${v.kind}:${v.client}`, v);
+    const local = this.setLocal(v);
     await store.set(`${this.prefix}v:${v.kind}:${v.client}`, JSON.stringify(v), Math.max(1, v.until - now));
+    local.storedSeq = ++this.seq;
     await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 1);
     const data = { client: v.client, until: new Date(v.until).toISOString(), duration_ms: v.until - now, reason: v.reason, source: v.source, offence: v.offence, by: v.by };
     this.services.logger.warn({ event: `abuse.${v.kind}`, ...data }, v.kind === 'ban' ? 'client banned' : 'client throttled');
-    this.services.audit(v.kind === 'ban' ? 'ban.placed' : 'throttle.placed', data);
+    this.services.audit(v.kind === 'ban' ? 'ban_placed' : 'throttle_placed', data);
     this.alert({ name: `abuse.${v.kind}`, client: v.client, detector: v.source, action: v.kind, value: v.offence, until: v.until, mode: 'enforce' });
   }
 
@@ -526,14 +546,15 @@ export class AbuseEngine {
       const existing = parseVerdict(await store.get(key)) ?? this.activeVerdict(kind, client, now);
       if (existing && existing.until > now) found = true;
       this.verdicts.delete(`${kind}:${client}`);
+      this.localRecent.delete(`${kind}:${client}`);
       await store.del(key);
     }
     await store.del(`${this.prefix}a:ban:${client}`);
     await store.del(`${this.prefix}a:throttle:${client}`);
     await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 1);
     if (found) {
-      this.services.logger.warn({ event: 'abuse.lift', client, by }, 'ban lifted');
-      this.services.audit('ban.lifted', { client, by });
+      this.services.logger.warn({ event: 'abuse.lift', client, by }, 'ban_lifted');
+      this.services.audit('ban_lifted', { client, by });
     }
     return found;
   }
