@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Ad-hoc throughput check of issue 5 (not part of `npm test`): an unlimited route vs the same
+// route with a per-IP limit that always allows, with the memory store and with Redis (a private
+// redis-server), through wrk (64 connections). Also counts Redis commands per request with
+// INFO commandstats. Gateway pinned to CPU 0; wrk, upstream and Redis on CPU 1.
+//   npm run build && node dist/test/rate-limit/perf.mjs [seconds] [rounds]
+import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { freePort, startPrivateRedis } from './redis-server.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..', '..');
+const secs = Number(process.argv[2] ?? 4);
+const rounds = Number(process.argv[3] ?? 2);
+const work = mkdtempSync(join(tmpdir(), 'portcullis-rlperf-'));
+const kids = [];
+process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
+
+function start(cpu, cmd, args, env = {}) {
+  const c = spawn('taskset', ['-c', String(cpu), cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(c);
+  return c;
+}
+
+async function gateway(cpu, yaml) {
+  const file = join(work, `${Math.random()}.yaml`);
+  writeFileSync(file, yaml);
+  const c = start(cpu, process.execPath, [join(HERE, 'gateway-process.js'), file]);
+  return new Promise((resolve) => {
+    let out = '';
+    c.stdout.on('data', (d) => {
+      out += d;
+      const l = out.split('\n').find((x) => x.startsWith('{'));
+      if (l) resolve(JSON.parse(l).port);
+    });
+  });
+}
+
+function wrk(url) {
+  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${secs}s`, '--latency', url], { encoding: 'utf8' });
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+}
+
+const redis = await startPrivateRedis();
+const upPort = await freePort();
+start(1, process.execPath, [join(ROOT, 'bench', 'upstream.mjs')], { PORT: String(upPort) });
+await new Promise((r) => setTimeout(r, 500));
+
+const routes = `
+upstreams:
+  demo: { targets: [{ url: "http://127.0.0.1:${upPort}" }] }
+routes:
+  - { id: open, match: { path: "/api/items/{id}", methods: [GET] }, upstream: demo, rate_limit: off }
+  - id: limited
+    match: { path: "/limited/api/items/{id}", methods: [GET] }
+    upstream: demo
+    strip_prefix: /limited
+    rate_limit: [{ name: per-ip, key: [ip], rate: 1000000/s, burst: 1000000000 }]
+`;
+const head = `version: 1\nlisteners: [{ port: 0 }]\nadmin: { enabled: false }\naccess_log: { enabled: false }\nreload: { watch: false }\n`;
+const mem = await gateway(0, `${head}state: { store: memory }\n${routes}`);
+const red = await gateway(0, `${head}state: { store: redis, redis: { url: "${redis.url}" } }\n${routes}`);
+
+const results = {};
+for (const [name, port] of [['memory', mem], ['redis', red]]) {
+  const base = `http://127.0.0.1:${port}`;
+  wrk(`${base}/api/items/1`); // warm up
+  const open = [];
+  const limited = [];
+  for (let i = 0; i < rounds; i++) {
+    open.push(wrk(`${base}/api/items/1`));
+    limited.push(wrk(`${base}/limited/api/items/1`));
+  }
+  const best = (a) => Math.max(...a);
+  results[name] = { unlimited: best(open), limited: best(limited), ratio: +(best(limited) / best(open)).toFixed(3) };
+}
+
+// Redis round trips per limited request
+const admin = new Redis(redis.url);
+await admin.config('RESETSTAT');
+const n = 500;
+for (let i = 0; i < n; i++) await fetch(`http://127.0.0.1:${red}/limited/api/items/1`).then((r) => r.arrayBuffer());
+const info = await admin.info('commandstats');
+await admin.quit();
+const calls = Object.fromEntries([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+results.redisCommandsPer500Requests = calls;
+console.log(JSON.stringify(results, null, 2));
+await redis.stop();
+process.exit(0);
