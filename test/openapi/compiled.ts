@@ -24,7 +24,7 @@ export interface Req {
   body?: string | Buffer | object;
 }
 
-export function run(op: CompiledOperation | undefined, r: Req = {}): { deny: Deny | undefined; sink: RequestSink } {
+export function run(op: CompiledOperation | undefined, r: Req = {}, settings: RequestSettings = SETTINGS): { deny: Deny | undefined; sink: RequestSink } {
   if (!op) throw new Error('no such operation');
   const headers: Record<string, string> = { ...(r.headers ?? {}) };
   let body: Buffer | null = null;
@@ -34,6 +34,6 @@ export function run(op: CompiledOperation | undefined, r: Req = {}): { deny: Den
     headers['content-length'] = String(body.length);
   }
   const sink: RequestSink = { parsedBody: undefined, validatedPointers: null };
-  const deny = validateRequest(op, { params: r.params ?? {}, query: r.query ?? '', headers, body, hasBody: body !== null && body.length > 0 }, SETTINGS, sink);
+  const deny = validateRequest(op, { params: r.params ?? {}, query: r.query ?? '', headers, body, hasBody: body !== null && body.length > 0 }, settings, sink);
   return { deny, sink };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { compiled, run } from './compiled.js';
+import { compiled, run, SETTINGS } from './compiled.js';
 
 const { shop, library } = await compiled();
 const op = (k: string) => shop.operations.get(k);
@@ -96,6 +96,15 @@ test('validates path parameters, query styles, headers and cookies', () => {
   const bad = run(op('listItems'), { query: 'limit=1000&ids=1,x&filter[name]=x&filter[admin]=1&sort=evil&limit=2' }).deny;
   assert.deepEqual(bad?.errors?.map((e) => e.pointer).sort(), ['/query/filter/admin', '/query/ids/1', '/query/limit', '/query/sort']);
   assert.equal(run(op('listItems'), { query: 'limit=%zz' }).deny?.code, 'PC_ERR_VALIDATION');
+});
+
+test('undeclared query parameters pass by default and are refused with unknown_query reject', () => {
+  assert.equal(run(op('listItems'), { query: 'limit=5&utm_source=x' }).deny, undefined);
+  const strict = { ...SETTINGS, rejectUnknownQuery: true };
+  const d = run(op('listItems'), { query: 'limit=5&filter[name]=a&utm_source=x' }, strict).deny;
+  assert.deepEqual(d?.errors, [{ pointer: '/query/utm_source', reason: 'is not a declared parameter' }]);
+  assert.equal(run(op('getItem'), { params: { id: '1' }, query: 'x=1' }, strict).deny?.code, 'PC_ERR_VALIDATION');
+  assert.equal(run(op('getItem'), { params: { id: '1' } }, strict).deny, undefined);
 });
 
 test('3.1: type arrays with null, unevaluatedProperties through allOf, formats and +json media', () => {

@@ -31,6 +31,7 @@ export interface ValidateSection {
   max_url_bytes?: number;
   max_query_params?: number;
   max_form_params: number;
+  unknown_query: 'allow' | 'reject';
 }
 
 function headerBytes(raw: readonly string[]): number {
@@ -59,6 +60,7 @@ export function routeStage(v: ValidateSection, op: CompiledOperation | null, max
     },
     form: { maxParams: v.max_form_params, maxValueLength: v.json.max_string_length },
     multipart: { ...DEFAULT_MULTIPART_LIMITS, maxParts: v.max_form_params, maxPartBytes: maxBodyBytes },
+    rejectUnknownQuery: v.unknown_query === 'reject',
   };
   const maxUrl = v.max_url_bytes;
   const maxHeader = v.max_header_bytes;

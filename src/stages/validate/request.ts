@@ -20,6 +20,8 @@ export interface RequestSettings {
   readonly json: JsonLimits;
   readonly form: FormLimits;
   readonly multipart: MultipartLimits;
+  /** refuse query parameters the operation does not declare */
+  readonly rejectUnknownQuery?: boolean;
 }
 
 export interface RequestInput {
@@ -70,6 +72,17 @@ export function matchMedia(media: readonly CompiledMedia[], mt: string): Compile
   return range ?? any;
 }
 
+/** True when `name` is a declared query parameter (or a property of a deepObject / exploded object one). */
+function isDeclaredQuery(op: CompiledOperation, name: string): boolean {
+  if (op.query === null) return false;
+  for (const s of op.query.specs) {
+    if (s.name === name) return true;
+    if (s.style === 'deepObject' && name.startsWith(`${s.name}[`)) return true;
+    if (s.shape === 'object' && s.explode && s.properties.includes(name)) return true;
+  }
+  return false;
+}
+
 function validateGroup(g: ParamGroup, values: Record<string, unknown>, prefix: string, items: ProblemItem[], max: number): void {
   if (!g.validate(values)) appendAjvErrors(items, g.validate.errors, prefix, max);
 }
@@ -91,10 +104,17 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
     }
     validateGroup(op.path_, values, '/path', items, max);
   }
-  if (op.query !== null) {
+  const strictQuery = settings.rejectUnknownQuery === true && input.query !== '';
+  if (op.query !== null || strictQuery) {
     const r = parsePairs(input.query, { maxParams: 1024, maxValueLength: 65536 });
     if (!r.ok) return deny('PC_ERR_VALIDATION', { errors: [{ pointer: '/query', reason: r.reason }], reason: `query: ${r.reason}` });
-    validateGroup(op.query, queryValues(r.pairs, op.query.specs), '/query', items, max);
+    if (op.query !== null) validateGroup(op.query, queryValues(r.pairs, op.query.specs), '/query', items, max);
+    if (strictQuery) {
+      for (const [name] of r.pairs) {
+        if (items.length >= max) break;
+        if (!isDeclaredQuery(op, name)) items.push({ pointer: `/query/${name.replace(/~/g, '~0').replace(/\//g, '~1').slice(0, 100)}`, reason: 'is not a declared parameter' });
+      }
+    }
   }
   if (op.header !== null) {
     const values = Object.create(null) as Record<string, unknown>;

@@ -38,6 +38,12 @@ export function validateSettingsProperties(): Record<string, JsonSchema> {
     max_url_bytes: optInt('Longest request target on this route (414 above). Defaults to the listener\'s limit.', 16),
     max_query_params: optInt('Most query parameters on this route (400 PC_ERR_TOO_MANY_PARAMETERS above). Defaults to `limits.max_query_params`.', 0),
     max_form_params: int('Most fields in an urlencoded or multipart body.', 256, 1),
+    unknown_query: {
+      enum: ['allow', 'reject'],
+      default: 'allow',
+      description:
+        'Query parameters the operation does not declare: `allow` (OpenAPI semantics: they pass unchecked) or `reject` (400; the strictest API inventory, but clients adding cache-busters break).',
+    },
   };
 }
 
