@@ -1,10 +1,9 @@
-#!/usr/bin/env node
 // Ad-hoc throughput check of issue 5 (not part of `npm test`): an unlimited route vs the same
 // route with a per-IP limit that always allows, with the memory store and with Redis (a private
 // redis-server), through wrk (64 connections). Also counts Redis commands per request with
 // INFO commandstats. Gateway pinned to CPU 0; wrk, upstream and Redis on CPU 1.
-//   npm run build && node dist/test/rate-limit/perf.mjs [seconds] [rounds]
-import { spawn, execFileSync } from 'node:child_process';
+//   npm run build && node dist/test/rate-limit/perf.js [seconds] [rounds]
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,32 +16,32 @@ const ROOT = join(HERE, '..', '..', '..');
 const secs = Number(process.argv[2] ?? 4);
 const rounds = Number(process.argv[3] ?? 2);
 const work = mkdtempSync(join(tmpdir(), 'portcullis-rlperf-'));
-const kids = [];
+const kids: ChildProcess[] = [];
 process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
 
-function start(cpu, cmd, args, env = {}) {
+function start(cpu: number, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const c = spawn('taskset', ['-c', String(cpu), cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   kids.push(c);
   return c;
 }
 
-async function gateway(cpu, yaml) {
+async function gateway(cpu: number, yaml: string): Promise<number> {
   const file = join(work, `${Math.random()}.yaml`);
   writeFileSync(file, yaml);
   const c = start(cpu, process.execPath, [join(HERE, 'gateway-process.js'), file]);
   return new Promise((resolve) => {
     let out = '';
-    c.stdout.on('data', (d) => {
-      out += d;
+    c.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
       const l = out.split('\n').find((x) => x.startsWith('{'));
-      if (l) resolve(JSON.parse(l).port);
+      if (l) resolve((JSON.parse(l) as { port: number }).port);
     });
   });
 }
 
-function wrk(url) {
+function wrk(url: string): number {
   const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${secs}s`, '--latency', url], { encoding: 'utf8' });
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
 }
 
 const redis = await startPrivateRedis();
@@ -65,17 +64,17 @@ const head = `version: 1\nlisteners: [{ port: 0 }]\nadmin: { enabled: false }\na
 const mem = await gateway(0, `${head}state: { store: memory }\n${routes}`);
 const red = await gateway(0, `${head}state: { store: redis, redis: { url: "${redis.url}" } }\n${routes}`);
 
-const results = {};
-for (const [name, port] of [['memory', mem], ['redis', red]]) {
+const results: Record<string, unknown> = {};
+for (const [name, port] of [['memory', mem], ['redis', red]] as const) {
   const base = `http://127.0.0.1:${port}`;
   wrk(`${base}/api/items/1`); // warm up
-  const open = [];
-  const limited = [];
+  const open: number[] = [];
+  const limited: number[] = [];
   for (let i = 0; i < rounds; i++) {
     open.push(wrk(`${base}/api/items/1`));
     limited.push(wrk(`${base}/limited/api/items/1`));
   }
-  const best = (a) => Math.max(...a);
+  const best = (a: number[]): number => Math.max(...a);
   results[name] = { unlimited: best(open), limited: best(limited), ratio: +(best(limited) / best(open)).toFixed(3) };
 }
 
@@ -86,7 +85,7 @@ const n = 500;
 for (let i = 0; i < n; i++) await fetch(`http://127.0.0.1:${red}/limited/api/items/1`).then((r) => r.arrayBuffer());
 const info = await admin.info('commandstats');
 await admin.quit();
-const calls = Object.fromEntries([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+const calls = Object.fromEntries([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
 results.redisCommandsPer500Requests = calls;
 console.log(JSON.stringify(results, null, 2));
 await redis.stop();
