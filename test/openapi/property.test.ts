@@ -52,3 +52,63 @@ for (const c of cases) {
     assert.ok(applied > 100, 'mutations were applied');
   });
 }
+
+// ---- query parameters: form (explode), form without explode, deepObject, enum --------------
+const listItems = shop.operations.get('listItems');
+const enc = encodeURIComponent;
+const tag = fc.stringMatching(/^[a-z0-9-]{1,20}$/);
+const queryModel = fc.record(
+  {
+    limit: fc.integer({ min: 1, max: 100 }),
+    tags: fc.array(tag, { maxLength: 5 }),
+    ids: fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 4 }),
+    filter: fc.record({ name: fc.string({ maxLength: 10 }), minPrice: fc.double({ min: 0, max: 1000, noNaN: true }) }, { requiredKeys: [] }),
+    sort: fc.constantFrom('name', 'price'),
+  },
+  { requiredKeys: [] },
+);
+type Q = { limit?: number; tags?: string[]; ids?: number[]; filter?: { name?: string; minPrice?: number }; sort?: string };
+function serialise(q: Q): string {
+  const parts: string[] = [];
+  if (q.limit !== undefined) parts.push(`limit=${q.limit}`);
+  for (const t of q.tags ?? []) parts.push(`tags=${enc(t)}`);
+  if (q.ids !== undefined) parts.push(`ids=${q.ids.join(',')}`);
+  for (const [k, v] of Object.entries(q.filter ?? {})) parts.push(`filter[${k}]=${enc(String(v))}`);
+  if (q.sort !== undefined) parts.push(`sort=${q.sort}`);
+  return parts.join('&');
+}
+const queryMutations: ((q: Q) => string)[] = [
+  (q) => serialise({ ...q, limit: 0 }),
+  (q) => serialise({ ...q, limit: 101 }),
+  (q) => `${serialise(q)}&limit=abc`,
+  (q) => `${serialise({ ...q, limit: 5 })}&limit=6`,
+  (q) => serialise({ ...q, tags: ['ok', 'NOT OK'] }),
+  (q) => serialise({ ...q, tags: ['a', 'b', 'c', 'd', 'e', 'f'] }),
+  (q) => `${serialise({ ...q, ids: undefined })}&ids=1,x`,
+  (q) => `${serialise(q)}&filter[zz]=1`,
+  (q) => `${serialise({ ...q, filter: undefined })}&filter[minPrice]=cheap`,
+  (q) => serialise({ ...q, sort: 'bogus' }),
+];
+
+test('listItems: every query serialised from the parameter schemas is accepted', () => {
+  fc.assert(
+    fc.property(queryModel, (q) => {
+      const query = serialise(q as Q);
+      const { deny } = run(listItems, { query });
+      if (deny !== undefined) throw new Error(`${query} refused: ${JSON.stringify(deny.errors ?? deny.reason)}`);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('listItems: every query mutated to break one parameter constraint is rejected', () => {
+  fc.assert(
+    fc.property(queryModel, fc.nat({ max: queryMutations.length - 1 }), (q, k) => {
+      const query = (queryMutations[k] as (q: Q) => string)(q as Q);
+      const { deny } = run(listItems, { query });
+      if (deny === undefined) throw new Error(`mutation ${k}: ${query} was accepted`);
+      assert.equal(deny.code, 'PC_ERR_VALIDATION');
+    }),
+    { numRuns: 200 },
+  );
+});
