@@ -1,6 +1,6 @@
 /** Detectors written as code, by name (used by `{ type: 'detect', detector }` operators). */
 import { detectSqlName, detectSqlStatement, detectSqli, detectSqliWeak } from './sqli.js';
-import { detectSsrf } from './ssrf.js';
+import { detectSsrf, detectSsrfUrlValue } from './ssrf.js';
 import { detectLog4Shell } from './log4shell.js';
 
 export const DETECTORS: Readonly<Record<string, (value: string) => string | null>> = {
@@ -9,5 +9,6 @@ export const DETECTORS: Readonly<Record<string, (value: string) => string | null
   'sqli-name': detectSqlName,
   'sqli-statement': detectSqlStatement,
   ssrf: detectSsrf,
+  'ssrf-url': detectSsrfUrlValue,
   log4shell: detectLog4Shell,
 };

@@ -304,8 +304,8 @@ const QUOTE_SHAPES: readonly [string, RegExp][] = [
 ];
 const NONE_SHAPES: readonly [string, RegExp][] = [
   ['union select', /U\(*(?:E|K\(*E)/],
-  ['tautology', /&\(*(?:[ns]|N\(*[ns])o\(*[ns(]/],
-  ['number then logic', /^[an]?n\)*&\(*(?:[nsvb]\)*[ow]|[fF]\(|\(+[nsvb]\)*[ow]|E)/],
+  ['tautology', /&\(*(?:[ns]|N\(*[ns])o\(*(?:[ns]\)*(?:$|[c;&Uk)])|\()/],
+  ['number then logic', /^[an]?n\)*&\(*(?:[nsvb]\)*[ow]\(*[nsvb]\)*(?:$|[c;&Uk)])|[fF]\(|\(+[nsvb]\)*[ow]|E)/],
   ['stacked statement', /;\(*E/],
   ['number then clause or comment', /^[an]?n\)*(?:k|U|c$|;)/],
   ['dangerous function', /F\(/],

@@ -95,3 +95,10 @@ export function detectSsrf(value: string): string | null {
   }
   return null;
 }
+
+/** SSRF for free-text fields: only when the whole value is one URL (a URL-valued field). */
+export function detectSsrfUrlValue(value: string): string | null {
+  const t = value.trim();
+  if (!/^[a-z][a-z0-9+.-]{1,15}:\/\/\S{1,2048}$/.test(t)) return null;
+  return detectSsrf(t);
+}

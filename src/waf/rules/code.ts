@@ -38,13 +38,13 @@ export const CODE_RULES: readonly RuleDef[] = [
     tags: LFI, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'uri'], transforms: RAW_LOWER,
     operator: {
       type: 'phrase',
-      phrases: ['%c0%ae', '%c0%af', '%c1%9c', '%c1%1c', '%c0%2e', '%e0%80%ae', '%f0%80%80%ae', '%uff0e', '%u2215', '%u2216', '%u002e', '%u002f', '%u005c', '%252e', '%252f', '%255c', '..%2f', '..%5c', '%2e%2e', '.%2e/', '%2e./', '..%255c', '..%252f', '0x2e0x2e', '0x5c0x2e', '0x2e0x5c', '0x2f0x2e', '..%c0%af', '..%c1%9c', '%5c..', '..\\', '\\..', '..;/'],
+      phrases: ['%c0%ae', '%c0%af', '%c1%9c', '%c1%1c', '%c0%2e', '%e0%80%ae', '%f0%80%80%ae', '%uff0e', '%u2215', '%u2216', '%u002e', '%u002f', '%u005c', '%252e', '..%2f', '..%5c', '%2e%2e', '.%2e/', '%2e./', '..%255c', '..%252f', '0x2e0x2e', '0x5c0x2e', '0x2e0x5c', '0x2f0x2e', '..%c0%af', '..%c1%9c', '%5c..', '..\\', '\\..', '..;/'],
     },
   },
   {
     id: 'lfi-120',
-    description: 'Access to well-known sensitive OS and application files (/etc/passwd, win.ini, .ssh/id_rsa, .git/config, ...)',
-    tags: LFI, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'uri', 'path'], transforms: PATH,
+    description: 'Access to well-known sensitive OS and application files (/etc/passwd, win.ini, .ssh/id_rsa, .git/config, ...) in parameters that are not free text',
+    tags: LFI, paranoia: 1, severity: 'critical', targets: [...STRICT, 'uri', 'path', 'body'], transforms: PATH,
     operator: {
       type: 'phrase',
       phrases: [
@@ -61,6 +61,12 @@ export const CODE_RULES: readonly RuleDef[] = [
         'meta-inf/', 'localsettings.php', 'configuration.php', 'config.inc.php', 'id_rsa', 'server.key', 'private.key',
       ],
     },
+  },
+  {
+    id: 'lfi-121',
+    description: 'Access to credential and system files in free text (/etc/passwd, /etc/shadow, win.ini, .ssh/id_rsa, ...)',
+    tags: LFI, paranoia: 1, severity: 'critical', targets: TEXT, transforms: PATH,
+    operator: { type: 'phrase', phrases: ['etc/passwd', 'etc/shadow', 'etc/master.passwd', 'etc/gshadow', 'etc/sudoers', 'proc/self/environ', 'proc/self/cmdline', 'proc/self/fd', 'boot.ini', 'win.ini', 'system32/config/sam', '.ssh/id_rsa', '.ssh/id_dsa', '.ssh/id_ecdsa', '.ssh/id_ed25519', '.aws/credentials', 'wp-config.php', '.htpasswd', 'web-inf/web.xml', 'var/run/secrets/kubernetes.io'] },
   },
   {
     id: 'lfi-130',
@@ -87,7 +93,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'rfi-120',
     description: 'Remote file inclusion: a URL in a parameter whose name is a file-system location (include, path, dir, root, template, ...)',
     tags: RFI, paranoia: 1, severity: 'critical', targets: ['query', 'form', 'cookie'], transforms: N,
-    names: '(?:path|dir|root|include|inc|require|template|tpl|module|conf|config|lang|basedir|document_root|docroot|_server|_conf|appserv|gallery|absolute)',
+    names: '(?:^|[_\\-\\[.])(?:path|dir|root|include|inc|require|template|tpl|module|conf|config|lang|basedir|document_root|docroot|server|appserv_root|gallery_basedir|absolute_path)(?:$|[_\\-\\].])',
     operator: { type: 'regex', pattern: '^\\s{0,4}(?:https?|ftps?|file|php|data|expect|zip|phar|compress\\.zlib)://' },
     literals: ['://'],
   },
@@ -115,9 +121,9 @@ export const CODE_RULES: readonly RuleDef[] = [
   },
   {
     id: 'rce-101',
-    description: 'OS command injection in free text: a separator, a command and an argument that looks like a path, option, host or redirect',
+    description: 'OS command injection in free text: a value that starts with a command separator (; | && || ` $( ) followed by a command',
     tags: RCE, paranoia: 1, severity: 'critical', targets: TEXT, transforms: CMD,
-    operator: { type: 'regex', pattern: `(?:^|[;&|\`]|&&|\\|\\||\\$\\()\\s{0,8}(?:(?:/[a-z0-9._-]{1,32}){0,4}/)?(?:${UNIX_CMDS})\\s{1,8}(?:-{1,2}[a-z]|/(?:etc|bin|tmp|dev|var|usr|proc|home|root)\\b|\\$|>|<|\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|https?://)` },
+    operator: { type: 'regex', pattern: `^\\s{0,4}["']?\\s{0,4}(?:[;|\`]|&&|\\|\\||\\$\\()\\s{0,8}(?:(?:/[a-z0-9._-]{1,32}){0,4}/)?(?:${UNIX_CMDS})(?:$|[\\s;&|<>\`)])` },
     literals: [';', '&', '|', '`', '$('],
   },
   {
@@ -137,7 +143,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'rce-120',
     description: 'OS command injection: shell expansion and evasion (${IFS}, $(...), backticks with a command, {cmd,arg} brace expansion, wildcards in /et?/pa*wd)',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: N,
-    operator: { type: 'regex', pattern: '\\$\\{?ifs\\b|\\$\\(\\s{0,4}[a-z/]|`\\s{0,4}[a-z/][a-z0-9 ./-]{0,64}`|\\{\\s{0,4}[a-z/]{2,16},[^}]{1,64}\\}|/(?:[a-z?*]{1,8}/){1,4}[a-z]{0,8}[?*][a-z?*]{0,8}|\\$\\{[a-z_]{1,16}(?::[^}]{0,32})?\\}[a-z/]|\\b[a-z]{1,8}\\$@[a-z]|\\b(?:c\\$@at|w\\$@get)' },
+    operator: { type: 'regex', pattern: '\\$\\{?ifs\\b|\\$\\(\\s{0,4}[a-z/]|`\\s{0,4}[a-z/][a-z0-9 ./-]{0,64}`|\\{\\s{0,4}[a-z/]{2,16},[^}]{1,64}\\}|(?:^|[\\s;|&`])/(?:[a-z?*]{1,8}/){1,4}[a-z]{0,8}[?*][a-z?*]{0,8}(?:$|[\\s/;|&])|\\$\\{[a-z_]{1,16}(?::[^}]{0,32})?\\}[a-z/]|\\b[a-z]{1,8}\\$@[a-z]|\\b(?:c\\$@at|w\\$@get)' },
     literals: ['$', '`', '{', '?', '*'],
   },
   {
@@ -149,12 +155,15 @@ export const CODE_RULES: readonly RuleDef[] = [
   },
   {
     id: 'rce-130',
-    description: 'OS command injection: shells, interpreters and reverse-shell idioms (/bin/sh, bash -i, nc -e, /dev/tcp/, python -c, powershell -enc, cmd /c)',
+    description: 'OS command injection: reverse-shell and download-and-run idioms (/dev/tcp/, bash -i, nc -e, mkfifo /tmp, certutil -urlcache, | sh)',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: CMD,
-    operator: {
-      type: 'phrase',
-      phrases: ['/bin/sh', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/csh', '/bin/dash', '/bin/busybox', '/usr/bin/env', '/usr/bin/perl', '/usr/bin/python', '/dev/tcp/', '/dev/udp/', 'bash -i', 'sh -i', 'nc -e', 'nc -c', 'ncat -e', 'nc -lvp', 'python -c', 'python3 -c', 'perl -e', 'ruby -e', 'php -r', 'lua -e', 'powershell -e', 'powershell -nop', 'powershell -w', 'powershell -c', 'pwsh -c', 'cmd /c', 'cmd.exe', 'cmd /k', 'command.com', 'certutil -urlcache', 'bitsadmin /transfer', 'mshta http', 'rundll32 ', 'regsvr32 /s', '/etc/passwd', 'wget http', 'curl http', 'wget -o', 'curl -o', '0<&196', 'exec 5<>', 'mkfifo /tmp', 'telnet ', 'xterm -display', 'sh -c', 'bash -c', '>/dev/null', '2>&1'],
-    },
+    operator: { type: 'phrase', phrases: ['/dev/tcp/', '/dev/udp/', 'bash -i', 'sh -i', 'nc -e', 'nc -c', 'ncat -e', 'nc -lvp', 'mkfifo /tmp', '0<&196', 'exec 5<>', 'xterm -display', 'certutil -urlcache', 'bitsadmin /transfer', 'powershell -enc', 'powershell -e ', 'powershell -nop', 'powershell -w hidden', '| sh', '|sh', '| bash', '|bash', 'socat exec:', 'socat tcp'] },
+  },
+  {
+    id: 'rce-131',
+    description: 'OS command injection: shells and interpreters invoked with code (/bin/sh, python -c, perl -e, cmd /c, wget http) in parameters that are not free text',
+    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: CMD,
+    operator: { type: 'phrase', phrases: ['/bin/sh', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/csh', '/bin/dash', '/bin/busybox', '/usr/bin/env', '/usr/bin/perl', '/usr/bin/python', 'python -c', 'python3 -c', 'perl -e', 'ruby -e', 'php -r', 'lua -e', 'pwsh -c', 'powershell -c', 'cmd /c', 'cmd.exe', 'cmd /k', 'command.com', 'mshta http', 'rundll32 ', 'regsvr32 /s', 'wget http', 'curl http', 'wget -o', 'curl -o', 'telnet ', 'sh -c', 'bash -c', '>/dev/null', '2>&1'] },
   },
   {
     id: 'rce-140',

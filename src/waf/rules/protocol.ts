@@ -109,8 +109,15 @@ export const PROTOCOL_RULES: readonly RuleDef[] = [
   {
     id: 'ssrf-100',
     description: 'SSRF: a URL to a loopback, private, link-local or cloud-metadata address (any IPv4 spelling, IPv6, IPv4-mapped) or an internal name',
-    tags: ['attack-ssrf', 'injection'], paranoia: 1, severity: 'critical', targets: [...ARGS, 'header'], transforms: N,
+    tags: ['attack-ssrf', 'injection'], paranoia: 1, severity: 'critical', targets: [...STRICT, 'body'], transforms: N,
     operator: { type: 'detect', detector: 'ssrf' },
+    literals: ['://'],
+  },
+  {
+    id: 'ssrf-101',
+    description: 'SSRF in JSON and XML: a field whose whole value is a URL to an internal address',
+    tags: ['attack-ssrf', 'injection'], paranoia: 1, severity: 'critical', targets: ['json', 'xml'], transforms: N,
+    operator: { type: 'detect', detector: 'ssrf-url' },
     literals: ['://'],
   },
   {

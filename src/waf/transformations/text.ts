@@ -108,8 +108,8 @@ export function removeCommentsChar(s: string): string {
 }
 
 /**
- * Shell-command normalisation (like Windows cmdLine and the CRS unix evasions): removes the quoting
- * and escaping characters `\ " ' ^` and empty variable expansions (`$@`, `$*`, `${x:0:0}`-free forms),
+ * Shell-command normalisation (like Windows cmdLine and the CRS unix evasions): removes escaping
+ * characters `\ ^` and quote pairs inside a word (a lone apostrophe stays) and empty variable expansions (`$@`, `$*`, `${x:0:0}`-free forms),
  * turns `${IFS}`, `$IFS` and `,` into spaces, removes spaces before `/` and `(`,
  * compresses whitespace and lowercases, so that `c''a\t /et""c/pa?swd` reads `cat /etc/pa?swd`.
  */
@@ -118,7 +118,22 @@ export function cmdLine(s: string): string {
   let prevSpace = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x5c || c === 0x22 || c === 0x27 || c === 0x5e) continue;
+    if (c === 0x5c || c === 0x5e) continue;
+    if (c === 0x22 || c === 0x27) {
+      // quotes used for evasion come in pairs inside a word (c''at, c"a"t, 'ca't); a lone quote
+      // (I'd, O'Brien) is kept so that contractions do not turn into commands
+      let j = i + 1;
+      while (j < s.length && j - i <= 64 && s.charCodeAt(j) !== c && !isSpace(s.charCodeAt(j))) j++;
+      if (j < s.length && s.charCodeAt(j) === c) {
+        out += s.slice(i + 1, j).toLowerCase().replace(/[\\^]/g, '');
+        prevSpace = false;
+        i = j;
+        continue;
+      }
+      out += s[i];
+      prevSpace = false;
+      continue;
+    }
     if (c === 0x24) {
       // $@ $* $1 .. (expand to nothing), ${IFS} / $IFS (a separator)
       const n = s.charCodeAt(i + 1);
