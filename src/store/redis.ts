@@ -229,13 +229,18 @@ export class RedisStore implements StateStore {
   async scan(prefix: string, max: number): Promise<{ key: string; value: string; ttlMs: number }[]> {
     const pattern = `${(this.prefix + prefix).replace(/[*?[\]\\]/g, '\\$&')}*`;
     const found: string[] = [];
+    const seen = new Set<string>();
     try {
       let cursor = '0';
       let rounds = 0;
       do {
         const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
         cursor = next;
-        for (const k of keys) if (found.length < max && !found.includes(k)) found.push(k);
+        for (const k of keys) {
+          if (found.length >= max || seen.has(k)) continue;
+          seen.add(k);
+          found.push(k);
+        }
       } while (cursor !== '0' && found.length < max && ++rounds < 1000);
       if (found.length === 0) return [];
       const p = this.client.pipeline();

@@ -343,3 +343,29 @@ ${extra}`;
   assert.equal((await get(`${g.url}/other`)).status, 200);
   assert.equal((await get(`${g.url}/reload`)).status, 429);
 });
+
+test('a per-IP limit runs before authentication and a per-consumer limit after it; both show in the headers', async () => {
+  const g = await gateway(`${BASE}
+rate_limits:
+  limits:
+    - { name: per-ip, key: [ip], rate: 1/min, burst: 5 }
+routes:
+  - id: phases
+    match: { prefix: /phases }
+    upstream: api
+    rate_limit:
+      - { name: per-consumer, key: [consumer], rate: 1/min, burst: 1 }
+`);
+  const first = await get(`${g.url}/phases`, { 'x-test-consumer': 'c1' });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers['ratelimit-policy'], '"per-ip";q=5;w=300, "per-consumer";q=1;w=60');
+  assert.match(String(first.headers['ratelimit']), /^"per-ip";r=4;t=\d+, "per-consumer";r=0;t=\d+$/);
+  // refused by the consumer limit: the per-IP token was already spent before authentication
+  const second = await get(`${g.url}/phases`, { 'x-test-consumer': 'c1' });
+  assert.equal(second.status, 429);
+  assert.match(String(second.headers['ratelimit']), /^"per-ip";r=3;t=\d+, "per-consumer";r=0;t=\d+$/);
+  const stages = (await import('../helpers/gateway.js')).waitForLogLines;
+  const lines = await stages(g, 2);
+  const refused = lines.find((l) => l.status === 429) as { decision: { stage: string; code: string } } | undefined;
+  assert.deepEqual(refused?.decision && { stage: refused.decision.stage, code: refused.decision.code }, { stage: 'limit.rate', code: 'PC_ERR_RATE_LIMITED' });
+});

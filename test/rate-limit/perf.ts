@@ -10,6 +10,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { freePort, startPrivateRedis } from './redis-server.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { DEFAULT_MAX_ENTRIES } from '../../src/store/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..', '..');
@@ -43,6 +45,22 @@ function wrk(url: string): number {
   const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${secs}s`, '--latency', url], { encoding: 'utf8' });
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
 }
+
+// RSS growth of the memory store under 1,000,000 distinct client IPs at the default cap
+function rssGrowth(): { entries: number; rssGrowthMb: number } {
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  const store = new MemoryStore({ maxEntries: DEFAULT_MAX_ENTRIES });
+  const check = { kind: 'bucket' as const, key: '', intervalMs: 10, burst: 100, enforce: true };
+  const now = Date.now();
+  for (let i = 0; i < 1_000_000; i++) {
+    check.key = `b:g:per-ip:ip=10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+    store.limitSync([check], now);
+  }
+  const after = process.memoryUsage().rss;
+  return { entries: store.size, rssGrowthMb: Math.round((after - before) / 1048576) };
+}
+const memoryBound = rssGrowth();
 
 const redis = await startPrivateRedis();
 const upPort = await freePort();
@@ -87,6 +105,7 @@ const info = await admin.info('commandstats');
 await admin.quit();
 const calls = Object.fromEntries([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
 results.redisCommandsPer500Requests = calls;
+results.memoryStore1MIps = memoryBound;
 console.log(JSON.stringify(results, null, 2));
 await redis.stop();
 process.exit(0);

@@ -99,8 +99,10 @@ function partValue(p: KeyPart, ctx: RequestContext, routeId: string): string | n
       return ctx.method;
     case 'header':
       return ctx.header(p.name) ?? null;
-    case 'claim':
-      return ctx.principal ? claimPart(ctx.principal.claims[p.name]) : null;
+    case 'claim': {
+      const claims = ctx.principal?.claims;
+      return claims && Object.hasOwn(claims, p.name) ? claimPart(claims[p.name]) : null;
+    }
   }
 }
 
