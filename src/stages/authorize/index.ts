@@ -49,6 +49,14 @@ export const authorizeStage: StageModule = {
   schema: { route: { authorize: authorizeRouteSchema } },
 
   check(config, env) {
+    const publicRoutes = new Set(
+      config.routes.filter((r) => r.auth === 'none' || (typeof r.auth === 'object' && (r.auth as { mode?: Mode }).mode === 'off')).map((r) => r.id),
+    );
+    ((config.tenants ?? []) as TenantEntry[]).forEach((t, i) =>
+      (t.routes ?? []).forEach((id, j) => {
+        if (publicRoutes.has(id)) throw configErrorAt(env.file, ['tenants', i, 'routes', j], `route '${id}' is public (auth none or off) and cannot be owned by a tenant`);
+      }),
+    );
     config.routes.forEach((r, i) => {
       const a = r.authorize as { bind?: { param: string }[]; mode?: Mode } | undefined;
       if (a === undefined) return;
