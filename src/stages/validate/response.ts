@@ -36,7 +36,7 @@ export function findResponseMedia(op: CompiledOperation, status: number, content
 
 /** True when some response of the operation has a JSON schema (the stage then needs the body). */
 export function hasResponseSchemas(op: CompiledOperation): boolean {
-  for (const list of op.responses.values()) if (list.some((m) => m.kind === 'json')) return true;
+  for (const list of op.responses.values()) if (list.some((m) => m.kind === 'json' || m.mediaType === '*/*')) return true;
   return false;
 }
 
