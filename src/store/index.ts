@@ -58,7 +58,7 @@ export const STATE_SCHEMA: JsonSchema = {
           maximum: 10000000,
           default: DEFAULT_MAX_ENTRIES,
           description:
-            'Most keys kept; the least recently used go first. Why: a client rotating IPs or keys cannot grow memory without limit (100,000 keys is about 20 MB); keep it well above the number of active clients, because an evicted bucket starts full again.',
+            'Most keys kept per kind (rate-limit state, replay nonces, counters and bans are kept apart, so that a flood of one cannot evict another); the least recently used go first. Why: a client rotating IPs or keys cannot grow memory without limit (100,000 keys is about 20 MB); keep it well above the number of active clients, because an evicted bucket starts full again.',
         },
       },
     },

@@ -1,11 +1,16 @@
 /**
- * The in-process state store (default). Bounded: at most `maxEntries` keys live in an LRU map with
- * per-key expiry, so that a client rotating IPs or keys cannot grow it without limit; the least
- * recently used key goes first. Evicting a rate-limit key resets that key's bucket (it starts full
- * again), which is why the cap should stay well above the number of active clients.
+ * The in-process state store (default). Bounded: each kind of state lives in its own LRU with
+ * per-key expiry and at most `maxEntries` keys, so that a client rotating IPs or keys cannot grow
+ * it without limit; the least recently used key goes first.
  *
- * Concurrency counters live in a second map that holds a key only while requests are in flight
- * (bounded by the same cap); when it is full, new keys are refused rather than unlimited.
+ * Kinds are kept apart so that a flood of one cannot evict another: rate-limit state (which any
+ * client can create by rotating its IP) never pushes out replay nonces (`once`, created only after
+ * authentication) or counters and bans (`incr`/`set`). Evicting a rate-limit key resets that key's
+ * bucket (it starts full again), which is why the cap should stay well above the number of active
+ * clients.
+ *
+ * Concurrency counters live in a map that holds a key only while requests are in flight (bounded
+ * by the same cap); when it is full, new keys are refused rather than unlimited.
  */
 import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from './types.js';
 import { decideChecks } from './decide.js';
@@ -20,39 +25,16 @@ interface Entry {
   next: Entry | null;
 }
 
-export interface MemoryStoreOptions {
-  /** most keys kept (LRU beyond); also the most concurrency keys in flight */
-  readonly maxEntries: number;
-  /** wall clock for once/incr/set/get (limit decisions take `now` as an argument) */
-  readonly clock?: () => number;
-}
-
-const NO_LEASE_KEYS: readonly string[] = [];
-
-export class MemoryStore implements StateStore {
-  readonly kind = 'memory' as const;
-  readonly maxEntries: number;
+/** A bounded LRU map with per-key expiry (a Map for lookup, a linked list for order). */
+export class Lru {
   private readonly map = new Map<string, Entry>();
   private head: Entry | null = null;
   private tail: Entry | null = null;
-  private readonly inFlight = new Map<string, number>();
-  private readonly clock: () => number;
-  private closed = false;
 
-  constructor(opts: MemoryStoreOptions) {
-    if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
-    this.maxEntries = opts.maxEntries;
-    this.clock = opts.clock ?? Date.now;
-  }
+  constructor(readonly max: number) {}
 
-  /** Live keys (the LRU map; expired keys are counted until touched or swept). */
   get size(): number {
     return this.map.size;
-  }
-
-  /** Keys with requests in flight. */
-  get inFlightKeys(): number {
-    return this.inFlight.size;
   }
 
   private unlink(e: Entry): void {
@@ -76,7 +58,8 @@ export class MemoryStore implements StateStore {
     this.map.delete(e.k);
   }
 
-  private live(key: string, now: number): Entry | undefined {
+  /** The live entry for `key` (an expired one is removed). */
+  live(key: string, now: number): Entry | undefined {
     const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.exp <= now) {
@@ -87,7 +70,7 @@ export class MemoryStore implements StateStore {
   }
 
   /** Writes a key as most recently used, evicting the least recently used beyond the cap. */
-  private put(key: string, v: number | string, exp: number, now: number): void {
+  put(key: string, v: number | string, exp: number, now: number): void {
     const e = this.map.get(key);
     if (e !== undefined) {
       e.v = v;
@@ -103,7 +86,72 @@ export class MemoryStore implements StateStore {
     this.append(n);
     // sweep: drop up to two expired keys at the cold end, then the least recently used beyond the cap
     for (let swept = 0; swept < 2 && this.head !== null && this.head !== n && this.head.exp <= now; swept++) this.drop(this.head);
-    while (this.map.size > this.maxEntries && this.head !== null) this.drop(this.head);
+    while (this.map.size > this.max && this.head !== null) this.drop(this.head);
+  }
+
+  delete(key: string): boolean {
+    const e = this.map.get(key);
+    if (e === undefined) return false;
+    this.drop(e);
+    return true;
+  }
+
+  /** Live entries with a prefix, most recently used first, at most `max`. */
+  scan(prefix: string, max: number, now: number, out: { key: string; value: string; ttlMs: number }[]): void {
+    for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
+      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
+      out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.head = this.tail = null;
+  }
+}
+
+export interface MemoryStoreOptions {
+  /** most keys kept per kind (LRU beyond): rate-limit state, nonces, counters and values; also the most concurrency keys in flight */
+  readonly maxEntries: number;
+  /** wall clock for once/incr/set/get (limit decisions take `now` as an argument) */
+  readonly clock?: () => number;
+}
+
+export class MemoryStore implements StateStore {
+  readonly kind = 'memory' as const;
+  readonly maxEntries: number;
+  /** token buckets and quota counters */
+  private readonly limits: Lru;
+  /** once() markers */
+  private readonly nonces: Lru;
+  /** incr() counters and set() values */
+  private readonly values: Lru;
+  private readonly inFlight = new Map<string, number>();
+  private readonly clock: () => number;
+  private closed = false;
+
+  constructor(opts: MemoryStoreOptions) {
+    if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.maxEntries = opts.maxEntries;
+    this.clock = opts.clock ?? Date.now;
+    this.limits = new Lru(opts.maxEntries);
+    this.nonces = new Lru(opts.maxEntries);
+    this.values = new Lru(opts.maxEntries);
+  }
+
+  /** Keys held, all kinds (expired keys count until touched or swept). */
+  get size(): number {
+    return this.limits.size + this.nonces.size + this.values.size;
+  }
+
+  /** Rate-limit keys held (buckets and quotas). */
+  get limitKeys(): number {
+    return this.limits.size;
+  }
+
+  /** Keys with requests in flight. */
+  get inFlightKeys(): number {
+    return this.inFlight.size;
   }
 
   limitSync(checks: readonly LimitCheck[], now: number): LimitResult {
@@ -116,7 +164,7 @@ export class MemoryStore implements StateStore {
         // a full in-flight table refuses new keys instead of forgetting old ones (fail closed)
         states[i] = n === undefined && this.inFlight.size >= this.maxEntries ? c.max : n;
       } else {
-        const e = this.live(c.key, now);
+        const e = this.limits.live(c.key, now);
         states[i] = e === undefined ? undefined : (e.v as number);
       }
     }
@@ -127,8 +175,8 @@ export class MemoryStore implements StateStore {
       const n = d.next[i]!;
       if (Number.isNaN(n)) continue;
       const c = checks[i]!;
-      if (c.kind === 'bucket') this.put(c.key, n, n, now);
-      else if (c.kind === 'quota') this.put(c.key, n, c.resetAt, now);
+      if (c.kind === 'bucket') this.limits.put(c.key, n, n, now);
+      else if (c.kind === 'quota') this.limits.put(c.key, n, c.resetAt, now);
       else {
         this.inFlight.set(c.key, n);
         (leaseKeys ??= []).push(c.key);
@@ -146,7 +194,7 @@ export class MemoryStore implements StateStore {
   }
 
   release(lease: Lease): void {
-    for (const k of lease.keys ?? NO_LEASE_KEYS) {
+    for (const k of lease.keys) {
       const n = this.inFlight.get(k);
       if (n === undefined) continue;
       if (n <= 1) this.inFlight.delete(k);
@@ -156,41 +204,40 @@ export class MemoryStore implements StateStore {
 
   onceSync(key: string, ttlMs: number): boolean {
     const now = this.clock();
-    if (this.live(key, now) !== undefined) return false;
-    this.put(key, 1, now + ttlMs, now);
+    if (this.nonces.live(key, now) !== undefined) return false;
+    this.nonces.put(key, 1, now + ttlMs, now);
     return true;
   }
 
   incrSync(key: string, ttlMs: number, by = 1): number {
     const now = this.clock();
-    const e = this.live(key, now);
+    const e = this.values.live(key, now);
     const v = e === undefined ? by : Number(e.v) + by;
-    this.put(key, v, e === undefined ? now + ttlMs : e.exp, now);
+    this.values.put(key, v, e === undefined ? now + ttlMs : e.exp, now);
     return v;
   }
 
   setSync(key: string, value: string, ttlMs: number): void {
     const now = this.clock();
-    this.put(key, value, now + ttlMs, now);
+    this.values.put(key, value, now + ttlMs, now);
   }
 
   getSync(key: string): string | null {
-    const e = this.live(key, this.clock());
+    const now = this.clock();
+    const e = this.values.live(key, now) ?? this.nonces.live(key, now);
     return e === undefined ? null : String(e.v);
   }
 
   delSync(key: string): void {
-    const e = this.map.get(key);
-    if (e !== undefined) this.drop(e);
+    this.values.delete(key);
+    this.nonces.delete(key);
   }
 
   scanSync(prefix: string, max: number): { key: string; value: string; ttlMs: number }[] {
     const now = this.clock();
     const out: { key: string; value: string; ttlMs: number }[] = [];
-    for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
-      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
-      out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
-    }
+    this.values.scan(prefix, max, now, out);
+    this.nonces.scan(prefix, max, now, out);
     return out;
   }
 
@@ -226,8 +273,9 @@ export class MemoryStore implements StateStore {
 
   close(): Promise<void> {
     this.closed = true;
-    this.map.clear();
-    this.head = this.tail = null;
+    this.limits.clear();
+    this.nonces.clear();
+    this.values.clear();
     this.inFlight.clear();
     return Promise.resolve();
   }

@@ -70,8 +70,9 @@ test('1,000,000 distinct client IPs keep the entry count at the cap', () => {
     check.key = `b:g:per-ip:ip=10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
     const r = s.limitSync(checks, T0);
     if (!r.allowed) throw new Error('a new key must start with a full bucket');
-    if ((i & 4095) === 0 && s.size > maxSeen) maxSeen = s.size;
+    if ((i & 4095) === 0 && s.limitKeys > maxSeen) maxSeen = s.limitKeys;
   }
+  assert.equal(s.limitKeys, cap);
   assert.equal(s.size, cap);
   assert.ok(maxSeen <= cap);
 });
@@ -109,4 +110,18 @@ test('a full in-flight table refuses new concurrency keys instead of dropping co
   assert.equal(s.limitSync([mk('b')], T0).allowed, true);
   assert.equal(s.limitSync([mk('c')], T0).allowed, false);
   assert.equal(s.limitSync([mk('a')], T0).allowed, true);
+});
+
+test('a flood of rate-limit keys from rotating IPs does not evict replay nonces or bans', async () => {
+  const s = new MemoryStore({ maxEntries: 100 });
+  assert.equal(await s.once('jti:abc', 60000), true);
+  await s.set('ban:1.2.3.4', 'abuse', 60000);
+  const check: { kind: 'bucket'; key: string; intervalMs: number; burst: number; enforce: boolean } = { kind: 'bucket', key: '', intervalMs: 40, burst: 50, enforce: true };
+  for (let i = 0; i < 1000; i++) {
+    check.key = `b:g:per-ip:ip=10.0.${i >> 8}.${i & 255}`;
+    s.limitSync([check], Date.now());
+  }
+  assert.equal(s.limitKeys, 100);
+  assert.equal(await s.once('jti:abc', 60000), false, 'the nonce is still known: no replay');
+  assert.equal(await s.get('ban:1.2.3.4'), 'abuse');
 });
