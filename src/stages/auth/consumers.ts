@@ -67,11 +67,13 @@ export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly Ra
   const certs: { consumer: ConsumerConfig; fingerprint: string | null; san: string | null; subject: string | null }[] = [];
   for (const c of list) {
     byId.set(c.id, c);
-    if (c.disabled) continue;
+    // JWT identities map disabled consumers too: the verifier refuses them (a token of a disabled
+    // consumer must not pass as an unmapped subject)
     for (const j of c.credentials.jwt) {
       if (j.sub !== undefined) jwtSub.set(`${j.provider}\u0000${j.sub}`, c);
       if (j.client_id !== undefined) jwtClient.set(`${j.provider}\u0000${j.client_id}`, c);
     }
+    if (c.disabled) continue;
     for (const k of c.credentials.api_keys) apiKeys.set(k.id, { consumer: c, key: k });
     for (const k of c.credentials.signature_keys) sigKeys.set(k.key_id, { consumer: c, key: k });
     for (const x of c.credentials.certificates) {

@@ -82,7 +82,7 @@ export interface ConsumerConfig {
 export interface ConsumerDirectory {
   readonly list: readonly ConsumerConfig[];
   byId(id: string): ConsumerConfig | undefined;
-  /** consumer mapped to a JWT provider's subject, or else its client id (`client_id`/`azp` claim) */
+  /** consumer mapped to a JWT provider's subject, or else its client id (`client_id`/`azp` claim); disabled ones included (check `disabled`) */
   byJwt(provider: string, sub: string | null, clientId: string | null): ConsumerConfig | undefined;
   /** API key entry by key id (disabled consumers are excluded) */
   byApiKeyId(keyId: string): { readonly consumer: ConsumerConfig; readonly key: ConsumerCredentials['api_keys'][number] } | undefined;

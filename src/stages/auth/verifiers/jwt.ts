@@ -297,6 +297,7 @@ export class JwtVerifier implements Verifier {
     const clientId = typeof clientIdClaim === 'string' ? clientIdClaim : null;
     const consumer = this.env.consumers.byJwt(provider.name, sub, clientId);
     if (consumer === undefined && provider.requireConsumer) return fail('PC_ERR_AUTH_INVALID', 'token maps to no consumer');
+    if (consumer?.disabled === true) return fail('PC_ERR_AUTH_INVALID', 'consumer disabled');
     const tenantClaim = claimAt(payload, provider.tenantClaim);
     const scopes: string[] = [];
     for (const c of provider.scopesClaims) for (const s of stringList(payload[c])) if (!scopes.includes(s)) scopes.push(s);
