@@ -159,3 +159,22 @@ test('a client whose requests mostly fail with 4xx is throttled to the tighter l
   const good = await h.run('10.0.0.7', 10, 10, (i) => (i % 10 === 0 ? { status: 403, decision: 'denied', code: 'PC_ERR_FORBIDDEN' } : {}));
   assert.equal(good.refused, 0);
 });
+
+test('instances sharing a store follow each other\'s bans and lifts through the journal', async () => {
+  const h = harness();
+  const other = new AbuseEngine(h.services);
+  other.configure(h.engine.settings!);
+  await other.sync(h.clock.now); // first sync: full load (empty)
+  await h.run('10.0.0.8', 20, 5, (i) => ({ status: 404, decision: 'denied', code: 'PC_ERR_ROUTE_NOT_FOUND', routeId: null, params: {}, path: `/x/${i}` }));
+  assert.equal(other.activeVerdict('ban', '10.0.0.8', h.clock.now), null, 'not seen before a sync');
+  await other.sync(h.clock.now);
+  assert.equal(other.activeVerdict('ban', '10.0.0.8', h.clock.now)?.source, 'scanning');
+  assert.equal((await other.checkIp(other.settings!, '10.0.0.8', h.clock.now, () => {}))?.code, 'PC_ERR_CLIENT_BANNED');
+  assert.equal(await h.engine.lift('10.0.0.8', 'test', h.clock.now), true);
+  await other.sync(h.clock.now);
+  assert.equal(other.activeVerdict('ban', '10.0.0.8', h.clock.now), null, 'the lift is applied');
+  // a manual ban placed on the other instance reaches the first one
+  await other.place({ kind: 'ban', client: '10.0.0.9', until: h.clock.now + 60000, since: h.clock.now, reason: 'manual', source: 'manual', offence: 0, by: 'test' }, h.clock.now);
+  await h.engine.sync(h.clock.now);
+  assert.equal((await h.engine.checkIp(h.engine.settings!, '10.0.0.9', h.clock.now, () => {}))?.code, 'PC_ERR_CLIENT_BANNED');
+});

@@ -1,7 +1,7 @@
 /**
  * The abuse engine of one gateway (one Services): feeds the detectors from finished exchanges,
  * places bans and throttles in the state store, keeps a local copy of the shared verdict list
- * (refreshed when the store's version counter moves, polled every `sync_interval_ms`) so that the
+ * (following the store's journal of changes, polled every `sync_interval_ms`) so that the
  * per-request check is a local map lookup, and answers the admin API.
  *
  * Store keys (prefix `abuse.key_prefix`):
@@ -11,7 +11,7 @@
  *   v:ban:<client>, v:throttle:<client>     verdicts, JSON (ttl until expiry)
  *   a:<client>                              one-instance guard when acting (once, 5 s)
  *   t:<client>:<bucket>                     throttle counters
- *   ver                                     verdict list version, bumped on every change
+ *   jid, j:<id>                             journal of verdict changes (ids, entries; ttl 10 min)
  */
 import { createHash } from 'node:crypto';
 import type { Services } from '../../core/services.js';
@@ -94,8 +94,15 @@ export interface DenialEvent {
 }
 
 const VERDICT_SCAN_MAX = 10000;
-const VERSION_TTL_MS = 30 * 24 * 3600 * 1000;
-const FULL_REFRESH_MS = 10000;
+const COUNTER_TTL_MS = 30 * 24 * 3600 * 1000;
+/** journal entries live this long; an instance further behind reloads the whole list */
+const JOURNAL_TTL_MS = 10 * 60 * 1000;
+/** more unseen journal entries than this: reload the whole list instead */
+const JOURNAL_MAX_GAP = 500;
+/** a journal entry whose id was taken but that is still missing after this is skipped by a reload */
+const JOURNAL_MISSING_MS = 1000;
+/** the whole list is reloaded this often anyway (a scan walks the store's whole keyspace) */
+const FULL_REFRESH_MS = 5 * 60 * 1000;
 const RECENT_MAX = 1000;
 const COUNT_DETECTORS: readonly DetectorName[] = ['auth_failures', 'waf_hits', 'rate_limited', 'errors_5xx'];
 const DISTINCT_DETECTORS: readonly DetectorName[] = ['scanning', 'enumeration'];
@@ -113,7 +120,9 @@ export class AbuseEngine {
   /** verdicts placed by this instance in the last LOCAL_KEEP_MS, kept across a concurrent sync */
   private readonly localRecent = new Map<string, { v: Verdict; storedSeq: number }>();
   private seq = 0;
-  private version = Number.NaN;
+  /** last journal id applied (NaN: the list was never loaded) */
+  private journalSeen = Number.NaN;
+  private missingSince: number | null = null;
   private lastFull = 0;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
@@ -180,34 +189,81 @@ export class AbuseEngine {
     void this.sync();
   }
 
-  /** Refreshes the local verdict list when the shared version moved (or every 10 s). */
+  /**
+   * Brings the local verdict list up to date: reads the journal id counter (one store call), and
+   * applies the journal entries written since the last poll (one call each). On start, after a
+   * gap, or every FULL_REFRESH_MS, reloads the whole list with a scan instead.
+   */
   async sync(now = this.services.clock()): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     const startSeq = ++this.seq;
     try {
       const store = this.services.store;
-      const v = await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 0);
-      if (v === this.version && now - this.lastFull < FULL_REFRESH_MS) return;
-      const rows = await store.scan(`${this.prefix}v:`, VERDICT_SCAN_MAX);
-      this.verdicts.clear();
-      for (const r of rows) {
-        const verdict = parseVerdict(r.value);
-        if (verdict && verdict.until > now) this.verdicts.set(`${verdict.kind}:${verdict.client}`, verdict);
+      const top = await store.incr(`${this.prefix}jid`, COUNTER_TTL_MS, 0);
+      const seen = this.journalSeen;
+      let full = Number.isNaN(seen) || top < seen || top - seen > JOURNAL_MAX_GAP || now - this.lastFull >= FULL_REFRESH_MS;
+      if (!full) {
+        for (let id = seen + 1; id <= top; id++) {
+          const entry = await store.get(`${this.prefix}j:${id}`);
+          if (entry === null) {
+            // its writer took the id but has not stored it yet, or it expired
+            this.missingSince ??= now;
+            if (now - this.missingSince >= JOURNAL_MISSING_MS) full = true;
+            break;
+          }
+          this.missingSince = null;
+          this.applyJournal(entry, now);
+          this.journalSeen = id;
+        }
       }
-      // verdicts placed here but not yet stored when the scan began may be missing from it: keep them
-      for (const [k, e] of this.localRecent) {
-        if (e.storedSeq < startSeq) this.localRecent.delete(k);
-        else if (!this.verdicts.has(k) && e.v.until > now) this.verdicts.set(k, e.v);
+      if (full) {
+        const rows = await store.scan(`${this.prefix}v:`, VERDICT_SCAN_MAX);
+        this.verdicts.clear();
+        for (const r of rows) {
+          const verdict = parseVerdict(r.value);
+          if (verdict && verdict.until > now) this.verdicts.set(`${verdict.kind}:${verdict.client}`, verdict);
+        }
+        // verdicts placed here but not yet stored when the scan began may be missing from it: keep them
+        for (const [k, e] of this.localRecent) {
+          if (e.storedSeq >= startSeq && !this.verdicts.has(k) && e.v.until > now) this.verdicts.set(k, e.v);
+        }
+        this.journalSeen = top;
+        this.missingSince = null;
+        this.lastFull = now;
       }
-      this.version = v;
-      this.lastFull = now;
+      for (const [k, e] of this.localRecent) if (e.storedSeq < startSeq) this.localRecent.delete(k);
     } catch (e) {
       // keep the last known list: a store outage must not lift bans
       this.services.logger.debug({ err: (e as Error).message }, 'abuse: verdict sync failed');
     } finally {
       this.polling = false;
     }
+  }
+
+  private applyJournal(text: string, now: number): void {
+    let e: { op?: unknown; kind?: unknown; client?: unknown; verdict?: unknown; at?: unknown };
+    try {
+      e = JSON.parse(text) as typeof e;
+    } catch {
+      return;
+    }
+    if (e.op === 'put') {
+      const v = parseVerdict(JSON.stringify(e.verdict ?? null));
+      if (v && v.until > now) this.verdicts.set(`${v.kind}:${v.client}`, v);
+    } else if (e.op === 'del' && (e.kind === 'ban' || e.kind === 'throttle') && typeof e.client === 'string') {
+      const k = `${e.kind}:${e.client}`;
+      // a verdict placed after the lift stays
+      const cur = this.verdicts.get(k);
+      if (cur && (typeof e.at !== 'number' || cur.since <= e.at)) this.verdicts.delete(k);
+    }
+  }
+
+  /** Appends a change to the shared journal that every instance applies. */
+  private async journal(entry: Record<string, unknown>): Promise<void> {
+    const store = this.services.store;
+    const id = await store.incr(`${this.prefix}jid`, COUNTER_TTL_MS, 1);
+    await store.set(`${this.prefix}j:${id}`, JSON.stringify(entry), JOURNAL_TTL_MS);
   }
 
   // ---------------------------------------------------------------- per-request checks
@@ -530,7 +586,7 @@ export class AbuseEngine {
     const local = this.setLocal(v);
     await store.set(`${this.prefix}v:${v.kind}:${v.client}`, JSON.stringify(v), Math.max(1, v.until - now));
     local.storedSeq = ++this.seq;
-    await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 1);
+    await this.journal({ op: 'put', verdict: v });
     const data = { client: v.client, until: new Date(v.until).toISOString(), duration_ms: v.until - now, reason: v.reason, source: v.source, offence: v.offence, by: v.by };
     this.services.logger.warn({ event: `abuse.${v.kind}`, ...data }, v.kind === 'ban' ? 'client banned' : 'client throttled');
     this.services.audit(v.kind === 'ban' ? 'ban_placed' : 'throttle_placed', data);
@@ -551,9 +607,9 @@ export class AbuseEngine {
     }
     await store.del(`${this.prefix}a:ban:${client}`);
     await store.del(`${this.prefix}a:throttle:${client}`);
-    await store.incr(`${this.prefix}ver`, VERSION_TTL_MS, 1);
+    for (const kind of ['ban', 'throttle'] as const) await this.journal({ op: 'del', kind, client, at: now });
     if (found) {
-      this.services.logger.warn({ event: 'abuse.lift', client, by }, 'ban_lifted');
+      this.services.logger.warn({ event: 'abuse.lift', client, by }, 'ban lifted');
       this.services.audit('ban_lifted', { client, by });
     }
     return found;
