@@ -221,12 +221,17 @@ export class LimitStage implements RouteStage {
   private finish(ctx: RequestContext, store: StateStore, checks: LimitCheck[], owners: Owner[], r: LimitResult): Decision {
     const lease = r.lease;
     if (lease !== null) {
-      let done = false;
-      ctx.onCleanup(() => {
-        if (done) return;
-        done = true;
+      if (ctx.res.closed) {
+        // the client left while the store decided: the exchange's cleanups already ran
         store.release(lease);
-      });
+      } else {
+        let done = false;
+        ctx.onCleanup(() => {
+          if (done) return;
+          done = true;
+          store.release(lease);
+        });
+      }
     }
     if (this.g.cfg.headers) {
       let policy = '';
