@@ -4,7 +4,10 @@ import { strict as assert } from 'node:assert';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { validateStage } from '../../src/stages/validate/index.js';
-import { SHOP, BROKEN_REF } from './fixtures.js';
+import { SHOP, BROKEN_REF, FIXTURES } from './fixtures.js';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // one array for every gateway of this file: the config schema is composed once per module list
 const MODULES = [validateStage];
@@ -97,6 +100,29 @@ test('request monitor mode lets an invalid request through and records what it w
     const metrics = await gw.gateway.services.metrics.render();
     assert.match(metrics, /portcullis_monitor_denials_total\{stage="validate",code="PC_ERR_VALIDATION"\} 1/);
     assert.match(metrics, /portcullis_response_validation_failures_total\{route="s.getItem",mode="monitor"\} 1/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a spec path is resolved relative to the config file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-rel-'));
+  cpSync(FIXTURES, join(dir, 'specs'), { recursive: true });
+  const gw = await startGateway(base(`  - id: s\n    spec: specs/shop-3.0.yaml\n    upstream: shop\n`), { modules: MODULES, dir });
+  try {
+    assert.equal((await fetch(`${gw.url}/api/items?limit=5`)).status, 200);
+    assert.equal((await fetch(`${gw.url}/api/items?limit=500`)).status, 400);
+    // a reload with a broken spec keeps the old snapshot; a fixed one takes effect
+    const specFile = join(dir, 'specs', 'shop-3.0.yaml');
+    const original = readFileSync(specFile, 'utf8');
+    writeFileSync(specFile, original.replace("'./common.yaml#/components/schemas/Money'", "'./common.yaml#/components/schemas/Gone'"));
+    assert.equal(await gw.reload(), false);
+    assert.equal((await fetch(`${gw.url}/api/items?limit=500`)).status, 400);
+    writeFileSync(specFile, original);
+    // the limit parameter lives in the shared components file: raise its maximum
+    writeFileSync(join(dir, 'specs', 'common.yaml'), readFileSync(join(dir, 'specs', 'common.yaml'), 'utf8').replace('maximum: 100\n', 'maximum: 1000\n'));
+    assert.equal(await gw.reload(), true);
+    assert.equal((await fetch(`${gw.url}/api/items?limit=500`)).status, 200);
   } finally {
     await gw.close();
   }
