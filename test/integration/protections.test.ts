@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+// Core behaviour, with no security stages loaded (modules: []): stages have their own tests.
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { request } from 'undici';
@@ -34,7 +35,7 @@ routes:
   - { id: admin, match: { prefix: /admin }, upstream: u }
   - { id: big, match: { prefix: /upload }, upstream: u, max_body_bytes: 4096 }
 `,
-    { vars: { UP: up.url } },
+    { modules: [], vars: { UP: up.url } },
   );
 });
 
@@ -109,7 +110,7 @@ upstreams:
   u: { targets: [{ url: "{{UP}}" }] }
 routes: [{ id: any, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { UP: up.url } },
+    { modules: [], vars: { UP: up.url } },
   );
   try {
     const r = await request(`${tg.url}/x`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.1.2.3', 'x-request-id': 'edge-42' } });

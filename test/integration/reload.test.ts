@@ -26,7 +26,7 @@ test('a config reload every 100 ms during 2,000 requests under load fails 0 requ
       res.end('ok');
     }, 2);
   });
-  const gw = await startGateway(CONFIG('a'), { vars: { UP: up.url } });
+  const gw = await startGateway(CONFIG('a'), { modules: [], vars: { UP: up.url } });
   const agent = new Agent({ connections: 32 });
   let stop = false;
   let reloads = 0;
@@ -66,7 +66,7 @@ test('a config reload every 100 ms during 2,000 requests under load fails 0 requ
 
 test('a reload that fails keeps the running config, logs why and counts it', async () => {
   const up = await startUpstream();
-  const gw = await startGateway(CONFIG('a'), { vars: { UP: up.url } });
+  const gw = await startGateway(CONFIG('a'), { modules: [], vars: { UP: up.url } });
   try {
     const ok = await gw.reload(CONFIG('a').replace('upstream: u }', 'upstream: u, bogus: 1 }'));
     assert.equal(ok, false);
@@ -108,8 +108,8 @@ routes: [{ id: r, match: { path: ${path} }, upstream: u }]
     await r.body.dump();
     return r.statusCode;
   };
-  const waitFor = async (p: string, want: number) => {
-    const deadline = Date.now() + 5000;
+  const waitFor = async (p: string, want: number, ms = 5000) => {
+    const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       if ((await status(p).catch(() => 0)) === want) return true;
       await new Promise((r) => setTimeout(r, 50));
@@ -117,7 +117,7 @@ routes: [{ id: r, match: { path: ${path} }, upstream: u }]
     return false;
   };
   try {
-    assert.ok(await waitFor('/one', 200));
+    assert.ok(await waitFor('/one', 200, 30000), `the gateway started: ${err}`);
     writeFileSync(file, text('/two'));
     assert.ok(await waitFor('/two', 200), 'file change reloads');
     assert.equal(await status('/one'), 404);

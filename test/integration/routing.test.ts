@@ -24,7 +24,7 @@ routes:
   - { id: host-a, match: { hosts: [a.example.com], path: /hosted }, upstream: a }
   - { id: host-wild, match: { hosts: ["*.example.com"], path: /hosted }, upstream: a }
 `,
-    { vars: { UP: up.url } },
+    { modules: [], vars: { UP: up.url } },
   );
 });
 

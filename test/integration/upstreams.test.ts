@@ -34,7 +34,7 @@ upstreams:
       - { url: "{{C}}", weight: 3 }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { A: ups[0]!.url, B: ups[1]!.url, C: ups[2]!.url } },
+    { modules: [], vars: { A: ups[0]!.url, B: ups[1]!.url, C: ups[2]!.url } },
   );
   try {
     const N = 3000;
@@ -79,7 +79,7 @@ upstreams:
     health_check: { path: /healthz, interval_ms: 50, healthy_threshold: 2, unhealthy_threshold: 2, timeout_ms: 500 }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { A: sick.url, B: good.url } },
+    { modules: [], vars: { A: sick.url, B: good.url } },
   );
   const froms = async (n: number) => {
     const out: string[] = [];
@@ -125,7 +125,7 @@ upstreams:
   u: { targets: [{ url: "{{A}}" }], response_timeout_ms: 200, retries: { attempts: 0 } }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { A: slow.url } },
+    { modules: [], vars: { A: slow.url } },
   );
   try {
     const r = await call(`${gw.url}/slow`);
@@ -148,7 +148,7 @@ upstreams:
   u: { targets: [{ url: "http://127.0.0.1:{{P}}" }] }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { P: port } },
+    { modules: [], vars: { P: port } },
   );
   try {
     const r = await call(`${gw.url}/x`);
@@ -176,7 +176,7 @@ upstreams:
     retries: { attempts: 2 }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { DEAD: deadPort, LIVE: live.url } },
+    { modules: [], vars: { DEAD: deadPort, LIVE: live.url } },
   );
   try {
     // round robin alternates: every other request first goes to the dead target
@@ -213,7 +213,7 @@ upstreams:
     passive: { consecutive_failures: 3, ejection_ms: 60000 }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { A: bad.url, B: good.url } },
+    { modules: [], vars: { A: bad.url, B: good.url } },
   );
   try {
     for (let i = 0; i < 6; i++) await call(`${gw.url}/x`);
@@ -248,7 +248,7 @@ upstreams:
   u: { targets: [{ url: "{{A}}" }, { url: "{{B}}" }], balance: least_connections }
 routes: [{ id: r, match: { prefix: / }, upstream: u }]
 `,
-    { vars: { A: slow.url, B: fast.url } },
+    { modules: [], vars: { A: slow.url, B: fast.url } },
   );
   try {
     const pending = [call(`${gw.url}/1`), call(`${gw.url}/2`)];
