@@ -60,3 +60,23 @@ test('selects the body parser from the media type essence', () => {
   assert.equal(bodyKind('text/plain'), 'text');
   assert.equal(bodyKind('application/octet-stream'), 'other');
 });
+
+test('the form and multipart parsers never throw on arbitrary input (property)', async () => {
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.string({ maxLength: 200 }), (s) => {
+      const r = parsePairs(s);
+      return typeof r.ok === 'boolean';
+    }),
+    { numRuns: 500 },
+  );
+  const b = 'bb';
+  const framed = fc.array(fc.oneof(fc.constant(`--${b}\r\n`), fc.constant('Content-Disposition: form-data; name="a"\r\n\r\n'), fc.constant(`\r\n--${b}--`), fc.string({ maxLength: 20 })), { maxLength: 12 });
+  fc.assert(
+    fc.property(framed, fc.uint8Array({ maxLength: 50 }), (pieces, bytes) => {
+      const r = parseMultipart(Buffer.concat([Buffer.from(pieces.join(''), 'latin1'), Buffer.from(bytes)]), b);
+      return typeof r.ok === 'boolean';
+    }),
+    { numRuns: 500 },
+  );
+});
