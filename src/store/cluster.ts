@@ -70,7 +70,12 @@ export class ClusterStore implements StateStore {
     if (!isStoreMsg(msg)) return;
     const r = msg as unknown as ReplyMsg;
     const p = this.pending.get(r.id);
-    if (!p) return;
+    if (!p) {
+      // a decision that arrived after its timeout: give back any slot it took
+      const lease = r.ok ? (r.value as { lease?: Lease | null } | null)?.lease : null;
+      if (lease) this.release(lease);
+      return;
+    }
     this.pending.delete(r.id);
     clearTimeout(p.timer);
     if (r.ok) p.resolve(r.value);

@@ -108,3 +108,13 @@ test('pending calls beyond the bound are refused', async () => {
   await assert.rejects(p1, StoreUnavailableError);
   await assert.rejects(p2, StoreUnavailableError);
 });
+
+test('a decision that arrives after its timeout gives its concurrency slot back', async () => {
+  const ch = new SilentChannel();
+  const s = new ClusterStore({ timeoutMs: 20, channel: ch });
+  await assert.rejects(s.limit([{ kind: 'concurrency', key: 'c', max: 1, leaseMs: 1000, enforce: true }], Date.now()), StoreUnavailableError);
+  const call = ch.sent[0] as { id: number };
+  ch.emit('message', { __portcullisStore: 1, id: call.id, ok: true, value: { allowed: true, checks: [], lease: { id: '1:7', keys: ['c'] } } });
+  assert.deepEqual(ch.sent[1], { __portcullisStore: 1, id: 0, op: 'release', args: [{ id: '1:7', keys: ['c'] }] });
+  await s.close();
+});
