@@ -20,6 +20,7 @@ export interface StateConfig {
   memory: { max_entries: number };
   redis: {
     url: string;
+    cluster_nodes?: string[];
     key_prefix: string;
     username?: string;
     password?: string;
@@ -74,6 +75,14 @@ export const STATE_SCHEMA: JsonSchema = {
           default: 'redis://127.0.0.1:6379',
           description: 'Server URL, `redis://host:port/db` or `rediss://` for TLS. Put no password here; use `password`.',
         },
+        cluster_nodes: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: { type: 'string', pattern: '^rediss?://' },
+          description:
+            'Redis Cluster seed nodes (`redis://host:port`); when set, `url` is not used. All rate-limit keys carry one {hash tag}, so every decision is one script on one slot.',
+        },
         key_prefix: {
           type: 'string',
           pattern: '^[A-Za-z0-9_.:-]{1,64}$',
@@ -117,6 +126,7 @@ export function createStore(state: StateConfig | undefined, logger: Logger, metr
     const r = state.redis;
     return new RedisStore({
       url: r.url,
+      clusterNodes: r.cluster_nodes,
       keyPrefix: r.key_prefix,
       username: r.username,
       password: r.password,

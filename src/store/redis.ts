@@ -9,7 +9,7 @@
  * itself (backoff capped at `reconnectMaxDelayMs`); `healthy()` is true again once it is ready.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observe/metrics.js';
 import { INCR_SCRIPT, LIMIT_SCRIPT } from './redis-scripts.js';
@@ -17,6 +17,8 @@ import { StoreUnavailableError, type CheckResult, type Lease, type LimitCheck, t
 
 export interface RedisStoreOptions {
   readonly url: string;
+  /** Redis Cluster seed nodes (`redis://host:port`); when given, `url` is not used */
+  readonly clusterNodes?: readonly string[] | undefined;
   /** prepended to every key, e.g. `portcullis:` */
   readonly keyPrefix: string;
   readonly username?: string | undefined;
@@ -43,7 +45,7 @@ export const LIMIT_HASH_TAG = '{limits}';
 
 export class RedisStore implements StateStore {
   readonly kind = 'redis' as const;
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
   private readonly prefix: string;
   private readonly limitPrefix: string;
   private readonly logger: Logger;
@@ -66,6 +68,7 @@ export class RedisStore implements StateStore {
     this.errors = m ? m.counter('portcullis_state_store_errors_total', 'State store commands that failed, by operation and reason.', ['op', 'reason']) : null;
     this.upGauge?.set(0);
     const max = opts.reconnectMaxDelayMs;
+    const retry = (times: number): number | null => (this.closing ? null : Math.min(50 * 2 ** Math.min(times, 10), max));
     const options: RedisOptions = {
       connectTimeout: opts.connectTimeoutMs,
       commandTimeout: opts.commandTimeoutMs,
@@ -74,13 +77,29 @@ export class RedisStore implements StateStore {
       enableReadyCheck: true,
       autoResubscribe: false,
       lazyConnect: false,
-      retryStrategy: (times: number) => (this.closing ? null : Math.min(50 * 2 ** Math.min(times, 10), max)),
+      retryStrategy: retry,
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
       ...(opts.db !== undefined ? { db: opts.db } : {}),
       ...(opts.tls ? { tls: {} } : {}),
     };
-    this.client = new Redis(opts.url, options);
+    if (opts.clusterNodes && opts.clusterNodes.length > 0) {
+      const nodes = opts.clusterNodes.map((u) => {
+        const url = new URL(u);
+        return { host: url.hostname, port: Number(url.port || 6379) };
+      });
+      const { db: _db, ...nodeOptions } = options;
+      const clusterOptions: ClusterOptions = {
+        redisOptions: nodeOptions,
+        enableOfflineQueue: false,
+        enableReadyCheck: true,
+        clusterRetryStrategy: retry,
+        scaleReads: 'master',
+      };
+      this.client = new Cluster(nodes, clusterOptions);
+    } else {
+      this.client = new Redis(opts.url, options);
+    }
     this.client.defineCommand('pcIncr', { lua: INCR_SCRIPT, numberOfKeys: 1 });
     this.client.on('ready', () => {
       this.wasReady = true;
@@ -88,7 +107,7 @@ export class RedisStore implements StateStore {
       this.upGauge?.set(1);
       this.logger.info({ store: 'redis' }, 'state store connected');
       // load the script so that even the first decision is a single EVALSHA
-      this.client.script('LOAD', LIMIT_SCRIPT).catch(() => undefined);
+      for (const node of this.masters()) node.script('LOAD', LIMIT_SCRIPT).catch(() => undefined);
     });
     this.client.on('error', (err: Error) => {
       // logged once per outage (on 'close'); ioredis emits an error per reconnect attempt
@@ -102,6 +121,11 @@ export class RedisStore implements StateStore {
       }
       this.wasReady = false;
     });
+  }
+
+  /** The servers holding keys: the one Redis, or every cluster master. */
+  private masters(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
   }
 
   private get cmds(): LimitCommands {
@@ -225,33 +249,36 @@ export class RedisStore implements StateStore {
     }
   }
 
-  /** SCAN for `prefix*` (glob characters in the prefix are escaped); at most `max` keys, at most 1,000 SCAN calls. */
+  /** SCAN for `prefix*` on every master (glob characters in the prefix are escaped); at most `max` keys, at most 1,000 SCAN calls per server. */
   async scan(prefix: string, max: number): Promise<{ key: string; value: string; ttlMs: number }[]> {
     const pattern = `${(this.prefix + prefix).replace(/[*?[\]\\]/g, '\\$&')}*`;
-    const found: string[] = [];
-    const seen = new Set<string>();
+    const out: { key: string; value: string; ttlMs: number }[] = [];
     try {
-      let cursor = '0';
-      let rounds = 0;
-      do {
-        const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
-        cursor = next;
-        for (const k of keys) {
-          if (found.length >= max || seen.has(k)) continue;
-          seen.add(k);
-          found.push(k);
+      for (const node of this.masters()) {
+        if (out.length >= max) break;
+        const found: string[] = [];
+        const seen = new Set<string>();
+        let cursor = '0';
+        let rounds = 0;
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
+          cursor = next;
+          for (const k of keys) {
+            if (found.length >= max - out.length || seen.has(k)) continue;
+            seen.add(k);
+            found.push(k);
+          }
+        } while (cursor !== '0' && found.length < max - out.length && ++rounds < 1000);
+        if (found.length === 0) continue;
+        const p = node.pipeline();
+        for (const k of found) p.get(k).pttl(k);
+        const res = (await p.exec()) ?? [];
+        for (let i = 0; i < found.length; i++) {
+          const [gErr, v] = res[2 * i] ?? [null, null];
+          const [, ttl] = res[2 * i + 1] ?? [null, -2];
+          if (gErr || v === null || v === undefined || Number(ttl) === -2) continue; // other type, or gone
+          out.push({ key: found[i]!.slice(this.prefix.length), value: String(v), ttlMs: Number(ttl) });
         }
-      } while (cursor !== '0' && found.length < max && ++rounds < 1000);
-      if (found.length === 0) return [];
-      const p = this.client.pipeline();
-      for (const k of found) p.get(k).pttl(k);
-      const res = (await p.exec()) ?? [];
-      const out: { key: string; value: string; ttlMs: number }[] = [];
-      for (let i = 0; i < found.length; i++) {
-        const [gErr, v] = res[2 * i] ?? [null, null];
-        const [, ttl] = res[2 * i + 1] ?? [null, -2];
-        if (gErr || v === null || v === undefined || Number(ttl) === -2) continue; // other type, or gone
-        out.push({ key: found[i]!.slice(this.prefix.length), value: String(v), ttlMs: Number(ttl) });
       }
       return out;
     } catch (e) {

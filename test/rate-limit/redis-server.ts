@@ -60,3 +60,67 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   await start();
   return { port, url: `redis://127.0.0.1:${port}`, stop, start };
 }
+
+export interface PrivateCluster {
+  readonly nodes: string[];
+  stop(): Promise<void>;
+}
+
+/** Three redis-server masters in cluster mode on free ports, joined with `redis-cli --cluster create`. */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-rcluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children: ChildProcess[] = [];
+  for (const port of ports) {
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(c);
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 5000);
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    c.stdout!.resume();
+  }
+  await new Promise<void>((resolve, reject) =>
+    execFile('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], (err, stdout) =>
+      err ? reject(new Error(`${err.message}: ${stdout}`)) : resolve(),
+    ),
+  );
+  // wait until every node reports the cluster ok
+  for (const port of ports) {
+    for (let i = 0; i < 100; i++) {
+      const info = await new Promise<string>((resolve) => execFile('redis-cli', ['-p', String(port), 'cluster', 'info'], (_e, out) => resolve(out)));
+      if (info.includes('cluster_state:ok')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    nodes: ports.map((p) => `redis://127.0.0.1:${p}`),
+    stop: async () => {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGKILL');
+            }),
+        ),
+      );
+    },
+  };
+}
