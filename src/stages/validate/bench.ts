@@ -1,145 +1,192 @@
 /**
- * Benchmark of the validation stage's cost: POST of a ~1 KB JSON body through a validated
- * OpenAPI operation against the same upstream through a plain route, in the same run
- * (alternating phases, so that machine noise hits both). Not a test; run it with
- *   node dist/src/stages/validate/bench.js [seconds-per-phase] [connections] [rounds]
- * It prints a markdown table (for bench/results.md) and the ratio validated / plain.
+ * Benchmark of the validation stage's cost (issue 4): POST of the 1 KB JSON body of
+ * bench/wrk/body-1k.json through an operation generated from an OpenAPI document (request
+ * validation on) against the same routes written by hand (no validation), in the same run, with
+ * the same harness conventions as bench/run.mjs: each gateway is a `portcullis start` process
+ * pinned to CPU 0; wrk and the upstream (bench/upstream.mjs) on CPU 1; targets interleaved in
+ * each round; medians over rounds; CPU µs per request from /proc (robust to other load).
+ *
+ *   npm run build && node dist/src/stages/validate/bench.js [rounds] [duration] [connections]
+ *
+ * Prints a markdown section for bench/results.md.
  */
-import * as http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
-import pino from 'pino';
-import { Gateway } from '../../gateway.js';
-import { validateStage } from './index.js';
+import { STAGES } from '../index.js';
 
-const seconds = Number(process.argv[2] ?? 4);
-const connections = Number(process.argv[3] ?? 32);
-const rounds = Number(process.argv[4] ?? 5);
-const SPEC = fileURLToPath(new URL('../../../../test/openapi/fixtures/shop-3.0.yaml', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const HERE = join(ROOT, 'src', 'stages', 'validate', 'testdata');
+const BENCH = join(ROOT, 'bench');
+const rounds = Number(process.argv[2] ?? 3);
+const duration = process.argv[3] ?? '5s';
+const connections = Number(process.argv[4] ?? 64);
 
-const body = JSON.stringify({
-  name: 'A sturdy widget with a long descriptive name for the benchmark body, padded to the maximum len',
-  price: 129.95,
-  tags: ['hardware', 'tools', 'garden', 'outdoor', 'steel', 'blue', 'sale', 'new-arrival', 'bestseller', 'eco'],
-  description:
-    'This widget is made of stainless steel and designed for daily use in the garden and the workshop. It resists rust, it is easy to clean and it comes with a five year warranty. Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor in reprehenderit.',
-  discount: 12.5,
-  category: { name: 'tools', children: [{ name: 'garden' }, { name: 'workshop', children: [{ name: 'hand tools' }, { name: 'power tools' }] }, { name: 'outdoor living and patio' }, { name: 'kitchen and household goods' }, { name: 'seasonal and holiday decoration' }] },
+const haveTaskset = !spawnSync('taskset', ['-c', '0', 'true']).error;
+const pin = (cpu: number, cmd: string, argv: string[]): [string, string[]] => (haveTaskset ? ['taskset', ['-c', String(cpu), cmd, ...argv]] : [cmd, argv]);
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGTERM');
 });
 
-const upstream = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(201, { 'content-type': 'application/json', 'content-length': 2 });
-    res.end('{}');
-  });
-});
-await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-const upPort = (upstream.address() as AddressInfo).port;
-
-const dir = mkdtempSync(join(tmpdir(), 'pc-bench-validate-'));
-const file = join(dir, 'portcullis.yaml');
-writeFileSync(
-  file,
-  `version: 1
-listeners:
-  - port: 0
-admin:
-  enabled: false
-access_log:
-  enabled: false
-upstreams:
-  shop:
-    targets:
-      - url: http://127.0.0.1:${upPort}
-    max_connections: 64
-routes:
-  - id: plain
-    match:
-      path: /plain/items
-      methods: [POST]
-    upstream: shop
-    rewrite: /api/items
-apis:
-  - id: shop
-    spec: ${SPEC}
-    upstream: shop
-`,
-);
-const gw = await Gateway.start({ file, modules: [validateStage], logger: pino({ level: 'warn' }), watch: false, handleSignals: false, portOverride: () => 0 });
-const port = gw.ports()[0] as number;
-
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { port, path, body, seconds, connections } = workerData;
-const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-let done = 0, errors = 0, bad = 0;
-const end = Date.now() + seconds * 1000;
-const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-function one() {
-  if (Date.now() >= end) return finish();
-  const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent }, (res) => {
-    if (res.statusCode !== 201) bad++;
-    res.resume();
-    res.on('end', () => { done++; one(); });
-  });
-  req.on('error', () => { errors++; one(); });
-  req.end(body);
+function start(cpu: number, cmd: string, argv: string[], env: Record<string, string> = {}): ChildProcess {
+  const [c, a] = pin(cpu, cmd, argv);
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
 }
-let live = connections;
-function finish() { if (--live === 0) { agent.destroy(); parentPort.postMessage({ done, errors, bad }); } }
-for (let i = 0; i < connections; i++) one();
-`;
 
-/**
- * Throughput, plus the gateway thread's busy time per request (event-loop utilisation × time /
- * requests): the latter is robust when other processes compete for the CPU.
- */
-function phase(path: string): Promise<{ rps: number; busyUs: number; errors: number; bad: number }> {
-  const elu0 = performance.eventLoopUtilization();
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { eval: true, workerData: { port, path, body, seconds, connections } });
-    w.once('message', (m: { done: number; errors: number; bad: number }) => {
-      void w.terminate();
-      const elu = performance.eventLoopUtilization(elu0);
-      resolve({ rps: m.done / seconds, busyUs: (elu.active * 1000) / Math.max(1, m.done), errors: m.errors, bad: m.bad });
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
     });
-    w.once('error', reject);
   });
 }
 
-await phase('/plain/items'); // warm-up (JIT, pools)
-const plain: number[] = [];
-const validated: number[] = [];
-const plainBusy: number[] = [];
-const validatedBusy: number[] = [];
-for (let round = 0; round < rounds; round++) {
-  const p = await phase('/plain/items');
-  const v = await phase('/api/items');
-  if (p.errors + p.bad + v.errors + v.bad > 0) console.error(`round ${round}: errors plain ${p.errors}/${p.bad}, validated ${v.errors}/${v.bad}`);
-  plain.push(p.rps);
-  validated.push(v.rps);
-  plainBusy.push(p.busyUs);
-  validatedBusy.push(v.busyUs);
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = connect(port, '127.0.0.1', () => {
+        c.destroy();
+        r(true);
+      });
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} did not open`);
 }
-const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
-const mean = (a: number[]) => sum(a) / a.length;
-const ratio = sum(validated) / sum(plain);
-const busyRatio = mean(plainBusy) / mean(validatedBusy);
-const perRound = validated.map((v, i) => v / (plain[i] as number)).sort((a, b) => a - b);
-const median = perRound[Math.floor(perRound.length / 2)] as number;
-console.log(`| route | req/s per round | mean req/s | gateway-thread µs per request |`);
-console.log(`|---|---|---|---|`);
-console.log(`| plain route, no stages | ${plain.map((x) => x.toFixed(0)).join(', ')} | ${mean(plain).toFixed(0)} | ${mean(plainBusy).toFixed(1)} |`);
-console.log(`| OpenAPI createItem, request validation | ${validated.map((x) => x.toFixed(0)).join(', ')} | ${mean(validated).toFixed(0)} | ${mean(validatedBusy).toFixed(1)} |`);
-console.log(
-  `\nbody ${Buffer.byteLength(body)} bytes, ${connections} connections, ${seconds} s per phase, ${rounds} rounds; ` +
-    `throughput ratio validated/plain = ${ratio.toFixed(3)} (median of rounds ${median.toFixed(3)}); capacity ratio (busy time plain/validated) = ${busyRatio.toFixed(3)}`,
+
+function procCpu(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(v[11]) + Number(v[12])) / 100;
+}
+
+interface Run {
+  rps: number;
+  p99_us: number;
+  cpu_us: number;
+  non2xx: number;
+  errors: number;
+}
+
+function wrk(port: number, pid: number, dur: string): Run {
+  const env = { ...process.env, BENCH_BODY: join(BENCH, 'wrk', 'body-1k.json') };
+  const [c, a] = pin(1, 'wrk', ['-t1', `-c${connections}`, `-d${dur}`, '--timeout', '5s', '-s', join(BENCH, 'wrk', 'post.lua'), `http://127.0.0.1:${port}/api/items`]);
+  const cpu0 = procCpu(pid);
+  const out = execFileSync(c, a, { env, encoding: 'utf8', maxBuffer: 1 << 20 });
+  const cpu1 = procCpu(pid);
+  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) throw new Error(`wrk gave no summary:\n${out}`);
+  const r = JSON.parse(line.slice(11)) as Record<string, number>;
+  const requests = r['requests'] ?? 0;
+  return {
+    rps: r['rps'] ?? 0,
+    p99_us: r['p99_us'] ?? 0,
+    cpu_us: requests > 0 ? ((cpu1 - cpu0) * 1e6) / requests : 0,
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: (r['err_connect'] ?? 0) + (r['err_read'] ?? 0) + (r['err_write'] ?? 0) + (r['err_timeout'] ?? 0),
+  };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is required: apt-get install -y wrk');
+  const work = mkdtempSync(join(tmpdir(), 'pc-bench-validate-'));
+  const upstreamPort = await freePort();
+  start(1, process.execPath, [join(BENCH, 'upstream.mjs')], { PORT: String(upstreamPort) });
+  await waitPort(upstreamPort);
+  const routeKeys = new Set(STAGES.flatMap((m) => Object.keys(m.schema?.route ?? {})));
+  const variants: { label: string; extra: string }[] = [{ label: 'all stages at defaults', extra: '' }];
+  if (routeKeys.has('waf')) variants.push({ label: 'WAF off', extra: 'waf: off' });
+  const targets: { name: string; variant: string; port: number; pid: number }[] = [];
+  for (const v of variants) {
+    for (const [name, file] of [
+      ['plain', 'bench-plain.yaml'],
+      ['validated', 'bench-validated.yaml'],
+    ] as const) {
+      const port = await freePort();
+      const vars: Record<string, string> = {
+        PORT: String(port),
+        ADMIN_PORT: String(await freePort()),
+        UPSTREAM_PORT: String(upstreamPort),
+        WORK: work,
+        ROOT: ROOT.replace(/\/$/, ''),
+        AUTH_NONE: routeKeys.has('auth') ? ', auth: none' : '',
+        ROUTE_EXTRA: v.extra === '' ? '' : `, ${v.extra}`,
+        DEFAULTS: v.extra,
+      };
+      const text = readFileSync(join(HERE, file), 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, k: string) => vars[k] ?? '');
+      const cfg = join(work, `${targets.length}-${file}`);
+      writeFileSync(cfg, text);
+      const proc = start(0, process.execPath, [join(ROOT, 'bin', 'portcullis.js'), 'start', '-c', cfg]);
+      await waitPort(port);
+      targets.push({ name, variant: v.label, port, pid: proc.pid as number });
+    }
+  }
+  for (const t of targets) wrk(t.port, t.pid, '1s'); // warm-up
+  const key = (t: { name: string; variant: string }) => `${t.variant}|${t.name}`;
+  const runs = new Map<string, Run[]>(targets.map((t) => [key(t), []]));
+  for (let r = 0; r < rounds; r++) for (const t of targets) runs.get(key(t))?.push(wrk(t.port, t.pid, duration));
+  const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  const rows: string[] = [];
+  const checks: string[] = [];
+  for (const v of variants) {
+    const plain = runs.get(`${v.label}|plain`) as Run[];
+    const validated = runs.get(`${v.label}|validated`) as Run[];
+    for (const [name, xs] of [
+      ['plain', plain],
+      ['validated', validated],
+    ] as const) {
+      const rps = xs.map((x) => x.rps);
+      rows.push(
+        `| ${v.label} | ${name} | ${fmt(median(rps))} | ${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))} | ${fmt(median(xs.map((x) => x.p99_us)) / 1000, 2)} | ${fmt(median(xs.map((x) => x.cpu_us)), 1)} | ${xs.reduce((a, x) => a + x.errors, 0)} / ${xs.reduce((a, x) => a + x.non2xx, 0)} |`,
+      );
+    }
+    const rpsRatio = median(validated.map((x) => x.rps)) / median(plain.map((x) => x.rps));
+    const cpuRatio = median(validated.map((x) => x.cpu_us)) / median(plain.map((x) => x.cpu_us));
+    checks.push(`| ${v.label}: validated ≥ 0.85x plain req/s | ${rpsRatio.toFixed(2)}x | ${rpsRatio >= 0.85 ? 'pass' : 'FAIL'} |`);
+    checks.push(`| ${v.label}: CPU µs/request validated / plain (informative) | ${cpuRatio.toFixed(2)}x | - |`);
+  }
+  const lines = [
+    '<!-- scenario:validate -->',
+    '## Validation (issue 4): OpenAPI request validation vs the same route without it',
+    '',
+    `POST of bench/wrk/body-1k.json (1 KB JSON) to \`/api/items\` through (a) a hand-written route ("plain") and (b) the route generated from src/stages/validate/testdata/bench-openapi.yaml ("validated": safe JSON parse, Ajv schema with patterns, additionalProperties false), each with every other registered stage at its defaults, and again with the WAF off on both. \`node dist/src/stages/validate/bench.js ${rounds} ${duration} ${connections}\`: wrk -t1 -c${connections} -d${duration}, ${rounds} rounds with targets interleaved, gateways on CPU 0, wrk and the upstream on CPU 1, medians over rounds; ${new Date().toISOString()}. The machine is shared and noisy: compare ratios within the run.`,
+    '',
+    '| variant | target | req/s (median) | min–max | p99 ms | CPU µs/request | errors / non-2xx |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    '| check | measured | result |',
+    '|---|---|---|',
+    ...checks,
+    '',
+    '<!-- /scenario:validate -->',
+  ];
+  console.log(lines.join('\n'));
+  if (existsSync(work)) for (const c of children) c.kill('SIGTERM');
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
 );
-await gw.stop(0);
-upstream.close();
