@@ -133,9 +133,19 @@ describe('jti replay protection', () => {
       const file = join(dir, 'portcullis.yaml');
       writeFileSync(
         file,
-        `${configText(up.url, `state:\n  store: redis\n  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}" }`)}\naccess_log: { enabled: false }\nadmin: { enabled: false }\n`,
+        `${configText(up.url, `state:\n  store: redis\n  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }`)}\naccess_log: { enabled: false }\nadmin: { enabled: false }\n`,
       );
       [a, b] = await Promise.all([spawnGateway(file), spawnGateway(file)]);
+      // readiness: the store connects to Redis after the listener is up (503 until then)
+      for (const g of [a, b]) {
+        let status = 0;
+        for (let i = 0; i < 100 && status !== 200; i++) {
+          status = (await rawRequest(`${g.url}/once`, { headers: bearer(token()) })).status;
+          if (status === 503) await new Promise((r) => setTimeout(r, 50));
+          else assert.equal(status, 200);
+        }
+        assert.equal(status, 200, 'the gateway reaches Redis');
+      }
     });
     after(async () => {
       await Promise.all([a?.stop(), b?.stop()]);
