@@ -60,6 +60,11 @@ test('an invalid override value is a config error found in the generated route',
   assert.match(msg, /generated route for operation 'getItem' is not valid/);
 });
 
+test('two APIs claiming the same operation path and method is a config error', async () => {
+  const msg = await configError(`  - id: a\n    spec: ${SHOP}\n    upstream: shop\n  - id: b\n    spec: ${SHOP}\n    upstream: shop\n`);
+  assert.match(msg, /collides with route 'a\.listItems'/);
+});
+
 test('an unknown upstream and a missing spec file are config errors', async () => {
   assert.match(await configError(`  - id: s\n    spec: ${SHOP}\n    upstream: nope\n`), /unknown upstream 'nope'/);
   assert.match(await configError(`  - id: s\n    spec: /nonexistent/spec.yaml\n    upstream: shop\n`), /spec\.yaml/);

@@ -138,6 +138,8 @@ export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, '
   prepared.set(config, out);
   if (apis.length === 0) return;
   const { fn: check, keys: routeKeys } = await routeSchemaValidator();
+  /** host set + method + path template of generated routes: two operations may not claim the same */
+  const claimed = new Map<string, string>();
   for (let i = 0; i < apis.length; i++) {
     const api = apis[i] as ApiConfig;
     const at = (k: (string | number)[], msg: string): ConfigError => configErrorAt(env.file, ['apis', i, ...k], msg);
@@ -175,6 +177,10 @@ export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, '
         throw at(api.overrides[op.key] ? ['overrides', op.key] : ['spec'], `generated route for operation '${op.key}' is not valid: ${where}`);
       }
       if (genAuth !== undefined) candidate['auth'] = genAuth;
+      const claim = `${(api.hosts ?? []).slice().sort().join(',')}|${op.method}|${candidate.match.path ?? ''}`.replace(/\{[^}]*\}/g, '{}');
+      const prev = claimed.get(claim);
+      if (prev !== undefined) throw at(['spec'], `operation '${op.key}' (${op.method} ${candidate.match.path ?? ''}) collides with route '${prev}'`);
+      claimed.set(claim, candidate.id);
       config.routes.push(candidate);
     }
     out.set(api.id, { config: api, spec, operations: ops });
