@@ -7,10 +7,14 @@ import { validateStage } from './validate/index.js';
 import { RATE_LIMIT_MODULES } from './rate-limit/index.js';
 import { ABUSE_MODULES } from './abuse/index.js';
 import { wafStage } from './waf/index.js';
+import { authStage } from './auth/index.js';
+import { authorizeStage } from './authorize/index.js';
 
 export const STAGES: readonly StageModule[] = [
   validateStage,
   ...RATE_LIMIT_MODULES,
   ...ABUSE_MODULES,
   wafStage,
+  authStage,
+  authorizeStage,
 ];
