@@ -181,5 +181,8 @@ routes:
     assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_KEY_UNKNOWN');
     // the failed refetch kept the last good key set
     assert.equal((await rawRequest(`${gw.url}/orders/6`, { headers: bearer(b) })).status, 200);
+    // a config reload builds a new verifier (empty token cache) that reuses the kept key set
+    assert.equal(await gw.reload(), true);
+    assert.equal((await rawRequest(`${gw.url}/orders/7`, { headers: bearer(a) })).status, 200);
   });
 });
