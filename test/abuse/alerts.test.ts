@@ -84,7 +84,7 @@ version: 1
 listeners: [{ port: 0 }]
 admin: { port: 0, token: admin-token-0123456789 }
 upstreams: { app: { targets: [{ url: '{{UP}}' }] } }
-routes: [{ id: orders, match: { prefix: /orders }, upstream: app }]
+routes: [{ id: orders, match: { prefix: /orders }, upstream: app, auth: none }]
 abuse:
   detectors:
     errors_5xx: { mode: 'off' }
@@ -150,7 +150,7 @@ test('gateway faults raise an alert that resolves when cleared', async () => {
 version: 1
 listeners: [{ port: 0 }]
 upstreams: { app: { targets: [{ url: '{{UP}}' }] } }
-routes: [{ id: r, match: { prefix: / }, upstream: app }]
+routes: [{ id: r, match: { prefix: / }, upstream: app, auth: none }]
 alerts:
   evaluate_interval_ms: 100
   sinks:
@@ -186,7 +186,7 @@ upstreams:
   dead:
     targets: [{ url: 'http://127.0.0.1:9' }]
     health_check: { path: /healthz, interval_ms: 100, timeout_ms: 100, unhealthy_threshold: 1 }
-routes: [{ id: r, match: { prefix: / }, upstream: dead }]
+routes: [{ id: r, match: { prefix: / }, upstream: dead, auth: none }]
 alerts:
   evaluate_interval_ms: 100
   sinks:

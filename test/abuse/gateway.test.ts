@@ -39,9 +39,11 @@ routes:
   - id: login
     match: { path: /login, methods: [POST] }
     upstream: app
+    auth: none
   - id: items
     match: { path: '/items/{id}' }
     upstream: app
+    auth: none
 ${extra}
 `;
 }
@@ -198,7 +200,7 @@ test('the global deny list refuses routed and unrouted requests; a route allow l
     await denied.close();
   }
   const routeOnly = await startGateway(
-    config('').replace("  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n", "  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    ip_lists: { allow: ['10.0.0.0/8', '2001:db8::/32'] }\n"),
+    config('').replace("  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    auth: none\n", "  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    auth: none\n    ip_lists: { allow: ['10.0.0.0/8', '2001:db8::/32'] }\n"),
     { vars: { UP: up.url } },
   );
   try {
@@ -248,6 +250,32 @@ test('the admin API adds and lifts a manual ban, refuses writes without the toke
     for (const e of ['config_loaded', 'ban_placed', 'admin_ban_added', 'ban_lifted', 'admin_ban_lifted']) assert.ok(events.includes(e), `${e} in ${events.join(',')}`);
     assert.match(entries.find((e) => e.event === 'admin_ban_added')?.data.by ?? '', /^alice@127\.0\.0\.1$/);
     assert.ok(!text.includes(ADMIN_TOKEN), 'the admin token is never written');
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+});
+
+test('an IP presenting 50 invalid tokens to the authentication stage is banned', async () => {
+  const up = await loginUpstream();
+  const gw = await startGateway(
+    config(`${ABUSE}auth:\n  jwt:\n    providers:\n      main: { issuer: 'https://issuer.test', algorithms: [HS256], secret: 'abuse-test-secret-0123456789abcdefghijklmnop' }\n`).replace(
+      'routes:\n',
+      'routes:\n  - id: api\n    match: { prefix: /api }\n    upstream: app\n    auth: { any_of: [{ jwt: {} }] }\n',
+    ),
+    { vars: { UP: up.url }, adminHandlers: ABUSE_ADMIN_HANDLERS },
+  );
+  try {
+    const codes: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await request(`${gw.url}/api/orders`, { headers: { authorization: `Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyJHtpfSJ9.${'x'.repeat(20 + i)}` } });
+      codes.push(((await r.body.json()) as { code: string }).code);
+    }
+    const first = codes.indexOf('PC_ERR_CLIENT_BANNED');
+    assert.ok(first >= 20 && first <= 25, `banned after about 20 failures: ${codes.join(',')}`);
+    assert.ok(codes.slice(0, first).every((c) => c.startsWith('PC_ERR_AUTH_')), codes.slice(0, first).join(','));
+    assert.equal((await bans(gw))[0]?.source, 'auth_failures');
+    assert.equal(up.count(), 0);
   } finally {
     await gw.close();
     await up.close();

@@ -43,7 +43,8 @@ export function classify(x: Exchange): Signals {
   let objectKey: string | null = null;
   if (x.routeId !== null) {
     const names = Object.keys(x.params);
-    if (names.length > 0) {
+    if (names.length === 1) objectKey = `${x.routeId}\u0000${x.params[names[0] as string] ?? ''}`;
+    else if (names.length > 1) {
       names.sort();
       objectKey = `${x.routeId}\u0000${names.map((n) => x.params[n] ?? '').join('\u0000')}`;
     }
@@ -116,21 +117,45 @@ export interface Baseline {
   readonly count: number;
 }
 
-/** Counts one request at `now`. */
-export function observeRate(b: Baseline | undefined, now: number, bucketMs: number): Baseline {
+export type MutableBaseline = { -readonly [K in keyof Baseline]: Baseline[K] };
+
+/** A client's first baseline; its first bucket is usually partial and is not folded (buckets -1). */
+export function newBaseline(now: number, bucketMs: number): MutableBaseline {
+  return { mean: 0, variance: 0, buckets: -1, bucket: bucketOf(now, bucketMs), count: 1 };
+}
+
+/** Counts one request at `now`, in place (the engine's hot path: no allocation). */
+export function countRate(b: MutableBaseline, now: number, bucketMs: number): void {
   const bucket = bucketOf(now, bucketMs);
-  // the client's first bucket is usually partial: it is not folded (buckets -1)
-  if (!b) return { mean: 0, variance: 0, buckets: -1, bucket, count: 1 };
-  if (bucket === b.bucket) return { ...b, count: b.count + 1 };
-  if (bucket < b.bucket) return b;
-  if (b.buckets < 0) return { mean: 0, variance: 0, buckets: 0, bucket, count: 1 };
-  // fold the closed bucket
-  if (b.buckets === 0) return { mean: b.count, variance: 0, buckets: 1, bucket, count: 1 };
-  const diff = b.count - b.mean;
-  const incr = EWMA_ALPHA * diff;
-  const mean = b.mean + incr;
-  const variance = (1 - EWMA_ALPHA) * (b.variance + diff * incr);
-  return { mean, variance, buckets: b.buckets + 1, bucket, count: 1 };
+  if (bucket === b.bucket) {
+    b.count++;
+    return;
+  }
+  if (bucket < b.bucket) return;
+  if (b.buckets < 0) {
+    b.buckets = 0;
+  } else if (b.buckets === 0) {
+    b.mean = b.count;
+    b.variance = 0;
+    b.buckets = 1;
+  } else {
+    // fold the closed bucket (EWMA of mean and variance)
+    const diff = b.count - b.mean;
+    const incr = EWMA_ALPHA * diff;
+    b.mean += incr;
+    b.variance = (1 - EWMA_ALPHA) * (b.variance + diff * incr);
+    b.buckets++;
+  }
+  b.bucket = bucket;
+  b.count = 1;
+}
+
+/** Counts one request at `now` (pure form of countRate). */
+export function observeRate(b: Baseline | undefined, now: number, bucketMs: number): Baseline {
+  if (!b) return newBaseline(now, bucketMs);
+  const copy: MutableBaseline = { ...b };
+  countRate(copy, now, bucketMs);
+  return copy;
 }
 
 /**

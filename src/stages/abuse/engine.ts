@@ -13,7 +13,6 @@
  *   t:<client>:<bucket>                     throttle counters
  *   jid, j:<id>                             journal of verdict changes (ids, entries; ttl 10 min)
  */
-import { createHash } from 'node:crypto';
 import type { Services } from '../../core/services.js';
 import type { Decision } from '../../core/decision.js';
 import { deny } from '../../core/decision.js';
@@ -24,7 +23,8 @@ import {
   banDurationMs,
   bucketOf,
   classify,
-  observeRate,
+  countRate,
+  newBaseline,
   parseVerdict,
   planActions,
   rateScore,
@@ -32,8 +32,8 @@ import {
   rollMemo,
   slidingEstimate,
   triggered,
-  type Baseline,
   type Exchange,
+  type MutableBaseline,
   type Plan,
   type Signals,
   type Trigger,
@@ -104,11 +104,22 @@ const JOURNAL_MISSING_MS = 1000;
 /** the whole list is reloaded this often anyway (a scan walks the store's whole keyspace) */
 const FULL_REFRESH_MS = 5 * 60 * 1000;
 const RECENT_MAX = 1000;
-const COUNT_DETECTORS: readonly DetectorName[] = ['auth_failures', 'waf_hits', 'rate_limited', 'errors_5xx'];
+const COUNT_DETECTORS = ['auth_failures', 'waf_hits', 'rate_limited', 'errors_5xx'] as const;
 const DISTINCT_DETECTORS: readonly DetectorName[] = ['scanning', 'enumeration'];
 
-function shortHash(s: string): string {
-  return createHash('sha1').update(s).digest('base64url').slice(0, 16);
+/**
+ * A 64-bit FNV-1a hash (two 32-bit lanes) of a path or object id, for distinct counting: cheap,
+ * and a collision only makes one id count as seen (it cannot hide a scan of many ids).
+ */
+export function itemHash(s: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h2 >>> 15);
+  }
+  return (h1 >>> 0).toString(36) + (h2 >>> 0).toString(36);
 }
 
 export class AbuseEngine {
@@ -128,7 +139,7 @@ export class AbuseEngine {
   private polling = false;
   private users = 0;
   private memos = new Lru<string, WindowMemo>(50000);
-  private baselines = new Lru<string, Baseline>(50000);
+  private baselines = new Lru<string, MutableBaseline>(50000);
   private alertCooldown = new Lru<string, number>(50000);
   private seenLocally = new Lru<string, true>(100000);
   /** request totals not yet added to the store, by client */
@@ -340,9 +351,11 @@ export class AbuseEngine {
     if (!sig.counted) return null;
     const ip = normaliseIp(x.ip);
     if (this.isAllowListed(s, ip, x.consumer)) return null;
-    const clients = [clientKeyForIp(ip, s.config.ipv6_prefix)];
-    if (x.consumer !== null) clients.push(`consumer:${x.consumer}`);
-    return Promise.all(clients.map((c) => this.feed(s, c, sig, x, now)))
+    const a = this.feed(s, clientKeyForIp(ip, s.config.ipv6_prefix), sig, x, now);
+    const b = x.consumer !== null ? this.feed(s, `consumer:${x.consumer}`, sig, x, now) : null;
+    // the common case (nothing to ask the store) stays synchronous
+    if (a === null && b === null) return null;
+    return Promise.all([a, b])
       .then(() => undefined)
       .catch((e: unknown) => {
         this.services.logger.debug({ err: (e as Error).message }, 'abuse: detector feed failed');
@@ -424,31 +437,26 @@ export class AbuseEngine {
     );
   }
 
-  private async feed(s: AbuseSettings, client: string, sig: Signals, x: FinishedExchange, now: number): Promise<void> {
+  /** Feeds one client's detectors; null when nothing needed the store (the common case). */
+  private feed(s: AbuseSettings, client: string, sig: Signals, x: FinishedExchange, now: number): Promise<void> | null {
     const d = s.config.detectors;
     const store = this.services.store;
-    const jobs: Promise<Trigger | null>[] = [];
-    const flags: Record<(typeof COUNT_DETECTORS)[number], boolean> = {
-      auth_failures: sig.authFailure,
-      waf_hits: sig.wafHit,
-      rate_limited: sig.rateLimited,
-      errors_5xx: sig.serverError,
-      errors_4xx: false,
-      scanning: false,
-      enumeration: false,
-      rate_anomaly: false,
-    };
-    for (const det of COUNT_DETECTORS) {
-      const cfg = d[det];
-      if (cfg.mode === 'off' || !flags[det]) continue;
-      jobs.push(this.count(det, cfg, client, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)));
+    let jobs: Promise<Trigger | null>[] | null = null;
+    const add = (j: Promise<Trigger | null>): void => void (jobs ??= []).push(j);
+    if (sig.authFailure || sig.wafHit || sig.rateLimited || sig.serverError) {
+      for (const det of COUNT_DETECTORS) {
+        const cfg = d[det];
+        const hit = det === 'auth_failures' ? sig.authFailure : det === 'waf_hits' ? sig.wafHit : det === 'rate_limited' ? sig.rateLimited : sig.serverError;
+        if (cfg.mode === 'off' || !hit) continue;
+        add(this.count(det, cfg, client, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)));
+      }
     }
     const r4 = d.errors_4xx;
     if (r4.mode !== 'off') {
       // every request adds to the total: batched locally, flushed to the store in small increments
       const total = this.addTotal(r4, client, now);
       if (sig.clientError) {
-        jobs.push(
+        add(
           this.count('errors_4xx', r4, client, now).then((errs) => {
             const ratio = total > 0 ? Math.min(1, errs / total) : 0;
             return triggered(r4, ratio, total) ? { detector: 'errors_4xx' as const, value: ratio, config: r4 } : null;
@@ -463,35 +471,37 @@ export class AbuseEngine {
       if (item === null) continue;
       const scope = det === 'enumeration' ? `${client}:${x.routeId ?? ''}` : client;
       const bucket = bucketOf(now, cfg.window_ms);
-      const mark = `${det}:${scope}:${bucket}:${shortHash(item)}`;
       // ids seen by this instance in this bucket are not asked of the store again
-      if (this.seenLocally.get(mark) !== undefined) continue;
-      this.seenLocally.set(mark, true);
-      jobs.push(
-        (async () => {
-          const fresh = await store.once(`${this.prefix}m:${mark}`, cfg.window_ms * 2);
-          if (!fresh) return null;
-          const v = await this.count(det, cfg, scope, now);
-          return triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null;
-        })(),
+      const local = `${det}:${scope}:${bucket}:${item.length <= 64 ? item : itemHash(item)}`;
+      if (this.seenLocally.get(local) !== undefined) continue;
+      this.seenLocally.set(local, true);
+      add(
+        store.once(`${this.prefix}m:${det}:${scope}:${bucket}:${itemHash(item)}`, cfg.window_ms * 2).then((fresh) =>
+          fresh ? this.count(det, cfg, scope, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)) : null,
+        ),
       );
     }
     const ra = d.rate_anomaly;
     if (ra.mode !== 'off') {
-      const b = observeRate(this.baselines.get(client), now, ra.window_ms);
-      this.baselines.set(client, b);
+      let b = this.baselines.get(client);
+      if (b === undefined) {
+        b = newBaseline(now, ra.window_ms);
+        this.baselines.set(client, b);
+      } else countRate(b, now, ra.window_ms);
       const score = rateScore(b, ra);
-      if (triggered(ra, score)) jobs.push(Promise.resolve({ detector: 'rate_anomaly' as const, value: score, config: ra }));
+      if (triggered(ra, score)) add(Promise.resolve({ detector: 'rate_anomaly' as const, value: score, config: ra }));
     }
-    if (jobs.length === 0) return;
-    const triggers = (await Promise.all(jobs)).filter((t): t is Trigger => t !== null);
-    if (triggers.length === 0) return;
-    const plans = planActions(triggers, {
-      allowListed: false,
-      banned: this.activeVerdict('ban', client, now) !== null,
-      throttled: this.activeVerdict('throttle', client, now) !== null,
+    if (jobs === null) return null;
+    return Promise.all(jobs as Promise<Trigger | null>[]).then(async (results) => {
+      const triggers = results.filter((t): t is Trigger => t !== null);
+      if (triggers.length === 0) return;
+      const plans = planActions(triggers, {
+        allowListed: false,
+        banned: this.activeVerdict('ban', client, now) !== null,
+        throttled: this.activeVerdict('throttle', client, now) !== null,
+      });
+      for (const p of plans) await this.execute(s, client, p, now);
     });
-    for (const p of plans) await this.execute(s, client, p, now);
   }
 
   private async execute(s: AbuseSettings, client: string, p: Plan, now: number): Promise<void> {

@@ -1,44 +1,63 @@
-/** A Map bounded by entry count; the least recently used entry is dropped first. */
+/**
+ * A bounded map for per-client memory: two generations of at most max/2 entries each. Reads find
+ * an entry in either generation (promoting it from the old one); when the young generation is
+ * full, the old one is dropped whole. So at most `max` entries live, recently used ones survive,
+ * and no per-access reordering is needed (a Map delete + set on every read is what made a
+ * classic LRU slow here).
+ */
 export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
+
+  constructor(max: number) {
+    this.half = Math.max(1, Math.floor(max / 2));
+  }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
+    const v = this.young.get(key);
+    if (v !== undefined) return v;
+    const o = this.old.get(key);
+    if (o !== undefined) {
+      this.old.delete(key);
+      this.put(key, o);
     }
-    return v;
+    return o;
   }
 
-  /** Reads without refreshing recency. */
+  /** Reads without promoting. */
   peek(key: K): V | undefined {
-    return this.map.get(key);
+    return this.young.get(key) ?? this.old.get(key);
   }
 
   set(key: K, value: V): void {
-    if (this.map.has(key)) this.map.delete(key);
-    else if (this.map.size >= this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
+    if (this.young.has(key)) {
+      this.young.set(key, value);
+      return;
     }
-    this.map.set(key, value);
+    this.old.delete(key);
+    this.put(key, value);
+  }
+
+  private put(key: K, value: V): void {
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
   }
 
   delete(key: K): void {
-    this.map.delete(key);
+    this.young.delete(key);
+    this.old.delete(key);
   }
 
   clear(): void {
-    this.map.clear();
-  }
-
-  entries(): IterableIterator<[K, V]> {
-    return this.map.entries();
+    this.young.clear();
+    this.old.clear();
   }
 }
