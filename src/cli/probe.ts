@@ -109,10 +109,14 @@ function devToken(timeoutMs: number): Promise<string | null> {
   });
 }
 
-/** The traversal path: `../` segments that climb out of the route and back into it. */
+/**
+ * The traversal path: `../` segments that climb out of the route and back into it, so that after
+ * normalisation it still names the route (a gateway that only resolved dot segments would serve
+ * it; one that inspects the raw path refuses it).
+ */
 export function traversalPath(route: string): string {
   const segs = route.split('/').filter((s) => s !== '');
-  return `${route.replace(/\/$/, '')}/${'../'.repeat(segs.length)}${segs.join('/')}/etc/passwd`;
+  return `${route.replace(/\/$/, '')}/${'../'.repeat(segs.length)}${segs.join('/')}`;
 }
 
 export function formatTable(rows: readonly StepResult[]): string {

@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeCommand, traversalPath } from '../../src/cli/probe.js';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -122,8 +126,8 @@ test('the probe refuses non-loopback targets unless --allow-remote', async () =>
 });
 
 test('the traversal path climbs out of the route with ../ and back into it', () => {
-  assert.equal(traversalPath('/api/items'), '/api/items/../../api/items/etc/passwd');
-  assert.equal(traversalPath('/x'), '/x/../x/etc/passwd');
+  assert.equal(traversalPath('/api/items'), '/api/items/../../api/items');
+  assert.equal(traversalPath('/x'), '/x/../x');
 });
 
 test('against a real gateway with authentication off on the probed route, the probe reports that step failed and exits 1', async () => {
@@ -145,5 +149,91 @@ routes: [{ id: items, match: { prefix: /api/items }, upstream: app, auth: none }
   } finally {
     await gw.close();
     await up.close();
+  }
+});
+
+const JWT_SECRET = 'probe-test-secret-0123456789abcdefghijklmnop';
+const ADMIN = 'probe-admin-token-0123456789';
+
+function hs256(payload: Record<string, unknown>): string {
+  const enc = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(payload)}`;
+  return `${input}.${createHmac('sha256', JWT_SECRET).update(input).digest('base64url')}`;
+}
+
+/** The quickstart's API (its OpenAPI document and demo API) behind every protection. */
+function fullStack(itemsAuth: string): string {
+  return `
+version: 1
+listeners: [{ port: 0 }]
+admin: { port: 0, token: ${ADMIN} }
+auth:
+  jwt:
+    providers:
+      main: { issuer: 'https://issuer.test', algorithms: [HS256], secret: '${JWT_SECRET}' }
+apis:
+  - id: demo
+    spec: openapi.yaml
+    upstream: demo
+    auth_provider: main
+    overrides:
+      listItems:
+        rate_limit: [{ name: burst, key: [ip], rate: 5/s, burst: 10 }]
+${itemsAuth}
+upstreams: { demo: { targets: [{ url: '{{UP}}' }] } }
+routes: []
+`;
+}
+
+async function demoApi(): Promise<{ url: string; close(): Promise<void> }> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const mod = (await import(pathToFileURL(join(here, '../../../examples/quickstart/demo-api.mjs')).href)) as { createDemoApi(): http.Server };
+  const server = mod.createDemoApi();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+async function fullStackGateway(itemsAuth: string): Promise<{ gw: Awaited<ReturnType<typeof startGateway>>; close(): Promise<void> }> {
+  const api = await demoApi();
+  const dir = mkdtempSync(join(tmpdir(), 'pc-probe-'));
+  copyFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../examples/quickstart/openapi.yaml'), join(dir, 'openapi.yaml'));
+  const gw = await startGateway(fullStack(itemsAuth), { vars: { UP: api.url }, dir, adminHandlers: ABUSE_ADMIN_HANDLERS });
+  return {
+    gw,
+    close: async () => {
+      await gw.close();
+      await api.close();
+    },
+  };
+}
+
+test('the probe passes every step and exits 0 against a real gateway with auth, validation, limits and the WAF', async (t) => {
+  const { gw, close } = await fullStackGateway('');
+  try {
+    const token = hs256({ iss: 'https://issuer.test', sub: 'probe', exp: Math.floor(Date.now() / 1000) + 300 });
+    const r = await probe([gw.url, '--admin', gw.adminUrl ?? '', '--admin-token', ADMIN, '--token', token]);
+    t.diagnostic(r.out);
+    assert.equal(r.code, 0, r.out);
+  } finally {
+    await close();
+  }
+});
+
+test('against a real gateway whose config turns authentication off on the probed route, the probe fails that step and exits 1', async () => {
+  const { gw, close } = await fullStackGateway('    defaults: { auth: none }');
+  try {
+    const token = hs256({ iss: 'https://issuer.test', sub: 'probe', exp: Math.floor(Date.now() / 1000) + 300 });
+    const r = await probe([gw.url, '--admin', gw.adminUrl ?? '', '--admin-token', ADMIN, '--token', token]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(row(r.out, 'call without a token'), /FAIL$/, r.out);
+    assert.equal(r.out.split('\n').filter((l) => l.endsWith('FAIL')).length, 1, r.out);
+  } finally {
+    await close();
   }
 });
