@@ -12,24 +12,25 @@
  * Concurrency counters live in a map that holds a key only while requests are in flight (bounded
  * by the same cap); when it is full, new keys are refused rather than unlimited.
  */
+import { randomBytes } from 'node:crypto';
 import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from './types.js';
 import { decideChecks } from './decide.js';
 
 /** An LRU list node: the map finds it, the list orders it (head: least recently used). */
-interface Entry {
-  readonly k: string;
+interface Entry<K> {
+  k: K;
   v: number | string;
   /** expiry, ms since epoch (Infinity: none) */
   exp: number;
-  prev: Entry | null;
-  next: Entry | null;
+  prev: Entry<K> | null;
+  next: Entry<K> | null;
 }
 
 /** A bounded LRU map with per-key expiry (a Map for lookup, a linked list for order). */
-export class Lru {
-  private readonly map = new Map<string, Entry>();
-  private head: Entry | null = null;
-  private tail: Entry | null = null;
+export class Lru<K extends string | number = string> {
+  private readonly map = new Map<K, Entry<K>>();
+  private head: Entry<K> | null = null;
+  private tail: Entry<K> | null = null;
 
   constructor(readonly max: number) {}
 
@@ -37,7 +38,7 @@ export class Lru {
     return this.map.size;
   }
 
-  private unlink(e: Entry): void {
+  private unlink(e: Entry<K>): void {
     if (e.prev) e.prev.next = e.next;
     else this.head = e.next;
     if (e.next) e.next.prev = e.prev;
@@ -45,7 +46,7 @@ export class Lru {
     e.prev = e.next = null;
   }
 
-  private append(e: Entry): void {
+  private append(e: Entry<K>): void {
     e.prev = this.tail;
     e.next = null;
     if (this.tail) this.tail.next = e;
@@ -53,13 +54,13 @@ export class Lru {
     this.tail = e;
   }
 
-  private drop(e: Entry): void {
+  private drop(e: Entry<K>): void {
     this.unlink(e);
     this.map.delete(e.k);
   }
 
   /** The live entry for `key` (an expired one is removed). */
-  live(key: string, now: number): Entry | undefined {
+  live(key: K, now: number): Entry<K> | undefined {
     const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.exp <= now) {
@@ -70,7 +71,7 @@ export class Lru {
   }
 
   /** Writes a key as most recently used, evicting the least recently used beyond the cap. */
-  put(key: string, v: number | string, exp: number, now: number): void {
+  put(key: K, v: number | string, exp: number, now: number): void {
     const e = this.map.get(key);
     if (e !== undefined) {
       e.v = v;
@@ -81,15 +82,26 @@ export class Lru {
       }
       return;
     }
-    const n: Entry = { k: key, v, exp, prev: null, next: null };
+    // sweep: drop up to two expired keys at the cold end
+    for (let swept = 0; swept < 2 && this.head !== null && this.head.exp <= now; swept++) this.drop(this.head);
+    let n: Entry<K>;
+    const old = this.head;
+    if (this.map.size >= this.max && old !== null) {
+      // full: the least recently used node is reused for the new key (no garbage per eviction)
+      this.unlink(old);
+      this.map.delete(old.k);
+      n = old;
+      n.k = key;
+      n.v = v;
+      n.exp = exp;
+    } else {
+      n = { k: key, v, exp, prev: null, next: null };
+    }
     this.map.set(key, n);
     this.append(n);
-    // sweep: drop up to two expired keys at the cold end, then the least recently used beyond the cap
-    for (let swept = 0; swept < 2 && this.head !== null && this.head !== n && this.head.exp <= now; swept++) this.drop(this.head);
-    while (this.map.size > this.max && this.head !== null) this.drop(this.head);
   }
 
-  delete(key: string): boolean {
+  delete(key: K): boolean {
     const e = this.map.get(key);
     if (e === undefined) return false;
     this.drop(e);
@@ -99,7 +111,7 @@ export class Lru {
   /** Live entries with a prefix, most recently used first, at most `max`. */
   scan(prefix: string, max: number, now: number, out: { key: string; value: string; ttlMs: number }[]): void {
     for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
-      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
+      if (e.exp <= now || typeof e.k !== 'string' || !e.k.startsWith(prefix)) continue;
       out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
     }
   }
@@ -108,6 +120,27 @@ export class Lru {
     this.map.clear();
     this.head = this.tail = null;
   }
+}
+
+/**
+ * 53-bit hash of a string with a seed (the cyrb53 construction). Rate-limit keys are held by their
+ * hash: a long key costs no memory, and no key string outlives its request (a flood of distinct
+ * IPs leaves little garbage). With a random seed per store, two live keys share a counter with a
+ * probability of about n^2 / 2^54 (1e-6 for 100,000 keys), which an outsider cannot steer.
+ */
+export function hash53(str: string, seed: number): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 export interface MemoryStoreOptions {
@@ -120,12 +153,13 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
   readonly maxEntries: number;
-  /** token buckets and quota counters */
-  private readonly limits: Lru;
+  /** token buckets and quota counters, by hash53 of their key */
+  private readonly limits: Lru<number>;
+  private readonly seed = randomBytes(4).readInt32LE(0);
   /** once() markers */
-  private readonly nonces: Lru;
+  private readonly nonces: Lru<string>;
   /** incr() counters and set() values */
-  private readonly values: Lru;
+  private readonly values: Lru<string>;
   private readonly inFlight = new Map<string, number>();
   private readonly clock: () => number;
   private closed = false;
@@ -134,9 +168,9 @@ export class MemoryStore implements StateStore {
     if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
     this.maxEntries = opts.maxEntries;
     this.clock = opts.clock ?? Date.now;
-    this.limits = new Lru(opts.maxEntries);
-    this.nonces = new Lru(opts.maxEntries);
-    this.values = new Lru(opts.maxEntries);
+    this.limits = new Lru<number>(opts.maxEntries);
+    this.nonces = new Lru<string>(opts.maxEntries);
+    this.values = new Lru<string>(opts.maxEntries);
   }
 
   /** Keys held, all kinds (expired keys count until touched or swept). */
@@ -157,6 +191,7 @@ export class MemoryStore implements StateStore {
   limitSync(checks: readonly LimitCheck[], now: number): LimitResult {
     if (this.closed) throw new Error('store closed');
     const states = new Array<number | undefined>(checks.length);
+    const hashes = new Array<number>(checks.length);
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
       if (c.kind === 'concurrency') {
@@ -164,7 +199,8 @@ export class MemoryStore implements StateStore {
         // a full in-flight table refuses new keys instead of forgetting old ones (fail closed)
         states[i] = n === undefined && this.inFlight.size >= this.maxEntries ? c.max : n;
       } else {
-        const e = this.limits.live(c.key, now);
+        const h = (hashes[i] = hash53(c.key, this.seed));
+        const e = this.limits.live(h, now);
         states[i] = e === undefined ? undefined : (e.v as number);
       }
     }
@@ -175,8 +211,8 @@ export class MemoryStore implements StateStore {
       const n = d.next[i]!;
       if (Number.isNaN(n)) continue;
       const c = checks[i]!;
-      if (c.kind === 'bucket') this.limits.put(c.key, n, n, now);
-      else if (c.kind === 'quota') this.limits.put(c.key, n, c.resetAt, now);
+      if (c.kind === 'bucket') this.limits.put(hashes[i]!, n, n, now);
+      else if (c.kind === 'quota') this.limits.put(hashes[i]!, n, c.resetAt, now);
       else {
         this.inFlight.set(c.key, n);
         (leaseKeys ??= []).push(c.key);

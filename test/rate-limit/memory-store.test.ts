@@ -125,3 +125,12 @@ test('a flood of rate-limit keys from rotating IPs does not evict replay nonces 
   assert.equal(await s.once('jti:abc', 60000), false, 'the nonce is still known: no replay');
   assert.equal(await s.get('ban:1.2.3.4'), 'abuse');
 });
+
+test('hash53 spreads keys: 200,000 distinct IP keys give no collision, and the seed changes every hash', async () => {
+  const { hash53 } = await import('../../src/store/memory.js');
+  const seen = new Set<number>();
+  for (let i = 0; i < 200_000; i++) seen.add(hash53(`b:g:per-ip:ip=10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, 12345));
+  assert.equal(seen.size, 200_000);
+  assert.notEqual(hash53('b:g:x', 1), hash53('b:g:x', 2));
+  assert.ok(Number.isSafeInteger(hash53('x'.repeat(1000), 7)));
+});
