@@ -258,7 +258,26 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
       rows.push({ name: 'SQL injection', expected: '403', got: describe(r), status: ok ? 'pass' : 'fail' });
       if (ok) refused.push({ step: 'sql injection', reply: r });
     }
-    // 5. burst: quick requests until one is refused with 429
+    // 5. mTLS (before the burst, which exhausts the client's rate limit)
+    if (mtlsBase && cert && key) {
+      const bare = new Client(mtlsBase.origin, { connect: { ...tls } });
+      const withCert = new Client(mtlsBase.origin, { connect: { ...tls, cert, key } });
+      try {
+        const path = `${mtlsBase.pathname.replace(/\/$/, '')}${route}`;
+        const a = await send(bare, { method: 'GET', path, headers: auth }, timeoutMs);
+        const aOk = a.error !== null || a.status === 401 || a.status === 403;
+        rows.push({ name: 'mTLS: no client certificate', expected: 'handshake refused (or 401/403)', got: describe(a), status: aOk ? 'pass' : 'fail' });
+        const b = await send(withCert, { method: 'GET', path, headers: auth }, timeoutMs);
+        const bOk = b.error === null && b.status >= 200 && b.status < 300;
+        rows.push({ name: 'mTLS: with client certificate', expected: '2xx', got: describe(b), status: bOk ? 'pass' : 'fail' });
+      } finally {
+        await bare.close().catch(() => undefined);
+        await withCert.close().catch(() => undefined);
+      }
+    } else {
+      rows.push({ name: 'mTLS client certificate', expected: 'needs --cert/--key (https)', got: 'not run', status: 'skip' });
+    }
+    // 6. burst: quick requests until one is refused with 429
     {
       const max = num('max-burst', 300);
       let sent = 0;
@@ -287,25 +306,6 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
         status: ok ? 'pass' : 'fail',
       });
       if (limited) refused.push({ step: 'rate limit', reply: limited });
-    }
-    // 6. mTLS
-    if (mtlsBase && cert && key) {
-      const bare = new Client(mtlsBase.origin, { connect: { ...tls } });
-      const withCert = new Client(mtlsBase.origin, { connect: { ...tls, cert, key } });
-      try {
-        const path = `${mtlsBase.pathname.replace(/\/$/, '')}${route}`;
-        const a = await send(bare, { method: 'GET', path, headers: auth }, timeoutMs);
-        const aOk = a.error !== null || a.status === 401 || a.status === 403;
-        rows.push({ name: 'mTLS: no client certificate', expected: 'handshake refused (or 401/403)', got: describe(a), status: aOk ? 'pass' : 'fail' });
-        const b = await send(withCert, { method: 'GET', path, headers: auth }, timeoutMs);
-        const bOk = b.error === null && b.status >= 200 && b.status < 300;
-        rows.push({ name: 'mTLS: with client certificate', expected: '2xx', got: describe(b), status: bOk ? 'pass' : 'fail' });
-      } finally {
-        await bare.close().catch(() => undefined);
-        await withCert.close().catch(() => undefined);
-      }
-    } else {
-      rows.push({ name: 'mTLS client certificate', expected: 'needs --cert/--key (https)', got: 'not run', status: 'skip' });
     }
     // 7. the refusals are in the gateway's trail (admin API: recent denials)
     const adminAuth: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};

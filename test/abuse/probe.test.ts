@@ -15,6 +15,7 @@ import { probeCommand, traversalPath } from '../../src/cli/probe.js';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
+import { testPki } from '../helpers/pki.js';
 
 interface Flaws {
   authOff?: boolean;
@@ -162,10 +163,10 @@ function hs256(payload: Record<string, unknown>): string {
 }
 
 /** The quickstart's API (its OpenAPI document and demo API) behind every protection. */
-function fullStack(itemsAuth: string): string {
+function fullStack(itemsAuth: string, listeners = 'listeners: [{ port: 0 }]'): string {
   return `
 version: 1
-listeners: [{ port: 0 }]
+${listeners}
 admin: { port: 0, token: ${ADMIN} }
 auth:
   jwt:
@@ -199,11 +200,11 @@ async function demoApi(): Promise<{ url: string; close(): Promise<void> }> {
   };
 }
 
-async function fullStackGateway(itemsAuth: string): Promise<{ gw: Awaited<ReturnType<typeof startGateway>>; close(): Promise<void> }> {
+async function fullStackGateway(itemsAuth: string, listeners?: string): Promise<{ gw: Awaited<ReturnType<typeof startGateway>>; close(): Promise<void> }> {
   const api = await demoApi();
   const dir = mkdtempSync(join(tmpdir(), 'pc-probe-'));
   copyFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../examples/quickstart/openapi.yaml'), join(dir, 'openapi.yaml'));
-  const gw = await startGateway(fullStack(itemsAuth), { vars: { UP: api.url }, dir, adminHandlers: ABUSE_ADMIN_HANDLERS });
+  const gw = await startGateway(fullStack(itemsAuth, listeners), { vars: { UP: api.url }, dir, adminHandlers: ABUSE_ADMIN_HANDLERS });
   return {
     gw,
     close: async () => {
@@ -235,5 +236,46 @@ test('against a real gateway whose config turns authentication off on the probed
     assert.equal(r.out.split('\n').filter((l) => l.endsWith('FAIL')).length, 1, r.out);
   } finally {
     await close();
+  }
+});
+
+function mtlsListeners(clientAuth: 'required' | 'none'): string {
+  const pki = testPki();
+  return `listeners:
+  - port: 0
+  - name: mtls
+    port: 0
+    tls: { cert: '${pki.server.certPath}', key: '${pki.server.keyPath}', ca: '${pki.caBundlePath}', client_auth: ${clientAuth} }`;
+}
+
+test('on an mTLS listener the probe sees the handshake refused without a client certificate and a 2xx with one', async () => {
+  const pki = testPki();
+  for (const clientAuth of ['required', 'none'] as const) {
+    const { gw, close } = await fullStackGateway('', mtlsListeners(clientAuth));
+    try {
+      const token = hs256({ iss: 'https://issuer.test', sub: 'probe', exp: Math.floor(Date.now() / 1000) + 300 });
+      const c = pki.clients.valid;
+      const r = await probe([
+        gw.url,
+        '--admin', gw.adminUrl ?? '',
+        '--admin-token', ADMIN,
+        '--token', token,
+        '--mtls-url', `https://127.0.0.1:${gw.ports[1]}`,
+        '--cert', c.certPath,
+        '--key', c.keyPath,
+        '--ca', pki.caBundlePath,
+      ]);
+      if (clientAuth === 'required') {
+        assert.equal(r.code, 0, r.out);
+        assert.match(row(r.out, 'mTLS: no client certificate'), /PASS$/, r.out);
+        assert.match(row(r.out, 'mTLS: with client certificate'), /200 +PASS$/, r.out);
+      } else {
+        // a TLS listener that does not ask for certificates: the probe notices
+        assert.equal(r.code, 1, r.out);
+        assert.match(row(r.out, 'mTLS: no client certificate'), /FAIL$/, r.out);
+      }
+    } finally {
+      await close();
+    }
   }
 });
