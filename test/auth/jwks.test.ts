@@ -79,12 +79,12 @@ describe('remote key set', () => {
   test('refuses a discovery document naming another issuer or lacking jwks_uri', async () => {
     jwksBody = JSON.stringify({ keys: [k1.jwk] });
     discovery = { issuer: 'https://evil.test', jwks_uri: `${base}/jwks` };
-    const s = new RemoteKeySet({ issuer: base, jwksUri: null, timeoutMs: 2000, refreshMs: 3_600_000, minRefetchMs: 0 });
-    assert.equal(await s.ready(), false);
+    const fresh = (): RemoteKeySet => new RemoteKeySet({ issuer: base, jwksUri: null, timeoutMs: 2000, refreshMs: 3_600_000, minRefetchMs: 0 });
+    assert.equal(await fresh().ready(), false);
     discovery = { issuer: base };
-    assert.equal(await s.ready(), false);
+    assert.equal(await fresh().ready(), false);
     discovery = { issuer: base, jwks_uri: `${base}/jwks` };
-    assert.equal(await s.ready(), true);
+    assert.equal(await fresh().ready(), true);
   });
 
   test('refuses a discovery document pointing jwks_uri at plain http off loopback', async () => {
@@ -92,6 +92,18 @@ describe('remote key set', () => {
     const s = new RemoteKeySet({ issuer: base, jwksUri: null, timeoutMs: 2000, refreshMs: 3_600_000, minRefetchMs: 0 });
     assert.equal(await s.ready(), false);
     assert.equal(s.current(), null);
+  });
+
+  test('with no key ever loaded, a down IdP is not asked again for every request', async () => {
+    jwksStatus = 500;
+    jwksBody = 'down';
+    const s = set(0);
+    const before = fetches;
+    assert.equal(await s.ready(), false);
+    assert.equal(await s.ready(), false);
+    assert.equal(await s.ready(), false);
+    assert.equal(fetches, before + 1);
+    jwksStatus = 200;
   });
 
   test('refuses a JWKS document over 1 MiB', async () => {

@@ -45,7 +45,7 @@ interface AuthGlobal {
 
 interface RouteAuth {
   any_of: Record<string, MethodOptions>[];
-  replay: { jti: boolean; nonce: boolean; max_ttl_s: number };
+  replay: { jti: boolean; max_ttl_s: number };
   mode: Mode;
 }
 
@@ -319,13 +319,13 @@ function routeAuthOf(route: RouteConfig, defaults: readonly Method[]): RouteAuth
   if (a !== undefined) {
     return {
       any_of: a.any_of,
-      replay: { jti: false, nonce: true, max_ttl_s: 86400, ...(a.replay ?? {}) },
+      replay: { jti: false, max_ttl_s: 86400, ...(a.replay ?? {}) },
       mode: a.mode ?? 'enforce',
     };
   }
   return {
     any_of: defaults.map((m) => ({ [m]: {} })),
-    replay: { jti: false, nonce: true, max_ttl_s: 86400 },
+    replay: { jti: false, max_ttl_s: 86400 },
     mode: 'enforce',
   };
 }

@@ -223,10 +223,9 @@ export const authRouteSchema: JsonSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
-          description: 'Replay protection, kept in the state store (memory, or Redis for many instances).',
+          description: 'Replay protection, kept in the state store (memory, or Redis for many instances). Signature nonces are always accepted once (`auth.signature.nonce`).',
           properties: {
             jti: { type: 'boolean', default: false, description: 'A JWT `jti` is accepted once until the token expires; tokens without `jti` are refused.' },
-            nonce: { type: 'boolean', default: true, description: 'A signature nonce is accepted once.' },
             max_ttl_s: seconds('Longest time a jti is remembered (tokens living longer are refused on this route).', 86400, 1),
           },
         },

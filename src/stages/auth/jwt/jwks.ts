@@ -80,6 +80,9 @@ export class RemoteKeySet {
   /** Loads keys if none are loaded yet; resolves false when the IdP cannot be reached and no keys are known. */
   async ready(): Promise<boolean> {
     if (this.keys !== null) return true;
+    if (this.inFlight) return this.inFlight;
+    // while the IdP is unreachable and no key was ever loaded, requests do not each cause a fetch
+    if (this.lastAttempt > 0 && Date.now() - this.lastAttempt < Math.max(this.opts.minRefetchMs, 1000)) return false;
     return this.refresh();
   }
 
