@@ -206,3 +206,52 @@ alerts:
     await hook.close();
   }
 });
+
+test('a per-tenant p95 latency rule goes pending, fires after its for duration, and only for the slow tenant', async () => {
+  const pino = (await import('pino')).default;
+  const { Metrics } = await import('../../src/observe/metrics.js');
+  const { MemoryStore } = await import('../../src/store/memory.js');
+  const { AlertEngine } = await import('../../src/observe/alerts.js');
+  let now = Date.UTC(2026, 0, 1);
+  const audits: string[] = [];
+  const engine = new AlertEngine({
+    logger: pino({ level: 'silent' }),
+    metrics: new Metrics(),
+    store: new MemoryStore({ maxEntries: 1000 }),
+    audit: (e) => void audits.push(e),
+    keep: <T>(_k: string, make: () => T): T => make(),
+    clock: () => now,
+  });
+  engine.configure({
+    enabled: true,
+    evaluate_interval_ms: 1000,
+    max_series: 10,
+    rules: [{ name: 'slow_tenant', metric: 'p95_latency_ms', by: 'tenant', window_ms: 10000, threshold: 500, min_requests: 10, for_ms: 3000, cooldown_ms: 60000, severity: 'warning' }],
+    faults: { enabled: false, severity: 'critical', resolve_after_ms: 60000, cooldown_ms: 0 },
+    sinks: { log: false, webhooks: [] },
+  });
+  const feed = (tenant: string | null, latencyMs: number): void =>
+    engine.observeExchange({ status: 200, decision: 'allowed', code: null, routeId: 'r', consumer: null, tenant, latencyMs }, now);
+  const states: string[] = [];
+  for (let s = 0; s < 6; s++) {
+    for (let i = 0; i < 20; i++) {
+      feed('acme', 900);
+      feed('globex', 20);
+      feed(null, 5000); // no tenant: not counted by a per-tenant rule
+    }
+    now += 1000;
+    engine.evaluate(now);
+    states.push(engine.active(now).map((a) => `${a.scope.key}:${a.status}`).join(',') || '-');
+  }
+  assert.deepEqual(states, ['acme:pending', 'acme:pending', 'acme:pending', 'acme:firing', 'acme:firing', 'acme:firing']);
+  assert.deepEqual(engine.history().map((n) => `${n.name}:${n.status}:${n.scope.key}`), ['slow_tenant:firing:acme']);
+  assert.deepEqual(audits, ['alert_fired']);
+  // the slow tenant recovers: resolved once the window has slid past
+  for (let s = 0; s < 12; s++) {
+    for (let i = 0; i < 20; i++) feed('acme', 20);
+    now += 1000;
+    engine.evaluate(now);
+  }
+  assert.deepEqual(engine.active(now), []);
+  assert.deepEqual(engine.history().map((n) => n.status), ['firing', 'resolved']);
+});
