@@ -86,18 +86,33 @@ function cpuTimes() {
   return { idle, total };
 }
 
-function runWrk(port, wl, duration, headers) {
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function procCpu(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(v[11]) + Number(v[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+function runWrk(port, wl, duration, headers, pid) {
   const env = { ...process.env, BENCH_HEADERS: Object.entries(headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n') };
   if (wl.body) env.BENCH_BODY = join(HERE, 'wrk', wl.body);
   const [c, a] = pin(1, 'wrk', ['-t1', `-c${args.connections}`, `-d${duration}`, '--timeout', '5s', '-s', join(HERE, 'wrk', wl.script), `http://127.0.0.1:${port}${wl.path}`]);
   const before = existsSync('/proc/stat') ? cpuTimes() : null;
+  const cpuBefore = pid ? procCpu(pid) : null;
   const out = execFileSync(c, a, { env, encoding: 'utf8', maxBuffer: 1 << 20 });
+  const cpuAfter = pid ? procCpu(pid) : null;
   const after = before ? cpuTimes() : null;
   const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (!line) throw new Error(`wrk gave no summary:\n${out}`);
   const r = JSON.parse(line.slice(11));
   r.non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   r.cpu0 = before ? 1 - (after.idle - before.idle) / (after.total - before.total) : null;
+  // CPU time the server under test spent per request: robust to other load on the machine
+  r.cpu_us = cpuBefore !== null && cpuAfter !== null && r.requests > 0 ? ((cpuAfter - cpuBefore) * 1e6) / r.requests : null;
   return r;
 }
 
@@ -129,20 +144,21 @@ async function main() {
     }
     if (sc.verify) await sc.verify({ ...env, targets });
     const results = {};
+    const warmups = {};
     for (const wl of sc.workloads) for (const t of targets) if (!t.workloads || t.workloads.includes(wl.name)) {
-      runWrk(t.port, wl, args.warmup, { ...t.headers, ...(wl.headers ?? {}) });
+      (warmups[wl.name] ??= {})[t.name] = runWrk(t.port, wl, args.warmup, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
     }
     for (let r = 0; r < rounds; r++) {
       for (const wl of sc.workloads) {
         for (const t of targets) {
           if (t.workloads && !t.workloads.includes(wl.name)) continue;
-          const res = runWrk(t.port, wl, args.duration, { ...t.headers, ...(wl.headers ?? {}) });
+          const res = runWrk(t.port, wl, args.duration, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
           ((results[wl.name] ??= {})[t.name] ??= []).push(res);
-          console.error(`  round ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(28)} ${fmt(res.rps).padStart(8)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  cpu0 ${res.cpu0 === null ? '-' : Math.round(res.cpu0 * 100) + '%'}${res.non2xx ? `  non2xx ${res.non2xx}` : ''}`);
+          console.error(`  round ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(28)} ${fmt(res.rps).padStart(8)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  cpu/req ${res.cpu_us === null ? '-' : res.cpu_us.toFixed(1) + ' µs'}  cpu0 ${res.cpu0 === null ? '-' : Math.round(res.cpu0 * 100) + '%'}${res.non2xx ? `  non2xx ${res.non2xx}` : ''}`);
         }
       }
     }
-    const extra = sc.after ? await sc.after({ ...env, targets, results }) : null;
+    const extra = sc.after ? await sc.after({ ...env, targets, results, warmups }) : null;
     for (const t of targets) {
       if (t.stop) await t.stop();
       else if (t.proc) t.proc.kill('SIGTERM');
@@ -157,13 +173,14 @@ async function main() {
 
 function render(name, sc, results, extra) {
   const lines = [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', ''];
-  lines.push('| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ' + sc.baseline + ' | p99 ratio | cpu0 busy | errors / non-2xx |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ' + sc.baseline + ' | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const summary = {};
   for (const [wl, byTarget] of Object.entries(results)) {
     const base = byTarget[sc.baseline];
     const baseRps = base ? median(base.map((r) => r.rps)) : null;
     const baseP99 = base ? median(base.map((r) => r.p99_us)) : null;
+    const baseCpu = base && base.every((r) => r.cpu_us !== null) ? median(base.map((r) => r.cpu_us)) : null;
     for (const [t, runs] of Object.entries(byTarget)) {
       const rps = median(runs.map((r) => r.rps));
       const p50 = median(runs.map((r) => r.p50_us)) / 1000;
@@ -172,9 +189,11 @@ function render(name, sc, results, extra) {
       const errs = runs.reduce((a, r) => a + r.err_connect + r.err_read + r.err_write + r.err_timeout, 0);
       const non2xx = runs.reduce((a, r) => a + r.non2xx, 0);
       const ratio = baseRps ? rps / baseRps : null;
+      const cpuUs = runs.every((r) => r.cpu_us !== null) ? median(runs.map((r) => r.cpu_us)) : null;
+      const cpuRatio = cpuUs !== null && baseCpu ? cpuUs / baseCpu : null;
       const p99r = baseP99 ? p99 / baseP99 : null;
       (summary[wl] ??= {})[t] = { rps, ratio, p99r };
-      lines.push(`| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`);
+      lines.push(`| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpuUs === null ? 'n/a' : cpuUs.toFixed(1)} | ${cpuRatio === null ? '' : cpuRatio.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`);
     }
   }
   if (sc.checks?.length) {
@@ -204,6 +223,7 @@ function write(sections) {
     `- load: \`taskset -c 1 wrk -t1 -c${args.connections} -d${args.duration} --timeout 5s\` after a ${args.warmup} warm-up per target and workload; ${args.rounds} rounds, targets interleaved in each round; medians over rounds`,
     `- pinning: the server under test on CPU 0; wrk and the upstream (bench/upstream.mjs) on CPU 1. The machine is shared and noisy: compare ratios within a run, not absolute numbers.`,
     '- ratio = median req/s of the target / median req/s of the scenario\'s baseline in the same run; p99 ratio likewise',
+    '- CPU µs/request = CPU time (user + system, from /proc) the server under test used during the measured run, divided by the requests served: less sensitive than req/s to other load on a shared machine; CPU ratio compares it with the baseline (lower is better)',
     '',
   ].join('\n');
   let old = existsSync(file) ? readFileSync(file, 'utf8') : '';

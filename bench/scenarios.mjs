@@ -2,6 +2,7 @@
 // baseline its ratios are computed against, and the checks an issue asks for.
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
 const POST = { name: 'post', script: 'post.lua', path: '/api/items' };
@@ -41,5 +42,48 @@ export const SCENARIOS = {
       { workload: 'get', target: 'portcullis', minRatio: 0.9, maxP99Ratio: 1.5 },
       { workload: 'post', target: 'portcullis', minRatio: 0.9, maxP99Ratio: 1.5 },
     ],
+  },
+  ratelimit: {
+    title: 'Rate limiting (issue 5): a rate-limited route vs the same route unlimited',
+    description:
+      'GET through one route with no limit, with a per-IP token bucket in the memory store, and with the same limit in Redis (127.0.0.1:6379). The limit is high enough never to refuse, so that the cost of deciding is measured. Redis round trips are counted with `INFO commandstats` over the Redis target\'s requests.',
+    baseline: 'unlimited',
+    targets: [
+      { name: 'unlimited', start: gateway('ratelimit.yaml', { LIMIT: 'off', STATE: '{ store: memory }' }) },
+      { name: 'limited-memory', start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }) },
+      {
+        name: 'limited-redis',
+        start: gateway('ratelimit.yaml', {
+          LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]',
+          STATE: `{ store: redis, redis: { url: "redis://127.0.0.1:6379", key_prefix: "pc-bench-${process.pid}:" } }`,
+        }),
+      },
+    ],
+    workloads: [GET],
+    checks: [
+      { workload: 'get', target: 'limited-memory', minRatio: 0.9 },
+      { workload: 'get', target: 'limited-redis', minRatio: 0.6 },
+    ],
+    verify: async () => {
+      execFileSync('redis-cli', ['-h', '127.0.0.1', 'config', 'resetstat']);
+    },
+    after: async ({ results, warmups }) => {
+      const info = execFileSync('redis-cli', ['-h', '127.0.0.1', 'info', 'commandstats'], { encoding: 'utf8' });
+      const calls = [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]);
+      const total = calls.reduce((a, [, n]) => a + n, 0);
+      const evalsha = calls.filter(([c]) => c === 'evalsha' || c === 'eval').reduce((a, [, n]) => a + n, 0);
+      const reqs = (results.get?.['limited-redis'] ?? []).reduce((a, r) => a + r.requests, 0) + (warmups.get?.['limited-redis']?.requests ?? 0);
+      return [
+        '| Redis (INFO commandstats over the whole scenario) | value |',
+        '|---|---:|',
+        `| EVALSHA/EVAL calls | ${evalsha.toLocaleString('en-US')} |`,
+        `| all commands (incl. connection setup and script loading) | ${total.toLocaleString('en-US')} |`,
+        `| requests served by limited-redis (warm-up + rounds, as counted by wrk) | ${reqs.toLocaleString('en-US')} |`,
+        `| EVALSHA per request | ${reqs ? (evalsha / reqs).toFixed(4) : 'n/a'} |`,
+        `| commands per request | ${reqs ? (total / reqs).toFixed(4) : 'n/a'} |`,
+        '',
+        'Per-command counts: ' + calls.map(([c, n]) => `${c}=${n}`).join(', '),
+      ].join('\n');
+    },
   },
 };

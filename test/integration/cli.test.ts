@@ -110,7 +110,7 @@ admin: { port: ${admin} }
 access_log: { enabled: false }
 shutdown: { grace_ms: 5000 }
 upstreams: { u: { targets: [{ url: "${slow.url}" }] } }
-routes: [{ id: r, match: { prefix: / }, upstream: u }]
+routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 `,
   );
   const child = spawn(process.execPath, [BIN, 'start', '-c', f], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -33,7 +33,7 @@ upstreams: { u: { targets: [{ url: "${up.url}" }] } }
 rate_limits:
   limits:
     - { name: burst, key: [route], rate: "1/hour", burst: 50 }
-routes: [{ id: r, match: { prefix: / }, upstream: u }]
+routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 `,
   );
   const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');

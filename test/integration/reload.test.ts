@@ -96,7 +96,7 @@ listeners: [{ port: ${port} }]
 admin: { enabled: false }
 access_log: { enabled: false }
 upstreams: { u: { targets: [{ url: "${up.url}" }] } }
-routes: [{ id: r, match: { path: ${path} }, upstream: u }]
+routes: [{ id: r, match: { path: ${path} }, upstream: u, auth: none }]
 `;
   writeFileSync(file, text('/one'));
   const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
