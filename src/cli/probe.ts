@@ -379,6 +379,9 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
   }
   out(`portcullis probe ${base.origin}${token ? '' : ' (no token: the authenticated steps cannot pass)'}`);
   out(formatTable(rows));
+  if (rows.some((r) => r.got.includes('PC_ERR_CLIENT_BANNED') || r.got.includes('PC_ERR_THROTTLED'))) {
+    out('note: the gateway\'s abuse detection banned or throttled this client (repeated probe runs add up); see GET /admin/bans and lift it with DELETE /admin/bans/<client>');
+  }
   const failed = rows.filter((r) => r.status === 'fail').length;
   out(failed === 0 ? 'all steps passed' : `${failed} step${failed === 1 ? '' : 's'} failed`);
   return failed === 0 ? 0 : 1;

@@ -18,6 +18,7 @@ import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
 import { testPki } from '../helpers/pki.js';
 
 interface Flaws {
+  banned?: boolean;
   authOff?: boolean;
   noRateLimit?: boolean;
   traversalPasses?: boolean;
@@ -41,6 +42,7 @@ async function scriptedGateway(flaws: Flaws = {}): Promise<{ url: string; admin:
     req.on('end', () => {
       const url = req.url ?? '/';
       paths.push(url);
+      if (flaws.banned) return deny(res, 403, 'PC_ERR_CLIENT_BANNED', { 'retry-after': '600' });
       if (!flaws.authOff && req.headers.authorization !== 'Bearer good-token') return deny(res, 401, 'PC_ERR_AUTH_REQUIRED');
       if (url.includes('../') && !flaws.traversalPasses) return deny(res, 403, 'PC_ERR_WAF_BLOCKED');
       if (/UNION|%27/i.test(url)) return deny(res, 403, 'PC_ERR_WAF_BLOCKED');
@@ -114,6 +116,17 @@ test('the probe reports each missing protection as a failed step and exits 1', a
     } finally {
       await g.close();
     }
+  }
+});
+
+test('a probe client banned by the gateway is told why its steps fail', async () => {
+  const g = await scriptedGateway({ banned: true });
+  try {
+    const r = await probe([g.url, '--admin', g.admin, '--token', 'good-token', '--alert-wait-ms', '300', '--max-burst', '20']);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /abuse detection banned or throttled this client/);
+  } finally {
+    await g.close();
   }
 });
 
