@@ -627,11 +627,16 @@ export class AbuseEngine {
 
   /** Active verdicts from the store (authoritative), newest first. */
   async list(now: number): Promise<Verdict[]> {
-    const rows = await this.services.store.scan(`${this.prefix}v:`, VERDICT_SCAN_MAX);
     const out: Verdict[] = [];
-    for (const r of rows) {
-      const v = parseVerdict(r.value);
-      if (v && v.until > now) out.push(v);
+    try {
+      const rows = await this.services.store.scan(`${this.prefix}v:`, VERDICT_SCAN_MAX);
+      for (const r of rows) {
+        const v = parseVerdict(r.value);
+        if (v && v.until > now) out.push(v);
+      }
+    } catch {
+      // the store is unreachable: what this instance enforces
+      for (const v of this.verdicts.values()) if (v.until > now && v.offence >= 0 && v.reason !== '') out.push(v);
     }
     return out.sort((a, b) => b.since - a.since);
   }
