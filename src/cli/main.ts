@@ -93,8 +93,8 @@ async function cmdValidate(argv: string[]): Promise<number> {
   const { validateDeep } = await import('./validate-deep.js');
   try {
     const loaded = loadConfigFile(values.config, STAGES);
-    await validateDeep(loaded, STAGES);
-    process.stdout.write(`${values.config}: valid (${loaded.config.routes.length} routes, ${loaded.config.listeners.length} listeners)\n`);
+    const { routes } = await validateDeep(loaded, STAGES);
+    process.stdout.write(`${values.config}: valid (${routes} routes, ${loaded.config.listeners.length} listeners)\n`);
     return 0;
   } catch (e) {
     if (printConfigError(e)) return 2;

@@ -8,7 +8,7 @@ import pino from 'pino';
  * Compiles the config as the gateway would (OpenAPI documents, cross-key checks, stage
  * factories) without starting listeners, then releases everything.
  */
-export async function validateDeep(loaded: LoadedConfig, modules: readonly StageModule[]): Promise<void> {
+export async function validateDeep(loaded: LoadedConfig, modules: readonly StageModule[]): Promise<{ routes: number }> {
   const services = await createServices({ ...loaded.config, state: undefined, audit: undefined }, pino({ level: 'silent' }));
   const cache = new UpstreamCache();
   const cfg = structuredClone(loaded.config);
@@ -16,6 +16,7 @@ export async function validateDeep(loaded: LoadedConfig, modules: readonly Stage
   try {
     const snap = await compileSnapshot({ ...loaded, config: cfg }, modules, services, cache);
     await Promise.all(snap.instances.map((i) => i.close?.()));
+    return { routes: snap.routes.length };
   } finally {
     await cache.closeAll();
     await services.store.close().catch(() => undefined);

@@ -149,7 +149,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
     additionalProperties: false,
-    required: ['version', 'listeners', 'upstreams', 'routes'],
+    required: ['version', 'listeners', 'upstreams'],
     description: 'Portcullis configuration.',
     properties: {
       version: { const: 1, description: 'Config format version.' },
@@ -199,6 +199,12 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         properties: {
           max_body_bytes: int('Largest request body (413 above, the upstream is not contacted). Why: 1 MiB fits JSON APIs; raise it per route for uploads.', 1048576, 0),
           max_query_params: int('Most query parameters in one request (400 above). Why: bounds parsing work (HashDoS).', 256, 1),
+          dot_segments: {
+            enum: ['refuse', 'resolve'],
+            default: 'refuse',
+            description:
+              '`..` path segments (raw or percent-encoded): `refuse` answers 403 PC_ERR_PATH_TRAVERSAL; `resolve` removes them (RFC 3986) and routes the result. Why refuse: clients resolve dot segments before sending, so one on the wire is a traversal attempt.',
+          },
         },
       },
       access_log: {
@@ -240,7 +246,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         additionalProperties: upstream,
         description: 'Upstreams by name.',
       },
-      routes: { type: 'array', items: route, description: 'Routes, matched most specific first.' },
+      routes: { type: 'array', items: route, default: [], description: 'Routes, matched most specific first (exact paths, then templates, then the longest prefix). `apis` add the routes of OpenAPI documents.' },
     },
   });
 }

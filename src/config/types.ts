@@ -85,7 +85,7 @@ export interface CanonicalConfig {
   admin: { address: string; port: number; token?: string; enabled: boolean };
   trusted_proxies: string[];
   request_id: { header: string; trust_incoming: boolean };
-  limits: { max_body_bytes: number; max_query_params: number };
+  limits: { max_body_bytes: number; max_query_params: number; dot_segments: 'refuse' | 'resolve' };
   access_log: { enabled: boolean; path: string; redact_query: string[] };
   shutdown: { grace_ms: number };
   reload: { watch: boolean };

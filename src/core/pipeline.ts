@@ -109,6 +109,9 @@ export class Pipeline {
     }
     const norm = normalisePath(rawPath);
     if (!norm.ok) return void this.reply(ctx, { code: 'PC_ERR_PATH_AMBIGUOUS', reason: norm.reason }, 'intake');
+    // Clients resolve dot segments before sending (browsers, curl, HTTP libraries); a '..' on
+    // the wire is a traversal attempt, refused unless the config asks to resolve it.
+    if (norm.dotDot && cfg.limits.dot_segments === 'refuse') return void this.reply(ctx, { code: 'PC_ERR_PATH_TRAVERSAL', reason: 'dot-dot segment' }, 'intake');
     ctx.path = norm.path;
     const hostHeader = h.host ?? '';
     const colon = hostHeader.startsWith('[') ? hostHeader.indexOf(']:') + 1 : hostHeader.lastIndexOf(':');

@@ -6,7 +6,7 @@
  */
 
 export type NormaliseResult =
-  | { readonly ok: true; readonly path: string; readonly changed: boolean }
+  | { readonly ok: true; readonly path: string; readonly changed: boolean; readonly dotDot: boolean }
   | { readonly ok: false; readonly reason: string };
 
 const HEX = '0123456789ABCDEF';
@@ -41,7 +41,7 @@ const FAST_OK = /^\/(?:[A-Za-z0-9\-_~!$&'()*+,;=:@]+\/?)*$/;
 export function normalisePath(raw: string): NormaliseResult {
   if (raw.length === 0 || raw.charCodeAt(0) !== 0x2f) return { ok: false, reason: 'path must start with /' };
   // Fast path: only plain characters, no dots or percent signs, no empty segments.
-  if (FAST_OK.test(raw)) return { ok: true, path: raw, changed: false };
+  if (FAST_OK.test(raw)) return { ok: true, path: raw, changed: false, dotDot: false };
 
   let out = '';
   const bytes: number[] = []; // pending percent-decoded non-unreserved bytes, checked as UTF-8
@@ -102,6 +102,7 @@ export function normalisePath(raw: string): NormaliseResult {
   const segs = out.split('/');
   const stack: string[] = [];
   const last = segs.length - 1;
+  let dotDot = false;
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i] as string;
     if (s === '' && i !== last) continue;
@@ -110,6 +111,7 @@ export function normalisePath(raw: string): NormaliseResult {
       continue;
     }
     if (s === '..') {
+      dotDot = true;
       stack.pop();
       if (i === last) stack.push('');
       continue;
@@ -117,7 +119,7 @@ export function normalisePath(raw: string): NormaliseResult {
     stack.push(s);
   }
   const path = `/${stack.join('/')}`.replace(/\/{2,}/g, '/');
-  return { ok: true, path, changed: path !== raw };
+  return { ok: true, path, changed: path !== raw, dotDot };
 }
 
 /** Decodes a canonical path segment for use as a parameter value (never throws on canonical input). */

@@ -27,7 +27,7 @@ before(async () => {
 version: 1
 listeners: [{ port: 0, headers_timeout_ms: 300, request_timeout_ms: 2000 }]
 trusted_proxies: [10.0.0.0/8]
-limits: { max_body_bytes: 1024 }
+limits: { max_body_bytes: 1024, dot_segments: resolve }
 upstreams:
   u: { targets: [{ url: "{{UP}}" }] }
 routes:
@@ -119,6 +119,32 @@ routes: [{ id: any, match: { prefix: / }, upstream: u }]
     assert.equal(body.headers['x-request-id'], 'edge-42');
     const lines = await waitForLogLines(tg, (l) => l.request_id === 'edge-42');
     assert.equal(lines.find((l) => l.request_id === 'edge-42')?.client_ip, '203.0.113.9');
+  } finally {
+    await tg.close();
+  }
+});
+
+test('by default a dot-dot segment, raw or encoded, is refused with 403 before routing', async () => {
+  const tg = await startGateway(
+    `
+version: 1
+listeners: [{ port: 0 }]
+upstreams:
+  u: { targets: [{ url: "{{UP}}" }] }
+routes: [{ id: any, match: { prefix: / }, upstream: u }]
+`,
+    { modules: [], vars: { UP: up.url } },
+  );
+  try {
+    const before = up.count();
+    for (const target of ['/api/../etc/passwd', '/a/%2e%2e/b', '/a/.%2E/b', '/a/b/..', '/../../x']) {
+      const res = await raw(tg.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 2000);
+      assert.equal(statusOf(res), 403, target);
+      assert.match(res, /PC_ERR_PATH_TRAVERSAL/);
+    }
+    const single = await raw(tg.port, 'GET /a/./b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 2000);
+    assert.equal(statusOf(single), 200, 'single-dot segments are resolved, not refused');
+    assert.equal(up.count(), before + 1);
   } finally {
     await tg.close();
   }
