@@ -16,6 +16,8 @@ import { startAdmin, type AdminHandler, type AdminServer } from './admin/server.
 import { STAGES } from './stages/index.js';
 import type { StateStore } from './store/types.js';
 import { createServices } from './services.js';
+import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
+import { raiseFault } from './observe/alerts.js';
 
 export interface GatewayOptions {
   /** config file path (reloads re-read it) */
@@ -62,7 +64,7 @@ export class Gateway implements PipelineHost {
   ) {
     this.services = services;
     this.modules = opts.modules ?? STAGES;
-    this.adminHandlerList = [...(opts.adminHandlers ?? [])];
+    this.adminHandlerList = [...(opts.adminHandlers ?? ABUSE_ADMIN_HANDLERS)];
     this.pipeline = new Pipeline(this);
   }
 
@@ -214,6 +216,7 @@ export class Gateway implements PipelineHost {
 
   private fault(kind: string, details: Record<string, unknown>): void {
     this.services.logger.warn({ event: 'fault', kind, ...details });
+    raiseFault(kind, details, this.services);
     this.faultHook?.(kind, details);
   }
 
