@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as net from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
 
@@ -22,13 +22,6 @@ function tmpFile(name: string, text: string): string {
   return f;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 const VALID = `version: 1
 listeners:

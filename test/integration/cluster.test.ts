@@ -4,17 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as net from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { request, Agent } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 test('workers: 2 serve one port, keep one global limit through the primary, aggregate metrics and stop gracefully', async () => {
   const up = await startUpstream();

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as net from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { request, Agent } from 'undici';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -85,10 +85,7 @@ test('a reload that fails keeps the running config, logs why and counts it', asy
 
 test('SIGHUP and a change of the config file reload the running process', async () => {
   const up = await startUpstream();
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-reload-'));
   const file = join(dir, 'p.yaml');
   const text = (path: string) => `version: 1

@@ -1,17 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { request } from 'undici';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function call(url: string, method = 'GET', body?: string) {
   const r = await request(url, { method: method as 'GET', ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}) });
