@@ -4,7 +4,7 @@
 // INFO commandstats. Gateway pinned to CPU 0; wrk, upstream and Redis on CPU 1.
 //   npm run build && node dist/test/rate-limit/perf.js [seconds] [rounds]
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,14 @@ function start(cpu: number, cmd: string, args: string[], env: Record<string, str
   return c;
 }
 
+/** utime + stime of a process in seconds (/proc, 100 ticks/s). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+const pids: Record<number, number> = {};
+
 async function gateway(cpu: number, yaml: string): Promise<number> {
   const file = join(work, `${Math.random()}.yaml`);
   writeFileSync(file, yaml);
@@ -36,14 +44,23 @@ async function gateway(cpu: number, yaml: string): Promise<number> {
     c.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const l = out.split('\n').find((x) => x.startsWith('{'));
-      if (l) resolve((JSON.parse(l) as { port: number }).port);
+      if (l) {
+        const port = (JSON.parse(l) as { port: number }).port;
+        pids[port] = c.pid!;
+        resolve(port);
+      }
     });
   });
 }
 
-function wrk(url: string): number {
+/** Requests per second of wall time, and requests per CPU second of the gateway (robust on a busy machine). */
+function wrk(url: string, port: number): { rps: number; perCpuSecond: number } {
+  const pid = pids[port]!;
+  const cpu0 = cpuSeconds(pid);
   const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${secs}s`, '--latency', url], { encoding: 'utf8' });
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const cpu = cpuSeconds(pid) - cpu0;
+  const n = Number(/(\d+) requests in/.exec(out)?.[1]);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), perCpuSecond: Math.round(n / cpu) };
 }
 
 // RSS growth of the memory store under 1,000,000 distinct client IPs at the default cap
@@ -67,11 +84,12 @@ const upPort = await freePort();
 start(1, process.execPath, [join(ROOT, 'bench', 'upstream.mjs')], { PORT: String(upPort) });
 await new Promise((r) => setTimeout(r, 500));
 
-const routes = `
+const headers = process.env['RL_PERF_HEADERS'] === 'false' ? 'rate_limits: { headers: false }\n' : '';
+const routes = `${headers}
 upstreams:
   demo: { targets: [{ url: "http://127.0.0.1:${upPort}" }] }
 routes:
-  - { id: open, match: { path: "/api/items/{id}", methods: [GET] }, upstream: demo, rate_limit: off }
+  - { id: open, match: { path: "/open/api/items/{id}", methods: [GET] }, upstream: demo, strip_prefix: /open, rate_limit: off }
   - id: limited
     match: { path: "/limited/api/items/{id}", methods: [GET] }
     upstream: demo
@@ -80,26 +98,32 @@ routes:
 `;
 const head = `version: 1\nlisteners: [{ port: 0 }]\nadmin: { enabled: false }\naccess_log: { enabled: false }\nreload: { watch: false }\n`;
 const mem = await gateway(0, `${head}state: { store: memory }\n${routes}`);
-const red = await gateway(0, `${head}state: { store: redis, redis: { url: "${redis.url}" } }\n${routes}`);
+const red = await gateway(0, `${head}state: { store: redis, redis: { url: "${redis.url}", command_timeout_ms: 1000 } }\n${routes}`);
 
 const results: Record<string, unknown> = {};
+const only = process.env['RL_PERF_STORES']?.split(',') ?? ['memory', 'redis'];
 for (const [name, port] of [['memory', mem], ['redis', red]] as const) {
+  if (!only.includes(name)) continue;
   const base = `http://127.0.0.1:${port}`;
-  wrk(`${base}/api/items/1`); // warm up
-  const open: number[] = [];
-  const limited: number[] = [];
-  const ratios: number[] = [];
+  // warm up both paths (JIT) before measuring
+  for (let i = 0; i < 2; i++) {
+    wrk(`${base}/open/api/items/1`, port);
+    wrk(`${base}/limited/api/items/1`, port);
+  }
+  const rows: { unlimited: number; limited: number; unlimitedPerCpuSecond: number; limitedPerCpuSecond: number }[] = [];
   for (let i = 0; i < rounds; i++) {
     // alternate the order so that drifting machine load favours neither side
-    const a = i % 2 === 0 ? wrk(`${base}/api/items/1`) : 0;
-    const l = wrk(`${base}/limited/api/items/1`);
-    const o = i % 2 === 0 ? a : wrk(`${base}/api/items/1`);
-    open.push(o);
-    limited.push(l);
-    ratios.push(l / o);
+    const first = i % 2 === 0 ? wrk(`${base}/open/api/items/1`, port) : null;
+    const l = wrk(`${base}/limited/api/items/1`, port);
+    const o = first ?? wrk(`${base}/open/api/items/1`, port);
+    rows.push({ unlimited: o.rps, limited: l.rps, unlimitedPerCpuSecond: o.perCpuSecond, limitedPerCpuSecond: l.perCpuSecond });
   }
   const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  results[name] = { unlimited: open, limited, medianRatio: +median(ratios).toFixed(3) };
+  results[name] = {
+    rounds: rows,
+    medianRatioRps: +median(rows.map((r) => r.limited / r.unlimited)).toFixed(3),
+    medianRatioPerCpuSecond: +median(rows.map((r) => r.limitedPerCpuSecond / r.unlimitedPerCpuSecond)).toFixed(3),
+  };
 }
 
 // Redis round trips per limited request
