@@ -176,7 +176,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'rce-150',
     description: 'Windows batch commands: FOR ... IN (...) DO, IF [NOT] EXIST/DEFINED/ERRORLEVEL/comparison',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['urlDecode', 'htmlEntityDecode', 'removeNulls', 'compressWhitespace', 'lowercase'],
-    operator: { type: 'regex', pattern: '(?:^|[&|;(]\\s?)(?:for(?:\\s?/[a-z](?:\\s(?:"[^"]{0,64}"|[a-z]:[^\\s]{0,128}))?){0,4}\\s%{1,2}[^\\s]{1,64}\\sin\\s?\\(|if\\s?(?:/i\\s?)?(?:not\\s)?(?:exist\\s|defined\\s|errorlevel\\s|cmdextversion\\s|(?:"[^"]{0,64}"|[^\\s]{1,64})\\s?(?:==|\\s(?:equ|neq|lss|leq|gtr|geq)\\s)|\\(\\d+\\s(?:equ|neq|lss|leq|gtr|geq)\\s))' },
+    operator: { type: 'regex', pattern: '(?:^|[&|;(]\\s?)(?:for(?:\\s?/[a-z](?:\\s(?:"[^"]{0,64}"|[a-z]:[^\\s]{0,128}))?){0,4}\\s%{1,2}[^\\s]{1,64}\\sin\\s?\\(|if\\s?(?:/i\\s?)?(?:not\\s)?(?:exist\\s|defined\\s|errorlevel\\s|cmdextversion\\s|(?:"[^"]{0,64}"|[^\\s]{1,64})\\s?(?:==|\\s(?:equ|neq|lss|leq|gtr|geq)\\s)|\\(\\d{1,10}\\s(?:equ|neq|lss|leq|gtr|geq)\\s))' },
     literals: ['for', 'if'],
   },
   {
@@ -245,7 +245,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'php-150',
     description: 'PHP variable function calls and obfuscation ($x(...), ${...}(...), $x[...](...), (sy.(st).em)(...), [system][0](...))',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
-    operator: { type: 'regex', pattern: '\\$+[a-z0-9_]{0,32}\\s{0,4}[\\[{][^()]{0,128}[\\]}]\\s{0,4}\\(|\\$\\s{0,4}\\{[^}]{1,64}\\}\\s{0,4}\\(|\\$+[a-z0-9_]{1,32}\\s{0,4}\\(|(?:["\'`]|\\b[a-z_]{2,32}\\))\\s{0,4}\\(\\s{0,8}["\'$a-z_]|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
+    operator: { type: 'regex', pattern: '\\$[a-z0-9_]{0,32}\\s{0,4}[\\[{][^()$]{0,128}[\\]}]\\s{0,4}\\(|\\$\\s{0,4}\\{[^}]{1,64}\\}\\s{0,4}\\(|\\$[a-z0-9_]{1,32}\\s{0,4}\\(|(?:["\'`]|\\b[a-z_]{2,32}\\))\\s{0,4}\\(\\s{0,8}["\'$a-z_]|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
     literals: ['$', ')', ']', '['],
   },
   {
@@ -324,7 +324,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'java-120',
     description: 'Java expression language / OGNL / SpEL injection (${...}, %{...}, #{...} with class access or method calls; Struts OGNL)',
     tags: JAVA, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path', 'uri', 'content_type'], transforms: N,
-    operator: { type: 'regex', pattern: '[$%#]\\{[^}]{0,256}(?:\\.getclass\\b|\\.forname\\b|\\bnew\\s{1,4}[a-z_.]{1,64}\\(|@[a-z_.]{1,64}@|\\bt\\s{0,4}\\(\\s{0,4}java|_memberaccess|#context|#_memberaccess|\\.exec\\s{0,4}\\(|ognlcontext|getruntime|#request|#response|#session|#application|#parameters|#attr)|\\(#[a-z_]{1,32}\\s{0,4}=|#_memberaccess|@ognl\\.|\\bt\\(java\\.lang' },
+    operator: { type: 'regex', pattern: '[$%#]\\{[^{}]{0,256}(?:\\.getclass\\b|\\.forname\\b|\\bnew\\s{1,4}[a-z_.]{1,64}\\(|@[a-z_.]{1,64}@|\\bt\\s{0,4}\\(\\s{0,4}java|_memberaccess|#context|#_memberaccess|\\.exec\\s{0,4}\\(|ognlcontext|getruntime|#request|#response|#session|#application|#parameters|#attr)|\\(#[a-z_]{1,32}\\s{0,4}=|#_memberaccess|@ognl\\.|\\bt\\(java\\.lang' },
     literals: ['{', '#', '@ognl', 't(java'],
   },
   {
@@ -389,7 +389,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'ssti-100',
     description: 'Server-side template injection: template expressions that reach classes, globals or evaluate arithmetic ({{7*7}}, {{config}}, ${7*7}, <%= %>, #{...})',
     tags: SSTI, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: N,
-    operator: { type: 'regex', pattern: '\\{\\{[^}]{0,128}(?:__class__|__mro__|__subclasses__|__globals__|__builtins__|__import__|__init__|\\bconfig\\b|\\bself\\b|\\brequest\\b|\\blipsum\\b|\\bcycler\\b|\\bjoiner\\b|\\bnamespace\\b|\\bget_flashed_messages\\b|\\burl_for\\b|\\bos\\.|\\bpopen\\b|\\b_self\\b|\\benv\\b|\\[\\s{0,4}["\']__)|\\{\\{\\s{0,4}\\d{1,6}\\s{0,4}[*+/-]\\s{0,4}["\']?\\d{1,6}|\\$\\{\\s{0,4}\\d{1,6}\\s{0,4}[*+/-]\\s{0,4}\\d{1,6}\\s{0,4}\\}|#\\{\\s{0,4}\\d{1,6}\\s{0,4}[*+/-]\\s{0,4}\\d{1,6}\\s{0,4}\\}|<%=?\\s{0,4}(?:\\d{1,6}\\s{0,4}[*+]|system|exec|`|runtime|request|response|eval|require|process|file\\.)|\\{%\\s{0,4}(?:import|include|set|debug|load|extends|macro|for\\s[^%]{0,64}__|if\\s[^%]{0,64}__)|\\$\\{\\s{0,4}(?:freemarker|\\.now|\\.vars|product\\.getclass|self\\.|T\\s{0,4}\\()|<#assign|\\?new\\(\\)|\\bfreemarker\\.template\\.utility|#set\\s{0,4}\\(\\s{0,4}\\$|\\$class\\.inspect|\\{php\\}|\\{\\$smarty|\\{system\\(|\\{\\{\\s{0,4}range\\s{0,4}\\(' },
+    operator: { type: 'regex', pattern: '\\{\\{[^{}]{0,128}(?:__class__|__mro__|__subclasses__|__globals__|__builtins__|__import__|__init__|\\bconfig\\b|\\bself\\b|\\brequest\\b|\\blipsum\\b|\\bcycler\\b|\\bjoiner\\b|\\bnamespace\\b|\\bget_flashed_messages\\b|\\burl_for\\b|\\bos\\.|\\bpopen\\b|\\b_self\\b|\\benv\\b|\\[\\s{0,4}["\']__)|\\{\\{\\s{0,4}\\d{1,6}\\s{0,4}[*+/-]\\s{0,4}["\']?\\d{1,6}|\\$\\{\\s{0,4}\\d{1,6}\\s{0,4}[*+/-]\\s{0,4}\\d{1,6}\\s{0,4}\\}|#\\{\\s{0,4}\\d{1,6}\\s{0,4}[*+/-]\\s{0,4}\\d{1,6}\\s{0,4}\\}|<%=?\\s{0,4}(?:\\d{1,6}\\s{0,4}[*+]|system|exec|`|runtime|request|response|eval|require|process|file\\.)|\\{%\\s{0,4}(?:import|include|set|debug|load|extends|macro|for\\s[^%]{0,64}__|if\\s[^%]{0,64}__)|\\$\\{\\s{0,4}(?:freemarker|\\.now|\\.vars|product\\.getclass|self\\.|T\\s{0,4}\\()|<#assign|\\?new\\(\\)|\\bfreemarker\\.template\\.utility|#set\\s{0,4}\\(\\s{0,4}\\$|\\$class\\.inspect|\\{php\\}|\\{\\$smarty|\\{system\\(|\\{\\{\\s{0,4}range\\s{0,4}\\(' },
     literals: ['{{', '${', '#{', '<%', '{%', '<#assign', '?new()', 'freemarker', '#set', '$class', '{php}', '{$smarty', '{system('],
   },
 ];

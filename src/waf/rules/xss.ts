@@ -31,7 +31,7 @@ export const XSS_RULES: readonly RuleDef[] = [
     id: 'xss-115',
     description: 'XSS: a tag with an attribute in a parameter that is not free text',
     tags: T, paranoia: 1, severity: 'warning', targets: STRICT, transforms: N,
-    operator: { type: 'regex', pattern: '<[a-z][a-z0-9:-]{0,16}[\\s/]{1,8}[^>]{0,256}?(?:src|href|data|action|formaction|xlink:href|srcdoc|style|background|dynsrc|lowsrc|poster|code|codebase)\\s{0,4}=' },
+    operator: { type: 'regex', pattern: '<[a-z][a-z0-9:-]{0,16}[\\s/]{1,8}[^<>]{0,256}?(?:src|href|data|action|formaction|xlink:href|srcdoc|style|background|dynsrc|lowsrc|poster|code|codebase)\\s{0,4}=' },
     literals: ['<'],
   },
   {
@@ -59,7 +59,7 @@ export const XSS_RULES: readonly RuleDef[] = [
     id: 'xss-131',
     description: 'XSS: JavaScript DOM access to cookies or navigation from free text',
     tags: T, paranoia: 1, severity: 'critical', targets: TEXT, transforms: N,
-    operator: { type: 'regex', pattern: '<[^>]{0,64}>[^<]{0,256}(?:document\\.cookie|alert\\s{0,4}\\(|window\\.location|document\\.write)|\\bdocument\\s{0,4}\\.\\s{0,4}cookie\\s{0,4}(?:\\)|\\+|;|$)' },
+    operator: { type: 'regex', pattern: '<[^<>]{0,64}>[^<]{0,256}(?:document\\.cookie|alert\\s{0,4}\\(|window\\.location|document\\.write)|\\bdocument\\s{0,4}\\.\\s{0,4}cookie\\s{0,4}(?:\\)|\\+|;|$)' },
     literals: ['document', 'alert', 'window'],
   },
   {

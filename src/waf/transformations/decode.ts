@@ -180,8 +180,8 @@ export function jsDecode(s: string): string {
       case 0x66: out += '\f'; break;
       case 0x76: out += '\v'; break;
       default: {
-        // CSS: \41 (1-6 hex digits, optional space); else drop the backslash
-        if (hexVal(n) >= 0) {
+        // CSS: \41 (2-6 hex digits, optional space); else drop the backslash (shell: c\at)
+        if (hexVal(n) >= 0 && hexVal(s.charCodeAt(i + 2)) >= 0) {
           let j = i + 1;
           let v = 0;
           while (j < s.length && j - i <= 6 && hexVal(s.charCodeAt(j)) >= 0) v = v * 16 + hexVal(s.charCodeAt(j++));
