@@ -31,9 +31,8 @@ interface Runtime {
   readonly services: Services;
 }
 
-/** Runtime per config snapshot (keyed by the snapshot's config object), and the latest one. */
+/** Runtime per config snapshot, keyed by the snapshot's config object. */
 const runtimes = new WeakMap<object, Runtime>();
-let latest: Runtime | null = null;
 const checked = new WeakSet<RequestContext>();
 const observed = new WeakSet<RequestContext>();
 
@@ -43,14 +42,7 @@ export function engineFor(services: Services): AbuseEngine {
 }
 
 function runtimeFor(ctx: RequestContext): Runtime | null {
-  const snap = ctx.snapshot as unknown as { config?: unknown } | null;
-  if (snap && typeof snap === 'object') {
-    const byConfig = snap.config !== null && typeof snap.config === 'object' ? runtimes.get(snap.config) : undefined;
-    if (byConfig) return byConfig;
-    const bySnap = runtimes.get(snap);
-    if (bySnap) return bySnap;
-  }
-  return latest;
+  return runtimes.get(ctx.snapshot.config) ?? null;
 }
 
 /**
@@ -150,7 +142,6 @@ function register(env: { config: CanonicalConfig; services: Services }): Runtime
   engine.alertSink = (a) => alerts.notifyAbuse(a);
   const rt: Runtime = { engine, settings, services: env.services };
   runtimes.set(env.config, rt);
-  latest = rt;
   return rt;
 }
 
