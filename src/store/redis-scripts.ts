@@ -9,6 +9,10 @@
  *   q: a = limit, b = resetAt (ms since epoch)
  *   c: a = max in flight, b = lease ms
  * Returns { allowed, then per check: ok, remaining, ceil(resetMs), ceil(retryMs) }.
+ *
+ * A bucket key expires 10 s after its bucket is full again: the margin covers clock skew between
+ * gateways (a gateway whose clock is behind must still see the state), at the cost of idle keys
+ * living 10 s longer.
  */
 export const LIMIT_SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -71,7 +75,7 @@ if allowed == 1 then
       local p = 2 + (i - 1) * 4
       local kind = ARGV[p + 1]
       if kind == 'b' then
-        redis.call('SET', KEYS[i], string.format('%.17g', v), 'PX', math.ceil(v - now) + 1)
+        redis.call('SET', KEYS[i], string.format('%.17g', v), 'PX', math.ceil(v - now) + 10000)
       elseif kind == 'q' then
         redis.call('SET', KEYS[i], string.format('%d', v), 'PXAT', math.ceil(tonumber(ARGV[p + 4])) + 60000)
       else

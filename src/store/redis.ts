@@ -136,6 +136,20 @@ export class RedisStore implements StateStore {
     return this.client.status === 'ready' && (this.brokenUntil === 0 || Date.now() >= this.brokenUntil);
   }
 
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.healthy()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (v: boolean): void => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(v);
+      };
+      const onReady = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.client.on('ready', onReady);
+    });
+  }
+
   /** Turns any ioredis failure into StoreUnavailableError; a timeout starts the cool-down. */
   private fail(op: string, e: unknown): never {
     const msg = e instanceof Error ? e.message : String(e);

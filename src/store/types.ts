@@ -22,6 +22,12 @@ export interface StateStore extends LimitStore {
   scan(prefix: string, max: number): Promise<{ key: string; value: string; ttlMs: number }[]>;
   /** Whether the backend is reachable now (memory: always). */
   healthy(): boolean;
+  /**
+   * Resolves true once the backend is reachable, or false after `timeoutMs` (startup: so that the
+   * first requests do not take the outage path while a connection is still being made).
+   * Absent: always ready.
+   */
+  whenReady?(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -43,7 +43,7 @@ routes:
     match: { prefix: /open }
     upstream: api
     rate_limit:
-      - { name: o, key: [route], rate: 20/s, burst: 10, on_store_failure: open }
+      - { name: o, key: [route], rate: 10/s, burst: 5, on_store_failure: open }
   - id: closed
     match: { prefix: /closed }
     upstream: api
@@ -60,7 +60,7 @@ routes:
     while (!store.healthy() && Date.now() < deadline) await sleep(20);
     assert.equal(store.healthy(), true);
 
-    // load: 100 requests/s on each route (the open route's limit is 20/s)
+    // load: up to 100 requests/s on each route (the open route's limit is 10/s)
     type Sample = { phase: string; t: number; route: string; status: number; code: string | null };
     const samples: Sample[] = [];
     let phase = 'up';
@@ -83,7 +83,7 @@ routes:
       await Promise.all(inflight);
     })();
 
-    await sleep(1000);
+    await sleep(2000);
     phase = 'down';
     const stopAt = Date.now();
     await redis.stop();
@@ -123,7 +123,7 @@ routes:
     const openAllowed = downOpen.filter((s) => s.status === 200).length;
     assert.ok(openAllowed > 0, 'fail-open limits keep serving');
     assert.ok(downOpen.some((s) => s.status === 429), 'local limits still refuse the overload');
-    assert.ok(openAllowed <= 10 + 20 * 2.5, `local limit held: ${openAllowed} allowed in about 2 s`);
+    assert.ok(openAllowed <= 5 + 10 * 2.5, `local limit held: ${openAllowed} allowed in about 2 s`);
     // fail-closed: 503 PC_ERR_LIMIT_UNAVAILABLE
     const closed503 = downClosed.filter((s) => s.status === 503);
     assert.equal(closed503.length, downClosed.length);

@@ -37,6 +37,7 @@ export class Runtime {
   readonly denials: Counter<'limit' | 'code'>;
   private lastLog = 0;
   private suppressed = 0;
+  private waited = false;
   maxEntries = DEFAULT_MAX_ENTRIES;
 
   constructor(services: Services) {
@@ -48,6 +49,22 @@ export class Runtime {
       ['policy'],
     );
     this.denials = m.counter('portcullis_ratelimit_denials_total', 'Requests refused by a rate limit, by limit name and code.', ['limit', 'code']);
+  }
+
+  /**
+   * Waits (once per process, at most 5 s) for the shared store to connect before the first
+   * snapshot serves traffic, so that a fresh gateway does not answer its first requests from the
+   * outage path. A store that stays down is reported and the gateway starts anyway (each limit
+   * then follows its on_store_failure policy).
+   */
+  async storeReady(): Promise<void> {
+    if (this.waited) return;
+    this.waited = true;
+    const s = this.store;
+    if (!s.whenReady) return;
+    if (!(await s.whenReady(5000))) {
+      this.services.logger.warn({ stage: 'rate-limit', store: s.kind }, 'state store not reachable at startup; limits follow their on_store_failure policy');
+    }
   }
 
   get store(): StateStore {
@@ -330,9 +347,10 @@ export const rateLimitModule: StageModule = {
   check(config, env) {
     checkRateLimits(config, env.file);
   },
-  create(env): StageInstance {
+  async create(env): Promise<StageInstance> {
     const g = globalPlan(env.config);
     const rt = runtimeFor(env.services, env.config);
+    await rt.storeReady();
     return {
       forRoute(route) {
         const p = routePlan(g, route);
