@@ -94,6 +94,8 @@ export interface DenialEvent {
 }
 
 const VERDICT_SCAN_MAX = 10000;
+/** most verdicts held locally (a full reload holds at most VERDICT_SCAN_MAX) */
+const MAX_VERDICTS = 50000;
 const COUNTER_TTL_MS = 30 * 24 * 3600 * 1000;
 /** journal entries live this long; an instance further behind reloads the whole list */
 const JOURNAL_TTL_MS = 10 * 60 * 1000;
@@ -135,6 +137,7 @@ export class AbuseEngine {
   private journalSeen = Number.NaN;
   private missingSince: number | null = null;
   private lastFull = 0;
+  private lastSweep = 0;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private users = 0;
@@ -244,6 +247,10 @@ export class AbuseEngine {
         this.lastFull = now;
       }
       for (const [k, e] of this.localRecent) if (e.storedSeq < startSeq) this.localRecent.delete(k);
+      if (this.verdicts.size > 1000 && now - this.lastSweep > 10000) {
+        this.sweep(now);
+        this.lastSweep = now;
+      }
     } catch (e) {
       // keep the last known list: a store outage must not lift bans
       this.services.logger.debug({ err: (e as Error).message }, 'abuse: verdict sync failed');
@@ -261,13 +268,21 @@ export class AbuseEngine {
     }
     if (e.op === 'put') {
       const v = parseVerdict(JSON.stringify(e.verdict ?? null));
-      if (v && v.until > now) this.verdicts.set(`${v.kind}:${v.client}`, v);
+      if (v && v.until > now) {
+        if (this.verdicts.size >= MAX_VERDICTS) this.sweep(now);
+        if (this.verdicts.size < MAX_VERDICTS) this.verdicts.set(`${v.kind}:${v.client}`, v);
+      }
     } else if (e.op === 'del' && (e.kind === 'ban' || e.kind === 'throttle') && typeof e.client === 'string') {
       const k = `${e.kind}:${e.client}`;
       // a verdict placed after the lift stays
       const cur = this.verdicts.get(k);
       if (cur && (typeof e.at !== 'number' || cur.since <= e.at)) this.verdicts.delete(k);
     }
+  }
+
+  /** Drops expired verdicts (they are otherwise dropped when looked up). */
+  private sweep(now: number): void {
+    for (const [k, v] of this.verdicts) if (v.until <= now) this.verdicts.delete(k);
   }
 
   /** Appends a change to the shared journal that every instance applies. */
