@@ -55,7 +55,7 @@ routes:
     upstream: up
     auth:
       mode: enforce
-      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
+      replay: { jti: false, max_ttl_s: 86400 }
       any_of:
         - api_key: {}
 `,

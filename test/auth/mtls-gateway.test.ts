@@ -110,7 +110,7 @@ routes:
     upstream: up
     auth:
       mode: enforce
-      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
+      replay: { jti: false, max_ttl_s: 86400 }
       any_of:
         - mtls: {}
   - id: bound
@@ -118,7 +118,7 @@ routes:
     upstream: up
     auth:
       mode: enforce
-      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
+      replay: { jti: false, max_ttl_s: 86400 }
       any_of:
         - jwt: { cert_bound: true }
 `,
@@ -233,7 +233,7 @@ routes:
     upstream: up
     auth:
       mode: enforce
-      replay: { jti: false, nonce: true, max_ttl_s: 86400 }
+      replay: { jti: false, max_ttl_s: 86400 }
       any_of:
         - mtls: {}
 `,
