@@ -383,3 +383,21 @@ routes:
   const refused = lines.find((l) => l.status === 429) as { decision: { stage: string; code: string } } | undefined;
   assert.deepEqual(refused?.decision && { stage: refused.decision.stage, code: refused.decision.code }, { stage: 'limit.rate', code: 'PC_ERR_RATE_LIMITED' });
 });
+
+test('the per-IP key is the client IP after trusted proxies: X-Forwarded-For counts only from a trusted peer', async () => {
+  const routes = `
+routes:
+  - id: xff
+    match: { prefix: /xff }
+    upstream: api
+    rate_limit:
+      - { name: per-ip, key: [ip], rate: 1/min, burst: 1 }
+`;
+  const trusted = await gateway(`${BASE}trusted_proxies: [127.0.0.1/32]\n${routes}`);
+  assert.equal((await get(`${trusted.url}/xff`, { 'x-forwarded-for': '203.0.113.7' })).status, 200);
+  assert.equal((await get(`${trusted.url}/xff`, { 'x-forwarded-for': '203.0.113.7' })).status, 429);
+  assert.equal((await get(`${trusted.url}/xff`, { 'x-forwarded-for': '203.0.113.8' })).status, 200, 'another client behind the proxy has its own bucket');
+  const untrusted = await gateway(`${BASE}${routes}`);
+  assert.equal((await get(`${untrusted.url}/xff`, { 'x-forwarded-for': '203.0.113.7' })).status, 200);
+  assert.equal((await get(`${untrusted.url}/xff`, { 'x-forwarded-for': '198.51.100.1' })).status, 429, 'a spoofed header does not buy a new bucket');
+});
