@@ -72,7 +72,7 @@ export class Gateway implements PipelineHost {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const modules = opts.modules ?? STAGES;
     const loaded = opts.text !== undefined ? parseConfig(opts.text, opts.file, modules) : loadConfigFile(opts.file, modules);
-    const services = opts.services ?? (await createServices(loaded.config, opts.logger));
+    const services = opts.services ?? (await createServices(loaded.config, opts.logger, loaded.baseDir));
     const gw = new Gateway(opts, services);
     try {
       await gw.boot(loaded);

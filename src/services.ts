@@ -11,7 +11,7 @@ import { createLogger } from './observe/access-log.js';
 import { MemoryStore } from './store/memory.js';
 
 type StoreFactory = (state: unknown, logger: Logger, metrics: Metrics) => StateStore;
-type AuditFactory = (config: unknown, logger: Logger) => { write(event: string, data: Record<string, unknown>): void } | null;
+type AuditFactory = (config: unknown, baseDir?: string) => { write(event: string, data: Record<string, unknown>): void } | null;
 
 async function optional<T>(spec: string, name: string): Promise<T | null> {
   try {
@@ -23,13 +23,14 @@ async function optional<T>(spec: string, name: string): Promise<T | null> {
   }
 }
 
-export async function createServices(config: CanonicalConfig, logger?: Logger): Promise<Services> {
+/** `baseDir`: the config file's directory (relative paths such as the audit log resolve against it). */
+export async function createServices(config: CanonicalConfig, logger?: Logger, baseDir?: string): Promise<Services> {
   const log = logger ?? createLogger('stderr', 'gateway');
   const metrics = new Metrics();
   const makeStore = await optional<StoreFactory>('./store/index.js', 'createStore');
   const store: StateStore = makeStore ? makeStore(config.state, log, metrics) : new MemoryStore({ maxEntries: 100_000 });
   const makeAudit = await optional<AuditFactory>('./observe/audit.js', 'createAuditLog');
-  const audit = makeAudit ? makeAudit(config.audit, log) : null;
+  const audit = makeAudit ? makeAudit(config.audit, baseDir) : null;
   const kept = new Map<string, unknown>();
   return {
     logger: log,

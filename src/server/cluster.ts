@@ -108,7 +108,7 @@ export async function runWorker(file: string): Promise<Gateway> {
   const { STAGES } = await import('../stages/index.js');
   const loaded = loadConfigFile(file, STAGES);
   const logger = createLogger('stderr', 'gateway').child({ worker: index });
-  const services = await createServices(loaded.config, logger);
+  const services = await createServices(loaded.config, logger, loaded.baseDir);
   if (loaded.config.state?.store !== 'redis') {
     await services.store.close();
     services.store = new ClusterStore({ timeoutMs: 1500 });
