@@ -73,11 +73,13 @@ routes:
 
   const get = (path: string, headers: [string, string][] = []): ReturnType<typeof rawRequest> => rawRequest(`${gw.url}${path}`, { headers });
 
-  test('either alternative alone passes, and the principal carries the consumer plan', async () => {
+  test('either alternative alone passes, and verified credentials are forwarded by default', async () => {
     assert.equal((await get('/either', bearer(token('svc')))).status, 200);
+    assert.match(String(up.seen.at(-1)?.headers.authorization), /^Bearer /);
     assert.equal((await get('/either', [['x-api-key', key]])).status, 200);
     assert.equal(up.seen.at(-1)?.headers['x-auth-method'], 'api_key');
     assert.equal(up.seen.at(-1)?.headers['x-consumer-id'], 'svc');
+    assert.equal(up.seen.at(-1)?.headers['x-api-key'], key);
   });
 
   test('a bad token is refused even when a valid API key would satisfy another alternative', async () => {

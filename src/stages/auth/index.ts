@@ -39,6 +39,7 @@ const FACTORIES: Record<Method, VerifierFactory> = {
 interface AuthGlobal {
   default?: Method[];
   realm: string;
+  forward_credentials: boolean;
   jwt: { providers: Record<string, unknown> };
   [k: string]: unknown;
 }
@@ -83,6 +84,8 @@ interface Shared {
   readonly knownTenants: ReadonlySet<string>;
   readonly jwt: JwtVerifier | null;
   readonly stripHeaders: readonly string[];
+  /** credential headers removed after a successful verification, by method (forward_credentials: false) */
+  readonly hideHeaders: Readonly<Partial<Record<AuthMethod, string>>> | null;
   readonly env: StageEnv;
   readonly failures: ReturnType<StageEnv['services']['metrics']['counter']>;
   readonly successes: ReturnType<StageEnv['services']['metrics']['counter']>;
@@ -288,6 +291,13 @@ class AuthStage implements RouteStage {
     }
     ctx.annotations.auth = acc.annotation;
     acc.counted.inc();
+    const hide = this.s.hideHeaders;
+    if (hide !== null) {
+      for (const m of acc.principal.methods) {
+        const h = hide[m];
+        if (h !== undefined && ctx.req.headers[h] !== undefined) delete ctx.req.headers[h];
+      }
+    }
     return undefined;
   }
 
@@ -424,6 +434,12 @@ export const authStage: StageModule = {
       knownTenants: new Set(tenants.map((t) => t.id)),
       jwt,
       stripHeaders,
+      hideHeaders: auth.forward_credentials
+        ? null
+        : {
+            jwt: ((auth.jwt as { header?: string }).header ?? 'authorization').toLowerCase(),
+            api_key: String((auth.api_keys as { header?: string } | undefined)?.header ?? 'x-api-key').toLowerCase(),
+          },
       env,
       failures: metrics.counter(
         'portcullis_auth_failures_total',

@@ -94,6 +94,12 @@ export const authGlobalSchema: JsonSchema = {
       description:
         'Methods accepted (any one of them) on a route without an `auth` section. Default: every configured method (jwt when providers exist, api_key/signature/mtls when a consumer has such credentials). A route without `auth` is never public.',
     },
+    forward_credentials: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Send the verified bearer token (Authorization header) and API key header on to the upstream. false: removed after verification, the upstream gets X-Consumer-Id, X-Tenant-Id and claim headers instead (Envoy `forward: false`); keep true when the upstream verifies tokens itself.',
+    },
     realm: { type: 'string', default: 'portcullis', pattern: '^[ -!#-~]*$', description: 'Realm named in WWW-Authenticate challenges.' },
     jwt: {
       type: 'object',
