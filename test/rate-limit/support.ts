@@ -4,7 +4,6 @@ import type { Principal } from '../../src/core/principal.js';
 import { coreSchema } from '../../src/config/schema.js';
 import { STATE_SCHEMA } from '../../src/store/index.js';
 import { RATE_LIMIT_MODULES } from '../../src/stages/rate-limit/index.js';
-import { STAGES } from '../../src/stages/index.js';
 
 /** Sets ctx.principal from x-test-consumer / x-test-plan / x-test-tenant / x-test-claims (JSON), when present. */
 export const headerAuthModule: StageModule = {
@@ -45,7 +44,7 @@ const stateKeyModule: StageModule = {
   create: () => ({ forRoute: () => null }),
 };
 
-const stateProvided = 'state' in coreSchema().properties || STAGES.some((m) => m.schema?.global && 'state' in m.schema.global);
+const stateProvided = 'state' in coreSchema().properties;
 
 export const MODULES: readonly StageModule[] = [...RATE_LIMIT_MODULES, headerAuthModule, ...(stateProvided ? [] : [stateKeyModule])];
 

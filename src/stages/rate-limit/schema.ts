@@ -24,7 +24,7 @@ export const LIMIT_SCHEMA: JsonSchema = {
       uniqueItems: true,
       items: { type: 'string', pattern: KEY_PART_PATTERN },
       description:
-        'What is counted separately: any combination of `ip` (client IP after trusted proxies), `consumer`, `tenant`, `route`, `method`, `header:NAME`, `claim:NAME`. A part the request lacks (no principal, header or claim) falls back to the client IP.',
+        'What is counted separately: any combination of `ip` (client IP after trusted proxies), `consumer`, `tenant`, `route`, `method`, `header:NAME` (first value of a request header), `claim:NAME` (a top-level claim of the verified principal). A part the request lacks (no principal, header or claim) falls back to the client IP. Values longer than 128 characters are hashed. Combine header and claim keys with a per-IP limit: any client can invent new values.',
     },
     rate: {
       description: 'Sustained rate: `"25/s"`, `"1500/min"`, `"10/hour"`, or `{ requests, per: second | minute | hour }`.',
