@@ -154,7 +154,7 @@ routes:
     const r = await rawRequest(`${gw.url}/admin/x`, { headers: bearer(t) });
     assert.equal(r.status, 403);
     assert.equal(r.json().code, 'PC_ERR_INSUFFICIENT_SCOPE');
-    assert.match(String(r.headers['www-authenticate']), /error="insufficient_scope"/);
+    assert.match(String(r.headers['www-authenticate']), /error="insufficient_scope",.* scope="orders:write"/);
   });
 
   test('after the provider rotates its key, new tokens pass without a gateway restart and old-key tokens still pass while published', async () => {

@@ -185,7 +185,7 @@ class AuthStage implements RouteStage {
       if (!absent) {
         const out = this.satisfied(ctx, set, ids ?? []);
         if (out !== 'scope') return out;
-        pending ??= deny('PC_ERR_INSUFFICIENT_SCOPE', { reason: 'requirement scopes missing' });
+        pending ??= this.scopeDeny(set);
       }
       i++;
       j = 0;
@@ -204,7 +204,12 @@ class AuthStage implements RouteStage {
     if (j + 1 < set.methods.length) return this.evaluate(ctx, i, j + 1, next, pending);
     const out = this.satisfied(ctx, set, next);
     if (out !== 'scope') return out;
-    return this.evaluate(ctx, i + 1, 0, null, pending ?? deny('PC_ERR_INSUFFICIENT_SCOPE', { reason: 'requirement scopes missing' }));
+    return this.evaluate(ctx, i + 1, 0, null, pending ?? this.scopeDeny(set));
+  }
+
+  /** 403 insufficient_scope naming the scopes of the first set whose credentials verified. */
+  private scopeDeny(set: RequirementSet): Deny {
+    return withChallenge(deny('PC_ERR_INSUFFICIENT_SCOPE', { reason: 'requirement scopes missing' }), this.s.realm, 'jwt', this.routeMethods, set.scopes);
   }
 
   /** A set verified: scopes, principal, tenant, replay; 'scope' when its scopes are missing (try the next set). */
