@@ -36,6 +36,7 @@ auth:
   jwt:
     providers:
       main: { issuer: ${ISS}, algorithms: [HS256], secret: "{{SECRET}}" }
+      strict: { issuer: https://strict.test, algorithms: [HS256], secret: "{{SECRET}}", require_consumer: true }
 consumers:
   - id: svc
     plan: gold
@@ -57,6 +58,15 @@ routes:
     upstream: up
     auth: { any_of: [{ jwt: {}, api_key: {} }] }
   - { id: default, match: { prefix: /default }, upstream: up }
+  - id: strict-only
+    match: { prefix: /strict-only }
+    upstream: up
+    auth: { any_of: [{ jwt: { provider: strict } }] }
+  - id: watch-authorize
+    match: { prefix: /watch-authorize }
+    upstream: up
+    auth: { any_of: [{ jwt: {} }] }
+    authorize: { roles: [admin], mode: monitor }
   - id: watch
     match: { prefix: /watch }
     upstream: up
@@ -114,6 +124,24 @@ routes:
   test('a disabled consumer is refused with its token and its key', async () => {
     assert.equal((await get('/either', bearer(token('gone')))).json().code, 'PC_ERR_AUTH_INVALID');
     assert.equal((await get('/either', [['x-api-key', disabledKey]])).status, 401);
+  });
+
+  test('a route restricted to one provider refuses another provider token, also when that token is cached', async () => {
+    const t = token('svc');
+    assert.equal((await get('/either', bearer(t))).status, 200); // now cached
+    const r = await get('/strict-only', bearer(t));
+    assert.equal(r.status, 401);
+    assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_CLAIMS');
+  });
+
+  test('require_consumer refuses a token that maps to no configured consumer', async () => {
+    const strict = (sub: string): string =>
+      jwt({ alg: 'HS256', typ: 'JWT' }, { iss: 'https://strict.test', sub, iat: nowS(), exp: nowS() + 300 }, Buffer.from(secret));
+    assert.equal((await get('/strict-only', bearer(strict('nobody')))).json().code, 'PC_ERR_AUTH_INVALID');
+  });
+
+  test('authorize in monitor mode lets a principal without the role through', async () => {
+    assert.equal((await get('/watch-authorize', bearer(token('svc')))).status, 200);
   });
 
   test('monitor mode lets a request without credentials through and logs what it would have refused', async () => {
