@@ -9,7 +9,7 @@
  */
 import { AhoCorasick } from './operators/aho-corasick.js';
 import { atWordBoundary, compileOperator, type CompiledOperator } from './operators/index.js';
-import { compileChain, type Transformation } from './transformations/index.js';
+import { TRANSFORMATIONS, compileChain, type Transformation } from './transformations/index.js';
 import { extractTargets } from './parser/targets.js';
 import {
   DEFAULT_LIMITS, SEVERITY_SCORE, TARGET_KINDS,
@@ -32,6 +32,8 @@ interface CompiledRule {
 
 interface Trigger {
   readonly rule: number;
+  /** the chain whose output the literal must be found in */
+  readonly chain: number;
   /** phrase rules: the hit is the match (checked for word boundaries when needed) */
   readonly phrase: boolean;
   readonly wordBoundary: boolean;
@@ -40,10 +42,13 @@ interface Trigger {
 
 interface CompiledChain {
   readonly names: readonly string[];
-  readonly fn: Transformation;
-  readonly ac: AhoCorasick | null;
-  /** pattern id -> triggers */
-  readonly triggers: readonly (readonly Trigger[])[];
+  /** the chain's steps, and for each step the id of the chain prefix ending there (shared cache) */
+  readonly steps: readonly Transformation[];
+  readonly prefixIds: readonly number[];
+  /** character flags (charFlags) on which some step acts beyond lowercasing */
+  readonly mask: number;
+  /** on a value without those characters, the chain's output is the value lowercased (else itself) */
+  readonly lowers: boolean;
   /** rules without prefilter, by rule index */
   readonly always: readonly number[];
   /** bitmask of target kinds with at least one rule on this chain */
@@ -55,9 +60,93 @@ export interface CompiledRules {
   readonly chains: readonly CompiledChain[];
   readonly byId: ReadonlyMap<string, CompiledRule>;
   readonly limits: Limits;
+  /** one automaton over the literals and phrases of every rule; triggers name rule and chain */
+  readonly ac: AhoCorasick | null;
+  readonly triggers: readonly (readonly Trigger[])[];
+  readonly prefixCount: number;
+  /** per kind bit index: chains with a rule for that kind */
+  readonly chainsByKind: readonly (readonly number[])[];
+  /** scratch space reused by evaluate (synchronous, so never shared by two evaluations) */
+  readonly scratch: Scratch;
+}
+
+interface Scratch {
+  readonly seen: Uint8Array;
+  readonly fired: Uint8Array;
+  readonly hit: (string | null)[];
+  readonly candidates: Int32Array;
+  readonly prefixOut: (string | null)[];
+  /** prefixOut[i] is valid when prefixStamp[i] equals the current target's stamp */
+  readonly prefixStamp: Int32Array;
+  stamp: number;
+  readonly chainOut: (string | null)[];
+  /** per chain: index of its output among the target's distinct outputs */
+  readonly chainDistinct: Int32Array;
 }
 
 const KIND_BIT: Readonly<Record<TargetKind, number>> = Object.fromEntries(TARGET_KINDS.map((k, i) => [k, 1 << i])) as Record<TargetKind, number>;
+const KIND_INDEX: Readonly<Record<TargetKind, number>> = Object.fromEntries(TARGET_KINDS.map((k, i) => [k, i])) as Record<TargetKind, number>;
+
+// Character flags of a value: which transformations could change it beyond letter case.
+const F_PCT = 1, F_AMP = 2, F_BSL = 4, F_NONASCII = 8, F_NUL = 16, F_WS = 32, F_SPACE = 64, F_CMT = 128, F_CMD = 256, F_PLUS = 512;
+/** set on every value, so that transformations without a mask always run */
+const F_ALWAYS = 1 << 30;
+const ALL_FLAGS = 0x7fffffff;
+/** flags on which each transformation acts; transformations not listed always run */
+const STEP_MASK: Readonly<Record<string, number>> = {
+  urlDecode: F_PCT,
+  urlDecodePlus: F_PCT | F_PLUS,
+  htmlEntityDecode: F_AMP,
+  jsDecode: F_BSL,
+  unicodeFold: F_NONASCII,
+  decodeAll: F_PCT | F_AMP | F_BSL | F_NONASCII,
+  removeNulls: F_NUL | F_NONASCII,
+  removeComments: F_CMT,
+  removeCommentsChar: F_CMT,
+  compressWhitespace: F_WS,
+  removeWhitespace: F_WS | F_SPACE,
+  cmdLine: F_BSL | F_CMD | F_WS,
+  normaliseSlashes: F_BSL,
+  lowercase: 0,
+};
+
+/** flags of single ASCII characters; F_CTX marks characters whose flag depends on the previous one */
+const F_CTX = 1 << 29;
+const CHAR_FLAG = (() => {
+  const t = new Uint32Array(128);
+  for (let c = 0; c < 0x20; c++) t[c] = F_WS;
+  t[0x7f] = F_WS;
+  t[0x00] = F_NUL;
+  t[0x25] = F_PCT;
+  t[0x26] = F_AMP;
+  t[0x5c] = F_BSL | F_CMD;
+  t[0x23] = F_CMT;
+  t[0x2b] = F_PLUS;
+  for (const c of [0x22, 0x27, 0x5e, 0x24, 0x2c]) t[c] = F_CMD;
+  for (const c of [0x20, 0x2a, 0x2f, 0x2d, 0x21]) t[c] = F_CTX;
+  return t;
+})();
+
+/** One pass over the value: which of the flags above it has. */
+export function charFlags(s: string): number {
+  let f = F_ALWAYS;
+  let prev = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      f |= F_NONASCII;
+    } else {
+      const x = CHAR_FLAG[c]!;
+      if (x !== 0) {
+        if (x !== F_CTX) f |= x;
+        else if (c === 0x20) f |= prev === 0x20 ? F_WS | F_SPACE : F_SPACE;
+        else if ((c === 0x2a && prev === 0x2f) || (c === 0x2f && prev === 0x2a) || (c === 0x2d && prev === 0x2d) || (c === 0x21 && prev === 0x3c)) f |= F_CMT;
+      }
+    }
+    prev = c;
+  }
+  return f;
+}
 
 /** Compiles a rule set (throws on an unknown transformation, operator, or an unsafe regex). */
 export function compileRules(defs: readonly RuleDef[], limits: Limits = DEFAULT_LIMITS): CompiledRules {
@@ -96,41 +185,71 @@ export function compileRules(defs: readonly RuleDef[], limits: Limits = DEFAULT_
       sharedPhrase: op.phrases !== undefined && def.literals === undefined,
     };
   });
-  const chains: CompiledChain[] = chainDefs.map(({ names, rules: idx }) => {
-    const patterns: string[] = [];
-    const patternIds = new Map<string, number>();
-    const triggers: Trigger[][] = [];
+  const patterns: string[] = [];
+  const patternIds = new Map<string, number>();
+  const triggers: Trigger[][] = [];
+  const addPattern = (p: string, t: Trigger): void => {
+    let id = patternIds.get(p);
+    if (id === undefined) {
+      id = patterns.length;
+      patternIds.set(p, id);
+      patterns.push(p);
+      triggers.push([]);
+    }
+    triggers[id]!.push(t);
+  };
+  const prefixKeys = new Map<string, number>();
+  const chains: CompiledChain[] = chainDefs.map(({ names, rules: idx }, ci) => {
     const always: number[] = [];
     let kinds = 0;
-    const addPattern = (p: string, t: Trigger): void => {
-      let id = patternIds.get(p);
-      if (id === undefined) {
-        id = patterns.length;
-        patternIds.set(p, id);
-        patterns.push(p);
-        triggers.push([]);
-      }
-      triggers[id]!.push(t);
-    };
     for (const i of idx) {
       const r = rules[i]!;
       kinds |= r.kinds;
       if (r.def.literals !== undefined) {
-        for (const l of r.def.literals) addPattern(l.toLowerCase(), { rule: i, phrase: false, wordBoundary: false, length: l.length });
+        for (const l of r.def.literals) addPattern(l.toLowerCase(), { rule: i, chain: ci, phrase: false, wordBoundary: false, length: l.length });
       } else if (r.sharedPhrase) {
-        for (const p of r.op.phrases!) addPattern(p, { rule: i, phrase: true, wordBoundary: r.op.wordBoundary === true, length: p.length });
+        for (const p of r.op.phrases!) addPattern(p, { rule: i, chain: ci, phrase: true, wordBoundary: r.op.wordBoundary === true, length: p.length });
       } else always.push(i);
     }
-    return {
-      names,
-      fn: compileChain(names),
-      ac: patterns.length > 0 ? new AhoCorasick(patterns) : null,
-      triggers,
-      always,
-      kinds,
-    };
+    const prefixIds: number[] = [];
+    for (let k = 1; k <= names.length; k++) {
+      const key = names.slice(0, k).join(',');
+      let id = prefixKeys.get(key);
+      if (id === undefined) {
+        id = prefixKeys.size;
+        prefixKeys.set(key, id);
+      }
+      prefixIds.push(id);
+    }
+    compileChain(names); // validates the names
+    let mask = 0;
+    for (const n of names) mask |= STEP_MASK[n] ?? ALL_FLAGS;
+    const lowers = names.some((n) => n === 'lowercase' || n === 'cmdLine');
+    return { names, steps: names.map((n) => TRANSFORMATIONS[n]!), prefixIds, mask, lowers, always, kinds };
   });
-  return { rules, chains, byId: new Map(rules.map((r) => [r.def.id, r])), limits };
+  const chainsByKind = TARGET_KINDS.map((k) => chains.map((c, i) => ((c.kinds & KIND_BIT[k]) !== 0 ? i : -1)).filter((i) => i >= 0));
+  const n = rules.length;
+  return {
+    rules,
+    chains,
+    byId: new Map(rules.map((r) => [r.def.id, r])),
+    limits,
+    ac: patterns.length > 0 ? new AhoCorasick(patterns) : null,
+    triggers,
+    prefixCount: prefixKeys.size,
+    chainsByKind,
+    scratch: {
+      seen: new Uint8Array(n),
+      fired: new Uint8Array(n),
+      hit: new Array<string | null>(n).fill(null),
+      candidates: new Int32Array(n),
+      prefixOut: new Array<string | null>(prefixKeys.size).fill(null),
+      prefixStamp: new Int32Array(prefixKeys.size),
+      stamp: 0,
+      chainOut: new Array<string | null>(chains.length).fill(null),
+      chainDistinct: new Int32Array(chains.length),
+    },
+  };
 }
 
 // ---- exclusions ------------------------------------------------------------------------------
@@ -194,6 +313,8 @@ function excluded(ex: readonly CompiledExclusion[], r: CompiledRule, t: Target):
 
 const SECRET_TARGETS = /^(?:cookie|header:(?:authorization|proxy-authorization|cookie|x-api-key))/;
 const MAX_MATCHES = 32;
+/** longest value remembered as clean within one request */
+const DEDUPE_MAX = 256;
 const MAX_FRAGMENT = 80;
 
 function targetName(t: Target): string {
@@ -228,76 +349,145 @@ export function evaluateTargets(
 ): Evaluation {
   const ex = opts.exclusions ?? (policy.exclusions.length > 0 ? compileExclusions(policy.exclusions) : []);
   const all = opts.allMatches === true;
-  const { rules, chains } = compiled;
-  const fired = new Uint8Array(rules.length);
-  const seen = new Uint8Array(rules.length);
-  const candidates: number[] = [];
+  const { rules, chains, ac, triggers, chainsByKind, scratch } = compiled;
+  const { seen, fired, hit, candidates, prefixOut, prefixStamp, chainOut, chainDistinct } = scratch;
+  fired.fill(0);
   const matches: RuleMatch[] = [];
   let score = 0;
   let skippedValidated = 0;
   const stop = policy.stopAtThreshold === true && !all;
   const paranoia = policy.paranoia;
+  // distinct chain outputs of the current target (usually 2-4 strings)
+  const distinct: string[] = [];
+
+  // values already found clean for a kind (JSON keys and values repeat in arrays of objects)
+  let clean: Set<string> | null = null;
 
   for (const t of targets) {
     const bit = KIND_BIT[t.kind];
     const isValidated = validated !== null && t.pointer !== null && validated.has(t.pointer);
     if (isValidated) skippedValidated++;
-    for (const chain of chains) {
-      if ((chain.kinds & bit) === 0) continue;
-      const v = chain.fn(t.value);
-      if (v.length === 0) continue;
-      candidates.length = 0;
-      const hits: (string | null)[] = [];
-      if (chain.ac !== null) {
-        chain.ac.scan(v, (pid, end) => {
-          for (const tr of chain.triggers[pid]!) {
-            const r = tr.rule;
-            if (seen[r] === 1) continue;
-            if (tr.phrase && tr.wordBoundary && !atWordBoundary(v, end - tr.length, end)) continue;
-            seen[r] = 1;
-            candidates.push(r);
-            hits[r] = tr.phrase ? v.slice(end - tr.length, end) : null;
+    const kindIndex = KIND_INDEX[t.kind];
+    const chainIdx = chainsByKind[kindIndex]!;
+    if (chainIdx.length === 0) continue;
+    const dedupeKey = t.value.length <= DEDUPE_MAX ? `${kindIndex}\u0000${t.value}` : null;
+    if (dedupeKey !== null && clean !== null && clean.has(dedupeKey)) continue;
+    let dependent = isValidated;
+    const before = matches.length;
+    const scoreBefore = score;
+    // 1. transformations. A value without the characters a chain's steps act on gets the chain's
+    // output without running it (itself, or its lowercase); other chains share computed prefixes.
+    const flags = charFlags(t.value);
+    let lower: string | null = null;
+    const stamp = (scratch.stamp = (scratch.stamp + 1) | 0);
+    distinct.length = 0;
+    for (const ci of chainIdx) {
+      const c = chains[ci]!;
+      let v = t.value;
+      if ((flags & c.mask) === 0) {
+        if (c.lowers) v = lower ??= v.toLowerCase();
+      } else {
+        const steps = c.steps;
+        for (let k = 0; k < steps.length; k++) {
+          const pid = c.prefixIds[k]!;
+          if (prefixStamp[pid] === stamp) v = prefixOut[pid]!;
+          else {
+            v = steps[k]!(v);
+            prefixOut[pid] = v;
+            prefixStamp[pid] = stamp;
           }
-        });
+        }
       }
-      for (const r of chain.always) {
+      chainOut[ci] = v;
+      let d = -1;
+      if (v.length > 0) {
+        d = distinct.indexOf(v);
+        if (d < 0) d = distinct.push(v) - 1;
+      }
+      chainDistinct[ci] = d;
+    }
+    // 2. one automaton scan per distinct transformed value finds the candidate rules
+    let nc = 0;
+    if (ac !== null) {
+      const delta = ac.delta;
+      const out = ac.out;
+      for (let j = 0; j < distinct.length; j++) {
+        const v = distinct[j]!;
+        let st = 0;
+        for (let p = 0; p < v.length; p++) {
+          const ch = v.charCodeAt(p);
+          st = ch < 256 ? delta[st * 256 + ch]! : 0;
+          const o = out[st];
+          if (o === null || o === undefined) continue;
+          const end = p + 1;
+          for (let q = 0; q < o.length; q++) {
+            const trs = triggers[o[q]!]!;
+            for (let x = 0; x < trs.length; x++) {
+              const tr = trs[x]!;
+              const r = tr.rule;
+              if (seen[r] === 1 || chainDistinct[tr.chain] !== j) continue;
+              if (tr.phrase && tr.wordBoundary && !atWordBoundary(v, end - tr.length, end)) continue;
+              seen[r] = 1;
+              candidates[nc++] = r;
+              hit[r] = tr.phrase ? v.slice(end - tr.length, end) : null;
+            }
+          }
+        }
+      }
+    }
+    for (const ci of chainIdx) {
+      if (chainOut[ci]!.length === 0) continue;
+      for (const r of chains[ci]!.always) {
         if (seen[r] === 0) {
           seen[r] = 1;
-          candidates.push(r);
+          candidates[nc++] = r;
         }
       }
-      for (const ri of candidates) {
-        seen[ri] = 0;
-        const r = rules[ri]!;
-        if ((r.kinds & bit) === 0 || r.def.paranoia > paranoia) continue;
-        if (fired[ri] === 1 && !all) continue;
-        if (r.headers !== null && (t.kind === 'header' || t.kind === 'header_name') && !r.headers.has(t.name)) continue;
-        if (isValidated && r.injection) continue;
-        if (r.names !== null && !r.names.test(t.name)) continue;
-        const m = r.sharedPhrase ? (hits[ri] ?? null) : r.op.match(v);
-        if (m === null) continue;
-        if (ex.length > 0 && excluded(ex, r, t)) continue;
-        if (fired[ri] === 0) {
-          fired[ri] = 1;
-          score += r.score;
-        }
-        if (matches.length < MAX_MATCHES) {
-          const name = targetName(t);
-          matches.push({
-            ruleId: r.def.id,
-            tags: r.def.tags,
-            severity: r.def.severity,
-            score: r.score,
-            target: name,
-            transforms: r.def.transforms,
-            matched: fragment(t, name, m),
-            description: r.def.description,
-          });
-        }
+    }
+    // 3. operators of the candidates
+    for (let i = 0; i < nc; i++) {
+      const ri = candidates[i]!;
+      seen[ri] = 0;
+      const r = rules[ri]!;
+      if ((r.kinds & bit) === 0 || r.def.paranoia > paranoia) continue;
+      if (fired[ri] === 1 && !all) continue;
+      if (r.headers !== null && (t.kind === 'header' || t.kind === 'header_name') && !r.headers.has(t.name)) {
+        dependent = true;
+        continue;
       }
-      if (stop && score >= policy.threshold) {
-        return { score, blocked: true, matches, truncated, skippedValidated };
+      if (isValidated && r.injection) continue;
+      if (r.names !== null && !r.names.test(t.name)) {
+        dependent = true;
+        continue;
       }
+      const v = chainOut[r.chain]!;
+      const m = r.sharedPhrase ? hit[ri] ?? null : r.op.match(v);
+      if (m === null) continue;
+      if (ex.length > 0 && excluded(ex, r, t)) {
+        dependent = true;
+        continue;
+      }
+      if (fired[ri] === 0) {
+        fired[ri] = 1;
+        score += r.score;
+      }
+      if (matches.length < MAX_MATCHES) {
+        const name = targetName(t);
+        matches.push({
+          ruleId: r.def.id,
+          tags: r.def.tags,
+          severity: r.def.severity,
+          score: r.score,
+          target: name,
+          transforms: r.def.transforms,
+          matched: fragment(t, name, m),
+          description: r.def.description,
+        });
+      }
+    }
+    if (dedupeKey !== null && !dependent && matches.length === before && score === scoreBefore) (clean ??= new Set()).add(dedupeKey);
+    if (stop && score >= policy.threshold) {
+      return { score, blocked: true, matches, truncated, skippedValidated };
     }
   }
   return { score, blocked: score >= policy.threshold, matches, truncated, skippedValidated };

@@ -326,6 +326,7 @@ const WEAK_SHAPES: readonly [string, RegExp][] = [
 
 /** A value that starts with a complete SQL statement (shape-checked): for values that are not free text. */
 export function detectSqlStatement(value: string): string | null {
+  lastValue = null;
   const n = tokenize(value, '');
   if (n === 0) return null;
   shape(n);
@@ -344,6 +345,7 @@ const NAME_WORDS: ReadonlySet<string> = new Set(['from', 'where', 'into', 'value
  */
 export function detectSqlName(value: string): string | null {
   if (/^[a-z0-9_.\-[\]$@:]*$/.test(value)) return null;
+  lastValue = null;
   for (const q of ['', "'", '"']) {
     if (q !== '' && value.indexOf(q) < 0) continue;
     const n = tokenize(value, q);
@@ -375,21 +377,46 @@ export function detectSqliWeak(value: string): string | null {
   return detect(value, true);
 }
 
+const CONTEXTS = ['', "'", '"', '`'] as const;
+/** fingerprints of the last value seen (the strong and weak detectors run on the same value) */
+let lastValue: string | null = null;
+const lastFp: (string | null)[] = [null, null, null, null];
+const lastClosed = new Uint8Array(4);
+
+function fingerprintsOf(value: string): void {
+  if (value === lastValue) return;
+  lastValue = value;
+  for (let c = 0; c < CONTEXTS.length; c++) {
+    const q = CONTEXTS[c]!;
+    if (q !== '' && value.indexOf(q) < 0) {
+      lastFp[c] = null;
+      continue;
+    }
+    const n = tokenize(value, q);
+    if (n === 0) {
+      lastFp[c] = null;
+      continue;
+    }
+    shape(n);
+    lastFp[c] = fingerprint(n);
+    lastClosed[c] = closed[0]!;
+  }
+}
+
 function detect(value: string, weak: boolean): string | null {
   if (value.length < 2) return null;
-  // contexts: as is, and continuing a single- or double-quoted string
-  for (const q of ['', "'", '"', '`']) {
-    if (q !== '' && value.indexOf(q) < 0) continue;
-    const n = tokenize(value, q);
-    if (n === 0) continue;
-    shape(n);
-    const fp = fingerprint(n);
+  // contexts: as is, and continuing a '...', "..." or `...` literal
+  fingerprintsOf(value);
+  for (let c = 0; c < CONTEXTS.length; c++) {
+    const q = CONTEXTS[c]!;
+    const fp = lastFp[c];
+    if (fp === null || fp === undefined) continue;
     if (weak) {
       if (q === '') for (const [name, re] of WEAK_SHAPES) if (re.test(fp)) return `${name} (fingerprint ${fp.slice(0, 12)})`;
       continue;
     }
     if (q !== '') {
-      if (closed[0] === 1) {
+      if (lastClosed[c] === 1) {
         for (const [name, re] of QUOTE_SHAPES) if (re.test(fp)) return `${name} (${q} context, fingerprint ${fp.slice(0, 12)})`;
       }
       continue;
@@ -401,6 +428,7 @@ function detect(value: string, weak: boolean): string | null {
 
 /** The fingerprint of a value in each context, for `waf test` and tests. */
 export function sqlFingerprints(value: string): { none: string; single: string; double: string } {
+  lastValue = null;
   const run = (q: string): string => {
     if (q !== '' && value.indexOf(q) < 0) return '';
     const n = tokenize(value, q);

@@ -11,9 +11,10 @@ export interface AcMatch {
 }
 
 export class AhoCorasick {
-  private readonly delta: Int32Array;
+  /** transitions: state * 256 + char -> state (public so that hot loops can inline the scan) */
+  readonly delta: Int32Array;
   /** per state: pattern ids ending here (own and via suffix links) */
-  private readonly out: (readonly number[] | null)[];
+  readonly out: (readonly number[] | null)[];
   readonly patterns: readonly string[];
 
   constructor(patterns: readonly string[]) {

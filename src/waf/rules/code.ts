@@ -1,6 +1,6 @@
 /** Path traversal, file inclusion, command injection and code injection rules. */
 import type { RuleDef } from '../types.js';
-import { ARGS, ARGS_HEADERS, B64, CMD, N, PATH, RAW_LOWER, STRICT, TEXT } from './common.js';
+import { ARGS, ARGS_HEADERS, B64, CMD, N, NC, PATH, RAW_LOWER, STRICT, TEXT, U } from './common.js';
 
 const LFI = ['attack-lfi', 'injection'];
 const RFI = ['attack-rfi', 'injection'];
@@ -71,8 +71,9 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'lfi-130',
     description: 'A NUL byte in a parameter (file name truncation)',
-    tags: LFI, paranoia: 1, severity: 'warning', targets: [...ARGS, 'header'], transforms: ['decodeAll'],
+    tags: LFI, paranoia: 1, severity: 'warning', targets: [...ARGS, 'header'], transforms: RAW_LOWER,
     operator: { type: 'contains', value: '\0' },
+    literals: ['\0'],
   },
   // ---- remote file inclusion ---------------------------------------------------------------
   {
@@ -129,7 +130,7 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'rce-103',
     description: 'Windows command injection: a separator and a built-in command with a Windows path or %VARIABLE% argument (| type %SystemDrive%\\x, & dir c:\\)',
-    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: ['urlDecode', 'htmlEntityDecode', 'removeNulls', 'lowercase'],
+    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: U,
     operator: { type: 'regex', pattern: '(?:^|[;&|`(])\\s{0,8}(?:type|dir|copy|del|move|ren|start|set|call|net|echo|more|find|findstr|attrib|icacls|rd|md|mkdir|xcopy|robocopy)\\s{1,8}(?:/[a-z]\\s{1,8})?(?:%[a-z_]{1,32}%|[a-z]:\\\\|\\\\\\\\[a-z0-9])' },
     literals: ['%', ':\\', '\\\\'],
   },
@@ -138,6 +139,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     description: 'OS command injection: a value that starts with a command and a shell-like argument (path, option, pipe, redirect)',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: CMD,
     operator: { type: 'regex', pattern: `^\\s{0,8}(?:(?:/[a-z0-9._-]{1,32}){0,4}/)?(?:${UNIX_CMDS})(?:\\.exe)?\\s{1,8}(?:-{1,2}[a-z]|/[a-z]|[a-z]:\\\\|\\$|>|<|\\||\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|[a-z0-9._-]{1,64}\\s{0,4}[|>;])` },
+    literals: [' ', '\t'],
   },
   {
     id: 'rce-120',
@@ -175,7 +177,7 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'rce-150',
     description: 'Windows batch commands: FOR ... IN (...) DO, IF [NOT] EXIST/DEFINED/ERRORLEVEL/comparison',
-    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['urlDecode', 'htmlEntityDecode', 'removeNulls', 'compressWhitespace', 'lowercase'],
+    tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: U,
     operator: { type: 'regex', pattern: '(?:^|[&|;(]\\s?)(?:for(?:\\s?/[a-z](?:\\s(?:"[^"]{0,64}"|[a-z]:[^\\s]{0,128}))?){0,4}\\s%{1,2}[^\\s]{1,64}\\sin\\s?\\(|if\\s?(?:/i\\s?)?(?:not\\s)?(?:exist\\s|defined\\s|errorlevel\\s|cmdextversion\\s|(?:"[^"]{0,64}"|[^\\s]{1,64})\\s?(?:==|\\s(?:equ|neq|lss|leq|gtr|geq)\\s)|\\(\\d{1,10}\\s(?:equ|neq|lss|leq|gtr|geq)\\s))' },
     literals: ['for', 'if'],
   },
@@ -237,14 +239,14 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'php-140',
     description: 'PHP function call: a code-execution or file function followed by ( (comments and whitespace allowed)',
-    tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
+    tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: NC,
     operator: { type: 'regex', pattern: '(?:^|[^a-z0-9_>$.])(?:eval|assert|system|exec|shell_exec|curl_init|curl_exec|curl_multi_exec|fsockopen|stream_socket_client|passthru|popen|proc_open|include|include_once|require|require_once|preg_replace|create_function|call_user_func|file_get_contents|file_put_contents|file|fopen|fread|fwrite|fputs|readfile|unlink|chr|ord|strrev|print_r|var_dump|base64_decode|gzinflate|str_rot13|phpinfo|file_exists|filemtime|print|echo|printf|sprintf|die|exit|move_uploaded_file|copy|rename|is_file|glob|scandir|opendir|readdir|ini_set|getenv|header|setcookie|mail|ob_start|array_map|usort|constant|define|compact|extract)\\s{0,8}\\(\\s{0,8}(?:\\$|["\'`]|\\)|[a-z_]{1,32}\\s{0,4}\\(|\\d|\\s{0,8}$|$|[a-z_]{1,32}\\s{0,4}\\))' },
     literals: ['('],
   },
   {
     id: 'php-150',
     description: 'PHP variable function calls and obfuscation ($x(...), ${...}(...), $x[...](...), (sy.(st).em)(...), [system][0](...))',
-    tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
+    tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: NC,
     operator: { type: 'regex', pattern: '\\$[a-z0-9_]{0,32}\\s{0,4}[\\[{][^()]{0,128}[\\]}]\\s{0,4}\\(|\\$\\s{0,4}\\{[^}]{1,64}\\}\\s{0,4}(?:\\[[^\\]]{0,64}\\]\\s{0,4})?\\(|\\$[a-z0-9_]{1,32}\\s{0,4}\\(|(?:["\'`]|\\b[a-z_]{2,32}\\))\\s{0,4}\\(\\s{0,8}["\'$a-z_]|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
     literals: ['$', ')', ']', '['],
   },

@@ -24,3 +24,5 @@ export const RAW_LOWER = ['lowercase'];
 /** Base64 decoded (only values that are entirely base64). */
 export const B64 = ['base64DecodeAligned', 'lowercase'];
 export const RAW: string[] = [];
+/** URL and HTML decoding only (no JS/CSS escapes: Windows paths keep their backslashes), compressed, lowercase. */
+export const U = ['urlDecode', 'htmlEntityDecode', 'removeNulls', 'compressWhitespace', 'lowercase'];

@@ -53,14 +53,14 @@ export const PROTOCOL_RULES: readonly RuleDef[] = [
   {
     id: 'proto-110',
     description: 'HTTP response splitting / header injection: CR or LF followed by a header or HTML in a parameter, cookie, header or path',
-    tags: PROTO, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: ['decodeAll', 'lowercase'],
+    tags: PROTO, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: N,
     operator: { type: 'regex', pattern: '[\\r\\n]\\s{0,8}(?:[a-z][a-z0-9-]{1,40}\\s{0,8}:|<|http/\\d)|[\\r\\n][\\s\\S]{0,64}[\\r\\n]' },
     literals: ['\r', '\n'],
   },
   {
     id: 'proto-120',
     description: 'A CR or LF in a parameter name, cookie name or the path',
-    tags: PROTO, paranoia: 1, severity: 'critical', targets: ['query_name', 'form_name', 'cookie_name', 'path', 'path_segment', 'header_name'], transforms: ['decodeAll'],
+    tags: PROTO, paranoia: 1, severity: 'critical', targets: ['query_name', 'form_name', 'cookie_name', 'path', 'path_segment', 'header_name'], transforms: N,
     operator: { type: 'regex', pattern: '[\\r\\n]' },
     literals: ['\r', '\n'],
   },
@@ -152,7 +152,7 @@ export const PROTOCOL_RULES: readonly RuleDef[] = [
   {
     id: 'proto-200',
     description: 'A query or form parameter name with characters that identifiers never contain (quotes, parentheses, operators, angle brackets)',
-    tags: PROTO, paranoia: 1, severity: 'notice', targets: ['query_name', 'form_name'], transforms: ['decodeAll'], injection: false,
+    tags: PROTO, paranoia: 1, severity: 'notice', targets: ['query_name', 'form_name'], transforms: N, injection: false,
     operator: { type: 'regex', pattern: '[\'"()<>;`|\\\\{}]|\\s[^\\s]' },
   },
 ];

@@ -1,6 +1,6 @@
 /** Cross-site scripting rules. */
 import type { RuleDef } from '../types.js';
-import { ARGS_HEADERS, N, STRICT, TEXT } from './common.js';
+import { ARGS_HEADERS, N, NC, STRICT, TEXT } from './common.js';
 
 const T = ['attack-xss', 'injection'];
 const NW = ['decodeAll', 'removeNulls', 'removeWhitespace', 'lowercase'];
@@ -51,7 +51,7 @@ export const XSS_RULES: readonly RuleDef[] = [
   {
     id: 'xss-130',
     description: 'XSS: JavaScript execution sinks and DOM access (alert(, eval(, document.cookie, window.location, String.fromCharCode, ...)',
-    tags: T, paranoia: 1, severity: 'critical', targets: STRICT, transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
+    tags: T, paranoia: 1, severity: 'critical', targets: STRICT, transforms: NC,
     operator: { type: 'regex', pattern: '\\b(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox|fromcharcode|globaleval)\\s{0,4}[(`]|\\b(?:document|window|self|top|parent|this)\\s{0,8}(?:\\.\\s{0,8}(?:cookie|domain|write|writeln|location|localstorage|sessionstorage)|\\[\\s{0,8}["\'`](?:cookie|alert|location|eval|document|\\$)["\'`])|\\.innerhtml\\s{0,4}=|\\blocation\\s{0,4}(?:\\.\\s{0,4}href\\s{0,4})?=\\s{0,4}["\'`]|\\bwindow\\.location|\\[\\s{0,4}["\'`](?:alert|eval|cookie|globaleval)["\'`]\\s{0,4}\\]' },
     literals: ['alert', 'prompt', 'confirm', 'eval', 'settimeout', 'setinterval', 'execscript', 'msgbox', 'fromcharcode', 'document', 'window', 'self', 'top', 'parent', 'this', 'innerhtml', 'location', '['],
   },
@@ -65,7 +65,7 @@ export const XSS_RULES: readonly RuleDef[] = [
   {
     id: 'xss-140',
     description: 'XSS through CSS (expression(), @import, -moz-binding, behavior:)',
-    tags: T, paranoia: 1, severity: 'critical', targets: ARGS_HEADERS, transforms: ['decodeAll', 'removeNulls', 'removeCommentsChar', 'lowercase'],
+    tags: T, paranoia: 1, severity: 'critical', targets: ARGS_HEADERS, transforms: NC,
     operator: { type: 'regex', pattern: '\\bexpression\\s{0,4}\\(\\s{0,4}(?:alert|eval|document|window|[a-z_$]{1,32}\\s{0,4}\\()|@import\\s{0,4}(?:url\\s{0,4}\\()?\\s{0,4}["\']|-moz-binding\\s{0,4}:|\\bbehavior\\s{0,4}:\\s{0,4}url|url\\s{0,4}\\(\\s{0,4}["\']?\\s{0,4}(?:java|vb)script:' },
     literals: ['expression', '@import', '-moz-binding', 'behavior', 'url'],
   },

@@ -15,7 +15,10 @@ function isSpace(c: number): boolean {
 }
 
 /** Every run of whitespace becomes one space. */
+const NEEDS_COMPRESS = /\s\s|[\t\n\v\f\r\u00a0]/;
+
 export function compressWhitespace(s: string): string {
+  if (!NEEDS_COMPRESS.test(s)) return s;
   let out = '';
   let changed = false;
   let prevSpace = false;
@@ -113,7 +116,11 @@ export function removeCommentsChar(s: string): string {
  * turns `${IFS}`, `$IFS` and `,` into spaces, removes spaces before `/` and `(`,
  * compresses whitespace and lowercases, so that `c''a\t /et""c/pa?swd` reads `cat /etc/pa?swd`.
  */
+const CMD_SPECIAL = /[\\^"'$,\t\n\v\f\r\u00a0]| {2}/;
+
 export function cmdLine(s: string): string {
+  // fast path: nothing to remove or separate, one space between words
+  if (!CMD_SPECIAL.test(s)) return s.toLowerCase();
   let out = '';
   let prevSpace = false;
   for (let i = 0; i < s.length; i++) {
