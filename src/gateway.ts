@@ -127,7 +127,7 @@ export class Gateway implements PipelineHost {
     }
     if (this.accessLogPath !== al.path) {
       this.accessLogger?.flush();
-      this.accessLogger = createLogger(al.path, 'access');
+      this.accessLogger = createLogger(al.path, 'access', false);
       this.accessLogPath = al.path;
     }
   }

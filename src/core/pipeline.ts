@@ -481,8 +481,7 @@ export class Pipeline {
     for (const o of snap.observers) safe(() => o(ctx), this.logger);
     const m = this.services.metrics;
     const routeId = route?.id ?? '(none)';
-    m.requests.inc({ route: routeId, status_class: statusClass(status), decision: ctx.outcome.decision, listener: ctx.listener.name });
-    m.latency.observe({ route: routeId }, latencyMs / 1000);
+    m.exchange(routeId, statusClass(status), ctx.outcome.decision, ctx.listener.name, latencyMs / 1000);
     if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe({ upstream: route.upstream.name }, ctx.upstreamLatencyMs / 1000);
     m.inFlight.dec();
     const log = this.host.accessLog();

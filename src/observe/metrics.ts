@@ -21,6 +21,26 @@ export class Metrics {
   readonly reloads: client.Counter<'result'>;
   readonly monitored: client.Counter<'stage' | 'code'>;
   private readonly custom = new Map<string, client.Metric<string>>();
+  /** labelled children of the per-request series, cached: prom-client hashes label objects on every call */
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+
+  /** Records one finished exchange (the hot path of the observe phase). */
+  exchange(route: string, statusClass: string, decision: string, listener: string, seconds: number): void {
+    const key = `${route}\u0000${statusClass}\u0000${decision}\u0000${listener}`;
+    let c = this.requestChildren.get(key);
+    if (c === undefined) {
+      c = this.requests.labels(route, statusClass, decision, listener);
+      if (this.requestChildren.size < 10_000) this.requestChildren.set(key, c);
+    }
+    c.inc();
+    let h = this.latencyChildren.get(route);
+    if (h === undefined) {
+      h = this.latency.labels(route);
+      if (this.latencyChildren.size < 10_000) this.latencyChildren.set(route, h);
+    }
+    h.observe(seconds);
+  }
 
   constructor() {
     this.registry = new client.Registry();
