@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { AUTH_MODULES, b64, bearer, jwt, makeKey, nowS, rawRequest, tokenFor, type TestKey } from './support.js';
@@ -51,6 +51,10 @@ auth:
         keys: {{KEYS}}
         required_claims: [exp, sub]
         max_age_s: 3600
+      pem:
+        issuer: https://pem.test
+        algorithms: [RS256]
+        pem: [{{PEM}}]
       hs:
         issuer: https://hs.test
         algorithms: ${JSON.stringify(HS)}
@@ -61,7 +65,12 @@ routes:
     upstream: up
 `,
       {
-        vars: { UP: up.url, KEYS: JSON.stringify([...keys.values()].map((k) => k.jwk)), SECRET: secret },
+        vars: {
+          UP: up.url,
+          KEYS: JSON.stringify([...keys.values()].map((k) => k.jwk)),
+          SECRET: secret,
+          PEM: JSON.stringify(createPublicKey(rsa.privateKey).export({ type: 'spki', format: 'pem' })),
+        },
         modules: AUTH_MODULES,
       },
     );
@@ -82,6 +91,15 @@ routes:
       const r = await rawRequest(`${gw.url}/api/x`, { headers: bearer(t) });
       assert.equal(r.status, 200, `${alg}: ${r.body}`);
     }
+  });
+
+  test('a PEM public key verifies tokens with or without a kid, and only for its issuer', async () => {
+    const c = claims({ iss: 'https://pem.test' });
+    assert.equal((await rawRequest(`${gw.url}/api/x`, { headers: bearer(jwt({ alg: 'RS256' }, c, rsa.privateKey)) })).status, 200);
+    assert.equal((await rawRequest(`${gw.url}/api/x`, { headers: bearer(jwt({ alg: 'RS256', kid: 'any' }, c, rsa.privateKey)) })).status, 200);
+    const other = makeKey('RS256', 'x');
+    const r = await rawRequest(`${gw.url}/api/x`, { headers: bearer(jwt({ alg: 'RS256' }, c, other.privateKey)) });
+    assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_SIGNATURE');
   });
 
   test('a request without credentials gets 401 PC_ERR_AUTH_REQUIRED with a Bearer challenge and no error code', async () => {
