@@ -100,12 +100,15 @@ function checkCidrs(file: string, list: unknown, path: (string | number)[]): voi
   });
 }
 
-function routeStage(rt: Runtime, route: RouteConfig): RouteStage {
+function routeStage(rt: Runtime, route: RouteConfig): RouteStage | null {
   const lists = route.ip_lists as IpListsConfig | undefined;
   const allow = lists && lists.mode !== 'off' ? new IpList(lists.allow) : null;
   const denyList = lists && lists.mode !== 'off' ? new IpList(lists.deny) : null;
   const mode = lists?.mode ?? 'enforce';
   const active = (allow?.size ?? 0) + (denyList?.size ?? 0) > 0;
+  // bans and global lists run in checkClient, before routing, for every request: a route
+  // without lists of its own needs no stage
+  if (!active) return null;
   return {
     id: 'abuse',
     phase: 'intake',
@@ -191,7 +194,8 @@ export const abuseConsumerModule: StageModule = {
   create(env) {
     const rt = runtimes.get(env.config) ?? register(env);
     return {
-      forRoute: (): RouteStage => ({
+      // a public route never has a principal
+      forRoute: (route): RouteStage | null => route.auth === 'none' ? null : ({
         id: 'abuse.consumer',
         phase: 'authorize',
         mode: 'enforce',

@@ -112,17 +112,6 @@ function stripIncoming(ctx: RequestContext, names: readonly string[]): void {
 }
 
 /** A stage for public routes and `mode: off`: only removes spoofed identity headers. */
-class StripOnly implements RouteStage {
-  readonly id = 'auth';
-  readonly phase = 'authenticate' as const;
-  readonly mode: Mode = 'enforce';
-  constructor(private readonly names: readonly string[]) {}
-  run(ctx: RequestContext): Decision {
-    stripIncoming(ctx, this.names);
-    return undefined;
-  }
-}
-
 const isThenable = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null)?.then === 'function';
 
 class AuthStage implements RouteStage {
@@ -454,12 +443,12 @@ export const authStage: StageModule = {
       successes: metrics.counter('portcullis_auth_successes_total', 'Successful authentications by method.', ['method']),
       accepted: new WeakMap(),
     };
-    const stripOnly = new StripOnly(stripHeaders);
     return {
       upstreamHeaderNames: stripHeaders,
       forRoute(route: RouteConfig): RouteStage | null {
         const a = routeAuthOf(route, defaults);
-        if (a === 'none' || a.mode === 'off') return stripOnly;
+        // public route: the core strips incoming identity headers (upstreamHeaderNames) on every route
+        if (a === 'none' || a.mode === 'off') return null;
         const sets: RequirementSet[] = a.any_of.map((set) => {
           const methods: Requirement[] = [];
           const scopes: string[] = [];
