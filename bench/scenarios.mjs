@@ -86,4 +86,30 @@ export const SCENARIOS = {
       ].join('\n');
     },
   },
+  jwt: {
+    title: 'Authentication (issue 3): GET through a JWT-protected route vs the same route without auth',
+    description:
+      'One ES256 token (from `portcullis token --dev`, valid for an hour) reused by every request, as an API client would; the route without auth is the baseline. WAF, limits and abuse detection off in both.',
+    baseline: 'no-auth',
+    targets: [
+      { name: 'no-auth', start: gateway('jwt.yaml', { AUTH: 'none' }) },
+      {
+        name: 'jwt-es256',
+        start: async (env) => {
+          const started = await gateway('jwt.yaml', { AUTH: '{ any_of: [{ jwt: { provider: dev } }] }' })(env);
+          const token = execFileSync(process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'token', '--dev', '--ttl', '3600'], { encoding: 'utf8' }).trim();
+          return { ...started, headers: { Authorization: `Bearer ${token}` } };
+        },
+      },
+    ],
+    workloads: [GET],
+    checks: [{ workload: 'get', target: 'jwt-es256', minRatio: 0.9 }],
+    verify: async ({ targets }) => {
+      // the protected target must really refuse requests without the token, and accept them with it
+      const t = targets.find((x) => x.name === 'jwt-es256');
+      const plain = await fetch(`http://127.0.0.1:${t.port}/api/items/1`);
+      const authed = await fetch(`http://127.0.0.1:${t.port}/api/items/1`, { headers: t.headers });
+      if (plain.status !== 401 || authed.status !== 200) throw new Error(`jwt target: ${plain.status} without token, ${authed.status} with it`);
+    },
+  },
 };

@@ -100,7 +100,8 @@ export class Gateway implements PipelineHost {
       this.admin = await startAdmin(this.opts.adminAddressOverride ?? cfg.admin.address, this.opts.adminPortOverride ?? cfg.admin.port, {
         services: this.services,
         config: () => this.current.config,
-        ready: () => !this.stopping,
+        // not ready while stopping, or while a shared store (Redis) is unreachable
+        ready: () => !this.stopping && this.services.store.healthy(),
         handlers: () => this.adminHandlerList,
       });
     }
