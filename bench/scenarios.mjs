@@ -112,4 +112,21 @@ export const SCENARIOS = {
       if (plain.status !== 401 || authed.status !== 200) throw new Error(`jwt target: ${plain.status} without token, ${authed.status} with it`);
     },
   },
+  validate: {
+    title: 'Validation (issue 4): POST of a 1 KB JSON through a validated operation vs the same route without validation',
+    description:
+      'The operation comes from an OpenAPI 3.1 document (`src/stages/validate/testdata/bench-openapi.yaml`: object with `additionalProperties: false`, required fields, string patterns, numeric bounds). Baseline: the same generated route with `validate.mode: off`. Safe JSON parsing (depth, keys, duplicates, prototype keys) is part of the validated path.',
+    baseline: 'not-validated',
+    targets: [
+      { name: 'not-validated', start: gateway('validate.yaml', { VALIDATE: 'off', WAF: 'off' }) },
+      { name: 'validated', start: gateway('validate.yaml', { VALIDATE: 'enforce', WAF: 'off' }) },
+    ],
+    workloads: [POST],
+    checks: [{ workload: 'post', target: 'validated', minRatio: 0.85 }],
+    verify: async ({ targets }) => {
+      const t = targets.find((x) => x.name === 'validated');
+      const bad = await fetch(`http://127.0.0.1:${t.port}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": 1}' });
+      if (bad.status !== 400) throw new Error(`validated target answered ${bad.status} to an invalid body`);
+    },
+  },
 };
