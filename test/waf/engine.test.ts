@@ -1,0 +1,126 @@
+/** The engine: scoring, paranoia, exclusions, schema awareness, inspection limits, targets. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileExclusions, compileRules, evaluate } from '../../src/waf/engine.js';
+import { BUILTIN_RULES } from '../../src/waf/rules/index.js';
+import { extractTargets } from '../../src/waf/parser/targets.js';
+import { DEFAULT_LIMITS, type Policy, type RuleDef, type WafRequest } from '../../src/waf/types.js';
+import { routeSettings, type WafGlobal } from '../../src/stages/waf/index.js';
+
+const compiled = compileRules(BUILTIN_RULES);
+const P1: Policy = { paranoia: 1, threshold: 5, exclusions: [] };
+
+function req(over: Partial<WafRequest> = {}): WafRequest {
+  return { method: 'GET', rawUrl: '/', path: '/', query: '', headers: {}, body: null, ...over };
+}
+function jsonReq(body: unknown, extra: Partial<WafRequest> = {}): WafRequest {
+  return req({ method: 'POST', rawUrl: '/t', path: '/t', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)), ...extra });
+}
+
+test('a request with one critical match scores 5 and is blocked at threshold 5', () => {
+  const r = evaluate(req({ rawUrl: '/?q=%3Cscript%3Ealert(1)%3C/script%3E', query: 'q=%3Cscript%3Ealert(1)%3C/script%3E' }), compiled, P1);
+  assert.equal(r.blocked, true);
+  assert.ok(r.score >= 5);
+  assert.ok(r.matches.some((m) => m.target === 'query:q' && m.tags.includes('attack-xss')));
+});
+
+test('a higher threshold lets a single critical match through', () => {
+  const r = evaluate(req({ query: 'id=1%20union%20select%201', rawUrl: '/?id=1%20union%20select%201' }), compiled, { ...P1, threshold: 100 });
+  assert.equal(r.blocked, false);
+  assert.ok(r.score > 0);
+});
+
+test('rules above the policy paranoia level do not run', () => {
+  const rules: RuleDef[] = [{ id: 't-4', description: 'x', tags: ['t'], paranoia: 4, severity: 'critical', targets: ['query'], transforms: [], operator: { type: 'contains', value: 'zz' } }];
+  const c = compileRules(rules);
+  const r1 = evaluate(req({ query: 'a=zz' }), c, { ...P1, paranoia: 3 });
+  const r4 = evaluate(req({ query: 'a=zz' }), c, { ...P1, paranoia: 4 });
+  assert.equal(r1.score, 0);
+  assert.equal(r4.score, 5);
+});
+
+test('an exclusion by tag on one JSON subtree skips those rules there only', () => {
+  const ex = compileExclusions([{ tags: ['attack-sqli'], targets: ['json:/ticket'] }]);
+  const inside = evaluate(jsonReq({ ticket: { body: "' OR 1=1--" } }), compiled, P1, { exclusions: ex });
+  assert.equal(inside.blocked, false);
+  const outside = evaluate(jsonReq({ title: "' OR 1=1--" }), compiled, P1, { exclusions: ex });
+  assert.equal(outside.blocked, true);
+});
+
+test('an exclusion by rule id without targets disables the rule everywhere', () => {
+  const ex = compileExclusions([{ rules: ['xxe-100'] }]);
+  const xml = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/hostname">]><x>&e;</x>';
+  const r = evaluate(req({ method: 'POST', headers: { 'content-type': 'application/xml' }, body: Buffer.from(xml) }), compiled, P1, { exclusions: ex });
+  assert.ok(!r.matches.some((m) => m.ruleId === 'xxe-100'));
+});
+
+test('an unknown exclusion target selector is refused', () => {
+  assert.throws(() => compileExclusions([{ targets: ['nope:x'] }]), /unknown WAF target selector/);
+});
+
+test('a value that passed a constrained schema type skips injection rules, a free-text one does not', () => {
+  const body = { age: "1' OR '1'='1", note: "1' OR '1'='1" };
+  const validated = new Set(['/body/age']);
+  const r = evaluate(jsonReq(body, { validatedPointers: validated }), compiled, P1, { allMatches: true });
+  assert.ok(!r.matches.some((m) => m.target === 'json:/age'), 'no match on the validated field');
+  assert.ok(r.matches.some((m) => m.target === 'json:/note'), 'the free-text field is inspected');
+  assert.equal(r.skippedValidated, 1);
+});
+
+test('a body another stage already parsed is inspected without parsing it again', () => {
+  const r = evaluate(jsonReq({ ignored: true }, { parsedBody: { q: '<svg onload=alert(1)>' } }), compiled, P1);
+  assert.equal(r.blocked, true);
+});
+
+test('a request with more data than the inspection budget is reported as truncated', () => {
+  const c = compileRules(BUILTIN_RULES, { ...DEFAULT_LIMITS, maxInspectedBytes: 2048 });
+  const r = evaluate(jsonReq({ pad: 'a'.repeat(5000), attack: "' or 1=1--" }), c, P1);
+  assert.equal(r.truncated, true);
+});
+
+test('JSON nested deeper than the limit is reported as truncated', () => {
+  const c = compileRules(BUILTIN_RULES, { ...DEFAULT_LIMITS, maxJsonDepth: 4 });
+  let v: unknown = 'x';
+  for (let i = 0; i < 10; i++) v = { a: v };
+  assert.equal(evaluate(jsonReq(v), c, P1).truncated, true);
+});
+
+test('targets carry JSON pointers, decoded query names and values, cookies, and path segments', () => {
+  const sink = extractTargets(
+    req({ method: 'POST', rawUrl: '/a/b%20c?x%5B0%5D=1+2', path: '/a/b%20c', query: 'x%5B0%5D=1+2', headers: { cookie: 'sid=abc; theme=dark', 'content-type': 'application/json' }, body: Buffer.from('{"a":{"b/c":["v"]}}'), params: { id: 'b c' } }),
+    DEFAULT_LIMITS,
+  );
+  const t = sink.targets.map((x) => `${x.kind}:${x.name}=${x.value}@${x.pointer ?? ''}`);
+  assert.ok(t.includes('query:x[0]=1 2@/query/x[0]'), t.join('\n'));
+  assert.ok(t.includes('cookie:theme=dark@/cookie/theme'));
+  assert.ok(t.includes('json:/a/b~1c/0=v@/body/a/b~1c/0'));
+  assert.ok(t.includes('json_key:/a/b~1c=b/c@'));
+  assert.ok(t.includes('path_segment:1=b c@/path/id'));
+});
+
+test('Authorization and cookie values are never echoed in matches', () => {
+  const r = evaluate(req({ headers: { cookie: "s=' or 1=1--" } }), compiled, P1);
+  assert.equal(r.blocked, true);
+  for (const m of r.matches) if (m.target.startsWith('cookie')) assert.equal(m.matched, '[redacted]');
+  const targets = extractTargets(req({ headers: { authorization: "Bearer ' or 1=1--" } }), DEFAULT_LIMITS).targets;
+  assert.ok(!targets.some((x) => x.kind === 'header' && x.name === 'authorization'), 'authorization is not a target');
+});
+
+test('route settings merge the global defaults with the route override, and waf: off disables the stage', () => {
+  const g: WafGlobal = { mode: 'enforce', paranoia: 1, threshold: 5, exclusions: [{ rules: ['sqli-100'], routes: ['other'] }], disabled_rules: ['xss-115'], max_inspected_bytes: 1048576, max_json_depth: 64, on_limit: 'block' };
+  assert.equal(routeSettings(g, 'r', 'off'), null);
+  assert.equal(routeSettings(g, 'r', { mode: 'off' }), null);
+  const s = routeSettings(g, 'r', { paranoia: 2, threshold: 10 });
+  assert.ok(s);
+  assert.equal(s.policy.paranoia, 2);
+  assert.equal(s.policy.threshold, 10);
+  assert.equal(s.policy.stopAtThreshold, true);
+  assert.deepEqual(s.policy.exclusions, [{ rules: ['xss-115'] }], 'the exclusion for another route is dropped');
+  const m = routeSettings(g, 'r', { mode: 'monitor' });
+  assert.equal(m?.policy.stopAtThreshold, false);
+});
+
+test('a duplicate rule id is refused at compile time', () => {
+  const r: RuleDef = { id: 'd', description: 'x', tags: [], paranoia: 1, severity: 'notice', targets: ['query'], transforms: [], operator: { type: 'contains', value: 'a' } };
+  assert.throws(() => compileRules([r, r]), /duplicate rule id/);
+});
