@@ -361,7 +361,7 @@ export function evaluateTargets(
   const distinct: string[] = [];
 
   // values already found clean for a kind (JSON keys and values repeat in arrays of objects)
-  let clean: Set<string> | null = null;
+  const clean: (Set<string> | undefined)[] = [];
 
   for (const t of targets) {
     const bit = KIND_BIT[t.kind];
@@ -370,8 +370,8 @@ export function evaluateTargets(
     const kindIndex = KIND_INDEX[t.kind];
     const chainIdx = chainsByKind[kindIndex]!;
     if (chainIdx.length === 0) continue;
-    const dedupeKey = t.value.length <= DEDUPE_MAX ? `${kindIndex}\u0000${t.value}` : null;
-    if (dedupeKey !== null && clean !== null && clean.has(dedupeKey)) continue;
+    const dedupe = t.value.length <= DEDUPE_MAX;
+    if (dedupe && clean[kindIndex]?.has(t.value) === true) continue;
     let dependent = isValidated;
     const before = matches.length;
     const scoreBefore = score;
@@ -485,7 +485,7 @@ export function evaluateTargets(
         });
       }
     }
-    if (dedupeKey !== null && !dependent && matches.length === before && score === scoreBefore) (clean ??= new Set()).add(dedupeKey);
+    if (dedupe && !dependent && matches.length === before && score === scoreBefore) (clean[kindIndex] ??= new Set()).add(t.value);
     if (stop && score >= policy.threshold) {
       return { score, blocked: true, matches, truncated, skippedValidated };
     }
