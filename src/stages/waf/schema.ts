@@ -37,7 +37,7 @@ function settings(withDefaults: boolean): Record<string, JsonSchema> {
       minimum: 1,
       maximum: 4,
       ...d(1),
-      description: 'Paranoia level 1-4: higher levels add rules that catch more obfuscated attacks and block more legitimate traffic. Why 1: the built-in level-1 rules already detect the CRS regression suite better than CRS at level 2, with few false positives on JSON APIs.',
+      description: 'Paranoia level 1-4: higher levels add rules that catch more obfuscated attacks and block more legitimate traffic. Why 1: the built-in level-1 rules block more of the OWASP CRS regression suite than CRS at level 1 and fewer legitimate API requests (docs/waf.md).',
     },
     threshold: {
       type: 'integer',
