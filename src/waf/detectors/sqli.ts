@@ -302,11 +302,14 @@ const QUOTE_SHAPES: readonly [string, RegExp][] = [
   ['string break then function', /^s\)*a\(*[fFE(]/],
   ['string break then system variable', /^s\)*[aN&o]?\(*V/],
 ];
+/** Break-out shapes that an opening quote in prose or code also produces. */
+const WEAK_BREAKOUTS: ReadonlySet<string> = new Set(['string break then statement word', 'string break then clause', 'string break then function', 'string break then statement']);
+
 const NONE_SHAPES: readonly [string, RegExp][] = [
   ['union select', /U\(*(?:E|K\(*E)/],
   ['tautology', /&\(*(?:[ns]|N\(*[ns])o\(*(?:[ns]\)*(?:$|[c;&Uk)])|\()/],
   ['number then logic', /^[an]?n\)*&\(*(?:[nsvb]\)*[ow]\(*[nsvb]\)*(?:$|[c;&Uk)])|[fF]\(|\(+[nsvb]\)*[ow]|E)/],
-  ['stacked statement', /;\(*E/],
+  ['stacked statement', /(?:^|[ns)])\)*;\(*E/],
   ['number then clause or comment', /^[an]?n\)*(?:k|U|c$|;)/],
   ['dangerous function', /F\(/],
   ['system variable', /V/],
@@ -417,7 +420,14 @@ function detect(value: string, weak: boolean): string | null {
     }
     if (q !== '') {
       if (lastClosed[c] === 1) {
-        for (const [name, re] of QUOTE_SHAPES) if (re.test(fp)) return `${name} (${q} context, fingerprint ${fp.slice(0, 12)})`;
+        // a quote after a space opens a quotation in prose or code rather than closing a value;
+        // backticks are markdown code spans far more often than MySQL identifiers
+        const qi = value.indexOf(q);
+        const opening = q === '`' || (qi > 0 && /\s/.test(value[qi - 1]!));
+        for (const [name, re] of QUOTE_SHAPES) {
+          if (opening && WEAK_BREAKOUTS.has(name)) continue;
+          if (re.test(fp)) return `${name} (${q} context, fingerprint ${fp.slice(0, 12)})`;
+        }
       }
       continue;
     }

@@ -35,10 +35,10 @@ export const CODE_RULES: readonly RuleDef[] = [
   {
     id: 'lfi-110',
     description: 'Path traversal with encodings that decoders disagree on (overlong UTF-8, %u, double encoding, 0x2e)',
-    tags: LFI, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'uri'], transforms: RAW_LOWER,
+    tags: LFI, paranoia: 1, severity: 'critical', targets: [...STRICT, 'uri', 'path'], transforms: RAW_LOWER,
     operator: {
       type: 'phrase',
-      phrases: ['%c0%ae', '%c0%af', '%c1%9c', '%c1%1c', '%c0%2e', '%e0%80%ae', '%f0%80%80%ae', '%uff0e', '%u2215', '%u2216', '%u002e', '%u002f', '%u005c', '%252e', '..%2f', '..%5c', '%2e%2e', '.%2e/', '%2e./', '..%255c', '..%252f', '0x2e0x2e', '0x5c0x2e', '0x2e0x5c', '0x2f0x2e', '..%c0%af', '..%c1%9c', '%5c..', '..\\', '\\..', '..;/'],
+      phrases: ['%c0%ae', '%c0%af', '%c1%9c', '%c1%1c', '%c0%2e', '%e0%80%ae', '%f0%80%80%ae', '%uff0e', '%u2215', '%u2216', '%u002e', '%u002f', '%u005c', '%252e', '..%255c', '..%252f', '0x2e0x2e', '0x5c0x2e', '0x2e0x5c', '0x2f0x2e', '..%c0%af', '..%c1%9c', '%5c..', '..\\', '\\..', '..;/', '%2e%2e%2f', '%2e%2e/', '..%2f..%2f', '%2e%2e%5c'],
     },
   },
   {
@@ -247,7 +247,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'php-150',
     description: 'PHP variable function calls and obfuscation ($x(...), ${...}(...), $x[...](...), (sy.(st).em)(...), [system][0](...))',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: NC,
-    operator: { type: 'regex', pattern: '\\$[a-z0-9_]{0,32}\\s{0,4}[\\[{][^()]{0,128}[\\]}]\\s{0,4}\\(|\\$\\s{0,4}\\{[^}]{1,64}\\}\\s{0,4}(?:\\[[^\\]]{0,64}\\]\\s{0,4})?\\(|\\$[a-z0-9_]{1,32}\\s{0,4}\\(|(?:["\'`]|\\b[a-z_]{2,32}\\))\\s{0,4}\\(\\s{0,8}["\'$a-z_]|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
+    operator: { type: 'regex', pattern: '\\$[a-z_][a-z0-9_]{0,31}\\s{0,4}[\\[{][^()]{0,128}[\\]}]\\s{0,4}\\(|\\$[a-z_][a-z0-9_]{0,31}(?:\\s|#[^\\[\\]()]{0,64}|//[^\\[\\]()]{0,64}|\\[[^\\]()]{0,64}\\]){1,8}\\(|\\$\\s{0,4}[\\[{][^(){}$]{0,64}[\\]}]\\s{0,4}\\(|\\$\\s{0,4}\\{[^}]{1,64}\\}\\s{0,4}(?:\\[[^\\]]{0,64}\\]\\s{0,4})?\\(|\\$[a-z_][a-z0-9_]{0,31}\\s{0,4}\\(|(?:["\'][a-z_]{2,32}["\']|\\b[a-z_]{2,32}\\))\\s{0,4}\\(\\s{0,8}["\'$a-z_]|\\$\\{[^}]{1,64}\\}\\s{0,4}\\(|\\)\\s{0,4}\\(\\s{0,4}["\'][a-z]{1,32}["\']\\s{0,4}\\)|\\]\\s{0,4}(?:\\[\\s{0,4}\\d\\s{0,4}\\]|\\{\\s{0,4}\\d\\s{0,4}\\})\\s{0,4}\\(|\\[\\s{0,4}\\[?\\s{0,4}["\']?(?:sys|system|exec|eval|assert|passthru)' },
     literals: ['$', ')', ']', '['],
   },
   {

@@ -54,7 +54,7 @@ export const PROTOCOL_RULES: readonly RuleDef[] = [
     id: 'proto-110',
     description: 'HTTP response splitting / header injection: CR or LF followed by a header or HTML in a parameter, cookie, header or path',
     tags: PROTO, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path'], transforms: N,
-    operator: { type: 'regex', pattern: '[\\r\\n]\\s{0,8}(?:[a-z][a-z0-9-]{1,40}\\s{0,8}:|<|http/\\d)|[\\r\\n][\\s\\S]{0,64}[\\r\\n]' },
+    operator: { type: 'regex', pattern: '[\\r\\n]\\s{0,8}(?:(?:location|refresh|set-cookie|cookie|content-type|content-length|content-disposition|content-security-policy|transfer-encoding|connection|host|via|x-forwarded-for|x-forwarded-host|x-forwarded-proto|x-forwarded-server|remote-addr|remote-ip|originating-ip|access-control-allow-origin|x-xss-protection|strict-transport-security|upgrade)\\s{0,8}:|<[a-z!/?]|http/\\d)|\\r\\n\\s{0,8}\\r\\n' },
     literals: ['\r', '\n'],
   },
   {

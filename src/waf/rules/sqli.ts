@@ -63,7 +63,7 @@ export const SQLI_RULES: readonly RuleDef[] = [
     id: 'sqli-155',
     description: 'A whole SELECT ... FROM statement in a parameter that is not free text',
     tags: T, paranoia: 1, severity: 'critical', targets: STRICT, transforms: NC,
-    operator: { type: 'regex', pattern: '\\bselect\\s{1,8}[\\w@*,.()\\s`]{1,200}\\sfrom\\s{1,8}[\\w.`\\[\\]]{1,64}' },
+    operator: { type: 'regex', pattern: '\\bselect\\s{1,8}[\\w@*,.()\\s`]{1,200}\\sfrom\\s{1,8}[\\w.`\\[\\]]{1,64}\\s{0,8}(?:$|;|--|#|/\\*|\\)|(?:where|limit|order\\s{1,8}by|group\\s{1,8}by|join|union|into|procedure|having|as|inner|left|right|natural|cross)\\b)' },
     literals: ['select'],
   },
   {
