@@ -111,7 +111,8 @@ routes:
   try {
     const pending: Promise<Res>[] = [];
     // about 100 requests/s, four times the rate
-    while (firstAt === null || Date.now() - firstAt < 10000) {
+    const giveUp = Date.now() + 30000;
+    while ((firstAt === null || Date.now() - firstAt < 10000) && Date.now() < giveUp) {
       for (let i = 0; i < 2; i++) pending.push(get(`${g.url}/overload`));
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -68,3 +68,44 @@ export async function spawnGateway(file: string, env: Record<string, string> = {
       }),
   };
 }
+
+const BIN = fileURLToPath(new URL('../../../bin/portcullis.js', import.meta.url));
+
+/** `node bin/portcullis.js start -c FILE` (every registered stage); ready when its admin /readyz answers 200. */
+export async function spawnCli(file: string, port: number, adminPort: number): Promise<GatewayChild> {
+  const child = spawn(process.execPath, [BIN, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 100000) err = err.slice(-50000);
+  });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${err}`);
+    const ok = await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`gateway not ready: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    stderr: () => err,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
