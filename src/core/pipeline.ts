@@ -71,7 +71,7 @@ export class Pipeline {
     snap.inFlight++;
     this.services.metrics.inFlight.inc();
     const startNs = process.hrtime.bigint();
-    const now = Date.now();
+    const now = this.services.clock();
     const cfg = snap.config;
     const peer = req.socket.remoteAddress ?? '';
     const peerTrusted = snap.trusted.has(peer);
