@@ -53,12 +53,13 @@ function decodeShifted(t: string, skip: number): string {
 /**
  * Base64 decoding at the possible alignments (a keyword encoded inside a longer base64 string
  * starts at any byte offset), returned joined by newlines; '' when the value is not base64.
- * Values longer than 64 KiB are decoded at the first alignment only.
+ * Values must mix upper and lower case; values longer than 4 KiB are decoded at the first alignment only.
  */
 export function base64DecodeAligned(s: string): string {
   const t = s.trim().replace(/=+$/, '');
-  if (t.length < 8 || !B64.test(t)) return '';
+  // base64 of text or binary mixes upper and lower case; words and identifiers rarely do
+  if (t.length < 8 || !B64.test(t) || !/[A-Z]/.test(t) || !/[a-z]/.test(t)) return '';
   let out = decodeShifted(t, 0);
-  if (t.length <= 65536) for (let k = 1; k <= 3; k++) out += `\n${decodeShifted(t, k)}`;
+  if (t.length <= 4096) for (let k = 1; k <= 3; k++) out += `\n${decodeShifted(t, k)}`;
   return out;
 }
