@@ -208,7 +208,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'php-110',
     description: 'PHP stream wrappers (php://, phar://, zip://, expect://, data://, glob://, compress.zlib://)',
     tags: PHP, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: N,
-    operator: { type: 'regex', pattern: '\\b(?:php|phar|zip|expect|glob|compress\\.(?:zlib|bzip2)|ogg|rar|ssh2\\.(?:shell|exec|tunnel|sftp|scp))://|\\bdata:(?://)?[a-z/+.-]{0,40};base64,' },
+    operator: { type: 'regex', pattern: '\\b(?:php|phar|zip|expect|glob|compress\\.(?:zlib|bzip2)|ogg|rar|ssh2\\.(?:shell|exec|tunnel|sftp|scp))://|\\bdata://|\\bdata:(?:text/(?:plain|html|x-php|php)|application/(?:x-httpd-php|x-php))[;,]' },
     literals: ['://', 'data:'],
   },
   {

@@ -8,9 +8,16 @@ const NW = ['decodeAll', 'removeNulls', 'removeWhitespace', 'lowercase'];
 export const XSS_RULES: readonly RuleDef[] = [
   {
     id: 'xss-100',
-    description: 'XSS: a script-capable HTML element (<script>, <iframe>, <object>, <embed>, <svg>, <meta>, <base>, <link>, <style>, <form>, ...)',
-    tags: T, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path', 'uri'], transforms: N,
+    description: 'XSS: a script-capable HTML element (<script>, <iframe>, <object>, <embed>, <svg>, <meta>, <base>, <link>, <style>, <form>, ...) in a parameter that is not free text',
+    tags: T, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'uri'], transforms: N,
     operator: { type: 'regex', pattern: '<\\s{0,4}/?\\s{0,4}(?:[a-z0-9_-]{1,16}\\s{0,4}:\\s{0,4})?(?:script|iframe|frame|frameset|object|embed|applet|base|meta|link|style|svg|math|form|isindex|xss|vmlframe|import|bgsound|layer|ilayer|marquee|template|portal|animate|handler|listener|xml|x-script|comment|noscript|keygen|video|audio|body|html|plaintext|textarea|details|dialog)(?:[\\s/>=]|$)' },
+    literals: ['<'],
+  },
+  {
+    id: 'xss-102',
+    description: 'XSS in free text (rich text, HTML email): elements that run script or load active content (<script>, <iframe>, <object>, <embed>, <applet>, <base>, <frame>)',
+    tags: T, paranoia: 1, severity: 'critical', targets: TEXT, transforms: N,
+    operator: { type: 'regex', pattern: '<\\s{0,4}/?\\s{0,4}(?:[a-z0-9_-]{1,16}\\s{0,4}:\\s{0,4})?(?:script|iframe|frame|frameset|object|embed|applet|base|isindex|xss|vmlframe|import|portal|handler|listener|x-script)(?:[\\s/>=]|$)|<meta[^>]{0,128}http-equiv\\s{0,4}=\\s{0,4}["\']?(?:refresh|set-cookie)' },
     literals: ['<'],
   },
   {
@@ -80,7 +87,7 @@ export const XSS_RULES: readonly RuleDef[] = [
     id: 'xss-160',
     description: 'XSS: XHTML namespace or VML tricks, UTF-7 encoded tags',
     tags: T, paranoia: 1, severity: 'critical', targets: ARGS_HEADERS, transforms: N,
-    operator: { type: 'regex', pattern: 'xmlns(?::[a-z]{1,16})?\\s{0,4}=\\s{0,4}["\']?\\s{0,4}(?:https?:)?//www\\.w3\\.org/(?:1999/xhtml|2000/svg)|\\+adw-|<\\s{0,4}v:[a-z]{2,16}|<!\\[cdata\\[[^\\]]{0,64}<|<\\s{0,4}\\?\\s{0,4}import' },
+    operator: { type: 'regex', pattern: 'xmlns(?::[a-z]{1,16})?\\s{0,4}=\\s{0,4}["\']?\\s{0,4}(?:https?:)?//www\\.w3\\.org/1999/xhtml|\\+adw-|<\\s{0,4}v:[a-z]{2,16}|<!\\[cdata\\[[^\\]]{0,64}<|<\\s{0,4}\\?\\s{0,4}import' },
     literals: ['xmlns', '+adw-', '<', 'cdata'],
   },
   {
