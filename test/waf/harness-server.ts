@@ -38,7 +38,6 @@ const server = createServer({ maxHeaderSize: 16384 }, (req, res) => {
     // on long segments with a dot, reported to the lead; the WAF decodes the path itself)
     const norm = { ok: rawPath.startsWith('/'), path: rawPath };
     const body = chunks.length > 0 ? Buffer.concat(chunks) : null;
-    if (process.env.WAF_TRACE === '1') appendFileSync('/tmp/waf-trace.log', `${req.method} ${rawUrl.slice(0, 300)} body=${body?.subarray(0, 300).toString('latin1')} hdrs=${JSON.stringify(req.headers).slice(0, 500)}\n`);
     const result = evaluate(
       {
         method: req.method ?? 'GET',
