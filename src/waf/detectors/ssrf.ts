@@ -14,7 +14,7 @@ const INTERNAL = [
 
 const INTERNAL_NAMES = [
   'localhost', 'localhost.localdomain', 'metadata.google.internal', 'metadata', 'instance-data', 'metadata.azure.com',
-  'kubernetes.default', 'kubernetes.default.svc', 'ip6-localhost', 'ip6-loopback',
+  'kubernetes.default', 'kubernetes.default.svc', 'ip6-localhost', 'ip6-loopback', 'localtest.me', 'lvh.me', 'vcap.me', 'fbi.com',
 ];
 const INTERNAL_SUFFIXES = ['.localhost', '.internal', '.local', '.svc.cluster.local', '.localtest.me', '.nip.io', '.xip.io', '.sslip.io'];
 

@@ -29,8 +29,8 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'lfi-101',
     description: 'Path traversal in free text: several ../ levels in a row',
     tags: LFI, paranoia: 1, severity: 'critical', targets: TEXT, transforms: PATH,
-    operator: { type: 'regex', pattern: '(?:\\.\\./){3}|^(?:\\.\\./){2}' },
-    literals: ['../'],
+    operator: { type: 'regex', pattern: '(?:\\.\\./){3}|^(?:\\.\\./){2}|/\\.\\.;/' },
+    literals: ['../', '..;'],
   },
   {
     id: 'lfi-110',
@@ -160,6 +160,13 @@ export const CODE_RULES: readonly RuleDef[] = [
     description: 'OS command injection: reverse-shell and download-and-run idioms (/dev/tcp/, bash -i, nc -e, mkfifo /tmp, certutil -urlcache, | sh)',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: CMD,
     operator: { type: 'phrase', phrases: ['/dev/tcp/', '/dev/udp/', 'bash -i', 'sh -i', 'nc -e', 'nc -c', 'ncat -e', 'nc -lvp', 'mkfifo /tmp', '0<&196', 'exec 5<>', 'xterm -display', 'certutil -urlcache', 'bitsadmin /transfer', 'powershell -enc', 'powershell -e ', 'powershell -nop', 'powershell -w hidden', '| sh', '|sh', '| bash', '|bash', 'socat exec:', 'socat tcp'] },
+  },
+  {
+    id: 'rce-132',
+    description: 'OS command injection: netcat/socat reverse shells with the options between (nc HOST PORT -e /bin/sh)',
+    tags: RCE, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: CMD,
+    operator: { type: 'regex', pattern: '\\b(?:nc|ncat|netcat|socat)\\s[^|;&\\n]{0,80}\\s-[ec]\\s{0,4}(?:/bin/|/usr/bin/|cmd|powershell|sh\\b|bash\\b)|\\s-e\\s{0,4}/bin/(?:ba|z|k|da)?sh\\b' },
+    literals: ['nc', 'netcat', 'socat', '-e'],
   },
   {
     id: 'rce-131',
