@@ -314,6 +314,7 @@ const NONE_SHAPES: readonly [string, RegExp][] = [
   ['dangerous function', /F\(/],
   ['system variable', /V/],
   ['leading logic then comparison', /^&\(*N?\(*[nsbvf]\)*[ow]/],
+  ['value then operator then subquery', /^[ns]\)*[owa&N]+\(+E/],
   ['leading logic then group', /^&\(+[nsbvN]/],
   ['parenthesis break-out', /^\)+(?:[&owkU;c]|K)/],
   ['leading separator then statement', /^[n)]?\)*;\(*[Ee]/],

@@ -124,7 +124,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'rce-101',
     description: 'OS command injection in free text: a value that starts with a command separator (; | && || ` $( ) followed by a command',
     tags: RCE, paranoia: 1, severity: 'critical', targets: TEXT, transforms: CMD,
-    operator: { type: 'regex', pattern: `^\\s{0,4}["']?\\s{0,4}(?:[;|\`]|&&|\\|\\||\\$\\()\\s{0,8}(?:(?:/[a-z0-9._-]{1,32}){0,4}/)?(?:${UNIX_CMDS})(?:$|[\\s;&|<>\`)])` },
+    operator: { type: 'regex', pattern: `^\\s{0,4}["']?\\s{0,4}(?:[;|\`&]|\\|\\||\\$\\()\\s{0,8}(?:(?:/[a-z0-9._-]{1,32}){0,4}/)?(?:${UNIX_CMDS})(?:$|[\\s;&|<>\`)])` },
     literals: [';', '&', '|', '`', '$('],
   },
   {
@@ -172,7 +172,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     id: 'rce-131',
     description: 'OS command injection: shells and interpreters invoked with code (/bin/sh, python -c, perl -e, cmd /c, wget http) in parameters that are not free text',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...STRICT, 'path', 'body'], transforms: CMD,
-    operator: { type: 'phrase', phrases: ['/bin/sh', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/csh', '/bin/dash', '/bin/busybox', '/usr/bin/env', '/usr/bin/perl', '/usr/bin/python', 'python -c', 'python3 -c', 'perl -e', 'ruby -e', 'php -r', 'lua -e', 'pwsh -c', 'powershell -c', 'cmd /c', 'cmd.exe', 'cmd /k', 'command.com', 'mshta http', 'rundll32 ', 'regsvr32 /s', 'wget http', 'curl http', 'wget -o', 'curl -o', 'telnet ', 'sh -c', 'bash -c', '>/dev/null', '2>&1'] },
+    operator: { type: 'phrase', phrases: ['/bin/sh', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/csh', '/bin/dash', '/bin/busybox', '/usr/bin/env', '/usr/bin/perl', '/usr/bin/python', 'python -c', 'python3 -c', 'perl -e', 'ruby -e', 'php -r', 'lua -e', 'pwsh -c', 'powershell -c', 'cmd /c', 'cmd.exe', 'cmd /k', 'command.com', 'mshta http', 'rundll32 ', 'regsvr32 /s', 'wget http', 'curl http', 'wget -o', 'curl -o', 'telnet ', 'sh -c', 'bash -c', '>/dev/null', '2>&1', 'net user', 'net localgroup', 'net1 user', 'whoami /', 'net view', 'net share', 'reg query', 'reg add', 'vssadmin ', 'wevtutil '] },
   },
   {
     id: 'rce-140',
