@@ -365,7 +365,7 @@ export function evaluateTargets(
 
   for (const t of targets) {
     const bit = KIND_BIT[t.kind];
-    const isValidated = validated !== null && t.pointer !== null && validated.has(t.pointer);
+    const isValidated = validated !== null && t.pointer !== null && validated.has(t.kind === 'json' ? (t.name === '/' ? '/body' : `/body${t.name}`) : t.pointer);
     if (isValidated) skippedValidated++;
     const kindIndex = KIND_INDEX[t.kind];
     const chainIdx = chainsByKind[kindIndex]!;

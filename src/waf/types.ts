@@ -17,7 +17,8 @@ export interface Target {
   /** header name, parameter name, JSON pointer ('/items/0/text'), ...; '' when the kind has one value */
   readonly name: string;
   readonly value: string;
-  /** schema pointer ('/body/age', '/query/limit') for schema awareness, or null */
+  /** schema pointer ('/query/limit', '/path/id') for schema awareness, or null; JSON values use
+   * '/body' + name (built only when the request has validated pointers) */
   readonly pointer: string | null;
 }
 

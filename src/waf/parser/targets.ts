@@ -18,6 +18,8 @@ const SKIP_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 const CHUNK = 16384;
+/** marker pointer of JSON values: the pointer is `/body` followed by the target name */
+export const JSON_POINTER = '/body';
 const OVERLAP = 512;
 
 export class TargetSink {
@@ -76,7 +78,8 @@ function escapePointer(k: string): string {
 function walkJson(sink: TargetSink, v: unknown, path: string, depth: number, maxDepth: number): void {
   if (sink.truncated) return;
   if (typeof v === 'string') {
-    sink.add('json', path === '' ? '/' : path, v, `/body${path}`);
+    // the schema pointer is '/body' + name; the engine builds it only when validated pointers exist
+    sink.add('json', path === '' ? '/' : path, v, JSON_POINTER);
     return;
   }
   if (v === null || typeof v !== 'object') return;

@@ -166,7 +166,7 @@ export const CODE_RULES: readonly RuleDef[] = [
     description: 'OS command injection: netcat/socat reverse shells with the options between (nc HOST PORT -e /bin/sh)',
     tags: RCE, paranoia: 1, severity: 'critical', targets: [...ARGS_HEADERS, 'path'], transforms: CMD,
     operator: { type: 'regex', pattern: '\\b(?:nc|ncat|netcat|socat)\\s[^|;&\\n]{0,80}\\s-[ec]\\s{0,4}(?:/bin/|/usr/bin/|cmd|powershell|sh\\b|bash\\b)|\\s-e\\s{0,4}/bin/(?:ba|z|k|da)?sh\\b' },
-    literals: ['nc', 'netcat', 'socat', '-e'],
+    literals: ['nc ', 'ncat ', 'netcat ', 'socat ', '-e /'],
   },
   {
     id: 'rce-131',
