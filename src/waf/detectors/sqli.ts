@@ -387,12 +387,37 @@ let lastValue: string | null = null;
 const lastFp: (string | null)[] = [null, null, null, null];
 const lastClosed = new Uint8Array(4);
 
+/** Words that can follow a string break-out in an injection (quick check before tokenizing). */
+const BREAKOUT_WORDS: ReadonlySet<string> = new Set([...LOGIC_WORDS, ...WORD_CMP, ...OP_WORDS, ...STATEMENT_WORDS, ...CLAUSE_AFTER_EXPR, 'union', 'order', 'group', 'from']);
+
+/**
+ * Can the value break out of a `q`-quoted literal into SQL? Only when what follows the first
+ * quote (after spaces and parentheses) is an operator, a comment, a variable or an SQL word;
+ * "O'Brien" and "it's" are not.
+ */
+function breakoutCandidate(value: string, q: string): boolean {
+  const i = value.indexOf(q);
+  if (i < 0) return false;
+  let j = i + 1;
+  while (j < value.length && (isSpace(value.charCodeAt(j)) || value.charCodeAt(j) === 0x29)) j++;
+  if (j >= value.length) return false;
+  const c = value.charCodeAt(j);
+  if (isWordStart(c) && c !== 0x24) {
+    let k = j + 1;
+    while (k < value.length && (isWordStart(value.charCodeAt(k)) || isDigit(value.charCodeAt(k)))) k++;
+    const w = value.slice(j, k).toLowerCase();
+    return BREAKOUT_WORDS.has(w) || FUNCTIONS.has(w) || DANGEROUS_FUNCTIONS.has(w);
+  }
+  // operators, comments, variables, parentheses, separators
+  return '&|=<>!;#-/+*^%~@(,.'.includes(value[j]!);
+}
+
 function fingerprintsOf(value: string): void {
   if (value === lastValue) return;
   lastValue = value;
   for (let c = 0; c < CONTEXTS.length; c++) {
     const q = CONTEXTS[c]!;
-    if (q !== '' && value.indexOf(q) < 0) {
+    if (q !== '' && !breakoutCandidate(value, q)) {
       lastFp[c] = null;
       continue;
     }
