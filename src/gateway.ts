@@ -40,6 +40,10 @@ export interface GatewayOptions {
   services?: Services;
 }
 
+/** Access-log lines are written in batches of about this many bytes, or every ACCESS_LOG_FLUSH_MS. */
+const ACCESS_LOG_BUFFER = 8 * 1024;
+const ACCESS_LOG_FLUSH_MS = 200;
+
 export class Gateway implements PipelineHost {
   readonly services: Services;
   private current!: Snapshot;
@@ -50,6 +54,7 @@ export class Gateway implements PipelineHost {
   private admin: AdminServer | null = null;
   private accessLogger: Logger | null = null;
   private accessLogPath: string | null = null;
+  private accessFlushTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private watcher: FSWatcher | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
@@ -128,8 +133,13 @@ export class Gateway implements PipelineHost {
     }
     if (this.accessLogPath !== al.path) {
       this.accessLogger?.flush();
-      this.accessLogger = createLogger(al.path, 'access', false);
+      this.accessLogger = createLogger(al.path, 'access', false, ACCESS_LOG_BUFFER);
       this.accessLogPath = al.path;
+      if (!this.accessFlushTimer) {
+        // lines are batched; they reach the file or stdout within this interval
+        this.accessFlushTimer = setInterval(() => this.accessLogger?.flush(), ACCESS_LOG_FLUSH_MS);
+        this.accessFlushTimer.unref();
+      }
     }
   }
 
@@ -253,7 +263,9 @@ export class Gateway implements PipelineHost {
     await Promise.all(snaps.flatMap((s) => s.instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined))));
     await this.upstreamCache.closeAll();
     await this.services.store.close().catch(() => undefined);
-    this.accessLogger?.flush();
+    if (this.accessFlushTimer) clearInterval(this.accessFlushTimer);
+    const access = this.accessLogger;
+    if (access) await new Promise<void>((resolve) => access.flush(() => resolve()));
     this.services.logger.info({ event: 'stopped' });
     this.services.logger.flush();
   }

@@ -94,3 +94,13 @@ test('a refused path never becomes acceptable by decoding it once more', () => {
     { numRuns: 1000 },
   );
 });
+
+test('regression: a long path that fails the fast check is handled in linear time', () => {
+  // '/AppScan_fingerprint/MAC_ADDRESS_0123456789.html' took minutes with the first fast-path regex
+  for (const raw of ['/AppScan_fingerprint/MAC_ADDRESS_0123456789.html', `/${'a'.repeat(50_000)}.`, `/${'a/'.repeat(20_000)}%`, `/${'ab'.repeat(30_000)}"`]) {
+    const t = process.hrtime.bigint();
+    normalisePath(raw);
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    assert.ok(ms < 200, `${raw.slice(0, 40)}... took ${ms} ms`);
+  }
+});

@@ -37,6 +37,8 @@ interface Seg<T> {
 const newSeg = <T>(): Seg<T> => ({ statics: new Map(), params: [], entries: [] });
 
 const PARAM = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+/** Longest segment matched against a template segment with literal parts. */
+const MAX_PATTERN_SEGMENT = 512;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -116,6 +118,8 @@ function walk<T>(node: Seg<T>, segs: string[], i: number, values: string[], out:
   if (st) walk(st, segs, i + 1, values, out);
   if (seg === '') return; // parameters never match an empty segment
   for (const p of node.params) {
+    // patterns with literals (`{name}.{ext}`) are quadratic in the worst case: bound the input
+    if (!p.whole && seg.length > MAX_PATTERN_SEGMENT) continue;
     const m = p.re.exec(seg);
     if (!m) continue;
     const n = values.length;
