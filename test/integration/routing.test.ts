@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 let up: TestUpstream;
@@ -85,7 +85,7 @@ test('hosts: exact beats wildcard, wildcard matches subdomains only, other hosts
   assert.equal((await get('/hosted', { headers: { host: 'b.example.com:8080' } })).status, 200);
   assert.equal((await get('/hosted', { headers: { host: 'example.com' } })).status, 404);
   assert.equal((await get('/hosted', { headers: { host: 'evil.com' } })).status, 404);
-  const logs = gw.logLines();
+  const logs = await waitForLogLines(gw, (l) => l.route_id === 'host-wild');
   assert.ok(logs.some((l) => l.route_id === 'host-a'));
   assert.ok(logs.some((l) => l.route_id === 'host-wild'));
 });
