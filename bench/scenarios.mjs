@@ -129,4 +129,31 @@ export const SCENARIOS = {
       if (bad.status !== 400) throw new Error(`validated target answered ${bad.status} to an invalid body`);
     },
   },
+  waf: {
+    title: 'WAF (issue 6): POST of a 1 KB JSON with the WAF on (defaults: paranoia 1, threshold 5) vs off',
+    description:
+      'The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/test/waf/bench-engine.js`, pinned to CPU 0). nginx + ModSecurity is not compared here: it is not installed on this machine (see ../shared/bench/results for its figures on this machine).',
+    baseline: 'waf-off',
+    targets: [
+      { name: 'waf-off', start: gateway('waf.yaml', { WAF: 'off' }) },
+      { name: 'waf-on', start: gateway('waf.yaml', { WAF: 'enforce' }) },
+    ],
+    workloads: [POST],
+    checks: [{ workload: 'post', target: 'waf-on', minRatio: 0.7 }],
+    verify: async ({ targets }) => {
+      const t = targets.find((x) => x.name === 'waf-on');
+      const r = await fetch(`http://127.0.0.1:${t.port}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: "' OR 1=1--" }) });
+      if (r.status !== 403) throw new Error(`waf-on target answered ${r.status} to a SQL injection`);
+    },
+    after: async ({ ROOT }) => {
+      const args = [join(ROOT, 'dist', 'test', 'waf', 'bench-engine.js')];
+      let out;
+      try {
+        out = execFileSync('taskset', ['-c', '0', process.execPath, ...args], { encoding: 'utf8' });
+      } catch {
+        out = execFileSync(process.execPath, args, { encoding: 'utf8' });
+      }
+      return ['WAF engine alone (`taskset -c 0 node dist/test/waf/bench-engine.js`):', '', '```', out.trim(), '```'].join('\n');
+    },
+  },
 };
