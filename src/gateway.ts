@@ -10,7 +10,7 @@ import { Pipeline, type PipelineHost } from './core/pipeline.js';
 import type { Services } from './core/services.js';
 import type { StageModule } from './core/stage.js';
 import { Metrics } from './observe/metrics.js';
-import { createLogger } from './observe/access-log.js';
+import { LineWriter } from './observe/line-writer.js';
 import { startListener, type RunningListener } from './server/listeners.js';
 import { startAdmin, type AdminHandler, type AdminServer } from './admin/server.js';
 import { STAGES } from './stages/index.js';
@@ -40,10 +40,6 @@ export interface GatewayOptions {
   services?: Services;
 }
 
-/** Access-log lines are written in batches of about this many bytes, or every ACCESS_LOG_FLUSH_MS. */
-const ACCESS_LOG_BUFFER = 8 * 1024;
-const ACCESS_LOG_FLUSH_MS = 200;
-
 export class Gateway implements PipelineHost {
   readonly services: Services;
   private current!: Snapshot;
@@ -52,9 +48,8 @@ export class Gateway implements PipelineHost {
   private readonly pipeline: Pipeline;
   private listeners: RunningListener[] = [];
   private admin: AdminServer | null = null;
-  private accessLogger: Logger | null = null;
+  private accessLogger: LineWriter | null = null;
   private accessLogPath: string | null = null;
-  private accessFlushTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private watcher: FSWatcher | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
@@ -127,19 +122,16 @@ export class Gateway implements PipelineHost {
   private setAccessLog(snap: Snapshot): void {
     const al = snap.config.access_log;
     if (!al.enabled) {
+      void this.accessLogger?.close();
       this.accessLogger = null;
       this.accessLogPath = null;
       return;
     }
     if (this.accessLogPath !== al.path) {
-      this.accessLogger?.flush();
-      this.accessLogger = createLogger(al.path, 'access', false, ACCESS_LOG_BUFFER);
+      void this.accessLogger?.close();
+      const dropped = this.services.metrics.counter('portcullis_access_log_dropped_total', 'Access-log lines dropped because the log sink fell behind.');
+      this.accessLogger = new LineWriter(al.path, { onDrop: (n) => dropped.inc(n) });
       this.accessLogPath = al.path;
-      if (!this.accessFlushTimer) {
-        // lines are batched; they reach the file or stdout within this interval
-        this.accessFlushTimer = setInterval(() => this.accessLogger?.flush(), ACCESS_LOG_FLUSH_MS);
-        this.accessFlushTimer.unref();
-      }
     }
   }
 
@@ -147,7 +139,7 @@ export class Gateway implements PipelineHost {
   snapshot(): Snapshot {
     return this.current;
   }
-  accessLog(): Logger | null {
+  accessLog(): LineWriter | null {
     return this.accessLogger;
   }
   shuttingDown(): boolean {
@@ -263,9 +255,7 @@ export class Gateway implements PipelineHost {
     await Promise.all(snaps.flatMap((s) => s.instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined))));
     await this.upstreamCache.closeAll();
     await this.services.store.close().catch(() => undefined);
-    if (this.accessFlushTimer) clearInterval(this.accessFlushTimer);
-    const access = this.accessLogger;
-    if (access) await new Promise<void>((resolve) => access.flush(() => resolve()));
+    await this.accessLogger?.close();
     this.services.logger.info({ event: 'stopped' });
     this.services.logger.flush();
   }

@@ -21,7 +21,8 @@ import { normalisePath } from '../router/normalise.js';
 import { resolveClientIp } from '../proxy/client-ip.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { isIdempotent, type Target } from '../proxy/upstream.js';
-import { accessLogRecord } from '../observe/access-log.js';
+import { accessLogLine } from '../observe/access-log.js';
+import type { LineWriter } from '../observe/line-writer.js';
 
 export interface ListenerRuntime {
   readonly info: ListenerInfo;
@@ -33,8 +34,8 @@ export interface PipelineHost {
   readonly services: Services;
   /** the current snapshot; read once per request */
   snapshot(): Snapshot;
-  /** the access logger, or null when disabled */
-  accessLog(): Logger | null;
+  /** the access-log writer, or null when disabled */
+  accessLog(): LineWriter | null;
   shuttingDown(): boolean;
   /** called when a retired snapshot's last request finished */
   released(snap: Snapshot): void;
@@ -485,7 +486,7 @@ export class Pipeline {
     if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe({ upstream: route.upstream.name }, ctx.upstreamLatencyMs / 1000);
     m.inFlight.dec();
     const log = this.host.accessLog();
-    if (log) log.info(accessLogRecord(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery));
+    if (log) log.write(accessLogLine(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery, Date.now()));
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }

@@ -70,30 +70,28 @@ export function redactQuery(query: string, secret: ReadonlySet<string>): string 
 /** Bounded length of logged paths (hostile URLs must not bloat logs). */
 const MAX_LOGGED_PATH = 2048;
 
-export function accessLogRecord(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>): Record<string, unknown> {
-  const q = ctx.query === '' ? '' : `?${redactQuery(ctx.query, redact)}`;
-  let path = ctx.path + q;
+const q = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
+const num = (n: number | null): string => (n === null ? 'null' : String(n));
+
+/**
+ * One access-log line (JSON, newline-terminated), built by a fixed-schema serialiser: the fields
+ * are chosen here, so Authorization, Cookie and API-key headers can never appear, and secret
+ * query parameters are redacted. Stage annotations (waf, auth, ...) are appended as JSON.
+ */
+export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>, time: number): string {
+  const qs = ctx.query === '' ? '' : `?${redactQuery(ctx.query, redact)}`;
+  let path = ctx.path + qs;
   if (path.length > MAX_LOGGED_PATH) path = `${path.slice(0, MAX_LOGGED_PATH)}...`;
   const o = ctx.outcome;
-  const rec: Record<string, unknown> = {
-    request_id: ctx.id,
-    client_ip: ctx.clientIp,
-    method: ctx.method,
-    host: ctx.host,
-    path,
-    route_id: ctx.route?.id ?? null,
-    status,
-    bytes_in: ctx.bytesIn,
-    bytes_out: ctx.bytesOut,
-    latency_ms: latencyMs,
-    upstream: ctx.upstreamTarget,
-    upstream_latency_ms: ctx.upstreamLatencyMs,
-    consumer: ctx.principal?.consumer ?? null,
-    tenant: ctx.principal?.tenant ?? null,
-    decision: o.decision === 'allowed' ? 'allowed' : { stage: o.stage, code: o.code, reason: o.reason },
-    listener: ctx.listener.name,
-  };
-  if (ctx.monitored.length > 0) rec.monitor = ctx.monitored;
-  for (const k in ctx.annotations) rec[k] = ctx.annotations[k];
-  return rec;
+  const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
+  let line =
+    `{"level":"info","time":"${new Date(time).toISOString()}","log":"access","request_id":${q(ctx.id)},"client_ip":${q(ctx.clientIp)},` +
+    `"method":${q(ctx.method)},"host":${q(ctx.host)},"path":${q(path)},"route_id":${q(ctx.route?.id ?? null)},"status":${status},` +
+    `"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"latency_ms":${latencyMs},"upstream":${q(ctx.upstreamTarget)},` +
+    `"upstream_latency_ms":${num(ctx.upstreamLatencyMs === null ? null : Math.round(ctx.upstreamLatencyMs * 1000) / 1000)},` +
+    `"consumer":${q(ctx.principal?.consumer ?? null)},"tenant":${q(ctx.principal?.tenant ?? null)},"decision":${decision},"listener":${q(ctx.listener.name)}`;
+  if (ctx.monitored.length > 0) line += `,"monitor":${JSON.stringify(ctx.monitored)}`;
+  const ann = ctx.annotations;
+  for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
+  return `${line}}\n`;
 }

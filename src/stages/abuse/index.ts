@@ -173,10 +173,15 @@ export const abuseModule: StageModule = {
     const rt = register(env);
     rt.engine.acquire();
     let closed = false;
+    // hooks run for every request: register them only when something needs them
+    const enabled = (env.config.abuse as AbuseConfig | undefined)?.enabled !== false;
+    const g = env.config.ip_lists as IpListsConfig | undefined;
+    const globalLists = g !== undefined && g.mode !== 'off' && (g.allow?.length ?? 0) + (g.deny?.length ?? 0) > 0;
+    const alertsOn = (env.config.alerts as { enabled?: boolean } | undefined)?.enabled !== false;
     return {
       forRoute: (route) => routeStage(rt, route),
-      checkClient: (ctx) => checkWith(rt, ctx),
-      observe: (ctx) => observeWith(rt, ctx),
+      ...(enabled || globalLists ? { checkClient: (ctx: RequestContext) => checkWith(rt, ctx) } : {}),
+      ...(enabled || alertsOn ? { observe: (ctx: RequestContext) => observeWith(rt, ctx) } : {}),
       close() {
         if (closed) return;
         closed = true;
