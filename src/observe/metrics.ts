@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { FastCounter, FastHistogram, register } from './fast-metrics.js';
 
 type Labels<L extends string> = Partial<Record<L, string | number>>;
 
@@ -9,9 +10,9 @@ type Labels<L extends string> = Partial<Record<L, string | number>>;
  */
 export class Metrics {
   readonly registry: client.Registry;
-  readonly requests: client.Counter<'route' | 'status_class' | 'decision' | 'listener'>;
+  readonly requests: FastCounter;
   readonly denials: client.Counter<'stage' | 'code'>;
-  readonly latency: client.Histogram<'route'>;
+  readonly latency: FastHistogram;
   readonly upstreamLatency: client.Histogram<'upstream'>;
   readonly inFlight: client.Gauge;
   readonly upstreamHealthy: client.Gauge<'upstream' | 'target'>;
@@ -21,37 +22,18 @@ export class Metrics {
   readonly reloads: client.Counter<'result'>;
   readonly monitored: client.Counter<'stage' | 'code'>;
   private readonly custom = new Map<string, client.Metric<string>>();
-  /** labelled children of the per-request series, cached: prom-client hashes label objects on every call */
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
-
   /** Records one finished exchange (the hot path of the observe phase). */
   exchange(route: string, statusClass: string, decision: string, listener: string, seconds: number): void {
-    const key = `${route}\u0000${statusClass}\u0000${decision}\u0000${listener}`;
-    let c = this.requestChildren.get(key);
-    if (c === undefined) {
-      c = this.requests.labels(route, statusClass, decision, listener);
-      if (this.requestChildren.size < 10_000) this.requestChildren.set(key, c);
-    }
-    c.inc();
-    let h = this.latencyChildren.get(route);
-    if (h === undefined) {
-      h = this.latency.labels(route);
-      if (this.latencyChildren.size < 10_000) this.latencyChildren.set(route, h);
-    }
-    h.observe(seconds);
+    this.requests.inc([route, statusClass, decision, listener]);
+    this.latency.observe(route, seconds);
   }
 
   constructor() {
     this.registry = new client.Registry();
     const r = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: 'portcullis_process_' });
-    this.requests = new client.Counter({
-      name: 'portcullis_requests_total',
-      help: 'Requests by route, status class and decision.',
-      labelNames: ['route', 'status_class', 'decision', 'listener'],
-      registers: r,
-    });
+    this.requests = new FastCounter('portcullis_requests_total', 'Requests by route, status class and decision.', ['route', 'status_class', 'decision', 'listener']);
+    register(this.registry, this.requests);
     this.denials = new client.Counter({
       name: 'portcullis_denials_total',
       help: 'Requests refused by a stage, by stage and error code.',
@@ -64,13 +46,13 @@ export class Metrics {
       labelNames: ['stage', 'code'],
       registers: r,
     });
-    this.latency = new client.Histogram({
-      name: 'portcullis_request_duration_seconds',
-      help: 'Time from request arrival to the end of the response, by route.',
-      labelNames: ['route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: r,
-    });
+    this.latency = new FastHistogram(
+      'portcullis_request_duration_seconds',
+      'Time from request arrival to the end of the response, by route.',
+      'route',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    );
+    register(this.registry, this.latency);
     this.upstreamLatency = new client.Histogram({
       name: 'portcullis_upstream_duration_seconds',
       help: 'Time to the upstream response headers, by upstream.',

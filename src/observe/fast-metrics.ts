@@ -1,0 +1,121 @@
+/**
+ * Per-request series kept as plain numbers and exposed through prom-client's registry at scrape
+ * time. Why: prom-client hashes the label object on every inc()/observe() (also through
+ * labels() children), which cost ~3% of a proxied request here; these series are updated with
+ * one Map lookup and a few additions. They implement the registry's metric interface (get,
+ * reset), so /metrics and cluster aggregation treat them like any prom-client metric.
+ */
+import type client from 'prom-client';
+
+interface MetricValue {
+  value: number;
+  labels: Record<string, string>;
+  metricName?: string;
+}
+
+interface MetricJson {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  values: MetricValue[];
+  aggregator: 'sum';
+}
+
+/** A counter whose label values are given positionally. At most `maxSeries` series. */
+export class FastCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, MetricValue>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    private readonly maxSeries = 10_000,
+  ) {}
+
+  inc(values: readonly string[], by = 1): void {
+    const key = values.join('\u0000');
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) return;
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
+      s = { value: 0, labels };
+      this.series.set(key, s);
+    }
+    s.value += by;
+  }
+
+  get(): Promise<MetricJson> {
+    return Promise.resolve({ name: this.name, help: this.help, type: 'counter', values: [...this.series.values()].map((v) => ({ ...v })), aggregator: 'sum' });
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+interface HistSeries {
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+  readonly label: string;
+}
+
+/** A histogram with one label, given positionally. At most `maxSeries` series. */
+export class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, HistSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelName: string,
+    private readonly buckets: readonly number[],
+    private readonly maxSeries = 10_000,
+  ) {}
+
+  observe(label: string, v: number): void {
+    let s = this.series.get(label);
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) return;
+      s = { counts: new Float64Array(this.buckets.length), sum: 0, count: 0, label };
+      this.series.set(label, s);
+    }
+    const b = this.buckets;
+    for (let i = 0; i < b.length; i++) {
+      if (v <= (b[i] as number)) {
+        (s.counts as Float64Array)[i] = (s.counts[i] as number) + 1;
+        break;
+      }
+    }
+    s.sum += v;
+    s.count++;
+  }
+
+  get(): Promise<MetricJson> {
+    const values: MetricValue[] = [];
+    for (const s of this.series.values()) {
+      let acc = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        acc += s.counts[i] as number;
+        values.push({ value: acc, labels: { le: String(this.buckets[i]), [this.labelName]: s.label }, metricName: `${this.name}_bucket` });
+      }
+      values.push({ value: s.count, labels: { le: '+Inf', [this.labelName]: s.label }, metricName: `${this.name}_bucket` });
+      values.push({ value: s.sum, labels: { [this.labelName]: s.label }, metricName: `${this.name}_sum` });
+      values.push({ value: s.count, labels: { [this.labelName]: s.label }, metricName: `${this.name}_count` });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: 'histogram', values, aggregator: 'sum' });
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+/** Registers a fast series in a prom-client registry. */
+export function register(registry: client.Registry, metric: FastCounter | FastHistogram): void {
+  registry.registerMetric(metric as unknown as client.Metric<string>);
+}
