@@ -97,8 +97,10 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
   const readAccess = (): Record<string, unknown>[] => {
     const lf = gw.config.access_log.path;
     if (!existsSync(lf)) return [];
+    // the last element is '' or a line still being written: only complete lines are parsed
     return readFileSync(lf, 'utf8')
       .split('\n')
+      .slice(0, -1)
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   };
