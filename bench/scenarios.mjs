@@ -26,6 +26,19 @@ const nodeLimit = async (env) => ({
 
 const direct = async (env) => ({ proc: env.startProc(0, process.execPath, [join(env.HERE, 'upstream.mjs')], { PORT: String(env.port) }) });
 
+/** Issue 5: RSS growth of the memory store under 1,000,000 distinct client IPs (must stay under 100 MB). */
+function memoryFlood() {
+  const out = execFileSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'memory-flood.mjs')], { encoding: 'utf8' }).trim();
+  const r = JSON.parse(out);
+  return [
+    '| memory store under 1,000,000 distinct client IPs (`node --expose-gc bench/memory-flood.mjs`) | value |',
+    '|---|---:|',
+    `| entries kept (cap) | ${r.entries.toLocaleString('en-US')} (${r.cap.toLocaleString('en-US')}) |`,
+    `| RSS growth at the end / peak | ${r.rss_growth_mb} MB / ${r.peak_rss_growth_mb} MB |`,
+    `| check: peak RSS growth < 100 MB | ${r.peak_rss_growth_mb < 100 ? 'pass' : 'FAIL'} |`,
+  ].join('\n');
+}
+
 export const SCENARIOS = {
   core: {
     title: 'Core proxy (issue 2): Portcullis with no security stages vs the Node limit',
@@ -82,7 +95,9 @@ export const SCENARIOS = {
         `| EVALSHA per request | ${reqs ? (evalsha / reqs).toFixed(4) : 'n/a'} |`,
         `| commands per request | ${reqs ? (total / reqs).toFixed(4) : 'n/a'} |`,
         '',
-        'Per-command counts: ' + calls.map(([c, n]) => `${c}=${n}`).join(', '),
+        'Per-command counts: ' + calls.map(([c, n]) => `${c}=${n}`).join(', ') + ' (GET/SET are the Lua script\'s own calls, counted by Redis inside EVALSHA).',
+        '',
+        memoryFlood(),
       ].join('\n');
     },
   },
