@@ -1,6 +1,9 @@
 import client from 'prom-client';
 import { FastCounter, FastHistogram, register } from './fast-metrics.js';
 
+/** Seconds; from 1 ms (a proxied request on loopback) to 10 s (a slow upstream). */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 type Labels<L extends string> = Partial<Record<L, string | number>>;
 
 /**
@@ -50,14 +53,14 @@ export class Metrics {
       'portcullis_request_duration_seconds',
       'Time from request arrival to the end of the response, by route.',
       'route',
-      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      LATENCY_BUCKETS,
     );
     register(this.registry, this.latency);
     this.upstreamLatency = new client.Histogram({
       name: 'portcullis_upstream_duration_seconds',
       help: 'Time to the upstream response headers, by upstream.',
       labelNames: ['upstream'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: LATENCY_BUCKETS,
       registers: r,
     });
     this.inFlight = new client.Gauge({ name: 'portcullis_requests_in_flight', help: 'Requests being processed.', registers: r });
