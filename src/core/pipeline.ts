@@ -486,7 +486,7 @@ export class Pipeline {
     const m = this.services.metrics;
     const routeId = route?.id ?? '(none)';
     m.exchange(routeId, statusClass(status), ctx.outcome.decision, ctx.listener.name, latencyMs / 1000);
-    if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe({ upstream: route.upstream.name }, ctx.upstreamLatencyMs / 1000);
+    if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe(route.upstream.name, ctx.upstreamLatencyMs / 1000);
     m.inFlight.dec();
     const log = this.host.accessLog();
     if (log) log.write(accessLogLine(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery, Date.now()));

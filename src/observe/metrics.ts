@@ -16,7 +16,7 @@ export class Metrics {
   readonly requests: FastCounter;
   readonly denials: client.Counter<'stage' | 'code'>;
   readonly latency: FastHistogram;
-  readonly upstreamLatency: client.Histogram<'upstream'>;
+  readonly upstreamLatency: FastHistogram;
   readonly inFlight: client.Gauge;
   readonly upstreamHealthy: client.Gauge<'upstream' | 'target'>;
   readonly upstreamEjections: client.Counter<'upstream' | 'target' | 'reason'>;
@@ -56,13 +56,8 @@ export class Metrics {
       LATENCY_BUCKETS,
     );
     register(this.registry, this.latency);
-    this.upstreamLatency = new client.Histogram({
-      name: 'portcullis_upstream_duration_seconds',
-      help: 'Time to the upstream response headers, by upstream.',
-      labelNames: ['upstream'],
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    });
+    this.upstreamLatency = new FastHistogram('portcullis_upstream_duration_seconds', 'Time to the upstream response headers, by upstream.', 'upstream', LATENCY_BUCKETS);
+    register(this.registry, this.upstreamLatency);
     this.inFlight = new client.Gauge({ name: 'portcullis_requests_in_flight', help: 'Requests being processed.', registers: r });
     this.upstreamHealthy = new client.Gauge({
       name: 'portcullis_upstream_target_healthy',
