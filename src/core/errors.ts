@@ -13,6 +13,7 @@ export const ERRORS = {
   PC_ERR_BAD_REQUEST: { status: 400, title: 'Bad request' },
   PC_ERR_PATH_AMBIGUOUS: { status: 400, title: 'Request path cannot be normalised unambiguously' },
   PC_ERR_PATH_TRAVERSAL: { status: 403, title: 'Request path climbs with dot-dot segments' },
+  PC_ERR_PATH_INJECTION: { status: 403, title: 'Request path carries CR or LF (header injection)' },
   PC_ERR_PROTOCOL: { status: 400, title: 'HTTP protocol violation' },
   PC_ERR_URL_TOO_LONG: { status: 414, title: 'URL too long' },
   PC_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },

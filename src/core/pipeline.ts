@@ -111,7 +111,7 @@ export class Pipeline {
       if (n > cfg.limits.max_query_params) return void this.reply(ctx, { code: 'PC_ERR_TOO_MANY_PARAMETERS' }, 'intake');
     }
     const norm = normalisePath(rawPath);
-    if (!norm.ok) return void this.reply(ctx, { code: 'PC_ERR_PATH_AMBIGUOUS', reason: norm.reason }, 'intake');
+    if (!norm.ok) return void this.reply(ctx, { code: norm.injection ? 'PC_ERR_PATH_INJECTION' : 'PC_ERR_PATH_AMBIGUOUS', reason: norm.reason }, 'intake');
     // Clients resolve dot segments before sending (browsers, curl, HTTP libraries); a '..' on
     // the wire is a traversal attempt, refused unless the config asks to resolve it.
     if (norm.dotDot && cfg.limits.dot_segments === 'refuse') return void this.reply(ctx, { code: 'PC_ERR_PATH_TRAVERSAL', reason: 'dot-dot segment' }, 'intake');

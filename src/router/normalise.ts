@@ -7,7 +7,7 @@
 
 export type NormaliseResult =
   | { readonly ok: true; readonly path: string; readonly changed: boolean; readonly dotDot: boolean }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string; readonly injection?: true };
 
 const HEX = '0123456789ABCDEF';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -70,6 +70,8 @@ export function normalisePath(raw: string): NormaliseResult {
       i += 2;
       if (b === 0x2f) return { ok: false, reason: 'encoded slash' };
       if (b === 0x5c) return { ok: false, reason: 'encoded backslash' };
+      // CR/LF in a path is response splitting / header injection: an attack, not an ambiguity
+      if (b === 0x0d || b === 0x0a) return { ok: false, reason: 'encoded CR or LF', injection: true };
       if (b < 0x20 || b === 0x7f) return { ok: false, reason: 'encoded control character' };
       if (b === 0x25) {
         // %25 followed by two hex digits is double encoding (%252e): ambiguous by design.
