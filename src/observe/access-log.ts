@@ -1,7 +1,7 @@
 /**
- * The access log: one JSON line per request through pino (asynchronous destination, so that
- * writing stays off the hot path). Authorization, Cookie and API-key headers are never logged:
- * the line is built from chosen fields only, and secret query parameters are redacted.
+ * Logs. The access log: one JSON line per request, built by a fixed-schema serialiser and written
+ * in batches off the hot path. Authorization, Cookie and API-key headers are never logged: the
+ * line is built from chosen fields only, and secret query parameters are redacted.
  */
 import pino, { type Logger } from 'pino';
 import type { RequestContext } from '../core/context.js';
@@ -13,13 +13,11 @@ export interface AccessLogOptions {
 }
 
 /**
- * A JSON logger. `redact` is for the gateway's event log (objects there may carry headers);
- * the access log builds its lines from chosen fields only and skips the per-line redaction pass.
+ * The gateway's event log (pino, JSON lines, secrets redacted by path). The access log does not
+ * use it: its lines come from accessLogLine() through a LineWriter (line-writer.ts says why).
  */
-export function createLogger(path: string, name: string, redact = true, bufferBytes = 0): Logger {
-  // bufferBytes > 0 batches lines into one write of about that size (the access log: one
-  // syscall per line costs more than the rest of the line); the owner flushes on a timer.
-  const opts = { sync: false, minLength: bufferBytes };
+export function createLogger(path: string, name: string, redact = true): Logger {
+  const opts = { sync: false };
   const dest =
     path === 'stdout'
       ? pino.destination({ fd: 1, ...opts })
