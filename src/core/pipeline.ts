@@ -72,7 +72,7 @@ export class Pipeline {
   handle(req: IncomingMessage, res: ServerResponse, listener: ListenerRuntime): void {
     const snap = this.host.snapshot();
     snap.inFlight++;
-    this.services.metrics.inFlight.inc();
+    this.services.metrics.inFlightCount++;
     const startNs = process.hrtime.bigint();
     const now = this.services.clock();
     const cfg = snap.config;
@@ -487,7 +487,7 @@ export class Pipeline {
     const routeId = route?.id ?? '(none)';
     m.exchange(routeId, statusClass(status), ctx.outcome.decision, ctx.listener.name, latencyMs / 1000);
     if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe(route.upstream.name, ctx.upstreamLatencyMs / 1000);
-    m.inFlight.dec();
+    m.inFlightCount--;
     const log = this.host.accessLog();
     if (log) log.write(accessLogLine(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery, Date.now()));
     snap.inFlight--;

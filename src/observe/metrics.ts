@@ -25,6 +25,8 @@ export class Metrics {
   readonly reloads: client.Counter<'result'>;
   readonly monitored: client.Counter<'stage' | 'code'>;
   private readonly custom = new Map<string, client.Metric<string>>();
+  /** requests being processed; exposed as portcullis_requests_in_flight */
+  inFlightCount = 0;
   /** Records one finished exchange (the hot path of the observe phase). */
   exchange(route: string, statusClass: string, decision: string, listener: string, seconds: number): void {
     this.requests.inc([route, statusClass, decision, listener]);
@@ -58,7 +60,16 @@ export class Metrics {
     register(this.registry, this.latency);
     this.upstreamLatency = new FastHistogram('portcullis_upstream_duration_seconds', 'Time to the upstream response headers, by upstream.', 'upstream', LATENCY_BUCKETS);
     register(this.registry, this.upstreamLatency);
-    this.inFlight = new client.Gauge({ name: 'portcullis_requests_in_flight', help: 'Requests being processed.', registers: r });
+    // a plain counter read at scrape time (an unlabelled prom-client inc/dec still hashes labels)
+    const self = this;
+    this.inFlight = new client.Gauge({
+      name: 'portcullis_requests_in_flight',
+      help: 'Requests being processed.',
+      registers: r,
+      collect() {
+        this.set(self.inFlightCount);
+      },
+    });
     this.upstreamHealthy = new client.Gauge({
       name: 'portcullis_upstream_target_healthy',
       help: '1 when the target is in rotation, 0 when ejected or failing health checks.',

@@ -249,6 +249,8 @@ routes: [{ id: r, match: { prefix: / }, upstream: u }]
     const later: string[] = [];
     for (let i = 0; i < 5; i++) later.push((await request(`${gw.url}/n`)).headers['x-from'] as string);
     assert.deepEqual(later, Array(5).fill('fast'));
+    const during = await (await request(`${gw.adminUrl}/metrics`)).body.text();
+    assert.match(during, /portcullis_requests_in_flight [12]\n/, 'the held requests are in flight');
     for (const f of release) f();
     await Promise.all(pending);
   } finally {
