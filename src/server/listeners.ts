@@ -68,10 +68,7 @@ export async function startListener(
   let server: http.Server;
   const clientAuth = cfg.tls?.client_auth ?? 'none';
   if (cfg.tls) {
-    const tlsModule = './tls-options.js'; // loaded only when a TLS listener is configured
-    const { buildTlsOptions } = (await import(tlsModule)) as {
-      buildTlsOptions: (tls: NonNullable<ListenerConfig['tls']>, baseDir: string) => https.ServerOptions;
-    };
+    const { buildTlsOptions } = await import('./tls-options.js'); // only when a TLS listener is configured
     server = https.createServer({ ...base, ...buildTlsOptions(cfg.tls, baseDir) });
     // client-initiated renegotiation could swap the certificate a connection was authorized with
     server.on('secureConnection', (socket: import('node:tls').TLSSocket) => socket.disableRenegotiation());
