@@ -54,6 +54,8 @@ export class RequestContext {
   clientIp: string;
   /** TCP peer address */
   readonly peerIp: string;
+  /** the peer is in the trusted-proxy CIDRs (its forwarding headers are believed) */
+  peerTrusted: boolean;
   route: CompiledRoute | null;
   params: Record<string, string>;
   /** set only by the authenticate phase */
@@ -78,6 +80,8 @@ export class RequestContext {
   upstreamLatencyMs: number | null;
   bytesIn: number;
   bytesOut: number;
+  /** the streamed upstream exchange in progress, aborted if the client leaves first */
+  exchange: { abort(): void } | null;
   /** callbacks run when the response finished or the connection closed (release concurrency slots) */
   cleanups: (() => void)[] | null;
 
@@ -103,6 +107,7 @@ export class RequestContext {
     this.query = '';
     this.peerIp = req.socket.remoteAddress ?? '';
     this.clientIp = this.peerIp;
+    this.peerTrusted = false;
     this.route = null;
     this.params = {};
     this.principal = null;
@@ -119,6 +124,7 @@ export class RequestContext {
     this.upstreamLatencyMs = null;
     this.bytesIn = 0;
     this.bytesOut = 0;
+    this.exchange = null;
     this.cleanups = null;
   }
 

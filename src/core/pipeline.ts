@@ -5,7 +5,7 @@
  * a stage returns one, so that the common path allocates little.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { RequestContext, type ListenerInfo } from './context.js';
@@ -21,6 +21,7 @@ import { normalisePath } from '../router/normalise.js';
 import { resolveClientIp } from '../proxy/client-ip.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { isIdempotent, type Target } from '../proxy/upstream.js';
+import { Exchange, type ExchangeOwner } from '../proxy/exchange.js';
 import { accessLogLine } from '../observe/access-log.js';
 import type { LineWriter } from '../observe/line-writer.js';
 
@@ -59,7 +60,7 @@ function isThenable(v: unknown): v is PromiseLike<Decision> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
-export class Pipeline {
+export class Pipeline implements ExchangeOwner<Attempt> {
   private readonly services: Services;
   private readonly logger: Logger;
 
@@ -83,6 +84,7 @@ export class Pipeline {
     const id =
       peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : randomUUID();
     const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now);
+    ctx.peerTrusted = peerTrusted;
     if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);
     else if (peer.startsWith('::ffff:') && peer.includes('.')) ctx.clientIp = peer.slice(7);
     const socket = req.socket;
@@ -297,7 +299,7 @@ export class Pipeline {
       {
         clientIp: ctx.clientIp,
         peerIp: ctx.peerIp,
-        peerTrusted: snap.trusted.has(ctx.peerIp),
+        peerTrusted: ctx.peerTrusted,
         proto: ctx.listener.tls ? 'https' : 'http',
         host: ctx.host,
         requestIdHeader: snap.config.request_id.header,
@@ -308,7 +310,7 @@ export class Pipeline {
     );
     const streamedBody = ctx.body === null && this.hasBody(ctx);
     if (ctx.body !== null) headers['content-length'] = String(ctx.body.length);
-    const opts: Dispatcher.RequestOptions = {
+    const opts: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
       path: this.upstreamPath(ctx, route, target),
       headers,
@@ -316,82 +318,81 @@ export class Pipeline {
     };
     ctx.upstreamTarget = target.origin;
     target.active++;
-    const upStart = process.hrtime.bigint();
-    const res = ctx.res;
-    let released = false;
-    const release = (): void => {
-      if (!released) {
-        released = true;
-        target.active--;
-      }
-    };
-    const onError = (err: Error): void => {
-      release();
-      const code = errCode(err);
-      if (res.headersSent) {
-        group.report(target, false, Date.now());
-        res.destroy();
-        return;
-      }
-      if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
-      const connectFailure = RETRYABLE_CODES.has(code);
-      group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
-      this.services.metrics.upstreamErrors.inc({ upstream: group.name, code });
-      if (
-        connectFailure &&
-        !streamedBody &&
-        isIdempotent(ctx.method) &&
-        attempt < group.config.retries.attempts &&
-        group.allowRetry(Date.now())
-      ) {
-        const next = tried ?? new Set<Target>();
-        next.add(target);
-        if (next.size >= group.targets.length) next.clear(); // all tried once: any may be retried
-        this.forward(ctx, route, next, attempt + 1);
-        return;
-      }
-      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-      this.reply(ctx, { code: timeout ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code }, 'proxy');
-    };
-
+    const a: Attempt = { ctx, route, target, tried, attempt, streamedBody, upStart: process.hrtime.bigint(), released: false };
     if (route.needsResponseBody) {
       target.pool.request(opts).then(
-        (up) => this.bufferedResponse(ctx, route, target, up, upStart, release),
-        onError,
+        (up) => this.bufferedResponse(a, up),
+        (err: Error) => this.upstreamFailed(a, err),
       );
       return;
     }
-    target.pool.stream(
-      opts,
-      ({ statusCode, headers: upHeaders }) => {
-        ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - upStart) / 1e6;
-        const out = clientResponseHeaders(upHeaders as Record<string, string | string[] | undefined>);
-        if (route.respondStages.length > 0) {
-          const meta: ResponseMeta = { status: statusCode, headers: out };
-          for (const s of route.respondStages) s.onResponse?.(ctx, meta);
-          statusCode = meta.status;
-        }
-        this.decorate(ctx, out);
-        res.writeHead(statusCode, out);
-        return res;
-      },
-      (err) => {
-        if (err) return onError(err);
-        release();
-        group.report(target, res.statusCode < 500, Date.now());
-      },
-    );
+    const x = new Exchange<Attempt>(this, ctx.res, a);
+    ctx.exchange = x;
+    target.pool.dispatch(opts, x);
   }
 
-  private async bufferedResponse(
-    ctx: RequestContext,
-    route: CompiledRoute,
-    target: Target,
-    up: Dispatcher.ResponseData,
-    upStart: bigint,
-    release: () => void,
-  ): Promise<void> {
-    ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - upStart) / 1e6;
+  /** ExchangeOwner: the upstream response head arrived; respond stages see it, then it is sent. */
+  exchangeHead(x: Exchange<Attempt>, status: number, upHeaders: IncomingHttpHeaders): void {
+    const { ctx, route } = x.state;
+    ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - x.state.upStart) / 1e6;
+    const out = clientResponseHeaders(upHeaders as Record<string, string | string[] | undefined>);
+    if (route.respondStages.length > 0) {
+      const meta: ResponseMeta = { status, headers: out };
+      for (const s of route.respondStages) s.onResponse?.(ctx, meta);
+      status = meta.status;
+    }
+    this.decorate(ctx, out);
+    x.res.writeHead(status, out);
+  }
+
+  /** ExchangeOwner: the response was streamed to the end. */
+  exchangeEnd(x: Exchange<Attempt>): void {
+    const a = x.state;
+    release(a);
+    a.route.upstream.report(a.target, x.res.statusCode < 500, Date.now());
+  }
+
+  /** ExchangeOwner: the upstream exchange failed. */
+  exchangeError(x: Exchange<Attempt>, err: Error): void {
+    this.upstreamFailed(x.state, err);
+  }
+
+  /** An upstream attempt failed: retried when safe, else 502/504 (or the response is cut off). */
+  private upstreamFailed(a: Attempt, err: Error): void {
+    release(a);
+    const { ctx, route, target } = a;
+    const group = route.upstream;
+    const res = ctx.res;
+    const code = errCode(err);
+    if (res.headersSent) {
+      group.report(target, false, Date.now());
+      res.destroy();
+      return;
+    }
+    if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
+    const connectFailure = RETRYABLE_CODES.has(code);
+    group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
+    this.services.metrics.upstreamErrors.inc({ upstream: group.name, code });
+    if (
+      connectFailure &&
+      !a.streamedBody &&
+      isIdempotent(ctx.method) &&
+      a.attempt < group.config.retries.attempts &&
+      group.allowRetry(Date.now())
+    ) {
+      const next = a.tried ?? new Set<Target>();
+      next.add(target);
+      if (next.size >= group.targets.length) next.clear(); // all tried once: any may be retried
+      this.forward(ctx, route, next, a.attempt + 1);
+      return;
+    }
+    const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    this.reply(ctx, { code: timeout ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code }, 'proxy');
+  }
+
+  private async bufferedResponse(a: Attempt, up: Dispatcher.ResponseData): Promise<void> {
+    const { ctx, route, target } = a;
+    ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - a.upStart) / 1e6;
     const group = route.upstream;
     const limit = group.config.max_response_bytes;
     const chunks: Buffer[] = [];
@@ -401,17 +402,17 @@ export class Pipeline {
         size += (c as Buffer).length;
         if (size > limit) {
           up.body.destroy();
-          release();
+          release(a);
           return void this.reply(ctx, { code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: 'response too large to inspect' }, 'respond');
         }
         chunks.push(c as Buffer);
       }
     } catch (e) {
-      release();
+      release(a);
       group.report(target, false, Date.now());
       return void this.reply(ctx, { code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: errCode(e) }, 'proxy');
     }
-    release();
+    release(a);
     group.report(target, up.statusCode < 500, Date.now());
     let body: Buffer = Buffer.concat(chunks, size);
     const meta: ResponseMeta = { status: up.statusCode, headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>) };
@@ -479,6 +480,7 @@ export class Pipeline {
     const status = res.headersSent ? res.statusCode : 499; // 499: the client closed first (as nginx)
     const latencyMs = Number(process.hrtime.bigint() - ctx.startNs) / 1e6;
     ctx.phase = 'observe';
+    if (ctx.exchange !== null) ctx.exchange.abort(); // no-op when the exchange is over
     const route = ctx.route;
     if (ctx.cleanups) for (const fn of ctx.cleanups) safe(fn, this.logger);
     if (route) for (const s of route.finishStages) safe(() => s.onFinish?.(ctx), this.logger);
@@ -492,6 +494,28 @@ export class Pipeline {
     if (log) log.write(accessLogLine(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery, Date.now()));
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
+  }
+}
+
+/** One attempt to forward a request to one upstream target. */
+interface Attempt {
+  readonly ctx: RequestContext;
+  readonly route: CompiledRoute;
+  readonly target: Target;
+  /** targets already tried by earlier attempts, or null on the first */
+  readonly tried: Set<Target> | null;
+  readonly attempt: number;
+  /** the request body is streamed (so the attempt cannot be replayed) */
+  readonly streamedBody: boolean;
+  readonly upStart: bigint;
+  released: boolean;
+}
+
+/** Gives the target's in-flight slot back (once). */
+function release(a: Attempt): void {
+  if (!a.released) {
+    a.released = true;
+    a.target.active--;
   }
 }
 

@@ -259,3 +259,62 @@ routes: [{ id: r, match: { prefix: / }, upstream: u }]
     await fast.close();
   }
 });
+
+test('a client that leaves mid-response stops the upstream request; a slow reader gets every byte of a large response', async () => {
+  let upstreamClosed: () => void = () => undefined;
+  const closed = new Promise<void>((r) => (upstreamClosed = r));
+  const big = Buffer.alloc(8 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz');
+  const up = await startUpstream((req, res) => {
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.length });
+      res.end(big);
+      return;
+    }
+    // an endless slow stream: a chunk every 20 ms until the gateway closes the connection
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const timer = setInterval(() => res.write('tick\n'), 20);
+    res.on('close', () => {
+      clearInterval(timer);
+      upstreamClosed();
+    });
+  });
+  const gw = await startGateway(
+    `
+version: 1
+listeners: [{ port: 0 }]
+access_log: { enabled: false }
+upstreams: { u: { targets: [{ url: "{{U}}" }] } }
+routes: [{ id: r, match: { prefix: / }, upstream: u }]
+`,
+    { modules: [], vars: { U: up.url } },
+  );
+  try {
+    const { Socket } = await import('node:net');
+    const port = Number(new URL(gw.url).port);
+    const sock = new Socket();
+    await new Promise<void>((r) => sock.connect(port, '127.0.0.1', r));
+    sock.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
+    const first = await new Promise<string>((r) => sock.once('data', (d: Buffer) => r(d.toString())));
+    assert.match(first, /^HTTP\/1\.1 200/);
+    sock.destroy();
+    const t = setTimeout(() => assert.fail('the upstream request was not stopped after the client left'), 3000);
+    await closed;
+    clearTimeout(t);
+
+    // backpressure: read the large response slowly (pauses the gateway's upstream read)
+    const r = await request(`${gw.url}/big`);
+    let got = 0;
+    const hash = (await import('node:crypto')).createHash('sha256');
+    for await (const c of r.body) {
+      got += (c as Buffer).length;
+      hash.update(c as Buffer);
+      if (got < 2 * 1024 * 1024) await new Promise((res) => setTimeout(res, 1));
+    }
+    assert.equal(r.statusCode, 200);
+    assert.equal(got, big.length);
+    assert.equal(hash.digest('hex'), (await import('node:crypto')).createHash('sha256').update(big).digest('hex'));
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+});
