@@ -493,6 +493,11 @@ export class Pipeline {
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }
+
+  /** The current snapshot, access log and services, for requests the HTTP parser refused (core/malformed.ts). */
+  outsideHost(): Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'> {
+    return this.host;
+  }
 }
 
 function safe(fn: () => void, logger: Logger): void {
