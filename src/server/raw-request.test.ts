@@ -36,13 +36,34 @@ test('keeps invalid header characters for inspection', () => {
 });
 
 test('a first line that is not a request line gives no method or target, and is read as a header', () => {
-  for (const s of ['X-B\x01ad: 1\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00', 'GET\r\n\r\n', 'G\x00T /x HTTP/1.1\r\n\r\n', 'GET /x SPDY/3\r\n\r\n']) {
+  for (const s of ['X-B\x01ad: 1\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00', 'GET\r\n\r\n', 'G\x00T /x HTTP/1.1\r\n\r\n', ' HTTP/1.1\r\n\r\n']) {
     const r = parse(s);
     assert.equal(r.method, null, JSON.stringify(s));
     assert.equal(r.target, null);
     assert.equal(r.path, '');
   }
   assert.equal(parse('X-B\x01ad: 1\r\n\r\n').headers['x-b\x01ad'], '1');
+});
+
+test('a target with spaces is read whole, without the version', () => {
+  const r = parse('GET /demo?input=<script xmlns="x">a b</script>&// HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.equal(r.method, 'GET');
+  assert.equal(r.target, '/demo?input=<script xmlns="x">a b</script>&//');
+  assert.equal(r.query, 'input=<script xmlns="x">a b</script>&//');
+  assert.equal(parse('GET /x\n\n').target, '/x', 'HTTP/0.9 style: no version');
+});
+
+test('a chunked body is decoded (Transfer-Encoding overrides Content-Length)', () => {
+  const r = parse('POST / HTTP/1.1\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nfoo=bar\r\n3;ext=1\nbaz\n0\r\n\r\n');
+  assert.equal(r.body.toString(), 'foo=barbaz');
+  assert.equal(parse('POST / HTTP/1.1\nTransfer-Encoding: chunked\n\n4\nabcdxy\nzz\nxyz').body.toString(), 'abcd', 'stops where the framing breaks');
+  assert.equal(parse(`POST / HTTP/1.1\nTransfer-Encoding: chunked\n\nfffff\n${'c'.repeat(MAX_RAW_BODY + 10)}`).body.length, MAX_RAW_BODY);
+});
+
+test('a hostile request line is read in linear time', () => {
+  const t0 = process.hrtime.bigint();
+  for (const filler of [' ', '\t', ' \t', 'a ']) parse(`GET /${filler.repeat(8000)}x${filler.repeat(8000)}\n\n`, 65536);
+  assert.ok(Number(process.hrtime.bigint() - t0) / 1e6 < 200);
 });
 
 test('the body is bounded by Content-Length, the bytes received and the cap', () => {

@@ -15,15 +15,44 @@ const MAX_METHOD = 32;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEAD_END = /\r?\n\r?\n/;
+const VERSION = /^HTTP\/\d(?:\.\d)?$/i;
 
-/** The request line: a method token, a target, and an optional HTTP version. */
+/**
+ * The request line: a method token, a target (which may hold spaces: it is what was sent), and
+ * an optional HTTP version. Scanned by hand: regexes over a hostile 16 KiB line can backtrack.
+ */
 function requestLine(line: string): { method: string; target: string } | null {
-  const parts = line.trim().split(/[ \t]+/);
-  if (parts.length < 2 || parts.length > 3) return null;
-  const [method, target, version] = parts as [string, string, string | undefined];
-  if (method.length > MAX_METHOD || !TOKEN.test(method)) return null;
-  if (version !== undefined && !/^HTTP\/\d(?:\.\d)?$/i.test(version)) return null;
-  return { method, target };
+  const l = line.trim();
+  const sp = l.search(/[ \t]/);
+  if (sp <= 0 || sp > MAX_METHOD) return null;
+  const method = l.slice(0, sp);
+  if (!TOKEN.test(method)) return null;
+  let target = l.slice(sp + 1).trimStart();
+  const last = Math.max(target.lastIndexOf(' '), target.lastIndexOf('\t'));
+  if (last > 0 && VERSION.test(target.slice(last + 1))) target = target.slice(0, last).trimEnd();
+  return target === '' ? null : { method, target };
+}
+
+/** Decodes a chunked body leniently (bare LF, no trailers), stopping where the framing breaks. */
+function dechunk(data: Buffer, cap: number): Buffer {
+  const out: Buffer[] = [];
+  let size = 0;
+  let i = 0;
+  while (i < data.length && size < cap) {
+    const nl = data.indexOf(0x0a, i);
+    if (nl < 0) break;
+    const hex = (data.toString('latin1', i, Math.min(nl, i + 64)).split(';')[0] ?? '').trim();
+    if (!/^[0-9A-Fa-f]{1,8}$/.test(hex)) break;
+    const n = Number.parseInt(hex, 16);
+    if (n === 0) break;
+    const chunk = data.subarray(nl + 1, Math.min(data.length, nl + 1 + n, nl + 1 + cap - size));
+    out.push(chunk);
+    size += chunk.length;
+    i = nl + 1 + n;
+    if (data[i] === 0x0d) i++;
+    if (data[i] === 0x0a) i++;
+  }
+  return Buffer.concat(out, size);
 }
 
 /**
@@ -67,10 +96,14 @@ export function parseRawRequest(raw: Buffer, maxHeadBytes: number): MalformedReq
     last = name;
   }
 
-  let bodyEnd = Math.min(bounded.length, bodyStart + MAX_RAW_BODY);
+  // Transfer-Encoding overrides Content-Length (RFC 9112 section 6.3), as an upstream would read it
+  const te = headers['transfer-encoding'];
+  const chunked = typeof te === 'string' && /(?:^|,)\s*chunked\s*$/i.test(te);
+  let bodyEnd = bounded.length;
   const cl = headers['content-length'];
-  if (typeof cl === 'string' && /^\d{1,15}$/.test(cl)) bodyEnd = Math.min(bodyEnd, bodyStart + Number(cl));
-  const body = bodyStart < bodyEnd ? Buffer.from(bounded.subarray(bodyStart, bodyEnd)) : Buffer.alloc(0);
+  if (!chunked && typeof cl === 'string' && /^\d{1,15}$/.test(cl)) bodyEnd = Math.min(bodyEnd, bodyStart + Number(cl));
+  const rest = bodyStart < bodyEnd ? bounded.subarray(bodyStart, bodyEnd) : Buffer.alloc(0);
+  const body = chunked ? dechunk(rest, MAX_RAW_BODY) : Buffer.from(rest.subarray(0, MAX_RAW_BODY));
 
   const target = first?.target ?? null;
   const qi = target === null ? -1 : target.indexOf('?');
