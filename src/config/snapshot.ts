@@ -7,7 +7,7 @@ import type { LoadedConfig } from './load.js';
 import { configErrorAt } from './load.js';
 import { ConfigErrors, type ConfigError } from './errors.js';
 import type { CanonicalConfig, RouteConfig, UpstreamConfig } from './types.js';
-import type { RouteStage, StageInstance, StageModule, StageEnv } from '../core/stage.js';
+import type { MalformedRequest, MalformedVerdict, RouteStage, StageInstance, StageModule, StageEnv } from '../core/stage.js';
 import type { Services } from '../core/services.js';
 import { PHASE_INDEX, type Phase } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
@@ -34,6 +34,8 @@ export interface Snapshot {
   readonly clientChecks: readonly ((ctx: RequestContext) => Decision | Promise<Decision>)[];
   /** instance hooks that run for every finished exchange */
   readonly observers: readonly ((ctx: RequestContext) => void)[];
+  /** instance hooks that inspect requests the HTTP parser refused (src/core/malformed.ts) */
+  readonly malformedInspectors: readonly ((raw: MalformedRequest, requestId: string) => MalformedVerdict | null)[];
   inFlight: number;
 }
 
@@ -189,6 +191,9 @@ export async function compileSnapshot(
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
     observers: instances.filter((i) => i.observe).map((i) => (ctx: RequestContext) => (i.observe as (c: RequestContext) => void)(ctx)),
+    malformedInspectors: instances
+      .filter((i) => i.inspectMalformed)
+      .map((i) => (raw: MalformedRequest, id: string) => (i.inspectMalformed as NonNullable<StageInstance['inspectMalformed']>)(raw, id)),
     inFlight: 0,
   };
 }

@@ -495,6 +495,11 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }
+
+  /** The current snapshot, access log and services, for requests the HTTP parser refused (core/malformed.ts). */
+  outsideHost(): Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'> {
+    return this.host;
+  }
 }
 
 /** One attempt to forward a request to one upstream target. */

@@ -7,6 +7,7 @@ import { ERRORS, type ErrorCode } from './errors.js';
 import type { ProblemItem } from './decision.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:portcullis:problem:';
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export interface ProblemBody {
   type: string;
@@ -47,8 +48,12 @@ export function writeProblem(
   return len;
 }
 
-/** A raw HTTP/1.1 problem reply for a socket whose request could not be parsed (clientError). */
-export function rawProblem(code: ErrorCode, status: number, reason: string): string {
-  const text = problemBody(code, status, '-');
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
+/**
+ * A raw HTTP/1.1 problem reply for a socket whose request could not be parsed (clientError).
+ * With a request id, `idHeader` names the response header that carries it too.
+ */
+export function rawProblem(code: ErrorCode, status: number, reason: string, requestId = '-', idHeader: string | null = null): string {
+  const text = problemBody(code, status, requestId);
+  const idLine = idHeader !== null && HEADER_NAME.test(idHeader) ? `${idHeader}: ${requestId}\r\n` : '';
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${idLine}Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`;
 }

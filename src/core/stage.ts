@@ -1,6 +1,6 @@
 import type { Decision, Deny } from './decision.js';
 import type { Mode, Phase } from './phases.js';
-import type { RequestContext } from './context.js';
+import type { MonitorEvent, RequestContext } from './context.js';
 import type { Services } from './services.js';
 import type { CanonicalConfig, RouteConfig } from '../config/types.js';
 import type { JsonSchema } from '../config/json-schema.js';
@@ -10,6 +10,35 @@ export interface ResponseMeta {
   status: number;
   /** lowercase header names; mutable by respond stages */
   headers: Record<string, string | string[]>;
+}
+
+/**
+ * A request the HTTP parser refused, read leniently for inspection only (src/server/raw-request.ts).
+ * It is never proxied: the reply is 400 (or what an inspecting stage decides).
+ */
+export interface MalformedRequest {
+  /** null when the first line received is not a request line */
+  readonly method: string | null;
+  /** request target as received (path and query), null with `method` */
+  readonly target: string | null;
+  /** the target's path ('' when none) and query without '?' ('' when none) */
+  readonly path: string;
+  readonly query: string;
+  /** lowercase names; repeated headers as arrays */
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  /** what followed the blank line, bounded by the bytes received, Content-Length and a cap */
+  readonly body: Buffer;
+}
+
+/** What a stage makes of a request the HTTP parser refused. */
+export interface MalformedVerdict {
+  /** access-log annotation, under this stage id */
+  readonly stage: string;
+  readonly annotation: Record<string, unknown>;
+  /** the reply the stage would have made (enforce mode) */
+  readonly deny?: Deny;
+  /** what it would have done in monitor mode */
+  readonly monitor?: MonitorEvent;
 }
 
 /**
@@ -61,6 +90,12 @@ export interface StageInstance {
    * global IP deny lists, so that scanners of unknown paths are refused too.
    */
   checkClient?(ctx: RequestContext): Decision | Promise<Decision>;
+  /**
+   * Inspects a request the HTTP parser refused (bare LF, invalid header characters), route-less,
+   * with the stage's global settings; null when there is nothing to report. `requestId` is the
+   * id of the reply, for the stage's own log lines.
+   */
+  inspectMalformed?(raw: MalformedRequest, requestId: string): MalformedVerdict | null;
   /** Runs once for every finished exchange, routed or not (abuse detection, alerting feeds). */
   observe?(ctx: RequestContext): void;
   /** called when the snapshot is retired (after its in-flight requests finished) */

@@ -93,3 +93,41 @@ export function accessLogLine(ctx: RequestContext, status: number, latencyMs: nu
   for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
   return `${line}}\n`;
 }
+
+/** What the access log records of a request the HTTP parser refused (src/core/malformed.ts). */
+export interface RefusedRequestRecord {
+  readonly id: string;
+  readonly clientIp: string;
+  /** from a lenient reading of the bytes received; null when unreadable */
+  readonly method: string | null;
+  readonly host: string | null;
+  readonly path: string | null;
+  readonly query: string;
+  readonly status: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly latencyMs: number;
+  readonly decision: { readonly stage: string; readonly code: string; readonly reason: string };
+  readonly listener: string;
+  readonly monitored: readonly { readonly stage: string; readonly code: string; readonly reason: string | null }[];
+  readonly annotations: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The access-log line of a request the HTTP parser refused: the schema of accessLogLine, with
+ * no route, upstream or principal (none was reached). Fields are chosen here too, so no header
+ * value is ever logged; secret query parameters are redacted and long values bounded.
+ */
+export function refusedRequestLogLine(r: RefusedRequestRecord, redact: ReadonlySet<string>, time: number): string {
+  const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
+  const path = r.path === null ? null : bound(r.path + (r.query === '' ? '' : `?${redactQuery(r.query, redact)}`), MAX_LOGGED_PATH);
+  const d = r.decision;
+  let line =
+    `{"level":"info","time":"${new Date(time).toISOString()}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
+    `"method":${q(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":null,"status":${r.status},` +
+    `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${num(r.latencyMs)},"upstream":null,"upstream_latency_ms":null,` +
+    `"consumer":null,"tenant":null,"decision":{"stage":${q(d.stage)},"code":${q(d.code)},"reason":${q(d.reason)}},"listener":${q(r.listener)}`;
+  if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
+  for (const k in r.annotations) line += `,${JSON.stringify(k)}:${JSON.stringify(r.annotations[k]) ?? 'null'}`;
+  return `${line}}\n`;
+}

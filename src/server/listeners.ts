@@ -1,7 +1,8 @@
 /**
  * Traffic listeners (HTTP, HTTPS, mTLS) with protections on by default: header size, URL length,
  * headers and request timeouts (slowloris), keep-alive timeout, connection cap. Parse errors get a
- * problem+json reply written on the raw socket, then the connection is closed.
+ * problem+json reply written on the raw socket, then the connection is closed; requests the parser
+ * refused are logged and inspected first (core/malformed.ts), never relaxed.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
 import type { ListenerRuntime, Pipeline } from '../core/pipeline.js';
 import { rawProblem } from '../core/problem.js';
+import { replyToParserError } from '../core/malformed.js';
 import type { Logger } from 'pino';
 
 export interface RunningListener {
@@ -22,16 +24,15 @@ export interface RunningListener {
   close(graceMs: number): Promise<void>;
 }
 
-function onClientError(err: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+type ClientError = NodeJS.ErrnoException & { rawPacket?: Buffer };
+
+function onClientError(err: ClientError, socket: Socket, pipeline: Pipeline, runtime: ListenerRuntime, logger: Logger): void {
   if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
     socket.destroy();
     return;
   }
   let out: string;
   switch (err.code) {
-    case 'HPE_HEADER_OVERFLOW':
-      out = rawProblem('PC_ERR_HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large');
-      break;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       out = rawProblem('PC_ERR_REQUEST_TIMEOUT', 408, 'Request Timeout');
       break;
@@ -40,11 +41,27 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket, logger: Logge
       socket.destroy();
       return;
     default:
-      out = rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request');
+      out = parserErrorReply(err, socket, pipeline, runtime, logger);
   }
   logger.debug({ event: 'client_error', code: err.code, peer: socket.remoteAddress });
   socket.end(out);
   socket.destroySoon?.();
+}
+
+/**
+ * A request llhttp refused (HPE_* codes): logged, counted and shown to the inspecting stages by
+ * core/malformed.ts, which may refuse it otherwise (403 WAF); a plain 400 or 431 if that fails.
+ */
+function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, runtime: ListenerRuntime, logger: Logger): string {
+  const overflow = err.code === 'HPE_HEADER_OVERFLOW';
+  if (err.code?.startsWith('HPE_') === true) {
+    try {
+      return replyToParserError(pipeline.outsideHost(), err, socket, runtime);
+    } catch (e) {
+      logger.error({ event: 'client_error_failed', code: err.code, err: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return overflow ? rawProblem('PC_ERR_HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large') : rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request');
 }
 
 export async function startListener(
@@ -80,7 +97,7 @@ export async function startListener(
   server.maxConnections = cfg.max_connections;
   server.maxRequestsPerSocket = cfg.max_requests_per_socket;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => pipeline.handle(req, res, runtime));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, logger));
+  server.on('clientError', (err: ClientError, socket: Socket) => onClientError(err, socket, pipeline, runtime, logger));
   server.on('tlsClientError', (err: Error) => logger.debug({ event: 'tls_client_error', listener: name, err: err.message }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

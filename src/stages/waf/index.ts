@@ -4,9 +4,10 @@
  * request (reusing the body another stage parsed and the schema-validated values).
  */
 import type { RequestContext } from '../../core/context.js';
-import { deny, type Decision } from '../../core/decision.js';
+import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
-import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
+import type { Services } from '../../core/services.js';
+import type { MalformedRequest, MalformedVerdict, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../config/types.js';
 import { ConfigError } from '../../config/errors.js';
 import { compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules } from '../../waf/engine.js';
@@ -104,14 +105,14 @@ export interface RouteWafSettings {
   readonly onLimit: 'block' | 'allow';
 }
 
-/** Merges the global settings and a route's override (pure; exported for tests). */
-export function routeSettings(g: WafGlobal, routeId: string, r: WafRoute | undefined): RouteWafSettings | null {
+/** Merges the global settings and a route's override (pure; exported for tests); routeId null: no route. */
+export function routeSettings(g: WafGlobal, routeId: string | null, r: WafRoute | undefined): RouteWafSettings | null {
   if (r === 'off') return null;
   const mode = r?.mode ?? g.mode;
   if (mode === 'off') return null;
   const exclusions: Exclusion[] = [];
   for (const e of [...g.exclusions, ...(r?.exclusions ?? [])]) {
-    if (e.routes !== undefined && !e.routes.includes(routeId)) continue;
+    if (e.routes !== undefined && (routeId === null || !e.routes.includes(routeId))) continue;
     exclusions.push(e);
   }
   const disabled = [...g.disabled_rules, ...(r?.disabled_rules ?? [])];
@@ -123,42 +124,93 @@ export function routeSettings(g: WafGlobal, routeId: string, r: WafRoute | undef
   };
 }
 
+/** The WAF's metrics (idempotent: a reload reuses the same series). */
+function wafMetrics(env: Pick<StageEnv, 'services'>) {
+  const metrics = env.services.metrics;
+  return {
+    matchesTotal: metrics.counter('portcullis_waf_rule_matches_total', 'WAF rule matches, by rule id (each rule once per request).', ['rule']),
+    blocksTotal: metrics.counter('portcullis_waf_blocked_total', 'Requests whose WAF anomaly score reached the threshold, by route and mode (monitor: would have been blocked).', ['route', 'mode']),
+    duration: metrics.histogram('portcullis_waf_duration_seconds', 'Time spent in WAF inspection per request.', [], [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]),
+  };
+}
+
+/**
+ * Evaluates one request and reports it (metrics, a warning when blocked): null when nothing
+ * matched, else the access-log annotation and, when the request is to be blocked, the deny.
+ */
+function inspect(
+  req: WafRequest,
+  compiled: CompiledRules,
+  s: RouteWafSettings,
+  exclusions: ReturnType<typeof compileExclusions>,
+  m: ReturnType<typeof wafMetrics>,
+  logger: Services['logger'],
+  requestId: string,
+  routeLabel: string,
+): { annotation: Record<string, unknown>; deny: Deny | null } | null {
+  const t0 = process.hrtime.bigint();
+  const ev = evaluate(req, compiled, s.policy, { exclusions });
+  m.duration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+  const overLimit = ev.truncated && s.onLimit === 'block';
+  if (ev.matches.length === 0 && !ev.truncated) return null;
+  const blocked = ev.blocked || overLimit;
+  const ann = annotation(ev, blocked);
+  const seen = new Set<string>();
+  for (const x of ev.matches) {
+    if (seen.has(x.ruleId)) continue;
+    seen.add(x.ruleId);
+    m.matchesTotal.inc({ rule: x.ruleId });
+  }
+  if (!blocked) return { annotation: ann, deny: null };
+  m.blocksTotal.inc({ route: routeLabel, mode: s.mode });
+  const rules = [...seen].join(',');
+  logger.warn({ event: 'waf_block', request_id: requestId, route: routeLabel, mode: s.mode, score: ev.score, rules: [...seen], targets: ann['targets'], over_limit: overLimit }, 'waf');
+  return { annotation: ann, deny: deny('PC_ERR_WAF_BLOCKED', { reason: overLimit && !ev.blocked ? 'waf: request exceeds the inspection limits' : `waf score ${ev.score}: ${rules}` }) };
+}
+
 /** Builds the RouteStage of one route (exported for tests). */
 export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env: Pick<StageEnv, 'services'>, routeId: string): RouteStage {
   const exclusions = compileExclusions(s.policy.exclusions);
-  const policy = s.policy;
-  const metrics = env.services.metrics;
-  const matchesTotal = metrics.counter('portcullis_waf_rule_matches_total', 'WAF rule matches, by rule id (each rule once per request).', ['rule']);
-  const blocksTotal = metrics.counter('portcullis_waf_blocked_total', 'Requests whose WAF anomaly score reached the threshold, by route and mode (monitor: would have been blocked).', ['route', 'mode']);
-  const duration = metrics.histogram('portcullis_waf_duration_seconds', 'Time spent in WAF inspection per request.', [], [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]);
+  const m = wafMetrics(env);
   const logger = env.services.logger;
-  const onLimitBlock = s.onLimit === 'block';
-  const mode = s.mode;
   return {
     id: STAGE_ID,
     phase: 'inspect',
-    mode,
+    mode: s.mode,
     needsBody: true,
     run(ctx: RequestContext): Decision {
-      const t0 = process.hrtime.bigint();
-      const ev = evaluate(wafRequestOf(ctx), compiled, policy, { exclusions });
-      duration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-      const overLimit = ev.truncated && onLimitBlock;
-      if (ev.matches.length === 0 && !ev.truncated) return undefined;
-      const blocked = ev.blocked || overLimit;
-      ctx.annotations[STAGE_ID] = annotation(ev, blocked);
-      const seen = new Set<string>();
-      for (const m of ev.matches) {
-        if (seen.has(m.ruleId)) continue;
-        seen.add(m.ruleId);
-        matchesTotal.inc({ rule: m.ruleId });
-      }
-      if (!blocked) return undefined;
-      blocksTotal.inc({ route: routeId, mode });
-      const rules = [...seen].join(',');
-      logger.warn({ event: 'waf_block', request_id: ctx.id, route: routeId, mode, score: ev.score, rules: [...seen], targets: (ctx.annotations[STAGE_ID] as { targets: string[] }).targets, over_limit: overLimit }, 'waf');
-      return deny('PC_ERR_WAF_BLOCKED', { reason: overLimit && !ev.blocked ? 'waf: request exceeds the inspection limits' : `waf score ${ev.score}: ${rules}` });
+      const r = inspect(wafRequestOf(ctx), compiled, s, exclusions, m, logger, ctx.id, routeId);
+      if (r === null) return undefined;
+      ctx.annotations[STAGE_ID] = r.annotation;
+      return r.deny ?? undefined;
     },
+  };
+}
+
+/**
+ * The hook for requests the HTTP parser refused: the global settings, route-less (exclusions
+ * scoped to routes do not apply); undefined when the WAF is off.
+ */
+function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<StageEnv, 'services'>): StageInstance['inspectMalformed'] {
+  const s = routeSettings(g, null, undefined);
+  if (s === null) return undefined;
+  const exclusions = compileExclusions(s.policy.exclusions);
+  const m = wafMetrics(env);
+  const logger = env.services.logger;
+  return (raw: MalformedRequest, requestId: string): MalformedVerdict | null => {
+    const req: WafRequest = {
+      method: raw.method ?? '',
+      rawUrl: raw.target ?? '',
+      path: raw.path,
+      query: raw.query,
+      headers: raw.headers,
+      body: raw.body.length > 0 ? raw.body : null,
+    };
+    const r = inspect(req, compiled, s, exclusions, m, logger, requestId, '(none)');
+    if (r === null) return null;
+    if (r.deny === null) return { stage: STAGE_ID, annotation: r.annotation };
+    if (s.mode === 'monitor') return { stage: STAGE_ID, annotation: r.annotation, monitor: { stage: STAGE_ID, code: r.deny.code, reason: r.deny.reason ?? null } };
+    return { stage: STAGE_ID, annotation: r.annotation, deny: r.deny };
   };
 }
 
@@ -186,7 +238,9 @@ export const wafStage: StageModule = {
     const g = { ...DEFAULTS, ...((env.config['waf'] as Partial<WafGlobal> | undefined) ?? {}) };
     const compiled = compileRules(BUILTIN_RULES, { maxInspectedBytes: g.max_inspected_bytes, maxJsonDepth: g.max_json_depth, maxTargets: 10000 });
     warmUp(compiled);
+    const inspectMalformed = malformedInspector(compiled, g, env);
     return {
+      ...(inspectMalformed ? { inspectMalformed } : {}),
       forRoute(route: RouteConfig): RouteStage | null {
         const s = routeSettings(g, route.id, route['waf'] as WafRoute | undefined);
         return s === null ? null : wafRouteStage(compiled, s, env, route.id);

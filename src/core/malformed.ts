@@ -1,0 +1,100 @@
+/**
+ * Requests the HTTP parser (llhttp) refused: bare LF line ends, invalid header characters,
+ * oversized heads. They never reach the pipeline and are never proxied, and the parser is never
+ * relaxed; but they are read leniently (server/raw-request.ts) so that the inspecting stages (WAF)
+ * see what was sent, and they get an access-log line and metrics like any local reply.
+ * Synchronous: the snapshot is read once and nothing outlives the call.
+ */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { MonitorEvent } from './context.js';
+import type { Deny } from './decision.js';
+import { ERRORS, type ErrorCode } from './errors.js';
+import type { ListenerRuntime, PipelineHost } from './pipeline.js';
+import { rawProblem } from './problem.js';
+import { parseRawRequest } from '../server/raw-request.js';
+import { refusedRequestLogLine } from '../observe/access-log.js';
+
+/** What the handling needs from the gateway (Pipeline.outsideHost()). */
+export type OutsideHost = Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'>;
+
+/** The clientError a parser failure raises: llhttp's code and the packet it failed in. */
+export interface ParserError {
+  readonly code?: string | undefined;
+  readonly rawPacket?: Buffer | undefined;
+}
+
+/** What is read from the socket the request came on. */
+export interface PeerInfo {
+  readonly remoteAddress?: string | undefined;
+}
+
+/**
+ * Decides, logs and counts the reply to a request the HTTP parser refused, and returns the raw
+ * HTTP reply to write (problem+json, Connection: close). A stage may turn the 400 (never the 431)
+ * into its own refusal, e.g. 403 PC_ERR_WAF_BLOCKED; monitor-mode verdicts are only recorded.
+ */
+export function replyToParserError(host: OutsideHost, err: ParserError, peer: PeerInfo, listener: ListenerRuntime): string {
+  const started = process.hrtime.bigint();
+  const snap = host.snapshot();
+  const id = randomUUID();
+  const parserCode = err.code ?? 'HPE_UNKNOWN';
+  const overflow = parserCode === 'HPE_HEADER_OVERFLOW';
+  const raw = err.rawPacket ? parseRawRequest(err.rawPacket, listener.config.max_header_bytes) : null;
+
+  const annotations: Record<string, unknown> = {};
+  const monitored: MonitorEvent[] = [];
+  let refusal: Deny | null = null;
+  let stage = 'intake';
+  if (raw !== null && !overflow) {
+    for (const inspect of snap.malformedInspectors) {
+      const v = inspect(raw, id);
+      if (v === null) continue;
+      annotations[v.stage] = v.annotation;
+      if (v.monitor) monitored.push(v.monitor);
+      if (v.deny) {
+        refusal = v.deny;
+        stage = v.stage;
+        break;
+      }
+    }
+  }
+  const code: ErrorCode = refusal?.code ?? (overflow ? 'PC_ERR_HEADERS_TOO_LARGE' : 'PC_ERR_PROTOCOL');
+  const status = refusal?.status ?? ERRORS[code].status;
+  const reply = rawProblem(code, status, STATUS_CODES[status] ?? 'Error', id, snap.config.request_id.header);
+
+  const m = host.services.metrics;
+  const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+  m.exchange('(none)', `${Math.floor(status / 100)}xx`, 'denied', listener.info.name, latencyMs / 1000);
+  m.denials.inc({ stage, code });
+  for (const e of monitored) m.monitored.inc({ stage: e.stage, code: e.code });
+
+  const log = host.accessLog();
+  if (log) {
+    const peerIp = peer.remoteAddress ?? '';
+    const hostHeader = raw?.headers['host'];
+    const hostName = typeof hostHeader === 'string' ? hostHeader.replace(/:\d*$/, '').toLowerCase() : null;
+    const line = refusedRequestLogLine(
+      {
+        id,
+        clientIp: peerIp.startsWith('::ffff:') && peerIp.includes('.') ? peerIp.slice(7) : peerIp,
+        method: raw?.method ?? null,
+        host: hostName,
+        path: raw === null || raw.target === null ? null : raw.path,
+        query: raw?.query ?? '',
+        status,
+        bytesIn: raw?.body.length ?? 0,
+        bytesOut: Buffer.byteLength(reply),
+        latencyMs: Math.round(latencyMs * 1000) / 1000,
+        decision: { stage, code, reason: parserCode },
+        listener: listener.info.name,
+        monitored,
+        annotations,
+      },
+      snap.redactQuery,
+      Date.now(),
+    );
+    log.write(line);
+  }
+  return reply;
+}
