@@ -11,7 +11,11 @@ import { startPrivateRedis } from './redis-server.js';
 
 const logger = pino({ level: 'silent' });
 const PREFIX = `pctest:${randomBytes(4).toString('hex')}:`;
-const T0 = Date.UTC(2026, 10, 28, 12);
+// Simulated clocks start tomorrow (UTC): quota keys expire in Redis at their reset time, which
+// Redis compares with its own clock, so a simulated time must never lie in the real past.
+const DAY = 86_400_000;
+const TOMORROW = Math.floor(Date.now() / DAY) * DAY + DAY;
+const T0 = TOMORROW + 12 * 3_600_000;
 
 const stores: RedisStore[] = [];
 function store(url = 'redis://127.0.0.1:6379', extra: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}): RedisStore {
@@ -124,9 +128,9 @@ test('constant overload for 10 s (simulated clock) from four clients allows 50 +
 test('a 1,000/day quota refuses the 1,001st request until the next UTC midnight', async () => {
   const s = store();
   await ready(s);
-  const now = Date.UTC(2026, 10, 28, 18, 30);
-  const midnight = Date.UTC(2026, 10, 29);
-  const check: LimitCheck = { kind: 'quota', key: 'q:daily:d20261128', limit: 1000, resetAt: midnight, enforce: true };
+  const now = TOMORROW + 18.5 * 3_600_000;
+  const midnight = TOMORROW + DAY;
+  const check: LimitCheck = { kind: 'quota', key: `q:daily:d${TOMORROW}`, limit: 1000, resetAt: midnight, enforce: true };
   const batch = await Promise.all(Array.from({ length: 1000 }, () => s.limit([check], now)));
   assert.equal(batch.filter((r) => r.allowed).length, 1000);
   const r = await s.limit([check], now);
