@@ -68,7 +68,21 @@ export function redactQuery(query: string, secret: ReadonlySet<string>): string 
 /** Bounded length of logged paths (hostile URLs must not bloat logs). */
 const MAX_LOGGED_PATH = 2048;
 
-const q = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
+/** Characters that JSON strings must escape (and lone surrogates, which JSON.stringify escapes). */
+const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
+/** A JSON string literal; most logged values need no escaping, and a regex test is cheaper than JSON.stringify. */
+const q = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+
+let isoMs = -1;
+let isoText = '';
+/** ISO 8601 time of `ms`, computed once per millisecond (many lines share one). */
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
 const num = (n: number | null): string => (n === null ? 'null' : String(n));
 
 /**
@@ -83,7 +97,7 @@ export function accessLogLine(ctx: RequestContext, status: number, latencyMs: nu
   const o = ctx.outcome;
   const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
   let line =
-    `{"level":"info","time":"${new Date(time).toISOString()}","log":"access","request_id":${q(ctx.id)},"client_ip":${q(ctx.clientIp)},` +
+    `{"level":"info","time":"${isoTime(time)}","log":"access","request_id":${q(ctx.id)},"client_ip":${q(ctx.clientIp)},` +
     `"method":${q(ctx.method)},"host":${q(ctx.host)},"path":${q(path)},"route_id":${q(ctx.route?.id ?? null)},"status":${status},` +
     `"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"latency_ms":${latencyMs},"upstream":${q(ctx.upstreamTarget)},` +
     `"upstream_latency_ms":${num(ctx.upstreamLatencyMs === null ? null : Math.round(ctx.upstreamLatencyMs * 1000) / 1000)},` +
@@ -123,7 +137,7 @@ export function refusedRequestLogLine(r: RefusedRequestRecord, redact: ReadonlyS
   const path = r.path === null ? null : bound(r.path + (r.query === '' ? '' : `?${redactQuery(r.query, redact)}`), MAX_LOGGED_PATH);
   const d = r.decision;
   let line =
-    `{"level":"info","time":"${new Date(time).toISOString()}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
+    `{"level":"info","time":"${isoTime(time)}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
     `"method":${q(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":null,"status":${r.status},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${num(r.latencyMs)},"upstream":null,"upstream_latency_ms":null,` +
     `"consumer":null,"tenant":null,"decision":{"stage":${q(d.stage)},"code":${q(d.code)},"reason":${q(d.reason)}},"listener":${q(r.listener)}`;

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { accessLogLine } from './access-log.js';
+import type { RequestContext } from '../core/context.js';
+
+function ctxWith(v: { path: string; host: string; id: string; reason: string | null; query: string }): RequestContext {
+  return {
+    id: v.id,
+    clientIp: '127.0.0.1',
+    method: 'GET',
+    host: v.host,
+    path: v.path,
+    query: v.query,
+    route: { id: 'r1' },
+    bytesIn: 0,
+    bytesOut: 10,
+    upstreamTarget: null,
+    upstreamLatencyMs: null,
+    principal: null,
+    outcome: v.reason === null ? { decision: 'allowed', stage: null, code: null, reason: null } : { decision: 'denied', stage: 'waf', code: 'PC_ERR_WAF_BLOCKED', reason: v.reason },
+    listener: { name: 'l' },
+    monitored: [],
+    annotations: {},
+  } as unknown as RequestContext;
+}
+
+test('every access-log line is one valid JSON object whose strings round-trip, whatever the request carried', () => {
+  // any UTF-16 code units: quotes, backslashes, control characters, lone surrogates, non-ASCII
+  const anyText = fc.string({ unit: 'binary', maxLength: 60 });
+  fc.assert(
+    fc.property(anyText, anyText, anyText, fc.option(anyText, { nil: null }), (path, host, id, reason) => {
+      const line = accessLogLine(ctxWith({ path, host, id, reason, query: '' }), 200, 1.5, new Set(), 1_700_000_000_123);
+      assert.ok(line.endsWith('}\n'));
+      assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
+      const o = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(o.path, path);
+      assert.equal(o.host, host);
+      assert.equal(o.request_id, id);
+      assert.equal(o.time, '2023-11-14T22:13:20.123Z');
+      if (reason !== null) assert.equal((o.decision as { reason: string }).reason, reason);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('the time field follows the clock even when lines share a millisecond', () => {
+  const c = ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' });
+  const t = (ms: number) => (JSON.parse(accessLogLine(c, 200, 1, new Set(), ms)) as { time: string }).time;
+  assert.equal(t(0), '1970-01-01T00:00:00.000Z');
+  assert.equal(t(0), '1970-01-01T00:00:00.000Z');
+  assert.equal(t(1), '1970-01-01T00:00:00.001Z');
+  assert.equal(t(86_400_000), '1970-01-02T00:00:00.000Z');
+});
+
+test('secret query parameters are redacted in the logged path', () => {
+  const line = accessLogLine(ctxWith({ path: '/a', host: 'h', id: 'i', reason: null, query: 'api_key=s3cr3t&x=1' }), 200, 1, new Set(['api_key']), 0);
+  assert.equal((JSON.parse(line) as { path: string }).path, '/a?api_key=[REDACTED]&x=1');
+  assert.ok(!line.includes('s3cr3t'));
+});
