@@ -51,10 +51,29 @@ test('the time field follows the clock even when lines share a millisecond', () 
   assert.equal(t(0), '1970-01-01T00:00:00.000Z');
   assert.equal(t(1), '1970-01-01T00:00:00.001Z');
   assert.equal(t(86_400_000), '1970-01-02T00:00:00.000Z');
+  for (const ms of [999, 1000, 1001, 1_764_750_000_042, 1_764_750_000_999, 1_764_750_001_000, 1_764_750_001_100]) assert.equal(t(ms), new Date(ms).toISOString());
 });
 
 test('secret query parameters are redacted in the logged path', () => {
   const line = accessLogLine(ctxWith({ path: '/a', host: 'h', id: 'i', reason: null, query: 'api_key=s3cr3t&x=1' }), 200, 1, new Set(['api_key']), 0);
   assert.equal((JSON.parse(line) as { path: string }).path, '/a?api_key=[REDACTED]&x=1');
   assert.ok(!line.includes('s3cr3t'));
+});
+
+test('durations are logged as JSON numbers rounded to the microsecond', () => {
+  const c = ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' });
+  for (const [v, want] of [
+    [0, 0],
+    [1, 1],
+    [1.5, 1.5],
+    [0.001, 0.001],
+    [0.0004, 0],
+    [12.3456, 12.346],
+    [1000.01, 1000.01],
+    [0.099, 0.099],
+    [7.1, 7.1],
+  ] as const) {
+    const line = accessLogLine(c, 200, v, new Set(), 0);
+    assert.equal((JSON.parse(line) as { latency_ms: number }).latency_ms, want, `${v}`);
+  }
 });

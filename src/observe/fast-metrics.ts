@@ -21,11 +21,18 @@ interface MetricJson {
   aggregator: 'sum';
 }
 
-/** A counter whose label values are given positionally. At most `maxSeries` series. */
+type Trie = Map<string, Trie | MetricValue>;
+
+/**
+ * A counter whose label values are given positionally. At most `maxSeries` series. Series are
+ * found through one Map per label (the label strings come from config and keep their hash), so
+ * that an increment allocates nothing.
+ */
 export class FastCounter {
   readonly type = 'counter';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, MetricValue>();
+  private readonly root: Trie = new Map();
+  private readonly all: MetricValue[] = [];
 
   constructor(
     readonly name: string,
@@ -35,24 +42,37 @@ export class FastCounter {
   ) {}
 
   inc(values: readonly string[], by = 1): void {
-    const key = values.join('\u0000');
-    let s = this.series.get(key);
+    let node = this.root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = node.get(values[i] as string) as Trie | undefined;
+      if (next === undefined) {
+        if (this.all.length >= this.maxSeries) return;
+        next = new Map();
+        node.set(values[i] as string, next);
+      }
+      node = next;
+    }
+    const key = last < 0 ? '' : (values[last] as string);
+    let s = node.get(key) as MetricValue | undefined;
     if (s === undefined) {
-      if (this.series.size >= this.maxSeries) return;
+      if (this.all.length >= this.maxSeries) return;
       const labels: Record<string, string> = {};
       this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
       s = { value: 0, labels };
-      this.series.set(key, s);
+      node.set(key, s);
+      this.all.push(s);
     }
     s.value += by;
   }
 
   get(): Promise<MetricJson> {
-    return Promise.resolve({ name: this.name, help: this.help, type: 'counter', values: [...this.series.values()].map((v) => ({ ...v })), aggregator: 'sum' });
+    return Promise.resolve({ name: this.name, help: this.help, type: 'counter', values: this.all.map((v) => ({ ...v })), aggregator: 'sum' });
   }
 
   reset(): void {
-    this.series.clear();
+    this.root.clear();
+    this.all.length = 0;
   }
 }
 

@@ -1,12 +1,12 @@
 /**
- * A batching line writer for the access log. Lines are appended to an in-memory batch and
- * written with one call per ~64 KiB or every `flushMs`; the write stream keeps them in order.
+ * A batching line writer for the access log. Lines are encoded into a 64 KiB buffer and written
+ * with one call per full buffer or every `flushMs`; the write stream keeps them in order.
  * Why not pino's destination: measured here, pino serialisation plus sonic-boom cost about
  * 7 µs per line, a fixed-schema serialiser plus this writer about 1.5 µs, on a path that runs
  * for every request. Memory is bounded: when the sink falls behind by more than `maxBacklog`
- * bytes, lines are dropped and counted rather than buffered without limit.
+ * bytes (stdout, stderr), lines are dropped and counted rather than buffered without limit.
  */
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -18,49 +18,88 @@ export interface LineWriterOptions {
 }
 
 export class LineWriter {
-  private batch: string[] = [];
-  private size = 0;
-  private readonly out: Writable;
+  /** the batch being filled: lines are UTF-8 encoded into it as they come */
+  private buf: Buffer;
+  private used = 0;
+  private lines = 0;
+  /** stdout/stderr; null for a file */
+  private readonly out: Writable | null;
+  /** the file's descriptor, or -1 */
+  private fd = -1;
   private readonly timer: NodeJS.Timeout;
   private readonly batchBytes: number;
   private readonly maxBacklog: number;
   private readonly onDrop: ((lines: number) => void) | undefined;
   private closed = false;
 
-  constructor(path: string, opts: LineWriterOptions = {}) {
-    if (path === 'stdout') this.out = process.stdout;
+  /** `sink`: a file path, 'stdout', 'stderr', or a stream */
+  constructor(sink: string | Writable, opts: LineWriterOptions = {}) {
+    const path = sink;
+    if (typeof path !== 'string') this.out = path;
+    else if (path === 'stdout') this.out = process.stdout;
     else if (path === 'stderr') this.out = process.stderr;
     else {
       mkdirSync(dirname(path), { recursive: true });
-      this.out = createWriteStream(path, { flags: 'a', mode: 0o640 });
-      this.out.on('error', () => undefined);
+      this.out = null;
+      this.fd = openSync(path, 'a', 0o640);
     }
     this.batchBytes = opts.batchBytes ?? 64 * 1024;
     this.maxBacklog = opts.maxBacklog ?? 16 * 1024 * 1024;
     this.onDrop = opts.onDrop;
+    this.buf = Buffer.allocUnsafe(this.batchBytes);
     this.timer = setInterval(() => this.flush(), opts.flushMs ?? 100);
     this.timer.unref();
   }
 
-  /** `line` must end with a newline. */
+  /**
+   * `line` must end with a newline. It is encoded into the batch at once (a string kept until the
+   * flush would be flattened and encoded again there, and would survive young-generation GCs).
+   */
   write(line: string): void {
     if (this.closed) return;
-    this.batch.push(line);
-    this.size += line.length;
-    if (this.size >= this.batchBytes) this.flush();
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit
+    if (this.used + line.length * 3 > this.buf.length) {
+      this.flush();
+      if (line.length * 3 > this.buf.length) {
+        this.send(Buffer.from(line, 'utf8'), 1);
+        return;
+      }
+    }
+    this.used += this.buf.write(line, this.used);
+    this.lines++;
   }
 
   flush(): void {
-    if (this.batch.length === 0) return;
-    const lines = this.batch.length;
-    const data = this.batch.join('');
-    this.batch = [];
-    this.size = 0;
-    if (this.out.writableLength > this.maxBacklog) {
+    if (this.used === 0) return;
+    const data = this.buf.subarray(0, this.used);
+    const lines = this.lines;
+    this.buf = Buffer.allocUnsafe(this.batchBytes);
+    this.used = 0;
+    this.lines = 0;
+    this.send(data, lines);
+  }
+
+  /**
+   * Files are written synchronously, one call per batch (as pino's file destination and nginx's
+   * buffered access log do): measured here, handing a 64 KiB batch to the thread pool cost the
+   * event loop more than the write itself (~6 µs per request less in the gateway).
+   */
+  private send(data: Buffer, lines: number): void {
+    if (this.fd >= 0) {
+      try {
+        let off = 0;
+        while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+      } catch {
+        this.onDrop?.(lines); // disk full or I/O error: the lines are lost, counted, and the gateway goes on
+      }
+      return;
+    }
+    const out = this.out as Writable;
+    if (out.writableLength > this.maxBacklog) {
       this.onDrop?.(lines);
       return;
     }
-    this.out.write(data);
+    out.write(data);
   }
 
   /** Flushes and waits until the data reached the sink (files are closed; stdout stays open). */
@@ -69,11 +108,13 @@ export class LineWriter {
     this.flush();
     this.closed = true;
     clearInterval(this.timer);
-    const out = this.out;
-    if (out === process.stdout || out === process.stderr) {
-      if (out.writableLength > 0) await new Promise<void>((r) => out.once('drain', () => r()));
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
       return;
     }
-    await new Promise<void>((r) => out.end(() => r()));
+    const out = this.out as Writable;
+    // an empty write is queued behind the pending ones: its callback means they were handed over
+    if (out.writableLength > 0) await new Promise<void>((r) => out.write(Buffer.alloc(0), () => r()));
   }
 }

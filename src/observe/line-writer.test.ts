@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LineWriter } from './line-writer.js';
+
+test('every line reaches the file once, in order, UTF-8 intact, across batch boundaries and oversized lines', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'pc-lw-')), 'sub', 'access.log');
+  const w = new LineWriter(path, { batchBytes: 1024, flushMs: 5 });
+  const want: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const line = i % 997 === 0 ? `{"i":${i},"big":"${'é€😀'.repeat(2000)}"}` : `{"i":${i},"t":"O'Brien — ünïcødé 😀 ${'x'.repeat(i % 50)}"}`;
+    want.push(line);
+    w.write(`${line}\n`);
+    if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 10)); // let the timer flush a partial batch
+  }
+  await w.close();
+  const got = readFileSync(path, 'utf8').split('\n');
+  assert.equal(got.pop(), '');
+  assert.equal(got.length, want.length);
+  assert.deepEqual(got, want);
+  w.write('{"after":"close"}\n'); // ignored, no throw
+});
+
+test('lines are dropped and counted when a stream sink falls behind, not buffered without limit', async () => {
+  const { Writable } = await import('node:stream');
+  let received = 0;
+  // a sink that takes 20 ms per chunk
+  const slow = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      received += chunk.toString().split('\n').length - 1;
+      setTimeout(cb, 20);
+    },
+  });
+  let dropped = 0;
+  const w = new LineWriter(slow, { batchBytes: 4096, maxBacklog: 8192, onDrop: (n) => (dropped += n) });
+  for (let i = 0; i < 2000; i++) w.write(`${'y'.repeat(100)}\n`);
+  await w.close();
+  await new Promise<void>((r) => slow.end(r));
+  assert.ok(dropped > 0, 'some lines dropped');
+  assert.ok(slow.writableHighWaterMark > 0);
+  assert.equal(received + dropped, 2000);
+});
