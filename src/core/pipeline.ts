@@ -89,7 +89,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     else if (peer.startsWith('::ffff:') && peer.includes('.')) ctx.clientIp = peer.slice(7);
     const socket = req.socket;
     const baseWritten = socket.bytesWritten;
-    res.once('close', () => {
+    // 'close' is emitted once per response (finished or aborted); `on` spares the once-wrapper
+    res.on('close', () => {
       ctx.bytesOut = socket.bytesWritten - baseWritten;
       this.finish(ctx);
     });
