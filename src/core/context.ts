@@ -33,6 +33,11 @@ export interface MonitorEvent {
  * One object per request with typed slots; stages read and write only their slots.
  * Fields are all assigned in the constructor so that V8 keeps one hidden class.
  */
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_EVENTS: readonly MonitorEvent[] = Object.freeze([]);
+/** The outcome until a stage denies (replaced, never mutated). */
+const ALLOWED: Outcome = Object.freeze({ decision: 'allowed', stage: null, code: null, reason: null });
+
 export class RequestContext {
   readonly id: string;
   readonly req: IncomingMessage;
@@ -67,12 +72,11 @@ export class RequestContext {
   /** names of JSON pointers whose values passed a constrained schema type (WAF schema awareness) */
   validatedPointers: Set<string> | null;
   /** headers added to the upstream request (identity headers, cert details) */
-  readonly upstreamHeaders: Record<string, string>;
+  private upstreamHeadersSet: Record<string, string> | null;
   /** headers added to the client response, proxied or local (RateLimit, security headers) */
-  readonly responseHeaders: Record<string, string>;
-  /** annotations for the access log, by stage id (e.g. waf rule ids) */
-  readonly annotations: Record<string, unknown>;
-  readonly monitored: MonitorEvent[];
+  private responseHeadersSet: Record<string, string> | null;
+  private annotationsSet: Record<string, unknown> | null;
+  private monitoredList: MonitorEvent[] | null;
   outcome: Outcome;
   phase: Phase;
   /** upstream target chosen, for logs */
@@ -109,16 +113,17 @@ export class RequestContext {
     this.clientIp = this.peerIp;
     this.peerTrusted = false;
     this.route = null;
-    this.params = {};
+    this.params = NO_PARAMS;
     this.principal = null;
     this.body = null;
     this.parsedBody = undefined;
     this.validatedPointers = null;
-    this.upstreamHeaders = {};
-    this.responseHeaders = {};
-    this.annotations = {};
-    this.monitored = [];
-    this.outcome = { decision: 'allowed', stage: null, code: null, reason: null };
+    // created on first use: most requests need none of them
+    this.upstreamHeadersSet = null;
+    this.responseHeadersSet = null;
+    this.annotationsSet = null;
+    this.monitoredList = null;
+    this.outcome = ALLOWED;
     this.phase = 'intake';
     this.upstreamTarget = null;
     this.upstreamLatencyMs = null;
@@ -145,7 +150,34 @@ export class RequestContext {
   }
 
   /** The deny recorded by a monitor-mode stage (for logs). */
+  /** headers added to the upstream request (identity headers, cert details) */
+  get upstreamHeaders(): Record<string, string> {
+    return (this.upstreamHeadersSet ??= {});
+  }
+  /** headers added to the client response, proxied or local (RateLimit, security headers) */
+  get responseHeaders(): Record<string, string> {
+    return (this.responseHeadersSet ??= {});
+  }
+  /** annotations for the access log, by stage id (e.g. waf rule ids) */
+  get annotations(): Record<string, unknown> {
+    return (this.annotationsSet ??= {});
+  }
+  /** what monitor-mode stages would have done */
+  get monitored(): readonly MonitorEvent[] {
+    return this.monitoredList ?? NO_EVENTS;
+  }
+  /** the same four without creating them: null when nothing was added */
+  get upstreamHeadersIfAny(): Readonly<Record<string, string>> | null {
+    return this.upstreamHeadersSet;
+  }
+  get responseHeadersIfAny(): Readonly<Record<string, string>> | null {
+    return this.responseHeadersSet;
+  }
+  get annotationsIfAny(): Readonly<Record<string, unknown>> | null {
+    return this.annotationsSet;
+  }
+
   recordMonitor(stage: string, d: Deny): void {
-    this.monitored.push({ stage, code: d.code, reason: d.reason ?? null });
+    (this.monitoredList ??= []).push({ stage, code: d.code, reason: d.reason ?? null });
   }
 }

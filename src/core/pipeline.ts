@@ -307,7 +307,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
         requestId: ctx.id,
         upstreamHost: route.config.preserve_host === true ? (req.headers.host ?? target.hostPort) : target.hostPort,
       },
-      ctx.upstreamHeaders,
+      ctx.upstreamHeadersIfAny,
     );
     const streamedBody = ctx.body === null && this.hasBody(ctx);
     if (ctx.body !== null) headers['content-length'] = String(ctx.body.length);
@@ -446,8 +446,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
   /** Adds the request id and stage response headers (RateLimit, security headers) to a response. */
   private decorate(ctx: RequestContext, out: Record<string, string | string[]>): void {
     out[ctx.snapshot.config.request_id.header] = ctx.id;
-    const extra = ctx.responseHeaders;
-    for (const k in extra) out[k] = extra[k] as string;
+    const extra = ctx.responseHeadersIfAny;
+    if (extra !== null) for (const k in extra) out[k] = extra[k] as string;
     if (this.host.shuttingDown()) out.connection = 'close';
   }
 
@@ -461,8 +461,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       res.destroy();
       return;
     }
-    const extra = ctx.responseHeaders;
-    for (const k in extra) res.setHeader(k, extra[k] as string);
+    const extra = ctx.responseHeadersIfAny;
+    if (extra !== null) for (const k in extra) res.setHeader(k, extra[k] as string);
     res.setHeader(ctx.snapshot.config.request_id.header, ctx.id);
     // An unread request body is not drained: the connection is closed after the reply.
     if ((this.hasBody(ctx) && !ctx.req.complete) || this.host.shuttingDown()) res.setHeader('connection', 'close');

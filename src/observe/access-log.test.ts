@@ -21,7 +21,7 @@ function ctxWith(v: { path: string; host: string; id: string; reason: string | n
     outcome: v.reason === null ? { decision: 'allowed', stage: null, code: null, reason: null } : { decision: 'denied', stage: 'waf', code: 'PC_ERR_WAF_BLOCKED', reason: v.reason },
     listener: { name: 'l' },
     monitored: [],
-    annotations: {},
+    annotationsIfAny: null,
   } as unknown as RequestContext;
 }
 

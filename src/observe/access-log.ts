@@ -116,8 +116,8 @@ export function accessLogLine(ctx: RequestContext, status: number, latencyMs: nu
     `"upstream_latency_ms":${ms(ctx.upstreamLatencyMs)},` +
     `"consumer":${q(ctx.principal?.consumer ?? null)},"tenant":${q(ctx.principal?.tenant ?? null)},"decision":${decision},"listener":${q(ctx.listener.name)}`;
   if (ctx.monitored.length > 0) line += `,"monitor":${JSON.stringify(ctx.monitored)}`;
-  const ann = ctx.annotations;
-  for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
+  const ann = ctx.annotationsIfAny;
+  if (ann !== null) for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
   return `${line}}\n`;
 }
 

@@ -68,7 +68,7 @@ export function upstreamRequestHeaders(
   src: IncomingHttpHeaders,
   strip: ReadonlySet<string>,
   f: ForwardInfo,
-  extra: Readonly<Record<string, string>>,
+  extra: Readonly<Record<string, string>> | null,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = connectionTokens(src.connection);
@@ -95,7 +95,7 @@ export function upstreamRequestHeaders(
   const prevFwd = src.forwarded;
   out.forwarded = f.peerTrusted && prevFwd !== undefined ? `${Array.isArray(prevFwd) ? prevFwd.join(', ') : prevFwd}, ${el}` : el;
   out[f.requestIdHeader] = f.requestId;
-  for (const k in extra) out[k] = extra[k] as string;
+  if (extra !== null) for (const k in extra) out[k] = extra[k] as string;
   return out;
 }
 

@@ -118,12 +118,16 @@ function walk<T>(node: Seg<T>, segs: string[], i: number, values: string[], out:
   if (st) walk(st, segs, i + 1, values, out);
   if (seg === '') return; // parameters never match an empty segment
   for (const p of node.params) {
-    // patterns with literals (`{name}.{ext}`) are quadratic in the worst case: bound the input
-    if (!p.whole && seg.length > MAX_PATTERN_SEGMENT) continue;
-    const m = p.re.exec(seg);
-    if (!m) continue;
     const n = values.length;
-    for (let k = 1; k < m.length; k++) values.push(m[k] as string);
+    if (p.whole) {
+      values.push(seg); // a whole-segment parameter matches any non-empty segment: no regex to run
+    } else {
+      // patterns with literals (`{name}.{ext}`) are quadratic in the worst case: bound the input
+      if (seg.length > MAX_PATTERN_SEGMENT) continue;
+      const m = p.re.exec(seg);
+      if (!m) continue;
+      for (let k = 1; k < m.length; k++) values.push(m[k] as string);
+    }
     walk(p.node, segs, i + 1, values, out);
     values.length = n;
   }
