@@ -11,6 +11,7 @@ import type { Services } from './core/services.js';
 import type { StageModule } from './core/stage.js';
 import { Metrics } from './observe/metrics.js';
 import { LineWriter } from './observe/line-writer.js';
+import { AccessLog } from './observe/access-log.js';
 import { startListener, type RunningListener } from './server/listeners.js';
 import { startAdmin, type AdminHandler, type AdminServer } from './admin/server.js';
 import { STAGES } from './stages/index.js';
@@ -48,7 +49,7 @@ export class Gateway implements PipelineHost {
   private readonly pipeline: Pipeline;
   private listeners: RunningListener[] = [];
   private admin: AdminServer | null = null;
-  private accessLogger: LineWriter | null = null;
+  private accessLogger: AccessLog | null = null;
   private accessLogPath: string | null = null;
   private stopping = false;
   private watcher: FSWatcher | null = null;
@@ -130,7 +131,7 @@ export class Gateway implements PipelineHost {
     if (this.accessLogPath !== al.path) {
       void this.accessLogger?.close();
       const dropped = this.services.metrics.counter('portcullis_access_log_dropped_total', 'Access-log lines dropped because the log sink fell behind.');
-      this.accessLogger = new LineWriter(al.path, { onDrop: (n) => dropped.inc(n) });
+      this.accessLogger = new AccessLog(new LineWriter(al.path, { onDrop: (n) => dropped.inc(n) }));
       this.accessLogPath = al.path;
     }
   }
@@ -139,7 +140,7 @@ export class Gateway implements PipelineHost {
   snapshot(): Snapshot {
     return this.current;
   }
-  accessLog(): LineWriter | null {
+  accessLog(): AccessLog | null {
     return this.accessLogger;
   }
   shuttingDown(): boolean {

@@ -13,7 +13,6 @@ import { ERRORS, type ErrorCode } from './errors.js';
 import type { ListenerRuntime, PipelineHost } from './pipeline.js';
 import { rawProblem } from './problem.js';
 import { parseRawRequest } from '../server/raw-request.js';
-import { refusedRequestLogLine } from '../observe/access-log.js';
 
 /** What the handling needs from the gateway (Pipeline.outsideHost()). */
 export type OutsideHost = Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'>;
@@ -74,27 +73,29 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
     const peerIp = peer.remoteAddress ?? '';
     const hostHeader = raw?.headers['host'];
     const hostName = typeof hostHeader === 'string' ? hostHeader.replace(/:\d*$/, '').toLowerCase() : null;
-    const line = refusedRequestLogLine(
-      {
-        id,
-        clientIp: peerIp.startsWith('::ffff:') && peerIp.includes('.') ? peerIp.slice(7) : peerIp,
-        method: raw?.method ?? null,
-        host: hostName,
-        path: raw === null || raw.target === null ? null : raw.path,
-        query: raw?.query ?? '',
-        status,
-        bytesIn: raw?.body.length ?? 0,
-        bytesOut: Buffer.byteLength(reply),
-        latencyMs: Math.round(latencyMs * 1000) / 1000,
-        decision: { stage, code, reason: parserCode },
-        listener: listener.info.name,
-        monitored,
-        annotations,
-      },
-      snap.redactQuery,
-      Date.now(),
-    );
-    log.write(line);
+    log.record({
+      time: Date.now(),
+      id,
+      clientIp: peerIp.startsWith('::ffff:') && peerIp.includes('.') ? peerIp.slice(7) : peerIp,
+      method: raw?.method ?? null,
+      host: hostName,
+      path: raw === null || raw.target === null ? null : raw.path,
+      query: raw?.query ?? '',
+      redact: snap.redactQuery,
+      routeId: null,
+      status,
+      bytesIn: raw?.body.length ?? 0,
+      bytesOut: Buffer.byteLength(reply),
+      latencyMs,
+      upstream: null,
+      upstreamLatencyMs: null,
+      consumer: null,
+      tenant: null,
+      outcome: { decision: 'denied', stage, code, reason: parserCode },
+      listener: listener.info.name,
+      monitored,
+      annotations,
+    });
   }
   return reply;
 }

@@ -22,8 +22,7 @@ import { resolveClientIp } from '../proxy/client-ip.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { isIdempotent, type Target } from '../proxy/upstream.js';
 import { Exchange, type ExchangeOwner } from '../proxy/exchange.js';
-import { accessLogLine } from '../observe/access-log.js';
-import type { LineWriter } from '../observe/line-writer.js';
+import { accessRecord, type AccessLog } from '../observe/access-log.js';
 
 export interface ListenerRuntime {
   readonly info: ListenerInfo;
@@ -36,7 +35,7 @@ export interface PipelineHost {
   /** the current snapshot; read once per request */
   snapshot(): Snapshot;
   /** the access-log writer, or null when disabled */
-  accessLog(): LineWriter | null;
+  accessLog(): AccessLog | null;
   shuttingDown(): boolean;
   /** called when a retired snapshot's last request finished */
   released(snap: Snapshot): void;
@@ -492,7 +491,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe(route.upstream.name, ctx.upstreamLatencyMs / 1000);
     m.inFlightCount--;
     const log = this.host.accessLog();
-    if (log) log.write(accessLogLine(ctx, status, Math.round(latencyMs * 1000) / 1000, snap.redactQuery, Date.now()));
+    if (log) log.record(accessRecord(ctx, status, latencyMs, snap.redactQuery, Date.now()));
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }

@@ -4,7 +4,8 @@
  * line is built from chosen fields only, and secret query parameters are redacted.
  */
 import pino, { type Logger } from 'pino';
-import type { RequestContext } from '../core/context.js';
+import type { MonitorEvent, Outcome, RequestContext } from '../core/context.js';
+import type { LineWriter } from './line-writer.js';
 
 export interface AccessLogOptions {
   enabled: boolean;
@@ -98,63 +99,127 @@ function ms(x: number | null): string {
   return f === 0 ? `${i}` : f < 10 ? `${i}.00${f}` : f < 100 ? `${i}.0${f}` : `${i}.${f}`;
 }
 
-/**
- * One access-log line (JSON, newline-terminated), built by a fixed-schema serialiser: the fields
- * are chosen here, so Authorization, Cookie and API-key headers can never appear, and secret
- * query parameters are redacted. Stage annotations (waf, auth, ...) are appended as JSON.
- */
-export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>, time: number): string {
-  const qs = ctx.query === '' ? '' : `?${redactQuery(ctx.query, redact)}`;
-  let path = ctx.path + qs;
-  if (path.length > MAX_LOGGED_PATH) path = `${path.slice(0, MAX_LOGGED_PATH)}...`;
-  const o = ctx.outcome;
-  const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
-  let line =
-    `{"level":"info","time":"${isoTime(time)}","log":"access","request_id":${q(ctx.id)},"client_ip":${q(ctx.clientIp)},` +
-    `"method":${q(ctx.method)},"host":${q(ctx.host)},"path":${q(path)},"route_id":${q(ctx.route?.id ?? null)},"status":${status},` +
-    `"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"latency_ms":${ms(latencyMs)},"upstream":${q(ctx.upstreamTarget)},` +
-    `"upstream_latency_ms":${ms(ctx.upstreamLatencyMs)},` +
-    `"consumer":${q(ctx.principal?.consumer ?? null)},"tenant":${q(ctx.principal?.tenant ?? null)},"decision":${decision},"listener":${q(ctx.listener.name)}`;
-  if (ctx.monitored.length > 0) line += `,"monitor":${JSON.stringify(ctx.monitored)}`;
-  const ann = ctx.annotationsIfAny;
-  if (ann !== null) for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
-  return `${line}}\n`;
-}
-
-/** What the access log records of a request the HTTP parser refused (src/core/malformed.ts). */
-export interface RefusedRequestRecord {
+/** Everything one access-log line says: copied from the request context when the exchange ends. */
+export interface AccessRecord {
+  /** Date.now() at the end */
+  readonly time: number;
   readonly id: string;
   readonly clientIp: string;
-  /** from a lenient reading of the bytes received; null when unreadable */
+  /** null when unreadable (a request the HTTP parser refused) */
   readonly method: string | null;
   readonly host: string | null;
+  /** normalised path, without the query; null when unreadable */
   readonly path: string | null;
+  /** raw query string ('' when none); secret parameters are redacted when the line is written */
   readonly query: string;
+  readonly redact: ReadonlySet<string>;
+  readonly routeId: string | null;
   readonly status: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly latencyMs: number;
-  readonly decision: { readonly stage: string; readonly code: string; readonly reason: string };
+  readonly upstream: string | null;
+  readonly upstreamLatencyMs: number | null;
+  readonly consumer: string | null;
+  readonly tenant: string | null;
+  readonly outcome: Readonly<Outcome>;
   readonly listener: string;
-  readonly monitored: readonly { readonly stage: string; readonly code: string; readonly reason: string | null }[];
-  readonly annotations: Readonly<Record<string, unknown>>;
+  readonly monitored: readonly MonitorEvent[];
+  readonly annotations: Readonly<Record<string, unknown>> | null;
+}
+
+/** The access record of a finished exchange (does not keep the context, its request or response). */
+export function accessRecord(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>, time: number): AccessRecord {
+  return {
+    time,
+    id: ctx.id,
+    clientIp: ctx.clientIp,
+    method: ctx.method,
+    host: ctx.host,
+    path: ctx.path,
+    query: ctx.query,
+    redact,
+    routeId: ctx.route?.id ?? null,
+    status,
+    bytesIn: ctx.bytesIn,
+    bytesOut: ctx.bytesOut,
+    latencyMs,
+    upstream: ctx.upstreamTarget,
+    upstreamLatencyMs: ctx.upstreamLatencyMs,
+    consumer: ctx.principal?.consumer ?? null,
+    tenant: ctx.principal?.tenant ?? null,
+    outcome: ctx.outcome,
+    listener: ctx.listener.name,
+    monitored: ctx.monitored,
+    annotations: ctx.annotationsIfAny,
+  };
+}
+
+const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
+
+/**
+ * One access-log line (JSON, newline-terminated), built by a fixed-schema serialiser: the fields
+ * are chosen here, so Authorization, Cookie and API-key headers can never appear, secret query
+ * parameters are redacted and long values bounded. Stage annotations (waf, auth, ...) are
+ * appended as JSON.
+ */
+export function formatAccessRecord(r: AccessRecord): string {
+  const path = r.path === null ? null : bound(r.query === '' ? r.path : `${r.path}?${redactQuery(r.query, r.redact)}`, MAX_LOGGED_PATH);
+  const o = r.outcome;
+  const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
+  let line =
+    `{"level":"info","time":"${isoTime(r.time)}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
+    `"method":${q(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":${q(r.routeId)},"status":${r.status},` +
+    `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${ms(r.latencyMs)},"upstream":${q(r.upstream)},` +
+    `"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision},"listener":${q(r.listener)}`;
+  if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
+  const ann = r.annotations;
+  if (ann !== null) for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
+  return `${line}}\n`;
+}
+
+/** The access-log line of a finished exchange. */
+export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>, time: number): string {
+  return formatAccessRecord(accessRecord(ctx, status, latencyMs, redact, time));
 }
 
 /**
- * The access-log line of a request the HTTP parser refused: the schema of accessLogLine, with
- * no route, upstream or principal (none was reached). Fields are chosen here too, so no header
- * value is ever logged; secret query parameters are redacted and long values bounded.
+ * The access log: records are kept as they come and formatted in batches. Why: formatting a line
+ * in the middle of the request path ran about three times slower than in a loop over many lines
+ * (measured in the gateway against a micro-benchmark): the serialiser's code and data stay in the
+ * CPU caches for a batch. Records are small copies, so no request or response outlives its exchange.
  */
-export function refusedRequestLogLine(r: RefusedRequestRecord, redact: ReadonlySet<string>, time: number): string {
-  const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
-  const path = r.path === null ? null : bound(r.path + (r.query === '' ? '' : `?${redactQuery(r.query, redact)}`), MAX_LOGGED_PATH);
-  const d = r.decision;
-  let line =
-    `{"level":"info","time":"${isoTime(time)}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
-    `"method":${q(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":null,"status":${r.status},` +
-    `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${ms(r.latencyMs)},"upstream":null,"upstream_latency_ms":null,` +
-    `"consumer":null,"tenant":null,"decision":{"stage":${q(d.stage)},"code":${q(d.code)},"reason":${q(d.reason)}},"listener":${q(r.listener)}`;
-  if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
-  for (const k in r.annotations) line += `,${JSON.stringify(k)}:${JSON.stringify(r.annotations[k]) ?? 'null'}`;
-  return `${line}}\n`;
+export class AccessLog {
+  private pending: AccessRecord[] = [];
+
+  constructor(
+    private readonly writer: LineWriter,
+    private readonly batch = 64,
+  ) {
+    writer.beforeFlush = () => this.drain();
+  }
+
+  record(r: AccessRecord): void {
+    this.pending.push(r);
+    if (this.pending.length >= this.batch) this.drain();
+  }
+
+  /** Formats and hands over every pending record, in order. */
+  drain(): void {
+    if (this.pending.length === 0) return;
+    const p = this.pending;
+    this.pending = [];
+    for (let i = 0; i < p.length; i++) this.writer.write(formatAccessRecord(p[i] as AccessRecord));
+  }
+
+  /** Formats the pending records and writes everything out now. */
+  flush(): void {
+    this.drain();
+    this.writer.flush();
+  }
+
+  close(): Promise<void> {
+    this.drain();
+    return this.writer.close();
+  }
 }

@@ -31,6 +31,8 @@ export class LineWriter {
   private readonly maxBacklog: number;
   private readonly onDrop: ((lines: number) => void) | undefined;
   private closed = false;
+  /** called before a timed flush and before closing (e.g. to format pending records) */
+  beforeFlush: (() => void) | null = null;
 
   /** `sink`: a file path, 'stdout', 'stderr', or a stream */
   constructor(sink: string | Writable, opts: LineWriterOptions = {}) {
@@ -47,7 +49,10 @@ export class LineWriter {
     this.maxBacklog = opts.maxBacklog ?? 16 * 1024 * 1024;
     this.onDrop = opts.onDrop;
     this.buf = Buffer.allocUnsafe(this.batchBytes);
-    this.timer = setInterval(() => this.flush(), opts.flushMs ?? 100);
+    this.timer = setInterval(() => {
+      this.beforeFlush?.();
+      this.flush();
+    }, opts.flushMs ?? 100);
     this.timer.unref();
   }
 

@@ -120,7 +120,7 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
 
 /**
  * Waits until the access log holds at least `n` lines, or a line for which `pred` holds
- * (pino writes asynchronously). Returns all lines.
+ * (the access log formats and writes in batches). Returns all lines.
  */
 export async function waitForLogLines(
   tg: TestGateway,
