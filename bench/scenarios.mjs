@@ -1,7 +1,7 @@
 // Benchmark scenarios: each names its targets (processes started for the run), workloads, the
 // baseline its ratios are computed against, and the checks an issue asks for.
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
@@ -23,6 +23,19 @@ export function gateway(configFile, vars = {}) {
 const nodeLimit = async (env) => ({
   proc: env.startProc(0, process.execPath, [join(env.HERE, 'node-limit-proxy.mjs')], { PORT: String(env.port), UPSTREAM: `http://127.0.0.1:${env.upstreamPort}` }),
 });
+
+const MODSEC_MODULE = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so';
+/** nginx + ModSecurity + OWASP CRS from Debian's packages, when installed (bench/nginx says how it is set up). */
+export const haveModsec = () => existsSync('/usr/sbin/nginx') && existsSync(MODSEC_MODULE) && existsSync('/usr/share/modsecurity-crs/rules');
+
+const nginxModsec = async (env) => {
+  const prefix = join(env.work, `nginx-modsec-${env.port}`);
+  for (const d of ['logs', 'modsec-tmp', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
+  const fill = (name) => readFileSync(join(env.HERE, 'nginx', name), 'utf8').replaceAll('@PREFIX@', prefix).replaceAll('@LISTEN@', `127.0.0.1:${env.port}`).replaceAll('@UPSTREAM@', `127.0.0.1:${env.upstreamPort}`);
+  writeFileSync(join(prefix, 'modsec-main.conf'), fill('modsec-main.conf.tmpl'));
+  writeFileSync(join(prefix, 'nginx.conf'), fill('nginx.conf.tmpl'));
+  return { proc: env.startProc(0, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]) };
+};
 
 const direct = async (env) => ({ proc: env.startProc(0, process.execPath, [join(env.HERE, 'upstream.mjs')], { PORT: String(env.port) }) });
 
@@ -149,20 +162,27 @@ export const SCENARIOS = {
   waf: {
     title: 'WAF (issue 6): POST of a 1 KB JSON with the WAF on (defaults: paranoia 1, threshold 5) vs off',
     description:
-      'The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/test/waf/bench-engine.js`, pinned to CPU 0). nginx + ModSecurity is not compared here: it is not installed on this machine (see ../shared/bench/results for its figures on this machine).',
+      'The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. When nginx, its ModSecurity module and the OWASP CRS are installed (Debian: `apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs`), the same run includes nginx + ModSecurity v3 + CRS at PL1 in blocking mode (bench/nginx: one nginx process pinned to CPU 0, no access log, the anchor rig\'s ModSecurity settings); otherwise that row is absent. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/test/waf/bench-engine.js`, pinned to CPU 0).',
     baseline: 'waf-off',
     targets: [
       { name: 'waf-off', start: gateway('waf.yaml', { WAF: 'off' }) },
       { name: 'waf-on', start: gateway('waf.yaml', { WAF: 'enforce' }) },
+      ...(haveModsec() ? [{ name: 'nginx-modsecurity-crs', start: nginxModsec }] : []),
     ],
     workloads: [POST],
     checks: [{ workload: 'post', target: 'waf-on', minRatio: 0.7 }],
     verify: async ({ targets }) => {
-      const t = targets.find((x) => x.name === 'waf-on');
-      const r = await fetch(`http://127.0.0.1:${t.port}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: "' OR 1=1--" }) });
-      if (r.status !== 403) throw new Error(`waf-on target answered ${r.status} to a SQL injection`);
+      for (const t of targets.filter((x) => x.name !== 'waf-off')) {
+        const r = await fetch(`http://127.0.0.1:${t.port}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json', host: 'api.local', 'user-agent': 'portcullis-bench/1.0', accept: 'application/json' }, body: JSON.stringify({ q: "' OR 1=1--" }) });
+        if (r.status !== 403) throw new Error(`${t.name} answered ${r.status} to a SQL injection`);
+      }
     },
-    after: async ({ ROOT }) => {
+    after: async ({ ROOT, results }) => {
+      const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      const post = results.post ?? {};
+      const vsModsec = post['nginx-modsecurity-crs']
+        ? `Portcullis with the WAF on vs nginx + ModSecurity + CRS in this run: ${(med(post['waf-on'].map((r) => r.rps)) / med(post['nginx-modsecurity-crs'].map((r) => r.rps))).toFixed(1)}x the requests/s.\n\n`
+        : 'nginx + ModSecurity + CRS is not installed on this machine: no comparison in this run (../shared/bench/results has its figures).\n\n';
       const args = [join(ROOT, 'dist', 'test', 'waf', 'bench-engine.js')];
       let out;
       try {
@@ -170,7 +190,7 @@ export const SCENARIOS = {
       } catch {
         out = execFileSync(process.execPath, args, { encoding: 'utf8' });
       }
-      return ['WAF engine alone (`taskset -c 0 node dist/test/waf/bench-engine.js`):', '', '```', out.trim(), '```'].join('\n');
+      return vsModsec + ['WAF engine alone (`taskset -c 0 node dist/test/waf/bench-engine.js`):', '', '```', out.trim(), '```'].join('\n');
     },
   },
 };
