@@ -44,6 +44,9 @@ interface CompiledChain {
   readonly names: readonly string[];
   /** the chain's steps, and for each step the id of the chain prefix ending there (shared cache) */
   readonly steps: readonly Transformation[];
+  /** per step: the character flags it acts on (see STEP_MASK), and whether it lowercases */
+  readonly stepMasks: readonly number[];
+  readonly stepLowers: readonly boolean[];
   readonly prefixIds: readonly number[];
   /** character flags (charFlags) on which some step acts beyond lowercasing */
   readonly mask: number;
@@ -85,7 +88,7 @@ interface Scratch {
 }
 
 const KIND_BIT: Readonly<Record<TargetKind, number>> = Object.fromEntries(TARGET_KINDS.map((k, i) => [k, 1 << i])) as Record<TargetKind, number>;
-const KIND_INDEX: Readonly<Record<TargetKind, number>> = Object.fromEntries(TARGET_KINDS.map((k, i) => [k, i])) as Record<TargetKind, number>;
+const KIND_INDEX: ReadonlyMap<string, number> = new Map(TARGET_KINDS.map((k, i) => [k, i]));
 
 // Character flags of a value: which transformations could change it beyond letter case.
 const F_PCT = 1, F_AMP = 2, F_BSL = 4, F_NONASCII = 8, F_NUL = 16, F_WS = 32, F_SPACE = 64, F_CMT = 128, F_CMD = 256, F_PLUS = 512;
@@ -224,8 +227,10 @@ export function compileRules(defs: readonly RuleDef[], limits: Limits = DEFAULT_
     compileChain(names); // validates the names
     let mask = 0;
     for (const n of names) mask |= STEP_MASK[n] ?? ALL_FLAGS;
-    const lowers = names.some((n) => n === 'lowercase' || n === 'cmdLine');
-    return { names, steps: names.map((n) => TRANSFORMATIONS[n]!), prefixIds, mask, lowers, always, kinds };
+    const stepLowers = names.map((n) => n === 'lowercase' || n === 'cmdLine');
+    const lowers = stepLowers.includes(true);
+    const stepMasks = names.map((n) => STEP_MASK[n] ?? ALL_FLAGS);
+    return { names, steps: names.map((n) => TRANSFORMATIONS[n]!), stepMasks, stepLowers, prefixIds, mask, lowers, always, kinds };
   });
   const chainsByKind = TARGET_KINDS.map((k) => chains.map((c, i) => ((c.kinds & KIND_BIT[k]) !== 0 ? i : -1)).filter((i) => i >= 0));
   const n = rules.length;
@@ -364,10 +369,10 @@ export function evaluateTargets(
   const clean: (Set<string> | undefined)[] = [];
 
   for (const t of targets) {
-    const bit = KIND_BIT[t.kind];
+    const kindIndex = KIND_INDEX.get(t.kind)!;
+    const bit = 1 << kindIndex;
     const isValidated = validated !== null && t.pointer !== null && validated.has(t.kind === 'json' ? (t.name === '/' ? '/body' : `/body${t.name}`) : t.pointer);
     if (isValidated) skippedValidated++;
-    const kindIndex = KIND_INDEX[t.kind];
     const chainIdx = chainsByKind[kindIndex]!;
     if (chainIdx.length === 0) continue;
     const dedupe = t.value.length <= DEDUPE_MAX;
@@ -387,15 +392,23 @@ export function evaluateTargets(
       if ((flags & c.mask) === 0) {
         if (c.lowers) v = lower ??= v.toLowerCase();
       } else {
+        // steps before the first one with work to do leave the value as it is (or lowercase it)
         const steps = c.steps;
+        let unchanged = true;
         for (let k = 0; k < steps.length; k++) {
           const pid = c.prefixIds[k]!;
           if (prefixStamp[pid] === stamp) v = prefixOut[pid]!;
           else {
-            v = steps[k]!(v);
+            if (unchanged && (flags & c.stepMasks[k]!) === 0) {
+              if (c.stepLowers[k]!) v = lower ??= t.value.toLowerCase();
+            } else {
+              v = steps[k]!(v);
+              unchanged = false;
+            }
             prefixOut[pid] = v;
             prefixStamp[pid] = stamp;
           }
+          if (v !== t.value && v !== lower) unchanged = false;
         }
       }
       chainOut[ci] = v;
@@ -409,16 +422,15 @@ export function evaluateTargets(
     // 2. one automaton scan per distinct transformed value finds the candidate rules
     let nc = 0;
     if (ac !== null) {
-      const delta = ac.delta;
-      const out = ac.out;
+      const { delta, classes, width, hasOut, out } = ac;
       for (let j = 0; j < distinct.length; j++) {
         const v = distinct[j]!;
         let st = 0;
         for (let p = 0; p < v.length; p++) {
           const ch = v.charCodeAt(p);
-          st = ch < 256 ? delta[st * 256 + ch]! : 0;
-          const o = out[st];
-          if (o === null || o === undefined) continue;
+          st = ch < 256 ? delta[st * width + classes[ch]!]! : 0;
+          if (hasOut[st] === 0) continue;
+          const o = out[st]!;
           const end = p + 1;
           for (let q = 0; q < o.length; q++) {
             const trs = triggers[o[q]!]!;

@@ -49,29 +49,62 @@ const T_S = ch('s'), T_N = ch('n'), T_B = ch('b'), T_V = ch('v'), T_VV = ch('V')
 const T_L = ch('&'), T_NOT = ch('N'), T_K = ch('k'), T_KK = ch('K'), T_E = ch('E'), T_EW = ch('e'), T_U = ch('U'), T_F = ch('f'), T_FF = ch('F');
 const T_C = ch('c'), T_LP = ch('('), T_RP = ch(')'), T_CM = ch(','), T_SC = ch(';'), T_DOT = ch('.'), T_X = ch('x');
 
+// Word classes in one lookup: the low byte is the token class (0: a bareword), W_FIRST marks classes
+// that win over a function call, W_BY words that read 'x by' before a 'by', W_FN / W_DANGER function
+// names (a call when '(' follows). The precedence is that of the original chain of set lookups.
+const W_FIRST = 0x100, W_BY = 0x200, W_FN = 0x400, W_DANGER = 0x800;
+const WORD_CLASS: ReadonlyMap<string, number> = (() => {
+  const m = new Map<string, number>();
+  const add = (words: Iterable<string>, bits: number, onlyNew = false): void => {
+    for (const w of words) {
+      const cur = m.get(w) ?? 0;
+      if (onlyNew && (cur & 0xff) !== 0) continue;
+      m.set(w, cur | bits);
+    }
+  };
+  // lowest precedence first for the class byte (onlyNew keeps the earlier, stronger class)
+  add(['union'], W_FIRST | T_U);
+  add(['not'], W_FIRST | T_NOT, true);
+  add(LOGIC_WORDS, W_FIRST | T_L, true);
+  add(LITERAL_WORDS, W_FIRST | T_N, true);
+  add(['order', 'group'], W_BY);
+  add(DANGEROUS_FUNCTIONS, W_DANGER);
+  add(FUNCTIONS, W_FN);
+  add(WORD_CMP, T_W, true);
+  add(OP_WORDS, T_A, true);
+  add(STATEMENT_WORDS, T_E, true);
+  add(CLAUSE_AFTER_EXPR, T_K, true);
+  add(KEYWORDS, T_KK, true);
+  return m;
+})();
+
+/** tokens of the current tokenize call (module scratch, like the arrays) */
+let count = 0;
+
+function push(t: number, w: string, c = 1): void {
+  if (count < MAX_TOKENS) {
+    types[count] = t;
+    words[count] = w;
+    closed[count] = c;
+    count++;
+  }
+}
+
 /**
  * Tokenizes `s` (lowercase) starting in the given context ('' none, or a quote char that the value
  * is assumed to continue). Returns the token count (tokens in the module's scratch arrays).
  */
 function tokenize(s: string, quote: string): number {
-  let n = 0;
+  count = 0;
   let i = 0;
   const len = s.length;
-  const push = (t: number, w: string, c = 1): void => {
-    if (n < MAX_TOKENS) {
-      types[n] = t;
-      words[n] = w;
-      closed[n] = c;
-      n++;
-    }
-  };
   if (quote !== '') {
     const e = s.indexOf(quote);
     if (e < 0) return 0;
     push(T_S, s.slice(0, e), 1);
     i = e + 1;
   }
-  while (i < len && n < MAX_TOKENS) {
+  while (i < len && count < MAX_TOKENS) {
     const c = s.charCodeAt(i);
     if (isSpace(c)) {
       i++;
@@ -163,55 +196,38 @@ function tokenize(s: string, quote: string): number {
         j--;
       }
       i = j;
-      if (w === 'union') {
-        push(T_U, w);
+      const wc = WORD_CLASS.get(w);
+      if (wc === undefined) {
+        push(T_B, w);
         continue;
       }
-      if (LOGIC_WORDS.has(w)) {
-        push(w === 'not' ? T_NOT : T_L, w);
+      if ((wc & W_FIRST) !== 0) {
+        push(wc & 0xff, w);
         continue;
       }
-      if (LITERAL_WORDS.has(w)) {
-        push(T_N, w);
-        continue;
-      }
-      if ((w === 'order' || w === 'group') && /^\s*by\b/.test(s.slice(i, i + 12))) {
+      if ((wc & W_BY) !== 0 && /^\s*by\b/.test(s.slice(i, i + 12))) {
         const k = s.indexOf('by', i);
         i = k + 2;
         push(T_K, `${w} by`);
         continue;
       }
       // function call: name immediately (or after spaces, for known functions) followed by '('
-      let k = i;
-      while (k < len && isSpace(s.charCodeAt(k)) && k - i < 8) k++;
-      if (s.charCodeAt(k) === 0x28) {
-        if (DANGEROUS_FUNCTIONS.has(w) && (k === i || w !== 'sleep')) {
-          push(T_FF, w);
-          continue;
+      if ((wc & (W_FN | W_DANGER)) !== 0) {
+        let k = i;
+        while (k < len && isSpace(s.charCodeAt(k)) && k - i < 8) k++;
+        if (s.charCodeAt(k) === 0x28) {
+          if ((wc & W_DANGER) !== 0 && (k === i || w !== 'sleep')) {
+            push(T_FF, w);
+            continue;
+          }
+          if ((wc & W_FN) !== 0) {
+            push(T_F, w);
+            continue;
+          }
         }
-        if (FUNCTIONS.has(w)) {
-          push(T_F, w);
-          continue;
-        }
       }
-      if (WORD_CMP.has(w)) {
-        push(T_W, w);
-        continue;
-      }
-      if (OP_WORDS.has(w)) {
-        push(T_A, w);
-        continue;
-      }
-      if (STATEMENT_WORDS.has(w)) {
-        push(T_E, w); // confirmed or demoted by shape() below
-        continue;
-      }
-      if (CLAUSE_AFTER_EXPR.has(w)) {
-        push(T_K, w);
-        continue;
-      }
-      if (KEYWORDS.has(w)) {
-        push(T_KK, w);
+      if ((wc & 0xff) !== 0) {
+        push(wc & 0xff, w); // T_E is confirmed or demoted by shape() below
         continue;
       }
       push(T_B, w);
@@ -240,7 +256,7 @@ function tokenize(s: string, quote: string): number {
     }
     i++;
   }
-  return n;
+  return count;
 }
 
 /** Keeps `E` only where the words that follow form a statement; otherwise the word is a bareword. */
@@ -319,6 +335,12 @@ const NONE_SHAPES: readonly [string, RegExp][] = [
   ['parenthesis break-out', /^\)+(?:[&owkU;c]|K)/],
   ['leading separator then statement', /^[n)]?\)*;\(*[Ee]/],
 ]
+/** Any of the shapes (one regex, so that the usual value without any shape costs one test). */
+function anyOf(shapes: readonly [string, RegExp][]): RegExp {
+  return new RegExp(shapes.map(([, re]) => `(?:${re.source})`).join('|'));
+}
+const NONE_ANY = anyOf(NONE_SHAPES);
+const QUOTE_ANY = anyOf(QUOTE_SHAPES);
 /** Shapes that code snippets can also have: scored lower. */
 const WEAK_SHAPES: readonly [string, RegExp][] = [
   ['statement then comment', /^\(*E[^c]*c$/],
@@ -327,6 +349,7 @@ const WEAK_SHAPES: readonly [string, RegExp][] = [
   ['string then logic', /s\)*&\(*[nsvfF(]/],
   ['statement', /^\(*E/],
 ];
+const WEAK_ANY = anyOf(WEAK_SHAPES);
 
 /** A value that starts with a complete SQL statement (shape-checked): for values that are not free text. */
 export function detectSqlStatement(value: string): string | null {
@@ -365,10 +388,11 @@ export function detectSqlName(value: string): string | null {
   return null;
 }
 
+/** the token classes as a Buffer view, to read a fingerprint in one native call */
+const typesText = Buffer.from(types.buffer, types.byteOffset, types.byteLength);
+
 function fingerprint(n: number): string {
-  let fp = '';
-  for (let i = 0; i < n; i++) fp += String.fromCharCode(types[i]!);
-  return fp;
+  return typesText.toString('latin1', 0, n);
 }
 
 /** Result of the SQL detector: a description of the shape found, or null. */
@@ -441,11 +465,11 @@ function detect(value: string, weak: boolean): string | null {
     const fp = lastFp[c];
     if (fp === null || fp === undefined) continue;
     if (weak) {
-      if (q === '') for (const [name, re] of WEAK_SHAPES) if (re.test(fp)) return `${name} (fingerprint ${fp.slice(0, 12)})`;
+      if (q === '' && WEAK_ANY.test(fp)) for (const [name, re] of WEAK_SHAPES) if (re.test(fp)) return `${name} (fingerprint ${fp.slice(0, 12)})`;
       continue;
     }
     if (q !== '') {
-      if (lastClosed[c] === 1) {
+      if (lastClosed[c] === 1 && QUOTE_ANY.test(fp)) {
         // a quote after a space opens a quotation in prose or code rather than closing a value;
         // backticks are markdown code spans far more often than MySQL identifiers
         const qi = value.indexOf(q);
@@ -457,7 +481,7 @@ function detect(value: string, weak: boolean): string | null {
       }
       continue;
     }
-    for (const [name, re] of NONE_SHAPES) if (re.test(fp)) return `${name} (fingerprint ${fp.slice(0, 12)})`;
+    if (NONE_ANY.test(fp)) for (const [name, re] of NONE_SHAPES) if (re.test(fp)) return `${name} (fingerprint ${fp.slice(0, 12)})`;
   }
   return null;
 }

@@ -32,6 +32,11 @@ function parsePart(p: string): number {
 
 /** inet_aton: 1 to 4 parts, each decimal, octal (leading 0) or hex (0x); returns the address or -1. */
 export function inetAton(host: string): number {
+  // every part is digits, or 0x and hex digits: a host with any other character is a name
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || c === 0x78 || c === 0x2e)) return -1;
+  }
   const parts = host.split('.');
   if (parts.length < 1 || parts.length > 4) return -1;
   const nums = parts.map(parsePart);

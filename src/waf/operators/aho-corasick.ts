@@ -1,8 +1,8 @@
 /**
  * Aho-Corasick multi-pattern matcher over Latin-1 (patterns are matched case-sensitively on the
- * input as given; callers lowercase both). Built once into a dense DFA (256 transitions per state),
- * so a scan is one array read per input character: linear time, no allocation unless a match is
- * reported. Characters above U+00FF reset to the root state.
+ * input as given; callers lowercase both). Built once into a dense DFA (one transition per state and
+ * character class), so a scan is a few array reads per input character: linear time, no allocation
+ * unless a match is reported. Characters above U+00FF reset to the root state.
  */
 export interface AcMatch {
   readonly pattern: number;
@@ -11,22 +11,39 @@ export interface AcMatch {
 }
 
 export class AhoCorasick {
-  /** transitions: state * 256 + char -> state (public so that hot loops can inline the scan) */
-  readonly delta: Int32Array;
+  /**
+   * transitions: state * width + classes[char] -> state (public so that hot loops can inline the
+   * scan). Characters that occur in no pattern share class 0 (they lead to the root from every
+   * state), so a row is as wide as the patterns' alphabet and the table stays in the CPU caches.
+   */
+  readonly delta: Uint16Array | Int32Array;
+  /** character class of each Latin-1 character */
+  readonly classes: Uint8Array;
+  readonly width: number;
+  /** per state: 1 when some pattern ends there (a cheap check before `out`) */
+  readonly hasOut: Uint8Array;
   /** per state: pattern ids ending here (own and via suffix links) */
   readonly out: (readonly number[] | null)[];
   readonly patterns: readonly string[];
 
   constructor(patterns: readonly string[]) {
     this.patterns = patterns;
+    const classes = new Uint8Array(256);
+    let width = 1;
+    for (const p of patterns) {
+      for (let i = 0; i < p.length; i++) {
+        const c = p.charCodeAt(i);
+        if (c > 255) throw new Error(`pattern '${p}' is not Latin-1`);
+        if (classes[c] === 0) classes[c] = width++;
+      }
+    }
     const gotoT: Map<number, number>[] = [new Map()];
     const outs: number[][] = [[]];
     patterns.forEach((p, id) => {
       if (p.length === 0) throw new Error('empty pattern');
       let s = 0;
       for (let i = 0; i < p.length; i++) {
-        const c = p.charCodeAt(i);
-        if (c > 255) throw new Error(`pattern '${p}' is not Latin-1`);
+        const c = classes[p.charCodeAt(i)]!;
         let n = gotoT[s]!.get(c);
         if (n === undefined) {
           n = gotoT.length;
@@ -39,10 +56,11 @@ export class AhoCorasick {
       outs[s]!.push(id);
     });
     const n = gotoT.length;
-    const delta = new Int32Array(n * 256);
+    // 16-bit states while they fit: half the table, twice the states per cache line
+    const delta = n <= 0xffff ? new Uint16Array(n * width) : new Int32Array(n * width);
     const fail = new Int32Array(n);
     const queue: number[] = [];
-    for (let c = 0; c < 256; c++) {
+    for (let c = 0; c < width; c++) {
       const t = gotoT[0]!.get(c);
       delta[c] = t ?? 0;
       if (t !== undefined) queue.push(t);
@@ -52,33 +70,33 @@ export class AhoCorasick {
       const f = fail[s]!;
       const fo = outs[f]!;
       if (fo.length > 0) outs[s]!.push(...fo);
-      for (let c = 0; c < 256; c++) {
+      for (let c = 0; c < width; c++) {
         const t = gotoT[s]!.get(c);
         if (t !== undefined) {
-          fail[t] = delta[f * 256 + c]!;
-          delta[s * 256 + c] = t;
+          fail[t] = delta[f * width + c]!;
+          delta[s * width + c] = t;
           queue.push(t);
         } else {
-          delta[s * 256 + c] = delta[f * 256 + c]!;
+          delta[s * width + c] = delta[f * width + c]!;
         }
       }
     }
     this.delta = delta;
+    this.classes = classes;
+    this.width = width;
     this.out = outs.map((o) => (o.length > 0 ? o : null));
+    this.hasOut = Uint8Array.from(outs, (o) => (o.length > 0 ? 1 : 0));
   }
 
   /** Calls `onMatch(patternId, end)` for every occurrence; stop early by returning true. */
   scan(text: string, onMatch: (pattern: number, end: number) => boolean | void): void {
-    const delta = this.delta;
-    const out = this.out;
+    const { delta, classes, width, hasOut, out } = this;
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      s = c < 256 ? delta[s * 256 + c]! : 0;
-      const o = out[s];
-      if (o !== null && o !== undefined) {
-        for (const id of o) if (onMatch(id, i + 1) === true) return;
-      }
+      s = c < 256 ? delta[s * width + classes[c]!]! : 0;
+      if (hasOut[s] === 0) continue;
+      for (const id of out[s]!) if (onMatch(id, i + 1) === true) return;
     }
   }
 

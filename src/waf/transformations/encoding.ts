@@ -55,10 +55,15 @@ function decodeShifted(t: string, skip: number): string {
  * starts at any byte offset), returned joined by newlines; '' when the value is not base64.
  * Values must mix upper and lower case; values longer than 4 KiB are decoded at the first alignment only.
  */
+const B64_PADDED = /^[A-Za-z0-9+/_-]{8,}=*$/;
+
 export function base64DecodeAligned(s: string): string {
-  const t = s.trim().replace(/=+$/, '');
+  // the usual value fails here at its first space or punctuation, before any copy
+  const trimmed = s.trim();
+  if (!B64_PADDED.test(trimmed)) return '';
+  const t = trimmed.replace(/=+$/, '');
   // base64 of text or binary mixes upper and lower case; words and identifiers rarely do
-  if (t.length < 8 || !B64.test(t) || !/[A-Z]/.test(t) || !/[a-z]/.test(t)) return '';
+  if (!/[A-Z]/.test(t) || !/[a-z]/.test(t)) return '';
   let out = decodeShifted(t, 0);
   if (t.length <= 4096) for (let k = 1; k <= 3; k++) out += `\n${decodeShifted(t, k)}`;
   return out;

@@ -118,10 +118,30 @@ export function removeCommentsChar(s: string): string {
  */
 const CMD_SPECIAL = /[\\^"'$,\t\n\v\f\r\u00a0]| {2}/;
 
+// cmdLine writes its output into this scratch buffer (one native decode at the end instead of a
+// string concatenation per character)
+let cmdBuf = new Uint16Array(1024);
+let cmdBytes = Buffer.from(cmdBuf.buffer);
+let cmdLen = 0;
+
+function cmdEmit(c: number): void {
+  if (cmdLen === cmdBuf.length) {
+    const next = new Uint16Array(cmdBuf.length * 2);
+    next.set(cmdBuf);
+    cmdBuf = next;
+    cmdBytes = Buffer.from(next.buffer);
+  }
+  cmdBuf[cmdLen++] = c;
+}
+
+function cmdEmitString(t: string): void {
+  for (let k = 0; k < t.length; k++) cmdEmit(t.charCodeAt(k));
+}
+
 export function cmdLine(s: string): string {
   // fast path: nothing to remove or separate, one space between words
   if (!CMD_SPECIAL.test(s)) return s.toLowerCase();
-  let out = '';
+  cmdLen = 0;
   let prevSpace = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -132,12 +152,12 @@ export function cmdLine(s: string): string {
       let j = i + 1;
       while (j < s.length && j - i <= 64 && s.charCodeAt(j) !== c && !isSpace(s.charCodeAt(j))) j++;
       if (j < s.length && s.charCodeAt(j) === c) {
-        out += s.slice(i + 1, j).toLowerCase().replace(/[\\^]/g, '');
+        cmdEmitString(s.slice(i + 1, j).toLowerCase().replace(/[\\^]/g, ''));
         prevSpace = false;
         i = j;
         continue;
       }
-      out += s[i];
+      cmdEmit(c);
       prevSpace = false;
       continue;
     }
@@ -149,36 +169,36 @@ export function cmdLine(s: string): string {
         continue;
       }
       if (s.startsWith('{IFS}', i + 1) || s.startsWith('{ifs}', i + 1)) {
-        if (!prevSpace) out += ' ';
+        if (!prevSpace) cmdEmit(0x20);
         prevSpace = true;
         i += 5;
         continue;
       }
       if (s.startsWith('IFS', i + 1) || s.startsWith('ifs', i + 1)) {
-        if (!prevSpace) out += ' ';
+        if (!prevSpace) cmdEmit(0x20);
         prevSpace = true;
         i += 3;
         continue;
       }
     }
     if (c === 0x0a || c === 0x0d) {
-      out += '\n';
+      cmdEmit(0x0a);
       prevSpace = true;
       continue;
     }
     if (isSpace(c) || c === 0x2c) {
-      if (!prevSpace) out += ' ';
+      if (!prevSpace) cmdEmit(0x20);
       prevSpace = true;
       continue;
     }
-    if ((c === 0x2f || c === 0x28) && prevSpace && out.length > 0) {
+    if ((c === 0x2f || c === 0x28) && prevSpace && cmdLen > 0) {
       // "cat   /etc" keeps one space; only remove a space before '(' as cmdLine does
-      if (c === 0x28) out = out.slice(0, -1);
+      if (c === 0x28) cmdLen--;
     }
-    out += c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : s[i];
+    cmdEmit(c >= 0x41 && c <= 0x5a ? c + 32 : c);
     prevSpace = false;
   }
-  return out;
+  return cmdBytes.toString('utf16le', 0, cmdLen * 2);
 }
 
 /** Backslashes become slashes (Windows paths), for traversal detection. */
