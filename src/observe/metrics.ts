@@ -25,6 +25,7 @@ export class Metrics {
   readonly reloads: client.Counter<'result'>;
   readonly monitored: client.Counter<'stage' | 'code'>;
   private readonly custom = new Map<string, client.Metric<string>>();
+  private readonly fast = new Map<string, FastHistogram>();
   /** requests being processed; exposed as portcullis_requests_in_flight */
   inFlightCount = 0;
   /** Records one finished exchange (the hot path of the observe phase). */
@@ -115,6 +116,17 @@ export class Metrics {
       name,
       () => new client.Histogram<L>({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }),
     );
+  }
+
+  /** A histogram with one label, updated without label hashing (fast-metrics.ts); for per-request series of stages. */
+  fastHistogram(name: string, help: string, labelName: string, buckets: readonly number[]): FastHistogram {
+    let h = this.fast.get(name);
+    if (!h) {
+      h = new FastHistogram(name, help, labelName, buckets);
+      register(this.registry, h);
+      this.fast.set(name, h);
+    }
+    return h;
   }
 
   private getOrMake<M extends client.Metric<string>>(name: string, make: () => M): M {

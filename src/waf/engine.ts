@@ -46,6 +46,8 @@ interface CompiledChain {
   readonly steps: readonly Transformation[];
   /** per step: the character flags it acts on (see STEP_MASK), and whether it lowercases */
   readonly stepMasks: readonly number[];
+  /** per step: flags without which its output is empty (STEP_EMPTY_UNLESS), or 0 */
+  readonly stepEmptyUnless: readonly number[];
   readonly stepLowers: readonly boolean[];
   readonly prefixIds: readonly number[];
   /** character flags (charFlags) on which some step acts beyond lowercasing */
@@ -91,7 +93,7 @@ const KIND_BIT: Readonly<Record<TargetKind, number>> = Object.fromEntries(TARGET
 const KIND_INDEX: ReadonlyMap<string, number> = new Map(TARGET_KINDS.map((k, i) => [k, i]));
 
 // Character flags of a value: which transformations could change it beyond letter case.
-const F_PCT = 1, F_AMP = 2, F_BSL = 4, F_NONASCII = 8, F_NUL = 16, F_WS = 32, F_SPACE = 64, F_CMT = 128, F_CMD = 256, F_PLUS = 512;
+const F_PCT = 1, F_AMP = 2, F_BSL = 4, F_NONASCII = 8, F_NUL = 16, F_WS = 32, F_SPACE = 64, F_CMT = 128, F_CMD = 256, F_PLUS = 512, F_UPPER = 1024;
 /** set on every value, so that transformations without a mask always run */
 const F_ALWAYS = 1 << 30;
 const ALL_FLAGS = 0x7fffffff;
@@ -113,6 +115,14 @@ const STEP_MASK: Readonly<Record<string, number>> = {
   lowercase: 0,
 };
 
+/**
+ * Steps whose output is empty on a value without these flags (so they need not run on it):
+ * base64 decoding requires mixed case, so a value without an upper-case letter is not base64.
+ */
+const STEP_EMPTY_UNLESS: Readonly<Record<string, number>> = {
+  base64DecodeAligned: F_UPPER,
+};
+
 /** flags of single ASCII characters; F_CTX marks characters whose flag depends on the previous one */
 const F_CTX = 1 << 29;
 const CHAR_FLAG = (() => {
@@ -127,6 +137,7 @@ const CHAR_FLAG = (() => {
   t[0x2b] = F_PLUS;
   for (const c of [0x22, 0x27, 0x5e, 0x24, 0x2c]) t[c] = F_CMD;
   for (const c of [0x20, 0x2a, 0x2f, 0x2d, 0x21]) t[c] = F_CTX;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = F_UPPER;
   return t;
 })();
 
@@ -230,7 +241,8 @@ export function compileRules(defs: readonly RuleDef[], limits: Limits = DEFAULT_
     const stepLowers = names.map((n) => n === 'lowercase' || n === 'cmdLine');
     const lowers = stepLowers.includes(true);
     const stepMasks = names.map((n) => STEP_MASK[n] ?? ALL_FLAGS);
-    return { names, steps: names.map((n) => TRANSFORMATIONS[n]!), stepMasks, stepLowers, prefixIds, mask, lowers, always, kinds };
+    const stepEmptyUnless = names.map((n) => STEP_EMPTY_UNLESS[n] ?? 0);
+    return { names, steps: names.map((n) => TRANSFORMATIONS[n]!), stepMasks, stepEmptyUnless, stepLowers, prefixIds, mask, lowers, always, kinds };
   });
   const chainsByKind = TARGET_KINDS.map((k) => chains.map((c, i) => ((c.kinds & KIND_BIT[k]) !== 0 ? i : -1)).filter((i) => i >= 0));
   const n = rules.length;
@@ -401,6 +413,9 @@ export function evaluateTargets(
           else {
             if (unchanged && (flags & c.stepMasks[k]!) === 0) {
               if (c.stepLowers[k]!) v = lower ??= t.value.toLowerCase();
+            } else if (unchanged && c.stepEmptyUnless[k]! !== 0 && (flags & c.stepEmptyUnless[k]!) === 0) {
+              v = ''; // e.g. base64 of a value without upper case: nothing to decode
+              unchanged = false;
             } else {
               v = steps[k]!(v);
               unchanged = false;

@@ -124,3 +124,18 @@ test('a duplicate rule id is refused at compile time', () => {
   const r: RuleDef = { id: 'd', description: 'x', tags: [], paranoia: 1, severity: 'notice', targets: ['query'], transforms: [], operator: { type: 'contains', value: 'a' } };
   assert.throws(() => compileRules([r, r]), /duplicate rule id/);
 });
+
+test('base64-hidden payloads are decoded at every alignment; values without upper case skip the decoding', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  // node-110: 'child_process' hidden in base64, at each of the three byte offsets
+  for (const pad of ['', 'a', 'ab']) {
+    const v = b64(`${pad}x=require('child_process').exec('id')`);
+    assert.match(v, /[A-Z]/);
+    const ev = evaluate(jsonReq({ data: v }), compiled, { ...P1, threshold: 1000 });
+    assert.ok(ev.matches.some((m) => m.ruleId === 'node-110'), `${pad}: ${JSON.stringify(ev.matches.map((m) => m.ruleId))}`);
+  }
+  // the same characters without upper case are not base64 to the engine (words, ids, hex)
+  const lower = b64("x=require('child_process')").toLowerCase();
+  assert.ok(!evaluate(jsonReq({ data: lower }), compiled, { ...P1, threshold: 1000 }).matches.some((m) => m.ruleId === 'node-110'));
+  assert.ok(!evaluate(jsonReq({ data: 'x'.repeat(900) }), compiled, { ...P1, threshold: 1000 }).blocked);
+});

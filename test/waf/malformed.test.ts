@@ -168,6 +168,12 @@ test('parser refusals are counted in the request and denial metrics with route (
   assert.match(m, /portcullis_requests_total\{route="\(none\)",status_class="4xx",decision="denied"[^}]*\} [1-9]/);
   assert.match(m, /portcullis_denials_total\{stage="intake",code="PC_ERR_PROTOCOL"\} [1-9]/);
   assert.match(m, /portcullis_denials_total\{stage="waf",code="PC_ERR_WAF_BLOCKED"\} [1-9]/);
+  // WAF inspection time, by route: parser-refused requests too
+  assert.equal((await fetch(`${enforce.url}/ok?q=hello`)).status, 200);
+  const m2 = await (await fetch(`${enforce.adminUrl}/metrics`)).text();
+  assert.match(m2, /portcullis_waf_duration_seconds_count\{route="all"\} [1-9]/);
+  assert.match(m2, /portcullis_waf_duration_seconds_bucket\{le="0\.05",route="all"\} [1-9]/);
+  assert.match(m2, /portcullis_waf_duration_seconds_count\{route="\(none\)"\} [1-9]/);
 });
 
 test('a stage whose hook throws does not break the reply: the parser error still gets 400', async () => {

@@ -130,7 +130,7 @@ function wafMetrics(env: Pick<StageEnv, 'services'>) {
   return {
     matchesTotal: metrics.counter('portcullis_waf_rule_matches_total', 'WAF rule matches, by rule id (each rule once per request).', ['rule']),
     blocksTotal: metrics.counter('portcullis_waf_blocked_total', 'Requests whose WAF anomaly score reached the threshold, by route and mode (monitor: would have been blocked).', ['route', 'mode']),
-    duration: metrics.histogram('portcullis_waf_duration_seconds', 'Time spent in WAF inspection per request.', [], [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]),
+    duration: metrics.fastHistogram('portcullis_waf_duration_seconds', 'Time spent in WAF inspection per request, by route.', 'route', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]),
   };
 }
 
@@ -150,7 +150,7 @@ function inspect(
 ): { annotation: Record<string, unknown>; deny: Deny | null } | null {
   const t0 = process.hrtime.bigint();
   const ev = evaluate(req, compiled, s.policy, { exclusions });
-  m.duration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+  m.duration.observe(routeLabel, Number(process.hrtime.bigint() - t0) / 1e9);
   const overLimit = ev.truncated && s.onLimit === 'block';
   if (ev.matches.length === 0 && !ev.truncated) return null;
   const blocked = ev.blocked || overLimit;
