@@ -437,14 +437,14 @@ export function evaluateTargets(
     // 2. one automaton scan per distinct transformed value finds the candidate rules
     let nc = 0;
     if (ac !== null) {
-      const { delta, classes, width, hasOut, out } = ac;
+      const { delta, classes, width, firstOut, out } = ac;
       for (let j = 0; j < distinct.length; j++) {
         const v = distinct[j]!;
         let st = 0;
         for (let p = 0; p < v.length; p++) {
           const ch = v.charCodeAt(p);
           st = ch < 256 ? delta[st * width + classes[ch]!]! : 0;
-          if (hasOut[st] === 0) continue;
+          if (st < firstOut) continue;
           const o = out[st]!;
           const end = p + 1;
           for (let q = 0; q < o.length; q++) {

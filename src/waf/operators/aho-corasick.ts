@@ -20,8 +20,10 @@ export class AhoCorasick {
   /** character class of each Latin-1 character */
   readonly classes: Uint8Array;
   readonly width: number;
-  /** per state: 1 when some pattern ends there (a cheap check before `out`) */
+  /** per state: 1 when some pattern ends there */
   readonly hasOut: Uint8Array;
+  /** states from this number on are those where some pattern ends (the root is 0 and below) */
+  readonly firstOut: number;
   /** per state: pattern ids ending here (own and via suffix links) */
   readonly out: (readonly number[] | null)[];
   readonly patterns: readonly string[];
@@ -81,21 +83,35 @@ export class AhoCorasick {
         }
       }
     }
-    this.delta = delta;
+    // Renumber: states where no pattern ends first, then the others, so that a scan tests
+    // `state >= firstOut` instead of reading a table for every character.
+    const perm = new Int32Array(n);
+    let next = 0;
+    for (let st = 0; st < n; st++) if (outs[st]!.length === 0) perm[st] = next++;
+    this.firstOut = next;
+    for (let st = 0; st < n; st++) if (outs[st]!.length > 0) perm[st] = next++;
+    const renumbered = n <= 0xffff ? new Uint16Array(n * width) : new Int32Array(n * width);
+    const out: (readonly number[] | null)[] = new Array<readonly number[] | null>(n).fill(null);
+    for (let st = 0; st < n; st++) {
+      const row = perm[st]! * width;
+      for (let c = 0; c < width; c++) renumbered[row + c] = perm[delta[st * width + c]!]!;
+      if (outs[st]!.length > 0) out[perm[st]!] = outs[st]!;
+    }
+    this.delta = renumbered;
     this.classes = classes;
     this.width = width;
-    this.out = outs.map((o) => (o.length > 0 ? o : null));
-    this.hasOut = Uint8Array.from(outs, (o) => (o.length > 0 ? 1 : 0));
+    this.out = out;
+    this.hasOut = Uint8Array.from(out, (o) => (o !== null ? 1 : 0));
   }
 
   /** Calls `onMatch(patternId, end)` for every occurrence; stop early by returning true. */
   scan(text: string, onMatch: (pattern: number, end: number) => boolean | void): void {
-    const { delta, classes, width, hasOut, out } = this;
+    const { delta, classes, width, firstOut, out } = this;
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       s = c < 256 ? delta[s * width + classes[c]!]! : 0;
-      if (hasOut[s] === 0) continue;
+      if (s < firstOut) continue;
       for (const id of out[s]!) if (onMatch(id, i + 1) === true) return;
     }
   }
