@@ -332,6 +332,8 @@ const SECRET_TARGETS = /^(?:cookie|header:(?:authorization|proxy-authorization|c
 const MAX_MATCHES = 32;
 /** longest value remembered as clean within one request */
 const DEDUPE_MAX = 256;
+/** requests with at most this many targets are not worth remembering clean values for */
+const DEDUPE_MIN_TARGETS = 48;
 const MAX_FRAGMENT = 80;
 
 function targetName(t: Target): string {
@@ -377,8 +379,10 @@ export function evaluateTargets(
   // distinct chain outputs of the current target (usually 2-4 strings)
   const distinct: string[] = [];
 
-  // values already found clean for a kind (JSON keys and values repeat in arrays of objects)
+  // values already found clean for a kind (JSON keys and values repeat in arrays of objects);
+  // remembering them pays only when there are many targets
   const clean: (Set<string> | undefined)[] = [];
+  const remember = targets.length > DEDUPE_MIN_TARGETS;
 
   for (const t of targets) {
     const kindIndex = KIND_INDEX.get(t.kind)!;
@@ -387,7 +391,7 @@ export function evaluateTargets(
     if (isValidated) skippedValidated++;
     const chainIdx = chainsByKind[kindIndex]!;
     if (chainIdx.length === 0) continue;
-    const dedupe = t.value.length <= DEDUPE_MAX;
+    const dedupe = remember && t.value.length <= DEDUPE_MAX;
     if (dedupe && clean[kindIndex]?.has(t.value) === true) continue;
     let dependent = isValidated;
     const before = matches.length;
