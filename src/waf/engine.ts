@@ -406,7 +406,7 @@ export function evaluateTargets(
       const c = chains[ci]!;
       let v = t.value;
       if ((flags & c.mask) === 0) {
-        if (c.lowers) v = lower ??= v.toLowerCase();
+        if (c.lowers) v = lower ??= (flags & (F_UPPER | F_NONASCII)) === 0 ? v : v.toLowerCase();
       } else {
         // steps before the first one with work to do leave the value as it is (or lowercase it)
         const steps = c.steps;
@@ -416,7 +416,7 @@ export function evaluateTargets(
           if (prefixStamp[pid] === stamp) v = prefixOut[pid]!;
           else {
             if (unchanged && (flags & c.stepMasks[k]!) === 0) {
-              if (c.stepLowers[k]!) v = lower ??= t.value.toLowerCase();
+              if (c.stepLowers[k]!) v = lower ??= (flags & (F_UPPER | F_NONASCII)) === 0 ? t.value : t.value.toLowerCase();
             } else if (unchanged && c.stepEmptyUnless[k]! !== 0 && (flags & c.stepEmptyUnless[k]!) === 0) {
               v = ''; // e.g. base64 of a value without upper case: nothing to decode
               unchanged = false;

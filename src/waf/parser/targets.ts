@@ -209,8 +209,11 @@ export function extractTargets(req: WafRequest, limits: Limits): TargetSink {
     return sink.add('query', name, value, `/query/${escapePointer(name)}`);
   });
 
-  for (const [name, raw] of Object.entries(req.headers)) {
+  const headers = req.headers;
+  for (const name in headers) {
     if (sink.truncated) break;
+    const raw = headers[name];
+    if (raw === undefined) continue;
     if (name === 'cookie') {
       for (const line of headerValues(raw)) {
         for (const part of line.split(';')) {
@@ -229,7 +232,8 @@ export function extractTargets(req: WafRequest, limits: Limits): TargetSink {
     }
     sink.add('header_name', name, name, null);
     if (SKIP_HEADERS.has(name)) continue;
-    for (const v of headerValues(raw)) sink.add('header', name, v, `/header/${name}`);
+    if (typeof raw === 'string') sink.add('header', name, raw, `/header/${name}`);
+    else for (const v of raw) sink.add('header', name, v, `/header/${name}`);
   }
 
   const body = req.body;
