@@ -376,8 +376,9 @@ export function evaluateTargets(
   let skippedValidated = 0;
   const stop = policy.stopAtThreshold === true && !all;
   const paranoia = policy.paranoia;
-  // distinct chain outputs of the current target (usually 2-4 strings)
+  // distinct chain outputs of the current target (usually 1-4 strings): the first `nd` entries
   const distinct: string[] = [];
+  let nd = 0;
 
   // values already found clean for a kind (JSON keys and values repeat in arrays of objects);
   // remembering them pays only when there are many targets
@@ -401,7 +402,7 @@ export function evaluateTargets(
     const flags = charFlags(t.value);
     let lower: string | null = null;
     const stamp = (scratch.stamp = (scratch.stamp + 1) | 0);
-    distinct.length = 0;
+    nd = 0;
     for (const ci of chainIdx) {
       const c = chains[ci]!;
       let v = t.value;
@@ -433,8 +434,9 @@ export function evaluateTargets(
       chainOut[ci] = v;
       let d = -1;
       if (v.length > 0) {
-        d = distinct.indexOf(v);
-        if (d < 0) d = distinct.push(v) - 1;
+        d = 0;
+        while (d < nd && distinct[d] !== v) d++;
+        if (d === nd) distinct[nd++] = v;
       }
       chainDistinct[ci] = d;
     }
@@ -442,7 +444,7 @@ export function evaluateTargets(
     let nc = 0;
     if (ac !== null) {
       const { delta, classes, width, firstOut, out } = ac;
-      for (let j = 0; j < distinct.length; j++) {
+      for (let j = 0; j < nd; j++) {
         const v = distinct[j]!;
         let st = 0;
         for (let p = 0; p < v.length; p++) {
