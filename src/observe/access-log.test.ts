@@ -77,3 +77,16 @@ test('durations are logged as JSON numbers rounded to the microsecond', () => {
     assert.equal((JSON.parse(line) as { latency_ms: number }).latency_ms, want, `${v}`);
   }
 });
+
+test('annotations are logged as JSON; a frozen one is serialised once and reused', () => {
+  const frozen = Object.freeze({ result: 'allowed', methods: ['jwt'], consumer: 'c"1', tenant: null });
+  const line = (annotations: Record<string, unknown>) =>
+    JSON.parse(accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: annotations } as unknown as RequestContext, 200, 1, new Set(), 0)) as Record<string, unknown>;
+  assert.deepEqual(line({ auth: frozen }).auth, frozen);
+  assert.deepEqual(line({ auth: frozen, waf: { score: 3, rules: ['x'] } }), { ...line({ auth: frozen }), waf: { score: 3, rules: ['x'] } });
+  const mutable: { n: number } = { n: 1 };
+  assert.deepEqual(line({ k: mutable }).k, { n: 1 });
+  mutable.n = 2; // not frozen: serialised again each time
+  assert.deepEqual(line({ k: mutable }).k, { n: 2 });
+  assert.equal(line({ 'we"ird': 'v' })['we"ird'], 'v');
+});

@@ -174,8 +174,24 @@ export function formatAccessRecord(r: AccessRecord): string {
     `"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision},"listener":${q(r.listener)}`;
   if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
   const ann = r.annotations;
-  if (ann !== null) for (const k in ann) line += `,${JSON.stringify(k)}:${JSON.stringify(ann[k]) ?? 'null'}`;
+  if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
   return `${line}}\n`;
+}
+
+/** JSON of frozen annotation objects, kept while the object lives (e.g. an identity's cached auth annotation). */
+const frozenJson = new WeakMap<object, string>();
+
+/** An annotation as JSON. A frozen object is serialised once: the stage that froze it promises not to change it. */
+function annotationJson(v: unknown): string {
+  if (v !== null && typeof v === 'object' && Object.isFrozen(v)) {
+    let j = frozenJson.get(v);
+    if (j === undefined) {
+      j = JSON.stringify(v) ?? 'null';
+      frozenJson.set(v, j);
+    }
+    return j;
+  }
+  return JSON.stringify(v) ?? 'null';
 }
 
 /** The access-log line of a finished exchange. */
