@@ -12,6 +12,7 @@ import type { Services } from '../core/services.js';
 import { PHASE_INDEX, type Phase } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
 import type { RequestContext } from '../core/context.js';
+import type { AccessRecord } from '../observe/access-log.js';
 import { Router } from '../router/router.js';
 import type { CompiledRoute } from '../router/route.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
@@ -36,6 +37,8 @@ export interface Snapshot {
   readonly observers: readonly ((ctx: RequestContext) => void)[];
   /** instance hooks that inspect requests the HTTP parser refused (src/core/malformed.ts) */
   readonly malformedInspectors: readonly ((raw: MalformedRequest, requestId: string) => MalformedVerdict | null)[];
+  /** stages' observeRefused hooks, for requests the HTTP parser refused */
+  readonly refusedObservers: readonly ((r: AccessRecord) => void)[];
   inFlight: number;
 }
 
@@ -194,6 +197,7 @@ export async function compileSnapshot(
     malformedInspectors: instances
       .filter((i) => i.inspectMalformed)
       .map((i) => (raw: MalformedRequest, id: string) => (i.inspectMalformed as NonNullable<StageInstance['inspectMalformed']>)(raw, id)),
+    refusedObservers: instances.filter((i) => i.observeRefused).map((i) => (r: AccessRecord) => (i.observeRefused as (x: AccessRecord) => void)(r)),
     inFlight: 0,
   };
 }

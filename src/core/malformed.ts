@@ -12,6 +12,7 @@ import type { Deny } from './decision.js';
 import { ERRORS, type ErrorCode } from './errors.js';
 import type { ListenerRuntime, PipelineHost } from './pipeline.js';
 import { rawProblem } from './problem.js';
+import type { AccessRecord } from '../observe/access-log.js';
 import { parseRawRequest } from '../server/raw-request.js';
 
 /** What the handling needs from the gateway (Pipeline.outsideHost()). */
@@ -68,34 +69,40 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
   m.denials.inc({ stage, code });
   for (const e of monitored) m.monitored.inc({ stage: e.stage, code: e.code });
 
-  const log = host.accessLog();
-  if (log) {
-    const peerIp = peer.remoteAddress ?? '';
-    const hostHeader = raw?.headers['host'];
-    const hostName = typeof hostHeader === 'string' ? hostHeader.replace(/:\d*$/, '').toLowerCase() : null;
-    log.record({
-      time: Date.now(),
-      id,
-      clientIp: peerIp.startsWith('::ffff:') && peerIp.includes('.') ? peerIp.slice(7) : peerIp,
-      method: raw?.method ?? null,
-      host: hostName,
-      path: raw === null || raw.target === null ? null : raw.path,
-      query: raw?.query ?? '',
-      redact: snap.redactQuery,
-      routeId: null,
-      status,
-      bytesIn: raw?.body.length ?? 0,
-      bytesOut: Buffer.byteLength(reply),
-      latencyMs,
-      upstream: null,
-      upstreamLatencyMs: null,
-      consumer: null,
-      tenant: null,
-      outcome: { decision: 'denied', stage, code, reason: parserCode },
-      listener: listener.info.name,
-      monitored,
-      annotations,
-    });
+  const peerIp = peer.remoteAddress ?? '';
+  const hostHeader = raw?.headers['host'];
+  const hostName = typeof hostHeader === 'string' ? hostHeader.replace(/:\d*$/, '').toLowerCase() : null;
+  const record: AccessRecord = {
+    time: Date.now(),
+    id,
+    clientIp: peerIp.startsWith('::ffff:') && peerIp.includes('.') ? peerIp.slice(7) : peerIp,
+    method: raw?.method ?? null,
+    host: hostName,
+    path: raw === null || raw.target === null ? null : raw.path,
+    query: raw?.query ?? '',
+    redact: snap.redactQuery,
+    routeId: null,
+    status,
+    bytesIn: raw?.body.length ?? 0,
+    bytesOut: Buffer.byteLength(reply),
+    latencyMs,
+    upstream: null,
+    upstreamLatencyMs: null,
+    consumer: null,
+    tenant: null,
+    outcome: { decision: 'denied', stage, code, reason: parserCode },
+    listener: listener.info.name,
+    monitored,
+    annotations,
+  };
+  host.accessLog()?.record(record);
+  // abuse detection and alert rules count parser refusals like any other refused request
+  for (const o of snap.refusedObservers) {
+    try {
+      o(record);
+    } catch (e) {
+      host.services.logger.error({ event: 'observe_error', err: e instanceof Error ? e.message : String(e) });
+    }
   }
   return reply;
 }

@@ -4,6 +4,7 @@ import type { MonitorEvent, RequestContext } from './context.js';
 import type { Services } from './services.js';
 import type { CanonicalConfig, RouteConfig } from '../config/types.js';
 import type { JsonSchema } from '../config/json-schema.js';
+import type { AccessRecord } from '../observe/access-log.js';
 
 /** The upstream (or local) response as the respond phase sees it. */
 export interface ResponseMeta {
@@ -98,6 +99,11 @@ export interface StageInstance {
   inspectMalformed?(raw: MalformedRequest, requestId: string): MalformedVerdict | null;
   /** Runs once for every finished exchange, routed or not (abuse detection, alerting feeds). */
   observe?(ctx: RequestContext): void;
+  /**
+   * Runs once for every request the HTTP parser refused, with its access record (no request
+   * context exists for it): abuse detection and alert rules count these refusals too.
+   */
+  observeRefused?(r: AccessRecord): void;
   /** called when the snapshot is retired (after its in-flight requests finished) */
   close?(): Promise<void> | void;
 }

@@ -198,3 +198,30 @@ test('a stage whose hook throws does not break the reply: the parser error still
     await gw.close();
   }
 });
+
+test('abuse detection counts parser refusals: a client sending malformed attacks is banned', async () => {
+  const gw = await startGateway(
+    `${yaml('{ mode: enforce }')}abuse:
+  sync_interval_ms: 100
+  detectors:
+    waf_hits: { threshold: 3, window_ms: 10000, action: ban }
+`,
+    { vars: { UP: up.url } },
+  );
+  try {
+    assert.equal((await fetch(`${gw.url}/before`)).status, 200);
+    const codes: unknown[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await raw(gw.port, CSV_INJECTION)).body?.['code']);
+    assert.ok(codes.includes('PC_ERR_WAF_BLOCKED'), JSON.stringify(codes));
+    // the ban is decided asynchronously (store round trip): allow it a moment
+    let banned: unknown = null;
+    for (let i = 0; i < 20 && banned !== 'PC_ERR_CLIENT_BANNED'; i++) {
+      const r = await fetch(`${gw.url}/after`);
+      banned = r.status === 403 ? ((await r.json()) as { code?: string }).code : (await r.text(), null);
+      if (banned !== 'PC_ERR_CLIENT_BANNED') await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(banned, 'PC_ERR_CLIENT_BANNED');
+  } finally {
+    await gw.close();
+  }
+});

@@ -18,6 +18,7 @@ import type { RouteStage, StageModule } from '../../core/stage.js';
 import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
 import { configErrorAt } from '../../config/load.js';
 import { alertsFor, alertsModule } from '../../observe/alerts.js';
+import type { AccessRecord } from '../../observe/access-log.js';
 import { abuseSchema, ipListsSchema, routeIpListsSchema, type AbuseConfig, type IpListsConfig } from './schema.js';
 import { AbuseEngine, compileSettings, type AbuseSettings } from './engine.js';
 import { IpList, normaliseIp, parseCidr } from './ip-match.js';
@@ -90,6 +91,32 @@ function observeWith(rt: Runtime, ctx: RequestContext): void {
       method: ctx.method,
     },
     ctx.now,
+  );
+}
+
+/** A request the HTTP parser refused (no context exists): counted by the detectors and the alert rules. */
+function observeRefusedWith(rt: Runtime, r: AccessRecord): void {
+  const o = r.outcome;
+  try {
+    alertsFor(rt.services).observeExchange({ status: r.status, decision: o.decision, code: o.code, routeId: null, consumer: null, tenant: null, latencyMs: r.latencyMs }, r.time);
+  } catch (e) {
+    rt.services.logger.debug({ err: (e as Error).message }, 'alerts: observe failed');
+  }
+  void rt.engine.observe(
+    {
+      status: r.status,
+      decision: o.decision,
+      code: o.code,
+      stage: o.stage,
+      routeId: null,
+      params: {},
+      path: r.path ?? '',
+      ip: r.clientIp,
+      consumer: null,
+      requestId: r.id,
+      method: r.method ?? '',
+    },
+    r.time,
   );
 }
 
@@ -182,6 +209,7 @@ export const abuseModule: StageModule = {
       forRoute: (route) => routeStage(rt, route),
       ...(enabled || globalLists ? { checkClient: (ctx: RequestContext) => checkWith(rt, ctx) } : {}),
       ...(enabled || alertsOn ? { observe: (ctx: RequestContext) => observeWith(rt, ctx) } : {}),
+      ...(enabled || alertsOn ? { observeRefused: (r: AccessRecord) => observeRefusedWith(rt, r) } : {}),
       close() {
         if (closed) return;
         closed = true;
