@@ -307,9 +307,9 @@ export class Pipeline implements ExchangeOwner<Attempt> {
         upstreamHost: route.config.preserve_host === true ? (req.headers.host ?? target.hostPort) : target.hostPort,
       },
       ctx.upstreamHeadersIfAny,
+      ctx.body === null ? null : ctx.body.length,
     );
     const streamedBody = ctx.body === null && this.hasBody(ctx);
-    if (ctx.body !== null) headers['content-length'] = String(ctx.body.length);
     const opts: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
       path: this.upstreamPath(ctx, route, target),

@@ -63,39 +63,55 @@ export interface ForwardInfo {
   readonly upstreamHost: string;
 }
 
-/** Builds the upstream request headers. `strip` holds identity headers (lowercase). */
+/**
+ * Builds the upstream request headers as a flat [name, value, name, value, ...] list (undici takes
+ * it as is; a list needs no object shape per request). `strip` holds identity headers (lowercase).
+ * `bodyLength`: the length of a buffered body, sent as Content-Length in place of the client's.
+ */
 export function upstreamRequestHeaders(
   src: IncomingHttpHeaders,
   strip: ReadonlySet<string>,
   f: ForwardInfo,
   extra: Readonly<Record<string, string>> | null,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  bodyLength: number | null,
+): string[] {
+  const out: string[] = [];
   const conn = connectionTokens(src.connection);
+  const idHeader = f.requestIdHeader.toLowerCase(); // incoming names are lowercase
   for (const k in src) {
     if (HOP_BY_HOP.has(k) || strip.has(k) || k.startsWith(RESERVED_PREFIX)) continue;
     if (conn !== null && conn.includes(k)) continue;
+    if (k === 'host' || k === 'x-forwarded-for' || k === 'x-forwarded-proto' || k === 'x-forwarded-host' || k === 'forwarded' || k === idHeader) continue;
+    if (bodyLength !== null && k === 'content-length') continue;
+    if (extra !== null && extra[k] !== undefined) continue;
     const v = src[k];
-    if (v !== undefined) out[k] = v;
+    if (typeof v === 'string') out.push(k, v);
+    else if (v !== undefined) for (const x of v) out.push(k, x);
   }
-  out.host = f.upstreamHost;
   const prevXff = src['x-forwarded-for'];
   const peer = f.peerIp;
-  if (f.peerTrusted && prevXff !== undefined) {
-    out['x-forwarded-for'] = `${Array.isArray(prevXff) ? prevXff.join(', ') : prevXff}, ${peer}`;
-  } else {
-    out['x-forwarded-for'] = peer;
-  }
   const inProto = src['x-forwarded-proto'];
-  out['x-forwarded-proto'] = f.peerTrusted && typeof inProto === 'string' ? inProto : f.proto;
   const inHost = src['x-forwarded-host'];
-  out['x-forwarded-host'] = f.peerTrusted && typeof inHost === 'string' ? inHost : f.host;
   const forNode = peer.includes(':') ? `"[${peer}]"` : peer;
-  const el = `for=${forNode};proto=${f.proto};host="${f.host.replace(/["\\]/g, '')}"`;
+  const host = f.host.indexOf('"') < 0 && f.host.indexOf('\\') < 0 ? f.host : f.host.replace(/["\\]/g, '');
+  const el = `for=${forNode};proto=${f.proto};host="${host}"`;
   const prevFwd = src.forwarded;
-  out.forwarded = f.peerTrusted && prevFwd !== undefined ? `${Array.isArray(prevFwd) ? prevFwd.join(', ') : prevFwd}, ${el}` : el;
-  out[f.requestIdHeader] = f.requestId;
-  if (extra !== null) for (const k in extra) out[k] = extra[k] as string;
+  out.push(
+    'host',
+    f.upstreamHost,
+    'x-forwarded-for',
+    f.peerTrusted && prevXff !== undefined ? `${Array.isArray(prevXff) ? prevXff.join(', ') : prevXff}, ${peer}` : peer,
+    'x-forwarded-proto',
+    f.peerTrusted && typeof inProto === 'string' ? inProto : f.proto,
+    'x-forwarded-host',
+    f.peerTrusted && typeof inHost === 'string' ? inHost : f.host,
+    'forwarded',
+    f.peerTrusted && prevFwd !== undefined ? `${Array.isArray(prevFwd) ? prevFwd.join(', ') : prevFwd}, ${el}` : el,
+    f.requestIdHeader,
+    f.requestId,
+  );
+  if (bodyLength !== null) out.push('content-length', String(bodyLength));
+  if (extra !== null) for (const k in extra) out.push(k, extra[k] as string);
   return out;
 }
 
