@@ -14,6 +14,8 @@ import type { ListenerRuntime, PipelineHost } from './pipeline.js';
 import { rawProblem } from './problem.js';
 import type { AccessRecord } from '../observe/access-log.js';
 import { parseRawRequest } from '../server/raw-request.js';
+import { stripMapped } from '../proxy/client-ip.js';
+import { hostWithoutPort } from '../router/normalise.js';
 
 /** What the handling needs from the gateway (Pipeline.outsideHost()). */
 export type OutsideHost = Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'>;
@@ -65,19 +67,18 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
 
   const m = host.services.metrics;
   const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-  m.exchange('(none)', `${Math.floor(status / 100)}xx`, 'denied', listener.info.name, latencyMs / 1000);
+  m.exchange('(none)', status, 'denied', listener.info.name, latencyMs / 1000);
   m.denials.inc({ stage, code });
   for (const e of monitored) m.monitored.inc({ stage: e.stage, code: e.code });
 
   const peerIp = peer.remoteAddress ?? '';
   const hostHeader = raw?.headers['host'];
-  const hostName = typeof hostHeader === 'string' ? hostHeader.replace(/:\d*$/, '').toLowerCase() : null;
   const record: AccessRecord = {
     time: Date.now(),
     id,
-    clientIp: peerIp.startsWith('::ffff:') && peerIp.includes('.') ? peerIp.slice(7) : peerIp,
+    clientIp: stripMapped(peerIp),
     method: raw?.method ?? null,
-    host: hostName,
+    host: typeof hostHeader === 'string' ? hostWithoutPort(hostHeader) : null,
     path: raw === null || raw.target === null ? null : raw.path,
     query: raw?.query ?? '',
     redact: snap.redactQuery,

@@ -17,8 +17,8 @@ import type { ResponseMeta, RouteStage } from './stage.js';
 import type { Snapshot } from '../config/snapshot.js';
 import type { ListenerConfig } from '../config/types.js';
 import type { CompiledRoute } from '../router/route.js';
-import { normalisePath } from '../router/normalise.js';
-import { resolveClientIp } from '../proxy/client-ip.js';
+import { hostWithoutPort, normalisePath } from '../router/normalise.js';
+import { resolveClientIp, stripMapped } from '../proxy/client-ip.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { isIdempotent, type Target } from '../proxy/upstream.js';
 import { Exchange, type ExchangeOwner } from '../proxy/exchange.js';
@@ -51,10 +51,6 @@ function errCode(err: unknown): string {
   return e?.code === 'UND_ERR_SOCKET' && e.cause?.code ? e.cause.code : (e?.code ?? 'UNKNOWN');
 }
 
-function statusClass(s: number): string {
-  return s < 200 ? '1xx' : s < 300 ? '2xx' : s < 400 ? '3xx' : s < 500 ? '4xx' : '5xx';
-}
-
 function isThenable(v: unknown): v is PromiseLike<Decision> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -85,7 +81,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now);
     ctx.peerTrusted = peerTrusted;
     if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);
-    else if (peer.startsWith('::ffff:') && peer.includes('.')) ctx.clientIp = peer.slice(7);
+    else ctx.clientIp = stripMapped(peer);
     const socket = req.socket;
     const baseWritten = socket.bytesWritten;
     // 'close' is emitted once per response (finished or aborted); `on` spares the once-wrapper
@@ -118,9 +114,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     // the wire is a traversal attempt, refused unless the config asks to resolve it.
     if (norm.dotDot && cfg.limits.dot_segments === 'refuse') return void this.reply(ctx, { code: 'PC_ERR_PATH_TRAVERSAL', reason: 'dot-dot segment' }, 'intake');
     ctx.path = norm.path;
-    const hostHeader = h.host ?? '';
-    const colon = hostHeader.startsWith('[') ? hostHeader.indexOf(']:') + 1 : hostHeader.lastIndexOf(':');
-    ctx.host = (colon > 0 ? hostHeader.slice(0, colon) : hostHeader).toLowerCase();
+    ctx.host = hostWithoutPort(h.host ?? '');
 
     if (snap.clientChecks.length > 0) {
       const r = this.runChecks(ctx, snap, 0);
@@ -487,7 +481,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     for (const o of snap.observers) safe(() => o(ctx), this.logger);
     const m = this.services.metrics;
     const routeId = route?.id ?? '(none)';
-    m.exchange(routeId, statusClass(status), ctx.outcome.decision, ctx.listener.name, latencyMs / 1000);
+    m.exchange(routeId, status, ctx.outcome.decision, ctx.listener.name, latencyMs / 1000);
     if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe(route.upstream.name, ctx.upstreamLatencyMs / 1000);
     m.inFlightCount--;
     const log = this.host.accessLog();

@@ -29,8 +29,8 @@ export class Metrics {
   /** requests being processed; exposed as portcullis_requests_in_flight */
   inFlightCount = 0;
   /** Records one finished exchange (the hot path of the observe phase). */
-  exchange(route: string, statusClass: string, decision: string, listener: string, seconds: number): void {
-    this.requests.inc([route, statusClass, decision, listener]);
+  exchange(route: string, status: number, decision: string, listener: string, seconds: number): void {
+    this.requests.inc([route, statusClass(status), decision, listener]);
     this.latency.observe(route, seconds);
   }
 
@@ -144,3 +144,7 @@ export class Metrics {
 }
 
 export type { Labels };
+
+function statusClass(s: number): string {
+  return s < 200 ? '1xx' : s < 300 ? '2xx' : s < 400 ? '3xx' : s < 500 ? '4xx' : '5xx';
+}

@@ -28,8 +28,6 @@ export class Exchange<S> implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   /** true once the upstream response ended or failed */
   done = false;
-  /** true once the upstream response head was handed to the owner */
-  headSent = false;
   private aborted = false;
 
   constructor(
@@ -46,7 +44,6 @@ export class Exchange<S> implements Dispatcher.DispatchHandler {
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx interim responses are not forwarded
-    this.headSent = true;
     this.owner.exchangeHead(this, statusCode, headers);
   }
 

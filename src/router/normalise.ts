@@ -135,3 +135,9 @@ export function decodeSegment(seg: string): string {
     return seg;
   }
 }
+
+/** The host a Host header names, without its port, in lower case ('[::1]:8080' -> '[::1]'). */
+export function hostWithoutPort(hostHeader: string): string {
+  const colon = hostHeader.startsWith('[') ? hostHeader.indexOf(']:') + 1 : hostHeader.lastIndexOf(':');
+  return (colon > 0 ? hostHeader.slice(0, colon) : hostHeader).toLowerCase();
+}

@@ -141,6 +141,11 @@ const CHAR_FLAG = (() => {
   return t;
 })();
 
+/** The value in lower case; itself (no copy) when its flags say it has no upper case and no non-ASCII. */
+function lowercased(value: string, flags: number): string {
+  return (flags & (F_UPPER | F_NONASCII)) === 0 ? value : value.toLowerCase();
+}
+
 /** One pass over the value: which of the flags above it has. */
 export function charFlags(s: string): number {
   let f = F_ALWAYS;
@@ -407,7 +412,7 @@ export function evaluateTargets(
       const c = chains[ci]!;
       let v = t.value;
       if ((flags & c.mask) === 0) {
-        if (c.lowers) v = lower ??= (flags & (F_UPPER | F_NONASCII)) === 0 ? v : v.toLowerCase();
+        if (c.lowers) v = lower ??= lowercased(v, flags);
       } else {
         // steps before the first one with work to do leave the value as it is (or lowercase it)
         const steps = c.steps;
@@ -417,7 +422,7 @@ export function evaluateTargets(
           if (prefixStamp[pid] === stamp) v = prefixOut[pid]!;
           else {
             if (unchanged && (flags & c.stepMasks[k]!) === 0) {
-              if (c.stepLowers[k]!) v = lower ??= (flags & (F_UPPER | F_NONASCII)) === 0 ? t.value : t.value.toLowerCase();
+              if (c.stepLowers[k]!) v = lower ??= lowercased(t.value, flags);
             } else if (unchanged && c.stepEmptyUnless[k]! !== 0 && (flags & c.stepEmptyUnless[k]!) === 0) {
               v = ''; // e.g. base64 of a value without upper case: nothing to decode
               unchanged = false;
