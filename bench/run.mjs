@@ -25,6 +25,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1s' },
     connections: { type: 'string', default: '64' },
     out: { type: 'string', default: join(HERE, 'results.md') },
+    // for quick comparisons while working: only these targets / workloads (comma-separated)
+    targets: { type: 'string' },
+    workloads: { type: 'string' },
   },
 });
 
@@ -136,7 +139,9 @@ async function main() {
     const sc = SCENARIOS[name];
     console.error(`\n== scenario ${name}: ${sc.title}`);
     const targets = [];
-    for (const t of sc.targets) {
+    const only = (list, name) => !list || list.split(',').includes(name);
+    const workloads = sc.workloads.filter((w) => only(args.workloads, w.name));
+    for (const t of sc.targets.filter((x) => only(args.targets, x.name) || x.name === sc.baseline)) {
       const port = await freePort();
       const started = await t.start({ ...env, port });
       await waitPort(port);
@@ -145,11 +150,11 @@ async function main() {
     if (sc.verify) await sc.verify({ ...env, targets });
     const results = {};
     const warmups = {};
-    for (const wl of sc.workloads) for (const t of targets) if (!t.workloads || t.workloads.includes(wl.name)) {
+    for (const wl of workloads) for (const t of targets) if (!t.workloads || t.workloads.includes(wl.name)) {
       (warmups[wl.name] ??= {})[t.name] = runWrk(t.port, wl, args.warmup, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
     }
     for (let r = 0; r < rounds; r++) {
-      for (const wl of sc.workloads) {
+      for (const wl of workloads) {
         for (const t of targets) {
           if (t.workloads && !t.workloads.includes(wl.name)) continue;
           const res = runWrk(t.port, wl, args.duration, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);

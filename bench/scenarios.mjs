@@ -8,14 +8,14 @@ const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
 const POST = { name: 'post', script: 'post.lua', path: '/api/items' };
 
 /** Starts `node bin/portcullis.js start -c <config>` on CPU 0 with placeholders filled. */
-export function gateway(configFile, vars = {}) {
+export function gateway(configFile, vars = {}, root) {
   return async (env) => {
     let text = readFileSync(join(env.HERE, 'configs', configFile), 'utf8');
     const all = { PORT: env.port, UPSTREAM_PORT: env.upstreamPort, ADMIN_PORT: await env.freePort(), WORK: env.work, ROOT: env.ROOT, ...vars };
     text = text.replace(/\{\{(\w+)\}\}/g, (_m, k) => String(all[k]));
     const file = join(env.work, `${env.port}-${configFile}`);
     writeFileSync(file, text);
-    const proc = env.startProc(0, process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'start', '-c', file]);
+    const proc = env.startProc(0, process.execPath, [join(root ?? env.ROOT, 'bin', 'portcullis.js'), 'start', '-c', file]);
     return { proc };
   };
 }
@@ -64,6 +64,8 @@ export const SCENARIOS = {
       { name: 'portcullis', start: gateway('core.yaml', { LOG: 'true' }) },
       // not a check: what the access log costs (the figure the issue asks for is the row above)
       { name: 'portcullis-no-access-log', start: gateway('core.yaml', { LOG: 'false' }) },
+      // A/B while working: BENCH_ALT_ROOT=<another checkout, built> adds that build as a target
+      ...(process.env.BENCH_ALT_ROOT ? [{ name: 'portcullis-alt', start: gateway('core.yaml', { LOG: 'true' }, process.env.BENCH_ALT_ROOT) }] : []),
     ],
     workloads: [GET, POST],
     checks: [

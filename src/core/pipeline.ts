@@ -5,7 +5,7 @@
  * a stage returns one, so that the common path allocates little.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { RequestContext, type ListenerInfo } from './context.js';
@@ -19,7 +19,7 @@ import type { ListenerConfig } from '../config/types.js';
 import type { CompiledRoute } from '../router/route.js';
 import { hostWithoutPort, normalisePath } from '../router/normalise.js';
 import { resolveClientIp, stripMapped } from '../proxy/client-ip.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
+import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject, upstreamRequestHeaders } from '../proxy/headers.js';
 import { isIdempotent, type Target } from '../proxy/upstream.js';
 import { Exchange, type ExchangeOwner } from '../proxy/exchange.js';
 import { accessRecord, type AccessLog } from '../observe/access-log.js';
@@ -322,21 +322,29 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     }
     const x = new Exchange<Attempt>(this, ctx.res, a);
     ctx.exchange = x;
-    target.pool.dispatch(opts, x);
+    target.pool.dispatch(opts, x.handler);
   }
 
   /** ExchangeOwner: the upstream response head arrived; respond stages see it, then it is sent. */
-  exchangeHead(x: Exchange<Attempt>, status: number, upHeaders: IncomingHttpHeaders): void {
+  exchangeHead(x: Exchange<Attempt>, status: number, raw: readonly Buffer[]): void {
     const { ctx, route } = x.state;
     ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - x.state.upStart) / 1e6;
-    const out = clientResponseHeaders(upHeaders as Record<string, string | string[] | undefined>);
     if (route.respondStages.length > 0) {
+      const out = clientResponseHeaders(rawHeaderObject(raw));
       const meta: ResponseMeta = { status, headers: out };
       for (const s of route.respondStages) s.onResponse?.(ctx, meta);
-      status = meta.status;
+      this.decorate(ctx, out);
+      x.res.writeHead(meta.status, out);
+      return;
     }
-    this.decorate(ctx, out);
-    x.res.writeHead(status, out);
+    // the common case: the headers go out as a list, without an object per response
+    const idHeader = ctx.snapshot.config.request_id.header;
+    const extra = ctx.responseHeadersIfAny;
+    const list = clientResponseHeaderList(raw, idHeader.toLowerCase(), extra);
+    list.push(idHeader, ctx.id);
+    if (extra !== null) for (const k in extra) list.push(k, extra[k] as string);
+    if (this.host.shuttingDown()) list.push('connection', 'close');
+    x.res.writeHead(status, list);
   }
 
   /** ExchangeOwner: the response was streamed to the end. */

@@ -4,16 +4,21 @@
  * AsyncResource and registers `stream.finished` listeners on the response; measured here, a plain
  * handler object costs several microseconds less per request on the proxy's hot path.
  *
+ * It implements undici's raw handler interface (onConnect, onHeaders, ...), the one undici's own
+ * `Pool.stream` uses: the newer `onRequestStart` interface is adapted to it by a wrapper that
+ * allocates a controller and parses the response headers into an object for every request, and
+ * the gateway needs neither (the headers go to the client as a list, see clientResponseHeaderList).
+ *
  * The handler owns only the flow of bytes (backpressure both ways, abort); what to send (status,
  * headers, retries, health reports) is decided by its owner, the pipeline.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 
 /** What an exchange reports back to the code that started it. */
 export interface ExchangeOwner<S> {
-  /** Final (non-1xx) upstream status and headers; the owner writes the response head. */
-  exchangeHead(x: Exchange<S>, status: number, headers: IncomingHttpHeaders): void;
+  /** Final (non-1xx) upstream status and raw headers ([name, value, ...] as Buffers); the owner writes the response head. */
+  exchangeHead(x: Exchange<S>, status: number, rawHeaders: readonly Buffer[]): void;
   /** The upstream body ended and the client response was ended. */
   exchangeEnd(x: Exchange<S>): void;
   /** The exchange failed (connect error, timeout, reset, abort), before or after the head. */
@@ -24,8 +29,18 @@ function clientGone(): Error {
   return Object.assign(new Error('client closed the connection'), { code: 'PC_CLIENT_CLOSED' });
 }
 
-export class Exchange<S> implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
+/** undici's raw dispatch handler interface (lib/handler/unwrap-handler.js adapts the newer one to it). */
+export interface RawDispatchHandler {
+  onConnect(abort: (err?: Error) => void): void;
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: Buffer[] | null): void;
+  onError(err: Error): void;
+}
+
+export class Exchange<S> implements RawDispatchHandler {
+  private abortFn: ((err?: Error) => void) | null = null;
+  private resumeFn: (() => void) | null = null;
   /** true once the upstream response ended or failed */
   done = false;
   private aborted = false;
@@ -37,31 +52,39 @@ export class Exchange<S> implements Dispatcher.DispatchHandler {
     readonly state: S,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.aborted) controller.abort(clientGone()); // the client left while the request was queued
+  /** As undici's dispatcher expects it (the raw interface is not in its published types). */
+  get handler(): Dispatcher.DispatchHandler {
+    return this as unknown as Dispatcher.DispatchHandler;
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // 1xx interim responses are not forwarded
-    this.owner.exchangeHead(this, statusCode, headers);
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.aborted) abort(clientGone()); // the client left while the request was queued
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx interim responses are not forwarded
+    this.resumeFn = resume;
+    this.owner.exchangeHead(this, statusCode, rawHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
     if (!this.res.write(chunk) && !this.res.destroyed) {
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
+      this.res.once('drain', () => this.resumeFn?.());
+      return false; // undici pauses the upstream socket until resume()
     }
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (this.done) return;
     this.done = true;
     this.res.end();
     this.owner.exchangeEnd(this);
   }
 
-  onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
+  onError(err: Error): void {
     if (this.done) return;
     this.done = true;
     this.owner.exchangeError(this, err);
@@ -71,6 +94,6 @@ export class Exchange<S> implements Dispatcher.DispatchHandler {
   abort(): void {
     if (this.done || this.aborted) return;
     this.aborted = true;
-    this.controller?.abort(clientGone());
+    this.abortFn?.(clientGone());
   }
 }

@@ -4,6 +4,9 @@
  * from every incoming request; forwarding headers are set from what the gateway knows.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import undiciUtil from 'undici/lib/core/util.js';
+
+const { headerNameToString } = undiciUtil;
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -126,4 +129,36 @@ export function clientResponseHeaders(src: Record<string, string | string[] | un
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/**
+ * The upstream response headers for the client as a flat [name, value, ...] list (what
+ * `writeHead` takes without building an object), from undici's raw header buffers: names
+ * lowercase, hop-by-hop and Connection-listed headers removed, and headers the gateway sets
+ * itself left out (`own`: the request-id header, lowercase; `extra`: stage response headers).
+ */
+export function clientResponseHeaderList(raw: readonly Buffer[], own: string, extra: Readonly<Record<string, string>> | null): string[] {
+  const out: string[] = [];
+  let conn: string[] | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = headerNameToString(raw[i] as Buffer);
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') {
+        const t = connectionTokens((raw[i + 1] as Buffer).toString('latin1'));
+        if (t !== null) conn = conn === null ? t : conn.concat(t);
+      }
+      continue;
+    }
+    if (name === own || (extra !== null && extra[name] !== undefined)) continue;
+    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+  }
+  if (conn === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!conn.includes(out[i] as string)) kept.push(out[i] as string, out[i + 1] as string);
+  return kept;
+}
+
+/** Raw [name, value, ...] header buffers as an object (names lowercase, repeated names as arrays). */
+export function rawHeaderObject(raw: readonly Buffer[]): Record<string, string | string[]> {
+  return undiciUtil.parseHeaders(raw);
 }
