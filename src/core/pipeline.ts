@@ -351,7 +351,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
   exchangeEnd(x: Exchange<Attempt>): void {
     const a = x.state;
     release(a);
-    a.route.upstream.report(a.target, x.res.statusCode < 500, Date.now());
+    const ok = x.res.statusCode < 500;
+    a.route.upstream.report(a.target, ok, ok ? 0 : Date.now()); // the time matters only for a failure
   }
 
   /** ExchangeOwner: the upstream exchange failed. */

@@ -74,6 +74,19 @@ const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
 /** A JSON string literal; most logged values need no escaping, and a regex test is cheaper than JSON.stringify. */
 const q = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 
+/** JSON literals of low-cardinality values (methods, route ids, upstream origins, listener names), bounded. */
+const quoted = new Map<string, string>();
+/** q() of a value that repeats across lines: looked up rather than tested and concatenated each time. */
+function qc(s: string | null): string {
+  if (s === null) return 'null';
+  let v = quoted.get(s);
+  if (v === undefined) {
+    v = q(s);
+    if (quoted.size < 1024) quoted.set(s, v);
+  }
+  return v;
+}
+
 let isoSec = Number.NaN;
 let isoPrefix = '';
 /** ISO 8601 time of `ms`: the date and time to the second computed once per second, then the milliseconds appended. */
@@ -169,9 +182,9 @@ export function formatAccessRecord(r: AccessRecord): string {
   const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
   let line =
     `{"level":"info","time":"${isoTime(r.time)}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
-    `"method":${q(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":${q(r.routeId)},"status":${r.status},` +
-    `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${ms(r.latencyMs)},"upstream":${q(r.upstream)},` +
-    `"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision},"listener":${q(r.listener)}`;
+    `"method":${qc(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":${qc(r.routeId)},"status":${r.status},` +
+    `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${ms(r.latencyMs)},"upstream":${qc(r.upstream)},` +
+    `"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision},"listener":${qc(r.listener)}`;
   if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
   const ann = r.annotations;
   if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;

@@ -78,7 +78,8 @@ export class LineWriter {
     if (this.used === 0) return;
     const data = this.buf.subarray(0, this.used);
     const lines = this.lines;
-    this.buf = Buffer.allocUnsafe(this.batchBytes);
+    // a file is written synchronously: the batch buffer is free again at once; a stream keeps it
+    if (this.fd < 0) this.buf = Buffer.allocUnsafe(this.batchBytes);
     this.used = 0;
     this.lines = 0;
     this.send(data, lines);

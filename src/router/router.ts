@@ -34,6 +34,9 @@ interface Seg<T> {
   readonly entries: Entry<T>[];
 }
 
+/** the parameters of a route without any (shared: never written to) */
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 const newSeg = <T>(): Seg<T> => ({ statics: new Map(), params: [], entries: [] });
 
 const PARAM = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
@@ -94,6 +97,24 @@ class Table<T> {
     node.entries.push({ value: spec.value, methods: spec.methods, paramNames: names });
   }
 
+  /**
+   * The first entry, in the order collect() gives, whose methods allow `method`; its captured
+   * values are left in `values`. Null (and `values` empty) when none: the common case stops at
+   * the first match without listing every candidate.
+   */
+  first(method: string, path: string, values: string[]): Entry<T> | null {
+    const ex = this.exact.get(path);
+    if (ex) for (const e of ex) if (allows(e.methods, method)) return e;
+    if (this.tree.statics.size > 0 || this.tree.params.length > 0) {
+      const e = walkFirst(this.tree, path, 1, method, values);
+      if (e !== null) return e;
+    }
+    for (const p of this.prefixes) {
+      if ((p.prefix === '/' || path === p.prefix || path.startsWith(`${p.prefix}/`)) && allows(p.entry.methods, method)) return p.entry;
+    }
+    return null;
+  }
+
   /** Collects candidate entries in specificity order with their captured values. */
   collect(path: string, out: { entry: Entry<T>; values: string[] }[]): void {
     const ex = this.exact.get(path);
@@ -106,6 +127,43 @@ class Table<T> {
       if (p.prefix === '/' || path === p.prefix || path.startsWith(`${p.prefix}/`)) out.push({ entry: p.entry, values: [] });
     }
   }
+}
+
+const allows = (ms: ReadonlySet<string> | null, method: string): boolean => ms === null || ms.has(method) || (method === 'HEAD' && ms.has('GET'));
+
+/**
+ * walk() for the first allowed entry, reading segments from the path in place. `pos`: where the
+ * current segment starts, -1 after the last one. Same order as walk() over path.split('/').
+ */
+function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, values: string[]): Entry<T> | null {
+  if (pos < 0) {
+    for (const e of node.entries) if (allows(e.methods, method)) return e;
+    return null;
+  }
+  const slash = path.indexOf('/', pos);
+  const seg = slash < 0 ? path.slice(pos) : path.slice(pos, slash);
+  const next = slash < 0 ? -1 : slash + 1;
+  const st = node.statics.get(seg);
+  if (st) {
+    const e = walkFirst(st, path, next, method, values);
+    if (e !== null) return e;
+  }
+  if (seg === '') return null; // parameters never match an empty segment
+  for (const p of node.params) {
+    const n = values.length;
+    if (p.whole) {
+      values.push(seg);
+    } else {
+      if (seg.length > MAX_PATTERN_SEGMENT) continue;
+      const m = p.re.exec(seg);
+      if (!m) continue;
+      for (let k = 1; k < m.length; k++) values.push(m[k] as string);
+    }
+    const e = walkFirst(p.node, path, next, method, values);
+    if (e !== null) return e;
+    values.length = n;
+  }
+  return null;
 }
 
 function walk<T>(node: Seg<T>, segs: string[], i: number, values: string[], out: { entry: Entry<T>; values: string[] }[]): void {
@@ -167,6 +225,30 @@ export class Router<T> {
 
   /** host: lowercase without port; path: canonical (normalised) path */
   find(method: string, host: string, path: string): RouteMatch<T> {
+    const values: string[] = [];
+    const exact = this.byHost.get(host);
+    let e = exact ? exact.first(method, path, values) : null;
+    if (e === null) {
+      for (const w of this.wildcards) {
+        if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
+          e = w.table.first(method, path, values);
+          break;
+        }
+      }
+    }
+    if (e === null) e = this.anyHost.first(method, path, values);
+    if (e !== null) {
+      const names = e.paramNames;
+      if (names.length === 0) return { kind: 'found', value: e.value, params: NO_PARAMS };
+      const params: Record<string, string> = {};
+      for (let k = 0; k < names.length; k++) params[names[k] as string] = decodeSegment(values[k] as string);
+      return { kind: 'found', value: e.value, params };
+    }
+    return this.miss(host, path);
+  }
+
+  /** No route allows the method: 405 with the methods that would match, or 404. */
+  private miss(host: string, path: string): RouteMatch<T> {
     const cands: { entry: Entry<T>; values: string[] }[] = [];
     const exact = this.byHost.get(host);
     if (exact) exact.collect(path, cands);
@@ -178,15 +260,6 @@ export class Router<T> {
     }
     this.anyHost.collect(path, cands);
     if (cands.length === 0) return { kind: 'none' };
-    for (const c of cands) {
-      const ms = c.entry.methods;
-      if (ms === null || ms.has(method) || (method === 'HEAD' && ms.has('GET'))) {
-        const params: Record<string, string> = {};
-        const names = c.entry.paramNames;
-        for (let k = 0; k < names.length; k++) params[names[k] as string] = decodeSegment(c.values[k] as string);
-        return { kind: 'found', value: c.entry.value, params };
-      }
-    }
     const allow = new Set<string>();
     for (const c of cands) {
       if (c.entry.methods === null) continue;

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject } from './headers.js';
+
+const raw = (...pairs: string[]): Buffer[] => pairs.map((s) => Buffer.from(s, 'latin1'));
+
+test('response header list: names lowercased, hop-by-hop and Connection-listed headers removed, repeats kept', () => {
+  const r = raw(
+    'Content-Type', 'application/json',
+    'Connection', 'keep-alive, X-Internal',
+    'Keep-Alive', 'timeout=5',
+    'Transfer-Encoding', 'chunked',
+    'X-Internal', 'secret',
+    'Set-Cookie', 'a=1',
+    'set-cookie', 'b=2',
+    'X-Custom', 'caf\xe9',
+  );
+  assert.deepEqual(clientResponseHeaderList(r, 'x-request-id', null), [
+    'content-type', 'application/json',
+    'set-cookie', 'a=1',
+    'set-cookie', 'b=2',
+    'x-custom', 'caf\xe9',
+  ]);
+});
+
+test('response header list: headers the gateway sets itself are left out (request id, stage headers)', () => {
+  const r = raw('X-Request-Id', 'from-upstream', 'RateLimit-Remaining', '999', 'ETag', '"1"');
+  assert.deepEqual(clientResponseHeaderList(r, 'x-request-id', { 'ratelimit-remaining': '3' }), ['etag', '"1"']);
+});
+
+test('the list and the object forms agree', () => {
+  const r = raw('Content-Length', '2', 'Upgrade', 'h2c', 'Vary', 'Accept', 'Vary', 'Origin');
+  assert.deepEqual(clientResponseHeaders(rawHeaderObject(r)), { 'content-length': '2', vary: ['Accept', 'Origin'] });
+  assert.deepEqual(clientResponseHeaderList(r, 'x-request-id', null), ['content-length', '2', 'vary', 'Accept', 'vary', 'Origin']);
+});
