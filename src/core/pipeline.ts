@@ -298,7 +298,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
         host: ctx.host,
         requestIdHeader: snap.config.request_id.header,
         requestId: ctx.id,
-        upstreamHost: route.config.preserve_host === true ? (req.headers.host ?? target.hostPort) : target.hostPort,
+        upstreamHost: route.config.preserve_host === true ? (req.headers.host ?? target.hostPort) : null,
       },
       ctx.upstreamHeadersIfAny,
       ctx.body === null ? null : ctx.body.length,

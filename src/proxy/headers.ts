@@ -62,8 +62,8 @@ export interface ForwardInfo {
   readonly host: string;
   readonly requestIdHeader: string;
   readonly requestId: string;
-  /** Host header sent upstream */
-  readonly upstreamHost: string;
+  /** Host header sent upstream; null: the target's own (undici writes it from the pool's origin) */
+  readonly upstreamHost: string | null;
 }
 
 /**
@@ -99,9 +99,8 @@ export function upstreamRequestHeaders(
   const host = f.host.indexOf('"') < 0 && f.host.indexOf('\\') < 0 ? f.host : f.host.replace(/["\\]/g, '');
   const el = `for=${forNode};proto=${f.proto};host="${host}"`;
   const prevFwd = src.forwarded;
+  if (f.upstreamHost !== null) out.push('host', f.upstreamHost);
   out.push(
-    'host',
-    f.upstreamHost,
     'x-forwarded-for',
     f.peerTrusted && prevXff !== undefined ? `${Array.isArray(prevXff) ? prevXff.join(', ') : prevXff}, ${peer}` : peer,
     'x-forwarded-proto',

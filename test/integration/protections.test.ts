@@ -90,6 +90,8 @@ test('X-Forwarded-For from an untrusted peer is replaced, and identity headers f
   assert.equal(body.headers['x-forwarded-for'], '127.0.0.1');
   assert.equal(body.headers.forwarded, 'for=127.0.0.1;proto=http;host="127.0.0.1"');
   assert.equal(body.headers['x-forwarded-proto'], 'http');
+  assert.equal(body.headers.host, `127.0.0.1:${up.port}`, 'the upstream sees its own host (preserve_host is off)');
+  assert.equal(body.headers['x-forwarded-host'], '127.0.0.1', 'and the client-facing host in X-Forwarded-Host');
   assert.equal(body.headers['x-consumer-id'], undefined);
   assert.equal(body.headers['x-tenant-id'], undefined);
   assert.equal(body.headers['x-portcullis-anything'], undefined);
