@@ -97,9 +97,17 @@ export function claimPart(v: unknown): string | null {
   return `#${createHash('sha256').update(json).digest('base64url').slice(0, 22)}`;
 }
 
+/** sf-strings of policy names and units (from the config), made once rather than on every response */
+const sfStrings = new Map<string, string>();
+
 /** An sf-string (RFC 8941): printable ASCII with `"` and `\` escaped. Policy names are already restricted. */
 export function sfString(s: string): string {
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+  let v = sfStrings.get(s);
+  if (v === undefined) {
+    v = `"${s.replace(/[\\"]/g, '\\$&')}"`;
+    if (sfStrings.size < 1024) sfStrings.set(s, v);
+  }
+  return v;
 }
 
 /** One RateLimit-Policy item: `"name";q=50;w=2` (q: quota units, w: window seconds, qu: unit when not requests). */
