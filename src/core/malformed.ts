@@ -10,7 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import type { MonitorEvent } from './context.js';
 import type { Deny } from './decision.js';
 import { ERRORS, type ErrorCode } from './errors.js';
-import type { ListenerRuntime, PipelineHost } from './pipeline.js';
+import { safe, type ListenerRuntime, type PipelineHost } from './pipeline.js';
 import { rawProblem } from './problem.js';
 import type { AccessRecord } from '../observe/access-log.js';
 import { parseRawRequest } from '../server/raw-request.js';
@@ -98,12 +98,6 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
   };
   host.accessLog()?.record(record);
   // abuse detection and alert rules count parser refusals like any other refused request
-  for (const o of snap.refusedObservers) {
-    try {
-      o(record);
-    } catch (e) {
-      host.services.logger.error({ event: 'observe_error', err: e instanceof Error ? e.message : String(e) });
-    }
-  }
+  for (const o of snap.refusedObservers) safe(() => o(record), host.services.logger);
   return reply;
 }

@@ -338,12 +338,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       return;
     }
     // the common case: the headers go out as a list, without an object per response
-    const idHeader = ctx.snapshot.config.request_id.header;
-    const extra = ctx.responseHeadersIfAny;
-    const list = clientResponseHeaderList(raw, idHeader.toLowerCase(), extra);
-    list.push(idHeader, ctx.id);
-    if (extra !== null) for (const k in extra) list.push(k, extra[k] as string);
-    if (this.host.shuttingDown()) list.push('connection', 'close');
+    const list = clientResponseHeaderList(raw, ctx.snapshot.config.request_id.header.toLowerCase(), ctx.responseHeadersIfAny);
+    this.decorate(ctx, list);
     x.res.writeHead(status, list);
   }
 
@@ -445,12 +441,24 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
   }
 
-  /** Adds the request id and stage response headers (RateLimit, security headers) to a response. */
-  private decorate(ctx: RequestContext, out: Record<string, string | string[]>): void {
-    out[ctx.snapshot.config.request_id.header] = ctx.id;
+  /**
+   * Adds the request id and stage response headers (RateLimit, security headers) to a response,
+   * as an object or as a [name, value, ...] list (names the upstream sent are left out of a list
+   * beforehand by clientResponseHeaderList; in an object they are replaced).
+   */
+  private decorate(ctx: RequestContext, out: Record<string, string | string[]> | string[]): void {
+    const idHeader = ctx.snapshot.config.request_id.header;
     const extra = ctx.responseHeadersIfAny;
+    const closing = this.host.shuttingDown();
+    if (Array.isArray(out)) {
+      out.push(idHeader, ctx.id);
+      if (extra !== null) for (const k in extra) out.push(k, extra[k] as string);
+      if (closing) out.push('connection', 'close');
+      return;
+    }
+    out[idHeader] = ctx.id;
     if (extra !== null) for (const k in extra) out[k] = extra[k] as string;
-    if (this.host.shuttingDown()) out.connection = 'close';
+    if (closing) out.connection = 'close';
   }
 
   // ---- local replies -------------------------------------------------------------------------
@@ -527,7 +535,8 @@ function release(a: Attempt): void {
   }
 }
 
-function safe(fn: () => void, logger: Logger): void {
+/** Runs an observer; an exception is logged, never thrown into the request path. */
+export function safe(fn: () => void, logger: Logger): void {
   try {
     fn();
   } catch (e) {

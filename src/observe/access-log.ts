@@ -6,6 +6,7 @@
 import pino, { type Logger } from 'pino';
 import type { MonitorEvent, Outcome, RequestContext } from '../core/context.js';
 import type { LineWriter } from './line-writer.js';
+import { memoised } from '../core/memo.js';
 
 export interface AccessLogOptions {
   enabled: boolean;
@@ -74,18 +75,10 @@ const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
 /** A JSON string literal; most logged values need no escaping, and a regex test is cheaper than JSON.stringify. */
 const q = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 
-/** JSON literals of low-cardinality values (methods, route ids, upstream origins, listener names), bounded. */
-const quoted = new Map<string, string>();
+/** JSON literals of values that repeat across lines (methods, route ids, upstream origins, listener names). */
+const quoteRepeated = memoised(q);
 /** q() of a value that repeats across lines: looked up rather than tested and concatenated each time. */
-function qc(s: string | null): string {
-  if (s === null) return 'null';
-  let v = quoted.get(s);
-  if (v === undefined) {
-    v = q(s);
-    if (quoted.size < 1024) quoted.set(s, v);
-  }
-  return v;
-}
+const qc = (s: string | null): string => (s === null ? 'null' : quoteRepeated(s));
 
 let isoSec = Number.NaN;
 let isoPrefix = '';

@@ -98,46 +98,41 @@ class Table<T> {
   }
 
   /**
-   * The first entry, in the order collect() gives, whose methods allow `method`; its captured
-   * values are left in `values`. Null (and `values` empty) when none: the common case stops at
-   * the first match without listing every candidate.
+   * Matching entries in specificity order (exact, templates, prefixes). Returns the first whose
+   * methods allow `method`, its captured values left in `values` (empty when none matched). With
+   * `all`, every matching entry is collected there instead and null returned (405's Allow list).
    */
-  first(method: string, path: string, values: string[]): Entry<T> | null {
+  first(method: string, path: string, values: string[], all: Entry<T>[] | null): Entry<T> | null {
     const ex = this.exact.get(path);
-    if (ex) for (const e of ex) if (allows(e.methods, method)) return e;
+    if (ex) for (const e of ex) if (take(e, method, all)) return e;
     if (this.tree.statics.size > 0 || this.tree.params.length > 0) {
-      const e = walkFirst(this.tree, path, 1, method, values);
+      const e = walkFirst(this.tree, path, 1, method, values, all);
       if (e !== null) return e;
     }
     for (const p of this.prefixes) {
-      if ((p.prefix === '/' || path === p.prefix || path.startsWith(`${p.prefix}/`)) && allows(p.entry.methods, method)) return p.entry;
+      if ((p.prefix === '/' || path === p.prefix || path.startsWith(`${p.prefix}/`)) && take(p.entry, method, all)) return p.entry;
     }
     return null;
-  }
-
-  /** Collects candidate entries in specificity order with their captured values. */
-  collect(path: string, out: { entry: Entry<T>; values: string[] }[]): void {
-    const ex = this.exact.get(path);
-    if (ex) for (const entry of ex) out.push({ entry, values: [] });
-    if (this.tree.statics.size > 0 || this.tree.params.length > 0) {
-      const segs = path.split('/');
-      walk(this.tree, segs, 1, [], out);
-    }
-    for (const p of this.prefixes) {
-      if (p.prefix === '/' || path === p.prefix || path.startsWith(`${p.prefix}/`)) out.push({ entry: p.entry, values: [] });
-    }
   }
 }
 
 const allows = (ms: ReadonlySet<string> | null, method: string): boolean => ms === null || ms.has(method) || (method === 'HEAD' && ms.has('GET'));
 
+/** true: `e` is the answer; when collecting `all`, every entry is kept and none is the answer */
+function take<T>(e: Entry<T>, method: string, all: Entry<T>[] | null): boolean {
+  if (all === null) return allows(e.methods, method);
+  all.push(e);
+  return false;
+}
+
 /**
- * walk() for the first allowed entry, reading segments from the path in place. `pos`: where the
- * current segment starts, -1 after the last one. Same order as walk() over path.split('/').
+ * Walks the template tree along the path, reading segments in place (`pos`: where the current
+ * segment starts, -1 after the last one): static segments before parameters, patterns with
+ * literals before whole-segment parameters. See Table.first for `values` and `all`.
  */
-function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, values: string[]): Entry<T> | null {
+function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, values: string[], all: Entry<T>[] | null): Entry<T> | null {
   if (pos < 0) {
-    for (const e of node.entries) if (allows(e.methods, method)) return e;
+    for (const e of node.entries) if (take(e, method, all)) return e;
     return null;
   }
   const slash = path.indexOf('/', pos);
@@ -145,7 +140,7 @@ function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, v
   const next = slash < 0 ? -1 : slash + 1;
   const st = node.statics.get(seg);
   if (st) {
-    const e = walkFirst(st, path, next, method, values);
+    const e = walkFirst(st, path, next, method, values, all);
     if (e !== null) return e;
   }
   if (seg === '') return null; // parameters never match an empty segment
@@ -159,36 +154,11 @@ function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, v
       if (!m) continue;
       for (let k = 1; k < m.length; k++) values.push(m[k] as string);
     }
-    const e = walkFirst(p.node, path, next, method, values);
+    const e = walkFirst(p.node, path, next, method, values, all);
     if (e !== null) return e;
     values.length = n;
   }
   return null;
-}
-
-function walk<T>(node: Seg<T>, segs: string[], i: number, values: string[], out: { entry: Entry<T>; values: string[] }[]): void {
-  if (i === segs.length) {
-    for (const entry of node.entries) out.push({ entry, values: values.slice() });
-    return;
-  }
-  const seg = segs[i] as string;
-  const st = node.statics.get(seg);
-  if (st) walk(st, segs, i + 1, values, out);
-  if (seg === '') return; // parameters never match an empty segment
-  for (const p of node.params) {
-    const n = values.length;
-    if (p.whole) {
-      values.push(seg); // a whole-segment parameter matches any non-empty segment: no regex to run
-    } else {
-      // patterns with literals (`{name}.{ext}`) are quadratic in the worst case: bound the input
-      if (seg.length > MAX_PATTERN_SEGMENT) continue;
-      const m = p.re.exec(seg);
-      if (!m) continue;
-      for (let k = 1; k < m.length; k++) values.push(m[k] as string);
-    }
-    walk(p.node, segs, i + 1, values, out);
-    values.length = n;
-  }
 }
 
 export class Router<T> {
@@ -226,17 +196,7 @@ export class Router<T> {
   /** host: lowercase without port; path: canonical (normalised) path */
   find(method: string, host: string, path: string): RouteMatch<T> {
     const values: string[] = [];
-    const exact = this.byHost.get(host);
-    let e = exact ? exact.first(method, path, values) : null;
-    if (e === null) {
-      for (const w of this.wildcards) {
-        if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
-          e = w.table.first(method, path, values);
-          break;
-        }
-      }
-    }
-    if (e === null) e = this.anyHost.first(method, path, values);
+    const e = this.lookup(method, host, path, values, null);
     if (e !== null) {
       const names = e.paramNames;
       if (names.length === 0) return { kind: 'found', value: e.value, params: NO_PARAMS };
@@ -244,28 +204,31 @@ export class Router<T> {
       for (let k = 0; k < names.length; k++) params[names[k] as string] = decodeSegment(values[k] as string);
       return { kind: 'found', value: e.value, params };
     }
-    return this.miss(host, path);
-  }
-
-  /** No route allows the method: 405 with the methods that would match, or 404. */
-  private miss(host: string, path: string): RouteMatch<T> {
-    const cands: { entry: Entry<T>; values: string[] }[] = [];
-    const exact = this.byHost.get(host);
-    if (exact) exact.collect(path, cands);
-    for (const w of this.wildcards) {
-      if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
-        w.table.collect(path, cands);
-        break;
-      }
-    }
-    this.anyHost.collect(path, cands);
-    if (cands.length === 0) return { kind: 'none' };
+    // no route allows the method: 405 with the methods that would match, or 404
+    const all: Entry<T>[] = [];
+    this.lookup(method, host, path, values, all);
+    if (all.length === 0) return { kind: 'none' };
     const allow = new Set<string>();
-    for (const c of cands) {
-      if (c.entry.methods === null) continue;
-      for (const m of c.entry.methods) allow.add(m);
-      if (c.entry.methods.has('GET')) allow.add('HEAD');
+    for (const c of all) {
+      if (c.methods === null) continue;
+      for (const m of c.methods) allow.add(m);
+      if (c.methods.has('GET')) allow.add('HEAD');
     }
     return { kind: 'method', allow: [...allow].sort() };
+  }
+
+  /** Table.first over the host's tables: exact host, then the longest matching wildcard, then any host. */
+  private lookup(method: string, host: string, path: string, values: string[], all: Entry<T>[] | null): Entry<T> | null {
+    const exact = this.byHost.get(host);
+    let e = exact ? exact.first(method, path, values, all) : null;
+    if (e === null) {
+      for (const w of this.wildcards) {
+        if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
+          e = w.table.first(method, path, values, all);
+          break;
+        }
+      }
+    }
+    return e ?? this.anyHost.first(method, path, values, all);
   }
 }

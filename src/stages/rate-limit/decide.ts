@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CheckResult } from '../../store/types.js';
+import { memoised } from '../../core/memo.js';
 
 export { bucketStep, quotaStep, concurrencyStep, decideChecks, CONCURRENCY_RETRY_MS } from '../../store/decide.js';
 
@@ -97,18 +98,11 @@ export function claimPart(v: unknown): string | null {
   return `#${createHash('sha256').update(json).digest('base64url').slice(0, 22)}`;
 }
 
-/** sf-strings of policy names and units (from the config), made once rather than on every response */
-const sfStrings = new Map<string, string>();
-
-/** An sf-string (RFC 8941): printable ASCII with `"` and `\` escaped. Policy names are already restricted. */
-export function sfString(s: string): string {
-  let v = sfStrings.get(s);
-  if (v === undefined) {
-    v = `"${s.replace(/[\\"]/g, '\\$&')}"`;
-    if (sfStrings.size < 1024) sfStrings.set(s, v);
-  }
-  return v;
-}
+/**
+ * An sf-string (RFC 8941): printable ASCII with `"` and `\` escaped. Policy names are already
+ * restricted. Made once per name (from the config) rather than on every response.
+ */
+export const sfString = memoised((s) => `"${s.replace(/[\\"]/g, '\\$&')}"`);
 
 /** One RateLimit-Policy item: `"name";q=50;w=2` (q: quota units, w: window seconds, qu: unit when not requests). */
 export function policyItem(name: string, q: number, w: number | null, unit: 'requests' | 'concurrent-requests' = 'requests'): string {
