@@ -187,7 +187,13 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         default: {},
         description: 'Request id generation and propagation.',
         properties: {
-          header: { type: 'string', default: 'x-request-id', description: 'Header carrying the request id upstream and back to the client.' },
+          header: {
+            type: 'string',
+            pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+            maxLength: 64,
+            default: 'x-request-id',
+            description: 'Header carrying the request id upstream and back to the client (any case; sent lowercase).',
+          },
           trust_incoming: { type: 'boolean', default: true, description: 'Accept an incoming request id from trusted proxies (it is always replaced for other peers).' },
         },
       },

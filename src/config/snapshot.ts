@@ -30,6 +30,8 @@ export interface Snapshot {
   readonly trusted: TrustedProxies;
   readonly stripHeaders: ReadonlySet<string>;
   readonly redactQuery: ReadonlySet<string>;
+  /** request_id.header, lowercase (as Node gives incoming header names) */
+  readonly requestIdHeader: string;
   readonly instances: readonly StageInstance[];
   /** instance hooks that run for every request before routing */
   readonly clientChecks: readonly ((ctx: RequestContext) => Decision | Promise<Decision>)[];
@@ -191,6 +193,7 @@ export async function compileSnapshot(
     trusted,
     stripHeaders: strip,
     redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
+    requestIdHeader: config.request_id.header.toLowerCase(),
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
     observers: instances.filter((i) => i.observe).map((i) => (ctx: RequestContext) => (i.observe as (c: RequestContext) => void)(ctx)),

@@ -97,6 +97,7 @@ export class RequestContext {
     listener: ListenerInfo,
     startNs: bigint,
     now: number,
+    peerIp: string,
   ) {
     this.id = id;
     this.req = req;
@@ -109,7 +110,7 @@ export class RequestContext {
     this.host = '';
     this.path = '/';
     this.query = '';
-    this.peerIp = req.socket.remoteAddress ?? '';
+    this.peerIp = peerIp;
     this.clientIp = this.peerIp;
     this.peerTrusted = false;
     this.route = null;

@@ -63,7 +63,7 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
   }
   const code: ErrorCode = refusal?.code ?? (overflow ? 'PC_ERR_HEADERS_TOO_LARGE' : 'PC_ERR_PROTOCOL');
   const status = refusal?.status ?? ERRORS[code].status;
-  const reply = rawProblem(code, status, STATUS_CODES[status] ?? 'Error', id, snap.config.request_id.header);
+  const reply = rawProblem(code, status, STATUS_CODES[status] ?? 'Error', id, snap.requestIdHeader);
 
   const m = host.services.metrics;
   const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;

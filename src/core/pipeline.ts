@@ -74,11 +74,10 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const cfg = snap.config;
     const peer = req.socket.remoteAddress ?? '';
     const peerTrusted = snap.trusted.has(peer);
-    const idHeader = cfg.request_id.header;
-    const incomingId = req.headers[idHeader];
+    const incomingId = req.headers[snap.requestIdHeader];
     const id =
       peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : randomUUID();
-    const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now);
+    const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now, peer);
     ctx.peerTrusted = peerTrusted;
     if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);
     else ctx.clientIp = stripMapped(peer);
@@ -296,7 +295,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
         peerTrusted: ctx.peerTrusted,
         proto: ctx.listener.tls ? 'https' : 'http',
         host: ctx.host,
-        requestIdHeader: snap.config.request_id.header,
+        requestIdHeader: snap.requestIdHeader,
         requestId: ctx.id,
         upstreamHost: route.config.preserve_host === true ? (req.headers.host ?? target.hostPort) : null,
       },
@@ -338,7 +337,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       return;
     }
     // the common case: the headers go out as a list, without an object per response
-    const list = clientResponseHeaderList(raw, ctx.snapshot.config.request_id.header.toLowerCase(), ctx.responseHeadersIfAny);
+    const list = clientResponseHeaderList(raw, ctx.snapshot.requestIdHeader, ctx.responseHeadersIfAny);
     this.decorate(ctx, list);
     x.res.writeHead(status, list);
   }
@@ -447,7 +446,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
    * beforehand by clientResponseHeaderList; in an object they are replaced).
    */
   private decorate(ctx: RequestContext, out: Record<string, string | string[]> | string[]): void {
-    const idHeader = ctx.snapshot.config.request_id.header;
+    const idHeader = ctx.snapshot.requestIdHeader;
     const extra = ctx.responseHeadersIfAny;
     const closing = this.host.shuttingDown();
     if (Array.isArray(out)) {
@@ -473,7 +472,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     }
     const extra = ctx.responseHeadersIfAny;
     if (extra !== null) for (const k in extra) res.setHeader(k, extra[k] as string);
-    res.setHeader(ctx.snapshot.config.request_id.header, ctx.id);
+    res.setHeader(ctx.snapshot.requestIdHeader, ctx.id);
     // An unread request body is not drained: the connection is closed after the reply.
     if ((this.hasBody(ctx) && !ctx.req.complete) || this.host.shuttingDown()) res.setHeader('connection', 'close');
     writeProblem(res, d.code, status, ctx.id, d.headers ?? null, d.detail, d.errors);
@@ -502,7 +501,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     if (ctx.upstreamLatencyMs !== null && route) m.upstreamLatency.observe(route.upstream.name, ctx.upstreamLatencyMs / 1000);
     m.inFlightCount--;
     const log = this.host.accessLog();
-    if (log) log.record(accessRecord(ctx, status, latencyMs, snap.redactQuery, Date.now()));
+    // the end time from the start time and the monotonic latency: one clock read fewer per request
+    if (log) log.record(accessRecord(ctx, status, latencyMs, snap.redactQuery, ctx.now + Math.round(latencyMs)));
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }

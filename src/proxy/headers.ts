@@ -60,6 +60,7 @@ export interface ForwardInfo {
   readonly peerTrusted: boolean;
   readonly proto: 'http' | 'https';
   readonly host: string;
+  /** lowercase */
   readonly requestIdHeader: string;
   readonly requestId: string;
   /** Host header sent upstream; null: the target's own (undici writes it from the pool's origin) */
@@ -80,7 +81,7 @@ export function upstreamRequestHeaders(
 ): string[] {
   const out: string[] = [];
   const conn = connectionTokens(src.connection);
-  const idHeader = f.requestIdHeader.toLowerCase(); // incoming names are lowercase
+  const idHeader = f.requestIdHeader;
   for (const k in src) {
     if (HOP_BY_HOP.has(k) || strip.has(k) || k.startsWith(RESERVED_PREFIX)) continue;
     if (conn !== null && conn.includes(k)) continue;

@@ -69,6 +69,12 @@ test('validate reports a wrong type with its line, an unknown upstream, and a JS
   assert.match(r3.err, /c\.json:\d+:\d+: unknown key 'extra'/);
 });
 
+test('validate refuses a request-id header name that is not an HTTP token', () => {
+  const r = cli(['validate', '-c', tmpFile('h.yaml', `${VALID}request_id: { header: "x request id" }\n`)]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /h\.yaml:\d+:\d+: .*\(request_id\.header\)/);
+});
+
 test('secret references resolve from the environment and files; a missing one is a located error', () => {
   const withRef = VALID.replace('  - port: 18999', '  - port: 18999\nadmin:\n  token: ${env:PC_TEST_UNSET_VAR}');
   const r = cli(['validate', '-c', tmpFile('s.yaml', withRef)]);

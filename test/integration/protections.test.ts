@@ -126,6 +126,33 @@ routes: [{ id: any, match: { prefix: / }, upstream: u }]
   }
 });
 
+test('a request-id header configured in mixed case is read, forwarded and returned', async () => {
+  const tg = await startGateway(
+    `
+version: 1
+listeners: [{ port: 0 }]
+trusted_proxies: [127.0.0.1/32]
+request_id: { header: X-Correlation-ID }
+upstreams:
+  u: { targets: [{ url: "{{UP}}" }] }
+routes: [{ id: any, match: { prefix: / }, upstream: u }]
+`,
+    { modules: [], vars: { UP: up.url } },
+  );
+  try {
+    const r = await request(`${tg.url}/x`, { headers: { 'x-correlation-id': 'edge-77' } });
+    const body = (await r.body.json()) as { headers: Record<string, string> };
+    assert.equal(body.headers['x-correlation-id'], 'edge-77');
+    assert.equal(r.headers['x-correlation-id'], 'edge-77');
+    const fresh = await request(`${tg.url}/x`);
+    const b2 = (await fresh.body.json()) as { headers: Record<string, string> };
+    assert.match(String(fresh.headers['x-correlation-id']), /^[0-9a-f-]{36}$/);
+    assert.equal(b2.headers['x-correlation-id'], fresh.headers['x-correlation-id']);
+  } finally {
+    await tg.close();
+  }
+});
+
 test('by default a dot-dot segment, raw or encoded, is refused with 403 before routing', async () => {
   const tg = await startGateway(
     `
