@@ -5,7 +5,7 @@
  * see what was sent, and they get an access-log line and metrics like any local reply.
  * Synchronous: the snapshot is read once and nothing outlives the call.
  */
-import { randomUUID } from 'node:crypto';
+import { newRequestId } from './request-id.js';
 import { STATUS_CODES } from 'node:http';
 import type { MonitorEvent } from './context.js';
 import type { Deny } from './decision.js';
@@ -39,7 +39,7 @@ export interface PeerInfo {
 export function replyToParserError(host: OutsideHost, err: ParserError, peer: PeerInfo, listener: ListenerRuntime): string {
   const started = process.hrtime.bigint();
   const snap = host.snapshot();
-  const id = randomUUID();
+  const id = newRequestId();
   const parserCode = err.code ?? 'HPE_UNKNOWN';
   const overflow = parserCode === 'HPE_HEADER_OVERFLOW';
   const raw = err.rawPacket ? parseRawRequest(err.rawPacket, listener.config.max_header_bytes) : null;

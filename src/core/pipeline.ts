@@ -4,11 +4,11 @@
  * code and the request id). Synchronous stages stay synchronous: a promise is awaited only when
  * a stage returns one, so that the common path allocates little.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { RequestContext, type ListenerInfo } from './context.js';
+import { newRequestId } from './request-id.js';
 import type { Deny, Decision } from './decision.js';
 import { ERRORS, type ErrorCode } from './errors.js';
 import { writeProblem } from './problem.js';
@@ -76,7 +76,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const peerTrusted = snap.trusted.has(peer);
     const incomingId = req.headers[snap.requestIdHeader];
     const id =
-      peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : randomUUID();
+      peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
     const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now, peer);
     ctx.peerTrusted = peerTrusted;
     if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);

@@ -90,3 +90,34 @@ test('annotations are logged as JSON; a frozen one is serialised once and reused
   assert.deepEqual(line({ k: mutable }).k, { n: 2 });
   assert.equal(line({ 'we"ird': 'v' })['we"ird'], 'v');
 });
+
+test('method, route, upstream and listener are right in every line, beyond the cache of their combinations', () => {
+  // methods come from clients: more combinations than the cache keeps (4,096) must still be exact
+  const anyText = fc.string({ unit: 'binary', maxLength: 20 });
+  const seen: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const c = ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }) as unknown as Record<string, unknown>;
+    c.method = `M${i}`;
+    c.route = i % 3 === 0 ? null : { id: `r${i % 7}` };
+    c.upstreamTarget = i % 5 === 0 ? null : `http://127.0.0.1:${9000 + (i % 4)}`;
+    c.listener = { name: `l${i % 2}` };
+    const o = JSON.parse(accessLogLine(c as unknown as RequestContext, 200, 1, new Set(), 0)) as Record<string, unknown>;
+    assert.equal(o.method, `M${i}`);
+    assert.equal(o.route_id, i % 3 === 0 ? null : `r${i % 7}`);
+    assert.equal(o.upstream, i % 5 === 0 ? null : `http://127.0.0.1:${9000 + (i % 4)}`);
+    assert.equal(o.listener, `l${i % 2}`);
+    seen.push(o.method as string);
+  }
+  assert.equal(new Set(seen).size, 5000);
+  fc.assert(
+    fc.property(anyText, anyText, (method, route) => {
+      const c = ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }) as unknown as Record<string, unknown>;
+      c.method = method;
+      c.route = { id: route };
+      const o = JSON.parse(accessLogLine(c as unknown as RequestContext, 200, 1, new Set(), 0)) as Record<string, unknown>;
+      assert.equal(o.method, method.length > 32 ? `${method.slice(0, 32)}...` : method);
+      assert.equal(o.route_id, route);
+    }),
+    { numRuns: 500 },
+  );
+});

@@ -6,7 +6,6 @@
 import pino, { type Logger } from 'pino';
 import type { MonitorEvent, Outcome, RequestContext } from '../core/context.js';
 import type { LineWriter } from './line-writer.js';
-import { memoised } from '../core/memo.js';
 
 export interface AccessLogOptions {
   enabled: boolean;
@@ -75,10 +74,47 @@ const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
 /** A JSON string literal; most logged values need no escaping, and a regex test is cheaper than JSON.stringify. */
 const q = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 
-/** JSON literals of values that repeat across lines (methods, route ids, upstream origins, listener names). */
-const quoteRepeated = memoised(q);
-/** q() of a value that repeats across lines: looked up rather than tested and concatenated each time. */
-const qc = (s: string | null): string => (s === null ? 'null' : quoteRepeated(s));
+type TailTree = Map<string | null, TailTree | string>;
+const tails: TailTree = new Map();
+let tailCount = 0;
+/** Combinations kept: routes × upstream targets × listeners × methods in use; others are built each time. */
+const MAX_TAILS = 4096;
+
+/**
+ * The end of a line: the fields whose values repeat across requests (method, route id, upstream
+ * target, listener), as JSON, made once per combination and looked up by its four values (their
+ * hashes are cached in the strings, which come from config): measured here, this spares about a
+ * tenth of the cost of a line. At most MAX_TAILS combinations are kept, since methods come from clients.
+ */
+function repeatedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
+  const byRoute = tailLevel(tails, listener);
+  const byUpstream = byRoute && tailLevel(byRoute, routeId);
+  const byMethod = byUpstream && tailLevel(byUpstream, upstream);
+  if (!byMethod) return tailJson(method, routeId, upstream, listener);
+  let line = byMethod.get(method) as string | undefined;
+  if (line === undefined) {
+    line = tailJson(method, routeId, upstream, listener);
+    if (tailCount < MAX_TAILS) {
+      byMethod.set(method, line);
+      tailCount++;
+    }
+  }
+  return line;
+}
+
+/** The subtree of `t` under `k`, created when there is room; null when the cache is full. */
+function tailLevel(t: TailTree, k: string | null): TailTree | null {
+  let next = t.get(k) as TailTree | undefined;
+  if (next === undefined) {
+    if (tailCount >= MAX_TAILS) return null;
+    next = new Map();
+    t.set(k, next);
+  }
+  return next;
+}
+
+const tailJson = (method: string | null, routeId: string | null, upstream: string | null, listener: string): string =>
+  `,"method":${q(method)},"route_id":${q(routeId)},"upstream":${q(upstream)},"listener":${q(listener)}`;
 
 let isoSec = Number.NaN;
 let isoPrefix = '';
@@ -175,9 +211,9 @@ export function formatAccessRecord(r: AccessRecord): string {
   const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
   let line =
     `{"level":"info","time":"${isoTime(r.time)}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
-    `"method":${qc(bound(r.method, 32))},"host":${q(bound(r.host, 256))},"path":${q(path)},"route_id":${qc(r.routeId)},"status":${r.status},` +
-    `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"latency_ms":${ms(r.latencyMs)},"upstream":${qc(r.upstream)},` +
-    `"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision},"listener":${qc(r.listener)}`;
+    `"host":${q(bound(r.host, 256))},"path":${q(path)},"status":${r.status},"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},` +
+    `"latency_ms":${ms(r.latencyMs)},"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},` +
+    `"decision":${decision}${repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener)}`;
   if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
   const ann = r.annotations;
   if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
