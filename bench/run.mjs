@@ -138,6 +138,12 @@ async function main() {
   for (const name of names) {
     const sc = SCENARIOS[name];
     console.error(`\n== scenario ${name}: ${sc.title}`);
+    if (sc.standalone) {
+      const body = await sc.standalone(env);
+      sections[name] = [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', '', body, '', `<!-- /scenario:${name} -->`].join('\n');
+      console.error(body);
+      continue;
+    }
     const targets = [];
     const only = (list, name) => !list || list.split(',').includes(name);
     const workloads = sc.workloads.filter((w) => only(args.workloads, w.name));

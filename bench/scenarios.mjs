@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { instructionsScenario } from './instructions.mjs';
 
 const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
 const POST = { name: 'post', script: 'post.lua', path: '/api/items' };
@@ -72,6 +73,12 @@ export const SCENARIOS = {
       { workload: 'get', target: 'portcullis', minRatio: 0.9, maxP99Ratio: 1.5 },
       { workload: 'post', target: 'portcullis', minRatio: 0.9, maxP99Ratio: 1.5 },
     ],
+  },
+  instructions: {
+    title: 'Core proxy (issue 2): instructions per request under callgrind',
+    description:
+      'The core proxy rows above, counted instead of timed: the Node limit and Portcullis (core.yaml, access log on) run under valgrind --tool=callgrind, each sent 6,000 warm-up requests then 4,000 measured ones (16 keep-alive connections; bench/instructions.mjs). An instruction count hardly moves with other load on a shared machine, so it shows changes of a few percent that the wrk figures hide in noise; it does not see cache misses or the kernel (syscalls, the TCP stack), so it complements them. The main thread runs the requests; the other threads are V8\'s compilers and garbage collector. Counts still move by a few percent between runs (how many requests each turn of the event loop serves, when the JIT finishes, whether a major GC falls in the measured window): compare the two targets of one run. `BENCH_ALT_ROOT=<another built checkout>` adds that build as a third target, for A/B comparisons.',
+    standalone: instructionsScenario,
   },
   ratelimit: {
     title: 'Rate limiting (issue 5): a rate-limited route vs the same route unlimited',
