@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from './types.js';
 import { decideChecks } from './decide.js';
+import { NumberLru } from './number-lru.js';
 
 /** An LRU list node: the map finds it, the list orders it (head: least recently used). */
 interface Entry<K> {
@@ -154,7 +155,7 @@ export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
   readonly maxEntries: number;
   /** token buckets and quota counters, by hash53 of their key */
-  private readonly limits: Lru<number>;
+  private readonly limits: NumberLru;
   private readonly seed = randomBytes(4).readInt32LE(0);
   /** once() markers */
   private readonly nonces: Lru<string>;
@@ -168,7 +169,7 @@ export class MemoryStore implements StateStore {
     if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
     this.maxEntries = opts.maxEntries;
     this.clock = opts.clock ?? Date.now;
-    this.limits = new Lru<number>(opts.maxEntries);
+    this.limits = new NumberLru(opts.maxEntries);
     this.nonces = new Lru<string>(opts.maxEntries);
     this.values = new Lru<string>(opts.maxEntries);
   }
@@ -200,8 +201,7 @@ export class MemoryStore implements StateStore {
         states[i] = n === undefined && this.inFlight.size >= this.maxEntries ? c.max : n;
       } else {
         const h = (hashes[i] = hash53(c.key, this.seed));
-        const e = this.limits.live(h, now);
-        states[i] = e === undefined ? undefined : (e.v as number);
+        states[i] = this.limits.get(h, now);
       }
     }
     const d = decideChecks(checks, states, now);
