@@ -38,6 +38,25 @@ const nginxModsec = async (env) => {
   return { proc: env.startProc(0, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]) };
 };
 
+/**
+ * The Redis server of the rate-limit scenario: started for the run on CPU 1, next to wrk and the
+ * upstream, so that it does not take CPU 0 from the gateway under test (the machine's own Redis
+ * may run on either CPU). Falls back to 127.0.0.1:6379 when redis-server is not installed.
+ */
+let benchRedis = null;
+async function redisPort(env) {
+  if (benchRedis) return benchRedis;
+  const port = await env.freePort();
+  try {
+    execFileSync('redis-server', ['--version']);
+  } catch {
+    return (benchRedis = 6379);
+  }
+  env.startProc(1, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  await env.waitPort(port);
+  return (benchRedis = port);
+}
+
 const direct = async (env) => ({ proc: env.startProc(0, process.execPath, [join(env.HERE, 'upstream.mjs')], { PORT: String(env.port) }) });
 
 /** Issue 5: RSS growth of the memory store under 1,000,000 distinct client IPs (must stay under 100 MB). */
@@ -83,17 +102,18 @@ export const SCENARIOS = {
   ratelimit: {
     title: 'Rate limiting (issue 5): a rate-limited route vs the same route unlimited',
     description:
-      'GET through one route with no limit, with a per-IP token bucket in the memory store, and with the same limit in Redis (127.0.0.1:6379). The limit is high enough never to refuse, so that the cost of deciding is measured. Redis round trips are counted with `INFO commandstats` over the Redis target\'s requests.',
+      'GET through one route with no limit, with a per-IP token bucket in the memory store, and with the same limit in Redis (a redis-server started for the run on CPU 1, next to wrk and the upstream: like the upstream, it is a service the gateway talks to, not part of it). The limit is high enough never to refuse, so that the cost of deciding is measured. Redis round trips are counted with `INFO commandstats` over the Redis target\'s requests.',
     baseline: 'unlimited',
     targets: [
       { name: 'unlimited', start: gateway('ratelimit.yaml', { LIMIT: 'off', STATE: '{ store: memory }' }) },
       { name: 'limited-memory', start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }) },
       {
         name: 'limited-redis',
-        start: gateway('ratelimit.yaml', {
-          LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]',
-          STATE: `{ store: redis, redis: { url: "redis://127.0.0.1:6379", key_prefix: "pc-bench-${process.pid}:" } }`,
-        }),
+        start: async (env) =>
+          gateway('ratelimit.yaml', {
+            LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]',
+            STATE: `{ store: redis, redis: { url: "redis://127.0.0.1:${await redisPort(env)}", key_prefix: "pc-bench-${process.pid}:" } }`,
+          })(env),
       },
     ],
     workloads: [GET],
@@ -101,11 +121,11 @@ export const SCENARIOS = {
       { workload: 'get', target: 'limited-memory', minRatio: 0.9 },
       { workload: 'get', target: 'limited-redis', minRatio: 0.6 },
     ],
-    verify: async () => {
-      execFileSync('redis-cli', ['-h', '127.0.0.1', 'config', 'resetstat']);
+    verify: async (env) => {
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(await redisPort(env)), 'config', 'resetstat']);
     },
-    after: async ({ results, warmups }) => {
-      const info = execFileSync('redis-cli', ['-h', '127.0.0.1', 'info', 'commandstats'], { encoding: 'utf8' });
+    after: async ({ results, warmups, ...env }) => {
+      const info = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(await redisPort(env)), 'info', 'commandstats'], { encoding: 'utf8' });
       const calls = [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]);
       const total = calls.reduce((a, [, n]) => a + n, 0);
       const evalsha = calls.filter(([c]) => c === 'evalsha' || c === 'eval').reduce((a, [, n]) => a + n, 0);
