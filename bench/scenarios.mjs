@@ -107,6 +107,10 @@ export const SCENARIOS = {
     targets: [
       { name: 'unlimited', start: gateway('ratelimit.yaml', { LIMIT: 'off', STATE: '{ store: memory }' }) },
       { name: 'limited-memory', start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }) },
+      // A/B while working: BENCH_ALT_ROOT=<another checkout, built> adds that build's memory-store row
+      ...(process.env.BENCH_ALT_ROOT
+        ? [{ name: 'limited-memory-alt', start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }, process.env.BENCH_ALT_ROOT) }]
+        : []),
       {
         name: 'limited-redis',
         start: async (env) =>
