@@ -4,7 +4,7 @@
  * result is flattened again wherever it is used (header validation, the response head, the
  * access log); on the proxy's hot path that cost several thousand instructions per request.
  * Here the random bytes of 128 ids are drawn at once and written as text into a buffer, and each
- * id is one flat string sliced from it.
+ * id is one flat string copied from it.
  */
 import { randomFillSync } from 'node:crypto';
 

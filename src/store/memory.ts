@@ -18,20 +18,20 @@ import { decideChecks } from './decide.js';
 import { NumberLru } from './number-lru.js';
 
 /** An LRU list node: the map finds it, the list orders it (head: least recently used). */
-interface Entry<K> {
-  k: K;
+interface Entry {
+  k: string;
   v: number | string;
   /** expiry, ms since epoch (Infinity: none) */
   exp: number;
-  prev: Entry<K> | null;
-  next: Entry<K> | null;
+  prev: Entry | null;
+  next: Entry | null;
 }
 
-/** A bounded LRU map with per-key expiry (a Map for lookup, a linked list for order). */
-export class Lru<K extends string | number = string> {
-  private readonly map = new Map<K, Entry<K>>();
-  private head: Entry<K> | null = null;
-  private tail: Entry<K> | null = null;
+/** A bounded LRU map with per-key expiry (a Map for lookup, a linked list for order); rate-limit state has its own (number-lru.ts). */
+export class Lru {
+  private readonly map = new Map<string, Entry>();
+  private head: Entry | null = null;
+  private tail: Entry | null = null;
 
   constructor(readonly max: number) {}
 
@@ -39,7 +39,7 @@ export class Lru<K extends string | number = string> {
     return this.map.size;
   }
 
-  private unlink(e: Entry<K>): void {
+  private unlink(e: Entry): void {
     if (e.prev) e.prev.next = e.next;
     else this.head = e.next;
     if (e.next) e.next.prev = e.prev;
@@ -47,7 +47,7 @@ export class Lru<K extends string | number = string> {
     e.prev = e.next = null;
   }
 
-  private append(e: Entry<K>): void {
+  private append(e: Entry): void {
     e.prev = this.tail;
     e.next = null;
     if (this.tail) this.tail.next = e;
@@ -55,13 +55,13 @@ export class Lru<K extends string | number = string> {
     this.tail = e;
   }
 
-  private drop(e: Entry<K>): void {
+  private drop(e: Entry): void {
     this.unlink(e);
     this.map.delete(e.k);
   }
 
   /** The live entry for `key` (an expired one is removed). */
-  live(key: K, now: number): Entry<K> | undefined {
+  live(key: string, now: number): Entry | undefined {
     const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.exp <= now) {
@@ -72,7 +72,7 @@ export class Lru<K extends string | number = string> {
   }
 
   /** Writes a key as most recently used, evicting the least recently used beyond the cap. */
-  put(key: K, v: number | string, exp: number, now: number): void {
+  put(key: string, v: number | string, exp: number, now: number): void {
     const e = this.map.get(key);
     if (e !== undefined) {
       e.v = v;
@@ -85,7 +85,7 @@ export class Lru<K extends string | number = string> {
     }
     // sweep: drop up to two expired keys at the cold end
     for (let swept = 0; swept < 2 && this.head !== null && this.head.exp <= now; swept++) this.drop(this.head);
-    let n: Entry<K>;
+    let n: Entry;
     const old = this.head;
     if (this.map.size >= this.max && old !== null) {
       // full: the least recently used node is reused for the new key (no garbage per eviction)
@@ -102,7 +102,7 @@ export class Lru<K extends string | number = string> {
     this.append(n);
   }
 
-  delete(key: K): boolean {
+  delete(key: string): boolean {
     const e = this.map.get(key);
     if (e === undefined) return false;
     this.drop(e);
@@ -112,7 +112,7 @@ export class Lru<K extends string | number = string> {
   /** Live entries with a prefix, most recently used first, at most `max`. */
   scan(prefix: string, max: number, now: number, out: { key: string; value: string; ttlMs: number }[]): void {
     for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
-      if (e.exp <= now || typeof e.k !== 'string' || !e.k.startsWith(prefix)) continue;
+      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
       out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
     }
   }
@@ -158,9 +158,9 @@ export class MemoryStore implements StateStore {
   private readonly limits: NumberLru;
   private readonly seed = randomBytes(4).readInt32LE(0);
   /** once() markers */
-  private readonly nonces: Lru<string>;
+  private readonly nonces: Lru;
   /** incr() counters and set() values */
-  private readonly values: Lru<string>;
+  private readonly values: Lru;
   private readonly inFlight = new Map<string, number>();
   private readonly clock: () => number;
   private closed = false;
@@ -170,8 +170,8 @@ export class MemoryStore implements StateStore {
     this.maxEntries = opts.maxEntries;
     this.clock = opts.clock ?? Date.now;
     this.limits = new NumberLru(opts.maxEntries);
-    this.nonces = new Lru<string>(opts.maxEntries);
-    this.values = new Lru<string>(opts.maxEntries);
+    this.nonces = new Lru(opts.maxEntries);
+    this.values = new Lru(opts.maxEntries);
   }
 
   /** Keys held, all kinds (expired keys count until touched or swept). */

@@ -71,8 +71,8 @@ export class NumberLru {
       return;
     }
     // sweep: drop up to two expired keys at the cold end
-    for (let swept = 0; swept < 2 && this.head !== EMPTY && (this.exps[this.head] as number) <= now; swept++) this.removeAt(this.find(this.keys[this.head] as number));
-    if (this.live >= this.max && this.head !== EMPTY) this.removeAt(this.find(this.keys[this.head] as number));
+    for (let swept = 0; swept < 2 && this.head !== EMPTY && (this.exps[this.head] as number) <= now; swept++) this.dropHead();
+    if (this.live >= this.max && this.head !== EMPTY) this.dropHead();
     const n = this.allocate();
     this.keys[n] = key;
     this.vals[n] = value;
@@ -125,6 +125,11 @@ export class NumberLru {
     let s = this.home(key);
     while (t[s] !== EMPTY) s = (s + 1) & this.mask;
     return s;
+  }
+
+  /** Removes the least recently used key. */
+  private dropHead(): void {
+    this.removeAt(this.find(this.keys[this.head] as number));
   }
 
   /** Removes the node in table slot `slot`: backward-shift deletion keeps every probe chain unbroken. */
