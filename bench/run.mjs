@@ -100,23 +100,63 @@ function procCpu(pid) {
   }
 }
 
-function runWrk(port, wl, duration, headers, pid) {
+/** wrk's command line and environment for one run against `port`. */
+function wrkArgs(port, wl, duration, headers) {
   const env = { ...process.env, BENCH_HEADERS: Object.entries(headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n') };
   if (wl.body) env.BENCH_BODY = join(HERE, 'wrk', wl.body);
   const [c, a] = pin(1, 'wrk', ['-t1', `-c${args.connections}`, `-d${duration}`, '--timeout', '5s', '-s', join(HERE, 'wrk', wl.script), `http://127.0.0.1:${port}${wl.path}`]);
+  return { c, a, env };
+}
+
+/** wrk's summary (bench/wrk/common.lua prints it as JSON). */
+function parseWrk(out) {
+  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) throw new Error(`wrk gave no summary:\n${out}`);
+  const r = JSON.parse(line.slice(11));
+  r.non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return r;
+}
+
+function runWrk(port, wl, duration, headers, pid) {
+  const { c, a, env } = wrkArgs(port, wl, duration, headers);
   const before = existsSync('/proc/stat') ? cpuTimes() : null;
   const cpuBefore = pid ? procCpu(pid) : null;
   const out = execFileSync(c, a, { env, encoding: 'utf8', maxBuffer: 1 << 20 });
   const cpuAfter = pid ? procCpu(pid) : null;
   const after = before ? cpuTimes() : null;
-  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-  if (!line) throw new Error(`wrk gave no summary:\n${out}`);
-  const r = JSON.parse(line.slice(11));
-  r.non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const r = parseWrk(out);
   r.cpu0 = before ? 1 - (after.idle - before.idle) / (after.total - before.total) : null;
   // CPU time the server under test spent per request: robust to other load on the machine
   r.cpu_us = cpuBefore !== null && cpuAfter !== null && r.requests > 0 ? ((cpuAfter - cpuBefore) * 1e6) / r.requests : null;
   return r;
+}
+
+/**
+ * Two targets loaded at the same time, both servers on CPU 0 (two wrk on CPU 1): they share the
+ * core and whatever else the machine is doing at that moment, so their ratio is not moved by the
+ * machine's speed changing between runs. Returns each run with the CPU seconds its server used.
+ */
+async function runTogether(runs, wl, duration) {
+  const cpuBefore = runs.map((x) => (x.pid ? procCpu(x.pid) : null));
+  const outs = await Promise.all(
+    runs.map(
+      (x) =>
+        new Promise((resolve, reject) => {
+          const { c, a, env } = wrkArgs(x.port, wl, duration, x.headers);
+          const child = spawn(c, a, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.on('error', reject);
+          child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))));
+        }),
+    ),
+  );
+  return outs.map((out, i) => {
+    const r = parseWrk(out);
+    const after = runs[i].pid ? procCpu(runs[i].pid) : null;
+    r.cpu_s = cpuBefore[i] !== null && after !== null ? after - cpuBefore[i] : null;
+    return r;
+  });
 }
 
 const median = (xs) => {
@@ -172,12 +212,28 @@ async function main() {
         }
       }
     }
-    const extra = sc.after ? await sc.after({ ...env, targets, results, warmups }) : null;
+    // the checked targets, each loaded at the same time as the baseline (see runTogether)
+    const together = {};
+    const base = targets.find((t) => t.name === sc.baseline);
+    const checked = targets.filter((t) => t !== base && sc.checks?.some((c) => c.target === t.name && c.minRatio !== undefined));
+    for (let r = 0; base && r < rounds; r++) {
+      for (const wl of workloads) {
+        for (const t of checked) {
+          if (!sc.checks.some((c) => c.target === t.name && c.workload === wl.name)) continue;
+          const side = (x) => ({ port: x.port, headers: { ...x.headers, ...(wl.headers ?? {}) }, pid: x.proc?.pid });
+          const [rt, rb] = await runTogether([side(t), side(base)], wl, args.duration);
+          ((together[wl.name] ??= {})[t.name] ??= []).push({ t: rt, base: rb });
+          const perCpu = rt.cpu_s && rb.cpu_s ? (rt.requests / rt.cpu_s) / (rb.requests / rb.cpu_s) : null;
+          console.error(`  together ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(20)} ${fmt(rt.rps).padStart(8)} vs ${sc.baseline} ${fmt(rb.rps).padStart(8)} req/s  ratio ${(rt.rps / rb.rps).toFixed(3)}  per CPU second ${perCpu === null ? '-' : perCpu.toFixed(3)}`);
+        }
+      }
+    }
+    const extra = sc.after ? await sc.after({ ...env, targets, results, warmups, together }) : null;
     for (const t of targets) {
       if (t.stop) await t.stop();
       else if (t.proc) t.proc.kill('SIGTERM');
     }
-    sections[name] = render(name, sc, results, extra);
+    sections[name] = render(name, sc, results, together, extra);
   }
   write(sections);
   stopAll();
@@ -185,7 +241,7 @@ async function main() {
   console.error(failed ? '\nsome checks failed (see bench/results.md)' : '\nall checks passed');
 }
 
-function render(name, sc, results, extra) {
+function render(name, sc, results, together, extra) {
   const lines = [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', ''];
   lines.push('| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ' + sc.baseline + ' | per-round ratios (median) | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -213,6 +269,27 @@ function render(name, sc, results, extra) {
       lines.push(`| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${paired === null ? '' : runs.map((r, i) => (r.rps / base[i].rps).toFixed(2)).join(' ') + ' (' + paired.toFixed(2) + ')'} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpuUs === null ? 'n/a' : cpuUs.toFixed(1)} | ${cpuRatio === null ? '' : cpuRatio.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`);
     }
   }
+  // the same targets loaded at the same time as the baseline
+  const loadedTogether = {};
+  if (Object.keys(together).length > 0) {
+    lines.push(
+      '',
+      `Loaded at the same time as ${sc.baseline} (both servers on CPU 0, two wrk on CPU 1; ${args.rounds} rounds of ${args.duration}): the ratio of their req/s, and of their requests per CPU second of the server (user + system).`,
+      '',
+      `| workload | target | req/s | ${sc.baseline} req/s | ratio per round (median) | per CPU second, per round (median) |`,
+      '|---|---|---:|---:|---:|---:|',
+    );
+    for (const [wl, byTarget] of Object.entries(together)) {
+      for (const [t, runs] of Object.entries(byTarget)) {
+        const ratios = runs.map((x) => x.t.rps / x.base.rps);
+        const perCpu = runs.every((x) => x.t.cpu_s && x.base.cpu_s) ? runs.map((x) => x.t.requests / x.t.cpu_s / (x.base.requests / x.base.cpu_s)) : null;
+        (loadedTogether[wl] ??= {})[t] = { ratio: median(ratios), perCpu: perCpu && median(perCpu) };
+        lines.push(
+          `| ${wl} | ${t} | ${fmt(median(runs.map((x) => x.t.rps)))} | ${fmt(median(runs.map((x) => x.base.rps)))} | ${ratios.map((x) => x.toFixed(3)).join(' ')} (${median(ratios).toFixed(3)}) | ${perCpu === null ? 'n/a' : `${perCpu.map((x) => x.toFixed(3)).join(' ')} (${median(perCpu).toFixed(3)})`} |`,
+        );
+      }
+    }
+  }
   if (sc.checks?.length) {
     lines.push('', '| check | measured | result |', '|---|---|---|');
     for (const c of sc.checks) {
@@ -221,7 +298,12 @@ function render(name, sc, results, extra) {
       // a check passes only when both statistics pass: the ratio of the medians and the median of the per-round ratios
       const both = (a, b, ok) => (ok(a) && (b === null || ok(b)) ? 'pass' : 'FAIL');
       const show = (a, b) => `${a.toFixed(2)}x${b === null ? '' : ` (per round: ${b.toFixed(2)}x)`}`;
-      if (c.minRatio !== undefined) lines.push(`| ${c.workload}: ${c.target} ≥ ${c.minRatio}x ${sc.baseline} req/s | ${show(s.ratio, s.paired)} | ${both(s.ratio, s.paired, (x) => x >= c.minRatio)} |`);
+      const tg = loadedTogether[c.workload]?.[c.target];
+      if (c.minRatio !== undefined && tg) {
+        // measured together: both the req/s ratio and the per-CPU-second ratio must pass
+        const ok = tg.ratio >= c.minRatio && (tg.perCpu === null || tg.perCpu >= c.minRatio);
+        lines.push(`| ${c.workload}: ${c.target} ≥ ${c.minRatio}x ${sc.baseline} req/s | loaded together: ${tg.ratio.toFixed(2)}x${tg.perCpu === null ? '' : `, per CPU second ${tg.perCpu.toFixed(2)}x`}; one after the other: ${show(s.ratio, s.paired)} | ${ok ? 'pass' : 'FAIL'} |`);
+      } else if (c.minRatio !== undefined) lines.push(`| ${c.workload}: ${c.target} ≥ ${c.minRatio}x ${sc.baseline} req/s | ${show(s.ratio, s.paired)} | ${both(s.ratio, s.paired, (x) => x >= c.minRatio)} |`);
       if (c.maxP99Ratio !== undefined) lines.push(`| ${c.workload}: ${c.target} p99 ≤ ${c.maxP99Ratio}x ${sc.baseline} | ${show(s.p99r, s.pairedP99)} | ${both(s.p99r, s.pairedP99, (x) => x <= c.maxP99Ratio)} |`);
     }
   }
@@ -243,6 +325,7 @@ function write(sections) {
     `- load: \`taskset -c 1 wrk -t1 -c${args.connections} -d${args.duration} --timeout 5s\` after a ${args.warmup} warm-up per target and workload; ${args.rounds} rounds, targets interleaved in each round, in alternating order; medians over rounds`,
     `- pinning: the server under test on CPU 0; wrk and the upstream (bench/upstream.mjs) on CPU 1. The machine is shared and noisy: compare ratios within a run, not absolute numbers.`,
     '- ratio = median req/s of the target / median req/s of the scenario\'s baseline in the same run; p99 ratio likewise. Per-round ratios: each round\'s req/s against the baseline measured next to it in that round (the order of the targets alternates between rounds), and their median. A check passes only when both the ratio and the median per-round ratio pass',
+    '- req/s checks use the targets loaded at the same time as their baseline (both servers on CPU 0, each with its own wrk on CPU 1), in rounds of their own: one after the other, the machine\'s speed changed between runs by up to half (per-round ratios of one build from 0.64x to 1.33x), loaded together both servers see the same machine. Such a check passes when the median ratio of req/s and the median ratio of requests per CPU second both pass (the second corrects for a server that takes more than its share of the core). p99 checks use the runs one after the other (two servers sharing a core wait on each other)',
     '- CPU µs/request = CPU time (user + system, from /proc) the server under test used during the measured run, divided by the requests served: less sensitive than req/s to other load on a shared machine; CPU ratio compares it with the baseline (lower is better)',
     '',
   ].join('\n');

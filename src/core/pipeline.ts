@@ -338,6 +338,15 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     }
     // the common case: the headers go out as a list, without an object per response
     const list = clientResponseHeaderList(raw, ctx.snapshot.requestIdHeader, ctx.responseHeadersIfAny);
+    if (ctx.method !== 'HEAD') {
+      for (let i = 0; i < list.length; i += 2) {
+        if (list[i] === 'content-length') {
+          const n = Number(list[i + 1]);
+          if (Number.isSafeInteger(n) && n > 0) x.bodyLeft = n;
+          break;
+        }
+      }
+    }
     this.decorate(ctx, list);
     x.res.writeHead(status, list);
   }

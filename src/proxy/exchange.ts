@@ -43,6 +43,14 @@ export class Exchange<S> implements RawDispatchHandler {
   private resumeFn: (() => void) | null = null;
   /** true once the upstream response ended or failed */
   done = false;
+  /**
+   * Body bytes still to come when the response declared a Content-Length (set by the owner with
+   * the head), else -1. The chunk that completes the body goes out with the end of the response:
+   * one write and no end-of-tick uncork, where write() then end() cost two.
+   */
+  bodyLeft = -1;
+  /** the client response was ended with the last chunk */
+  private ended = false;
   private aborted = false;
 
   constructor(
@@ -70,6 +78,14 @@ export class Exchange<S> implements RawDispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.bodyLeft >= 0) {
+      this.bodyLeft -= chunk.length;
+      if (this.bodyLeft === 0) {
+        this.ended = true;
+        this.res.end(chunk);
+        return true;
+      }
+    }
     if (!this.res.write(chunk) && !this.res.destroyed) {
       this.res.once('drain', () => this.resumeFn?.());
       return false; // undici pauses the upstream socket until resume()
@@ -80,7 +96,7 @@ export class Exchange<S> implements RawDispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.done = true;
-    this.res.end();
+    if (!this.ended) this.res.end();
     this.owner.exchangeEnd(this);
   }
 
