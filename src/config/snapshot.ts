@@ -17,7 +17,7 @@ import { Router } from '../router/router.js';
 import type { CompiledRoute } from '../router/route.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
-import { CORE_IDENTITY_HEADERS } from '../proxy/headers.js';
+import { CORE_IDENTITY_HEADERS, notForwardedHeaders } from '../proxy/headers.js';
 
 export interface Snapshot {
   readonly id: number;
@@ -28,7 +28,8 @@ export interface Snapshot {
   readonly routes: readonly CompiledRoute[];
   readonly upstreams: ReadonlyMap<string, UpstreamGroup>;
   readonly trusted: TrustedProxies;
-  readonly stripHeaders: ReadonlySet<string>;
+  /** request header names never copied upstream (proxy/headers.ts notForwardedHeaders) */
+  readonly notForwarded: ReadonlySet<string>;
   readonly redactQuery: ReadonlySet<string>;
   /** request_id.header, lowercase (as Node gives incoming header names) */
   readonly requestIdHeader: string;
@@ -191,7 +192,7 @@ export async function compileSnapshot(
     routes,
     upstreams: groups,
     trusted,
-    stripHeaders: strip,
+    notForwarded: notForwardedHeaders(strip, config.request_id.header.toLowerCase()),
     redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
     requestIdHeader: config.request_id.header.toLowerCase(),
     instances,

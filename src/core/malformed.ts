@@ -5,6 +5,8 @@
  * see what was sent, and they get an access-log line and metrics like any local reply.
  * Synchronous: the snapshot is read once and nothing outlives the call.
  */
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { newRequestId } from './request-id.js';
 import { STATUS_CODES } from 'node:http';
 import type { MonitorEvent } from './context.js';

@@ -4,6 +4,8 @@
  * code and the request id). Synchronous stages stay synchronous: a promise is awaited only when
  * a stage returns one, so that the common path allocates little.
  */
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -288,7 +290,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const snap = ctx.snapshot;
     const headers = upstreamRequestHeaders(
       req.headers,
-      snap.stripHeaders,
+      snap.notForwarded,
       {
         clientIp: ctx.clientIp,
         peerIp: ctx.peerIp,

@@ -2,6 +2,7 @@
  * Local replies: RFC 9457 application/problem+json with the stable code and the request id.
  * Never internal detail, stack traces or echoed input.
  */
+import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import { ERRORS, type ErrorCode } from './errors.js';
 import type { ProblemItem } from './decision.js';

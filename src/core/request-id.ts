@@ -6,6 +6,7 @@
  * Here the random bytes of 128 ids are drawn at once and written as one string, and each id is
  * a slice of it.
  */
+import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 
 const BATCH = 128;

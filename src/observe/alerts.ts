@@ -8,6 +8,7 @@
  * Feed: `alertsFor(services).observe(ctx)` for every finished exchange (src/stages/abuse's
  * observeExchange does it), `raiseFault(kind, details)` / `clearFault(kind, details)` from the core.
  */
+import process from 'node:process';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../core/context.js';

@@ -9,6 +9,8 @@
  * `prev` is the sha256 of the previous line's text (64 zeros for the first entry). Editing,
  * removing or reordering lines breaks the chain; `portcullis audit verify FILE` finds where.
  */
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';

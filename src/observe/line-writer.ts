@@ -6,6 +6,8 @@
  * for every request. Memory is bounded: when the sink falls behind by more than `maxBacklog`
  * bytes (stdout, stderr), lines are dropped and counted rather than buffered without limit.
  */
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';

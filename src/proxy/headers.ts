@@ -68,24 +68,31 @@ export interface ForwardInfo {
 }
 
 /**
+ * The request header names never copied upstream (lowercase): hop-by-hop headers, the identity
+ * headers in `strip`, and those the gateway writes itself (Host, the forwarding headers, the
+ * request-id header). One set per snapshot, so that each incoming header costs one lookup.
+ */
+export function notForwardedHeaders(strip: Iterable<string>, requestIdHeader: string): ReadonlySet<string> {
+  return new Set([...HOP_BY_HOP, ...strip, 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', requestIdHeader]);
+}
+
+/**
  * Builds the upstream request headers as a flat [name, value, name, value, ...] list (undici takes
- * it as is; a list needs no object shape per request). `strip` holds identity headers (lowercase).
+ * it as is; a list needs no object shape per request). `drop`: from notForwardedHeaders.
  * `bodyLength`: the length of a buffered body, sent as Content-Length in place of the client's.
  */
 export function upstreamRequestHeaders(
   src: IncomingHttpHeaders,
-  strip: ReadonlySet<string>,
+  drop: ReadonlySet<string>,
   f: ForwardInfo,
   extra: Readonly<Record<string, string>> | null,
   bodyLength: number | null,
 ): string[] {
   const out: string[] = [];
   const conn = connectionTokens(src.connection);
-  const idHeader = f.requestIdHeader;
   for (const k in src) {
-    if (HOP_BY_HOP.has(k) || strip.has(k) || k.startsWith(RESERVED_PREFIX)) continue;
+    if (drop.has(k) || k.startsWith(RESERVED_PREFIX)) continue;
     if (conn !== null && conn.includes(k)) continue;
-    if (k === 'host' || k === 'x-forwarded-for' || k === 'x-forwarded-proto' || k === 'x-forwarded-host' || k === 'forwarded' || k === idHeader) continue;
     if (bodyLength !== null && k === 'content-length') continue;
     if (extra !== null && extra[k] !== undefined) continue;
     const v = src[k];

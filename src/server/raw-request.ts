@@ -4,6 +4,7 @@
  * characters, obsolete line folding) so that an attack hidden in malformed framing is seen;
  * nothing read here is ever proxied. Pure, synchronous and bounded by its input.
  */
+import { Buffer } from 'node:buffer';
 import type { MalformedRequest } from '../core/stage.js';
 
 /** Most body bytes kept for inspection. */

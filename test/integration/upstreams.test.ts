@@ -6,6 +6,20 @@ import { startGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 
+/** A gateway with one route to one upstream and no access log. */
+function gatewayFor(up: TestUpstream) {
+  return startGateway(
+    `
+version: 1
+listeners: [{ port: 0 }]
+access_log: { enabled: false }
+upstreams: { u: { targets: [{ url: "{{U}}" }] } }
+routes: [{ id: r, match: { prefix: / }, upstream: u }]
+`,
+    { modules: [], vars: { U: up.url } },
+  );
+}
+
 async function call(url: string, method = 'GET', body?: string) {
   const r = await request(url, { method: method as 'GET', ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}) });
   const text = await r.body.text();
@@ -278,16 +292,7 @@ test('a client that leaves mid-response stops the upstream request; a slow reade
       upstreamClosed();
     });
   });
-  const gw = await startGateway(
-    `
-version: 1
-listeners: [{ port: 0 }]
-access_log: { enabled: false }
-upstreams: { u: { targets: [{ url: "{{U}}" }] } }
-routes: [{ id: r, match: { prefix: / }, upstream: u }]
-`,
-    { modules: [], vars: { U: up.url } },
-  );
+  const gw = await gatewayFor(up);
   try {
     const { Socket } = await import('node:net');
     const port = Number(new URL(gw.url).port);
@@ -313,6 +318,45 @@ routes: [{ id: r, match: { prefix: / }, upstream: u }]
     assert.equal(r.statusCode, 200);
     assert.equal(got, big.length);
     assert.equal(hash.digest('hex'), (await import('node:crypto')).createHash('sha256').update(big).digest('hex'));
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+});
+
+test('bodies with a Content-Length arrive whole whether the upstream sends them in one chunk or several, and HEAD gets none', async () => {
+  const big = 'b'.repeat(200_000);
+  const up = await startUpstream((req, res) => {
+    if (req.url === '/one') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+      res.end(req.method === 'HEAD' ? undefined : 'hello');
+      return;
+    }
+    if (req.url === '/split') {
+      // three writes with pauses: the gateway sees the body in several chunks
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '9' });
+      res.write('abc');
+      setTimeout(() => res.write('def'), 20);
+      setTimeout(() => res.end('ghi'), 40);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(big.length) });
+    res.end(big);
+  });
+  const gw = await gatewayFor(up);
+  try {
+    // several rounds over the same keep-alive connections: a response ended early or late would break the next one
+    for (let i = 0; i < 5; i++) {
+      const [one, split, large, head] = await Promise.all([call(`${gw.url}/one`), call(`${gw.url}/split`), call(`${gw.url}/big`), call(`${gw.url}/one`, 'HEAD')]);
+      assert.equal(one.status, 200);
+      assert.equal(one.text, 'hello');
+      assert.equal(split.text, 'abcdefghi');
+      assert.equal(split.headers['content-length'], '9');
+      assert.equal(large.text.length, big.length);
+      assert.equal(head.status, 200);
+      assert.equal(head.text, '');
+      assert.equal(head.headers['content-length'], '5');
+    }
   } finally {
     await gw.close();
     await up.close();

@@ -3,6 +3,7 @@
  * safe body parsing and the body schema. Synchronous; everything it runs was compiled before
  * the first request. Writes the parsed body and the validated pointers to `out`.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { deny, type Deny, type ProblemItem } from '../../core/decision.js';
 import type { ErrorCode } from '../../core/errors.js';

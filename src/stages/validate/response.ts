@@ -4,6 +4,7 @@
  * (nested too), then validates. Responses without a matching JSON schema pass unchanged.
  * Pure: takes the status, headers and body, returns what to do.
  */
+import { Buffer } from 'node:buffer';
 import type { ProblemItem } from '../../core/decision.js';
 import { bodyKind, mediaTypeOf } from '../../body/media.js';
 import { derefConverted } from '../../openapi/schema.js';

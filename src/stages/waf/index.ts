@@ -3,6 +3,8 @@
  * policy compiled once per route, and one synchronous evaluation per request over the parsed
  * request (reusing the body another stage parsed and the schema-validated values).
  */
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
