@@ -147,7 +147,8 @@ async function runTogether(runs, wl, duration) {
           let out = '';
           child.stdout.on('data', (d) => (out += d));
           child.on('error', reject);
-          child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))));
+          // 'close', not 'exit': the output may still be unread when the process exits
+          child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))));
         }),
     ),
   );
