@@ -182,6 +182,7 @@ async function main() {
     if (sc.standalone) {
       const body = await sc.standalone(env);
       sections[name] = [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', '', body, '', `<!-- /scenario:${name} -->`].join('\n');
+      write(sections);
       console.error(body);
       continue;
     }
@@ -191,7 +192,11 @@ async function main() {
     for (const t of sc.targets.filter((x) => only(args.targets, x.name) || x.name === sc.baseline)) {
       const port = await freePort();
       const started = await t.start({ ...env, port });
-      await waitPort(port);
+      try {
+        await waitPort(port, 60_000);
+      } catch (e) {
+        throw new Error(`${name}/${t.name}: ${e.message}\n${started?.proc?.errText?.() ?? ''}`);
+      }
       targets.push({ ...t, port, headers: started?.headers ?? {}, proc: started?.proc, stop: started?.stop });
     }
     if (sc.verify) await sc.verify({ ...env, targets });
@@ -235,8 +240,8 @@ async function main() {
       else if (t.proc) t.proc.kill('SIGTERM');
     }
     sections[name] = render(name, sc, results, together, extra);
+    write(sections); // after each scenario: a later failure does not lose the figures
   }
-  write(sections);
   stopAll();
   const failed = Object.values(sections).some((s) => s.includes('| FAIL |'));
   console.error(failed ? '\nsome checks failed (see bench/results.md)' : '\nall checks passed');
