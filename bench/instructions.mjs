@@ -4,8 +4,11 @@
 // hide in noise. It does not see cache misses or the kernel (syscalls, the TCP stack), so it
 // complements the wrk figures and does not replace them. Loopback only; bounded request counts.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort, waitPort } from './net.mjs';
 import { Pool } from 'undici';
 
 const WARMUP = 6000;
@@ -49,10 +52,18 @@ function dumpTotals(dir, part) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs one target under callgrind; per-request instructions of the main thread and of all threads. */
-async function measure(name, argv, env, port, wl, dir, waitPort) {
+/** callgrind's options for a count per instruction address, and node's for a map of its JIT code (see byFunction) */
+const BY_FUNCTION_VALGRIND = ['--dump-instr=yes', '--dump-line=no', '--compress-pos=no', '--compress-strings=no'];
+const BY_FUNCTION_NODE = ['--perf-basic-prof'];
+
+/**
+ * Runs one target under callgrind; per-request instructions of the main thread and of all threads.
+ * With `byFunction`, also the main thread's instructions per request by function (see byFunction).
+ */
+async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: perFunction = false } = {}) {
   mkdirSync(dir, { recursive: true });
-  const child = spawn('valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.out')}`, process.execPath, ...argv], {
+  const vg = ['--tool=callgrind', '--separate-threads=yes', ...(perFunction ? BY_FUNCTION_VALGRIND : []), `--callgrind-out-file=${join(dir, 'cg.out')}`];
+  const child = spawn('valgrind', [...vg, process.execPath, ...(perFunction ? BY_FUNCTION_NODE : []), ...argv], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -73,11 +84,60 @@ async function measure(name, argv, env, port, wl, dir, waitPort) {
     }
     const all = Object.values(totals).reduce((a, b) => a + b, 0);
     if (!all) throw new Error(`${name}: no callgrind dump\n${err}`);
-    return { main: (totals[1] ?? 0) / MEASURED, all: all / MEASURED };
+    const functions = perFunction ? byFunction(readdirSync(dir).map((f) => join(dir, f)).find((f) => /cg\.out\.1-01$/.test(f)), `/tmp/perf-${child.pid}.map`) : null;
+    return { main: (totals[1] ?? 0) / MEASURED, all: all / MEASURED, functions };
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(10_000)]);
   }
+}
+
+/**
+ * Instructions per request by function, from a callgrind dump made with BY_FUNCTION_VALGRIND: the
+ * self cost of each instruction address, given to the native function callgrind names or, for
+ * code V8 generated (which callgrind cannot name), to the JS function that node's
+ * --perf-basic-prof map places at that address. Calls' inclusive costs are skipped.
+ */
+function byFunction(dump, mapFile) {
+  const ranges = [];
+  for (const l of readFileSync(mapFile, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(l);
+    if (m) ranges.push([parseInt(m[1], 16), parseInt(m[1], 16) + parseInt(m[2], 16), m[3], ranges.length]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const jsAt = (addr) => {
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges[mid][0] <= addr) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    // code is freed and its addresses reused: of the entries that cover the address, the one
+    // written last to the map (the newest code)
+    let best = null;
+    for (let i = hi; i >= 0 && i > hi - 256; i--) if (ranges[i][0] <= addr && addr < ranges[i][1] && (best === null || ranges[i][3] > best[3])) best = ranges[i];
+    return best === null ? null : best[2];
+  };
+  const out = new Map();
+  let fn = '?';
+  let afterCalls = false;
+  for (const l of readFileSync(dump, 'utf8').split('\n')) {
+    if (l.startsWith('fn=')) fn = l.slice(3);
+    else if (l.startsWith('calls=')) afterCalls = true;
+    else {
+      const m = /^(0x[0-9a-f]+|\d+) (\d+)/.exec(l);
+      if (!m) continue;
+      if (afterCalls) {
+        afterCalls = false; // the inclusive cost of a call: counted in the callee
+        continue;
+      }
+      const name = /^0x[0-9a-f]+/.test(fn) || fn.startsWith('???') ? (jsAt(parseInt(m[1])) ?? 'JIT code (unmapped)') : fn;
+      const key = name.replace(/ (file:\/\/)?\/[^ ]*\/(node_modules|dist|bench)\//, ' $2/').replace(/:\d+:\d+$/, '');
+      out.set(key, (out.get(key) ?? 0) + Number(m[2]) / MEASURED);
+    }
+  }
+  return out;
 }
 
 /** The scenario: Node limit and Portcullis, GET and POST, measured side by side (the counts do not depend on load). */
@@ -113,4 +173,46 @@ export async function instructionsScenario(env) {
     '|---|---|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * `node bench/instructions.mjs --by-function [get|post] [rows]`: where Portcullis's instructions
+ * per request differ from the Node limit's, by function (main thread, GET by default). For work on
+ * the request path; not part of `npm run bench`.
+ */
+async function main() {
+  const [wlName = 'get', rows = '40'] = process.argv.slice(3);
+  if (!haveValgrind()) throw new Error('valgrind is required (apt-get install valgrind)');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const work = mkdtempSync(join(tmpdir(), 'portcullis-instr-'));
+  const wl = wlName === 'post' ? { method: 'POST', path: '/api/items', body: join(here, 'wrk', 'body-1k.json') } : { method: 'GET', path: '/api/items/42' };
+  const upstreamPort = await freePort();
+  const upstream = spawn(process.execPath, [join(here, 'upstream.mjs')], { env: { ...process.env, PORT: String(upstreamPort) }, stdio: 'ignore' });
+  try {
+    await waitPort(upstreamPort);
+    const [limitPort, port, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const vars = { PORT: port, UPSTREAM_PORT: upstreamPort, ADMIN_PORT: adminPort, WORK: work, LOG: 'true' };
+    const conf = join(work, 'core.yaml');
+    writeFileSync(conf, readFileSync(join(here, 'configs', 'core.yaml'), 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, k) => String(vars[k])));
+    const opts = { byFunction: true };
+    const [limit, gw] = await Promise.all([
+      measure('node-limit', [join(here, 'node-limit-proxy.mjs')], { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${upstreamPort}` }, limitPort, wl, join(work, 'limit'), waitPort, opts),
+      measure('portcullis', [join(here, '..', 'bin', 'portcullis.js'), 'start', '-c', conf], {}, port, wl, join(work, 'portcullis'), waitPort, opts),
+    ]);
+    const k = (x) => Math.round(x).toLocaleString('en-US');
+    console.log(`${wlName.toUpperCase()}, main thread, instructions per request: node-limit ${k(limit.main)}, portcullis ${k(gw.main)} (${(gw.main / limit.main).toFixed(3)}x)\n`);
+    console.log('| difference | node-limit | portcullis | function |\n|---:|---:|---:|---|');
+    const names = new Set([...limit.functions.keys(), ...gw.functions.keys()]);
+    const diff = [...names].map((n) => [n, limit.functions.get(n) ?? 0, gw.functions.get(n) ?? 0]).sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
+    for (const [n, a, b] of diff.slice(0, Number(rows))) console.log(`| ${k(b - a)} | ${k(a)} | ${k(b)} | ${n.slice(0, 140).replace(/\|/g, '\\|')} |`);
+  } finally {
+    upstream.kill('SIGTERM');
+  }
+}
+
+if (process.argv[2] === '--by-function' && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

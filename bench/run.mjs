@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { SCENARIOS } from './scenarios.mjs';
+import { freePort, waitPort } from './net.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -39,30 +39,6 @@ const haveTaskset = !spawnSync('taskset', ['-c', '0', 'true']).error;
 const pin = (cpu, cmd, argv) => (haveTaskset ? ['taskset', ['-c', String(cpu), cmd, ...argv]] : [cmd, argv]);
 const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const children = new Set();
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitPort(port, ms = 15000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('connect', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
 function startProc(cpu, cmd, argv, env = {}) {
   const [c, a] = pin(cpu, cmd, argv);
