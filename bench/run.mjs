@@ -220,7 +220,7 @@ async function main() {
   }
   stopAll();
   const failed = Object.values(sections).some((s) => s.includes('| FAIL |'));
-  console.error(failed ? '\nsome checks failed (see bench/results.md)' : '\nall checks passed');
+  console.error(failed ? `\nsome checks failed (see ${args.out})` : '\nall checks passed');
 }
 
 /** Which code and command measured a section (sections of several runs share results.md). */
