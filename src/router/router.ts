@@ -103,7 +103,8 @@ class Table<T> {
    * `all`, every matching entry is collected there instead and null returned (405's Allow list).
    */
   first(method: string, path: string, values: string[], all: Entry<T>[] | null): Entry<T> | null {
-    const ex = this.exact.get(path);
+    // a lookup hashes the whole path (a new string per request): skipped when there is no exact route
+    const ex = this.exact.size === 0 ? undefined : this.exact.get(path);
     if (ex) for (const e of ex) if (take(e, method, all)) return e;
     if (this.tree.statics.size > 0 || this.tree.params.length > 0) {
       const e = walkFirst(this.tree, path, 1, method, values, all);
@@ -138,7 +139,7 @@ function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, v
   const slash = path.indexOf('/', pos);
   const seg = slash < 0 ? path.slice(pos) : path.slice(pos, slash);
   const next = slash < 0 ? -1 : slash + 1;
-  const st = node.statics.get(seg);
+  const st = node.statics.size === 0 ? undefined : node.statics.get(seg);
   if (st) {
     const e = walkFirst(st, path, next, method, values, all);
     if (e !== null) return e;
@@ -219,7 +220,7 @@ export class Router<T> {
 
   /** Table.first over the host's tables: exact host, then the longest matching wildcard, then any host. */
   private lookup(method: string, host: string, path: string, values: string[], all: Entry<T>[] | null): Entry<T> | null {
-    const exact = this.byHost.get(host);
+    const exact = this.byHost.size === 0 ? undefined : this.byHost.get(host);
     let e = exact ? exact.first(method, path, values, all) : null;
     if (e === null) {
       for (const w of this.wildcards) {
