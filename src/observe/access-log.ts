@@ -87,6 +87,22 @@ const MAX_TAILS = 4096;
  * tenth of the cost of a line. At most MAX_TAILS combinations are kept, since methods come from clients.
  */
 function repeatedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
+  // consecutive lines often share all four (one busy route): compared before four Map lookups
+  if (method === last.method && routeId === last.routeId && upstream === last.upstream && listener === last.listener) return last.tail;
+  const tail = cachedTail(method, routeId, upstream, listener);
+  last = { method, routeId, upstream, listener, tail };
+  return tail;
+}
+
+let last: { method: string | null; routeId: string | null; upstream: string | null; listener: string | null; tail: string } = {
+  method: null,
+  routeId: null,
+  upstream: null,
+  listener: null, // no listener is named null: the first line never matches
+  tail: '',
+};
+
+function cachedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
   const byRoute = tailLevel(tails, listener);
   const byUpstream = byRoute && tailLevel(byRoute, routeId);
   const byMethod = byUpstream && tailLevel(byUpstream, upstream);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalisePath } from './normalise.js';
+import { hostWithoutPort, normalisePath } from './normalise.js';
 
 const VECTORS: [string, string | null][] = [
   ['/', '/'],
@@ -103,4 +103,24 @@ test('regression: a long path that fails the fast check is handled in linear tim
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     assert.ok(ms < 200, `${raw.slice(0, 40)}... took ${ms} ms`);
   }
+});
+
+test('hostWithoutPort drops the port, keeps IPv6 brackets and lowercases', () => {
+  for (const [h, want] of [
+    ['api.local', 'api.local'],
+    ['API.Local:8080', 'api.local'],
+    ['[::1]:8080', '[::1]'],
+    ['[::1]', '[::1]'],
+    [':80', ':80'],
+    ['a:b:c', 'a:b'],
+    ['', ''],
+  ] as const) assert.equal(hostWithoutPort(h), want, h);
+  // the same as the last colon's position found by lastIndexOf, for any text
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), (h) => {
+      const colon = h.startsWith('[') ? h.indexOf(']:') + 1 : h.lastIndexOf(':');
+      assert.equal(hostWithoutPort(h), (colon > 0 ? h.slice(0, colon) : h).toLowerCase());
+    }),
+    { numRuns: 2000 },
+  );
 });
