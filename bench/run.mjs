@@ -157,7 +157,7 @@ async function main() {
     console.error(`\n== scenario ${name}: ${sc.title}`);
     if (sc.standalone) {
       const body = await sc.standalone(env);
-      sections[name] = [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', '', provenance(name), '', body, '', `<!-- /scenario:${name} -->`].join('\n');
+      sections[name] = [...sectionHead(name, sc), body, '', `<!-- /scenario:${name} -->`].join('\n');
       write(sections);
       console.error(body);
       continue;
@@ -197,11 +197,12 @@ async function main() {
     // the checked targets, each loaded at the same time as the baseline (see runTogether)
     const together = {};
     const base = targets.find((t) => t.name === sc.baseline);
-    const checked = targets.filter((t) => t !== base && sc.checks?.some((c) => c.target === t.name && c.minRatio !== undefined));
+    const reqChecks = (sc.checks ?? []).filter((c) => c.minRatio !== undefined);
     for (let r = 0; base && r < rounds; r++) {
       for (const wl of workloads) {
-        for (const t of checked) {
-          if (!sc.checks.some((c) => c.target === t.name && c.workload === wl.name)) continue;
+        for (const c of reqChecks) {
+          const t = targets.find((x) => x.name === c.target);
+          if (c.workload !== wl.name || !t) continue;
           const side = (x) => ({ port: x.port, headers: { ...x.headers, ...(wl.headers ?? {}) }, pid: x.proc?.pid });
           const [rt, rb] = await runTogether([side(t), side(base)], wl, args.duration);
           ((together[wl.name] ??= {})[t.name] ??= []).push({ t: rt, base: rb });
@@ -233,8 +234,11 @@ function provenance(name) {
   return `Measured ${new Date().toISOString()} on ${rev}: \`node bench/run.mjs --scenarios ${name} --rounds ${args.rounds} --duration ${args.duration}\`.`;
 }
 
+/** The opening lines of a scenario's section of results.md. */
+const sectionHead = (name, sc) => [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', '', provenance(name), ''];
+
 function render(name, sc, results, together, extra) {
-  const lines = [`<!-- scenario:${name} -->`, `## ${sc.title}`, '', sc.description ?? '', '', provenance(name), ''];
+  const lines = sectionHead(name, sc);
   lines.push('| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ' + sc.baseline + ' | per-round ratios (median) | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const summary = {};

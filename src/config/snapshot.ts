@@ -183,6 +183,7 @@ export async function compileSnapshot(
   const strip = new Set<string>(CORE_IDENTITY_HEADERS);
   for (const inst of instances) for (const h of inst.upstreamHeaderNames ?? []) strip.add(h.toLowerCase());
 
+  const requestIdHeader = config.request_id.header.toLowerCase();
   return {
     id: nextId++,
     file,
@@ -192,9 +193,9 @@ export async function compileSnapshot(
     routes,
     upstreams: groups,
     trusted,
-    notForwarded: notForwardedHeaders(strip, config.request_id.header.toLowerCase()),
+    notForwarded: notForwardedHeaders(strip, requestIdHeader),
     redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
-    requestIdHeader: config.request_id.header.toLowerCase(),
+    requestIdHeader,
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
     observers: instances.filter((i) => i.observe).map((i) => (ctx: RequestContext) => (i.observe as (c: RequestContext) => void)(ctx)),

@@ -1,4 +1,3 @@
-import process from 'node:process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Principal } from './principal.js';

@@ -12,19 +12,10 @@ import { randomFillSync } from 'node:crypto';
 const BATCH = 128;
 const random = Buffer.allocUnsafe(16 * BATCH);
 const text = Buffer.allocUnsafe(36 * BATCH);
-/** the two hex digits of each byte value, as one 16-bit unit (little-endian: first digit in the low byte) */
-const HEX_PAIRS = new Uint16Array(256);
-for (let b = 0; b < 256; b++) HEX_PAIRS[b] = '0123456789abcdef'.charCodeAt(b >> 4) | ('0123456789abcdef'.charCodeAt(b & 15) << 8);
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** the ids of the current batch, one string; each id is a slice of it */
 let batch = '';
 let next = BATCH;
-
-/** Writes byte `b`'s two hex digits at `t`. */
-function hex(t: number, b: number): void {
-  const pair = HEX_PAIRS[b] as number;
-  text[t] = pair & 0xff;
-  text[t + 1] = pair >> 8;
-}
 
 function refill(): void {
   randomFillSync(random);
@@ -35,8 +26,9 @@ function refill(): void {
     let o = t;
     for (let k = 0; k < 16; k++) {
       if (k === 4 || k === 6 || k === 8 || k === 10) text[o++] = 0x2d;
-      hex(o, random[r + k] as number);
-      o += 2;
+      const b = random[r + k] as number;
+      text[o++] = HEX[b >> 4] as number;
+      text[o++] = HEX[b & 15] as number;
     }
   }
   batch = text.toString('latin1');

@@ -7,7 +7,6 @@
  * In each stage, all limits of the request are decided together in one store call (one EVALSHA on
  * Redis): a request refused by one limit consumes nothing from the others.
  */
-import process from 'node:process';
 import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision } from '../../core/decision.js';
 import type { Phase } from '../../core/phases.js';
