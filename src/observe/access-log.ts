@@ -73,6 +73,8 @@ const MAX_LOGGED_PATH = 2048;
 const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
 /** A JSON string literal; most logged values need no escaping, and a regex test is cheaper than JSON.stringify. */
 const q = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+/** The inside of a JSON string literal (the line's literals hold the quotes: two concatenations fewer). */
+const e = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s);
 
 type TailTree = Map<string | null, TailTree | string>;
 const tails: TailTree = new Map();
@@ -135,19 +137,28 @@ const tailJson = (method: string | null, routeId: string | null, upstream: strin
 /** '0'..'999' and '000'..'999': numbers that every line has (status, milliseconds, small sizes) without a conversion each time */
 const SMALL = Array.from({ length: 1000 }, (_, i) => String(i));
 const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** '' and '.001'..'.999': the fraction of a duration in milliseconds */
+const FRACTION = PAD3.map((p, i) => (i === 0 ? '' : `.${p}`));
 /** A non-negative integer as text. */
 const int = (n: number): string => (n >= 0 && n < 1000 && Number.isInteger(n) ? (SMALL[n] as string) : String(n));
 
+/** what follows the time's milliseconds, up to the request id's value */
+const AFTER_TIME = 'Z","log":"access","request_id":"';
+/** '000Z","log":...' .. '999Z",...': the milliseconds with the text that follows them */
+const MS_AFTER_TIME = PAD3.map((p) => p + AFTER_TIME);
 let isoSec = Number.NaN;
-let isoPrefix = '';
-/** ISO 8601 time of `ms`: the date and time to the second computed once per second, then the milliseconds appended. */
-function isoTime(ms: number): string {
+let linePrefix = '';
+/**
+ * The start of a line at time `ms`, up to the request id's value: the part to the second is made
+ * once per second, then the milliseconds come from a table (one concatenation per line).
+ */
+function lineStart(ms: number): string {
   const sec = Math.floor(ms / 1000);
   if (sec !== isoSec) {
     isoSec = sec;
-    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20); // "2026-12-03T08:15:42."
+    linePrefix = `{"level":"info","time":"${new Date(sec * 1000).toISOString().slice(0, 20)}`; // ...T08:15:42.
   }
-  return `${isoPrefix}${PAD3[Math.floor(ms - sec * 1000)] as string}Z`;
+  return linePrefix + (MS_AFTER_TIME[Math.floor(ms - sec * 1000)] as string);
 }
 /**
  * A duration in milliseconds with microsecond precision, as a JSON number. Built from integers:
@@ -158,8 +169,7 @@ function ms(x: number | null): string {
   const us = Math.round(x * 1000);
   if (us < 0) return String(us / 1000);
   const i = Math.floor(us / 1000);
-  const f = us - i * 1000;
-  return f === 0 ? int(i) : `${int(i)}.${PAD3[f] as string}`;
+  return int(i) + (FRACTION[us - i * 1000] as string);
 }
 
 /** Everything one access-log line says: copied from the request context when the exchange ends. */
@@ -228,17 +238,40 @@ const bound = (s: string | null, n: number): string | null => (s !== null && s.l
  */
 export function formatAccessRecord(r: AccessRecord): string {
   const path = r.path === null ? null : bound(r.query === '' ? r.path : `${r.path}?${redactQuery(r.query, r.redact)}`, MAX_LOGGED_PATH);
-  const o = r.outcome;
-  const decision = o.decision === 'allowed' ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
+  const host = bound(r.host, 256);
+  // written as one expression of few parts: each part is a concatenation, and each concatenation
+  // a string that the writer walks again when it encodes the line
   let line =
-    `{"level":"info","time":"${isoTime(r.time)}","log":"access","request_id":${q(r.id)},"client_ip":${q(r.clientIp)},` +
-    `"host":${q(bound(r.host, 256))},"path":${q(path)},"status":${int(r.status)},"bytes_in":${int(r.bytesIn)},"bytes_out":${int(r.bytesOut)},` +
-    `"latency_ms":${ms(r.latencyMs)},"upstream_latency_ms":${ms(r.upstreamLatencyMs)},"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},` +
-    `"decision":${decision}${repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener)}`;
+    lineStart(r.time) +
+    e(r.id) +
+    '","client_ip":"' +
+    e(r.clientIp) +
+    (host !== null && path !== null ? `","host":"${e(host)}","path":"${e(path)}","status":` : `","host":${q(host)},"path":${q(path)},"status":`) +
+    int(r.status) +
+    ',"bytes_in":' +
+    int(r.bytesIn) +
+    ',"bytes_out":' +
+    int(r.bytesOut) +
+    ',"latency_ms":' +
+    ms(r.latencyMs) +
+    ',"upstream_latency_ms":' +
+    ms(r.upstreamLatencyMs) +
+    whoAndDecision(r) +
+    repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener);
   if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
   const ann = r.annotations;
   if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
   return `${line}}\n`;
+}
+
+/** consumer, tenant and decision; most lines, anonymous and allowed, share one string */
+const ANONYMOUS_ALLOWED = ',"consumer":null,"tenant":null,"decision":"allowed"';
+function whoAndDecision(r: AccessRecord): string {
+  const o = r.outcome;
+  const allowed = o.decision === 'allowed';
+  if (allowed && r.consumer === null && r.tenant === null) return ANONYMOUS_ALLOWED;
+  const decision = allowed ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
+  return `,"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision}`;
 }
 
 /** JSON of frozen annotation objects, kept while the object lives (e.g. an identity's cached auth annotation). */

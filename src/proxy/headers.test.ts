@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject } from './headers.js';
+import { clientResponseHeaderList, clientResponseHeaders, knownToUndici, notForwardedHeaders, rawHeaderObject } from './headers.js';
+import undiciConstants from 'undici/lib/core/constants.js';
 
 const raw = (...pairs: string[]): Buffer[] => pairs.map((s) => Buffer.from(s, 'latin1'));
 
@@ -32,4 +33,18 @@ test('the list and the object forms agree', () => {
   const r = raw('Content-Length', '2', 'Upgrade', 'h2c', 'Vary', 'Accept', 'Vary', 'Origin');
   assert.deepEqual(clientResponseHeaders(rawHeaderObject(r)), { 'content-length': '2', vary: ['Accept', 'Origin'] });
   assert.deepEqual(clientResponseHeaderList(r, 'x-request-id', null), ['content-length', '2', 'vary', 'Accept', 'vary', 'Origin']);
+});
+
+test("names the gateway sends are known to undici as themselves; other names are not added", () => {
+  const table = undiciConstants.headerNameLowerCasedRecord;
+  const drop = notForwardedHeaders(['x-consumer-id'], 'x-trace-id-test');
+  for (const n of ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-trace-id-test', 'x-consumer-id']) {
+    assert.equal(table[n], n);
+    assert.ok(drop.has(n));
+  }
+  knownToUndici(['x-Upper-Case', 'bad name', 'x-bad\u0000', '']);
+  for (const n of ['x-Upper-Case', 'bad name', 'x-bad\u0000', '']) assert.equal(table[n], undefined, n);
+  // a well-known entry keeps its value
+  knownToUndici(['accept']);
+  assert.equal(table.Accept, 'accept');
 });
