@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { accessLogLine } from './access-log.js';
+import { newRequestId } from '../core/request-id.js';
+import { resolveClientIp, stripMapped, TrustedProxies } from '../proxy/client-ip.js';
 import type { RequestContext } from '../core/context.js';
 
 function ctxWith(v: { path: string; host: string; id: string; reason: string | null; query: string }): RequestContext {
@@ -29,7 +31,8 @@ test('every access-log line is one valid JSON object whose strings round-trip, w
   // any UTF-16 code units: quotes, backslashes, control characters, lone surrogates, non-ASCII
   const anyText = fc.string({ unit: 'binary', maxLength: 60 });
   fc.assert(
-    fc.property(anyText, anyText, anyText, fc.option(anyText, { nil: null }), (path, host, id, reason) => {
+    // ids are written as is: only the forms the gateway accepts or makes (see the next test)
+    fc.property(anyText, anyText, fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), fc.option(anyText, { nil: null }), (path, host, id, reason) => {
       const line = accessLogLine(ctxWith({ path, host, id, reason, query: '' }), 200, 1.5, new Set(), 1_700_000_000_123);
       assert.ok(line.endsWith('}\n'));
       assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
@@ -120,4 +123,19 @@ test('method, route, upstream and listener are right in every line, beyond the c
     }),
     { numRuns: 500 },
   );
+});
+
+test('request ids and client IPs, which lines carry unescaped, never need escaping in JSON', () => {
+  const safe = (s: string) => JSON.stringify(s) === `"${s}"`;
+  for (let i = 0; i < 1000; i++) assert.ok(safe(newRequestId()));
+  const trusted = new TrustedProxies(['127.0.0.0/8', '::1/128']);
+  // whatever a client puts in forwarding headers, behind a trusted proxy
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), (xff, fwd) => {
+      for (const ip of [resolveClientIp('127.0.0.1', xff, undefined, trusted), resolveClientIp('::1', undefined, fwd, trusted), resolveClientIp('127.0.0.1', [xff, '10.0.0.1'], fwd, trusted)])
+        assert.ok(safe(ip), JSON.stringify(ip));
+    }),
+    { numRuns: 3000 },
+  );
+  for (const peer of ['::ffff:10.1.2.3', 'fe80::1%eth0', '']) assert.ok(safe(stripMapped(peer)));
 });

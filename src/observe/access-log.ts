@@ -176,7 +176,9 @@ function ms(x: number | null): string {
 export interface AccessRecord {
   /** Date.now() at the end */
   readonly time: number;
+  /** JSON-safe, written as is: a generated UUID, or an incoming id that matched [A-Za-z0-9._:-]{1,128} (core/pipeline.ts) */
   readonly id: string;
+  /** JSON-safe, written as is: the socket's peer address, or an address from a forwarding header that node:net's isIP accepted */
   readonly clientIp: string;
   /** null when unreadable (a request the HTTP parser refused) */
   readonly method: string | null;
@@ -243,9 +245,9 @@ export function formatAccessRecord(r: AccessRecord): string {
   // a string that the writer walks again when it encodes the line
   let line =
     lineStart(r.time) +
-    e(r.id) +
+    r.id +
     '","client_ip":"' +
-    e(r.clientIp) +
+    r.clientIp +
     (host !== null && path !== null ? `","host":"${e(host)}","path":"${e(path)}","status":` : `","host":${q(host)},"path":${q(path)},"status":`) +
     int(r.status) +
     ',"bytes_in":' +

@@ -41,11 +41,14 @@ export const CORE_IDENTITY_HEADERS: readonly string[] = [
 /** Headers whose names start with this prefix are reserved for the gateway. */
 export const RESERVED_PREFIX = 'x-portcullis-';
 
-/** Connection header values that name no other header (the usual spellings): no parsing needed. */
-const PLAIN_CONNECTION = new Set(['keep-alive', 'close', 'Keep-Alive', 'Close']);
+/**
+ * Connection header values that name no other header (the usual spellings): no parsing needed.
+ * Compared, not looked up in a Set: the value is a new string per request, which a Set hashes first.
+ */
+const isPlainConnection = (v: string): boolean => v === 'keep-alive' || v === 'close' || v === 'Keep-Alive' || v === 'Close';
 
 function connectionTokens(v: string | string[] | undefined): string[] | null {
-  if (v === undefined || (typeof v === 'string' && PLAIN_CONNECTION.has(v))) return null;
+  if (v === undefined || (typeof v === 'string' && isPlainConnection(v))) return null;
   const s = Array.isArray(v) ? v.join(',') : v;
   const out: string[] = [];
   for (const tok of s.split(',')) {

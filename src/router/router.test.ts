@@ -50,3 +50,14 @@ test('hosts: exact, then the wildcard, then host-agnostic routes', () => {
   assert.deepEqual(r.find('POST', 'other.org', '/h'), { kind: 'method', allow: ['GET', 'HEAD', 'OPTIONS'] });
   assert.equal((r.find('GET', 'example.com', '/h') as { value: string }).value, 'any-host', 'a wildcard does not match the bare domain');
 });
+
+test('static segments resolve the same whether a node has few of them (compared) or many (a Map)', () => {
+  for (const n of [1, 4, 5, 12]) {
+    const r = new Router<string>();
+    for (let i = 0; i < n; i++) r.add({ value: `s${i}`, hosts: null, methods: null, path: `/v/seg${i}/{id}` });
+    r.add({ value: 'param', hosts: null, methods: null, path: '/v/{other}/{id}' });
+    for (let i = 0; i < n; i++) assert.deepEqual(r.find('GET', 'x', `/v/seg${i}/7`), { kind: 'found', value: `s${i}`, params: { id: '7' } }, `n=${n} i=${i}`);
+    assert.deepEqual(r.find('GET', 'x', `/v/seg${n}/7`), { kind: 'found', value: 'param', params: { other: `seg${n}`, id: '7' } });
+    assert.deepEqual(r.find('GET', 'x', '/v/seg0'), { kind: 'none' });
+  }
+});

@@ -29,6 +29,11 @@ interface Entry<T> {
 
 interface Seg<T> {
   readonly statics: Map<string, Seg<T>>;
+  /**
+   * The same children as a list while there are few: a segment sliced from the path is a new
+   * string, and a Map lookup hashes it first; comparing it with a few keys costs less.
+   */
+  few: [string, Seg<T>][] | null;
   /** parameter children: a whole-segment param, or a pattern such as `{name}.json` */
   readonly params: { re: RegExp; names: string[]; node: Seg<T>; whole: boolean }[];
   readonly entries: Entry<T>[];
@@ -37,7 +42,9 @@ interface Seg<T> {
 /** the parameters of a route without any (shared: never written to) */
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-const newSeg = <T>(): Seg<T> => ({ statics: new Map(), params: [], entries: [] });
+const newSeg = <T>(): Seg<T> => ({ statics: new Map(), few: [], params: [], entries: [] });
+/** Static children compared one by one up to this many; a Map lookup beyond. */
+const FEW_STATICS = 4;
 
 const PARAM = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 /** Longest segment matched against a template segment with literal parts. */
@@ -72,7 +79,10 @@ class Table<T> {
     for (const seg of path.split('/').slice(1)) {
       if (!seg.includes('{')) {
         let next = node.statics.get(seg);
-        if (!next) node.statics.set(seg, (next = newSeg()));
+        if (!next) {
+          node.statics.set(seg, (next = newSeg()));
+          node.few = node.statics.size <= FEW_STATICS ? [...node.statics] : null;
+        }
         node = next;
         continue;
       }
@@ -139,7 +149,18 @@ function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, v
   const slash = path.indexOf('/', pos);
   const seg = slash < 0 ? path.slice(pos) : path.slice(pos, slash);
   const next = slash < 0 ? -1 : slash + 1;
-  const st = node.statics.size === 0 ? undefined : node.statics.get(seg);
+  let st: Seg<T> | undefined;
+  const few = node.few;
+  if (few === null) st = node.statics.get(seg);
+  else {
+    for (let i = 0; i < few.length; i++) {
+      const [key, child] = few[i] as [string, Seg<T>];
+      if (key === seg) {
+        st = child;
+        break;
+      }
+    }
+  }
   if (st) {
     const e = walkFirst(st, path, next, method, values, all);
     if (e !== null) return e;
