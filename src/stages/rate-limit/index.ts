@@ -35,8 +35,9 @@ export class Runtime {
   private localStore: MemoryStore | null = null;
   private readonly fallbacks: Counter<'policy'>;
   readonly denials: Counter<'limit' | 'code'>;
-  private lastLog = 0;
-  private suppressed = 0;
+  /** per policy: a fail-open and a fail-closed degradation are different news, each logged */
+  private readonly lastLog = { open: 0, closed: 0 };
+  private readonly suppressed = { open: 0, closed: 0 };
   private waited = false;
   maxEntries = DEFAULT_MAX_ENTRIES;
 
@@ -77,20 +78,20 @@ export class Runtime {
     return (this.localStore ??= new MemoryStore({ maxEntries: this.maxEntries }));
   }
 
-  /** Counts a degraded decision; logs at most once per 10 s per process. */
+  /** Counts a degraded decision; logs at most once per 10 s per policy and process. */
   degraded(policy: 'open' | 'closed', err: unknown): void {
     this.fallbacks.inc({ policy });
     const now = Date.now();
-    if (now - this.lastLog < 10000) {
-      this.suppressed++;
+    if (now - this.lastLog[policy] < 10000) {
+      this.suppressed[policy]++;
       return;
     }
     this.services.logger.warn(
-      { stage: 'rate-limit', store: this.store.kind, policy, suppressed: this.suppressed, err: err instanceof Error ? err.message : err === null ? 'unhealthy' : String(err) },
+      { stage: 'rate-limit', store: this.store.kind, policy, suppressed: this.suppressed[policy], err: err instanceof Error ? err.message : err === null ? 'unhealthy' : String(err) },
       policy === 'open' ? 'state store unavailable: enforcing rate limits locally' : 'state store unavailable: refusing requests of fail-closed limits',
     );
-    this.lastLog = now;
-    this.suppressed = 0;
+    this.lastLog[policy] = now;
+    this.suppressed[policy] = 0;
   }
 }
 
