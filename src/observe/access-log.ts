@@ -71,10 +71,13 @@ const MAX_LOGGED_PATH = 2048;
 
 /** Characters that JSON strings must escape (and lone surrogates, which JSON.stringify escapes). */
 const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
-/** A JSON string literal; most logged values need no escaping, and a regex test is cheaper than JSON.stringify. */
-const q = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
-/** The inside of a JSON string literal (the line's literals hold the quotes: two concatenations fewer). */
+/**
+ * The inside of a JSON string literal (where the line's literals hold the quotes: two
+ * concatenations fewer). Most logged values need no escaping, and a regex test is cheaper than JSON.stringify.
+ */
 const e = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s);
+/** A JSON string literal, or null. */
+const q = (s: string | null): string => (s === null ? 'null' : `"${e(s)}"`);
 
 type TailTree = Map<string | null, TailTree | string>;
 const tails: TailTree = new Map();

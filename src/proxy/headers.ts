@@ -71,19 +71,21 @@ export interface ForwardInfo {
   readonly upstreamHost: string | null;
 }
 
+/** the forwarding headers the gateway writes itself */
+const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'];
+/** a lowercase header name (RFC 9110 token) */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
 /**
  * The request header names never copied upstream (lowercase): hop-by-hop headers, the identity
  * headers in `strip`, and those the gateway writes itself (Host, the forwarding headers, the
  * request-id header). One set per snapshot, so that each incoming header costs one lookup.
  */
 export function notForwardedHeaders(strip: Iterable<string>, requestIdHeader: string): ReadonlySet<string> {
-  const set = new Set([...HOP_BY_HOP, ...strip, 'host', ...FORWARDING, requestIdHeader]);
-  knownToUndici([...strip, ...FORWARDING, requestIdHeader]);
-  return set;
+  const own = [...strip, ...FORWARDING, requestIdHeader];
+  knownToUndici(own);
+  return new Set([...HOP_BY_HOP, 'host', ...own]);
 }
-
-const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'];
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /**
  * Adds lowercase header names that the gateway itself sends upstream to undici's table of
