@@ -60,9 +60,9 @@ const BY_FUNCTION_NODE = ['--perf-basic-prof'];
  * Runs one target under callgrind; per-request instructions of the main thread and of all threads.
  * With `byFunction`, also the main thread's instructions per request by function (see byFunction).
  */
-async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: perFunction = false } = {}) {
+async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: perFunction = false, d1Misses = false } = {}) {
   mkdirSync(dir, { recursive: true });
-  const vg = ['--tool=callgrind', '--separate-threads=yes', ...(perFunction ? BY_FUNCTION_VALGRIND : []), `--callgrind-out-file=${join(dir, 'cg.out')}`];
+  const vg = ['--tool=callgrind', '--separate-threads=yes', ...(perFunction ? BY_FUNCTION_VALGRIND : []), ...(d1Misses ? ['--cache-sim=yes'] : []), `--callgrind-out-file=${join(dir, 'cg.out')}`];
   const child = spawn('valgrind', [...vg, process.execPath, ...(perFunction ? BY_FUNCTION_NODE : []), ...argv], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -71,7 +71,7 @@ async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: p
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const exited = new Promise((r) => child.on('exit', r));
   try {
-    await waitPort(port, 180_000);
+    await waitPort(port, d1Misses ? 600_000 : 180_000);
     const body = wl.body ? readFileSync(wl.body) : null;
     await load(port, wl, WARMUP, body);
     spawnSync('callgrind_control', ['-z', String(child.pid)]);
@@ -84,7 +84,7 @@ async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: p
     }
     const all = Object.values(totals).reduce((a, b) => a + b, 0);
     if (!all) throw new Error(`${name}: no callgrind dump\n${err}`);
-    const functions = perFunction ? byFunction(readdirSync(dir).map((f) => join(dir, f)).find((f) => /cg\.out\.1-01$/.test(f)), `/tmp/perf-${child.pid}.map`) : null;
+    const functions = perFunction ? byFunction(readdirSync(dir).map((f) => join(dir, f)).find((f) => /cg\.out\.1-01$/.test(f)), `/tmp/perf-${child.pid}.map`, d1Misses) : null;
     return { main: (totals[1] ?? 0) / MEASURED, all: all / MEASURED, functions };
   } finally {
     child.kill('SIGTERM');
@@ -98,7 +98,7 @@ async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: p
  * code V8 generated (which callgrind cannot name), to the JS function that node's
  * --perf-basic-prof map places at that address. Calls' inclusive costs are skipped.
  */
-function byFunction(dump, mapFile) {
+function byFunction(dump, mapFile, d1Misses = false) {
   const ranges = [];
   for (const l of readFileSync(mapFile, 'utf8').split('\n')) {
     const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(l);
@@ -126,15 +126,18 @@ function byFunction(dump, mapFile) {
     if (l.startsWith('fn=')) fn = l.slice(3);
     else if (l.startsWith('calls=')) afterCalls = true;
     else {
-      const m = /^(0x[0-9a-f]+|\d+) (\d+)/.exec(l);
+      const m = /^(0x[0-9a-f]+|\d+) ([\d ]+)$/.exec(l);
       if (!m) continue;
+      // events: Ir, or with --cache-sim Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (trailing zeros left out)
+      const ev = m[2].split(' ');
+      const cost = d1Misses ? Number(ev[4] ?? 0) + Number(ev[5] ?? 0) : Number(ev[0]);
       if (afterCalls) {
         afterCalls = false; // the inclusive cost of a call: counted in the callee
         continue;
       }
       const name = /^0x[0-9a-f]+/.test(fn) || fn.startsWith('???') ? (jsAt(parseInt(m[1])) ?? 'JIT code (unmapped)') : fn;
       const key = name.replace(/ (file:\/\/)?\/[^ ]*\/(node_modules|dist|bench)\//, ' $2/').replace(/:\d+:\d+$/, '');
-      out.set(key, (out.get(key) ?? 0) + Number(m[2]) / MEASURED);
+      out.set(key, (out.get(key) ?? 0) + cost / MEASURED);
     }
   }
   return out;
@@ -176,12 +179,16 @@ export async function instructionsScenario(env) {
 }
 
 /**
- * `node bench/instructions.mjs --by-function [get|post] [rows]`: where Portcullis's instructions
- * per request differ from the Node limit's, by function (main thread, GET by default). For work on
- * the request path; not part of `npm run bench`.
+ * `node bench/instructions.mjs --by-function [get|post] [rows] [--d1-misses]`: where Portcullis's
+ * instructions per request differ from the Node limit's, by function (main thread, GET by default).
+ * With --d1-misses, L1 data-cache misses (reads and writes, callgrind's cache simulation) instead
+ * of instructions: data that a request touches and that other work evicted in between (config,
+ * tables, objects made earlier in the exchange) costs cycles that an instruction count does not
+ * show. For work on the request path; not part of `npm run bench`.
  */
 async function main() {
-  const [wlName = 'get', rows = '40'] = process.argv.slice(3);
+  const d1Misses = process.argv.includes('--d1-misses');
+  const [wlName = 'get', rows = '40'] = process.argv.slice(3).filter((a) => a !== '--d1-misses');
   if (!haveValgrind()) throw new Error('valgrind is required (apt-get install valgrind)');
   const here = dirname(fileURLToPath(import.meta.url));
   const work = mkdtempSync(join(tmpdir(), 'portcullis-instr-'));
@@ -194,13 +201,17 @@ async function main() {
     const vars = { PORT: port, UPSTREAM_PORT: upstreamPort, ADMIN_PORT: adminPort, WORK: work, LOG: 'true' };
     const conf = join(work, 'core.yaml');
     writeFileSync(conf, readFileSync(join(here, 'configs', 'core.yaml'), 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, k) => String(vars[k])));
-    const opts = { byFunction: true };
+    const opts = { byFunction: true, d1Misses };
     const [limit, gw] = await Promise.all([
       measure('node-limit', [join(here, 'node-limit-proxy.mjs')], { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${upstreamPort}` }, limitPort, wl, join(work, 'limit'), waitPort, opts),
       measure('portcullis', [join(here, '..', 'bin', 'portcullis.js'), 'start', '-c', conf], {}, port, wl, join(work, 'portcullis'), waitPort, opts),
     ]);
     const k = (x) => Math.round(x).toLocaleString('en-US');
     console.log(`${wlName.toUpperCase()}, main thread, instructions per request: node-limit ${k(limit.main)}, portcullis ${k(gw.main)} (${(gw.main / limit.main).toFixed(3)}x)\n`);
+    if (d1Misses) {
+      const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
+      console.log(`L1 data-cache misses per request, main thread: node-limit ${k(sum(limit.functions))}, portcullis ${k(sum(gw.functions))} (${(sum(gw.functions) / sum(limit.functions)).toFixed(3)}x)\n`);
+    }
     console.log('| difference | node-limit | portcullis | function |\n|---:|---:|---:|---|');
     const names = new Set([...limit.functions.keys(), ...gw.functions.keys()]);
     const diff = [...names].map((n) => [n, limit.functions.get(n) ?? 0, gw.functions.get(n) ?? 0]).sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
