@@ -44,8 +44,8 @@ export class RequestContext {
   readonly res: ServerResponse;
   readonly snapshot: Snapshot;
   readonly listener: ListenerInfo;
-  /** process.hrtime.bigint() at arrival */
-  readonly startNs: bigint;
+  /** performance.now() at arrival (milliseconds, monotonic) */
+  readonly startMs: number;
   /** Date.now() at arrival; pass it to pure decision code */
   readonly now: number;
   readonly method: string;
@@ -95,7 +95,7 @@ export class RequestContext {
     res: ServerResponse,
     snapshot: Snapshot,
     listener: ListenerInfo,
-    startNs: bigint,
+    startMs: number,
     now: number,
     peerIp: string,
   ) {
@@ -104,7 +104,7 @@ export class RequestContext {
     this.res = res;
     this.snapshot = snapshot;
     this.listener = listener;
-    this.startNs = startNs;
+    this.startMs = startMs;
     this.now = now;
     this.method = req.method ?? 'GET';
     this.host = '';

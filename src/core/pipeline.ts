@@ -4,7 +4,7 @@
  * code and the request id). Synchronous stages stay synchronous: a promise is awaited only when
  * a stage returns one, so that the common path allocates little.
  */
-import process from 'node:process';
+import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -71,7 +71,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const snap = this.host.snapshot();
     snap.inFlight++;
     this.services.metrics.inFlightCount++;
-    const startNs = process.hrtime.bigint();
+    const startMs = performance.now();
     const now = this.services.clock();
     const cfg = snap.config;
     const peer = req.socket.remoteAddress ?? '';
@@ -79,7 +79,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const incomingId = req.headers[snap.requestIdHeader];
     const id =
       peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
-    const ctx = new RequestContext(id, req, res, snap, listener.info, startNs, now, peer);
+    const ctx = new RequestContext(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
     if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);
     else ctx.clientIp = stripMapped(peer);
@@ -313,7 +313,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     };
     ctx.upstreamTarget = target.origin;
     target.active++;
-    const a: Attempt = { ctx, route, target, tried, attempt, streamedBody, upStart: process.hrtime.bigint(), released: false };
+    const a: Attempt = { ctx, route, target, tried, attempt, streamedBody, upStart: performance.now(), released: false };
     if (route.needsResponseBody) {
       target.pool.request(opts).then(
         (up) => this.bufferedResponse(a, up),
@@ -329,7 +329,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
   /** ExchangeOwner: the upstream response head arrived; respond stages see it, then it is sent. */
   exchangeHead(x: Exchange<Attempt>, status: number, raw: readonly Buffer[]): void {
     const { ctx, route } = x.state;
-    ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - x.state.upStart) / 1e6;
+    ctx.upstreamLatencyMs = performance.now() - x.state.upStart;
     if (route.respondStages.length > 0) {
       const out = clientResponseHeaders(rawHeaderObject(raw));
       const meta: ResponseMeta = { status, headers: out };
@@ -401,7 +401,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
 
   private async bufferedResponse(a: Attempt, up: Dispatcher.ResponseData): Promise<void> {
     const { ctx, route, target } = a;
-    ctx.upstreamLatencyMs = Number(process.hrtime.bigint() - a.upStart) / 1e6;
+    ctx.upstreamLatencyMs = performance.now() - a.upStart;
     const group = route.upstream;
     const limit = group.config.max_response_bytes;
     const chunks: Buffer[] = [];
@@ -499,7 +499,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const snap = ctx.snapshot;
     const res = ctx.res;
     const status = res.headersSent ? res.statusCode : 499; // 499: the client closed first (as nginx)
-    const latencyMs = Number(process.hrtime.bigint() - ctx.startNs) / 1e6;
+    const latencyMs = performance.now() - ctx.startMs;
     ctx.phase = 'observe';
     if (ctx.exchange !== null) ctx.exchange.abort(); // no-op when the exchange is over
     const route = ctx.route;
@@ -534,7 +534,8 @@ interface Attempt {
   readonly attempt: number;
   /** the request body is streamed (so the attempt cannot be replayed) */
   readonly streamedBody: boolean;
-  readonly upStart: bigint;
+  /** performance.now() when the attempt started */
+  readonly upStart: number;
   released: boolean;
 }
 

@@ -36,6 +36,7 @@ test('every access-log line is one valid JSON object whose strings round-trip, w
       const line = accessLogLine(ctxWith({ path, host, id, reason, query: '' }), 200, 1.5, new Set(), 1_700_000_000_123);
       assert.ok(line.endsWith('}\n'));
       assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
+      assert.match(line, /^[\x00-\x7f]*$/, 'ASCII only (the writer copies lines as Latin-1)');
       const o = JSON.parse(line) as Record<string, unknown>;
       assert.equal(o.path, path);
       assert.equal(o.host, host);
@@ -92,6 +93,13 @@ test('annotations are logged as JSON; a frozen one is serialised once and reused
   mutable.n = 2; // not frozen: serialised again each time
   assert.deepEqual(line({ k: mutable }).k, { n: 2 });
   assert.equal(line({ 'we"ird': 'v' })['we"ird'], 'v');
+  // non-ASCII text in annotations and their keys is written as \u escapes: the same JSON values
+  const text = { consumer: 'Zoë 😀 \u202e', lone: '\ud800' };
+  const raw = accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: { 'ключ': text, f: Object.freeze({ ...text }) } } as unknown as RequestContext, 200, 1, new Set(), 0);
+  assert.match(raw, /^[\x00-\x7f]*$/);
+  const o = JSON.parse(raw) as Record<string, unknown>;
+  assert.deepEqual(o['ключ'], text);
+  assert.deepEqual(o.f, text);
 });
 
 test('method, route, upstream and listener are right in every line, beyond the cache of their combinations', () => {

@@ -69,13 +69,25 @@ export function redactQuery(query: string, secret: ReadonlySet<string>): string 
 /** Bounded length of logged paths (hostile URLs must not bloat logs). */
 const MAX_LOGGED_PATH = 2048;
 
-/** Characters that JSON strings must escape (and lone surrogates, which JSON.stringify escapes). */
-const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
+/**
+ * Lines are pure ASCII: every non-ASCII character is written as a `\u` escape, which JSON reads as
+ * the same character. Why: the writer then copies a line into its buffer as Latin-1, straight from
+ * the pieces it was concatenated from, where UTF-8 encoding first copies them into a flat string
+ * (measured under callgrind: about 600 instructions less per request). It also hardens the log:
+ * no raw control, bidi (U+202E) or other Unicode characters from clients reach a terminal or a parser.
+ */
+const NON_ASCII = /[\u0080-\uffff]/;
+const NON_ASCII_ALL = /[\u0080-\uffff]/g;
+const uEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/** JSON text with its non-ASCII characters written as `\u` escapes (the same JSON value). */
+const ascii = (json: string): string => (NON_ASCII.test(json) ? json.replace(NON_ASCII_ALL, uEscape) : json);
+/** Characters that a JSON string in a line must escape: JSON's own, and every non-ASCII one (lone surrogates among them). */
+const NEEDS_ESCAPE = /["\\\x00-\x1f\u0080-\uffff]/;
 /**
  * The inside of a JSON string literal (where the line's literals hold the quotes: two
  * concatenations fewer). Most logged values need no escaping, and a regex test is cheaper than JSON.stringify.
  */
-const e = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s);
+const e = (s: string): string => (NEEDS_ESCAPE.test(s) ? ascii(JSON.stringify(s).slice(1, -1)) : s);
 /** A JSON string literal, or null. */
 const q = (s: string | null): string => (s === null ? 'null' : `"${e(s)}"`);
 
@@ -236,7 +248,7 @@ export function accessRecord(ctx: RequestContext, status: number, latencyMs: num
 const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
 
 /**
- * One access-log line (JSON, newline-terminated), built by a fixed-schema serialiser: the fields
+ * One access-log line (JSON, newline-terminated, ASCII only), built by a fixed-schema serialiser: the fields
  * are chosen here, so Authorization, Cookie and API-key headers can never appear, secret query
  * parameters are redacted and long values bounded. Stage annotations (waf, auth, ...) are
  * appended as JSON.
@@ -263,7 +275,7 @@ export function formatAccessRecord(r: AccessRecord): string {
     ms(r.upstreamLatencyMs) +
     whoAndDecision(r) +
     repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener);
-  if (r.monitored.length > 0) line += `,"monitor":${JSON.stringify(r.monitored)}`;
+  if (r.monitored.length > 0) line += `,"monitor":${ascii(JSON.stringify(r.monitored))}`;
   const ann = r.annotations;
   if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
   return `${line}}\n`;
@@ -287,12 +299,12 @@ function annotationJson(v: unknown): string {
   if (v !== null && typeof v === 'object' && Object.isFrozen(v)) {
     let j = frozenJson.get(v);
     if (j === undefined) {
-      j = JSON.stringify(v) ?? 'null';
+      j = ascii(JSON.stringify(v) ?? 'null');
       frozenJson.set(v, j);
     }
     return j;
   }
-  return JSON.stringify(v) ?? 'null';
+  return ascii(JSON.stringify(v) ?? 'null');
 }
 
 /** The access-log line of a finished exchange. */

@@ -8,8 +8,8 @@
  * Feed: `alertsFor(services).observe(ctx)` for every finished exchange (src/stages/abuse's
  * observeExchange does it), `raiseFault(kind, details)` / `clearFault(kind, details)` from the core.
  */
-import process from 'node:process';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../core/context.js';
 import type { Services } from '../core/services.js';
@@ -214,7 +214,7 @@ export class AlertEngine {
         routeId: ctx.route?.id ?? null,
         consumer: p?.consumer ?? null,
         tenant: p?.tenant ?? null,
-        latencyMs: Number(process.hrtime.bigint() - ctx.startNs) / 1e6,
+        latencyMs: performance.now() - ctx.startMs,
       },
       this.services.clock(),
     );

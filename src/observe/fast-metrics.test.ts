@@ -46,3 +46,46 @@ test('a fast histogram counts each observation in its bucket', async () => {
     ['t_seconds_count', '', 3],
   ]);
 });
+
+test('inc4 counts like inc whether consecutive calls share their labels or not, the cap and reset included', async () => {
+  const a = new FastCounter('t_a_total', 'help', ['route', 'class', 'decision', 'listener'], 3);
+  const b = new FastCounter('t_b_total', 'help', ['route', 'class', 'decision', 'listener'], 3);
+  const calls: [string, string, string, string][] = [
+    ['r1', '2xx', 'allowed', 'main'],
+    ['r1', '2xx', 'allowed', 'main'],
+    ['r1', '4xx', 'denied', 'main'],
+    ['r1', '2xx', 'allowed', 'main'],
+    ['r2', '2xx', 'allowed', 'main'],
+    ['r3', '2xx', 'allowed', 'main'], // over the cap
+    ['r3', '2xx', 'allowed', 'main'],
+    ['r1', '2xx', 'allowed', 'other'], // over the cap
+    ['r2', '2xx', 'allowed', 'main'],
+  ];
+  const values = async (c: FastCounter) => (await c.get()).values.map((x) => [...Object.values(x.labels), x.value]);
+  for (const [w, x, y, z] of calls) {
+    a.inc4(w, x, y, z);
+    b.inc([w, x, y, z]);
+  }
+  assert.deepEqual(await values(a), await values(b));
+  assert.deepEqual(await values(a), [
+    ['r1', '2xx', 'allowed', 'main', 3],
+    ['r1', '4xx', 'denied', 'main', 1],
+    ['r2', '2xx', 'allowed', 'main', 2],
+  ]);
+  a.reset();
+  a.inc4('r2', '2xx', 'allowed', 'main'); // the series before the reset is not counted into
+  assert.deepEqual(await values(a), [['r2', '2xx', 'allowed', 'main', 1]]);
+});
+
+test('a fast histogram counts into the right series when labels alternate, and after a reset', async () => {
+  const h = new FastHistogram('t_alt_seconds', 'help', 'route', [1]);
+  for (const r of ['a', 'a', 'b', 'a', 'b', 'b']) h.observe(r, 0.5);
+  const counts = async () => (await h.get()).values.filter((x) => x.metricName === 't_alt_seconds_count').map((x) => [x.labels.route, x.value]);
+  assert.deepEqual(await counts(), [
+    ['a', 3],
+    ['b', 3],
+  ]);
+  h.reset();
+  h.observe('b', 0.5);
+  assert.deepEqual(await counts(), [['b', 1]]);
+});

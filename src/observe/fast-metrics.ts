@@ -33,6 +33,16 @@ export class FastCounter {
   readonly aggregator = 'sum';
   private readonly root: Trie = new Map();
   private readonly all: MetricValue[] = [];
+  /**
+   * The series inc4() found last, and its label values: compared before the Maps. Why: consecutive
+   * requests mostly share their labels (a busy route), and a request evicts most of the CPU's data
+   * cache, so each of the four Maps walked costs a cache miss or two (measured with --d1-misses).
+   */
+  private last: MetricValue | null = null;
+  private l0 = '';
+  private l1 = '';
+  private l2 = '';
+  private l3 = '';
 
   constructor(
     readonly name: string,
@@ -42,12 +52,34 @@ export class FastCounter {
   ) {}
 
   inc(values: readonly string[], by = 1): void {
+    const s = this.find(values);
+    if (s !== null) s.value += by;
+  }
+
+  /** inc() by one for a counter with four labels, without an array per call. */
+  inc4(a: string, b: string, c: string, d: string): void {
+    if (this.last !== null && a === this.l0 && b === this.l1 && c === this.l2 && d === this.l3) {
+      this.last.value++;
+      return;
+    }
+    const s = this.find([a, b, c, d]);
+    if (s === null) return;
+    s.value++;
+    this.last = s;
+    this.l0 = a;
+    this.l1 = b;
+    this.l2 = c;
+    this.l3 = d;
+  }
+
+  /** The series of these label values, made when there is room; null when the series are capped. */
+  private find(values: readonly string[]): MetricValue | null {
     let node = this.root;
     const last = values.length - 1;
     for (let i = 0; i < last; i++) {
       let next = node.get(values[i] as string) as Trie | undefined;
       if (next === undefined) {
-        if (this.all.length >= this.maxSeries) return;
+        if (this.all.length >= this.maxSeries) return null;
         next = new Map();
         node.set(values[i] as string, next);
       }
@@ -56,14 +88,14 @@ export class FastCounter {
     const key = last < 0 ? '' : (values[last] as string);
     let s = node.get(key) as MetricValue | undefined;
     if (s === undefined) {
-      if (this.all.length >= this.maxSeries) return;
+      if (this.all.length >= this.maxSeries) return null;
       const labels: Record<string, string> = {};
       this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
       s = { value: 0, labels };
       node.set(key, s);
       this.all.push(s);
     }
-    s.value += by;
+    return s;
   }
 
   get(): Promise<MetricJson> {
@@ -73,6 +105,7 @@ export class FastCounter {
   reset(): void {
     this.root.clear();
     this.all.length = 0;
+    this.last = null;
   }
 }
 
@@ -88,6 +121,8 @@ export class FastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly series = new Map<string, HistSeries>();
+  /** the series observed last: compared before the Map (as FastCounter.inc4) */
+  private last: HistSeries | null = null;
 
   constructor(
     readonly name: string,
@@ -98,11 +133,15 @@ export class FastHistogram {
   ) {}
 
   observe(label: string, v: number): void {
-    let s = this.series.get(label);
-    if (s === undefined) {
-      if (this.series.size >= this.maxSeries) return;
-      s = { counts: new Float64Array(this.buckets.length), sum: 0, count: 0, label };
-      this.series.set(label, s);
+    let s = this.last;
+    if (s === null || s.label !== label) {
+      s = this.series.get(label) ?? null;
+      if (s === null) {
+        if (this.series.size >= this.maxSeries) return;
+        s = { counts: new Float64Array(this.buckets.length), sum: 0, count: 0, label };
+        this.series.set(label, s);
+      }
+      this.last = s;
     }
     const b = this.buckets;
     for (let i = 0; i < b.length; i++) {
@@ -132,6 +171,7 @@ export class FastHistogram {
 
   reset(): void {
     this.series.clear();
+    this.last = null;
   }
 }
 
