@@ -20,7 +20,7 @@ export interface LineWriterOptions {
 }
 
 export class LineWriter {
-  /** the batch being filled: lines are UTF-8 encoded into it as they come */
+  /** the batch being filled: lines (ASCII) are copied into it as they come */
   private buf: Buffer;
   private used = 0;
   private lines = 0;
