@@ -128,13 +128,14 @@ export const SCENARIOS = {
     verify: async (env) => {
       execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(await redisPort(env)), 'config', 'resetstat']);
     },
-    after: async ({ results, warmups, together, ...env }) => {
+    after: async ({ results, warmups, pairs, together, ...env }) => {
       const info = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(await redisPort(env)), 'info', 'commandstats'], { encoding: 'utf8' });
       const calls = [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]);
       const total = calls.reduce((a, [, n]) => a + n, 0);
       const evalsha = calls.filter(([c]) => c === 'evalsha' || c === 'eval').reduce((a, [, n]) => a + n, 0);
       const reqs =
         (results.get?.['limited-redis'] ?? []).reduce((a, r) => a + r.requests, 0) +
+        (pairs.get?.['limited-redis'] ?? []).reduce((a, x) => a + x.t.requests, 0) +
         (together.get?.['limited-redis'] ?? []).reduce((a, x) => a + x.t.requests, 0) +
         (warmups.get?.['limited-redis']?.requests ?? 0);
       return [
@@ -142,7 +143,7 @@ export const SCENARIOS = {
         '|---|---:|',
         `| EVALSHA/EVAL calls | ${evalsha.toLocaleString('en-US')} |`,
         `| all commands (incl. connection setup and script loading) | ${total.toLocaleString('en-US')} |`,
-        `| requests served by limited-redis (warm-up + rounds, as counted by wrk) | ${reqs.toLocaleString('en-US')} |`,
+        `| requests served by limited-redis (warm-up, rounds, pairs and runs together, as counted by wrk) | ${reqs.toLocaleString('en-US')} |`,
         `| EVALSHA per request | ${reqs ? (evalsha / reqs).toFixed(4) : 'n/a'} |`,
         `| commands per request | ${reqs ? (total / reqs).toFixed(4) : 'n/a'} |`,
         '',
