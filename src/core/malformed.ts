@@ -5,7 +5,7 @@
  * see what was sent, and they get an access-log line and metrics like any local reply.
  * Synchronous: the snapshot is read once and nothing outlives the call.
  */
-import process from 'node:process';
+import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import { newRequestId } from './request-id.js';
 import { STATUS_CODES } from 'node:http';
@@ -39,7 +39,7 @@ export interface PeerInfo {
  * into its own refusal, e.g. 403 PC_ERR_WAF_BLOCKED; monitor-mode verdicts are only recorded.
  */
 export function replyToParserError(host: OutsideHost, err: ParserError, peer: PeerInfo, listener: ListenerRuntime): string {
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   const snap = host.snapshot();
   const id = newRequestId();
   const parserCode = err.code ?? 'HPE_UNKNOWN';
@@ -68,7 +68,7 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
   const reply = rawProblem(code, status, STATUS_CODES[status] ?? 'Error', id, snap.requestIdHeader);
 
   const m = host.services.metrics;
-  const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const latencyMs = performance.now() - started;
   m.exchange('(none)', status, 'denied', listener.info.name, latencyMs / 1000);
   m.denials.inc({ stage, code });
   for (const e of monitored) m.monitored.inc({ stage: e.stage, code: e.code });
