@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { parsePairs, pairsToRecord, parseUrlEncoded, countPairs } from './form.js';
-import { parseMultipart, boundaryOf } from './multipart.js';
+import { parseMultipart, validBoundary } from './multipart.js';
+import { parseMediaType } from './media.js';
 import { mediaTypeOf, bodyKind } from './media.js';
 
 test('decodes urlencoded pairs once, with plus as space and repeated names as arrays', () => {
@@ -27,6 +28,11 @@ test('counts query pairs without decoding', () => {
   assert.equal(countPairs('a=1&&b&c='), 3);
   assert.deepEqual({ ...pairsToRecord([['x', '1']]) }, { x: '1' });
 });
+
+const boundaryOf = (ct: string): string | null => {
+  const m = parseMediaType(ct);
+  return m.ok ? validBoundary(m.media.params.get('boundary')) : null;
+};
 
 test('parses multipart fields and file parts, and rejects bad framing', () => {
   const b = 'XyZ123';

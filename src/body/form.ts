@@ -38,6 +38,48 @@ function decode(s: string): string | null {
   }
 }
 
+/**
+ * Names that qs (Express's extended parser, Koa's form parser) drops because they are properties
+ * of Object.prototype, and that others keep: read differently, so refused with the forbidden keys.
+ */
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * Why a decoded parameter name cannot be read one way by every upstream parser, or null. Brackets
+ * are allowed only as `root[a][b]...` (root not empty, no bracket inside a bracket, nothing after
+ * the last `]`): qs, Rails and PHP nest such names under `root`; other shapes (`a[b`, `[a]`,
+ * `a[b]c`, `a[b[c]]`) are read differently by each, or re-rooted (`[a]` is `a` to qs).
+ */
+export function nameProblem(name: string): { readonly code: 'malformed' | 'forbidden_key'; readonly reason: string } | null {
+  if (name.length === 0) return { code: 'malformed', reason: 'empty parameter name' };
+  const open = name.indexOf('[');
+  if (open < 0) {
+    if (isForbiddenKey(name) || PROTOTYPE_NAMES.has(name)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
+    return null;
+  }
+  if (open === 0) return { code: 'malformed', reason: 'parameter name starts with a bracket' };
+  const root = name.slice(0, open);
+  if (root.indexOf(']') >= 0) return { code: 'malformed', reason: 'ambiguous brackets in a parameter name' };
+  if (isForbiddenKey(root) || PROTOTYPE_NAMES.has(root)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
+  let i = open;
+  while (i < name.length) {
+    if (name.charCodeAt(i) !== 0x5b) return { code: 'malformed', reason: 'ambiguous brackets in a parameter name' };
+    const close = name.indexOf(']', i + 1);
+    if (close < 0) return { code: 'malformed', reason: 'unbalanced brackets in a parameter name' };
+    const seg = name.slice(i + 1, close);
+    if (seg.indexOf('[') >= 0) return { code: 'malformed', reason: 'nested brackets in a parameter name' };
+    if (isForbiddenKey(seg) || PROTOTYPE_NAMES.has(seg)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
+    i = close + 1;
+  }
+  return null;
+}
+
+/** The parameter a bracketed name belongs to: `limit[]` and `limit[0]` -> `limit` (names passed nameProblem). */
+export function rootName(name: string): string {
+  const open = name.indexOf('[');
+  return open < 0 ? name : name.slice(0, open);
+}
+
 /** Counts `&`-separated non-empty pairs without decoding (for the query parameter limit). */
 export function countPairs(s: string): number {
   if (s.length === 0) return 0;
@@ -70,7 +112,8 @@ export function parsePairs(s: string, limits: FormLimits = DEFAULT_FORM_LIMITS):
       if (name.length > limits.maxValueLength || value.length > limits.maxValueLength) {
         return { ok: false, code: 'too_long', reason: `name or value longer than ${limits.maxValueLength}` };
       }
-      if (isForbiddenKey(name)) return { ok: false, code: 'forbidden_key', reason: 'forbidden parameter name' };
+      const problem = nameProblem(name);
+      if (problem !== null) return { ok: false, ...problem };
       pairs.push([name, value]);
     }
     if (amp === -1) break;

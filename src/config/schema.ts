@@ -1,6 +1,7 @@
 import type { JsonSchema } from './json-schema.js';
 import type { StageModule } from '../core/stage.js';
 import { STATE_SCHEMA } from '../store/index.js';
+import { bodySchema } from '../body/request-body.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -101,6 +102,17 @@ const upstream: JsonSchema = {
         ejection_ms: ms('How long an ejected target stays out before it is tried again.', 10000, 100),
       },
     },
+    path_matching: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'How this upstream\'s framework matches paths, so that the gateway routes a path variant to the route whose resource the upstream would serve for it. The defaults assume the laxest reading (Express, Koa and Spring fold case or a trailing slash): `/api/Admin/` is then routed as `/api/admin` would be, never through a laxer prefix route. Set them to what the upstream really does (Fastify: both strict) for exact routing.',
+      properties: {
+        case: { enum: ['insensitive', 'sensitive'], default: 'insensitive', description: '`insensitive`: the upstream may match `/Admin` as `/admin` (Express\'s and Koa\'s default).' },
+        trailing_slash: { enum: ['ignored', 'significant'], default: 'ignored', description: '`ignored`: the upstream may match `/admin/` as `/admin` (Express\'s default).' },
+      },
+    },
     retries: {
       type: 'object',
       additionalProperties: false,
@@ -139,6 +151,7 @@ const route: JsonSchema = {
     rewrite: { type: 'string', pattern: '^/', description: 'Forward to this path instead; `{param}` placeholders take captured values.' },
     max_body_bytes: { type: 'integer', minimum: 0, description: 'Body size limit for this route (overrides `limits.max_body_bytes`).' },
     preserve_host: { type: 'boolean', default: false, description: 'Send the client\'s Host header upstream instead of the target\'s host (the original is always in X-Forwarded-Host).' },
+    body: bodySchema(false),
   },
 };
 
@@ -210,6 +223,55 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             default: 'refuse',
             description:
               '`..` path segments (raw or percent-encoded): `refuse` answers 403 PC_ERR_PATH_TRAVERSAL; `resolve` removes them (RFC 3986) and routes the result. Why refuse: clients resolve dot segments before sending, so one on the wire is a traversal attempt.',
+          },
+          path_parameters: {
+            enum: ['refuse', 'allow'],
+            default: 'refuse',
+            description:
+              '`;` in a path: `refuse` answers 400 PC_ERR_PATH_AMBIGUOUS; `allow` forwards it, reads `..;x` and `.;x` as dot segments, and routes as if each segment were cut at `;` when that selects a more specific route. Why refuse: Tomcat and Spring cut segments at `;` (`/admin;x` is `/admin`, `/..;/` climbs) while Node frameworks do not; JSON APIs do not use path parameters.',
+          },
+          query_semicolons: {
+            enum: ['refuse', 'allow'],
+            default: 'refuse',
+            description:
+              'A raw `;` in the query string: `refuse` answers 400 PC_ERR_QUERY_AMBIGUOUS; `allow` reads it as part of a value. Why refuse: Rack 2 (Rails) and older Python split parameters at `;` too, so `a=1;b=2` is one parameter here and two there (parameter cloaking); clients encode `;` in values as %3B.',
+          },
+          body: bodySchema(true),
+        },
+      },
+      client_headers: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description:
+          'Request headers that upstream frameworks read as routing, method or identity (X-Original-URL, X-HTTP-Method-Override, X-Real-IP, Remote-User, ...): the client could otherwise make the upstream act on a path, method or user the gateway never checked. The built-in list is stripped from every request; docs/security-model.md lists it.',
+        properties: {
+          strip: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }, default: [], description: 'More header names to strip from every request.' },
+          keep: {
+            type: 'array',
+            items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' },
+            default: [],
+            description: 'Names from the built-in list that this deployment forwards as the client sent them (only when the upstream does not read them as the list says).',
+          },
+        },
+      },
+      responses: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'What of upstream responses reaches clients.',
+        properties: {
+          strip_headers: {
+            type: 'array',
+            items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' },
+            default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-generator'],
+            description: 'Response headers removed before the response is sent. Why: they name the upstream\'s software and version, which scanners match against known vulnerabilities.',
+          },
+          upstream_5xx: {
+            enum: ['replace', 'pass'],
+            default: 'replace',
+            description:
+              '`replace`: the body of an upstream 5xx response is replaced by a problem+json reply with the same status (code PC_ERR_UPSTREAM_ERROR) and the original is logged (its first 2 KiB); `pass` sends it as is. Why: error pages carry stack traces, queries and internal host names.',
           },
         },
       },

@@ -17,7 +17,9 @@ import { Router } from '../router/router.js';
 import type { CompiledRoute } from '../router/route.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
-import { CORE_IDENTITY_HEADERS, notForwardedHeaders } from '../proxy/headers.js';
+import { CLIENT_OVERRIDE_HEADERS, CORE_IDENTITY_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
+import { FOLD_ALL, type PathFolding } from '../router/router.js';
+import { compileBodyPolicy, type BodyConfig } from '../body/request-body.js';
 
 export interface Snapshot {
   readonly id: number;
@@ -30,6 +32,10 @@ export interface Snapshot {
   readonly trusted: TrustedProxies;
   /** request header names never copied upstream (proxy/headers.ts notForwardedHeaders) */
   readonly notForwarded: ReadonlySet<string>;
+  /** upstream response header names never sent to clients (hop-by-hop and responses.strip_headers) */
+  readonly notReturned: ReadonlySet<string>;
+  /** responses.upstream_5xx is `replace` */
+  readonly replace5xx: boolean;
   readonly redactQuery: ReadonlySet<string>;
   /** request_id.header, lowercase (as Node gives incoming header names) */
   readonly requestIdHeader: string;
@@ -141,6 +147,11 @@ export async function compileSnapshot(
 
   const router = new Router<CompiledRoute>();
   const routes: CompiledRoute[] = [];
+  const folding = new Map<string, PathFolding>();
+  for (const [name, u] of Object.entries(config.upstreams)) {
+    const pm = u.path_matching ?? { case: 'insensitive', trailing_slash: 'ignored' };
+    folding.set(name, pm.case === 'insensitive' && pm.trailing_slash === 'ignored' ? FOLD_ALL : { case: pm.case === 'insensitive', trailingSlash: pm.trailing_slash === 'ignored' });
+  }
   for (const rc of config.routes) {
     const stages: RouteStage[] = [];
     for (const inst of instances) {
@@ -155,12 +166,14 @@ export async function compileSnapshot(
     }
     const requestStages = stages.filter((s) => s.run !== undefined && s.phase !== 'respond' && s.phase !== 'observe');
     const respondStages = stages.filter((s) => s.onResponse !== undefined || s.onResponseBody !== undefined);
+    const maxBodyBytes = rc.max_body_bytes ?? config.limits.max_body_bytes;
     const route: CompiledRoute = {
       id: rc.id,
       config: rc,
       upstream: groups.get(rc.upstream) as UpstreamGroup,
       methods: rc.match.methods && rc.match.methods.length > 0 ? new Set(rc.match.methods) : null,
-      maxBodyBytes: rc.max_body_bytes ?? config.limits.max_body_bytes,
+      maxBodyBytes,
+      body: compileBodyPolicy(config.limits.body, rc.body, rc['validate'] as { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined, maxBodyBytes),
       stripPrefix: rc.strip_prefix ?? null,
       rewrite: rc.rewrite ? compileRewrite(rc.rewrite) : null,
       requestStages,
@@ -175,6 +188,7 @@ export async function compileSnapshot(
       value: route,
       hosts: rc.match.hosts ?? null,
       methods: route.methods,
+      fold: folding.get(rc.upstream) as PathFolding,
       ...(rc.match.path !== undefined ? { path: rc.match.path } : {}),
       ...(rc.match.prefix !== undefined ? { prefix: rc.match.prefix } : {}),
     });
@@ -182,6 +196,9 @@ export async function compileSnapshot(
 
   const strip = new Set<string>(CORE_IDENTITY_HEADERS);
   for (const inst of instances) for (const h of inst.upstreamHeaderNames ?? []) strip.add(h.toLowerCase());
+  const keep = new Set(config.client_headers.keep.map((h) => h.toLowerCase()));
+  for (const h of CLIENT_OVERRIDE_HEADERS) if (!keep.has(h)) strip.add(h);
+  for (const h of config.client_headers.strip) strip.add(h.toLowerCase());
 
   const requestIdHeader = config.request_id.header.toLowerCase();
   return {
@@ -194,6 +211,8 @@ export async function compileSnapshot(
     upstreams: groups,
     trusted,
     notForwarded: notForwardedHeaders(strip, requestIdHeader),
+    notReturned: notReturnedHeaders(config.responses.strip_headers),
+    replace5xx: config.responses.upstream_5xx === 'replace',
     redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
     requestIdHeader,
     instances,

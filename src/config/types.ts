@@ -1,4 +1,5 @@
 import type { StateConfig } from '../store/index.js';
+import type { BodyConfig } from '../body/request-body.js';
 /**
  * The canonical config tree, after YAML/JSON parsing, reference substitution, defaults and
  * validation. Stage sections are typed by their own stage (unknown here).
@@ -56,6 +57,7 @@ export interface UpstreamConfig {
     min_per_second: number;
   };
   max_response_bytes: number;
+  path_matching: { case: 'insensitive' | 'sensitive'; trailing_slash: 'ignored' | 'significant' };
 }
 
 export interface RouteMatch {
@@ -73,6 +75,7 @@ export interface RouteConfig {
   rewrite?: string;
   max_body_bytes?: number;
   preserve_host: boolean;
+  body?: Partial<BodyConfig>;
   /** stage sections on the route (auth, limits, waf, validate, ...) */
   [key: string]: unknown;
 }
@@ -85,7 +88,16 @@ export interface CanonicalConfig {
   admin: { address: string; port: number; token?: string; enabled: boolean };
   trusted_proxies: string[];
   request_id: { header: string; trust_incoming: boolean };
-  limits: { max_body_bytes: number; max_query_params: number; dot_segments: 'refuse' | 'resolve' };
+  limits: {
+    max_body_bytes: number;
+    max_query_params: number;
+    dot_segments: 'refuse' | 'resolve';
+    path_parameters: 'refuse' | 'allow';
+    query_semicolons: 'refuse' | 'allow';
+    body: BodyConfig;
+  };
+  client_headers: { strip: string[]; keep: string[] };
+  responses: { strip_headers: string[]; upstream_5xx: 'replace' | 'pass' };
   access_log: { enabled: boolean; path: string; redact_query: string[] };
   shutdown: { grace_ms: number };
   reload: { watch: boolean };

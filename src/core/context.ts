@@ -5,6 +5,9 @@ import type { Deny } from './decision.js';
 import type { Phase } from './phases.js';
 import type { CompiledRoute } from '../router/route.js';
 import type { Snapshot } from '../config/snapshot.js';
+import type { MediaType } from '../body/media.js';
+import type { Pair } from '../body/form.js';
+import type { BodyReading } from '../body/read.js';
 
 export interface ListenerInfo {
   readonly name: string;
@@ -35,6 +38,7 @@ export interface MonitorEvent {
  */
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const NO_EVENTS: readonly MonitorEvent[] = Object.freeze([]);
+const NO_PAIRS: readonly Pair[] = Object.freeze([]);
 /** The outcome until a stage denies (replaced, never mutated). */
 const ALLOWED: Outcome = Object.freeze({ decision: 'allowed', stage: null, code: null, reason: null });
 
@@ -53,8 +57,14 @@ export class RequestContext {
   host: string;
   /** normalised path (decoded once, dot segments resolved); what routes and stages see */
   path: string;
-  /** raw query string without '?', '' when none */
+  /** raw query string without '?', '' when none (forwarded as is: `queryPairs` is its one reading) */
   query: string;
+  /** the path has `;` parameters (only when limits.path_parameters allows them) */
+  pathHasParameters: boolean;
+  /** the query decoded once at intake, in order: what every stage reads */
+  queryPairs: readonly Pair[];
+  /** the request's Content-Type read once at intake, null when none */
+  media: MediaType | null;
   /** client IP after trusted-proxy resolution */
   clientIp: string;
   /** TCP peer address */
@@ -69,6 +79,16 @@ export class RequestContext {
   body: Buffer | null;
   /** parsed body (JSON, form, ...), when a stage parsed it; untrusted until validated */
   parsedBody: unknown;
+  /** the body as every stage reads it (body/read.ts), once read; null before or without a body */
+  bodyReading: BodyReading | null;
+  /** why the body could not be read (every stage that needs it returns this), or null */
+  bodyRefusal: Deny | null;
+  /** the body was decoded from its Content-Encoding (it is forwarded decoded) */
+  bodyDecoded: boolean;
+  /** the client waits for 100 Continue before it sends the body */
+  continuePending: boolean;
+  /** the upstream itself failed (connect error, timeout, reset), as opposed to a gateway-side refusal */
+  upstreamFault: boolean;
   /** names of JSON pointers whose values passed a constrained schema type (WAF schema awareness) */
   validatedPointers: Set<string> | null;
   /** headers added to the upstream request (identity headers, cert details) */
@@ -110,6 +130,9 @@ export class RequestContext {
     this.host = '';
     this.path = '/';
     this.query = '';
+    this.pathHasParameters = false;
+    this.queryPairs = NO_PAIRS;
+    this.media = null;
     this.peerIp = peerIp;
     this.clientIp = this.peerIp;
     this.peerTrusted = false;
@@ -118,6 +141,11 @@ export class RequestContext {
     this.principal = null;
     this.body = null;
     this.parsedBody = undefined;
+    this.bodyReading = null;
+    this.bodyRefusal = null;
+    this.bodyDecoded = false;
+    this.continuePending = false;
+    this.upstreamFault = false;
     this.validatedPointers = null;
     // created on first use: most requests need none of them
     this.upstreamHeadersSet = null;

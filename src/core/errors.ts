@@ -15,6 +15,10 @@ export const ERRORS = {
   PC_ERR_PATH_TRAVERSAL: { status: 403, title: 'Request path climbs with dot-dot segments' },
   PC_ERR_PATH_INJECTION: { status: 403, title: 'Request path carries CR or LF (header injection)' },
   PC_ERR_PROTOCOL: { status: 400, title: 'HTTP protocol violation' },
+  PC_ERR_QUERY_AMBIGUOUS: { status: 400, title: 'Query string cannot be read unambiguously' },
+  PC_ERR_MEDIA_TYPE_INVALID: { status: 400, title: 'Content-Type cannot be read unambiguously' },
+  PC_ERR_CONTENT_ENCODING: { status: 415, title: 'Content-Encoding not accepted on this route' },
+  PC_ERR_METHOD_OVERRIDE: { status: 400, title: 'Method override in the request is not accepted' },
   PC_ERR_URL_TOO_LONG: { status: 414, title: 'URL too long' },
   PC_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   PC_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
@@ -77,6 +81,7 @@ export const ERRORS = {
   PC_ERR_UPSTREAM_NO_HEALTHY: { status: 503, title: 'No healthy upstream target' },
   PC_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   PC_ERR_UPSTREAM_PROTOCOL: { status: 502, title: 'Upstream sent an invalid response' },
+  PC_ERR_UPSTREAM_ERROR: { status: 502, title: 'Upstream failed to handle the request' },
   PC_ERR_RESPONSE_INVALID: { status: 502, title: 'Upstream response does not match the API schema' },
   // --- gateway ------------------------------------------------------------------------
   PC_ERR_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down' },

@@ -20,6 +20,9 @@ import type { Snapshot } from '../config/snapshot.js';
 import type { ListenerConfig } from '../config/types.js';
 import type { CompiledRoute } from '../router/route.js';
 import { hostWithoutPort, normalisePath } from '../router/normalise.js';
+import { parsePairs } from '../body/form.js';
+import { readRequestContentType } from '../body/media.js';
+import { stepBody, type BodyStep } from '../body/request-body.js';
 import { resolveClientIp, stripMapped } from '../proxy/client-ip.js';
 import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject, upstreamRequestHeaders } from '../proxy/headers.js';
 import { isIdempotent, type Target } from '../proxy/upstream.js';
@@ -47,7 +50,41 @@ export interface PipelineHost {
 const SMALL_BODY = 16 * 1024;
 const REQUEST_ID_OK = /^[A-Za-z0-9._:-]{1,128}$/;
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+/**
+ * Failures that are the upstream's (it did not answer, or answered badly): they count against its
+ * health and adaptive limits. Anything else (undici refusing the request it was handed) is the
+ * gateway's: a 500, never held against the upstream.
+ */
+const UPSTREAM_FAULTS = new Set([
+  ...RETRYABLE_CODES,
+  'ETIMEDOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  'UND_ERR_INFO',
+  'HPE_INVALID_CONSTANT',
+]);
+/** Most bytes of an upstream 5xx body kept for the log when the body is replaced. */
+const ERROR_BODY_LOGGED = 2048;
 
+function isUpstreamFault(code: string): boolean {
+  return UPSTREAM_FAULTS.has(code) || code.startsWith('HPE_');
+}
+
+/** Names of headers that must appear once, compared on the raw header list. */
+function duplicateHeader(raw: readonly string[]): string | null {
+  let host = 0;
+  let ct = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as string;
+    // lengths first: most names are neither
+    if (n.length === 4 && (n === 'Host' || n === 'host' || n.toLowerCase() === 'host')) host++;
+    else if (n.length === 12 && (n === 'Content-Type' || n === 'content-type' || n.toLowerCase() === 'content-type')) ct++;
+  }
+  return host > 1 ? 'host' : ct > 1 ? 'content-type' : null;
+}
 function errCode(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string } };
   return e?.code === 'UND_ERR_SOCKET' && e.cause?.code ? e.cause.code : (e?.code ?? 'UNKNOWN');
@@ -92,30 +129,51 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     });
     if (this.host.shuttingDown()) res.setHeader('connection', 'close');
 
-    // ---- intake --------------------------------------------------------------------------
+    // ---- intake: one reading of the method, target, headers and media type ---------------
     const url = req.url ?? '/';
     if (url.length > listener.config.max_url_bytes) return void this.reply(ctx, { code: 'PC_ERR_URL_TOO_LONG' }, 'intake');
     if (url.charCodeAt(0) !== 0x2f) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'request target is not in origin form' }, 'intake');
+    // an HTTP/0.9 request line (no version) is refused, as RFC 9112 section 2.3 asks of HTTP/1.1 servers
+    if (req.httpVersionMajor !== 1) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'not an HTTP/1.x request line' }, 'intake');
     const h = req.headers;
     if (h['transfer-encoding'] !== undefined) {
       if (h['content-length'] !== undefined) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'both Content-Length and Transfer-Encoding' }, 'intake');
       if (!/^\s*chunked\s*$/i.test(h['transfer-encoding'])) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: 'unsupported transfer-encoding' }, 'intake');
     }
+    // Node keeps the first of repeated Host and Content-Type lines; others may read the last
+    const dup = duplicateHeader(req.rawHeaders);
+    if (dup !== null) return void this.reply(ctx, { code: 'PC_ERR_PROTOCOL', reason: `${dup} header given twice` }, 'intake');
     const qi = url.indexOf('?');
     const rawPath = qi < 0 ? url : url.slice(0, qi);
     if (qi >= 0) {
-      ctx.query = url.slice(qi + 1);
-      let n = 1;
-      for (let i = 0; i < ctx.query.length; i++) if (ctx.query.charCodeAt(i) === 0x26) n++;
-      if (n > cfg.limits.max_query_params) return void this.reply(ctx, { code: 'PC_ERR_TOO_MANY_PARAMETERS' }, 'intake');
+      const query = url.slice(qi + 1);
+      ctx.query = query;
+      if (query.length > 0) {
+        if (cfg.limits.query_semicolons === 'refuse' && query.indexOf(';') >= 0) {
+          return void this.reply(ctx, { code: 'PC_ERR_QUERY_AMBIGUOUS', reason: "';' in the query (read as a separator by some frameworks)" }, 'intake');
+        }
+        const pairs = parsePairs(query, { maxParams: cfg.limits.max_query_params, maxValueLength: listener.config.max_url_bytes });
+        if (!pairs.ok) return void this.reply(ctx, { code: pairs.code === 'too_many_params' ? 'PC_ERR_TOO_MANY_PARAMETERS' : 'PC_ERR_QUERY_AMBIGUOUS', reason: `query: ${pairs.reason}` }, 'intake');
+        ctx.queryPairs = pairs.pairs;
+      }
     }
-    const norm = normalisePath(rawPath);
+    const norm = normalisePath(rawPath, cfg.limits.path_parameters);
     if (!norm.ok) return void this.reply(ctx, { code: norm.injection ? 'PC_ERR_PATH_INJECTION' : 'PC_ERR_PATH_AMBIGUOUS', reason: norm.reason }, 'intake');
     // Clients resolve dot segments before sending (browsers, curl, HTTP libraries); a '..' on
     // the wire is a traversal attempt, refused unless the config asks to resolve it.
     if (norm.dotDot && cfg.limits.dot_segments === 'refuse') return void this.reply(ctx, { code: 'PC_ERR_PATH_TRAVERSAL', reason: 'dot-dot segment' }, 'intake');
     ctx.path = norm.path;
+    ctx.pathHasParameters = norm.semicolon;
     ctx.host = hostWithoutPort(h.host ?? '');
+    const ct = h['content-type'];
+    if (ct !== undefined) {
+      const media = readRequestContentType(ct);
+      if (!media.ok) return void this.reply(ctx, { code: media.unsupported ? 'PC_ERR_UNSUPPORTED_MEDIA_TYPE' : 'PC_ERR_MEDIA_TYPE_INVALID', reason: `content-type: ${media.reason}` }, 'intake');
+      ctx.media = media.media;
+      // the upstream receives the one serialisation the gateway read
+      if (media.media.canonical !== ct) ctx.upstreamHeaders['content-type'] = media.media.canonical;
+    }
+    if (h.expect !== undefined) ctx.continuePending = true;
 
     if (snap.clientChecks.length > 0) {
       const r = this.runChecks(ctx, snap, 0);
@@ -155,7 +213,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
   // ---- route ---------------------------------------------------------------------------------
   private route(ctx: RequestContext, snap: Snapshot): void {
     ctx.phase = 'route';
-    const m = snap.router.find(ctx.method, ctx.host, ctx.path);
+    const m = snap.router.find(ctx.method, ctx.host, ctx.path, ctx.pathHasParameters);
     if (m.kind === 'none') return void this.reply(ctx, { code: 'PC_ERR_ROUTE_NOT_FOUND' }, 'route');
     if (m.kind === 'method') return void this.reply(ctx, { code: 'PC_ERR_METHOD_NOT_ALLOWED', headers: { allow: m.allow.join(', ') } }, 'route');
     const route = m.value;
@@ -181,12 +239,26 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     const stages = route.requestStages;
     for (let i = from; i < stages.length; i++) {
       const stage = stages[i] as RouteStage;
-      if (stage.needsBody === true && ctx.body === null && this.hasBody(ctx)) {
-        this.readBody(ctx, route.maxBodyBytes).then(
-          (ok) => ok && this.runStages(ctx, route, i),
-          (e: unknown) => this.internalError(ctx, e),
-        );
-        return;
+      if (stage.needsBody === true && ctx.bodyReading === null && ctx.bodyRefusal === null && this.hasBody(ctx)) {
+        if (ctx.body === null) {
+          this.readBody(ctx, route.maxBodyBytes).then(
+            (ok) => ok && this.runStages(ctx, route, i),
+            (e: unknown) => this.internalError(ctx, e),
+          );
+          return;
+        }
+        const step = stepBody(ctx.body, ctx.req.headers['content-encoding'], ctx.media, route.body);
+        if (isThenable(step)) {
+          (step as Promise<BodyStep>).then(
+            (st) => {
+              this.applyBodyStep(ctx, st);
+              this.runStages(ctx, route, i);
+            },
+            (e: unknown) => this.internalError(ctx, e),
+          );
+          return;
+        }
+        this.applyBodyStep(ctx, step as BodyStep);
       }
       ctx.phase = stage.phase;
       let d: Decision | Promise<Decision>;
@@ -220,6 +292,26 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     this.forward(ctx, route, null, 0);
   }
 
+  /** Records the one reading of the body (or why there is none) for the stages that follow. */
+  private applyBodyStep(ctx: RequestContext, st: BodyStep): void {
+    if (!st.ok) {
+      ctx.bodyRefusal = st.deny;
+      return;
+    }
+    ctx.bodyReading = st.reading;
+    if (st.decoded) {
+      ctx.body = st.body;
+      ctx.bodyDecoded = true;
+    }
+  }
+
+  /** Sends 100 Continue once, when the gateway is about to read the body the client holds back. */
+  private continueIfAsked(ctx: RequestContext): void {
+    if (!ctx.continuePending) return;
+    ctx.continuePending = false;
+    if (!ctx.res.headersSent) ctx.res.writeContinue();
+  }
+
   /** true: continue (monitor mode), false: a reply was written */
   private applyDeny(ctx: RequestContext, stage: RouteStage, d: Deny): boolean {
     if (stage.mode === 'monitor') {
@@ -233,6 +325,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
 
   /** Buffers the request body within `limit`; false when a reply (413, 408) was written. */
   private readBody(ctx: RequestContext, limit: number): Promise<boolean> {
+    this.continueIfAsked(ctx);
     return new Promise((resolve) => {
       const req = ctx.req;
       const chunks: Buffer[] = [];
@@ -303,8 +396,10 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       },
       ctx.upstreamHeadersIfAny,
       ctx.body === null ? null : ctx.body.length,
+      ctx.bodyDecoded,
     );
     const streamedBody = ctx.body === null && this.hasBody(ctx);
+    if (streamedBody) this.continueIfAsked(ctx);
     const opts: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
       path: this.upstreamPath(ctx, route, target),
@@ -330,8 +425,16 @@ export class Pipeline implements ExchangeOwner<Attempt> {
   exchangeHead(x: Exchange<Attempt>, status: number, raw: readonly Buffer[]): void {
     const { ctx, route } = x.state;
     ctx.upstreamLatencyMs = performance.now() - x.state.upStart;
+    const snap = ctx.snapshot;
+    if (status >= 500 && snap.replace5xx) {
+      // the body is kept (its start, for the log) and replaced by a problem reply at its end
+      x.capture = [];
+      x.captureStatus = status;
+      x.captureHeaders = raw;
+      return;
+    }
     if (route.respondStages.length > 0) {
-      const out = clientResponseHeaders(rawHeaderObject(raw));
+      const out = clientResponseHeaders(rawHeaderObject(raw), snap.notReturned);
       const meta: ResponseMeta = { status, headers: out };
       for (const s of route.respondStages) s.onResponse?.(ctx, meta);
       this.decorate(ctx, out);
@@ -339,7 +442,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       return;
     }
     // the common case: the headers go out as a list, without an object per response
-    const list = clientResponseHeaderList(raw, ctx.snapshot.requestIdHeader, ctx.responseHeadersIfAny);
+    const list = clientResponseHeaderList(raw, snap.requestIdHeader, ctx.responseHeadersIfAny, snap.notReturned);
     if (ctx.method !== 'HEAD') {
       for (let i = 0; i < list.length; i += 2) {
         if (list[i] === 'content-length') {
@@ -357,8 +460,33 @@ export class Pipeline implements ExchangeOwner<Attempt> {
   exchangeEnd(x: Exchange<Attempt>): void {
     const a = x.state;
     release(a);
+    if (x.capture !== null) {
+      a.route.upstream.report(a.target, false, Date.now());
+      const headers = rawHeaderObject(x.captureHeaders ?? []);
+      this.replaceUpstreamError(a.ctx, x.captureStatus, headers, Buffer.concat(x.capture));
+      return;
+    }
     const ok = x.res.statusCode < 500;
     a.route.upstream.report(a.target, ok, ok ? 0 : Date.now()); // the time matters only for a failure
+  }
+
+  /**
+   * An upstream 5xx whose body is not sent (responses.upstream_5xx: replace): the client gets a
+   * problem reply with the same status (and Retry-After), the log gets the start of the original.
+   */
+  private replaceUpstreamError(ctx: RequestContext, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
+    const route = ctx.route;
+    this.logger.warn({
+      event: 'upstream_error_body',
+      request_id: ctx.id,
+      route: route?.id ?? null,
+      upstream: route?.upstream.name ?? null,
+      status,
+      body: body.subarray(0, ERROR_BODY_LOGGED).toString('utf8'),
+      truncated: body.length > ERROR_BODY_LOGGED,
+    });
+    const retry = headers['retry-after'];
+    this.reply(ctx, { code: 'PC_ERR_UPSTREAM_ERROR', status, ...(typeof retry === 'string' ? { headers: { 'retry-after': retry } } : {}), reason: `upstream status ${status}` }, 'proxy');
   }
 
   /** ExchangeOwner: the upstream exchange failed. */
@@ -379,6 +507,12 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       return;
     }
     if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
+    if (!isUpstreamFault(code)) {
+      // undici refused what it was handed: the gateway's fault, not the upstream's health
+      this.logger.error({ event: 'upstream_request_refused', request_id: ctx.id, route: route.id, code, err: err.message });
+      return void this.reply(ctx, { code: 'PC_ERR_INTERNAL', reason: `upstream client refused the request: ${code}` }, 'proxy');
+    }
+    ctx.upstreamFault = true;
     const connectFailure = RETRYABLE_CODES.has(code);
     group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
     this.services.metrics.upstreamErrors.inc({ upstream: group.name, code });
@@ -419,12 +553,14 @@ export class Pipeline implements ExchangeOwner<Attempt> {
     } catch (e) {
       release(a);
       group.report(target, false, Date.now());
+      ctx.upstreamFault = true;
       return void this.reply(ctx, { code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: errCode(e) }, 'proxy');
     }
     release(a);
     group.report(target, up.statusCode < 500, Date.now());
     let body: Buffer = Buffer.concat(chunks, size);
-    const meta: ResponseMeta = { status: up.statusCode, headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>) };
+    if (up.statusCode >= 500 && ctx.snapshot.replace5xx) return this.replaceUpstreamError(ctx, up.statusCode, up.headers as Record<string, string | string[]>, body);
+    const meta: ResponseMeta = { status: up.statusCode, headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, ctx.snapshot.notReturned) };
     ctx.phase = 'respond';
     for (const s of route.respondStages) {
       try {

@@ -25,6 +25,9 @@ export interface ExchangeOwner<S> {
   exchangeError(x: Exchange<S>, err: Error): void;
 }
 
+/** Most bytes of a captured (replaced) upstream body kept. */
+const CAPTURE_MAX = 4096;
+
 function clientGone(): Error {
   return Object.assign(new Error('client closed the connection'), { code: 'PC_CLIENT_CLOSED' });
 }
@@ -49,6 +52,14 @@ export class Exchange<S> implements RawDispatchHandler {
    * one write and no end-of-tick uncork, where write() then end() cost two.
    */
   bodyLeft = -1;
+  /**
+   * When set (by the owner, with the head), the upstream body is not sent: its first
+   * `CAPTURE_MAX` bytes are kept here, and the owner writes the response at the end.
+   */
+  capture: Buffer[] | null = null;
+  private captured = 0;
+  captureStatus = 0;
+  captureHeaders: readonly Buffer[] | null = null;
   /** the client response was ended with the last chunk */
   private ended = false;
   private aborted = false;
@@ -78,6 +89,11 @@ export class Exchange<S> implements RawDispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.capture !== null) {
+      if (this.captured < CAPTURE_MAX) this.capture.push(chunk.subarray(0, CAPTURE_MAX - this.captured));
+      this.captured += chunk.length;
+      return true;
+    }
     if (this.bodyLeft >= 0) {
       this.bodyLeft -= chunk.length;
       if (this.bodyLeft === 0) {
@@ -96,7 +112,7 @@ export class Exchange<S> implements RawDispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.done = true;
-    if (!this.ended) this.res.end();
+    if (!this.ended && this.capture === null) this.res.end();
     this.owner.exchangeEnd(this);
   }
 

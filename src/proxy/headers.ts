@@ -38,6 +38,51 @@ export const CORE_IDENTITY_HEADERS: readonly string[] = [
   'x-client-cert-verified',
 ];
 
+/**
+ * Request headers that upstream frameworks and their middleware read as the request's path,
+ * method, scheme, client address or user. A client's copy would make the upstream act on what
+ * the gateway never checked (a path behind a stricter route, a DELETE sent as POST, another
+ * user), so they are stripped by default; `client_headers.keep` forwards one a deployment needs.
+ */
+export const CLIENT_OVERRIDE_HEADERS: readonly string[] = [
+  // path: IIS URL Rewrite, Symfony and Laminas read these as the request path
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-envoy-original-path',
+  // method: method-override middleware (Express, Rails, Spring's HiddenHttpMethodFilter variants)
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  // client address and scheme: nginx's realip, Rails' RemoteIp, Rack's scheme detection
+  'x-real-ip',
+  'client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'true-client-ip',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'x-url-scheme',
+  'front-end-https',
+  'x-host',
+  'x-original-host',
+  // identity: container and proxy authentication (Tomcat, Apache mod_auth, oauth2-proxy)
+  'remote-user',
+  'x-remote-user',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  // Expect is answered by the gateway (100 Continue); undici refuses to send it
+  'expect',
+];
+
 /** Headers whose names start with this prefix are reserved for the gateway. */
 export const RESERVED_PREFIX = 'x-portcullis-';
 
@@ -105,6 +150,7 @@ export function knownToUndici(names: Iterable<string>): void {
  * Builds the upstream request headers as a flat [name, value, name, value, ...] list (undici takes
  * it as is; a list needs no object shape per request). `drop`: from notForwardedHeaders.
  * `bodyLength`: the length of a buffered body, sent as Content-Length in place of the client's.
+ * `decoded`: that body was decoded from its Content-Encoding, which is then not sent.
  */
 export function upstreamRequestHeaders(
   src: IncomingHttpHeaders,
@@ -112,6 +158,7 @@ export function upstreamRequestHeaders(
   f: ForwardInfo,
   extra: Readonly<Record<string, string>> | null,
   bodyLength: number | null,
+  decoded = false,
 ): string[] {
   const out: string[] = [];
   const conn = connectionTokens(src.connection);
@@ -119,6 +166,7 @@ export function upstreamRequestHeaders(
     if (drop.has(k) || k.startsWith(RESERVED_PREFIX)) continue;
     if (conn !== null && conn.includes(k)) continue;
     if (bodyLength !== null && k === 'content-length') continue;
+    if (decoded && k === 'content-encoding') continue;
     if (extra !== null && extra[k] !== undefined) continue;
     const v = src[k];
     if (typeof v === 'string') out.push(k, v);
@@ -150,12 +198,19 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Filters upstream response headers (hop-by-hop and Connection-listed removed). */
-export function clientResponseHeaders(src: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/** The response header names never sent to clients: hop-by-hop ones and `strip` (responses.strip_headers). */
+export function notReturnedHeaders(strip: Iterable<string>): ReadonlySet<string> {
+  const out = new Set(HOP_BY_HOP);
+  for (const h of strip) out.add(h.toLowerCase());
+  return out;
+}
+
+/** Filters upstream response headers (`drop`: notReturnedHeaders; Connection-listed removed). */
+export function clientResponseHeaders(src: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = HOP_BY_HOP): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = connectionTokens(src.connection);
   for (const k in src) {
-    if (HOP_BY_HOP.has(k)) continue;
+    if (drop.has(k)) continue;
     if (conn !== null && conn.includes(k)) continue;
     const v = src[k];
     if (v !== undefined) out[k] = v;
@@ -166,15 +221,16 @@ export function clientResponseHeaders(src: Record<string, string | string[] | un
 /**
  * The upstream response headers for the client as a flat [name, value, ...] list (what
  * `writeHead` takes without building an object), from undici's raw header buffers: names
- * lowercase, hop-by-hop and Connection-listed headers removed, and headers the gateway sets
- * itself left out (`own`: the request-id header, lowercase; `extra`: stage response headers).
+ * lowercase, hop-by-hop, stripped (`drop`: notReturnedHeaders) and Connection-listed headers
+ * removed, and headers the gateway sets itself left out (`own`: the request-id header,
+ * lowercase; `extra`: stage response headers).
  */
-export function clientResponseHeaderList(raw: readonly Buffer[], own: string, extra: Readonly<Record<string, string>> | null): string[] {
+export function clientResponseHeaderList(raw: readonly Buffer[], own: string, extra: Readonly<Record<string, string>> | null, drop: ReadonlySet<string> = HOP_BY_HOP): string[] {
   const out: string[] = [];
   let conn: string[] | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = headerNameToString(raw[i] as Buffer);
-    if (HOP_BY_HOP.has(name)) {
+    if (drop.has(name)) {
       if (name === 'connection') {
         const t = connectionTokens((raw[i + 1] as Buffer).toString('latin1'));
         if (t !== null) conn = conn === null ? t : conn.concat(t);

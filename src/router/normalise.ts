@@ -6,8 +6,16 @@
  */
 
 export type NormaliseResult =
-  | { readonly ok: true; readonly path: string; readonly changed: boolean; readonly dotDot: boolean }
+  | { readonly ok: true; readonly path: string; readonly changed: boolean; readonly dotDot: boolean; readonly semicolon: boolean }
   | { readonly ok: false; readonly reason: string; readonly injection?: true };
+
+/**
+ * `;` in a path: Tomcat, Spring and Jetty cut each segment at `;` (path parameters, `;jsessionid`)
+ * before they resolve dot segments, so `/..;/admin` climbs there, and `/admin;x` is `/admin`; most
+ * Node and Python frameworks keep `;` as a character. `refuse` (the default) answers 400; `allow`
+ * reads `..;x` and `.;x` as dot segments, and routing also tries the path with parameters cut.
+ */
+export type SemicolonPolicy = 'refuse' | 'allow';
 
 const HEX = '0123456789ABCDEF';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -37,13 +45,25 @@ function isPathChar(c: number): boolean {
 
 // Linear: each segment's characters are consumed by one quantifier before a mandatory '/'.
 // (The earlier `(?:[...]+\/?)*` backtracked exponentially on a long path with no match.)
-const FAST_OK = /^\/(?:[A-Za-z0-9\-_~!$&'()*+,;=:@]+\/)*[A-Za-z0-9\-_~!$&'()*+,;=:@]*$/;
+// No ';' here: a path with one takes the slow path, which applies the semicolon policy.
+const FAST_OK = /^\/(?:[A-Za-z0-9\-_~!$&'()*+,=:@]+\/)*[A-Za-z0-9\-_~!$&'()*+,=:@]*$/;
+
+/** A segment that is a dot segment once its path parameters are cut ('..;x' -> '..'), else null. */
+function dotSegment(s: string, semicolon: boolean): '.' | '..' | null {
+  if (s === '.' || s === '..') return s;
+  if (!semicolon) return null;
+  const semi = s.indexOf(';');
+  if (semi < 0) return null;
+  const head = s.slice(0, semi);
+  return head === '.' || head === '..' ? head : null;
+}
 
 /** Normalises a raw path (without the query). */
-export function normalisePath(raw: string): NormaliseResult {
+export function normalisePath(raw: string, semicolons: SemicolonPolicy = 'refuse'): NormaliseResult {
   if (raw.length === 0 || raw.charCodeAt(0) !== 0x2f) return { ok: false, reason: 'path must start with /' };
   // Fast path: only plain characters, no dots or percent signs, no empty segments.
-  if (FAST_OK.test(raw)) return { ok: true, path: raw, changed: false, dotDot: false };
+  if (FAST_OK.test(raw)) return { ok: true, path: raw, changed: false, dotDot: false, semicolon: false };
+  let semicolon = false;
 
   let out = '';
   const bytes: number[] = []; // pending percent-decoded non-unreserved bytes, checked as UTF-8
@@ -92,6 +112,10 @@ export function normalisePath(raw: string): NormaliseResult {
     if (c === 0x5c) return { ok: false, reason: 'backslash in path' };
     if (c < 0x20 || c === 0x7f) return { ok: false, reason: 'control character in path' };
     if (c > 0x7e) return { ok: false, reason: 'non-ASCII character in path' };
+    if (c === 0x3b) {
+      if (semicolons === 'refuse') return { ok: false, reason: "';' in path (path parameters are read differently by upstream frameworks)" };
+      semicolon = true;
+    }
     if (!isPathChar(c)) {
       // characters such as " < > ` { } | ^ [ ] are not allowed raw: encode them canonically
       out += `%${HEX[c >> 4]}${HEX[c & 15]}`;
@@ -110,11 +134,12 @@ export function normalisePath(raw: string): NormaliseResult {
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i] as string;
     if (s === '' && i !== last) continue;
-    if (s === '.') {
+    const dot = dotSegment(s, semicolon);
+    if (dot === '.') {
       if (i === last) stack.push('');
       continue;
     }
-    if (s === '..') {
+    if (dot === '..') {
       dotDot = true;
       stack.pop();
       if (i === last) stack.push('');
@@ -123,7 +148,12 @@ export function normalisePath(raw: string): NormaliseResult {
     stack.push(s);
   }
   const path = `/${stack.join('/')}`.replace(/\/{2,}/g, '/');
-  return { ok: true, path, changed: path !== raw, dotDot };
+  return { ok: true, path, changed: path !== raw, dotDot, semicolon };
+}
+
+/** The path with each segment's `;` parameters cut ('/a;x/b;y=1' -> '/a/b'), as Tomcat and Spring read it. */
+export function withoutPathParameters(path: string): string {
+  return path.replace(/;[^/]*/g, '');
 }
 
 /** Decodes a canonical path segment for use as a parameter value (never throws on canonical input). */

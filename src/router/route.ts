@@ -2,6 +2,7 @@ import type { RouteConfig } from '../config/types.js';
 import type { RouteStage } from '../core/stage.js';
 import type { Phase } from '../core/phases.js';
 import type { UpstreamGroup } from '../proxy/upstream.js';
+import type { BodyPolicy } from '../body/request-body.js';
 
 /** A route compiled once per snapshot: match data, its upstream, and its stage chain per phase. */
 export interface CompiledRoute {
@@ -11,6 +12,8 @@ export interface CompiledRoute {
   /** uppercase methods, or null for any */
   readonly methods: ReadonlySet<string> | null;
   readonly maxBodyBytes: number;
+  /** how bodies are decoded and read on this route */
+  readonly body: BodyPolicy;
   readonly stripPrefix: string | null;
   /** rewrite template split on params, or null */
   readonly rewrite: ((params: Record<string, string>) => string) | null;

@@ -97,6 +97,9 @@ export async function startListener(
   server.maxConnections = cfg.max_connections;
   server.maxRequestsPerSocket = cfg.max_requests_per_socket;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => pipeline.handle(req, res, runtime));
+  // Expect: 100-continue: the pipeline sends 100 only when it is about to read the body, after the
+  // checks that need no body; a request refused before gets its final status and no 100
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => pipeline.handle(req, res, runtime));
   server.on('clientError', (err: ClientError, socket: Socket) => onClientError(err, socket, pipeline, runtime, logger));
   server.on('tlsClientError', (err: Error) => logger.debug({ event: 'tls_client_error', listener: name, err: err.message }));
   await new Promise<void>((resolve, reject) => {

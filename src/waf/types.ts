@@ -96,6 +96,9 @@ export interface Evaluation {
 }
 
 /** A request as the WAF sees it (built from the RequestContext, or from `waf test` flags). */
+import type { Pair } from '../body/form.js';
+import type { BodyReading } from '../body/read.js';
+
 export interface WafRequest {
   readonly method: string;
   /** request target as received (path and query, undecoded) */
@@ -104,11 +107,14 @@ export interface WafRequest {
   readonly path: string;
   /** raw query string without '?' */
   readonly query: string;
+  /** the query as the gateway read it (decoded pairs); read from `query` when absent */
+  readonly queryPairs?: readonly Pair[];
   /** lowercase header names */
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** the body's bytes (decoded from any Content-Encoding) */
   readonly body: Buffer | null;
-  /** a body another stage already parsed (JSON), when there is one */
-  readonly parsedBody?: unknown;
+  /** the body as the gateway read it (body/read.ts); read from `body` and its Content-Type when absent */
+  readonly reading?: BodyReading | null;
   /** JSON pointers ('/body/age', '/query/limit') of values that passed a constrained schema type */
   readonly validatedPointers?: ReadonlySet<string> | null;
   /** route path parameters, to name path segments '/path/<name>' */

@@ -9,3 +9,19 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return p;
 }
+
+/** Sends raw bytes to 127.0.0.1:port and returns what came back (latin1) before the server closed or `waitMs` passed. */
+export function rawExchange(port: number, data: string | Buffer, waitMs = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let out = '';
+    s.on('data', (d) => (out += d.toString('latin1')));
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+    s.write(data);
+    setTimeout(() => {
+      s.destroy();
+      resolve(out);
+    }, waitMs).unref();
+  });
+}

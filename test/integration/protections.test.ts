@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { request } from 'undici';
 import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
+import { rawExchange } from '../helpers/net.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 let up: TestUpstream;
@@ -44,21 +45,7 @@ after(async () => {
   await up.close();
 });
 
-/** Sends raw bytes and returns the raw response (or '' when the server closed without one). */
-function raw(port: number, data: string, waitMs = 3000): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.on('data', (d) => (out += d.toString('latin1')));
-    s.on('close', () => resolve(out));
-    s.on('error', () => resolve(out));
-    s.write(data);
-    setTimeout(() => {
-      s.destroy();
-      resolve(out);
-    }, waitMs).unref();
-  });
-}
+const raw = (port: number, data: string | Buffer, waitMs = 3000): Promise<string> => rawExchange(port, data, waitMs);
 
 function statusOf(rawResponse: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(rawResponse)?.[1] ?? 0);

@@ -63,7 +63,7 @@ test('rejects invalid JSON, duplicate keys and prototype keys before the schema'
 test('a missing required body is 400 and an undeclared content type is 415', () => {
   assert.equal(run(op('createItem')).deny?.code, 'PC_ERR_BODY_REQUIRED');
   assert.equal(run(op('createItem'), { body: 'name=x', headers: { 'content-type': 'text/csv' } }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
-  assert.equal(run(op('createItem'), { body: '{}', headers: { 'content-type': 'nonsense' } }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
+  assert.equal(run(op('createItem'), { body: '{}', headers: { 'content-type': 'nonsense' } }).deny?.code, 'PC_ERR_MEDIA_TYPE_INVALID', 'not a media type: refused when read, at intake');
   assert.equal(run(op('createItem'), { body: item, headers: { 'content-type': 'application/json; charset=utf-16' } }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
   assert.equal(run(op('getItem'), { params: { id: '1' }, body: item }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
   assert.equal(run(op('POST /items/{id}/notes'), { params: { id: '1' } }).deny, undefined);
@@ -95,7 +95,7 @@ test('validates path parameters, query styles, headers and cookies', () => {
   assert.ok(ok.sink.validatedPointers?.has('/query/ids'));
   const bad = run(op('listItems'), { query: 'limit=1000&ids=1,x&filter[name]=x&filter[admin]=1&sort=evil&limit=2' }).deny;
   assert.deepEqual(bad?.errors?.map((e) => e.pointer).sort(), ['/query/filter/admin', '/query/ids/1', '/query/limit', '/query/sort']);
-  assert.equal(run(op('listItems'), { query: 'limit=%zz' }).deny?.code, 'PC_ERR_VALIDATION');
+  assert.equal(run(op('listItems'), { query: 'limit=%zz' }).deny?.code, 'PC_ERR_QUERY_AMBIGUOUS', 'malformed percent-encoding: refused when read, at intake');
 });
 
 test('undeclared query parameters pass by default and are refused with unknown_query reject', () => {

@@ -68,7 +68,7 @@ test('a value that passed a constrained schema type skips injection rules, a fre
 });
 
 test('a body another stage already parsed is inspected without parsing it again', () => {
-  const r = evaluate(jsonReq({ ignored: true }, { parsedBody: { q: '<svg onload=alert(1)>' } }), compiled, P1);
+  const r = evaluate(jsonReq({ ignored: true }, { reading: { kind: 'json', value: { q: '<svg onload=alert(1)>' } } }), compiled, P1);
   assert.equal(r.blocked, true);
 });
 
@@ -103,7 +103,11 @@ test('Authorization and cookie values are never echoed in matches', () => {
   assert.equal(r.blocked, true);
   for (const m of r.matches) if (m.target.startsWith('cookie')) assert.equal(m.matched, '[redacted]');
   const targets = extractTargets(req({ headers: { authorization: "Bearer ' or 1=1--" } }), DEFAULT_LIMITS).targets;
-  assert.ok(!targets.some((x) => x.kind === 'header' && x.name === 'authorization'), 'authorization is not a target');
+  assert.ok(!targets.some((x) => x.kind === 'header' && x.name === 'authorization'), 'a bearer token is not a target');
+  const basic = evaluate(req({ headers: { authorization: `Basic ${Buffer.from("admin' or 1=1--:pw").toString('base64')}` } }), compiled, P1);
+  assert.equal(basic.blocked, true, 'Basic credentials are decoded and inspected');
+  assert.ok(basic.matches.some((m) => m.target === 'header:authorization'));
+  for (const m of basic.matches) if (m.target === 'header:authorization') assert.equal(m.matched, '[redacted]');
 });
 
 test('route settings merge the global defaults with the route override, and waf: off disables the stage', () => {

@@ -9,8 +9,6 @@ import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { ResponseMeta, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../config/types.js';
 import { ConfigError } from '../../config/errors.js';
-import { countPairs } from '../../body/form.js';
-import { DEFAULT_MULTIPART_LIMITS } from '../../body/multipart.js';
 import { apisSchema, validateRouteSchema } from './schema.js';
 import { compileApi, type CompiledApi, type CompiledOperation } from './compile.js';
 import { prepareApis, preparedApis } from './prepare.js';
@@ -41,7 +39,7 @@ function headerBytes(raw: readonly string[]): number {
 }
 
 /** Builds the RouteStage for one route (exported for tests). */
-export function routeStage(v: ValidateSection, op: CompiledOperation | null, maxBodyBytes: number, env: Pick<StageEnv, 'services'>, routeId: string): RouteStage | null {
+export function routeStage(v: ValidateSection, op: CompiledOperation | null, env: Pick<StageEnv, 'services'>, routeId: string): RouteStage | null {
   const requestOn = v.mode !== 'off';
   const limitsOn = v.max_header_bytes !== undefined || v.max_url_bytes !== undefined || v.max_query_params !== undefined;
   const responseOn = op !== null && v.response !== 'off' && hasResponseSchemas(op);
@@ -49,19 +47,8 @@ export function routeStage(v: ValidateSection, op: CompiledOperation | null, max
   const metrics = env.services.metrics;
   const respFailures = metrics.counter('portcullis_response_validation_failures_total', 'Upstream responses that did not match the API schema, by route and response mode.', ['route', 'mode']);
   const filtered = metrics.counter('portcullis_response_filtered_total', 'Responses from which undeclared properties were removed, by route.', ['route']);
-  const settings: RequestSettings = {
-    maxErrors: v.max_errors,
-    json: {
-      maxBytes: maxBodyBytes,
-      maxDepth: v.json.max_depth,
-      maxKeys: v.json.max_keys,
-      maxArrayLength: v.json.max_array_length,
-      maxStringLength: v.json.max_string_length,
-    },
-    form: { maxParams: v.max_form_params, maxValueLength: v.json.max_string_length },
-    multipart: { ...DEFAULT_MULTIPART_LIMITS, maxParts: v.max_form_params, maxPartBytes: maxBodyBytes },
-    rejectUnknownQuery: v.unknown_query === 'reject',
-  };
+  // the body's limits (`json`, `max_form_params`) apply where it is read, in the pipeline's body step
+  const settings: RequestSettings = { maxErrors: v.max_errors, rejectUnknownQuery: v.unknown_query === 'reject' };
   const maxUrl = v.max_url_bytes;
   const maxHeader = v.max_header_bytes;
   const maxQuery = v.max_query_params;
@@ -69,12 +56,21 @@ export function routeStage(v: ValidateSection, op: CompiledOperation | null, max
   const check = (ctx: RequestContext): Deny | undefined => {
     if (maxUrl !== undefined && (ctx.req.url ?? '').length > maxUrl) return deny('PC_ERR_URL_TOO_LONG', { reason: `url longer than ${maxUrl}` });
     if (maxHeader !== undefined && headerBytes(ctx.req.rawHeaders) > maxHeader) return deny('PC_ERR_HEADERS_TOO_LARGE', { reason: `headers larger than ${maxHeader}` });
-    if (maxQuery !== undefined && ctx.query !== '' && countPairs(ctx.query) > maxQuery) return deny('PC_ERR_TOO_MANY_PARAMETERS', { reason: `more than ${maxQuery} query parameters` });
+    if (maxQuery !== undefined && ctx.queryPairs.length > maxQuery) return deny('PC_ERR_TOO_MANY_PARAMETERS', { reason: `more than ${maxQuery} query parameters` });
     if (op === null) return undefined;
     const h = ctx.req.headers;
     return validateRequest(
       op,
-      { params: ctx.params, query: ctx.query, headers: h, body: ctx.body, hasBody: h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0') },
+      {
+        params: ctx.params,
+        queryPairs: ctx.queryPairs,
+        headers: h,
+        media: ctx.media,
+        body: ctx.bodyReading,
+        bodyRefusal: ctx.bodyRefusal,
+        hasBody: h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0'),
+        bodyBytes: ctx.body === null ? 0 : ctx.body.length,
+      },
       settings,
       ctx,
     );
@@ -152,7 +148,7 @@ export const validateStage: StageModule = {
           op = api.operations.get(v.operation ?? '') ?? null;
           if (op === null) throw new ConfigError(`route '${route.id}': operation '${v.operation ?? ''}' is not in API '${v.api}'`, { file: env.file });
         }
-        return routeStage(v, op, route.max_body_bytes ?? env.config.limits.max_body_bytes, env, route.id);
+        return routeStage(v, op, env, route.id);
       },
     };
   },

@@ -3,14 +3,11 @@
  * safe body parsing and the body schema. Synchronous; everything it runs was compiled before
  * the first request. Writes the parsed body and the validated pointers to `out`.
  */
-import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { deny, type Deny, type ProblemItem } from '../../core/decision.js';
-import type { ErrorCode } from '../../core/errors.js';
-import { parseJsonSafe, type JsonErrorCode, type JsonLimits } from '../../body/json.js';
-import { parsePairs, parseUrlEncoded, type FormLimits } from '../../body/form.js';
-import { boundaryOf, parseMultipart, type MultipartLimits } from '../../body/multipart.js';
-import { charsetOf, mediaTypeOf, parseText } from '../../body/media.js';
+import { rootName, type Pair } from '../../body/form.js';
+import type { MediaType } from '../../body/media.js';
+import type { BodyReading } from '../../body/read.js';
 import { deserialiseSimple, parseCookies, queryValues } from '../../openapi/params.js';
 import type { CompiledMedia, CompiledOperation, ParamGroup } from './compile.js';
 import { appendAjvErrors } from './problems.js';
@@ -18,22 +15,26 @@ import { expandPlan } from './pointers.js';
 
 export interface RequestSettings {
   readonly maxErrors: number;
-  readonly json: JsonLimits;
-  readonly form: FormLimits;
-  readonly multipart: MultipartLimits;
   /** refuse query parameters the operation does not declare */
   readonly rejectUnknownQuery?: boolean;
 }
 
+/** The request as the gateway read it once (intake and the body step): what validation checks. */
 export interface RequestInput {
   readonly params: Readonly<Record<string, string>>;
-  /** raw query string without '?' */
-  readonly query: string;
+  /** the decoded query pairs, in order */
+  readonly queryPairs: readonly Pair[];
   readonly headers: IncomingHttpHeaders;
-  /** the buffered body, null when none was read */
-  readonly body: Buffer | null;
+  /** the request's media type, null without Content-Type */
+  readonly media: MediaType | null;
+  /** the body's one reading, null when no body was read */
+  readonly body: BodyReading | null;
+  /** why the body could not be read, or null */
+  readonly bodyRefusal: Deny | null;
   /** the request announced a body (Content-Length > 0 or Transfer-Encoding) */
   readonly hasBody: boolean;
+  /** bytes of the body read (0 when none) */
+  readonly bodyBytes: number;
 }
 
 export interface RequestSink {
@@ -41,24 +42,8 @@ export interface RequestSink {
   validatedPointers: Set<string> | null;
 }
 
-const JSON_CODES: Record<JsonErrorCode, ErrorCode> = {
-  too_large: 'PC_ERR_BODY_TOO_LARGE',
-  malformed: 'PC_ERR_BODY_MALFORMED',
-  duplicate_key: 'PC_ERR_BODY_MALFORMED',
-  too_deep: 'PC_ERR_BODY_LIMITS',
-  too_many_keys: 'PC_ERR_BODY_LIMITS',
-  array_too_long: 'PC_ERR_BODY_LIMITS',
-  string_too_long: 'PC_ERR_BODY_LIMITS',
-  forbidden_key: 'PC_ERR_BODY_FORBIDDEN_KEY',
-};
-
-const FORM_CODES: Record<string, ErrorCode> = {
-  too_many_params: 'PC_ERR_BODY_LIMITS',
-  too_many_parts: 'PC_ERR_BODY_LIMITS',
-  too_long: 'PC_ERR_BODY_LIMITS',
-  malformed: 'PC_ERR_BODY_MALFORMED',
-  forbidden_key: 'PC_ERR_BODY_FORBIDDEN_KEY',
-};
+/** The method-override parameter of Express's method-override, Rails and Laravel forms. */
+const METHOD_OVERRIDE = '_method';
 
 /** Finds the declared media type for a request media type: exact, then `type/*`, then `*\/*`. */
 export function matchMedia(media: readonly CompiledMedia[], mt: string): CompiledMedia | null {
@@ -88,6 +73,53 @@ function validateGroup(g: ParamGroup, values: Record<string, unknown>, prefix: s
   if (!g.validate(values)) appendAjvErrors(items, g.validate.errors, prefix, max);
 }
 
+function pointerPart(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1').slice(0, 100);
+}
+
+/**
+ * A bracketed name whose root is a declared parameter (`limit[]`, `limit[0]`, `sort[x]`), or a
+ * nested one of a deepObject parameter (`filter[a][b]`): qs, Rails and PHP read these as the
+ * parameter, which the schema never saw in that shape. Null when there is none.
+ */
+function bracketedDeclared(op: CompiledOperation, pairs: readonly Pair[]): string | null {
+  if (op.query === null) return null;
+  for (const [name] of pairs) {
+    if (name.indexOf('[') < 0) continue;
+    const root = rootName(name);
+    for (const s of op.query.specs) {
+      if (s.style === 'deepObject' && s.name === root) {
+        // one level only: `filter[status]`
+        if (name.indexOf('[', root.length + 1) >= 0) return name;
+        continue;
+      }
+      if (s.name === root || (s.shape === 'object' && s.explode && s.properties.includes(root))) return name;
+    }
+  }
+  return null;
+}
+
+/** The value a schema checks for a body reading (undefined: not checked: opaque bytes, XML and NDJSON, whose schemas describe another shape). */
+function valueOf(r: BodyReading): unknown {
+  switch (r.kind) {
+    case 'json':
+    case 'form':
+    case 'multipart':
+      return r.value;
+    case 'text':
+      return r.text;
+    default:
+      return undefined;
+  }
+}
+
+/** A `_method` field at the top of a form, multipart or JSON object body. */
+function hasMethodOverride(r: BodyReading): boolean {
+  if (r.kind === 'form' || r.kind === 'multipart') return r.value[METHOD_OVERRIDE] !== undefined;
+  if (r.kind === 'json') return r.value !== null && typeof r.value === 'object' && !Array.isArray(r.value) && Object.hasOwn(r.value, METHOD_OVERRIDE);
+  return false;
+}
+
 function single(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
@@ -105,15 +137,26 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
     }
     validateGroup(op.path_, values, '/path', items, max);
   }
-  const strictQuery = settings.rejectUnknownQuery === true && input.query !== '';
+  const pairs = input.queryPairs;
+  for (const [name] of pairs) {
+    if (name === METHOD_OVERRIDE) return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method parameter.', reason: 'method override in the query' });
+  }
+  const strictQuery = settings.rejectUnknownQuery === true && pairs.length > 0;
   if (op.query !== null || strictQuery) {
-    const r = parsePairs(input.query, { maxParams: 1024, maxValueLength: 65536 });
-    if (!r.ok) return deny('PC_ERR_VALIDATION', { errors: [{ pointer: '/query', reason: r.reason }], reason: `query: ${r.reason}` });
-    if (op.query !== null) validateGroup(op.query, queryValues(r.pairs, op.query.specs), '/query', items, max);
+    if (op.query !== null) {
+      const bracket = bracketedDeclared(op, pairs);
+      if (bracket !== null) {
+        return deny('PC_ERR_VALIDATION', {
+          errors: [{ pointer: `/query/${pointerPart(bracket)}`, reason: 'brackets on a declared parameter (qs, Rails and PHP read it as the parameter itself)' }],
+          reason: 'query: bracketed name of a declared parameter',
+        });
+      }
+      validateGroup(op.query, queryValues(pairs, op.query.specs), '/query', items, max);
+    }
     if (strictQuery) {
-      for (const [name] of r.pairs) {
+      for (const [name] of pairs) {
         if (items.length >= max) break;
-        if (!isDeclaredQuery(op, name)) items.push({ pointer: `/query/${name.replace(/~/g, '~0').replace(/\//g, '~1').slice(0, 100)}`, reason: 'is not a declared parameter' });
+        if (!isDeclaredQuery(op, name)) items.push({ pointer: `/query/${pointerPart(name)}`, reason: 'is not a declared parameter' });
       }
     }
   }
@@ -137,17 +180,17 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
 
   let pointers: ReadonlySet<string> = op.paramPointers;
   const body = op.body;
-  const bodyBytes = input.body === null ? 0 : input.body.length;
   if (body === null) {
     // the body of an operation without requestBody is not read (input.body is null): the announcement is enough
-    if (input.hasBody && (input.body === null || bodyBytes !== 0)) {
+    if (input.hasBody && (input.body === null || input.bodyBytes !== 0)) {
       return deny('PC_ERR_UNSUPPORTED_MEDIA_TYPE', { detail: 'This operation takes no request body.', reason: 'body on an operation without requestBody' });
     }
-  } else if (bodyBytes === 0) {
+  } else if (input.bodyRefusal !== null) {
+    return input.bodyRefusal;
+  } else if (input.bodyBytes === 0 || input.body === null) {
     if (body.required) return deny('PC_ERR_BODY_REQUIRED', { reason: 'required body missing' });
   } else {
-    const ct = single(input.headers['content-type']);
-    const mt = mediaTypeOf(ct);
+    const mt = input.media?.essence ?? '';
     const media = mt === '' ? null : matchMedia(body.media, mt);
     if (media === null) {
       return deny('PC_ERR_UNSUPPORTED_MEDIA_TYPE', {
@@ -155,48 +198,14 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
         reason: mt === '' ? 'missing or invalid content-type' : `undeclared content-type ${mt.slice(0, 80)}`,
       });
     }
-    const charset = charsetOf(ct);
-    if (charset !== null && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii' && media.kind !== 'other') {
-      return deny('PC_ERR_UNSUPPORTED_MEDIA_TYPE', { detail: 'Only UTF-8 bodies are accepted.', reason: `charset ${charset.slice(0, 40)}` });
-    }
-    const buf = input.body ?? Buffer.alloc(0);
-    let value: unknown;
-    switch (media.kind) {
-      case 'json': {
-        const r = parseJsonSafe(buf, settings.json);
-        if (!r.ok) return deny(JSON_CODES[r.code], { reason: r.reason });
-        value = r.value;
-        break;
-      }
-      case 'form': {
-        const r = parseUrlEncoded(buf, settings.form);
-        if (!r.ok) return deny(FORM_CODES[r.code] ?? 'PC_ERR_BODY_MALFORMED', { reason: r.reason });
-        value = r.value;
-        break;
-      }
-      case 'multipart': {
-        const boundary = boundaryOf(ct ?? '');
-        if (boundary === null) return deny('PC_ERR_BODY_MALFORMED', { reason: 'multipart without a valid boundary' });
-        const r = parseMultipart(buf, boundary, settings.multipart);
-        if (!r.ok) return deny(FORM_CODES[r.code] ?? 'PC_ERR_BODY_MALFORMED', { reason: r.reason });
-        value = r.value;
-        break;
-      }
-      case 'text': {
-        const r = parseText(buf);
-        if (!r.ok) return deny('PC_ERR_BODY_MALFORMED', { reason: r.reason });
-        value = r.value;
-        break;
-      }
-      default:
-        value = buf;
-    }
-    if (media.validate !== null && media.kind !== 'other' && !media.validate(value)) {
+    const value = valueOf(input.body);
+    if (hasMethodOverride(input.body)) return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method field.', reason: 'method override in the body' });
+    if (media.validate !== null && value !== undefined && !media.validate(value)) {
       appendAjvErrors(items, media.validate.errors, '/body', max);
       if (items.length === 0) items.push({ pointer: '/body', reason: 'does not match the schema' });
     }
     out.parsedBody = value;
-    if (items.length === 0) pointers = expandPlan(media.pointers, value, '/body');
+    if (items.length === 0 && value !== undefined) pointers = expandPlan(media.pointers, value, '/body');
   }
 
   if (items.length > 0) {

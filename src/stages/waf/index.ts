@@ -59,9 +59,10 @@ export function wafRequestOf(ctx: RequestContext): WafRequest {
     rawUrl: ctx.req.url ?? '/',
     path: ctx.path,
     query: ctx.query,
+    queryPairs: ctx.queryPairs,
     headers: ctx.req.headers,
     body: ctx.body,
-    parsedBody: ctx.parsedBody,
+    reading: ctx.bodyReading,
     validatedPointers: ctx.validatedPointers,
     params: ctx.params,
   };
@@ -181,6 +182,11 @@ export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env:
     mode: s.mode,
     needsBody: true,
     run(ctx: RequestContext): Decision {
+      // a body the gateway could not read is refused as such (in monitor mode its raw text is inspected)
+      if (ctx.bodyRefusal !== null) {
+        if (s.mode === 'enforce') return ctx.bodyRefusal;
+        ctx.recordMonitor(STAGE_ID, ctx.bodyRefusal);
+      }
       const r = inspect(wafRequestOf(ctx), compiled, s, exclusions, m, logger, ctx.id, routeId);
       if (r === null) return undefined;
       ctx.annotations[STAGE_ID] = r.annotation;

@@ -1,20 +1,31 @@
 /**
  * Extracts inspection targets from a request: method, raw URI, path and segments, query
- * parameters, headers, cookies, and the body by content type (JSON with JSON pointers, NDJSON,
- * form, multipart fields, XML text and attributes, raw text). Every input is bounded: total
- * characters (the inspection budget), number of targets, JSON depth. Long values are inspected in
- * overlapping chunks so that per-value work stays linear.
+ * parameters, headers, cookies, and the body. The query and the body are the gateway's one reading
+ * of them (body/form.ts, body/read.ts): the pipeline hands over what it read; for a request it
+ * never read (a malformed one, `waf test`), the same readers run here. Targets by body kind: JSON
+ * values and keys with JSON pointers, NDJSON lines, form fields, multipart fields, file names and
+ * contents, XML text and attributes, raw text. Every input is bounded: total characters (the
+ * inspection budget), number of targets, JSON depth. Long values are inspected in overlapping
+ * chunks so that per-value work stays linear.
  */
+import { Buffer } from 'node:buffer';
+import { parsePairs, type Pair } from '../../body/form.js';
+import { parseMediaType } from '../../body/media.js';
+import { readBody, type BodyReading } from '../../body/read.js';
+import { DEFAULT_FORM_LIMITS } from '../../body/form.js';
+import { DEFAULT_MULTIPART_LIMITS } from '../../body/multipart.js';
 import { urlDecode } from '../transformations/decode.js';
 import type { Limits, Target, TargetKind, WafRequest } from '../types.js';
 
-/** Headers never inspected as values: credentials (never logged) and fixed-grammar fields. */
+/**
+ * Header values not inspected: framing fields the HTTP parser already checked (a value outside
+ * their grammar never reaches a stage), and opaque credentials whose characters carry no syntax
+ * (signatures, digests). Every other header is inspected, Accept, Cache-Control, Date, validators
+ * and trace context included; Basic credentials are decoded first (user name and password).
+ */
 const SKIP_HEADERS: ReadonlySet<string> = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'content-length', 'content-type', 'host', 'accept', 'accept-encoding',
-  'accept-language', 'accept-charset', 'connection', 'keep-alive', 'te', 'upgrade', 'cache-control', 'pragma',
-  'if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since', 'sec-fetch-site', 'sec-fetch-mode',
-  'sec-fetch-dest', 'sec-fetch-user', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'x-api-key',
-  'upgrade-insecure-requests', 'dnt', 'traceparent', 'tracestate', 'content-digest', 'signature', 'signature-input', 'digest', 'date',
+  'cookie', 'content-length', 'content-type', 'host', 'connection', 'keep-alive', 'te', 'upgrade', 'transfer-encoding',
+  'content-digest', 'signature', 'signature-input', 'digest',
 ]);
 
 const CHUNK = 16384;
@@ -45,24 +56,6 @@ export class TargetSink {
       if (i + CHUNK >= value.length) break;
     }
     return true;
-  }
-}
-
-/** Splits `a=1&b=2` into decoded pairs ('+' is a space). */
-export function parseUrlEncoded(s: string, onPair: (name: string, value: string) => boolean | void): void {
-  if (s.length === 0) return;
-  let start = 0;
-  while (start <= s.length) {
-    let end = s.indexOf('&', start);
-    if (end < 0) end = s.length;
-    if (end > start) {
-      const part = s.slice(start, end);
-      const eq = part.indexOf('=');
-      const name = eq < 0 ? part : part.slice(0, eq);
-      const value = eq < 0 ? '' : part.slice(eq + 1);
-      if (onPair(urlDecode(name, true), urlDecode(value, true)) === false) return;
-    }
-    start = end + 1;
   }
 }
 
@@ -97,23 +90,6 @@ function walkJson(sink: TargetSink, v: unknown, path: string, depth: number, max
     sink.add('json_key', p, k, null);
     walkJson(sink, (v as Record<string, unknown>)[k], p, depth + 1, maxDepth);
   }
-}
-
-/** Media type without parameters, lowercase. */
-export function mediaType(ct: string | undefined): string {
-  if (ct === undefined) return '';
-  const semi = ct.indexOf(';');
-  return (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-}
-
-export function isJsonType(mt: string): boolean {
-  return mt === 'application/json' || mt.endsWith('+json') || mt === 'text/json';
-}
-function isNdjsonType(mt: string): boolean {
-  return mt === 'application/x-ndjson' || mt === 'application/ndjson' || mt === 'application/jsonl' || mt === 'application/json-seq' || mt === 'application/x-jsonlines';
-}
-function isXmlType(mt: string): boolean {
-  return mt.endsWith('/xml') || mt.endsWith('+xml');
 }
 
 /** Extracts text nodes and attribute values of an XML document (linear scan, no entity expansion). */
@@ -156,30 +132,76 @@ function walkXml(sink: TargetSink, xml: string): void {
   }
 }
 
-function walkMultipart(sink: TargetSink, body: string, ct: string): void {
-  const m = /boundary=(?:"([^"]{1,200})"|([^;,\s]{1,200}))/i.exec(ct);
-  const boundary = m?.[1] ?? m?.[2];
-  if (boundary === undefined) {
-    sink.add('body', '', body, null);
-    return;
-  }
-  const parts = body.split(`--${boundary}`);
-  for (const part of parts) {
+function walkMultipart(sink: TargetSink, r: Extract<BodyReading, { kind: 'multipart' }>): void {
+  for (const part of r.parts) {
     if (sink.truncated) return;
-    const headEnd = part.indexOf('\r\n\r\n');
-    if (headEnd < 0) continue;
-    const head = part.slice(0, headEnd);
-    let content = part.slice(headEnd + 4);
-    if (content.endsWith('\r\n')) content = content.slice(0, -2);
-    const name = /name="([^"]{0,200})"/i.exec(head)?.[1] ?? '';
-    const filename = /filename="([^"]{0,300})"/i.exec(head)?.[1];
+    const name = part.name;
     sink.add('form_name', name, name, null);
-    if (filename !== undefined) {
-      sink.add('file_name', name, filename, null);
-      // file contents: only text-like parts are inspected
-      if (/content-type:\s*(?:text\/|application\/(?:json|xml|x-php|javascript))/i.test(head) || !/content-type:/i.test(head)) sink.add('form', name, content, `/body/${escapePointer(name)}`);
-    } else sink.add('form', name, content, `/body/${escapePointer(name)}`);
+    for (const f of part.filenames) sink.add('file_name', name, f, null);
+    // every part is inspected, file contents of any type too (as their bytes, latin1)
+    sink.add('form', name, part.value, part.filenames.length === 0 ? `/body/${escapePointer(name)}` : null);
   }
+}
+
+/** Authorization: Basic credentials decoded to `user:password` (RFC 7617), else null. */
+function basicCredentials(v: string): string | null {
+  if (v.length < 7 || v.slice(0, 6).toLowerCase() !== 'basic ') return null;
+  const b64 = v.slice(6).trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return null;
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+/** The body targets of one reading. */
+function walkBody(sink: TargetSink, reading: BodyReading, raw: Buffer, limits: Limits): void {
+  switch (reading.kind) {
+    case 'json':
+      walkJson(sink, reading.value, '', 0, limits.maxJsonDepth);
+      return;
+    case 'ndjson':
+      for (let i = 0; i < reading.values.length && !sink.truncated; i++) walkJson(sink, reading.values[i], `/${i}`, 0, limits.maxJsonDepth);
+      return;
+    case 'form':
+      for (const [name, value] of reading.pairs) {
+        sink.add('form_name', name, name, null);
+        if (!sink.add('form', name, value, `/body/${escapePointer(name)}`)) return;
+      }
+      return;
+    case 'multipart':
+      walkMultipart(sink, reading);
+      return;
+    case 'xml':
+      sink.add('body', '', reading.text, null);
+      walkXml(sink, reading.text);
+      return;
+    case 'text':
+      sink.add('body', '', reading.text, null);
+      return;
+    default:
+      sink.add('body', '', raw.toString('utf8'), null);
+  }
+}
+
+/** Reads a body the pipeline did not read (malformed requests, `waf test`) with the gateway's readers. */
+function readForInspection(body: Buffer, contentType: string | undefined, limits: Limits): BodyReading | null {
+  let media = null;
+  if (contentType !== undefined) {
+    const m = parseMediaType(contentType);
+    if (!m.ok) return null;
+    media = m.media;
+  }
+  // depth is bounded by the walk (which reports truncation), not by the reader
+  const json = { maxBytes: limits.maxInspectedBytes, maxDepth: 1024, maxKeys: 100000, maxArrayLength: 1000000, maxStringLength: limits.maxInspectedBytes };
+  const r = readBody(body, media, { json, form: { ...DEFAULT_FORM_LIMITS, maxParams: limits.maxTargets }, multipart: { ...DEFAULT_MULTIPART_LIMITS, maxParts: limits.maxTargets, maxPartBytes: limits.maxInspectedBytes } });
+  if (r.ok) return r.reading;
+  // a JSON body the gateway would refuse (duplicate or prototype keys) is still inspected key by key
+  if (media?.kind === 'json' && (r.code === 'duplicate_key' || r.code === 'forbidden_key')) {
+    try {
+      return { kind: 'json', value: JSON.parse(body.toString('utf8')) as unknown };
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /** Builds the targets of a request. */
@@ -204,10 +226,18 @@ export function extractTargets(req: WafRequest, limits: Limits): TargetSink {
     }
   }
 
-  parseUrlEncoded(req.query, (name, value) => {
-    sink.add('query_name', name, name, null);
-    return sink.add('query', name, value, `/query/${escapePointer(name)}`);
-  });
+  let pairs: readonly Pair[] | null | undefined = req.queryPairs;
+  if (pairs === undefined && req.query !== '') {
+    const p = parsePairs(req.query, { maxParams: limits.maxTargets, maxValueLength: limits.maxInspectedBytes });
+    pairs = p.ok ? p.pairs : null;
+  }
+  if (pairs === null) sink.add('query', '', req.query, null); // unreadable (a malformed request): inspected whole
+  else if (pairs !== undefined) {
+    for (const [name, value] of pairs) {
+      sink.add('query_name', name, name, null);
+      if (!sink.add('query', name, value, `/query/${escapePointer(name)}`)) break;
+    }
+  }
 
   const headers = req.headers;
   for (const name in headers) {
@@ -232,62 +262,30 @@ export function extractTargets(req: WafRequest, limits: Limits): TargetSink {
     }
     sink.add('header_name', name, name, null);
     if (SKIP_HEADERS.has(name)) continue;
-    if (typeof raw === 'string') sink.add('header', name, raw, `/header/${name}`);
-    else for (const v of raw) sink.add('header', name, v, `/header/${name}`);
+    for (const v of headerValues(raw)) {
+      if (name === 'authorization' || name === 'proxy-authorization') {
+        // Basic credentials carry a user name and password the upstream may use; other schemes
+        // carry opaque tokens that the auth stage verifies
+        const basic = basicCredentials(v);
+        if (basic !== null) sink.add('header', name, basic, null);
+        continue;
+      }
+      sink.add('header', name, v, `/header/${name}`);
+    }
   }
 
   const body = req.body;
   if (body === null || body.length === 0 || sink.truncated) return sink;
-  const ctRaw = req.headers['content-type'];
-  const ct = typeof ctRaw === 'string' ? ctRaw : ctRaw?.[0] ?? '';
-  const mt = mediaType(ct);
   if (body.length > limits.maxInspectedBytes - sink.used) {
     sink.truncated = true;
     return sink;
   }
-  if (isJsonType(mt) || (mt === '' && (body[0] === 0x7b || body[0] === 0x5b))) {
-    let parsed: unknown = req.parsedBody;
-    if (parsed === undefined) {
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        sink.add('body', '', body.toString('utf8'), null);
-        return sink;
-      }
-    }
-    walkJson(sink, parsed, '', 0, limits.maxJsonDepth);
-    return sink;
+  let reading = req.reading;
+  if (reading === undefined || reading === null) {
+    const ctRaw = req.headers['content-type'];
+    reading = readForInspection(body, typeof ctRaw === 'string' ? ctRaw : ctRaw?.[0], limits);
   }
-  const text = body.toString('utf8');
-  if (isNdjsonType(mt)) {
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length && !sink.truncated; i++) {
-      const line = lines[i]!.trim();
-      if (line.length === 0) continue;
-      try {
-        walkJson(sink, JSON.parse(line), `/${i}`, 0, limits.maxJsonDepth);
-      } catch {
-        sink.add('body', String(i), line, null);
-      }
-    }
-    return sink;
-  }
-  if (mt === 'application/x-www-form-urlencoded') {
-    parseUrlEncoded(text, (name, value) => {
-      sink.add('form_name', name, name, null);
-      return sink.add('form', name, value, `/body/${escapePointer(name)}`);
-    });
-    return sink;
-  }
-  if (mt === 'multipart/form-data') {
-    walkMultipart(sink, text, ct);
-    return sink;
-  }
-  if (isXmlType(mt) || text.trimStart().startsWith('<?xml')) {
-    sink.add('body', '', text, null);
-    walkXml(sink, text);
-    return sink;
-  }
-  sink.add('body', '', text, null);
+  if (reading === null) sink.add('body', '', body.toString('utf8'), null); // unreadable: inspected as text
+  else walkBody(sink, reading, body, limits);
   return sink;
 }
