@@ -166,7 +166,8 @@ export class LimitStage implements RouteStage {
     if (feedAdaptive && adaptive) {
       const services = rt.services;
       this.onFinish = (ctx) => {
-        if (ctx.upstreamTarget === null) return;
+        // only what the upstream did counts: its responses and its failures, not gateway-side refusals
+        if (ctx.upstreamTarget === null || (ctx.upstreamLatencyMs === null && !ctx.upstreamFault)) return;
         adaptive.observe(ctx.upstreamLatencyMs, ctx.res.statusCode >= 500, services.clock());
       };
     }
