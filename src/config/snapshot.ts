@@ -13,6 +13,7 @@ import { PHASE_INDEX, type Phase } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
 import type { RequestContext } from '../core/context.js';
 import type { AccessRecord } from '../observe/access-log.js';
+import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
 import { Router } from '../router/router.js';
 import type { CompiledRoute } from '../router/route.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
@@ -30,7 +31,8 @@ export interface Snapshot {
   readonly trusted: TrustedProxies;
   /** request header names never copied upstream (proxy/headers.ts notForwardedHeaders) */
   readonly notForwarded: ReadonlySet<string>;
-  readonly redactQuery: ReadonlySet<string>;
+  /** secret query parameters, redacted wherever a query is logged (observe/query-redaction.ts) */
+  readonly redactQuery: QueryRedaction;
   /** request_id.header, lowercase (as Node gives incoming header names) */
   readonly requestIdHeader: string;
   readonly instances: readonly StageInstance[];
@@ -126,7 +128,13 @@ export async function compileSnapshot(
   });
   if (errors.length > 0) throw new ConfigErrors(errors);
 
-  const env: StageEnv = { config, ...base };
+  // every credential parameter the config reads from the query is redacted, whatever the route
+  const redactQuery = new QueryRedaction([
+    ...config.access_log.redact_query,
+    ...authQueryParams(config),
+    ...modules.flatMap((m) => m.credentialQueryParams?.(config) ?? []),
+  ]);
+  const env: StageEnv = { config, ...base, redactQuery };
   const ordered = [...modules].sort((a, b) => PHASE_INDEX[a.phase] - PHASE_INDEX[b.phase] || a.order - b.order);
   const instances: StageInstance[] = [];
   try {
@@ -194,7 +202,7 @@ export async function compileSnapshot(
     upstreams: groups,
     trusted,
     notForwarded: notForwardedHeaders(strip, requestIdHeader),
-    redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
+    redactQuery,
     requestIdHeader,
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
