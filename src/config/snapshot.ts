@@ -14,6 +14,7 @@ import type { Decision } from '../core/decision.js';
 import type { RequestContext } from '../core/context.js';
 import type { AccessRecord } from '../observe/access-log.js';
 import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
+import { adminExposureError } from '../admin/access.js';
 import { Router } from '../router/router.js';
 import type { CompiledRoute } from '../router/route.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
@@ -126,6 +127,8 @@ export async function compileSnapshot(
     names.add(l.name);
     if (l.tls && l.tls.client_auth !== 'none' && !l.tls.ca) errors.push(configErrorAt(file, ['listeners', i, 'tls'], 'client_auth needs a `ca` bundle'));
   });
+  const exposed = adminExposureError(config.admin);
+  if (exposed !== null) errors.push(configErrorAt(file, ['admin', 'address'], exposed));
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   // every credential parameter the config reads from the query is redacted, whatever the route

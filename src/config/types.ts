@@ -82,7 +82,7 @@ export interface CanonicalConfig {
   workers: number;
   state?: StateConfig;
   listeners: ListenerConfig[];
-  admin: { address: string; port: number; token?: string; enabled: boolean };
+  admin: { address: string; port: number; token?: string; enabled: boolean; public_paths: string[] };
   trusted_proxies: string[];
   request_id: { header: string; trust_incoming: boolean };
   limits: { max_body_bytes: number; max_query_params: number; dot_segments: 'refuse' | 'resolve' };
