@@ -87,8 +87,8 @@ export class QueryRedaction {
   /**
    * Cheap test over a whole raw query: false only when no parameter can be secret. It looks for
    * a secret name (or suffix) between characters that are not name characters, with `_` standing
-   * for any of them; queries with any percent-encoding, `+` or non-ASCII character always go on
-   * to the exact check. Names are mostly plain, so the common query costs one regex test.
+   * for any of them; a query with a name spelled with percent-encoding, `+` or non-ASCII always
+   * goes on to the exact check. Names are mostly plain, so the common query costs one regex test.
    */
   private readonly probe: RegExp | null;
 
@@ -103,8 +103,12 @@ export class QueryRedaction {
     this.exact = exact;
     this.suffixes = [...suffixes];
     const word = (w: string): string => escapeRe(w).replace(/_/g, '[^a-z0-9-]');
-    const alts = [...[...exact].map((w) => `(?:^|[^a-z0-9_-])${word(w)}`), ...this.suffixes.map(word)];
-    this.probe = alts.length === 0 ? null : new RegExp(`[%+\\u0080-\\uffff]|(?:${alts.join('|')})(?=[^a-z0-9_-])`, 'i');
+    // one group per kind: written as one alternative per word, the same test took twice as long
+    const alts: string[] = [];
+    if (exact.size > 0) alts.push(`(?:^|[^a-z0-9_-])(?:${[...exact].map(word).join('|')})(?=[^a-z0-9_-])`);
+    if (this.suffixes.length > 0) alts.push(`(?:${this.suffixes.map(word).join('|')})(?=[^a-z0-9_-])`);
+    // first: a name (from a part's start to its `=`) spelled with percent-encoding, `+` or non-ASCII
+    this.probe = alts.length === 0 ? null : new RegExp(`(?:^|[&;])[^=&;%+\\u0080-\\uffff]*[%+\\u0080-\\uffff]|${alts.join('|')}`, 'i');
   }
 
   /** Every entry, for diagnostics and tests. */
