@@ -246,7 +246,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             items: { type: 'string', minLength: 1, pattern: '^\\*?[^*]+$' },
             default: [...DEFAULT_REDACT_QUERY],
             description:
-              'Query parameters whose values are replaced by `[REDACTED]` wherever a query is logged (access log, WAF matches). Names are compared case-insensitively after percent-decoding, and each part of a bracket or dotted name alone (`token[]`, `user[password]`); `*token` matches every name ending in `token`. The parameters the auth config reads credentials from (`auth.jwt.query`, `auth.api_keys.query.name`, OpenAPI `apiKey` schemes `in: query`) are always added. Why this default: the credentials that reach URLs (OAuth and OIDC tokens, codes and assertions, client secrets, passwords, API keys, session ids, signed-URL signatures, one-time codes), after the OWASP Logging Cheat Sheet and the redaction lists of Kong, Envoy and AWS.',
+              'Query parameters whose values are replaced by `[REDACTED]` wherever a query is logged (access log, WAF matches). Names are compared case-insensitively after percent-decoding, and each part of a bracket or dotted name alone (`token[]`, `user[password]`); `*token` matches every name ending in `token`. The parameters the auth config reads credentials from (`auth.jwt.query`, `auth.api_keys.query.name`, OpenAPI `apiKey` schemes `in: query`) are always added. Why this default: the credentials that reach URLs (OAuth and OIDC tokens, codes and assertions, client secrets, passwords, API keys, session ids, signed-URL signatures, one-time codes), which the OWASP Logging Cheat Sheet says never to log.',
           },
         },
       },

@@ -21,9 +21,9 @@
 import { Buffer } from 'node:buffer';
 
 /**
- * `access_log.redact_query`'s default: the credentials that reach URLs. After the OWASP Logging
- * Cheat Sheet (never log session ids, access tokens, passwords, keys) and what Kong, Envoy and AWS
- * keep out of their logs.
+ * `access_log.redact_query`'s default: the credentials that reach URLs (OAuth/OIDC flows, API keys,
+ * signed URLs of AWS, Google Cloud and Azure, session ids of Java and PHP apps). Why: the OWASP
+ * Logging Cheat Sheet says never to log session ids, access tokens, passwords or keys.
  */
 export const DEFAULT_REDACT_QUERY: readonly string[] = [
   // bearer, OAuth and OIDC tokens of any prefix: access_token, refresh_token, id_token, csrf_token, authToken, X-Amz-Security-Token, subject_token
