@@ -39,6 +39,8 @@ export interface GatewayOptions {
   handleSignals?: boolean;
   /** admin API handlers (bans, alerts) */
   adminHandlers?: readonly AdminHandler[];
+  /** called with the new config after each successful reload */
+  onReload?: (config: Snapshot['config']) => void;
   services?: Services;
 }
 
@@ -197,6 +199,7 @@ export class Gateway implements PipelineHost {
       this.services.metrics.reloads.inc({ result: 'success' });
       this.services.audit('config_reloaded', { file: loaded.file, hash: loaded.hash });
       this.scheduleShapeRelease();
+      this.opts.onReload?.(snap.config);
       log.info({ event: 'config_reloaded', hash: loaded.hash, routes: snap.routes.length, ...(changedListeners ? { note: 'listener changes need a restart' } : {}) });
       return true;
     } catch (e) {

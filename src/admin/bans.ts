@@ -8,31 +8,22 @@
  *   GET    /admin/events?since=&limit= recent refused or failed exchanges (what the access log shows)
  *
  * With `admin.token` set, every request needs `Authorization: Bearer <token>` (compared in
- * constant time); without a token, reads are served (the listener is loopback by default) and
- * writes are refused. Every write is audited with who made it (`X-Portcullis-Actor`, if given, and
+ * constant time: src/admin/access.ts, checked again here); without a token, reads are served (the
+ * listener must then be loopback) and writes are refused. Every write is audited with who made it (`X-Portcullis-Actor`, if given, and
  * the peer address).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../config/types.js';
 import { writeProblem } from '../core/problem.js';
+import { tokenMatches } from './access.js';
+import { refuseAdmin } from './server.js';
 import { engineFor } from '../stages/abuse/index.js';
 import { alertsFor } from '../observe/alerts.js';
 
 const MAX_BODY = 16 * 1024;
 const MAX_MANUAL_MS = 365 * 24 * 3600 * 1000;
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Constant-time comparison of the bearer token with the configured one. */
-export function tokenMatches(header: string | undefined, token: string): boolean {
-  if (header === undefined) return false;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
-}
 
 type Access = 'read' | 'write';
 
@@ -45,7 +36,7 @@ function authorize(req: IncomingMessage, res: ServerResponse, config: CanonicalC
     return false;
   }
   if (tokenMatches(req.headers.authorization, token)) return true;
-  writeProblem(res, 'PC_ERR_AUTH_REQUIRED', 401, randomUUID(), { 'www-authenticate': 'Bearer realm="portcullis-admin"' }, 'A valid admin token is required.');
+  refuseAdmin(res);
   return false;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The admin listener (127.0.0.1:9090 by default, separate from traffic): /healthz, /readyz,
  * /metrics (Prometheus), and the admin API handlers registered by other parts (bans, alerts).
+ * With `admin.token` set, every path but `admin.public_paths` needs the token (src/admin/access.ts).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../config/types.js';
 import { writeProblem } from '../core/problem.js';
 import { randomUUID } from 'node:crypto';
+import { adminPolicy, decideAdminAccess } from './access.js';
 
 /** Returns true when it handled the request. */
 export type AdminHandler = (req: http.IncomingMessage, res: http.ServerResponse, services: Services, config: CanonicalConfig) => Promise<boolean>;
@@ -29,19 +31,27 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(body);
 }
 
+/** 401 for a request without the admin token (the same for every path: nothing is revealed). */
+export function refuseAdmin(res: http.ServerResponse): void {
+  writeProblem(res, 'PC_ERR_AUTH_REQUIRED', 401, randomUUID(), { 'www-authenticate': 'Bearer realm="portcullis-admin"' }, 'A valid admin token is required.');
+}
+
 export async function startAdmin(address: string, port: number, host: AdminHost): Promise<AdminServer> {
   const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16384 }, (req, res) => {
     void (async () => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method === 'GET' && path === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
-      if (req.method === 'GET' && path === '/readyz') {
+      const path = (req.url ?? '/').split('?')[0] as string;
+      const config = host.config();
+      if (decideAdminAccess(adminPolicy(config.admin), req.method, path, req.headers.authorization) === 'denied') return refuseAdmin(res);
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      if (read && path === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
+      if (read && path === '/readyz') {
         const ok = host.ready();
         return send(res, ok ? 200 : 503, 'application/json', ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
-      if (req.method === 'GET' && path === '/metrics') {
+      if (read && path === '/metrics') {
         return send(res, 200, host.services.metrics.registry.contentType, await host.services.metrics.render());
       }
-      for (const h of host.handlers()) if (await h(req, res, host.services, host.config())) return;
+      for (const h of host.handlers()) if (await h(req, res, host.services, config)) return;
       writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null);
     })().catch((e: unknown) => {
       host.services.logger.error({ event: 'admin_error', err: e instanceof Error ? e.message : String(e) });

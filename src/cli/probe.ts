@@ -127,6 +127,13 @@ export function formatTable(rows: readonly StepResult[]): string {
   return [line(head, 'RESULT'), ...rows.map((r) => line(r, r.status.toUpperCase()))].join('\n');
 }
 
+/** What the probe reports when the admin API did not answer 200. */
+function adminFailure(r: { status: number; text: string }, token: string | null): string {
+  if (r.status === 0) return `admin API unreachable (${r.text})`;
+  if (r.status === 401) return token ? 'admin API answered 401: the admin token was refused' : 'admin API answered 401: pass --admin-token or set PORTCULLIS_ADMIN_TOKEN';
+  return `admin API answered ${r.status}`;
+}
+
 export async function probeCommand(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`), err: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
@@ -307,7 +314,7 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
       });
       if (limited) refused.push({ step: 'rate limit', reply: limited });
     }
-    // 7. the refusals are in the gateway's trail (admin API: recent denials)
+    // 7. the refusals are in the gateway's trail (admin API: recent denials; it needs the admin token when one is set)
     const adminAuth: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
     {
       const ids = refused.map((x) => x.reply.requestId).filter((x): x is string => x !== null);
@@ -320,7 +327,7 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
           .then(async (res) => ({ status: res.statusCode, text: await res.body.text() }))
           .catch((e: unknown) => ({ status: 0, text: (e as { code?: string }).code ?? 'error' }));
         if (r.status !== 200) {
-          got = r.status === 0 ? `admin API unreachable (${r.text})` : `admin API answered ${r.status}`;
+          got = adminFailure(r, adminToken);
           break;
         }
         let events: { request_id?: string }[] = [];
@@ -350,7 +357,7 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
           .then(async (res) => ({ status: res.statusCode, text: await res.body.text() }))
           .catch((e: unknown) => ({ status: 0, text: (e as { code?: string }).code ?? 'error' }));
         if (r.status !== 200) {
-          got = r.status === 0 ? `admin API unreachable (${r.text})` : `admin API answered ${r.status}`;
+          got = adminFailure(r, adminToken);
           break;
         }
         try {

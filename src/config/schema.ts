@@ -1,3 +1,5 @@
+import { DEFAULT_REDACT_QUERY } from '../observe/query-redaction.js';
+import { DEFAULT_PUBLIC_PATHS, PUBLIC_PATH_CHOICES } from '../admin/access.js';
 import type { JsonSchema } from './json-schema.js';
 import type { StageModule } from '../core/stage.js';
 import { STATE_SCHEMA } from '../store/index.js';
@@ -183,9 +185,27 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         description: 'Admin listener: health, readiness, Prometheus metrics, admin API. Separate from traffic.',
         properties: {
           enabled: { type: 'boolean', default: true, description: 'Serve the admin listener.' },
-          address: { type: 'string', default: '127.0.0.1', description: 'Bind address. Loopback by default: never expose it without a token.' },
+          address: {
+            type: 'string',
+            default: '127.0.0.1',
+            description: 'Bind address. Loopback by default; any other address needs `token` (the gateway refuses to start or reload without one).',
+          },
           port: { type: 'integer', minimum: 0, maximum: 65535, default: 9090, description: 'Admin port.' },
-          token: { type: 'string', description: 'Bearer token required by the admin API (write actions); use `${env:NAME}` or `${file:PATH}`.' },
+          token: {
+            type: 'string',
+            minLength: 16,
+            pattern: '^[!-~]+$',
+            description:
+              'Bearer token (`Authorization: Bearer <token>`, compared in constant time) required on every admin path but `public_paths`, metrics included; use `${env:NAME}` or `${file:PATH}`. Without it the listener must be loopback, serves reads and refuses writes. At least 16 visible ASCII characters. Why: a shorter secret can be guessed over the network.',
+          },
+          public_paths: {
+            type: 'array',
+            items: { enum: [...PUBLIC_PATH_CHOICES] },
+            uniqueItems: true,
+            default: [...DEFAULT_PUBLIC_PATHS],
+            description:
+              'Paths served without the token (GET and HEAD only; exact paths): `/healthz`, `/readyz`, `/metrics`. Why only the probes by default: load balancers check health without credentials, while metrics reveal routes, consumers and traffic (Prometheus sends the token with `authorization: { credentials_file: ... }`).',
+          },
         },
       },
       trusted_proxies: {
@@ -285,9 +305,10 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
           path: { type: 'string', default: 'stdout', description: '`stdout`, `stderr` or a file path (appended).' },
           redact_query: {
             type: 'array',
-            items: { type: 'string' },
-            default: ['token', 'access_token', 'id_token', 'api_key', 'apikey', 'key', 'password', 'secret', 'signature', 'sig', 'code'],
-            description: 'Query parameters whose values are replaced by `[REDACTED]` in logs.',
+            items: { type: 'string', minLength: 1, pattern: '^\\*?[^*]+$' },
+            default: [...DEFAULT_REDACT_QUERY],
+            description:
+              'Query parameters whose values are replaced by `[REDACTED]` wherever a query is logged (access log, WAF matches). Names are compared case-insensitively after percent-decoding, and each part of a bracket or dotted name alone (`token[]`, `user[password]`); `*token` matches every name ending in `token`. The parameters the auth config reads credentials from (`auth.jwt.query`, `auth.api_keys.query.name`, OpenAPI `apiKey` schemes `in: query`) are always added. Why this default: the credentials that reach URLs (OAuth and OIDC tokens, codes and assertions, client secrets, passwords, API keys, session ids, signed-URL signatures, one-time codes), which the OWASP Logging Cheat Sheet says never to log.',
           },
         },
       },

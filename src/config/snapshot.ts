@@ -13,6 +13,8 @@ import { PHASE_INDEX, type Phase } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
 import type { RequestContext } from '../core/context.js';
 import type { AccessRecord } from '../observe/access-log.js';
+import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
+import { adminExposureError } from '../admin/access.js';
 import { Router } from '../router/router.js';
 import type { CompiledRoute } from '../router/route.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
@@ -36,7 +38,8 @@ export interface Snapshot {
   readonly notReturned: ReadonlySet<string>;
   /** responses.upstream_5xx is `replace` */
   readonly replace5xx: boolean;
-  readonly redactQuery: ReadonlySet<string>;
+  /** secret query parameters, redacted wherever a query is logged (observe/query-redaction.ts) */
+  readonly redactQuery: QueryRedaction;
   /** request_id.header, lowercase (as Node gives incoming header names) */
   readonly requestIdHeader: string;
   readonly instances: readonly StageInstance[];
@@ -130,9 +133,17 @@ export async function compileSnapshot(
     names.add(l.name);
     if (l.tls && l.tls.client_auth !== 'none' && !l.tls.ca) errors.push(configErrorAt(file, ['listeners', i, 'tls'], 'client_auth needs a `ca` bundle'));
   });
+  const exposed = adminExposureError(config.admin);
+  if (exposed !== null) errors.push(configErrorAt(file, ['admin', 'address'], exposed));
   if (errors.length > 0) throw new ConfigErrors(errors);
 
-  const env: StageEnv = { config, ...base };
+  // every credential parameter the config reads from the query is redacted, whatever the route
+  const redactQuery = new QueryRedaction([
+    ...config.access_log.redact_query,
+    ...authQueryParams(config),
+    ...modules.flatMap((m) => m.credentialQueryParams?.(config) ?? []),
+  ]);
+  const env: StageEnv = { config, ...base, redactQuery };
   const ordered = [...modules].sort((a, b) => PHASE_INDEX[a.phase] - PHASE_INDEX[b.phase] || a.order - b.order);
   const instances: StageInstance[] = [];
   try {
@@ -213,7 +224,7 @@ export async function compileSnapshot(
     notForwarded: notForwardedHeaders(strip, requestIdHeader),
     notReturned: notReturnedHeaders(config.responses.strip_headers),
     replace5xx: config.responses.upstream_5xx === 'replace',
-    redactQuery: new Set(config.access_log.redact_query.map((s) => s.toLowerCase())),
+    redactQuery,
     requestIdHeader,
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),

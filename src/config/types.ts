@@ -85,7 +85,7 @@ export interface CanonicalConfig {
   workers: number;
   state?: StateConfig;
   listeners: ListenerConfig[];
-  admin: { address: string; port: number; token?: string; enabled: boolean };
+  admin: { address: string; port: number; token?: string; enabled: boolean; public_paths: string[] };
   trusted_proxies: string[];
   request_id: { header: string; trust_incoming: boolean };
   limits: {

@@ -5,6 +5,7 @@ import type { Services } from './services.js';
 import type { CanonicalConfig, RouteConfig } from '../config/types.js';
 import type { JsonSchema } from '../config/json-schema.js';
 import type { AccessRecord } from '../observe/access-log.js';
+import type { QueryRedaction } from '../observe/query-redaction.js';
 
 /** The upstream (or local) response as the respond phase sees it. */
 export interface ResponseMeta {
@@ -75,6 +76,8 @@ export interface StageEnv {
   readonly file: string;
   readonly baseDir: string;
   readonly services: Services;
+  /** the snapshot's secret query parameters: a stage that logs request data redacts with it */
+  readonly redactQuery?: QueryRedaction;
 }
 
 /** A stage factory for one config snapshot. */
@@ -127,6 +130,11 @@ export interface StageModule {
    * May mutate `config` (it is a fresh copy per load). Throw ConfigError for bad input.
    */
   prepare?(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): Promise<void>;
+  /**
+   * Query parameters this stage reads credentials from (after `prepare`): their values are
+   * redacted wherever a query is logged, on every route.
+   */
+  credentialQueryParams?(config: CanonicalConfig): readonly string[];
   /** Checks across keys that a JSON Schema cannot express. Throw ConfigError. */
   check?(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): void;
   create(env: StageEnv): Promise<StageInstance> | StageInstance;

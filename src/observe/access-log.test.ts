@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { accessLogLine } from './access-log.js';
+import { NO_REDACTION, QueryRedaction } from './query-redaction.js';
 import { newRequestId } from '../core/request-id.js';
 import { resolveClientIp, stripMapped, TrustedProxies } from '../proxy/client-ip.js';
 import type { RequestContext } from '../core/context.js';
@@ -33,7 +34,7 @@ test('every access-log line is one valid JSON object whose strings round-trip, w
   fc.assert(
     // ids are written as is: only the forms the gateway accepts or makes (see the next test)
     fc.property(anyText, anyText, fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), fc.option(anyText, { nil: null }), (path, host, id, reason) => {
-      const line = accessLogLine(ctxWith({ path, host, id, reason, query: '' }), 200, 1.5, new Set(), 1_700_000_000_123);
+      const line = accessLogLine(ctxWith({ path, host, id, reason, query: '' }), 200, 1.5, NO_REDACTION, 1_700_000_000_123);
       assert.ok(line.endsWith('}\n'));
       assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
       assert.match(line, /^[\x00-\x7f]*$/, 'ASCII only (the writer copies lines as Latin-1)');
@@ -50,7 +51,7 @@ test('every access-log line is one valid JSON object whose strings round-trip, w
 
 test('the time field follows the clock even when lines share a millisecond', () => {
   const c = ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' });
-  const t = (ms: number) => (JSON.parse(accessLogLine(c, 200, 1, new Set(), ms)) as { time: string }).time;
+  const t = (ms: number) => (JSON.parse(accessLogLine(c, 200, 1, NO_REDACTION, ms)) as { time: string }).time;
   assert.equal(t(0), '1970-01-01T00:00:00.000Z');
   assert.equal(t(0), '1970-01-01T00:00:00.000Z');
   assert.equal(t(1), '1970-01-01T00:00:00.001Z');
@@ -59,7 +60,7 @@ test('the time field follows the clock even when lines share a millisecond', () 
 });
 
 test('secret query parameters are redacted in the logged path', () => {
-  const line = accessLogLine(ctxWith({ path: '/a', host: 'h', id: 'i', reason: null, query: 'api_key=s3cr3t&x=1' }), 200, 1, new Set(['api_key']), 0);
+  const line = accessLogLine(ctxWith({ path: '/a', host: 'h', id: 'i', reason: null, query: 'api_key=s3cr3t&x=1' }), 200, 1, new QueryRedaction(['api_key']), 0);
   assert.equal((JSON.parse(line) as { path: string }).path, '/a?api_key=[REDACTED]&x=1');
   assert.ok(!line.includes('s3cr3t'));
 });
@@ -77,7 +78,7 @@ test('durations are logged as JSON numbers rounded to the microsecond', () => {
     [0.099, 0.099],
     [7.1, 7.1],
   ] as const) {
-    const line = accessLogLine(c, 200, v, new Set(), 0);
+    const line = accessLogLine(c, 200, v, NO_REDACTION, 0);
     assert.equal((JSON.parse(line) as { latency_ms: number }).latency_ms, want, `${v}`);
   }
 });
@@ -85,7 +86,7 @@ test('durations are logged as JSON numbers rounded to the microsecond', () => {
 test('annotations are logged as JSON; a frozen one is serialised once and reused', () => {
   const frozen = Object.freeze({ result: 'allowed', methods: ['jwt'], consumer: 'c"1', tenant: null });
   const line = (annotations: Record<string, unknown>) =>
-    JSON.parse(accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: annotations } as unknown as RequestContext, 200, 1, new Set(), 0)) as Record<string, unknown>;
+    JSON.parse(accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: annotations } as unknown as RequestContext, 200, 1, NO_REDACTION, 0)) as Record<string, unknown>;
   assert.deepEqual(line({ auth: frozen }).auth, frozen);
   assert.deepEqual(line({ auth: frozen, waf: { score: 3, rules: ['x'] } }), { ...line({ auth: frozen }), waf: { score: 3, rules: ['x'] } });
   const mutable: { n: number } = { n: 1 };
@@ -95,7 +96,7 @@ test('annotations are logged as JSON; a frozen one is serialised once and reused
   assert.equal(line({ 'we"ird': 'v' })['we"ird'], 'v');
   // non-ASCII text in annotations and their keys is written as \u escapes: the same JSON values
   const text = { consumer: 'Zoë 😀 \u202e', lone: '\ud800' };
-  const raw = accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: { 'ключ': text, f: Object.freeze({ ...text }) } } as unknown as RequestContext, 200, 1, new Set(), 0);
+  const raw = accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: { 'ключ': text, f: Object.freeze({ ...text }) } } as unknown as RequestContext, 200, 1, NO_REDACTION, 0);
   assert.match(raw, /^[\x00-\x7f]*$/);
   const o = JSON.parse(raw) as Record<string, unknown>;
   assert.deepEqual(o['ключ'], text);
@@ -112,7 +113,7 @@ test('method, route, upstream and listener are right in every line, beyond the c
     c.route = i % 3 === 0 ? null : { id: `r${i % 7}` };
     c.upstreamTarget = i % 5 === 0 ? null : `http://127.0.0.1:${9000 + (i % 4)}`;
     c.listener = { name: `l${i % 2}` };
-    const o = JSON.parse(accessLogLine(c as unknown as RequestContext, 200, 1, new Set(), 0)) as Record<string, unknown>;
+    const o = JSON.parse(accessLogLine(c as unknown as RequestContext, 200, 1, NO_REDACTION, 0)) as Record<string, unknown>;
     assert.equal(o.method, `M${i}`);
     assert.equal(o.route_id, i % 3 === 0 ? null : `r${i % 7}`);
     assert.equal(o.upstream, i % 5 === 0 ? null : `http://127.0.0.1:${9000 + (i % 4)}`);
@@ -125,7 +126,7 @@ test('method, route, upstream and listener are right in every line, beyond the c
       const c = ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }) as unknown as Record<string, unknown>;
       c.method = method;
       c.route = { id: route };
-      const o = JSON.parse(accessLogLine(c as unknown as RequestContext, 200, 1, new Set(), 0)) as Record<string, unknown>;
+      const o = JSON.parse(accessLogLine(c as unknown as RequestContext, 200, 1, NO_REDACTION, 0)) as Record<string, unknown>;
       assert.equal(o.method, method.length > 32 ? `${method.slice(0, 32)}...` : method);
       assert.equal(o.route_id, route);
     }),

@@ -6,12 +6,7 @@
 import pino, { type Logger } from 'pino';
 import type { MonitorEvent, Outcome, RequestContext } from '../core/context.js';
 import type { LineWriter } from './line-writer.js';
-
-export interface AccessLogOptions {
-  enabled: boolean;
-  path: string;
-  redactQuery: ReadonlySet<string>;
-}
+import type { QueryRedaction } from './query-redaction.js';
 
 /**
  * The gateway's event log (pino, JSON lines, secrets redacted by path). The access log does not
@@ -42,28 +37,6 @@ export function createLogger(path: string, name: string, redact = true): Logger 
     },
     dest,
   );
-}
-
-/** Query string with secret parameter values replaced. */
-export function redactQuery(query: string, secret: ReadonlySet<string>): string {
-  if (query === '' || secret.size === 0) return query;
-  let changed = false;
-  const parts = query.split('&').map((p) => {
-    const eq = p.indexOf('=');
-    const rawName = eq < 0 ? p : p.slice(0, eq);
-    let name: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' ')).toLowerCase();
-    } catch {
-      name = rawName.toLowerCase();
-    }
-    if (eq >= 0 && secret.has(name)) {
-      changed = true;
-      return `${rawName}=[REDACTED]`;
-    }
-    return p;
-  });
-  return changed ? parts.join('&') : query;
 }
 
 /** Bounded length of logged paths (hostile URLs must not bloat logs). */
@@ -202,7 +175,8 @@ export interface AccessRecord {
   readonly path: string | null;
   /** raw query string ('' when none); secret parameters are redacted when the line is written */
   readonly query: string;
-  readonly redact: ReadonlySet<string>;
+  /** the snapshot's secret query parameters */
+  readonly redact: QueryRedaction;
   readonly routeId: string | null;
   readonly status: number;
   readonly bytesIn: number;
@@ -219,7 +193,7 @@ export interface AccessRecord {
 }
 
 /** The access record of a finished exchange (does not keep the context, its request or response). */
-export function accessRecord(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>, time: number): AccessRecord {
+export function accessRecord(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedaction, time: number): AccessRecord {
   return {
     time,
     id: ctx.id,
@@ -254,7 +228,7 @@ const bound = (s: string | null, n: number): string | null => (s !== null && s.l
  * appended as JSON.
  */
 export function formatAccessRecord(r: AccessRecord): string {
-  const path = r.path === null ? null : bound(r.query === '' ? r.path : `${r.path}?${redactQuery(r.query, r.redact)}`, MAX_LOGGED_PATH);
+  const path = r.path === null ? null : bound(r.query === '' ? r.path : `${r.path}?${r.redact.redact(r.query)}`, MAX_LOGGED_PATH);
   const host = bound(r.host, 256);
   // written as one expression of few parts: each part is a concatenation, and each concatenation
   // a string that the writer walks again when it encodes the line
@@ -308,7 +282,7 @@ function annotationJson(v: unknown): string {
 }
 
 /** The access-log line of a finished exchange. */
-export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: ReadonlySet<string>, time: number): string {
+export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedaction, time: number): string {
   return formatAccessRecord(accessRecord(ctx, status, latencyMs, redact, time));
 }
 

@@ -96,3 +96,19 @@ function addJwt(
   set.jwt = { ...(provider !== undefined ? { provider } : {}), ...(scopes.length > 0 ? { scopes } : {}) };
   return null;
 }
+
+/**
+ * The query parameters a document's `apiKey` security schemes declare (`in: query`): clients send
+ * credentials there, so their values are redacted in logs (src/observe/query-redaction.ts). Pure.
+ */
+export function apiKeyQueryParams(doc: Readonly<Record<string, unknown>>): string[] {
+  const components = doc['components'];
+  const schemes = components !== null && typeof components === 'object' ? (components as Record<string, unknown>)['securitySchemes'] : undefined;
+  if (schemes === null || typeof schemes !== 'object') return [];
+  const out: string[] = [];
+  for (const s of Object.values(schemes as Record<string, unknown>)) {
+    const scheme = s as SecuritySchemeObject | null;
+    if (scheme !== null && typeof scheme === 'object' && scheme.type === 'apiKey' && scheme.in === 'query' && typeof scheme.name === 'string' && scheme.name !== '') out.push(scheme.name);
+  }
+  return out;
+}

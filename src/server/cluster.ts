@@ -17,9 +17,12 @@ import { createLogger } from '../observe/access-log.js';
 import { MemoryStore } from '../store/memory.js';
 import { ClusterStore, serveClusterStore } from '../store/cluster.js';
 import { createServices } from '../services.js';
+import { adminPolicy, decideAdminAccess, type AdminPolicy } from '../admin/access.js';
+import { refuseAdmin } from '../admin/server.js';
+import type { CanonicalConfig } from '../config/types.js';
 
 const MSG = '__portcullisCluster';
-type Msg = { [MSG]: 1; kind: 'reload' | 'stop' | 'admin-port' | 'ready'; port?: number };
+type Msg = { [MSG]: 1; kind: 'reload' | 'stop' | 'admin-port' | 'ready' | 'admin-policy'; port?: number; admin?: CanonicalConfig['admin'] };
 const isMsg = (m: unknown): m is Msg => typeof m === 'object' && m !== null && (m as Record<string, unknown>)[MSG] === 1;
 
 export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLogger('stderr', 'gateway')): Promise<void> {
@@ -27,6 +30,8 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
   const n = cfg.workers;
   let stopping = false;
   let workerAdminPort: number | null = null;
+  // the admin access policy of the config worker 0 runs (it sends it at start and after each reload)
+  let policy: AdminPolicy = adminPolicy(cfg.admin);
   const ready = new Set<number>();
   const memory = cfg.state?.store === 'redis' ? null : new MemoryStore({ maxEntries: cfg.state?.memory?.max_entries ?? 100_000 });
   const stopServing = memory ? serveClusterStore(memory) : null;
@@ -36,6 +41,7 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
     w.on('message', (m: unknown) => {
       if (isMsg(m) && m.kind === 'admin-port' && m.port) workerAdminPort = m.port;
       if (isMsg(m) && m.kind === 'ready') ready.add(index);
+      if (isMsg(m) && m.kind === 'admin-policy' && m.admin) policy = adminPolicy(m.admin);
     });
     w.on('exit', (code, signal) => {
       ready.delete(index);
@@ -50,7 +56,8 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
   let admin: http.Server | null = null;
   if (cfg.admin.enabled) {
     admin = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0] as string;
+      if (decideAdminAccess(policy, req.method, path, req.headers.authorization) === 'denied') return refuseAdmin(res);
       if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       if (path === '/readyz') {
         const ok = !stopping && ready.size === n;
@@ -115,13 +122,16 @@ export async function runWorker(file: string): Promise<Gateway> {
   }
   client.AggregatorRegistry.setRegistries([services.metrics.registry]);
   new client.AggregatorRegistry(); // registers the worker side of metrics aggregation
-  // only worker 0 serves the admin API, on a private port the primary forwards to
+  // only worker 0 serves the admin API, on a private port the primary forwards to; it tells the
+  // primary the admin access policy of every config it runs (the primary checks /metrics itself)
+  const sendPolicy = (c: CanonicalConfig): void => void process.send?.({ [MSG]: 1, kind: 'admin-policy', admin: c.admin } satisfies Msg);
   const gw = await Gateway.start({
     file,
     services,
     handleSignals: false,
-    ...(index === 0 ? { adminPortOverride: 0, adminAddressOverride: '127.0.0.1' } : { adminDisabled: true }),
+    ...(index === 0 ? { adminPortOverride: 0, adminAddressOverride: '127.0.0.1', onReload: sendPolicy } : { adminDisabled: true }),
   });
+  if (index === 0) sendPolicy(gw.config);
   if (index === 0 && gw.adminPort() !== null) process.send?.({ [MSG]: 1, kind: 'admin-port', port: gw.adminPort() ?? 0 } satisfies Msg);
   process.send?.({ [MSG]: 1, kind: 'ready' } satisfies Msg);
   process.on('message', (m: unknown) => {

@@ -252,6 +252,21 @@ test('against a real gateway whose config turns authentication off on the probed
   }
 });
 
+test('without the admin token, the probe fails its admin steps against a gateway whose admin API needs one, and says how to pass it', async () => {
+  const { gw, close } = await fullStackGateway('');
+  const saved = process.env.PORTCULLIS_ADMIN_TOKEN;
+  delete process.env.PORTCULLIS_ADMIN_TOKEN;
+  try {
+    const token = hs256({ iss: 'https://issuer.test', sub: 'probe', exp: Math.floor(Date.now() / 1000) + 300 });
+    const r = await probe([gw.url, '--admin', gw.adminUrl ?? '', '--token', token, '--alert-wait-ms', '300']);
+    assert.equal(r.code, 1, r.out);
+    for (const step of ['refusals in the access trail', 'an alert was raised']) assert.match(row(r.out, step), /401: pass --admin-token or set PORTCULLIS_ADMIN_TOKEN +FAIL$/, r.out);
+  } finally {
+    if (saved !== undefined) process.env.PORTCULLIS_ADMIN_TOKEN = saved;
+    await close();
+  }
+});
+
 function mtlsListeners(clientAuth: 'required' | 'none'): string {
   const pki = testPki();
   return `listeners:

@@ -74,3 +74,58 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
     await up.close();
   }
 });
+
+test('the cluster primary requires the admin token on the aggregated metrics, and follows a token changed by a reload', async () => {
+  const port = await freePort();
+  const admin = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-cluster-'));
+  const file = join(dir, 'p.yaml');
+  const cfg = (token: string): string => `version: 1
+workers: 2
+listeners: [{ port: ${port} }]
+admin: { port: ${admin}, token: ${token} }
+access_log: { enabled: false }
+upstreams: { u: { targets: [{ url: "http://127.0.0.1:9" }] } }
+routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
+`;
+  const first = 'cluster-admin-token-0123456789';
+  const next = 'cluster-admin-token-after-reload';
+  writeFileSync(file, cfg(first));
+  const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
+  const child = spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const status = async (path: string, token?: string): Promise<number> => {
+    const r = await request(`http://127.0.0.1:${admin}${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+    await r.body.dump();
+    return r.statusCode;
+  };
+  try {
+    const deadline = Date.now() + 30000;
+    while ((await status('/readyz').catch(() => 0)) !== 200) {
+      assert.ok(Date.now() < deadline, `cluster did not become ready: ${err}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(await status('/healthz'), 200, 'the probes need no token');
+    assert.equal(await status('/metrics'), 401);
+    assert.equal(await status('/metrics', 'wrong-token-0123456789'), 401);
+    assert.equal(await status('/metrics', first), 200);
+    assert.equal(await status('/admin/bans'), 401, 'forwarded paths are refused by the primary too');
+    assert.equal(await status('/admin/bans', first), 200);
+
+    writeFileSync(file, cfg(next));
+    child.kill('SIGHUP');
+    const reloaded = Date.now() + 15000;
+    while ((await status('/metrics', next)) !== 200) {
+      assert.ok(Date.now() < reloaded, `the primary did not take the reloaded token: ${err}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(await status('/metrics', first), 401, 'the old token no longer opens metrics');
+    assert.equal(await status('/admin/bans', next), 200);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});

@@ -11,7 +11,7 @@ import type { RouteConfig } from '../../config/types.js';
 import { ConfigError } from '../../config/errors.js';
 import { apisSchema, validateRouteSchema } from './schema.js';
 import { compileApi, type CompiledApi, type CompiledOperation } from './compile.js';
-import { prepareApis, preparedApis } from './prepare.js';
+import { prepareApis, preparedApiKeyQueryParams, preparedApis } from './prepare.js';
 import { validateRequest, type RequestSettings } from './request.js';
 import { checkResponse, hasResponseSchemas, type ResponseMode } from './response.js';
 
@@ -127,6 +127,7 @@ export const validateStage: StageModule = {
     route: { validate: validateRouteSchema() },
   },
   prepare: prepareApis,
+  credentialQueryParams: preparedApiKeyQueryParams,
   async create(env: StageEnv): Promise<StageInstance> {
     const loaded = await preparedApis(env.config, env);
     const apis = new Map<string, CompiledApi>();

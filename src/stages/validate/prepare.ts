@@ -17,7 +17,7 @@ import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
 import type { StageEnv, StageModule } from '../../core/stage.js';
 import { loadOpenApi, type LoadedSpec } from '../../openapi/load.js';
 import { listOperations, SpecError, type OperationInfo } from '../../openapi/operations.js';
-import { mapSecurity } from '../../openapi/security.js';
+import { apiKeyQueryParams, mapSecurity } from '../../openapi/security.js';
 
 export interface ApiConfig {
   id: string;
@@ -185,6 +185,11 @@ export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, '
     }
     out.set(api.id, { config: api, spec, operations: ops });
   }
+}
+
+/** The query parameters that the documents prepared for this config declare as API-key carriers. */
+export function preparedApiKeyQueryParams(config: CanonicalConfig): string[] {
+  return [...(prepared.get(config)?.values() ?? [])].flatMap((p) => apiKeyQueryParams(p.spec.doc));
 }
 
 /** The documents loaded by prepare for this config, or a fresh load (when the config was copied). */

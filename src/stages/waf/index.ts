@@ -15,6 +15,7 @@ import { ConfigError } from '../../config/errors.js';
 import { compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules } from '../../waf/engine.js';
 import { BUILTIN_RULES } from '../../waf/rules/index.js';
 import type { Evaluation, Exclusion, Policy, WafRequest } from '../../waf/types.js';
+import { NO_REDACTION, type QueryRedaction } from '../../observe/query-redaction.js';
 import { wafGlobalSchema, wafRouteSchema } from './schema.js';
 
 export const STAGE_ID = 'waf';
@@ -68,8 +69,8 @@ export function wafRequestOf(ctx: RequestContext): WafRequest {
   };
 }
 
-/** The access-log annotation: rule ids, tags, targets, score; matched values truncated (secrets never). */
-export function annotation(ev: Evaluation, blocked: boolean): Record<string, unknown> {
+/** The access-log annotation: rule ids, tags, targets, score; matched values truncated (secrets never: `secret(target)` says which). */
+export function annotation(ev: Evaluation, blocked: boolean, secret: (target: string) => boolean): Record<string, unknown> {
   const rules: string[] = [];
   const tags: string[] = [];
   const targets: string[] = [];
@@ -84,7 +85,7 @@ export function annotation(ev: Evaluation, blocked: boolean): Record<string, unk
     rules,
     tags,
     targets,
-    matches: ev.matches.slice(0, LOG_MATCHES).map((m) => ({ rule: m.ruleId, target: m.target, matched: m.matched.length > 40 ? `${m.matched.slice(0, 40)}...` : m.matched })),
+    matches: ev.matches.slice(0, LOG_MATCHES).map((m) => ({ rule: m.ruleId, target: m.target, matched: secret(m.target) ? '[redacted]' : m.matched.length > 40 ? `${m.matched.slice(0, 40)}...` : m.matched })),
     ...(ev.truncated ? { truncated: true } : {}),
   };
 }
@@ -150,6 +151,7 @@ function inspect(
   logger: Services['logger'],
   requestId: string,
   routeLabel: string,
+  redact: QueryRedaction,
 ): { annotation: Record<string, unknown>; deny: Deny | null } | null {
   const t0 = performance.now();
   const ev = evaluate(req, compiled, s.policy, { exclusions });
@@ -157,7 +159,7 @@ function inspect(
   const overLimit = ev.truncated && s.onLimit === 'block';
   if (ev.matches.length === 0 && !ev.truncated) return null;
   const blocked = ev.blocked || overLimit;
-  const ann = annotation(ev, blocked);
+  const ann = annotation(ev, blocked, (t) => redact.secretTarget(t, req.query));
   const seen = new Set<string>();
   for (const x of ev.matches) {
     if (seen.has(x.ruleId)) continue;
@@ -172,7 +174,7 @@ function inspect(
 }
 
 /** Builds the RouteStage of one route (exported for tests). */
-export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env: Pick<StageEnv, 'services'>, routeId: string): RouteStage {
+export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env: Pick<StageEnv, 'services' | 'redactQuery'>, routeId: string): RouteStage {
   const exclusions = compileExclusions(s.policy.exclusions);
   const m = wafMetrics(env);
   const logger = env.services.logger;
@@ -187,7 +189,7 @@ export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env:
         if (s.mode === 'enforce') return ctx.bodyRefusal;
         ctx.recordMonitor(STAGE_ID, ctx.bodyRefusal);
       }
-      const r = inspect(wafRequestOf(ctx), compiled, s, exclusions, m, logger, ctx.id, routeId);
+      const r = inspect(wafRequestOf(ctx), compiled, s, exclusions, m, logger, ctx.id, routeId, env.redactQuery ?? NO_REDACTION);
       if (r === null) return undefined;
       ctx.annotations[STAGE_ID] = r.annotation;
       return r.deny ?? undefined;
@@ -199,7 +201,7 @@ export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env:
  * The hook for requests the HTTP parser refused: the global settings, route-less (exclusions
  * scoped to routes do not apply); undefined when the WAF is off.
  */
-function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<StageEnv, 'services'>): StageInstance['inspectMalformed'] {
+function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<StageEnv, 'services' | 'redactQuery'>): StageInstance['inspectMalformed'] {
   const s = routeSettings(g, null, undefined);
   if (s === null) return undefined;
   const exclusions = compileExclusions(s.policy.exclusions);
@@ -214,7 +216,7 @@ function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<Sta
       headers: raw.headers,
       body: raw.body.length > 0 ? raw.body : null,
     };
-    const r = inspect(req, compiled, s, exclusions, m, logger, requestId, '(none)');
+    const r = inspect(req, compiled, s, exclusions, m, logger, requestId, '(none)', env.redactQuery ?? NO_REDACTION);
     if (r === null) return null;
     if (r.deny === null) return { stage: STAGE_ID, annotation: r.annotation };
     if (s.mode === 'monitor') return { stage: STAGE_ID, annotation: r.annotation, monitor: { stage: STAGE_ID, code: r.deny.code, reason: r.deny.reason ?? null } };

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { adminExposureError, adminPolicy, decideAdminAccess, isLoopbackAddress, tokenMatches } from './access.js';
+
+const TOKEN = 'an-admin-token-0123456789';
+const admin = (over: Partial<Parameters<typeof adminPolicy>[0]> = {}) => ({ address: '127.0.0.1', port: 9090, enabled: true, public_paths: ['/healthz', '/readyz'], ...over });
+
+test('loopback bind addresses are told apart from every other address', () => {
+  for (const a of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '[::1]', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) assert.ok(isLoopbackAddress(a), a);
+  for (const a of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', '::ffff:10.0.0.1', '128.0.0.1', 'gateway.example', '', '0', '127.0.0.1.example']) assert.ok(!isLoopbackAddress(a), a);
+});
+
+test('a non-loopback admin address needs a token; a loopback one or a disabled listener does not', () => {
+  assert.match(adminExposureError(admin({ address: '0.0.0.0' })) ?? '', /not a loopback address/);
+  assert.match(adminExposureError(admin({ address: '0.0.0.0', token: '' })) ?? '', /admin\.token/);
+  assert.equal(adminExposureError(admin({ address: '0.0.0.0', token: TOKEN })), null);
+  assert.equal(adminExposureError(admin({ address: '0.0.0.0', enabled: false })), null);
+  assert.equal(adminExposureError(admin()), null);
+});
+
+test('with a token only the public paths are served without it, to GET and HEAD', () => {
+  const p = adminPolicy(admin({ token: TOKEN }));
+  const ok = `Bearer ${TOKEN}`;
+  assert.equal(decideAdminAccess(p, 'GET', '/healthz', undefined), 'public');
+  assert.equal(decideAdminAccess(p, 'HEAD', '/readyz', undefined), 'public');
+  assert.equal(decideAdminAccess(p, 'POST', '/healthz', undefined), 'denied');
+  assert.equal(decideAdminAccess(p, 'GET', '/metrics', undefined), 'denied');
+  assert.equal(decideAdminAccess(p, 'GET', '/metrics', ok), 'granted');
+  assert.equal(decideAdminAccess(p, 'DELETE', '/admin/bans/1.2.3.4', ok), 'granted');
+  assert.equal(decideAdminAccess(p, 'GET', '/anything', 'Bearer nope'), 'denied');
+  const open = adminPolicy(admin());
+  assert.equal(decideAdminAccess(open, 'GET', '/metrics', undefined), 'open');
+  const metricsPublic = adminPolicy(admin({ token: TOKEN, public_paths: ['/metrics'] }));
+  assert.equal(decideAdminAccess(metricsPublic, 'GET', '/metrics', undefined), 'public');
+  assert.equal(decideAdminAccess(metricsPublic, 'GET', '/healthz', undefined), 'denied');
+});
+
+test('the bearer token must match exactly', () => {
+  assert.ok(tokenMatches(`Bearer ${TOKEN}`, TOKEN));
+  assert.ok(tokenMatches(`bearer  ${TOKEN} `, TOKEN));
+  for (const h of [undefined, '', TOKEN, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`, `Bearer\n${TOKEN}`, 'Bearer ']) assert.ok(!tokenMatches(h, TOKEN), String(h));
+});
