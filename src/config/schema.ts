@@ -193,7 +193,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             enum: ['x-forwarded-for', 'forwarded'],
             default: 'x-forwarded-for',
             description:
-              'The one forwarding header read from a trusted proxy (all its lines, in order); the other is ignored for the client address, and neither is forwarded as the client sent it (the upstream gets one X-Forwarded-For and one Forwarded entry: the resolved client). `forwarded` (RFC 7239) also takes the proto and host of the client\'s element. Why X-Forwarded-For: every common proxy writes it; read the header your proxy writes, or a client can write the other.',
+              'The one forwarding header read from a trusted proxy (all its lines, in order); the other is ignored for the client address, and neither is forwarded as the client sent it (the upstream gets one X-Forwarded-For and one Forwarded entry: the resolved client). `forwarded` (RFC 7239) also takes the proto and host of the client\'s element. Set it to the header your proxies write: the other one arrives as the client wrote it. Why X-Forwarded-For by default: every common proxy writes it. See docs/client-ip.md.',
           },
           ipv4_prefix: {
             type: 'integer',

@@ -7,9 +7,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
-import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
+import { waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { MODULES } from './support.js';
+import { gatewaysClosedAfter, heldUpstream } from './tracked.js';
 
 const agent = new Agent({ connections: 16 });
 after(() => agent.close());
@@ -20,20 +20,16 @@ before(async () => {
 });
 after(() => up.close());
 
-const gateways: TestGateway[] = [];
-after(async () => {
-  for (const g of gateways) await g.close();
-});
+const start = gatewaysClosedAfter();
 
-async function gateway(extra = ''): Promise<TestGateway> {
-  const g = await startGateway(
-    `
+function gateway(extra = '', upstream?: string): Promise<TestGateway> {
+  return start(`
 version: 1
 listeners: [{ port: 0 }]
 trusted_proxies: [127.0.0.1/32]
 ${extra}
 upstreams:
-  api: { targets: [{ url: "{{UP}}" }] }
+  api: { targets: [{ url: "${upstream ?? up.url}" }] }
 routes:
   - id: rate
     match: { prefix: /rate }
@@ -50,11 +46,12 @@ routes:
     upstream: api
     rate_limit:
       - { name: per-client-header, key: ['header:x-client'], rate: 1/min, burst: 1 }
-`,
-    { modules: MODULES, vars: { UP: up.url } },
-  );
-  gateways.push(g);
-  return g;
+  - id: conc
+    match: { prefix: /conc }
+    upstream: api
+    rate_limit:
+      - { name: one-at-a-time, key: [ip], concurrency: 1 }
+`);
 }
 
 async function from(g: TestGateway, path: string, xff: string): Promise<number> {
@@ -101,38 +98,18 @@ test('the access log carries the client address in one normal form, not the key'
 });
 
 test('a concurrency limit keyed by ip holds one slot per IPv6 /64', async () => {
-  const held: (() => void)[] = [];
-  const slow = await startUpstream((_req, res) => void held.push(() => res.end()));
+  const slow = await heldUpstream();
   try {
-    const g = await startGateway(
-      `
-version: 1
-listeners: [{ port: 0 }]
-trusted_proxies: [127.0.0.1/32]
-upstreams:
-  api: { targets: [{ url: "{{SLOW}}" }] }
-routes:
-  - id: conc
-    match: { prefix: /conc }
-    upstream: api
-    rate_limit:
-      - { name: one-at-a-time, key: [ip], concurrency: 1 }
-`,
-      { modules: MODULES, vars: { SLOW: slow.url } },
-    );
-    gateways.push(g);
+    const g = await gateway('', slow.url);
     const first = from(g, '/conc', '2001:db8:1:2::1');
-    const deadline = Date.now() + 5000;
-    while (held.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await slow.waitHeld(1), 1);
     assert.equal(await from(g, '/conc', '2001:db8:1:2::2'), 429, 'another address of the same /64 waits for the slot');
     const other = from(g, '/conc', '2001:db8:9:9::1');
-    while (held.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(held.length, 2, 'another /64 has a slot of its own');
-    for (const release of held.splice(0)) release();
+    assert.equal(await slow.waitHeld(2), 2, 'another /64 has a slot of its own');
+    slow.releaseAll();
     assert.equal(await first, 200);
     assert.equal(await other, 200);
   } finally {
-    for (const release of held) release();
     await slow.close();
   }
 });

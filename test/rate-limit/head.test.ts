@@ -7,9 +7,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import type { TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { MODULES } from './support.js';
+import { gatewaysClosedAfter, heldUpstream } from './tracked.js';
 
 const agent = new Agent({ connections: 16 });
 after(() => agent.close());
@@ -20,24 +20,18 @@ before(async () => {
 });
 after(() => up.close());
 
-const gateways: TestGateway[] = [];
-after(async () => {
-  for (const g of gateways) await g.close();
-});
+const start = gatewaysClosedAfter();
 
-async function gateway(routes: string): Promise<TestGateway> {
-  const g = await startGateway(
+function gateway(routes: string, upstream?: string): Promise<TestGateway> {
+  return start(
     `
 version: 1
 listeners: [{ port: 0 }]
 upstreams:
-  api: { targets: [{ url: "{{UP}}" }] }
+  api: { targets: [{ url: "${upstream ?? up.url}" }] }
 routes:
 ${routes}`,
-    { modules: MODULES, vars: { UP: up.url } },
   );
-  gateways.push(g);
-  return g;
 }
 
 async function status(url: string, method: 'GET' | 'HEAD' | 'POST', headers: Record<string, string> = {}): Promise<number> {
@@ -87,33 +81,24 @@ test('a quota and a concurrency limit declared for GET count HEAD too', async ()
 `);
   assert.equal(await statuses(`${g.url}/quota`, ['HEAD', 'GET', 'HEAD', 'POST']), 'HEAD 200, GET 200, HEAD 429, POST 200');
 
-  const held: (() => void)[] = [];
-  const slow = await startUpstream((_req, res) => void held.push(() => res.end()));
+  const slow = await heldUpstream();
   try {
-    const c = await startGateway(
+    const c = await gateway(
       `
-version: 1
-listeners: [{ port: 0 }]
-upstreams:
-  api: { targets: [{ url: "{{SLOW}}" }] }
-routes:
   - id: conc
     match: { prefix: /conc }
     upstream: api
     rate_limit:
       - { name: one-at-a-time, key: [ip], concurrency: 1, methods: [GET] }
 `,
-      { modules: MODULES, vars: { SLOW: slow.url } },
+      slow.url,
     );
-    gateways.push(c);
     const first = status(`${c.url}/conc`, 'GET');
-    const deadline = Date.now() + 5000;
-    while (held.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await slow.waitHeld(1), 1);
     assert.equal(await status(`${c.url}/conc`, 'HEAD'), 429, 'a HEAD takes a slot of the GET limit');
-    held.shift()?.();
+    slow.releaseAll();
     assert.equal(await first, 200);
   } finally {
-    for (const release of held) release();
     await slow.close();
   }
 });
