@@ -212,7 +212,38 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         type: 'array',
         items: { type: 'string' },
         default: [],
-        description: 'CIDRs of proxies whose X-Forwarded-For / Forwarded headers are believed. Empty: the TCP peer is the client.',
+        description:
+          'CIDRs of proxies whose forwarding header (`client_ip.header`) is believed. Empty: the TCP peer is the client. Why empty: any client can write forwarding headers; only your own proxies should be believed.',
+      },
+      client_ip: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description:
+          'How the client address is read and how clients are grouped. The client is the TCP peer, or, when the peer is one of `trusted_proxies`, the right-most address of `header` that is not itself a trusted proxy. Rate limits, quotas, concurrency limits, abuse counters and bans all count a client by its network of `ipv4_prefix` / `ipv6_prefix` bits; an IPv4-mapped IPv6 address counts as its IPv4 address.',
+        properties: {
+          header: {
+            enum: ['x-forwarded-for', 'forwarded'],
+            default: 'x-forwarded-for',
+            description:
+              'The one forwarding header read from a trusted proxy (all its lines, in order); the other is ignored for the client address, and neither is forwarded as the client sent it (the upstream gets one X-Forwarded-For and one Forwarded entry: the resolved client). `forwarded` (RFC 7239) also takes the proto and host of the client\'s element. Set it to the header your proxies write: the other one arrives as the client wrote it. Why X-Forwarded-For by default: every common proxy writes it. See docs/client-ip.md.',
+          },
+          ipv4_prefix: {
+            type: 'integer',
+            minimum: 16,
+            maximum: 32,
+            default: 32,
+            description: 'IPv4 clients are counted, limited and banned by this network prefix (`1.2.3.0/24` for 24). Why /32: an IPv4 address is scarce, and a wider prefix puts unrelated users behind one limit.',
+          },
+          ipv6_prefix: {
+            type: 'integer',
+            minimum: 32,
+            maximum: 128,
+            default: 64,
+            description:
+              'IPv6 clients are counted, limited and banned by this network prefix (`2001:db8:1:2::/64`). Why /64: one subscriber is usually given a whole /64 and can rotate through its 2^64 addresses; 128 counts each address apart.',
+          },
+        },
       },
       request_id: {
         type: 'object',

@@ -121,7 +121,7 @@ export async function compileSnapshot(
   });
   let trusted: TrustedProxies;
   try {
-    trusted = new TrustedProxies(config.trusted_proxies);
+    trusted = new TrustedProxies(config.trusted_proxies, config.client_ip.header);
   } catch (e) {
     errors.push(configErrorAt(file, ['trusted_proxies'], (e as Error).message));
     trusted = new TrustedProxies([]);

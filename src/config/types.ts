@@ -80,6 +80,13 @@ export interface RouteConfig {
   [key: string]: unknown;
 }
 
+/** Top-level `client_ip`: the forwarding header read from trusted proxies, and the prefixes clients are keyed by. */
+export interface ClientIpConfig {
+  header: 'x-forwarded-for' | 'forwarded';
+  ipv4_prefix: number;
+  ipv6_prefix: number;
+}
+
 export interface CanonicalConfig {
   version: 1;
   workers: number;
@@ -87,6 +94,7 @@ export interface CanonicalConfig {
   listeners: ListenerConfig[];
   admin: { address: string; port: number; token?: string; enabled: boolean; public_paths: string[] };
   trusted_proxies: string[];
+  client_ip: ClientIpConfig;
   request_id: { header: string; trust_incoming: boolean };
   limits: {
     max_body_bytes: number;

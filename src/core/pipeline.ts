@@ -118,7 +118,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
       peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
     const ctx = new RequestContext(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
-    if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers['x-forwarded-for'], req.headers.forwarded, snap.trusted);
+    if (peerTrusted) ctx.clientIp = resolveClientIp(peer, req.headers[snap.trusted.header], snap.trusted);
     else ctx.clientIp = stripMapped(peer);
     const socket = req.socket;
     const baseWritten = socket.bytesWritten;
@@ -388,6 +388,7 @@ export class Pipeline implements ExchangeOwner<Attempt> {
         clientIp: ctx.clientIp,
         peerIp: ctx.peerIp,
         peerTrusted: ctx.peerTrusted,
+        trusted: snap.trusted,
         proto: ctx.listener.tls ? 'https' : 'http',
         host: ctx.host,
         requestIdHeader: snap.requestIdHeader,

@@ -138,10 +138,11 @@ test('request ids and client IPs, which lines carry unescaped, never need escapi
   const safe = (s: string) => JSON.stringify(s) === `"${s}"`;
   for (let i = 0; i < 1000; i++) assert.ok(safe(newRequestId()));
   const trusted = new TrustedProxies(['127.0.0.0/8', '::1/128']);
+  const forwarded = new TrustedProxies(['127.0.0.0/8', '::1/128'], 'forwarded');
   // whatever a client puts in forwarding headers, behind a trusted proxy
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), (xff, fwd) => {
-      for (const ip of [resolveClientIp('127.0.0.1', xff, undefined, trusted), resolveClientIp('::1', undefined, fwd, trusted), resolveClientIp('127.0.0.1', [xff, '10.0.0.1'], fwd, trusted)])
+      for (const ip of [resolveClientIp('127.0.0.1', xff, trusted), resolveClientIp('::1', fwd, forwarded), resolveClientIp('127.0.0.1', [xff, '10.0.0.1'], trusted), resolveClientIp('127.0.0.1', [fwd, 'for=10.0.0.1'], forwarded)])
         assert.ok(safe(ip), JSON.stringify(ip));
     }),
     { numRuns: 3000 },

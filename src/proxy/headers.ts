@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import undiciUtil from 'undici/lib/core/util.js';
 import undiciConstants from 'undici/lib/core/constants.js';
+import { resolveClientHop, type TrustedProxies } from './client-ip.js';
 
 const { headerNameToString } = undiciUtil;
 
@@ -107,6 +108,8 @@ export interface ForwardInfo {
   readonly clientIp: string;
   readonly peerIp: string;
   readonly peerTrusted: boolean;
+  /** the trusted proxies and the one forwarding header read from them */
+  readonly trusted: TrustedProxies;
   readonly proto: 'http' | 'https';
   readonly host: string;
   /** lowercase */
@@ -118,6 +121,8 @@ export interface ForwardInfo {
 
 /** the forwarding headers the gateway writes itself */
 const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'];
+/** a URI scheme, as a Forwarded `proto` value */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]{0,15}$/;
 /** a lowercase header name (RFC 9110 token) */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
@@ -172,24 +177,36 @@ export function upstreamRequestHeaders(
     if (typeof v === 'string') out.push(k, v);
     else if (v !== undefined) for (const x of v) out.push(k, x);
   }
-  const prevXff = src['x-forwarded-for'];
-  const peer = f.peerIp;
-  const inProto = src['x-forwarded-proto'];
-  const inHost = src['x-forwarded-host'];
-  const forNode = peer.includes(':') ? `"[${peer}]"` : peer;
-  const host = f.host.indexOf('"') < 0 && f.host.indexOf('\\') < 0 ? f.host : f.host.replace(/["\\]/g, '');
-  const el = `for=${forNode};proto=${f.proto};host="${host}"`;
-  const prevFwd = src.forwarded;
+  // The forwarding headers carry the gateway's one reading of the client, never a chain a
+  // client could have written: upstream frameworks read the left-most (Spring, Express with
+  // `trust proxy: true`) or the right-most untrusted entry (Express with a hop count, Rails,
+  // Tomcat's RemoteIpValve), and both are then the client the stages saw (docs/client-ip.md).
+  let proto: string;
+  let host: string;
+  if (f.peerTrusted && f.trusted.header === 'forwarded') {
+    const hop = resolveClientHop(f.peerIp, src.forwarded, f.trusted);
+    proto = hop.proto ?? f.proto;
+    host = hop.host ?? f.host;
+  } else {
+    const inProto = src['x-forwarded-proto'];
+    const inHost = src['x-forwarded-host'];
+    proto = f.peerTrusted && typeof inProto === 'string' ? inProto : f.proto;
+    host = f.peerTrusted && typeof inHost === 'string' ? inHost : f.host;
+  }
+  const client = f.clientIp;
+  const forNode = client === '' ? 'unknown' : client.includes(':') ? `"[${client}]"` : client;
+  const fwdProto = SCHEME.test(proto) ? proto : f.proto;
+  const fwdHost = host.indexOf('"') < 0 && host.indexOf('\\') < 0 ? host : host.replace(/["\\]/g, '');
   if (f.upstreamHost !== null) out.push('host', f.upstreamHost);
   out.push(
     'x-forwarded-for',
-    f.peerTrusted && prevXff !== undefined ? `${Array.isArray(prevXff) ? prevXff.join(', ') : prevXff}, ${peer}` : peer,
+    client,
     'x-forwarded-proto',
-    f.peerTrusted && typeof inProto === 'string' ? inProto : f.proto,
+    proto,
     'x-forwarded-host',
-    f.peerTrusted && typeof inHost === 'string' ? inHost : f.host,
+    host,
     'forwarded',
-    f.peerTrusted && prevFwd !== undefined ? `${Array.isArray(prevFwd) ? prevFwd.join(', ') : prevFwd}, ${el}` : el,
+    `for=${forNode};proto=${fwdProto};host="${fwdHost}"`,
     f.requestIdHeader,
     f.requestId,
   );

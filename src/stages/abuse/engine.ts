@@ -18,7 +18,8 @@ import type { Decision } from '../../core/decision.js';
 import { deny } from '../../core/decision.js';
 import type { AbuseConfig, DetectorConfig, DetectorName, IpListsConfig } from './schema.js';
 import { DETECTORS } from './schema.js';
-import { IpList, clientKeyForIp, normaliseIp } from './ip-match.js';
+import { IpList } from './ip-match.js';
+import { ClientKeys, DEFAULT_PREFIXES, clientKey, normaliseIp, type ClientPrefixes } from '../../core/ip.js';
 import {
   banDurationMs,
   bucketOf,
@@ -57,11 +58,14 @@ export interface AbuseSettings {
   readonly allowIps: IpList;
   readonly allowConsumers: ReadonlySet<string>;
   readonly ipLists: { readonly mode: IpListsConfig['mode']; readonly allow: IpList; readonly deny: IpList };
+  /** the client key of an address (`client_ip` prefixes, shared with the rate limits) */
+  readonly keys: ClientKeys;
 }
 
-export function compileSettings(config: AbuseConfig, ipLists: IpListsConfig): AbuseSettings {
+export function compileSettings(config: AbuseConfig, ipLists: IpListsConfig, prefixes: ClientPrefixes = DEFAULT_PREFIXES): AbuseSettings {
   return {
     config,
+    keys: new ClientKeys(prefixes),
     allowIps: new IpList(config.allow.ips),
     allowConsumers: new Set(config.allow.consumers),
     ipLists: { mode: ipLists.mode, allow: new IpList(ipLists.allow), deny: new IpList(ipLists.deny) },
@@ -321,7 +325,7 @@ export class AbuseEngine {
       }
     }
     if (!s.config.enabled || this.verdicts.size === 0 || s.allowIps.has(ip)) return undefined;
-    return this.checkClientKey(s, clientKeyForIp(ip, s.config.ipv6_prefix), now);
+    return this.checkClientKey(s, s.keys.of(ip), now);
   }
 
   /** Bans and throttles of a consumer (after authentication). */
@@ -366,7 +370,7 @@ export class AbuseEngine {
     if (!sig.counted) return null;
     const ip = normaliseIp(x.ip);
     if (this.isAllowListed(s, ip, x.consumer)) return null;
-    const a = this.feed(s, clientKeyForIp(ip, s.config.ipv6_prefix), sig, x, now);
+    const a = this.feed(s, s.keys.of(ip), sig, x, now);
     const b = x.consumer !== null ? this.feed(s, `consumer:${x.consumer}`, sig, x, now) : null;
     // the common case (nothing to ask the store) stays synchronous
     if (a === null && b === null) return null;
@@ -656,13 +660,13 @@ export class AbuseEngine {
     return out.sort((a, b) => b.since - a.since);
   }
 
-  /** Normalises what an admin typed into a client key: an IP (IPv6 grouped) or `consumer:<id>`. */
+  /** Normalises what an admin typed into a client key: an IP (grouped by the `client_ip` prefixes) or `consumer:<id>`. */
   clientKey(input: string): string | null {
     if (input.startsWith('consumer:')) return input.length > 9 && input.length <= 265 ? input : null;
     const slash = input.indexOf('/');
     const ip = normaliseIp(slash >= 0 ? input.slice(0, slash) : input);
     if (ip === '') return null;
-    return clientKeyForIp(ip, this.settings?.config.ipv6_prefix ?? 64);
+    return clientKey(ip, this.settings?.keys.prefixes ?? DEFAULT_PREFIXES);
   }
 }
 

@@ -21,7 +21,8 @@ import { alertsFor, alertsModule } from '../../observe/alerts.js';
 import type { AccessRecord } from '../../observe/access-log.js';
 import { abuseSchema, ipListsSchema, routeIpListsSchema, type AbuseConfig, type IpListsConfig } from './schema.js';
 import { AbuseEngine, compileSettings, type AbuseSettings } from './engine.js';
-import { IpList, normaliseIp, parseCidr } from './ip-match.js';
+import { IpList, parseCidr } from './ip-match.js';
+import { normaliseIp } from '../../core/ip.js';
 
 export { AbuseEngine } from './engine.js';
 export type { AbuseSettings, DenialEvent, FinishedExchange } from './engine.js';
@@ -166,7 +167,7 @@ function routeStage(rt: Runtime, route: RouteConfig): RouteStage | null {
 
 function register(env: { config: CanonicalConfig; services: Services }): Runtime {
   const engine = engineFor(env.services);
-  const settings = compileSettings(env.config.abuse as AbuseConfig, env.config.ip_lists as IpListsConfig);
+  const settings = compileSettings(env.config.abuse as AbuseConfig, env.config.ip_lists as IpListsConfig, env.config.client_ip);
   engine.configure(settings);
   const alerts = alertsFor(env.services);
   engine.alertSink = (a) => alerts.notifyAbuse(a);
@@ -186,6 +187,14 @@ export const abuseModule: StageModule = {
   },
   check(config, env) {
     const a = config.abuse as AbuseConfig | undefined;
+    const shared = config.client_ip.ipv6_prefix;
+    if (a?.ipv6_prefix !== undefined && a.ipv6_prefix !== shared) {
+      throw configErrorAt(
+        env.file,
+        ['abuse', 'ipv6_prefix'],
+        `abuse.ipv6_prefix (${a.ipv6_prefix}) differs from client_ip.ipv6_prefix (${shared}): bans, abuse counters and rate limits share one prefix; set client_ip.ipv6_prefix and remove abuse.ipv6_prefix`,
+      );
+    }
     checkCidrs(env.file, a?.allow?.ips, ['abuse', 'allow', 'ips']);
     const g = config.ip_lists as IpListsConfig | undefined;
     checkCidrs(env.file, g?.allow, ['ip_lists', 'allow']);

@@ -43,7 +43,8 @@ export interface DetectorConfig {
 export interface AbuseConfig {
   enabled: boolean;
   key_prefix: string;
-  ipv6_prefix: number;
+  /** deprecated: `client_ip.ipv6_prefix` (accepted only when equal to it) */
+  ipv6_prefix?: number;
   sync_interval_ms: number;
   max_tracked_clients: number;
   allow: { ips: string[]; consumers: string[] };
@@ -134,11 +135,17 @@ export const abuseSchema: JsonSchema = {
   additionalProperties: false,
   default: {},
   description:
-    'Abuse detection: per-client sliding-window detectors (client = IP, IPv6 grouped by prefix, and the consumer when known) that alert, throttle or ban. State lives in the state store, so bans are shared by every instance using the same Redis.',
+    'Abuse detection: per-client sliding-window detectors (client = IP address grouped by the `client_ip` prefixes, and the consumer when known) that alert, throttle or ban. State lives in the state store, so bans are shared by every instance using the same Redis.',
   properties: {
     enabled: { type: 'boolean', default: true, description: 'Run the detectors and enforce bans and throttles.' },
     key_prefix: { type: 'string', default: 'pc:abuse:', maxLength: 64, description: 'Prefix of the state-store keys (counters, bans). Instances sharing bans must use the same prefix.' },
-    ipv6_prefix: { type: 'integer', minimum: 32, maximum: 128, default: 64, description: 'IPv6 clients are counted and banned by this network prefix. Why /64: one subscriber usually owns a whole /64 and can rotate addresses inside it.' },
+    ipv6_prefix: {
+      type: 'integer',
+      minimum: 32,
+      maximum: 128,
+      description:
+        'Deprecated: use `client_ip.ipv6_prefix`, the one prefix shared by bans, abuse counters, rate limits, quotas and concurrency limits. Accepted only when equal to it, so that an old config cannot key bans and limits differently.',
+    },
     sync_interval_ms: { type: 'integer', minimum: 50, maximum: 1000, default: 250, description: 'How often an instance checks the shared ban list version; a ban placed anywhere is enforced everywhere within this interval plus one store round trip. At most 1000 so that bans spread within a second.' },
     max_tracked_clients: { type: 'integer', minimum: 100, maximum: 10000000, default: 50000, description: 'Clients tracked in local memory (window memos, baselines); the least recently seen are forgotten first. Bounds memory under address rotation.' },
     allow: {

@@ -6,6 +6,7 @@
 import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
 import type { Mode } from '../../core/phases.js';
 import type { AdaptiveConfig } from './adaptive.js';
+import { ClientKeys, DEFAULT_PREFIXES } from '../../core/ip.js';
 import { bucketWindowSeconds, parseRate, policyItem, quotaWindow, type QuotaPeriod, type Window } from './decide.js';
 
 export interface LimitDef {
@@ -84,6 +85,17 @@ function compilePart(k: string): KeyPart {
   return { t, name, label: `${t}.${name}=` };
 }
 
+/**
+ * The methods a limit counts: as listed, and HEAD wherever GET is listed. A GET route serves HEAD
+ * (the router allows it) and upstream frameworks run HEAD as GET, so a GET limit must count it; a
+ * limit that lists HEAD alone counts HEAD only (in addition to the GET limits).
+ */
+export function methodSet(methods: readonly string[]): ReadonlySet<string> {
+  const s = new Set(methods);
+  if (s.has('GET')) s.add('HEAD');
+  return s;
+}
+
 /** Compiles one definition; `null` when its mode is off. Throws on a definition check() should have refused. */
 export function compileLimit(def: LimitDef, scope: string, defaultMode: Mode): CompiledLimit | null {
   const mode = def.mode ?? defaultMode;
@@ -114,7 +126,7 @@ export function compileLimit(def: LimitDef, scope: string, defaultMode: Mode): C
     scope,
     prefix: `${scope}:${def.name}:`,
     parts: def.key.map(compilePart),
-    methods: def.methods && def.methods.length > 0 ? new Set(def.methods) : null,
+    methods: def.methods && def.methods.length > 0 ? methodSet(def.methods) : null,
     phase: limitPhase(def, scope),
     bucket,
     quota,
@@ -138,6 +150,8 @@ export function quotaPolicy(q: NonNullable<CompiledLimit['quota']>, w: Window): 
 
 export interface GlobalPlan {
   readonly cfg: RateLimitsConfig;
+  /** the client key of an address (`client_ip` prefixes, shared with abuse counters and bans) */
+  readonly keys: ClientKeys;
   readonly global: readonly CompiledLimit[];
   readonly plans: ReadonlyMap<string, readonly CompiledLimit[]>;
   readonly tenants: ReadonlyMap<string, readonly CompiledLimit[]>;
@@ -185,6 +199,7 @@ export function globalPlan(config: CanonicalConfig): GlobalPlan {
   const cfg = rateLimitsConfig(config);
   p = {
     cfg,
+    keys: new ClientKeys(config.client_ip ?? DEFAULT_PREFIXES),
     global: compileList(cfg.limits, 'g', cfg.mode),
     plans: new Map(Object.entries(cfg.plans).map(([k, v]) => [k, compileList(v, `p.${k}`, cfg.mode)])),
     tenants: new Map(Object.entries(cfg.tenants).map(([k, v]) => [k, compileList(v, `t.${k}`, cfg.mode)])),

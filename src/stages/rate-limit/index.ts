@@ -103,10 +103,10 @@ interface Owner {
   readonly policyName: string;
 }
 
-function partValue(p: KeyPart, ctx: RequestContext, routeId: string): string | null {
+function partValue(p: KeyPart, ctx: RequestContext, routeId: string, client: string): string | null {
   switch (p.t) {
     case 'ip':
-      return ctx.clientIp;
+      return client;
     case 'consumer':
       return ctx.principal?.consumer ?? null;
     case 'tenant':
@@ -114,7 +114,8 @@ function partValue(p: KeyPart, ctx: RequestContext, routeId: string): string | n
     case 'route':
       return routeId;
     case 'method':
-      return ctx.method;
+      // HEAD is counted as GET: the upstream runs its GET handler for it
+      return ctx.method === 'HEAD' ? 'GET' : ctx.method;
     case 'header':
       return ctx.header(p.name) ?? null;
     case 'claim': {
@@ -124,15 +125,19 @@ function partValue(p: KeyPart, ctx: RequestContext, routeId: string): string | n
   }
 }
 
-/** The key value of a limit for a request; a missing part falls back to the client IP (marked `~`, which encoded values never contain). */
-export function keyOf(limit: CompiledLimit, ctx: RequestContext, routeId: string): string {
+/**
+ * The key value of a limit for a request; a missing part falls back to the client (marked `~`,
+ * which encoded values never contain). `client`: the client key of the request's address
+ * (src/core/ip.ts: its network of the `client_ip` prefix).
+ */
+export function keyOf(limit: CompiledLimit, ctx: RequestContext, routeId: string, client: string): string {
   let s = limit.prefix;
   for (let i = 0; i < limit.parts.length; i++) {
     const p = limit.parts[i]!;
-    const v = partValue(p, ctx, routeId);
+    const v = partValue(p, ctx, routeId, client);
     if (i > 0) s += '|';
     s += p.label;
-    s += v === null || v === '' ? `~${encodeKeyPart(ctx.clientIp)}` : encodeKeyPart(v);
+    s += v === null || v === '' ? `~${encodeKeyPart(client)}` : encodeKeyPart(v);
   }
   return s;
 }
@@ -193,9 +198,10 @@ export class LimitStage implements RouteStage {
     const factor = this.adaptive === null ? 1 : this.adaptive.factorAt(now);
     const checks: LimitCheck[] = [];
     const owners: Owner[] = [];
+    const client = this.g.keys.of(ctx.clientIp);
     for (const l of limits) {
       if (l.methods !== null && !l.methods.has(ctx.method)) continue;
-      const key = keyOf(l, ctx, this.routeId);
+      const key = keyOf(l, ctx, this.routeId, client);
       if (l.bucket) {
         const b = l.bucket;
         const s = factor < 1 ? scaleBucket(b.intervalMs, b.burst, factor) : b;

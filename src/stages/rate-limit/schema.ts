@@ -24,7 +24,7 @@ export const LIMIT_SCHEMA: JsonSchema = {
       uniqueItems: true,
       items: { type: 'string', pattern: KEY_PART_PATTERN },
       description:
-        'What is counted separately: any combination of `ip` (client IP after trusted proxies), `consumer`, `tenant`, `route`, `method`, `header:NAME` (first value of a request header), `claim:NAME` (a top-level claim of the verified principal). A part the request lacks (no principal, header or claim) falls back to the client IP. Values longer than 128 characters are hashed. Combine header and claim keys with a per-IP limit: any client can invent new values.',
+        'What is counted separately: any combination of `ip` (the client after trusted proxies, by its network of `client_ip.ipv4_prefix` / `ipv6_prefix` bits: an IPv6 client by its /64 by default), `consumer`, `tenant`, `route`, `method` (HEAD counts as GET), `header:NAME` (first value of a request header), `claim:NAME` (a top-level claim of the verified principal). A part the request lacks (no principal, header or claim) falls back to the client IP. Values longer than 128 characters are hashed. Combine header and claim keys with a per-IP limit: any client can invent new values.',
     },
     rate: {
       description: 'Sustained rate: `"25/s"`, `"1500/min"`, `"10/hour"`, or `{ requests, per: second | minute | hour }`.',
@@ -68,7 +68,8 @@ export const LIMIT_SCHEMA: JsonSchema = {
     methods: {
       type: 'array',
       items: { type: 'string', pattern: '^[A-Z]+$' },
-      description: 'Apply only to these methods (uppercase); all methods when absent.',
+      description:
+        'Apply only to these methods (uppercase); all methods when absent. GET includes HEAD: a GET route serves HEAD and upstream frameworks run their GET handler for it. A limit listing HEAD without GET counts HEAD only, in addition to the GET limits.',
     },
     phase: {
       enum: ['pre-auth', 'limits'],
