@@ -152,6 +152,8 @@ export class Pipeline implements ExchangeOwner<Attempt> {
         if (cfg.limits.query_semicolons === 'refuse' && query.indexOf(';') >= 0) {
           return void this.reply(ctx, { code: 'PC_ERR_QUERY_AMBIGUOUS', reason: "';' in the query (read as a separator by some frameworks)" }, 'intake');
         }
+        // '??a=1': URL parsers that strip a leading '?' read `a`, node:querystring reads `?a`
+        if (query.charCodeAt(0) === 0x3f) return void this.reply(ctx, { code: 'PC_ERR_QUERY_AMBIGUOUS', reason: "query starts with '?'" }, 'intake');
         const pairs = parsePairs(query, { maxParams: cfg.limits.max_query_params, maxValueLength: listener.config.max_url_bytes });
         if (!pairs.ok) return void this.reply(ctx, { code: pairs.code === 'too_many_params' ? 'PC_ERR_TOO_MANY_PARAMETERS' : 'PC_ERR_QUERY_AMBIGUOUS', reason: `query: ${pairs.reason}` }, 'intake');
         ctx.queryPairs = pairs.pairs;

@@ -39,7 +39,7 @@ test('prefixes match on segment boundaries, longest first; parameters never matc
   assert.deepEqual(r.find('GET', 'x', '/api/v2/x'), { kind: 'found', value: 'prefix-deep', params: {} });
   assert.deepEqual(r.find('GET', 'x', '/api/v20'), { kind: 'found', value: 'prefix', params: {} });
   assert.equal(r.find('GET', 'x', '/apix').kind, 'method', 'only the OPTIONS root prefix matches /apix');
-  assert.equal(r.find('GET', 'x', '/items/').kind, 'method');
+  assert.equal(r.find('GET', 'x', '/itemsx').kind, 'method');
 });
 
 test('hosts: exact, then the wildcard, then host-agnostic routes', () => {
@@ -60,4 +60,35 @@ test('static segments resolve the same whether a node has few of them (compared)
     assert.deepEqual(r.find('GET', 'x', `/v/seg${n}/7`), { kind: 'found', value: 'param', params: { other: `seg${n}`, id: '7' } });
     assert.deepEqual(r.find('GET', 'x', '/v/seg0'), { kind: 'none' });
   }
+});
+
+test('a path variant that a folding upstream reads as a more specific route gets that route', () => {
+  const r = new Router<string>();
+  const fold = { case: true, trailingSlash: true };
+  r.add({ value: 'admin', hosts: null, methods: null, path: '/api/admin', fold });
+  r.add({ value: 'item', hosts: null, methods: null, path: '/api/items/{id}', fold });
+  r.add({ value: 'api', hosts: null, methods: null, prefix: '/api', fold });
+  for (const p of ['/api/admin/', '/api/Admin', '/API/ADMIN/']) assert.equal((r.find('GET', 'x', p) as { value: string }).value, 'admin', p);
+  assert.deepEqual(r.find('GET', 'x', '/API/Items/AbC/'), { kind: 'found', value: 'item', params: { id: 'AbC' } }, 'parameters keep their case');
+  assert.equal((r.find('GET', 'x', '/api/admin;x', true) as { value: string }).value, 'admin', 'with ; parameters cut');
+  assert.equal((r.find('GET', 'x', '/api/other') as { value: string }).value, 'api');
+});
+
+test('an upstream that folds nothing is routed exactly, but its empty last parameter is read as find-my-way reads it', () => {
+  const r = new Router<string>();
+  const none = { case: false, trailingSlash: false };
+  r.add({ value: 'admin', hosts: null, methods: null, path: '/api/admin', fold: none });
+  r.add({ value: 'item', hosts: null, methods: null, path: '/api/items/{id}', fold: none });
+  r.add({ value: 'api', hosts: null, methods: null, prefix: '/api', fold: none });
+  assert.equal((r.find('GET', 'x', '/api/Admin') as { value: string }).value, 'api');
+  assert.equal((r.find('GET', 'x', '/api/admin/') as { value: string }).value, 'api');
+  assert.deepEqual(r.find('GET', 'x', '/api/items/'), { kind: 'found', value: 'item', params: { id: '' } });
+});
+
+test('an upstream that ignores trailing slashes never gets an empty last parameter', () => {
+  const r = new Router<string>();
+  const fold = { case: true, trailingSlash: true };
+  r.add({ value: 'item', hosts: null, methods: null, path: '/api/items/{id}', fold });
+  r.add({ value: 'api', hosts: null, methods: null, prefix: '/api', fold });
+  assert.equal((r.find('GET', 'x', '/api/items/') as { value: string }).value, 'api');
 });

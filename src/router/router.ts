@@ -53,6 +53,11 @@ interface Folding {
   readonly flags: PathFolding | null;
   /** the path had a trailing slash that was dropped for this lookup */
   readonly slash: boolean;
+  /**
+   * the path ends with a slash that is kept: a template's last parameter may match the empty
+   * segment after it, as find-my-way (Fastify) reads `/items/` as `/items/:id` with id ''
+   */
+  readonly emptyLast: boolean;
 }
 
 function allowsFold(e: { fold: PathFolding }, f: Folding, usedCase: boolean): boolean {
@@ -254,28 +259,29 @@ function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, v
 }
 
 /** walkFirst for folded lookups: static segments compared without case (an exact match first). */
-function walkFolded<T>(node: Seg<T>, path: string, pos: number, method: string, values: string[], all: Entry<T>[] | null, f: Folding, usedCase: boolean): Entry<T> | null {
+function walkFolded<T>(node: Seg<T>, path: string, pos: number, method: string, values: string[], all: Entry<T>[] | null, f: Folding, usedCase: boolean, usedEmpty = false): Entry<T> | null {
   if (pos < 0) {
-    for (const e of node.entries) if (allowsFold(e, f, usedCase) && take(e, method, all)) return e;
+    for (const e of node.entries) if (allowsFold(e, f, usedCase) && (!usedEmpty || !(f.flags ?? e.fold).trailingSlash) && take(e, method, all)) return e;
     return null;
   }
   const slash = path.indexOf('/', pos);
   const seg = slash < 0 ? path.slice(pos) : path.slice(pos, slash);
   const next = slash < 0 ? -1 : slash + 1;
   const same = node.folded.get(seg.toLowerCase());
-  if (same !== undefined) {
+  if (same !== undefined && seg !== '') {
     // the exact spelling first, then the others that differ only in case
     for (const pass of [true, false]) {
       for (const [key, child] of same) {
         if ((key === seg) !== pass) continue;
-        const e = walkFolded(child, path, next, method, values, all, f, usedCase || !pass);
+        const e = walkFolded(child, path, next, method, values, all, f, usedCase || !pass, usedEmpty);
         if (e !== null) return e;
       }
     }
   }
-  if (seg === '') return null;
+  if (seg === '' && !(f.emptyLast && next === -1)) return null;
   for (const p of node.params) {
     const n = values.length;
+    if (seg === '' && !p.whole) continue;
     if (p.whole) values.push(seg);
     else {
       if (seg.length > MAX_PATTERN_SEGMENT) continue;
@@ -283,7 +289,8 @@ function walkFolded<T>(node: Seg<T>, path: string, pos: number, method: string, 
       if (!m) continue;
       for (let k = 1; k < m.length; k++) values.push(m[k] as string);
     }
-    const e = walkFolded(p.node, path, next, method, values, all, f, usedCase);
+    // an empty last parameter is read only by upstreams whose trailing slash is significant (find-my-way)
+    const e = walkFolded(p.node, path, next, method, values, all, f, usedCase, usedEmpty || seg === '');
     if (e !== null) return e;
     values.length = n;
   }
@@ -349,7 +356,7 @@ export class Router<T> {
   find(method: string, host: string, path: string, semicolon = false): RouteMatch<T> {
     const values: string[] = [];
     let e = this.lookup(method, host, path, values, null);
-    if (this.folds || semicolon) {
+    if (this.folds || semicolon || (path.length > 1 && path.charCodeAt(path.length - 1) === 0x2f)) {
       const folded = this.foldedIfStricter(method, host, path, semicolon, e, values);
       if (folded !== null) e = folded;
     }
@@ -363,10 +370,7 @@ export class Router<T> {
     // no route allows the method: 405 with the methods that would match, or 404
     const all: Entry<T>[] = [];
     this.lookup(method, host, path, values, all);
-    if ((this.folds || semicolon) && all.length === 0) {
-      const f = this.folding(path, semicolon, null);
-      if (f !== null) this.lookupFolded(method, host, f.path, f.how, values, all);
-    }
+    if (all.length === 0) for (const f of this.foldings(path, semicolon, null)) this.lookupFolded(method, host, f.path, f.how, values, all);
     if (all.length === 0) return { kind: 'none' };
     const allow = new Set<string>();
     for (const c of all) {
@@ -384,30 +388,37 @@ export class Router<T> {
    */
   private foldedIfStricter(method: string, host: string, path: string, semicolon: boolean, strict: Entry<T> | null, values: string[]): Entry<T> | null {
     if (strict !== null && strict.paramNames.length === 0 && strict.path === path) return null; // an exact match is as strict as it gets
-    const f = this.folding(path, semicolon, strict);
-    if (f === null) return null;
-    const fv: string[] = [];
-    const e = this.lookupFolded(method, host, f.path, f.how, fv, null);
-    if (e === null || e === strict) return null;
-    values.length = 0;
-    for (const v of fv) values.push(v);
-    return e;
+    for (const f of this.foldings(path, semicolon, strict)) {
+      const fv: string[] = [];
+      const e = this.lookupFolded(method, host, f.path, f.how, fv, null);
+      if (e === null) continue;
+      if (e === strict) return null;
+      values.length = 0;
+      for (const v of fv) values.push(v);
+      return e;
+    }
+    return null;
   }
 
-  /** The folded form of a path, or null when no fold could change what it matches. */
-  private folding(path: string, semicolon: boolean, strict: Entry<T> | null): { path: string; how: Folding } | null {
+  /**
+   * The folded forms of a path to look up, in order ([] when no fold could change what it
+   * matches): without its trailing slash (when slashes may be ignored), then with it kept and an
+   * empty last parameter allowed.
+   */
+  private foldings(path: string, semicolon: boolean, strict: Entry<T> | null): { path: string; how: Folding }[] {
     const flags = strict === null ? null : strict.fold;
     const caseFold = flags === null ? this.folds : flags.case;
     const slashFold = flags === null ? this.folds : flags.trailingSlash;
-    let p = semicolon ? withoutPathParameters(path) : path;
-    let slash = false;
-    if (slashFold && p.length > 1 && p.charCodeAt(p.length - 1) === 0x2f) {
-      p = p.slice(0, -1);
-      slash = true;
+    const how = flags === null ? null : { case: caseFold, trailingSlash: slashFold };
+    const p = semicolon ? withoutPathParameters(path) : path;
+    const out: { path: string; how: Folding }[] = [];
+    const trailing = p.length > 1 && p.charCodeAt(p.length - 1) === 0x2f;
+    if (trailing && slashFold) {
+      out.push({ path: p.slice(0, -1), how: { flags: how, slash: true, emptyLast: false } });
     }
     const caseMatters = caseFold && (this.upperRoutes || hasUpper(p));
-    if (!slash && !caseMatters && p === path) return null;
-    return { path: p, how: { flags: flags === null ? null : { case: caseFold, trailingSlash: slashFold }, slash } };
+    if (trailing || caseMatters || p !== path) out.push({ path: p, how: { flags: how, slash: false, emptyLast: trailing } });
+    return out;
   }
 
   private lookupFolded(method: string, host: string, path: string, f: Folding, values: string[], all: Entry<T>[] | null): Entry<T> | null {

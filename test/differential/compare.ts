@@ -81,7 +81,12 @@ function samePairs(pairs: readonly Pair[], read: unknown, shape: Structure['quer
 
 /** A framework body that stands for "nothing parsed". */
 function nothing(v: unknown): boolean {
-  return v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+  return v === undefined || v === null || v === '' || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+}
+
+/** A value as it travels in the framework's JSON report (Infinity becomes null, and so on). */
+function reported(v: unknown): unknown {
+  return v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as unknown);
 }
 
 /** The differences between the two readings ([] when they agree). */
@@ -99,7 +104,7 @@ export function differences(gw: GatewayReading, fw: FrameworkReading, structure:
   } else if (b === null || b.kind === 'other' || b.kind === 'ndjson' || b.kind === 'xml' || b.kind === 'multipart') {
     out.push(`body: gateway read ${b === null ? 'no body' : b.kind}, ${fw.framework} parsed ${JSON.stringify(fb).slice(0, 200)}`);
   } else if (b.kind === 'json') {
-    if (!isDeepStrictEqual(b.value, fb)) out.push(`body: gateway ${JSON.stringify(b.value).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
+    if (!isDeepStrictEqual(reported(b.value), fb)) out.push(`body: gateway ${JSON.stringify(b.value).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
   } else if (b.kind === 'form') {
     if (!samePairs(b.pairs, fb, structure.form)) out.push(`form: gateway ${JSON.stringify(b.pairs).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
   } else if (b.kind === 'text') {
