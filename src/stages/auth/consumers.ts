@@ -2,6 +2,8 @@
  * The consumer directory: consumers from config, indexed once per snapshot for O(1) lookups by
  * credential (JWT subject/client id, API key id, signature key id, certificate identity).
  */
+import { createHash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 import type { ConsumerConfig, ConsumerCredentials, ConsumerDirectory } from './types.js';
 
 /** Raw `consumers` entries after schema defaults. */
@@ -42,6 +44,53 @@ export function normaliseSubject(dn: string): string {
 export function normaliseSan(san: string): string {
   const c = san.indexOf(':');
   return c < 0 ? san : `${san.slice(0, c).trim().toUpperCase()}:${san.slice(c + 1).trim()}`;
+}
+
+/** Longest value segment of an unmapped principal's id kept as is; longer ones are hashed. */
+const MAX_ID_SEGMENT = 128;
+
+const ID_SAFE = /^[A-Za-z0-9_.:@~+=-]*$/;
+const ID_SAFE_CHAR = /^[A-Za-z0-9_.:@~+=-]$/;
+
+/**
+ * Percent-encodes every character outside `A-Z a-z 0-9 _ . : @ ~ + = -` (so `/` and `%` always
+ * are) as its UTF-8 bytes; a lone surrogate (possible in JSON strings) as `%uXXXX`, so that
+ * distinct strings stay distinct.
+ */
+function idSegment(s: string): string {
+  if (ID_SAFE.test(s)) return s;
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if (ID_SAFE_CHAR.test(ch)) out += ch;
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += `%u${cp.toString(16).toUpperCase()}`;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * Consumer id of a verified JWT that maps to no configured consumer:
+ *
+ *   jwt/<provider>/sub/<sub>                (the token has a `sub`)
+ *   jwt/<provider>/client/<client id>       (no `sub`: its `client_id`, else `azp`)
+ *
+ * `<provider>` is the name in `auth.jwt.providers`; provider and value are percent-encoded
+ * (UTF-8) outside `A-Z a-z 0-9 _ . : @ ~ + = -`, so each part is one segment and `/` only
+ * separates (a lone surrogate becomes `%uXXXX`). A value longer than 128 characters once encoded
+ * is replaced by the base64url SHA-256 of its UTF-16 code units, with the kind `sub-sha256` or
+ * `client-sha256`. Configured consumer ids
+ * cannot contain `/` (schema pattern), so no token claim can name a configured consumer, and the
+ * provider segment keeps two providers' subjects apart. Null when the token has neither.
+ */
+export function unmappedJwtConsumerId(provider: string, sub: string | null, clientId: string | null): string | null {
+  const kind = sub !== null ? 'sub' : clientId !== null ? 'client' : null;
+  if (kind === null) return null;
+  const raw = (sub ?? clientId) as string;
+  const value = idSegment(raw);
+  const p = idSegment(provider);
+  if (value.length <= MAX_ID_SEGMENT) return `jwt/${p}/${kind}/${value}`;
+  return `jwt/${p}/${kind}-sha256/${createHash('sha256').update(Buffer.from(raw, 'utf16le')).digest('base64url')}`;
 }
 
 export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly RawTenant[] = []): ConsumerDirectory {

@@ -21,7 +21,7 @@ import type { AuthMethod } from '../../core/principal.js';
 /** What one verifier learned from the request. */
 export interface Identity {
   readonly method: AuthMethod;
-  /** consumer id from config (null when no consumer maps, e.g. a bare OIDC client) */
+  /** consumer id from config; an unmapped JWT's namespaced id (unmappedJwtConsumerId); null for an unmapped certificate */
   readonly consumer: string | null;
   readonly tenant: string | null;
   readonly subject: string | null;
