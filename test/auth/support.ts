@@ -88,3 +88,13 @@ export function rawRequest(url: string, opts: { method?: string; headers?: [stri
 export const bearer = (t: string): [string, string][] => [['authorization', `Bearer ${t}`]];
 
 export { createPrivateKey };
+
+/**
+ * Waits until the whole-second clock passed the second of `sinceMs` (default: now). With the memory
+ * state store, replay-checked credentials (`iat`, `created`: whole seconds) must postdate the
+ * gateway's start (src/stages/auth/replay-epoch.ts): call this after starting a gateway.
+ */
+export async function pastStartSecond(sinceMs = Date.now()): Promise<void> {
+  const wait = Math.ceil(sinceMs / 1000) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}

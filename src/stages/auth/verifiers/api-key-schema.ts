@@ -179,7 +179,8 @@ export const signatureSchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Replay protection: each `nonce` parameter is accepted once (state store: memory, or Redis shared by all instances).',
+      description:
+        'Replay protection: each `nonce` parameter is accepted once (state store: memory, or Redis shared by all instances). The memory store forgets nonces on restart, so with it a signature with a nonce created before the gateway started is refused (`PC_ERR_AUTH_PREDATES_START`, no skew allowance).',
       properties: {
         required: { type: 'boolean', default: true, description: 'Refuse signatures without a `nonce` parameter.' },
         ttl_seconds: {
