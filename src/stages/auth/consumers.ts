@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import type { ConsumerConfig, ConsumerCredentials, ConsumerDirectory } from './types.js';
+import { dnKey, parseDn } from './verifiers/dn.js';
 
 /** Raw `consumers` entries after schema defaults. */
 export interface RawConsumer {
@@ -25,19 +26,6 @@ export interface RawTenant {
 /** Lowercase hex without colons. */
 export function normaliseFingerprint(fp: string): string {
   return fp.replace(/:/g, '').toLowerCase();
-}
-
-/** Subject DN (RFC 4514 string): spaces around unescaped separators removed, attribute names uppercased. */
-export function normaliseSubject(dn: string): string {
-  return dn
-    .split(/(?<!\\),/)
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p) => {
-      const eq = p.indexOf('=');
-      return eq < 0 ? p : `${p.slice(0, eq).trim().toUpperCase()}=${p.slice(eq + 1).trim()}`;
-    })
-    .join(',');
 }
 
 /** SAN entry `DNS:x` compared with the type case-insensitively. */
@@ -130,7 +118,8 @@ export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly Ra
         consumer: c,
         fingerprint: x.fingerprint !== undefined ? normaliseFingerprint(x.fingerprint) : null,
         san: x.san !== undefined ? normaliseSan(x.san) : null,
-        subject: x.subject !== undefined ? normaliseSubject(x.subject) : null,
+        // structural: a multi-valued RDN (CN=a+O=b) never equals two RDNs (CN=a,O=b); dn.ts
+        subject: x.subject !== undefined ? dnKey(parseDn(x.subject)) : null,
       });
     }
   }
@@ -150,11 +139,10 @@ export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly Ra
       if (certs.length === 0) return undefined;
       const fp = normaliseFingerprint(cert.fingerprint256);
       const sans = new Set(cert.sans.map(normaliseSan));
-      const subject = normaliseSubject(cert.subject);
       for (const e of certs) {
         if (e.fingerprint !== null && e.fingerprint !== fp) continue;
         if (e.san !== null && !sans.has(e.san)) continue;
-        if (e.subject !== null && e.subject !== subject) continue;
+        if (e.subject !== null && e.subject !== cert.subjectKey) continue;
         return e.consumer;
       }
       return undefined;

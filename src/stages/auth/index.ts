@@ -21,6 +21,7 @@ import { createVerifier as createJwtVerifier, JwtVerifier } from './verifiers/jw
 import { createVerifier as createApiKeyVerifier } from './verifiers/api-key.js';
 import { certHeaderNames, createVerifier as createMtlsVerifier } from './verifiers/mtls.js';
 import { createVerifier as createSignatureVerifier } from './verifiers/signature.js';
+import { DnError, parseDn } from './verifiers/dn.js';
 
 /**
  * Identity headers the gateway sends upstream. The core removes incoming copies of these from
@@ -396,6 +397,15 @@ export const authStage: StageModule = {
       (c.credentials?.api_keys ?? []).forEach((k, n) => {
         if (keyIds.has(k.id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'api_keys', n, 'id'], `duplicate API key id '${k.id}'`);
         keyIds.add(k.id);
+      });
+      (c.credentials?.certificates ?? []).forEach((x, n) => {
+        if (x.subject === undefined) return;
+        try {
+          parseDn(x.subject);
+        } catch (e) {
+          if (!(e instanceof DnError)) throw e;
+          throw configErrorAt(env.file, ['consumers', i, 'credentials', 'certificates', n, 'subject'], `not an RFC 4514 distinguished name: ${e.message}`);
+        }
       });
       (c.credentials?.signature_keys ?? []).forEach((k, n) => {
         if (sigIds.has(k.key_id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'signature_keys', n, 'key_id'], `duplicate signature key id '${k.key_id}'`);
