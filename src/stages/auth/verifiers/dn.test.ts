@@ -111,6 +111,7 @@ describe('RFC 4514 strings', () => {
     assert.equal(formatDn(parseDn('emailAddress=a@b.test+CN=x')), 'emailAddress=a@b.test+CN=x');
     assert.equal(parseDn('CN=\\ a\\ ')[0]?.[0]?.value, ' a ');
     assert.equal(parseDn('CN=\\#1')[0]?.[0]?.value, '#1');
+    assert.equal(parseDn('CN=a=b#c')[0]?.[0]?.value, 'a=b#c', '= and a # inside a value need no escape (RFC 4514, as openssl prints)');
   });
 
   const bad: [string, string, RegExp][] = [

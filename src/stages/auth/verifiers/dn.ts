@@ -203,12 +203,11 @@ function nameOf(buf: Buffer, t: Tlv): DistinguishedName {
 export function certificateNames(der: Buffer): { readonly issuer: DistinguishedName; readonly subject: DistinguishedName } {
   const cert = expect(der, 0, der.length, 0x30, 'certificate');
   const tbs = expect(der, cert.start, cert.end, 0x30, 'tbsCertificate');
-  let p = tbs.start;
-  let t = tlv(der, p, tbs.end);
-  if (t.tag === 0xa0) t = tlv(der, (p = t.end), tbs.end); // [0] version
+  let t = tlv(der, tbs.start, tbs.end);
+  if (t.tag === 0xa0) t = tlv(der, t.end, tbs.end); // [0] version
   if (t.tag !== 0x02) throw new DnError('serialNumber expected');
-  t = expect(der, (p = t.end), tbs.end, 0x30, 'signature algorithm');
-  const issuerT = expect(der, (p = t.end), tbs.end, 0x30, 'issuer');
+  const sigAlg = expect(der, t.end, tbs.end, 0x30, 'signature algorithm');
+  const issuerT = expect(der, sigAlg.end, tbs.end, 0x30, 'issuer');
   const validity = expect(der, issuerT.end, tbs.end, 0x30, 'validity');
   const subjectT = expect(der, validity.end, tbs.end, 0x30, 'subject');
   return { issuer: nameOf(der, issuerT), subject: nameOf(der, subjectT) };
@@ -298,7 +297,7 @@ export function parseDn(text: string): DistinguishedName {
           trailing = 0;
           continue;
         }
-        if (c === ';' || c === '"' || c === '<' || c === '>' || c === '=') throw new DnError(`'${c}' must be escaped in the value of ${typeText}`);
+        if (c === ';' || c === '"' || c === '<' || c === '>') throw new DnError(`'${c}' must be escaped in the value of ${typeText}`);
         const cp = text.codePointAt(i) as number;
         if (cp >= 0xd800 && cp <= 0xdfff) throw new DnError(`the value of ${typeText} has a lone surrogate`);
         const ch = String.fromCodePoint(cp);
