@@ -274,6 +274,7 @@ export class Gateway implements PipelineHost {
     await Promise.all(snaps.flatMap((s) => s.instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined))));
     await this.upstreamCache.closeAll();
     await this.services.store.close().catch(() => undefined);
+    this.services.close?.(); // the audit log's last checkpoint
     await this.accessLogger?.close();
     this.services.logger.info({ event: 'stopped' });
     this.services.logger.flush();

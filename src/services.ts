@@ -15,7 +15,7 @@ export async function createServices(config: CanonicalConfig, logger?: Logger, b
   const log = logger ?? createLogger('stderr', 'gateway');
   const metrics = new Metrics();
   const store = createStore(config.state, log, metrics);
-  const audit = createAuditLog(config.audit, baseDir);
+  const audit = createAuditLog(config.audit, baseDir, (message) => log.error({ event: 'audit_checkpoint_failed' }, message));
   const kept = new Map<string, unknown>();
   return {
     logger: log,
@@ -27,5 +27,6 @@ export async function createServices(config: CanonicalConfig, logger?: Logger, b
       return kept.get(key) as T;
     },
     clock: Date.now,
+    close: () => audit.close(),
   };
 }

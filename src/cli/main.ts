@@ -25,7 +25,7 @@ Commands:
   token --dev          print a token for the quickstart's protected route
   keys create          create an API key for a consumer
   waf test             evaluate one request against the WAF and explain the result
-  audit verify FILE    check the audit log's hash chain
+  audit verify         check the audit log (hash chain, keyed checkpoints)
   probe URL            run the security validation steps against a live gateway
 
 Options:

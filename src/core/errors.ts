@@ -53,6 +53,7 @@ export const ERRORS = {
   PC_ERR_AUTH_SIGNATURE_INVALID: { status: 401, title: 'Request signature is not valid' },
   PC_ERR_AUTH_SIGNATURE_STALE: { status: 401, title: 'Request signature is too old or too new' },
   PC_ERR_AUTH_SIGNATURE_REPLAYED: { status: 401, title: 'Request signature nonce already used' },
+  PC_ERR_AUTH_PREDATES_START: { status: 401, title: 'Credential was created before the gateway started (replay memory is not persistent)' },
   PC_ERR_AUTH_DIGEST_MISMATCH: { status: 401, title: 'Content-Digest does not match the body' },
   PC_ERR_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication backend unavailable' },
   // --- authorize ----------------------------------------------------------------------

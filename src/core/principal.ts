@@ -2,7 +2,10 @@
 export type AuthMethod = 'jwt' | 'api_key' | 'mtls' | 'signature' | 'none';
 
 export interface Principal {
-  /** consumer id from config, or the token subject / client id when no consumer maps */
+  /**
+   * consumer id from config; for a JWT that maps to no consumer, a namespaced id
+   * (`jwt/<provider>/sub/<sub>`, src/stages/auth/consumers.ts) that no configured id can equal
+   */
   readonly consumer: string | null;
   readonly tenant: string | null;
   /** how the principal was authenticated; several when a route requires a combination */

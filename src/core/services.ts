@@ -20,4 +20,6 @@ export interface Services {
   keep<T>(key: string, make: () => T): T;
   /** Monotonic-ish wall clock, replaceable in tests. */
   clock(): number;
+  /** Releases what these services opened (the audit log writes its last checkpoint); on shutdown. */
+  close?(): void;
 }

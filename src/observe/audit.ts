@@ -8,11 +8,23 @@
  * `hash` is the sha256 of the canonical JSON (sorted keys) of {seq, time, event, data, prev};
  * `prev` is the sha256 of the previous line's text (64 zeros for the first entry). Editing,
  * removing or reordering lines breaks the chain; `portcullis audit verify FILE` finds where.
+ *
+ * The chain has no anchor of its own: lines cut off the end, or a chain rewritten from some line on
+ * with recomputed hashes, still verify. Keyed checkpoints anchor it: with `audit.checkpoints.key`,
+ * a separate file (`audit.checkpoints.path`) receives, when the log is opened, every `interval_s`
+ * while it grew, and when it is closed (clean shutdown), one line
+ *
+ *   {"v":1,"lines":N,"head":"<sha256 of line N's text>","time":"...","mac":"<HMAC-SHA-256>"}
+ *
+ * whose `mac` is the HMAC-SHA-256 with the key (its UTF-8 bytes) of the canonical JSON of the
+ * other four members. The log is fsynced before each checkpoint, so that a power cut cannot leave
+ * a checkpoint ahead of the log. `audit verify` checks each checkpoint against the log: fewer lines
+ * than one covers is truncation; another text at line N is a rewrite.
  */
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { JsonSchema } from '../config/json-schema.js';
 
@@ -25,12 +37,48 @@ export const auditSchema: JsonSchema = {
   properties: {
     enabled: { type: 'boolean', default: false, description: 'Write the audit log. Off by default because it creates a file; turn it on in production.' },
     path: { type: 'string', default: 'portcullis-audit.jsonl', minLength: 1, description: 'File the entries are appended to (relative paths: to the config file\'s directory when known, else the working directory). Created with mode 0600.' },
+    checkpoints: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'Keyed checkpoints that let `portcullis audit verify` detect lines cut off the end of the log (and a chain rewritten with recomputed hashes): an HMAC over the line count and the last line\'s hash, appended to a separate file when the log opens, periodically while it grows, and on clean shutdown. Off without `key`; keep the checkpoint file where whoever can write the log cannot (another volume, a log shipper).',
+      properties: {
+        key: {
+          type: 'string',
+          minLength: 32,
+          description:
+            'HMAC-SHA-256 key (its UTF-8 bytes), at least 32 characters; give it with `${env:NAME}` or `${file:PATH}`, never inline. Why 32: a short key could be guessed offline from the checkpoints. `audit verify` needs the same key.',
+        },
+        path: {
+          type: 'string',
+          minLength: 1,
+          description: 'File the checkpoints are appended to (mode 0600; relative paths as `path`). Default: the log\'s path with `.checkpoints` appended.',
+        },
+        interval_s: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 3600,
+          default: 10,
+          description:
+            'Seconds between checkpoints while the log grows (none while it does not). Why 10: entries written since the last checkpoint can be cut off undetected; each checkpoint costs two fsyncs.',
+        },
+      },
+    },
   },
 };
 
 export interface AuditConfig {
   enabled: boolean;
   path: string;
+  checkpoints?: { key?: string; path?: string; interval_s?: number };
+}
+
+/** Checkpoint settings after defaults (null: no checkpoints). */
+export interface CheckpointSettings {
+  readonly key: Buffer;
+  readonly path: string;
+  readonly intervalMs: number;
 }
 
 export const GENESIS = '0'.repeat(64);
@@ -102,12 +150,60 @@ function lastLine(fd: number): string | null {
   return i >= 0 ? text.slice(i + 1) : text;
 }
 
+/** Lines of a file as `verifyAuditText` counts them, and whether its last byte is a newline. */
+function countLines(fd: number): { lines: number; endsWithNewline: boolean } {
+  const size = fstatSync(fd).size;
+  const buf = Buffer.alloc(Math.min(size, 1 << 20));
+  let lines = 0;
+  let last = 0x0a;
+  for (let pos = 0; pos < size; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+    if (n <= 0) break;
+    for (let i = 0; i < n; i++) if (buf[i] === 0x0a) lines++;
+    last = buf[n - 1] as number;
+    pos += n;
+  }
+  return last === 0x0a ? { lines, endsWithNewline: true } : { lines: lines + 1, endsWithNewline: false };
+}
+
+export interface Checkpoint {
+  readonly v: 1;
+  /** lines of the log covered */
+  readonly lines: number;
+  /** sha256 of the text of line `lines` (GENESIS when 0) */
+  readonly head: string;
+  readonly time: string;
+  /** hex HMAC-SHA-256 of the canonical JSON of the other members */
+  readonly mac: string;
+}
+
+export function checkpointMac(key: Buffer, c: Omit<Checkpoint, 'mac'>): string {
+  return createHmac('sha256', key).update(canonicalJson({ v: c.v, lines: c.lines, head: c.head, time: c.time })).digest('hex');
+}
+
+/** The checkpoint line for a log of `lines` lines whose last line is `last`. Pure. */
+export function makeCheckpoint(key: Buffer, lines: number, last: string | null, now: number): string {
+  const base = { v: 1 as const, lines, head: last === null ? GENESIS : sha256(last), time: new Date(now).toISOString() };
+  return JSON.stringify({ ...base, mac: checkpointMac(key, base) });
+}
+
 class FileAuditLog implements AuditLog {
   private fd: number | null;
   private prev: { line: string | null; seq: number };
   private refs = 1;
+  /** lines in the file (as verify counts them) */
+  private lines: number;
+  /** the file does not end with a newline (a torn last line): start the next entry on its own line */
+  private torn: boolean;
+  private cpFd: number | null = null;
+  private covered = -1;
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly cp: CheckpointSettings | null,
+    private readonly onError: (message: string) => void,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, 'a+', 0o600);
     const last = lastLine(this.fd);
@@ -121,6 +217,16 @@ class FileAuditLog implements AuditLog {
       }
     }
     this.prev = { line: last, seq };
+    const count = countLines(this.fd);
+    this.lines = count.lines;
+    this.torn = !count.endsWithNewline;
+    if (cp !== null) {
+      mkdirSync(dirname(cp.path), { recursive: true });
+      this.cpFd = openSync(cp.path, 'a', 0o600);
+      this.checkpoint();
+      this.timer = setInterval(() => this.checkpoint(), cp.intervalMs);
+      this.timer.unref();
+    }
   }
 
   retain(): this {
@@ -131,12 +237,32 @@ class FileAuditLog implements AuditLog {
   write(event: string, data: Record<string, unknown>): void {
     if (this.fd === null) return;
     const { line } = makeLine(this.prev, event, data, Date.now());
-    writeSync(this.fd, `${line}\n`);
+    writeSync(this.fd, `${this.torn ? '\n' : ''}${line}\n`);
+    this.torn = false;
     this.prev = { line, seq: this.prev.seq + 1 };
+    this.lines++;
+  }
+
+  /** Appends a checkpoint when the log changed since the last one; never throws. */
+  private checkpoint(): void {
+    const cp = this.cp;
+    if (cp === null || this.cpFd === null || this.fd === null || this.covered === this.lines) return;
+    try {
+      fdatasyncSync(this.fd);
+      writeSync(this.cpFd, `${makeCheckpoint(cp.key, this.lines, this.prev.line, Date.now())}\n`);
+      fdatasyncSync(this.cpFd);
+      this.covered = this.lines;
+    } catch (e) {
+      this.onError(`audit checkpoint not written to ${cp.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   }
 
   close(): void {
     if (--this.refs > 0 || this.fd === null) return;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.checkpoint();
+    if (this.cpFd !== null) closeSync(this.cpFd);
+    this.cpFd = null;
     closeSync(this.fd);
     this.fd = null;
     open.delete(this.path);
@@ -148,19 +274,28 @@ const open = new Map<string, FileAuditLog>();
 
 const disabled: AuditLog = { path: null, write() {}, close() {} };
 
+/** Checkpoint settings of an audit section (null without a key); `path` resolved against `base`. */
+export function checkpointSettings(a: Partial<AuditConfig>, logPath: string, base: string): CheckpointSettings | null {
+  const c = a.checkpoints;
+  if (c?.key === undefined || c.key === '') return null;
+  return { key: Buffer.from(c.key, 'utf8'), path: c.path !== undefined ? resolve(base, c.path) : `${logPath}.checkpoints`, intervalMs: (c.interval_s ?? 10) * 1000 };
+}
+
 /**
  * The audit log of a config: pass the whole config (its `audit` section is read) or the section
  * itself. Relative paths resolve against `baseDir` (the config file's directory) when given, else
- * the working directory. Plug `write` into services.audit.
+ * the working directory. Plug `write` into services.audit, and call `close` on shutdown (the last
+ * checkpoint). `onError`: checkpoint write failures (the log itself throws).
  */
-export function createAuditLog(config: unknown, baseDir?: unknown): AuditLog {
+export function createAuditLog(config: unknown, baseDir?: unknown, onError: (message: string) => void = () => {}): AuditLog {
   const c = (config ?? {}) as { audit?: unknown; enabled?: unknown };
   const a = ('enabled' in c ? c : c.audit) as Partial<AuditConfig> | undefined;
   if (!a || a.enabled !== true) return disabled;
-  const path = resolve(typeof baseDir === 'string' ? baseDir : process.cwd(), a.path ?? 'portcullis-audit.jsonl');
+  const base = typeof baseDir === 'string' ? baseDir : process.cwd();
+  const path = resolve(base, a.path ?? 'portcullis-audit.jsonl');
   const existing = open.get(path);
   if (existing) return existing.retain();
-  const log = new FileAuditLog(path);
+  const log = new FileAuditLog(path, checkpointSettings(a, path, base), onError);
   open.set(path, log);
   return log;
 }
@@ -234,4 +369,87 @@ export function verifyAuditText(text: string): VerifyResult {
   }
   const last = entries[entries.length - 1];
   return { ok: true, entries: lines.length, lastHash: last ? last.hash : null };
+}
+
+export type CheckpointVerdict =
+  | {
+      readonly status: 'ok';
+      /** checkpoints verified */
+      readonly checkpoints: number;
+      /** lines covered by the last one, of `lines` in the log */
+      readonly covered: number;
+      readonly lines: number;
+      readonly lastTime: string;
+    }
+  | {
+      readonly status: 'tampered';
+      readonly problem: 'truncated' | 'rewritten' | 'checkpoint-forged' | 'checkpoint-malformed';
+      /** 1-based line of the checkpoint file that shows it */
+      readonly checkpoint: number;
+      readonly message: string;
+    }
+  | { readonly status: 'unverifiable'; readonly message: string };
+
+function parseCheckpoint(line: string): Checkpoint | null {
+  try {
+    const c = JSON.parse(line) as Partial<Checkpoint>;
+    if (c.v !== 1 || typeof c.lines !== 'number' || !Number.isInteger(c.lines) || c.lines < 0) return null;
+    if (typeof c.head !== 'string' || typeof c.time !== 'string' || typeof c.mac !== 'string' || !/^[0-9a-f]{64}$/.test(c.mac)) return null;
+    return c as Checkpoint;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks every checkpoint (text of the checkpoint file; null when it is missing) against the log's
+ * text, with the key. Reports the first checkpoint that shows tampering: a line that is not a
+ * checkpoint, a MAC that does not verify (when others do), a log shorter than a checkpoint covers
+ * (truncation), or another text at the line a checkpoint covers (a rewrite). Unverifiable: no
+ * checkpoint at all, or none verifies with this key. Pure.
+ */
+export function verifyCheckpoints(logText: string, checkpointText: string | null, key: Buffer): CheckpointVerdict {
+  if (checkpointText === null) return { status: 'unverifiable', message: 'the checkpoint file is missing: lines cut off the end cannot be ruled out' };
+  const lines = logText.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const cps = checkpointText.split('\n');
+  if (cps[cps.length - 1] === '') cps.pop();
+  if (cps.length === 0) return { status: 'unverifiable', message: 'the checkpoint file is empty: lines cut off the end cannot be ruled out' };
+  const parsed = cps.map(parseCheckpoint);
+  const macOk = parsed.map((c) => {
+    if (c === null) return false;
+    const want = Buffer.from(checkpointMac(key, c), 'hex');
+    return timingSafeEqual(want, Buffer.from(c.mac, 'hex'));
+  });
+  if (!macOk.some((x) => x)) {
+    return { status: 'unverifiable', message: `none of the ${cps.length} checkpoints verifies with this key (a wrong key, or the checkpoint file was replaced)` };
+  }
+  let last: Checkpoint | null = null;
+  for (let i = 0; i < cps.length; i++) {
+    const c = parsed[i];
+    const n = i + 1;
+    if (c === null || c === undefined) return { status: 'tampered', problem: 'checkpoint-malformed', checkpoint: n, message: `checkpoint line ${n} is not a checkpoint (the checkpoint file was edited)` };
+    if (macOk[i] !== true) return { status: 'tampered', problem: 'checkpoint-forged', checkpoint: n, message: `checkpoint line ${n} (${c.time}) does not verify with this key (forged or edited)` };
+    if (c.lines > lines.length) {
+      const cut = c.lines - lines.length;
+      return {
+        status: 'tampered',
+        problem: 'truncated',
+        checkpoint: n,
+        message: `the log has ${lines.length} lines but checkpoint ${n} (${c.time}) covers ${c.lines}: at least ${cut} line${cut === 1 ? ' was' : 's were'} cut off the end`,
+      };
+    }
+    const head = c.lines === 0 ? GENESIS : sha256(lines[c.lines - 1] as string);
+    if (head !== c.head) {
+      return {
+        status: 'tampered',
+        problem: 'rewritten',
+        checkpoint: n,
+        message: `line ${c.lines} is not the line checkpoint ${n} (${c.time}) covers: the log was rewritten up to there, or cut and written again`,
+      };
+    }
+    last = c;
+  }
+  const l = last as Checkpoint;
+  return { status: 'ok', checkpoints: cps.length, covered: l.lines, lines: lines.length, lastTime: l.time };
 }

@@ -48,6 +48,16 @@ const bad: [string, string, RegExp][] = [
   ['tenant owning a public route', base(`tenants: [{ id: t1, routes: [r] }]`, `    auth: none`), /public/],
   ['authorize on a public route', base('', `    auth: none\n    authorize: { scopes: [x] }`), /authenticated route/],
   ['bind to a parameter the path lacks', base(provider, `    authorize: { bind: [{ param: tenant_id, claim: tenant }] }`), /tenant_id/],
+  [
+    'a certificate subject that is not an RFC 4514 name, with the reason and the key',
+    base(`consumers:\n  - id: a\n    credentials:\n      certificates:\n        - { subject: "CN=a;O=b" }`),
+    /not an RFC 4514 distinguished name: ';' must be escaped.*consumers\[0\]\.credentials\.certificates\[0\]\.subject/,
+  ],
+  [
+    'an authorize matcher on cert_subject that is not an RFC 4514 name',
+    base('', `    authorize: { claims: [{ claim: cert_subject, in: ["CN=a", "nonsense"] }] }`),
+    /cert_subject must be an RFC 4514 distinguished name.*routes\[0\]\.authorize\.claims\[0\]\.in\[1\]/,
+  ],
   ['short HS secret', base(`auth:\n  jwt:\n    providers:\n      p: { issuer: x, algorithms: [HS256], secret: short }`), /secret/],
 ];
 

@@ -36,7 +36,7 @@ routes:
     const t = devToken({ file: DEFAULT_DEV_KEY_FILE, sub: 'dev-user', scopes: ['items:read'], ttlS: 60, tenant: null, now: Date.now() });
     const r = await rawRequest(`${gw.url}/api/items/1`, { headers: bearer(t) });
     assert.equal(r.status, 200, r.body);
-    assert.equal(up.seen.at(-1)?.headers['x-consumer-id'], 'dev-user');
+    assert.equal(up.seen.at(-1)?.headers['x-consumer-id'], 'jwt/dev/sub/dev-user');
   } finally {
     await gw.close();
     await up.close();

@@ -5,44 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { testPki, type KeyPair } from '../helpers/pki.js';
-import { AUTH_MODULES, makeKey, nowS, tokenFor, type TestKey } from './support.js';
-
-interface Res {
-  status: number;
-  body: string;
-  json(): Record<string, unknown>;
-}
-
-function request(url: string, client: KeyPair | null, headers: Record<string, string> = {}): Promise<Res> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname + u.search,
-        servername: 'localhost',
-        ca: testPki().caBundle,
-        agent: false,
-        headers,
-        ...(client ? { cert: client.cert, key: client.key } : {}),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { AUTH_MODULES, makeKey, nowS, tlsRequest as request, tokenFor, type TestKey } from './support.js';
 
 const listener = (clientAuth: string): string => `
 listeners:

@@ -145,7 +145,8 @@ routes:
     const r = await rawRequest(`${gw.url}/orders/1`, { headers: [...bearer(t), ['x-consumer-id', 'spoofed']] });
     assert.equal(r.status, 200, `${r.body} ${JSON.stringify(gw.eventLines().filter((l) => Number(l.level) >= 40))}`);
     const seen = up.seen.at(-1);
-    assert.equal(seen?.headers['x-consumer-id'], 'svc-a');
+    // a client-credentials token maps to no configured consumer: its namespaced id (consumers.ts)
+    assert.equal(seen?.headers['x-consumer-id'], 'jwt/idp/sub/svc-a');
     assert.equal(seen?.headers['x-auth-method'], 'jwt');
   });
 

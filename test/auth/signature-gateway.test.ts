@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { AUTH_MODULES, rawRequest } from './support.js';
+import { AUTH_MODULES, pastStartSecond, rawRequest } from './support.js';
 import { signRequest, type SignOptions } from '../../src/stages/auth/verifiers/signature-sign.js';
 import { consumeNonce, signatureSettings, verifySignedRequest } from '../../src/stages/auth/verifiers/signature.js';
 import { messageViewFor } from '../../src/stages/auth/verifiers/signature-sign.js';
@@ -54,6 +54,7 @@ routes:
 `,
       { vars: { UP: up.url }, modules: AUTH_MODULES },
     );
+    await pastStartSecond(); // signatures created in the start's second predate the memory store
   });
 
   after(async () => {

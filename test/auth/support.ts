@@ -1,6 +1,8 @@
 /** Shared helpers of the auth tests: keys, token signing, raw HTTP requests. */
 import { constants, createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import { testPki, type KeyPair } from '../helpers/pki.js';
 import { authStage } from '../../src/stages/auth/index.js';
 import { authorizeStage } from '../../src/stages/authorize/index.js';
 
@@ -88,3 +90,47 @@ export function rawRequest(url: string, opts: { method?: string; headers?: [stri
 export const bearer = (t: string): [string, string][] => [['authorization', `Bearer ${t}`]];
 
 export { createPrivateKey };
+
+export interface TlsResponse {
+  status: number;
+  body: string;
+  json(): Record<string, unknown>;
+}
+
+/** An HTTPS request to a gateway listener of the test PKI, with a client certificate or none. */
+export function tlsRequest(url: string, client: KeyPair | null, headers: Record<string, string> = {}): Promise<TlsResponse> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        servername: 'localhost',
+        ca: testPki().caBundle,
+        agent: false,
+        headers,
+        ...(client ? { cert: client.cert, key: client.key } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+
+/**
+ * Waits until the whole-second clock passed the second of `sinceMs` (default: now). With the memory
+ * state store, replay-checked credentials (`iat`, `created`: whole seconds) must postdate the
+ * gateway's start (src/stages/auth/replay-epoch.ts): call this after starting a gateway.
+ */
+export async function pastStartSecond(sinceMs = Date.now()): Promise<void> {
+  const wait = Math.ceil(sinceMs / 1000) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}

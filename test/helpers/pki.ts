@@ -44,6 +44,12 @@ export interface TestPki {
   readonly otherRootCaPath: string;
   readonly server: KeyPair;
   readonly clients: Readonly<Record<'valid' | 'valid2' | 'unlisted' | 'expired' | 'revoked' | 'wrongCa', KeyPair>>;
+  /**
+   * Issues a client certificate from the intermediate CA with `openssl x509 -req`, which keeps the
+   * request's subject as written (multi-valued RDNs such as `/CN=billing+O=Acme` included; `openssl
+   * ca` splits them). `subject` of the result is openssl's RFC 2253 print of it.
+   */
+  issueClient(name: string, subj: string): KeyPair;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -189,6 +195,18 @@ export function createTestPki(): TestPki {
   openssl(['ca', '-batch', '-config', root.cnf, '-gencrl', '-out', rootCrl], dir);
   openssl(['ca', '-batch', '-config', int.cnf, '-gencrl', '-out', intCrl], dir);
 
+  const issueClient = (name: string, subj: string): KeyPair => {
+    const keyPath = join(dir, `${name}.key`);
+    const csr = join(dir, `${name}.csr`);
+    const certPath = join(dir, `${name}.pem`);
+    ecKey(keyPath, dir);
+    openssl(['req', '-new', '-key', keyPath, '-out', csr, '-subj', subj], dir);
+    const serial = `0x${createHash('sha256').update(`${name}${Math.random()}`).digest('hex').slice(0, 16)}`;
+    openssl(['x509', '-req', '-in', csr, '-CA', join(int.dir, 'ca.pem'), '-CAkey', join(int.dir, 'ca.key'), '-set_serial', serial, '-extfile', int.cnf, '-extensions', 'v3_client', '-days', '365', '-out', certPath], dir);
+    const printed = execFileSync('openssl', ['x509', '-in', certPath, '-noout', '-subject', '-nameopt', 'RFC2253'], { cwd: dir }).toString('utf8').trim();
+    return { ...keyPair(certPath, keyPath, intPem), subject: printed.replace(/^subject=/, '') };
+  };
+
   const caBundlePath = join(dir, 'ca-bundle.pem');
   const caBundle = Buffer.concat([readFileSync(join(root.dir, 'ca.pem')), intPem]);
   writeFileSync(caBundlePath, caBundle);
@@ -210,6 +228,7 @@ export function createTestPki(): TestPki {
       revoked: keyPair(revoked.certPath, revoked.keyPath, intPem),
       wrongCa: keyPair(wrongCa.certPath, wrongCa.keyPath, otherPem),
     },
+    issueClient,
   };
 }
 

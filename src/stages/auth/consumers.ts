@@ -2,7 +2,10 @@
  * The consumer directory: consumers from config, indexed once per snapshot for O(1) lookups by
  * credential (JWT subject/client id, API key id, signature key id, certificate identity).
  */
+import { createHash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 import type { ConsumerConfig, ConsumerCredentials, ConsumerDirectory } from './types.js';
+import { dnKey, parseDn } from './verifiers/dn.js';
 
 /** Raw `consumers` entries after schema defaults. */
 export interface RawConsumer {
@@ -25,23 +28,57 @@ export function normaliseFingerprint(fp: string): string {
   return fp.replace(/:/g, '').toLowerCase();
 }
 
-/** Subject DN (RFC 4514 string): spaces around unescaped separators removed, attribute names uppercased. */
-export function normaliseSubject(dn: string): string {
-  return dn
-    .split(/(?<!\\),/)
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p) => {
-      const eq = p.indexOf('=');
-      return eq < 0 ? p : `${p.slice(0, eq).trim().toUpperCase()}=${p.slice(eq + 1).trim()}`;
-    })
-    .join(',');
-}
-
 /** SAN entry `DNS:x` compared with the type case-insensitively. */
 export function normaliseSan(san: string): string {
   const c = san.indexOf(':');
   return c < 0 ? san : `${san.slice(0, c).trim().toUpperCase()}:${san.slice(c + 1).trim()}`;
+}
+
+/** Longest value segment of an unmapped principal's id kept as is; longer ones are hashed. */
+const MAX_ID_SEGMENT = 128;
+
+const ID_SAFE = /^[A-Za-z0-9_.:@~+=-]*$/;
+const ID_SAFE_CHAR = /^[A-Za-z0-9_.:@~+=-]$/;
+
+/**
+ * Percent-encodes every character outside `A-Z a-z 0-9 _ . : @ ~ + = -` (so `/` and `%` always
+ * are) as its UTF-8 bytes; a lone surrogate (possible in JSON strings) as `%uXXXX`, so that
+ * distinct strings stay distinct.
+ */
+function idSegment(s: string): string {
+  if (ID_SAFE.test(s)) return s;
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if (ID_SAFE_CHAR.test(ch)) out += ch;
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += `%u${cp.toString(16).toUpperCase()}`;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * Consumer id of a verified JWT that maps to no configured consumer:
+ *
+ *   jwt/<provider>/sub/<sub>                (the token has a `sub`)
+ *   jwt/<provider>/client/<client id>       (no `sub`: its `client_id`, else `azp`)
+ *
+ * `<provider>` is the name in `auth.jwt.providers`; provider and value are percent-encoded
+ * (UTF-8) outside `A-Z a-z 0-9 _ . : @ ~ + = -`, so each part is one segment and `/` only
+ * separates (a lone surrogate becomes `%uXXXX`). A value longer than 128 characters once encoded
+ * is replaced by the base64url SHA-256 of its UTF-16 code units, with the kind `sub-sha256` or
+ * `client-sha256`. Configured consumer ids
+ * cannot contain `/` (schema pattern), so no token claim can name a configured consumer, and the
+ * provider segment keeps two providers' subjects apart. Null when the token has neither.
+ */
+export function unmappedJwtConsumerId(provider: string, sub: string | null, clientId: string | null): string | null {
+  const kind = sub !== null ? 'sub' : clientId !== null ? 'client' : null;
+  if (kind === null) return null;
+  const raw = (sub ?? clientId) as string;
+  const value = idSegment(raw);
+  const p = idSegment(provider);
+  if (value.length <= MAX_ID_SEGMENT) return `jwt/${p}/${kind}/${value}`;
+  return `jwt/${p}/${kind}-sha256/${createHash('sha256').update(Buffer.from(raw, 'utf16le')).digest('base64url')}`;
 }
 
 export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly RawTenant[] = []): ConsumerDirectory {
@@ -81,7 +118,8 @@ export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly Ra
         consumer: c,
         fingerprint: x.fingerprint !== undefined ? normaliseFingerprint(x.fingerprint) : null,
         san: x.san !== undefined ? normaliseSan(x.san) : null,
-        subject: x.subject !== undefined ? normaliseSubject(x.subject) : null,
+        // structural: a multi-valued RDN (CN=a+O=b) never equals two RDNs (CN=a,O=b); dn.ts
+        subject: x.subject !== undefined ? dnKey(parseDn(x.subject)) : null,
       });
     }
   }
@@ -101,11 +139,10 @@ export function buildDirectory(raw: readonly RawConsumer[], tenants: readonly Ra
       if (certs.length === 0) return undefined;
       const fp = normaliseFingerprint(cert.fingerprint256);
       const sans = new Set(cert.sans.map(normaliseSan));
-      const subject = normaliseSubject(cert.subject);
       for (const e of certs) {
         if (e.fingerprint !== null && e.fingerprint !== fp) continue;
         if (e.san !== null && !sans.has(e.san)) continue;
-        if (e.subject !== null && e.subject !== subject) continue;
+        if (e.subject !== null && e.subject !== cert.subjectKey) continue;
         return e.consumer;
       }
       return undefined;

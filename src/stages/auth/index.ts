@@ -14,12 +14,14 @@ import { ConfigError } from '../../config/errors.js';
 import { configErrorAt } from '../../config/load.js';
 import { AUTH_METHODS, authGlobalSchema, authRouteSchema, consumersSchema, tenantsSchema } from './schema.js';
 import { buildDirectory, type RawConsumer, type RawTenant } from './consumers.js';
+import { predatesEpoch, replayEpoch } from './replay-epoch.js';
 import { buildPrincipal, claimHeaderValue, headerValue, missingScopes, withChallenge } from './decide.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifierFactory, VerifyResult } from './types.js';
 import { createVerifier as createJwtVerifier, JwtVerifier } from './verifiers/jwt.js';
 import { createVerifier as createApiKeyVerifier } from './verifiers/api-key.js';
 import { certHeaderNames, createVerifier as createMtlsVerifier } from './verifiers/mtls.js';
 import { createVerifier as createSignatureVerifier } from './verifiers/signature.js';
+import { DnError, parseDn } from './verifiers/dn.js';
 
 /**
  * Identity headers the gateway sends upstream. The core removes incoming copies of these from
@@ -236,6 +238,17 @@ class AuthStage implements RouteStage {
     if (ttl > maxTtl + 60_000) {
       return this.fail(ctx, deny('PC_ERR_AUTH_TOKEN_CLAIMS', { reason: 'token lives longer than the replay window' }), 'jwt', acc.principal);
     }
+    const epoch = replayEpoch(this.s.env.services.store, ctx.now);
+    if (epoch !== null) {
+      // the memory store forgets seen jti on restart (replay-epoch.ts)
+      const iat = id.claims.iat;
+      if (typeof iat !== 'number') {
+        return this.fail(ctx, deny('PC_ERR_AUTH_TOKEN_CLAIMS', { reason: 'iat required for jti replay protection with the memory store' }), 'jwt', acc.principal);
+      }
+      if (predatesEpoch(iat, epoch)) {
+        return this.fail(ctx, deny('PC_ERR_AUTH_PREDATES_START', { reason: 'token issued before the gateway started (memory replay store)' }), 'jwt', acc.principal);
+      }
+    }
     const key = `auth:jti:${String(iss)}\u0000${jti}`;
     let p: Promise<boolean>;
     try {
@@ -385,6 +398,15 @@ export const authStage: StageModule = {
         if (keyIds.has(k.id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'api_keys', n, 'id'], `duplicate API key id '${k.id}'`);
         keyIds.add(k.id);
       });
+      (c.credentials?.certificates ?? []).forEach((x, n) => {
+        if (x.subject === undefined) return;
+        try {
+          parseDn(x.subject);
+        } catch (e) {
+          if (!(e instanceof DnError)) throw e;
+          throw configErrorAt(env.file, ['consumers', i, 'credentials', 'certificates', n, 'subject'], `not an RFC 4514 distinguished name: ${e.message}`);
+        }
+      });
       (c.credentials?.signature_keys ?? []).forEach((k, n) => {
         if (sigIds.has(k.key_id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'signature_keys', n, 'key_id'], `duplicate signature key id '${k.key_id}'`);
         sigIds.add(k.key_id);
@@ -412,6 +434,8 @@ export const authStage: StageModule = {
     const configured = methodsOfConfig(config);
     const defaults: Method[] = auth.default ?? configured;
     const needed = requiredMethods(config, defaults);
+    // fixes the replay epoch of a memory store before any request (replay-epoch.ts)
+    replayEpoch(env.services.store, env.services.clock());
     const venv: VerifierEnv = { auth, consumers: directory, services: env.services, file: env.file, baseDir: env.baseDir };
     const verifiers = new Map<Method, Verifier>();
     for (const m of AUTH_METHODS) {

@@ -231,7 +231,7 @@ export const authRouteSchema: JsonSchema = {
           default: {},
           description: 'Replay protection, kept in the state store (memory, or Redis for many instances). Signature nonces are always accepted once (`auth.signature.nonce`).',
           properties: {
-            jti: { type: 'boolean', default: false, description: 'A JWT `jti` is accepted once until the token expires; tokens without `jti` are refused.' },
+            jti: { type: 'boolean', default: false, description: 'A JWT `jti` is accepted once until the token expires; tokens without `jti` are refused. The memory store forgets jti on restart, so with it tokens issued (`iat`) before the gateway started, or without `iat`, are refused too (`PC_ERR_AUTH_PREDATES_START`, `PC_ERR_AUTH_TOKEN_CLAIMS`); not with Redis.' },
             max_ttl_s: seconds('Longest time a jti is remembered (tokens living longer are refused on this route).', 86400, 1),
           },
         },

@@ -21,7 +21,7 @@ import type { AuthMethod } from '../../core/principal.js';
 /** What one verifier learned from the request. */
 export interface Identity {
   readonly method: AuthMethod;
-  /** consumer id from config (null when no consumer maps, e.g. a bare OIDC client) */
+  /** consumer id from config; an unmapped JWT's namespaced id (unmappedJwtConsumerId); null for an unmapped certificate */
   readonly consumer: string | null;
   readonly tenant: string | null;
   readonly subject: string | null;
@@ -90,9 +90,10 @@ export interface ConsumerDirectory {
   bySignatureKeyId(keyId: string): { readonly consumer: ConsumerConfig; readonly key: ConsumerCredentials['signature_keys'][number] } | undefined;
   /**
    * consumer of a client certificate: fingerprint (hex, any case, colons optional) first, then any
-   * SAN entry (as `DNS:name`, `URI:uri`, `IP Address:ip`, `email:addr`), then the subject DN string
+   * SAN entry (as `DNS:name`, `URI:uri`, `IP Address:ip`, `email:addr`), then the subject, by its
+   * structural key (verifiers/dn.ts `dnKey`; null: no subject to match)
    */
-  byCertificate(cert: { readonly fingerprint256: string; readonly sans: readonly string[]; readonly subject: string }): ConsumerConfig | undefined;
+  byCertificate(cert: { readonly fingerprint256: string; readonly sans: readonly string[]; readonly subjectKey: string | null }): ConsumerConfig | undefined;
 }
 
 export interface VerifierEnv {

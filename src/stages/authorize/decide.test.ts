@@ -41,6 +41,18 @@ const rows: Row[] = [
   { name: 'claim array contains', section: { claims: [{ claim: 'groups', contains: 'ops' }] }, code: null },
   { name: 'claim array lacks', section: { claims: [{ claim: 'groups', contains: 'hr' }] }, code: 'PC_ERR_ROLE_REQUIRED' },
   { name: 'claim required absent', section: { claims: [{ claim: 'missing', present: true }] }, code: 'PC_ERR_ROLE_REQUIRED' },
+  ...((): Row[] => {
+    const mtls = (subject: string): Principal => principal({ methods: ['mtls'], claims: { cert_subject: subject, cert_issuer: 'CN=CA' } });
+    const eq = (v: string): Record<string, unknown> => ({ claims: [{ claim: 'cert_subject', equals: v }] });
+    return [
+      { name: 'cert_subject equals the same structure written differently', section: eq('cn=billing , O=Acme'), principal: mtls('CN=billing,O=Acme'), code: null },
+      { name: 'cert_subject of a multi-valued RDN is not the two-RDN name', section: eq('CN=billing,O=Acme'), principal: mtls('CN=billing+O=Acme'), code: 'PC_ERR_ROLE_REQUIRED' },
+      { name: 'cert_subject attribute order inside an RDN does not count', section: eq('O=Acme+CN=billing'), principal: mtls('CN=billing+O=Acme'), code: null },
+      { name: 'cert_subject RDN order counts', section: eq('O=Acme,CN=billing'), principal: mtls('CN=billing,O=Acme'), code: 'PC_ERR_ROLE_REQUIRED' },
+      { name: 'cert_issuer in a list, structurally', section: { claims: [{ claim: 'cert_issuer', in: ['CN=other', ' CN = CA'] }] }, principal: mtls('CN=x'), code: null },
+      { name: 'cert_subject of a principal without a certificate never matches', section: eq('CN=billing'), code: 'PC_ERR_ROLE_REQUIRED' },
+    ];
+  })(),
   { name: 'claim path through prototype is absent', section: { claims: [{ claim: 'org.constructor', present: true }] }, code: 'PC_ERR_ROLE_REQUIRED' },
   { name: 'own tenant route', owners: ['A'], code: null },
   { name: 'other tenant route', owners: ['B'], code: 'PC_ERR_TENANT_MISMATCH' },

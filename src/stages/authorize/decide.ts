@@ -4,6 +4,7 @@
  */
 import { deny, type Deny } from '../../core/decision.js';
 import type { Principal } from '../../core/principal.js';
+import { DnError, dnKey, parseDn } from '../auth/verifiers/dn.js';
 
 export interface Requirement {
   readonly allOf: readonly string[];
@@ -14,7 +15,23 @@ export type ClaimMatcher =
   | { readonly claim: string; readonly kind: 'equals'; readonly value: string | number | boolean }
   | { readonly claim: string; readonly kind: 'in'; readonly values: readonly (string | number | boolean)[] }
   | { readonly claim: string; readonly kind: 'contains'; readonly value: string | number | boolean }
-  | { readonly claim: string; readonly kind: 'present'; readonly present: boolean };
+  | { readonly claim: string; readonly kind: 'present'; readonly present: boolean }
+  /** `equals`/`in` on a certificate name claim (DN_CLAIMS): compared as structures (dnKey) */
+  | { readonly claim: string; readonly kind: 'dn'; readonly keys: ReadonlySet<string> };
+
+/** Claims of an mTLS principal that hold distinguished names (RFC 4514 text, src/stages/auth/verifiers/mtls.ts). */
+export const DN_CLAIMS: ReadonlySet<string> = new Set(['cert_subject', 'cert_issuer']);
+
+/** dnKey of an RFC 4514 string, or null when it does not parse. */
+export function dnKeyOf(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  try {
+    return dnKey(parseDn(v));
+  } catch (e) {
+    if (e instanceof DnError) return null;
+    throw e;
+  }
+}
 
 export interface Policy {
   readonly scopes: Requirement | null;
@@ -59,6 +76,10 @@ function matches(m: ClaimMatcher, v: unknown): boolean {
     case 'contains':
       if (Array.isArray(v)) return v.some((x) => x === m.value);
       return typeof v === 'string' && typeof m.value === 'string' && v.split(' ').includes(m.value);
+    case 'dn': {
+      const k = dnKeyOf(v);
+      return k !== null && m.keys.has(k);
+    }
   }
 }
 
@@ -100,8 +121,15 @@ export function compilePolicy(section: Record<string, unknown> | undefined, owne
   const claims: ClaimMatcher[] = [];
   for (const c of (section?.claims ?? []) as Record<string, unknown>[]) {
     const claim = c.claim as string;
-    if (c.equals !== undefined) claims.push({ claim, kind: 'equals', value: c.equals as string });
-    if (c.in !== undefined) claims.push({ claim, kind: 'in', values: c.in as string[] });
+    if (DN_CLAIMS.has(claim)) {
+      // a subject or issuer: structural, never textual (CN=a+O=b is not CN=a,O=b); index.ts checks they parse
+      const keys = (vs: unknown[]): ReadonlySet<string> => new Set(vs.map(dnKeyOf).filter((k): k is string => k !== null));
+      if (c.equals !== undefined) claims.push({ claim, kind: 'dn', keys: keys([c.equals]) });
+      if (c.in !== undefined) claims.push({ claim, kind: 'dn', keys: keys(c.in as unknown[]) });
+    } else {
+      if (c.equals !== undefined) claims.push({ claim, kind: 'equals', value: c.equals as string });
+      if (c.in !== undefined) claims.push({ claim, kind: 'in', values: c.in as string[] });
+    }
     if (c.contains !== undefined) claims.push({ claim, kind: 'contains', value: c.contains as string });
     if (c.present !== undefined) claims.push({ claim, kind: 'present', present: c.present as boolean });
   }

@@ -11,7 +11,7 @@ import type { RouteConfig } from '../../config/types.js';
 import { configErrorAt } from '../../config/load.js';
 import { challenge } from '../auth/decide.js';
 import { authorizeRouteSchema } from './schema.js';
-import { compilePolicy, decide, isEmpty, type Policy } from './decide.js';
+import { compilePolicy, decide, DN_CLAIMS, dnKeyOf, isEmpty, type Policy } from './decide.js';
 
 interface TenantEntry {
   id: string;
@@ -64,6 +64,16 @@ export const authorizeStage: StageModule = {
       if (auth === 'none' || (typeof auth === 'object' && auth.mode === 'off')) {
         throw configErrorAt(env.file, ['routes', i, 'authorize'], 'authorize needs an authenticated route (auth is none or off)');
       }
+      // certificate names are compared as structures (decide.ts): they must parse
+      ((a as { claims?: { claim: string; equals?: unknown; in?: unknown[] }[] }).claims ?? []).forEach((c, j) => {
+        if (!DN_CLAIMS.has(c.claim)) return;
+        const at = ['routes', i, 'authorize', 'claims', j];
+        const bad = (path: (string | number)[]): never => {
+          throw configErrorAt(env.file, [...at, ...path], `${c.claim} must be an RFC 4514 distinguished name, e.g. "CN=billing,O=Acme"`);
+        };
+        if (c.equals !== undefined && dnKeyOf(c.equals) === null) bad(['equals']);
+        (c.in ?? []).forEach((v, k) => dnKeyOf(v) === null && bad(['in', k]));
+      });
       (a.bind ?? []).forEach((b, j) => {
         const path = r.match.path ?? '';
         if (!path.includes(`{${b.param}}`)) {

@@ -26,7 +26,12 @@ export const claimMatcherSchema: JsonSchema = {
   minProperties: 2,
   description: 'A condition on one claim of the principal (dotted path, e.g. `org.id`).',
   properties: {
-    claim: { type: 'string', minLength: 1, description: 'Claim name or dotted path.' },
+    claim: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Claim name or dotted path. `cert_subject` and `cert_issuer` (mTLS) with `equals`/`in` take RFC 4514 names compared as structures (RDN order and multi-valued RDNs count; spaces, name case and order inside an RDN do not).',
+    },
     equals: { type: ['string', 'number', 'boolean'], description: 'The claim equals this value.' },
     in: { type: 'array', items: { type: ['string', 'number', 'boolean'] }, description: 'The claim equals one of these values.' },
     contains: { type: ['string', 'number', 'boolean'], description: 'The claim is an array (or space-separated string) containing this value.' },

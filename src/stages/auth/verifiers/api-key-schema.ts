@@ -19,8 +19,9 @@
  *
  * API keys look like `pc_<key id>_<43 base64url chars>`; the key id is any consumer id-like string
  * (`[A-Za-z0-9_.:@-]{1,128}`), found by position, so that lookup is O(1) by key id.
- * Certificate subjects are compared as RFC 4514 strings, most specific attribute first
- * (`CN=billing,O=Acme,C=DE`), the order `openssl x509 -subject -nameopt RFC2253` prints.
+ * Certificate subjects are written as RFC 4514 strings, most specific RDN first
+ * (`CN=billing,O=Acme,C=DE`, as `openssl x509 -subject -nameopt RFC2253` prints) and compared as
+ * structures (dn.ts): `CN=billing+O=Acme` (one RDN of two attributes) never equals `CN=billing,O=Acme`.
  *
  * Route requirement options (an `any_of` entry's keys): `api_key: <apiKeyRouteSchema>`,
  * `mtls: <mtlsRouteSchema>`, `signature: <signatureRouteSchema>`.
@@ -179,7 +180,8 @@ export const signatureSchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Replay protection: each `nonce` parameter is accepted once (state store: memory, or Redis shared by all instances).',
+      description:
+        'Replay protection: each `nonce` parameter is accepted once (state store: memory, or Redis shared by all instances). The memory store forgets nonces on restart, so with it a signature with a nonce created before the gateway started is refused (`PC_ERR_AUTH_PREDATES_START`, no skew allowance).',
       properties: {
         required: { type: 'boolean', default: true, description: 'Refuse signatures without a `nonce` parameter.' },
         ttl_seconds: {
@@ -266,7 +268,8 @@ export const consumerCredentialsSchema: Readonly<Record<'api_keys' | 'certificat
         subject: {
           type: 'string',
           minLength: 3,
-          description: 'Subject distinguished name, RFC 4514 order (most specific first), e.g. `CN=billing,O=Acme,C=DE`.',
+          description:
+            'Subject distinguished name as an RFC 4514 string (most specific RDN first, `+` joins the attributes of a multi-valued RDN, `\\` escapes), e.g. `CN=billing,O=Acme,C=DE`. Compared structurally with the certificate\'s subject: the same RDNs in the same order, each the same set of attribute types (names case-insensitive, or dotted OIDs) and values (exact text); so `CN=billing+O=Acme` matches only a certificate with that one two-attribute RDN.',
         },
         san: {
           type: 'string',

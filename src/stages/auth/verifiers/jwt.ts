@@ -17,6 +17,7 @@ import { checkClaims, claimAt, normaliseTyp, stringList, type ClaimPolicy } from
 import { keyFitsAlg, keyFromJwk, keyFromPem, keyFromSecret, keysFromJwks, verifySignature, type VerifyKey } from '../jwt/keys.js';
 import { RemoteKeySet, urlAllowed } from '../jwt/jwks.js';
 import { extractToken, type TokenSources } from '../jwt/extract.js';
+import { unmappedJwtConsumerId } from '../consumers.js';
 
 /** `auth.jwt.providers.<name>` after defaults. */
 export interface JwtProviderConfig {
@@ -313,7 +314,8 @@ export class JwtVerifier implements Verifier {
     const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
     const identity: Identity = {
       method: 'jwt',
-      consumer: consumer?.id ?? sub ?? clientId,
+      // never the raw claim: a token's sub must not name a configured consumer (consumers.ts)
+      consumer: consumer?.id ?? unmappedJwtConsumerId(provider.name, sub, clientId),
       tenant: consumer !== undefined ? consumer.tenant : typeof tenantClaim === 'string' ? tenantClaim : null,
       subject: sub,
       scopes,

@@ -2,13 +2,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildDirectory } from '../consumers.js';
-import { CERT_HEADERS, certHeaderNames, certHeaders, decideMtls, dnString, headerSafe, mtlsSettings, parseSubjectAltName, type CertInfo } from './mtls.js';
+import { CERT_HEADERS, certHeaderNames, certHeaders, decideMtls, headerSafe, mtlsSettings, parseSubjectAltName, type CertInfo } from './mtls.js';
+import { dnKey, parseDn } from './dn.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const cert = (over: Partial<CertInfo> = {}): CertInfo => ({
   authorized: true,
   authorizationError: null,
   subject: 'CN=billing,O=Acme',
+  subjectKey: 'subjectKey' in over ? (over.subjectKey ?? null) : dnKey(parseDn(over.subject ?? 'CN=billing,O=Acme')),
   issuer: 'CN=Intermediate,O=Acme',
   commonName: 'billing',
   sans: ['URI:spiffe://acme/billing', 'DNS:billing.acme.test'],
@@ -34,6 +36,19 @@ describe('mTLS identity mapping', () => {
     assert.equal(consumerOf(decideMtls(cert({ fingerprint256: 'cd'.repeat(32), sans: [] }), dir, settings, NOW)), 'by-fp');
     assert.equal(consumerOf(decideMtls(cert(), dir, settings, NOW)), 'by-san');
     assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports,O=Acme' }), dir, settings, NOW)), 'by-subject');
+    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports , o=Acme' }), dir, settings, NOW)), 'by-subject', 'spaces and attribute name case');
+  });
+
+  it('never maps a subject with a multi-valued RDN to a consumer configured with those RDNs apart, or the reverse', () => {
+    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports+O=Acme' }), dir, settings, NOW)), 'PC_ERR_AUTH_CERT_UNKNOWN');
+    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'O=Acme,CN=reports' }), dir, settings, NOW)), 'PC_ERR_AUTH_CERT_UNKNOWN', 'RDN order counts');
+    const multi = buildDirectory([{ id: 'multi', credentials: { certificates: [{ subject: 'CN=reports+O=Acme' }] } }]);
+    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports,O=Acme' }), multi, settings, NOW)), 'PC_ERR_AUTH_CERT_UNKNOWN');
+    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'O=Acme+CN=reports' }), multi, settings, NOW)), 'multi', 'order inside an RDN does not count');
+  });
+
+  it('matches no subject when the certificate names could not be read', () => {
+    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: '', subjectKey: null }), dir, settings, NOW)), 'PC_ERR_AUTH_CERT_UNKNOWN');
   });
 
   it('ignores identity fields that are not listed in match', () => {
@@ -102,12 +117,6 @@ describe('certificate detail headers', () => {
 });
 
 describe('certificate names', () => {
-  it('prints a subject in RFC 4514 order with escaping', () => {
-    assert.equal(dnString({ C: 'DE', O: 'Acme, Inc.', CN: 'billing' }), 'CN=billing,O=Acme\\, Inc.,C=DE');
-    assert.equal(dnString({ OU: ['a', 'b'], CN: '#x ' }), 'CN=\\#x\\ ,OU=b,OU=a');
-    assert.equal(dnString(undefined), '');
-  });
-
   const sans: [string, string, string[]][] = [
     ['plain entries', 'DNS:a.test, URI:spiffe://x/y, IP Address:127.0.0.1, email:a@b.test', ['DNS:a.test', 'URI:spiffe://x/y', 'IP Address:127.0.0.1', 'email:a@b.test']],
     ['a JSON-quoted value with a comma (no forged entry)', 'DNS:"a.test, DNS:evil.test", DNS:b.test', ['DNS:a.test, DNS:evil.test', 'DNS:b.test']],

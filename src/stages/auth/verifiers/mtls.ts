@@ -1,7 +1,8 @@
 /**
  * Client certificate (mTLS) verifier. The TLS layer (src/server/tls-options.ts) verifies the chain,
  * expiry and CRLs; this verifier reads the verified peer certificate, maps its identity (SHA-256
- * fingerprint, SAN entries, subject DN) to a consumer, and forwards the details upstream.
+ * fingerprint, SAN entries, subject DN compared structurally: dn.ts) to a consumer, and forwards
+ * the details upstream.
  *
  * - no TLS, or no certificate: absent (the auth stage answers 401 PC_ERR_AUTH_CERT_REQUIRED)
  * - a certificate the handshake did not verify (client_auth optional): PC_ERR_AUTH_CERT_INVALID
@@ -13,6 +14,7 @@ import type { RequestContext } from '../../../core/context.js';
 import { deny } from '../../../core/decision.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifyResult } from '../types.js';
 import { CERT_HEADER_DEFAULTS, MTLS_DEFAULTS } from './api-key-schema.js';
+import { DnError, OID_CN, certificateNames, dnKey, formatDn, lastValue } from './dn.js';
 
 /**
  * Default names (lowercase) of the certificate detail headers, plus the RFC 9440 headers that an
@@ -27,8 +29,10 @@ export interface CertInfo {
   /** the TLS layer verified the chain (client_auth optional lets unverified ones through) */
   readonly authorized: boolean;
   readonly authorizationError: string | null;
-  /** RFC 4514 string, most specific attribute first: `CN=billing,O=Acme,C=DE` */
+  /** RFC 4514 string from the DER, most specific RDN first: `CN=billing+O=Acme,C=DE` ('' when unreadable) */
   readonly subject: string;
+  /** dn.ts `dnKey` of the subject: equal exactly for structurally equal names; null when unreadable */
+  readonly subjectKey: string | null;
   readonly issuer: string;
   readonly commonName: string | null;
   /** `DNS:x`, `URI:x`, `email:x`, `IP Address:x`, in certificate order */
@@ -44,25 +48,6 @@ export interface CertInfo {
   /** ms since epoch */
   readonly notBefore: number;
   readonly notAfter: number;
-}
-
-// RFC 4514 section 2.4 escaping
-function escapeDnValue(v: string): string {
-  let out = v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`);
-  if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
-  if (out.endsWith(' ') && out.length > 0) out = `${out.slice(0, -1)}\\ `;
-  return out;
-}
-
-/** RFC 4514 string of a Node certificate name object (whose key order is the certificate's RDN order). */
-export function dnString(name: Readonly<Record<string, string | string[] | undefined>> | undefined): string {
-  if (name === undefined || name === null) return '';
-  const parts: string[] = [];
-  for (const [attr, val] of Object.entries(name)) {
-    if (val === undefined) continue;
-    for (const v of Array.isArray(val) ? val : [val]) parts.push(`${attr}=${escapeDnValue(v)}`);
-  }
-  return parts.reverse().join(',');
 }
 
 /**
@@ -101,22 +86,25 @@ export function parseSubjectAltName(s: string | undefined): string[] {
   return out;
 }
 
-function firstString(v: string | string[] | undefined): string | null {
-  if (v === undefined) return null;
-  return Array.isArray(v) ? (v[0] ?? null) : v;
-}
-
 /** CertInfo of a Node peer certificate; null when the peer sent none. */
 export function certInfoOf(cert: PeerCertificate | Record<string, never> | null | undefined, authorized: boolean, authorizationError: string | null): CertInfo | null {
   if (cert === null || cert === undefined || !('raw' in cert) || !Buffer.isBuffer(cert.raw) || cert.raw.length === 0) return null;
   const digest = createHash('sha256').update(cert.raw).digest();
-  const subject = cert.subject as unknown as Record<string, string | string[] | undefined> | undefined;
+  // names from the DER: Node's subject object flattens multi-valued RDNs (CN=a+O=b reads as CN=a,O=b)
+  let names: ReturnType<typeof certificateNames> | null;
+  try {
+    names = certificateNames(cert.raw);
+  } catch (e) {
+    if (!(e instanceof DnError)) throw e;
+    names = null; // fails closed: no subject matches, no subject header
+  }
   return {
     authorized,
     authorizationError,
-    subject: dnString(subject),
-    issuer: dnString(cert.issuer as unknown as Record<string, string | string[] | undefined> | undefined),
-    commonName: firstString(subject?.['CN']),
+    subject: names === null ? '' : formatDn(names.subject),
+    subjectKey: names === null ? null : dnKey(names.subject),
+    issuer: names === null ? '' : formatDn(names.issuer),
+    commonName: names === null ? null : lastValue(names.subject, OID_CN),
     sans: parseSubjectAltName(cert.subjectaltname),
     fingerprint256: digest.toString('hex'),
     x5tS256: digest.toString('base64url'),
@@ -195,7 +183,7 @@ export function decideMtls(info: CertInfo | null, consumers: Pick<ConsumerDirect
   const consumer = consumers.byCertificate({
     fingerprint256: s.match.has('fingerprint') ? info.fingerprint256 : '',
     sans: s.match.has('san') ? info.sans : [],
-    subject: s.match.has('subject') ? info.subject : '',
+    subjectKey: s.match.has('subject') ? info.subjectKey : null,
   });
   if (consumer === undefined && !s.allowUnmapped) {
     return { kind: 'fail', deny: deny('PC_ERR_AUTH_CERT_UNKNOWN', { reason: 'certificate maps to no consumer' }) };

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { MemoryStore } from '../../../store/memory.js';
 import type { StateStore } from '../../../store/types.js';
 import { buildDirectory } from '../consumers.js';
+import { predatesEpoch } from '../replay-epoch.js';
 import { parseDictionary, serializeDictionary, type InnerList } from './structured-fields.js';
 import { checkContentDigest, contentDigest, secretBytes, signatureBase, type MessageView } from './signature-base.js';
 import { messageViewFor, signRequest, type SignOptions } from './signature-sign.js';
@@ -293,6 +294,17 @@ describe('signature nonces', () => {
     const store = { once: async (_k: string, t: number) => ((ttl = t), true) } as unknown as StateStore;
     await consumeNonce(verified(), store, s);
     assert.equal(ttl, 240_000);
+  });
+
+  it('refuses a nonce-checked signature created before the memory store began, to the exact second, with no skew allowance', async () => {
+    const sig = verified(); // created = NOW / 1000
+    const refused = await consumeNonce(sig, new MemoryStore({ maxEntries: 10 }), settings, NOW + 1);
+    assert.equal(refused.kind === 'fail' && refused.deny.code, 'PC_ERR_AUTH_PREDATES_START');
+    assert.equal((await consumeNonce(sig, new MemoryStore({ maxEntries: 10 }), settings, NOW)).kind, 'ok');
+    assert.equal((await consumeNonce(sig, new MemoryStore({ maxEntries: 10 }), settings, null)).kind, 'ok', 'no epoch (redis): unchanged');
+    assert.equal(predatesEpoch(99, 100_000), true);
+    assert.equal(predatesEpoch(100, 100_000), false);
+    assert.equal(predatesEpoch(99, null), false);
   });
 
   it('fails closed with 503 when the store is unavailable', async () => {

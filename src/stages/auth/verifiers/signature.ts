@@ -15,6 +15,7 @@ import type { ErrorCode } from '../../../core/errors.js';
 import type { StateStore } from '../../../store/types.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifyResult } from '../types.js';
 import { SIGNATURE_DEFAULTS } from './api-key-schema.js';
+import { predatesEpoch, replayEpoch } from '../replay-epoch.js';
 import { SfError, parseDictionary, type InnerList } from './structured-fields.js';
 import { SignatureBaseError, checkContentDigest, coveredNames, secretBytes, signatureBase, type MessageView } from './signature-base.js';
 
@@ -92,6 +93,8 @@ export interface VerifiedSignature {
   readonly identity: Identity;
   readonly keyId: string;
   readonly nonce: string | null;
+  /** the `created` parameter (seconds since epoch) */
+  readonly created: number;
 }
 
 const fail = (code: ErrorCode, reason: string): { kind: 'fail'; deny: Deny } => ({ kind: 'fail', deny: deny(code, { reason }) });
@@ -162,6 +165,7 @@ function evaluate(
   return {
     keyId: keyid.v,
     nonce: nonce === undefined ? null : (nonce.v as string),
+    created: created.v as number,
     identity: {
       method: 'signature',
       consumer: c.id,
@@ -234,6 +238,7 @@ export function createVerifier(env: VerifierEnv): Verifier {
     });
   }
   const services = env.services;
+  replayEpoch(services.store, services.clock());
   return {
     method: 'signature',
     needsBody: true,
@@ -248,14 +253,19 @@ export function createVerifier(env: VerifierEnv): Verifier {
       };
       const res = verifySignedRequest(r, env.consumers, settings, ctx.now, routeRequired(options, settings));
       if (res.kind !== 'verified') return res;
-      return consumeNonce(res.sig, services.store, settings);
+      return consumeNonce(res.sig, services.store, settings, replayEpoch(services.store, ctx.now));
     },
   };
 }
 
-/** Accepts the nonce once; a store failure fails closed (503). */
-export async function consumeNonce(sig: VerifiedSignature, store: StateStore, s: SignatureSettings): Promise<VerifyResult> {
+/**
+ * Accepts the nonce once; a store failure fails closed (503). `epochMs` (replay-epoch.ts): when the
+ * store forgets on restart, a nonce-checked signature created before it began is refused, with no
+ * skew allowance.
+ */
+export async function consumeNonce(sig: VerifiedSignature, store: StateStore, s: SignatureSettings, epochMs: number | null = null): Promise<VerifyResult> {
   if (sig.nonce !== null) {
+    if (predatesEpoch(sig.created, epochMs)) return fail('PC_ERR_AUTH_PREDATES_START', 'signature created before the gateway started (memory replay store)');
     let first: boolean;
     try {
       first = await store.once(nonceKey(sig.keyId, sig.nonce), s.nonceTtlMs);
