@@ -52,6 +52,10 @@ const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(
  */
 export function nameProblem(name: string): { readonly code: 'malformed' | 'forbidden_key'; readonly reason: string } | null {
   if (name.length === 0) return { code: 'malformed', reason: 'empty parameter name' };
+  // qs with allowDots (Koa's form parser) reads `a.b` as a[b]: every dotted part is a key too
+  if (name.indexOf('.') >= 0) {
+    for (const part of name.split(/[.[\]]/)) if (isForbiddenKey(part) || PROTOTYPE_NAMES.has(part)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
+  }
   const open = name.indexOf('[');
   if (open < 0) {
     if (isForbiddenKey(name) || PROTOTYPE_NAMES.has(name)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
@@ -106,6 +110,11 @@ export function parsePairs(s: string, limits: FormLimits = DEFAULT_FORM_LIMITS):
       if (pairs.length >= limits.maxParams) return { ok: false, code: 'too_many_params', reason: `more than ${limits.maxParams} parameters` };
       const eq = s.indexOf('=', start);
       const hasEq = eq !== -1 && eq < end;
+      // qs splits a pair at `]=` when there is one, not at the first `=`: `a=x]=y` is a=`x]=y` here, `a=x]`=`y` there
+      if (hasEq) {
+        const be = s.indexOf(']=', eq);
+        if (be !== -1 && be < end) return { ok: false, code: 'malformed', reason: "']=' in a parameter value (qs splits the pair there)" };
+      }
       const name = decode(s.slice(start, hasEq ? eq : end));
       const value = hasEq ? decode(s.slice(eq + 1, end)) : '';
       if (name === null || value === null) return { ok: false, code: 'malformed', reason: 'malformed percent-encoding' };
@@ -119,7 +128,47 @@ export function parsePairs(s: string, limits: FormLimits = DEFAULT_FORM_LIMITS):
     if (amp === -1) break;
     start = amp + 1;
   }
+  const conflict = structureProblem(pairs);
+  if (conflict !== null) return { ok: false, code: 'malformed', reason: conflict };
   return { ok: true, pairs };
+}
+
+/**
+ * Names that qs (Express's extended parsers, Koa's form parser) merges by rules of its own, where
+ * flat parsers keep each pair apart; null when there is none:
+ * - a name that is both a value and the parent of others (`a=1&a[b]=2`, `a[b]=1&a[b][c]=2`,
+ *   `a=&a[]=1`): qs drops one, or makes a key of a value;
+ * - two spellings of one position (`a.b` and `a[b]`, `a[0]` and `a[00]`): their values are merged,
+ *   and an empty one dropped;
+ * - a list appended to (`a[]`) and indexed (`a[0]`) at once: the same.
+ * Bracketed and dotted names are split into their path (`a[b].c` is a, b, c); the check runs
+ * only when a name has a bracket or a dot.
+ */
+function structureProblem(pairs: readonly Pair[]): string | null {
+  let nested = false;
+  for (const [k] of pairs) if (k.indexOf('[') >= 0 || k.indexOf('.') >= 0) nested = true;
+  if (!nested) return null;
+  const leaves = new Map<string, string>();
+  const parents = new Set<string>();
+  const listKinds = new Map<string, number>();
+  for (const [k] of pairs) {
+    const path = k.replace(/\]/g, '').split(/[[.]/).map((seg) => (seg === '' ? '[]' : /^[0-9]+$/.test(seg) ? `#${Number(seg)}` : seg));
+    const key = path.join('\u0000');
+    const before = leaves.get(key);
+    if (before !== undefined && before !== k) return 'two spellings of one parameter name';
+    leaves.set(key, k);
+    for (let i = 1; i < path.length; i++) {
+      const parent = path.slice(0, i).join('\u0000');
+      parents.add(parent);
+      const seg = path[i] as string;
+      const kind = seg === '[]' ? 1 : seg.charCodeAt(0) === 0x23 ? 2 : 0;
+      const kinds = (listKinds.get(parent) ?? 0) | kind;
+      if (kinds === 3) return 'a list both appended to and indexed';
+      listKinds.set(parent, kinds);
+    }
+  }
+  for (const l of leaves.keys()) if (parents.has(l)) return 'a parameter name is both a value and the parent of other names';
+  return null;
 }
 
 /** Groups pairs by name; repeated names become arrays in order. */
