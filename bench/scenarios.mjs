@@ -204,6 +204,8 @@ export const SCENARIOS = {
     targets: [
       { name: 'waf-off', start: gateway('waf.yaml', { WAF: 'off' }) },
       { name: 'waf-on', start: gateway('waf.yaml', { WAF: 'enforce' }) },
+      // A/B while working: BENCH_ALT_ROOT=<another checkout, built> adds that build's WAF-on row
+      ...(process.env.BENCH_ALT_ROOT ? [{ name: 'waf-on-alt', start: gateway('waf.yaml', { WAF: 'enforce' }, process.env.BENCH_ALT_ROOT) }] : []),
       ...(haveModsec() ? [{ name: 'nginx-modsecurity-crs', start: nginxModsec }] : []),
     ],
     workloads: [POST],

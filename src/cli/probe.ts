@@ -250,6 +250,17 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
       rows.push({ name: 'invalid JSON body', expected: '400', got: describe(r), status: ok ? 'pass' : 'fail' });
       if (ok) refused.push({ step: 'invalid JSON', reply: r });
     }
+    // 2b. one reading: a Content-Type whose charset could be read two ways (Express reads the last)
+    {
+      const r = await send(
+        client,
+        { method: 'POST', path: p(jsonRoute), headers: { ...auth, 'content-type': 'application/json; charset=utf-8; charset=utf-7' }, body: '{"name": "probe", "price": 1}' },
+        timeoutMs,
+      );
+      const ok = r.status === 400;
+      rows.push({ name: 'Content-Type read two ways', expected: '400', got: describe(r), status: ok ? 'pass' : 'fail' });
+      if (ok) refused.push({ step: 'ambiguous content-type', reply: r });
+    }
     // 3. path traversal (the raw path is sent as written)
     {
       const r = await send(client, { method: 'GET', path: p(traversalPath(route)), headers: auth }, timeoutMs);

@@ -23,6 +23,8 @@ interface Flaws {
   noRateLimit?: boolean;
   traversalPasses?: boolean;
   noAlert?: boolean;
+  /** forwards a Content-Type with two charsets */
+  ambiguousContentType?: boolean;
 }
 
 /** A peer answering like a gateway with every protection on, unless `flaws` says otherwise. */
@@ -47,6 +49,8 @@ async function scriptedGateway(flaws: Flaws = {}): Promise<{ url: string; admin:
       if (url.includes('../') && !flaws.traversalPasses) return deny(res, 403, 'PC_ERR_WAF_BLOCKED');
       if (/UNION|%27/i.test(url)) return deny(res, 403, 'PC_ERR_WAF_BLOCKED');
       if (req.method === 'POST') {
+        const ct = req.headers['content-type'] ?? '';
+        if (!flaws.ambiguousContentType && (ct.match(/charset/gi) ?? []).length > 1) return deny(res, 400, 'PC_ERR_MEDIA_TYPE_INVALID');
         try {
           JSON.parse(Buffer.concat(chunks).toString('utf8'));
         } catch {
@@ -105,6 +109,7 @@ test('the probe reports each missing protection as a failed step and exits 1', a
     [{ noRateLimit: true }, 'quick requests beyond the burst'],
     [{ traversalPasses: true }, 'path with ../'],
     [{ noAlert: true }, 'an alert was raised'],
+    [{ ambiguousContentType: true }, 'Content-Type read two ways'],
   ];
   for (const [flaws, step] of cases) {
     const g = await scriptedGateway(flaws);
