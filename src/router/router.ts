@@ -356,7 +356,9 @@ export class Router<T> {
   find(method: string, host: string, path: string, semicolon = false): RouteMatch<T> {
     const values: string[] = [];
     let e = this.lookup(method, host, path, values, null);
-    if (this.folds || semicolon || (path.length > 1 && path.charCodeAt(path.length - 1) === 0x2f)) {
+    // the common case asks no fold: no ';', no trailing slash, no upper case on either side
+    const trailing = path.length > 1 && path.charCodeAt(path.length - 1) === 0x2f;
+    if (semicolon || trailing || (this.folds && (this.upperRoutes || hasUpper(path)))) {
       const folded = this.foldedIfStricter(method, host, path, semicolon, e, values);
       if (folded !== null) e = folded;
     }
