@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { freePort } from '../helpers/net.js';
+import { stablePort } from '../helpers/net.js';
 import { signRequest } from '../../src/stages/auth/verifiers/signature-sign.js';
 import { bearer, jwt, nowS, pastStartSecond, rawRequest, type RawResponse } from './support.js';
 
@@ -75,7 +75,7 @@ describe('replay protection across a restart, memory store', () => {
 
   before(async () => {
     up = await startUpstream();
-    port = await freePort();
+    port = await stablePort();
   });
   after(async () => {
     await gw?.close();
