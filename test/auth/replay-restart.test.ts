@@ -107,7 +107,8 @@ describe('replay protection across a restart, memory store', () => {
     // credentials made after the start pass, once
     await pastStartSecond();
     const fresh = token();
-    assert.equal((await rawRequest(`${second.gw.url}/once`, { headers: bearer(fresh) })).status, 200);
+    const ok = await rawRequest(`${second.gw.url}/once`, { headers: bearer(fresh) });
+    assert.equal(ok.status, 200, `${JSON.stringify(ok.json())} iat ${nowS()}`);
     assert.equal(code(await rawRequest(`${second.gw.url}/once`, { headers: bearer(fresh) })), 'PC_ERR_AUTH_TOKEN_REPLAYED');
     assert.equal((await send(signed(`${second.gw.url}/signed/y`))).status, 200);
     await second.gw.close();

@@ -131,6 +131,7 @@ export function tlsRequest(url: string, client: KeyPair | null, headers: Record<
  * gateway's start (src/stages/auth/replay-epoch.ts): call this after starting a gateway.
  */
 export async function pastStartSecond(sinceMs = Date.now()): Promise<void> {
-  const wait = Math.ceil(sinceMs / 1000) * 1000 - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const target = Math.ceil(sinceMs / 1000) * 1000;
+  // a timer may fire a millisecond before the wall clock reaches its time: wait until it has
+  while (Date.now() < target) await new Promise((r) => setTimeout(r, Math.max(1, target - Date.now())));
 }
