@@ -179,8 +179,11 @@ export async function instructionsScenario(env) {
 }
 
 /**
- * `node bench/instructions.mjs --by-function [get|post] [rows] [--d1-misses]`: where Portcullis's
- * instructions per request differ from the Node limit's, by function (main thread, GET by default).
+ * `node bench/instructions.mjs --by-function [get|post] [rows] [--d1-misses] [--config NAME.yaml]`:
+ * where Portcullis's instructions per request differ from the Node limit's, by function (main
+ * thread, GET by default). `--config` measures another of bench/configs (its `{{WAF}}`-style
+ * placeholders set to enforce/on); with BENCH_ALT_ROOT=<another built checkout>, that build is the
+ * baseline instead of the Node limit (an A/B of two builds on the same config).
  * With --d1-misses, L1 data-cache misses (reads and writes, callgrind's cache simulation) instead
  * of instructions: data that a request touches and that other work evicted in between (config,
  * tables, objects made earlier in the exchange) costs cycles that an instruction count does not
@@ -188,7 +191,11 @@ export async function instructionsScenario(env) {
  */
 async function main() {
   const d1Misses = process.argv.includes('--d1-misses');
-  const [wlName = 'get', rows = '40'] = process.argv.slice(3).filter((a) => a !== '--d1-misses');
+  const ci = process.argv.indexOf('--config');
+  const configName = ci > 0 ? process.argv[ci + 1] : 'core.yaml';
+  const positional = process.argv.slice(3).filter((a, i, all) => a !== '--d1-misses' && a !== '--config' && all[i - 1] !== '--config');
+  const [wlName = 'get', rows = '40'] = positional;
+  const alt = process.env.BENCH_ALT_ROOT;
   if (!haveValgrind()) throw new Error('valgrind is required (apt-get install valgrind)');
   const here = dirname(fileURLToPath(import.meta.url));
   const work = mkdtempSync(join(tmpdir(), 'portcullis-instr-'));
@@ -198,21 +205,29 @@ async function main() {
   try {
     await waitPort(upstreamPort);
     const [limitPort, port, adminPort] = [await freePort(), await freePort(), await freePort()];
-    const vars = { PORT: port, UPSTREAM_PORT: upstreamPort, ADMIN_PORT: adminPort, WORK: work, LOG: 'true' };
-    const conf = join(work, 'core.yaml');
-    writeFileSync(conf, readFileSync(join(here, 'configs', 'core.yaml'), 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, k) => String(vars[k])));
+    // placeholders of the other configs: the security feature on
+    const vars = { PORT: port, UPSTREAM_PORT: upstreamPort, ADMIN_PORT: adminPort, WORK: work, LOG: 'true', WAF: 'enforce', VALIDATE: 'enforce', LIMIT: 'off', STATE: '{ store: memory }', AUTH: 'none' };
+    const text = readFileSync(join(here, 'configs', configName), 'utf8');
+    const fill = (p, a) => text.replace(/\{\{(\w+)\}\}/g, (_m, k) => String(k === 'PORT' ? p : k === 'ADMIN_PORT' ? a : vars[k]));
+    const conf = join(work, 'portcullis.yaml');
+    writeFileSync(conf, fill(port, adminPort));
     const opts = { byFunction: true, d1Misses };
-    const [limit, gw] = await Promise.all([
-      measure('node-limit', [join(here, 'node-limit-proxy.mjs')], { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${upstreamPort}` }, limitPort, wl, join(work, 'limit'), waitPort, opts),
-      measure('portcullis', [join(here, '..', 'bin', 'portcullis.js'), 'start', '-c', conf], {}, port, wl, join(work, 'portcullis'), waitPort, opts),
-    ]);
+    let base;
+    if (alt) {
+      const altConf = join(work, 'alt.yaml');
+      writeFileSync(altConf, fill(limitPort, await freePort()));
+      base = ['portcullis-alt', () => measure('portcullis-alt', [join(alt, 'bin', 'portcullis.js'), 'start', '-c', altConf], {}, limitPort, wl, join(work, 'alt'), waitPort, opts)];
+    } else {
+      base = ['node-limit', () => measure('node-limit', [join(here, 'node-limit-proxy.mjs')], { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${upstreamPort}` }, limitPort, wl, join(work, 'limit'), waitPort, opts)];
+    }
+    const [limit, gw] = await Promise.all([base[1](), measure('portcullis', [join(here, '..', 'bin', 'portcullis.js'), 'start', '-c', conf], {}, port, wl, join(work, 'portcullis'), waitPort, opts)]);
     const k = (x) => Math.round(x).toLocaleString('en-US');
-    console.log(`${wlName.toUpperCase()}, main thread, instructions per request: node-limit ${k(limit.main)}, portcullis ${k(gw.main)} (${(gw.main / limit.main).toFixed(3)}x)\n`);
+    console.log(`${wlName.toUpperCase()} (${configName}), main thread, instructions per request: ${base[0]} ${k(limit.main)}, portcullis ${k(gw.main)} (${(gw.main / limit.main).toFixed(3)}x)\n`);
     if (d1Misses) {
       const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
       console.log(`L1 data-cache misses per request, main thread: node-limit ${k(sum(limit.functions))}, portcullis ${k(sum(gw.functions))} (${(sum(gw.functions) / sum(limit.functions)).toFixed(3)}x)\n`);
     }
-    console.log('| difference | node-limit | portcullis | function |\n|---:|---:|---:|---|');
+    console.log(`| difference | ${base[0]} | portcullis | function |\n|---:|---:|---:|---|`);
     const names = new Set([...limit.functions.keys(), ...gw.functions.keys()]);
     const diff = [...names].map((n) => [n, limit.functions.get(n) ?? 0, gw.functions.get(n) ?? 0]).sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
     for (const [n, a, b] of diff.slice(0, Number(rows))) console.log(`| ${k(b - a)} | ${k(a)} | ${k(b)} | ${n.slice(0, 140).replace(/\|/g, '\\|')} |`);

@@ -103,6 +103,8 @@ const CODES: Record<BodyErrorCode, ErrorCode> = {
   too_long: 'PC_ERR_BODY_LIMITS',
 };
 
+const EMPTY: BodyReading = Object.freeze({ kind: 'other' });
+
 /** The body as every stage reads it, or the refusal that stands for it. */
 export type BodyStep =
   | { readonly ok: true; readonly body: Buffer; readonly decoded: boolean; readonly reading: BodyReading }
@@ -119,6 +121,8 @@ function read(body: Buffer, decoded: boolean, media: MediaType | null, policy: B
  * `contentEncoding`: the request's Content-Encoding header.
  */
 export function stepBody(raw: Buffer, contentEncoding: string | undefined, media: MediaType | null, policy: BodyPolicy): BodyStep | Promise<BodyStep> {
+  // an empty body (chunked with no data) is no body: stages see none, whatever its headers say
+  if (raw.length === 0) return { ok: true, body: raw, decoded: false, reading: EMPTY };
   if (!isEncoded(contentEncoding)) return read(raw, false, media, policy);
   if (policy.contentEncoding === 'refuse') {
     return { ok: false, deny: deny('PC_ERR_CONTENT_ENCODING', { detail: 'Send the body without Content-Encoding.', reason: `content-encoding ${String(contentEncoding).slice(0, 40)}` }) };

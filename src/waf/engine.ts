@@ -355,6 +355,39 @@ export interface EvaluateOptions {
   readonly exclusions?: readonly CompiledExclusion[];
   /** keep evaluating after a rule already matched on another target (for `waf test`) */
   readonly allMatches?: boolean;
+  /** header values found clean by earlier requests under the same policy (see CleanHeaders) */
+  readonly cleanHeaders?: CleanHeaders;
+}
+
+/** Target kinds whose clean values are remembered across requests: what a client sends on every request. */
+const REMEMBERED_KINDS: ReadonlySet<string> = new Set(['method', 'header', 'header_name', 'content_type']);
+/** Longest value remembered. */
+const REMEMBERED_MAX = 256;
+
+/**
+ * Values of headers (and methods, content types) that evaluated clean under one policy: a client
+ * sends the same User-Agent, Accept and header names on every request, and the engine is
+ * deterministic, so a name and value that matched nothing match nothing the next time. A value
+ * is remembered with its name (rules and exclusions may depend on it), and only when its verdict
+ * depended on nothing else in the request (not on a rule skipped because it had already fired on
+ * another target, nor on validation). Bounded: oldest first out. One instance per route policy
+ * and config snapshot (a reload starts afresh).
+ */
+export class CleanHeaders {
+  private readonly byKind: (Set<string> | undefined)[] = [];
+  constructor(private readonly max = 512) {}
+
+  has(kindIndex: number, value: string): boolean {
+    const s = this.byKind[kindIndex];
+    return s !== undefined && s.has(value);
+  }
+
+  add(kindIndex: number, value: string): void {
+    let s = this.byKind[kindIndex];
+    if (s === undefined) s = this.byKind[kindIndex] = new Set();
+    if (s.size >= this.max) s.delete(s.values().next().value as string);
+    s.add(value);
+  }
 }
 
 /** Evaluates one request. Pure and synchronous. */
@@ -389,9 +422,14 @@ export function evaluateTargets(
   // remembering them pays only when there are many targets
   const clean: (Set<string> | undefined)[] = [];
   const remember = targets.length > DEDUPE_MIN_TARGETS;
+  const known = opts.cleanHeaders;
 
   for (const t of targets) {
     const kindIndex = KIND_INDEX.get(t.kind)!;
+    // remembered by name and value: rules and exclusions may depend on the header's name
+    const rememberKey = known !== undefined && REMEMBERED_KINDS.has(t.kind) && t.value.length <= REMEMBERED_MAX ? `${t.name}\u0000${t.value}` : null;
+    if (rememberKey !== null && known!.has(kindIndex, rememberKey)) continue;
+    let orderDependent = false;
     const bit = 1 << kindIndex;
     const isValidated = validated !== null && t.pointer !== null && validated.has(t.kind === 'json' ? (t.name === '/' ? '/body' : `/body${t.name}`) : t.pointer);
     if (isValidated) skippedValidated++;
@@ -488,7 +526,10 @@ export function evaluateTargets(
       seen[ri] = 0;
       const r = rules[ri]!;
       if ((r.kinds & bit) === 0 || r.def.paranoia > paranoia) continue;
-      if (fired[ri] === 1 && !all) continue;
+      if (fired[ri] === 1 && !all) {
+        orderDependent = true; // clean here only because the rule already fired on another target
+        continue;
+      }
       if (r.headers !== null && (t.kind === 'header' || t.kind === 'header_name') && !r.headers.has(t.name)) {
         dependent = true;
         continue;
@@ -523,7 +564,10 @@ export function evaluateTargets(
         });
       }
     }
-    if (dedupe && !dependent && matches.length === before && score === scoreBefore) (clean[kindIndex] ??= new Set()).add(t.value);
+    if (!orderDependent && matches.length === before && score === scoreBefore) {
+      if (dedupe && !dependent) (clean[kindIndex] ??= new Set()).add(t.value);
+      if (rememberKey !== null && !isValidated) known!.add(kindIndex, rememberKey);
+    }
     if (stop && score >= policy.threshold) {
       return { score, blocked: true, matches, truncated, skippedValidated };
     }

@@ -1,10 +1,10 @@
 /** The engine: scoring, paranoia, exclusions, schema awareness, inspection limits, targets. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileExclusions, compileRules, evaluate } from '../../src/waf/engine.js';
+import { CleanHeaders, compileExclusions, compileRules, evaluate } from '../../src/waf/engine.js';
 import { BUILTIN_RULES } from '../../src/waf/rules/index.js';
 import { extractTargets } from '../../src/waf/parser/targets.js';
-import { DEFAULT_LIMITS, type Policy, type RuleDef, type WafRequest } from '../../src/waf/types.js';
+import { DEFAULT_LIMITS, TARGET_KINDS, type Policy, type RuleDef, type WafRequest } from '../../src/waf/types.js';
 import { routeSettings, type WafGlobal } from '../../src/stages/waf/index.js';
 
 const compiled = compileRules(BUILTIN_RULES);
@@ -142,4 +142,27 @@ test('base64-hidden payloads are decoded at every alignment; values without uppe
   const lower = b64("x=require('child_process')").toLowerCase();
   assert.ok(!evaluate(jsonReq({ data: lower }), compiled, { ...P1, threshold: 1000 }).matches.some((m) => m.ruleId === 'node-110'));
   assert.ok(!evaluate(jsonReq({ data: 'x'.repeat(900) }), compiled, { ...P1, threshold: 1000 }).blocked);
+});
+
+test('header values found clean are remembered across requests, never a value that was clean only because its rule had already fired', () => {
+  const known = new CleanHeaders();
+  const ua = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0';
+  const first = evaluate(req({ headers: { 'user-agent': ua, accept: 'application/json' } }), compiled, P1, { cleanHeaders: known });
+  assert.equal(first.matches.length, 0);
+  const uaKind = TARGET_KINDS.indexOf('header');
+  assert.equal(known.has(uaKind, `user-agent\u0000${ua}`), true, 'a clean User-Agent is remembered with its name');
+  // the same payload in two headers: the second is skipped once the rule fired on the first,
+  // and must not be remembered as clean
+  const payload = "' or 1=1--";
+  const both = evaluate(req({ headers: { 'x-a': payload, 'x-b': payload } }), compiled, { ...P1, stopAtThreshold: false }, { cleanHeaders: known });
+  assert.ok(both.score > 0);
+  assert.equal(known.has(uaKind, `x-b\u0000${payload}`), false);
+  const alone = evaluate(req({ headers: { 'x-b': payload } }), compiled, P1, { cleanHeaders: known });
+  assert.equal(alone.blocked, true, 'the payload alone is still blocked');
+});
+
+test('remembered header values are bounded: the oldest goes first', () => {
+  const known = new CleanHeaders(3);
+  for (const v of ['a', 'b', 'c', 'd']) known.add(9, v);
+  assert.deepEqual(['a', 'b', 'c', 'd'].map((v) => known.has(9, v)), [false, true, true, true]);
 });

@@ -12,7 +12,7 @@ import type { Services } from '../../core/services.js';
 import type { MalformedRequest, MalformedVerdict, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../config/types.js';
 import { ConfigError } from '../../config/errors.js';
-import { compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules } from '../../waf/engine.js';
+import { CleanHeaders, compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules, type EvaluateOptions } from '../../waf/engine.js';
 import { BUILTIN_RULES } from '../../waf/rules/index.js';
 import type { Evaluation, Exclusion, Policy, WafRequest } from '../../waf/types.js';
 import { NO_REDACTION, type QueryRedaction } from '../../observe/query-redaction.js';
@@ -146,7 +146,7 @@ function inspect(
   req: WafRequest,
   compiled: CompiledRules,
   s: RouteWafSettings,
-  exclusions: ReturnType<typeof compileExclusions>,
+  opts: EvaluateOptions,
   m: ReturnType<typeof wafMetrics>,
   logger: Services['logger'],
   requestId: string,
@@ -154,7 +154,7 @@ function inspect(
   redact: QueryRedaction,
 ): { annotation: Record<string, unknown>; deny: Deny | null } | null {
   const t0 = performance.now();
-  const ev = evaluate(req, compiled, s.policy, { exclusions });
+  const ev = evaluate(req, compiled, s.policy, opts);
   m.duration.observe(routeLabel, (performance.now() - t0) / 1000);
   const overLimit = ev.truncated && s.onLimit === 'block';
   if (ev.matches.length === 0 && !ev.truncated) return null;
@@ -175,7 +175,8 @@ function inspect(
 
 /** Builds the RouteStage of one route (exported for tests). */
 export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env: Pick<StageEnv, 'services' | 'redactQuery'>, routeId: string): RouteStage {
-  const exclusions = compileExclusions(s.policy.exclusions);
+  // one policy per route: header values found clean are remembered for this route's requests
+  const opts: EvaluateOptions = { exclusions: compileExclusions(s.policy.exclusions), cleanHeaders: new CleanHeaders() };
   const m = wafMetrics(env);
   const logger = env.services.logger;
   return {
@@ -189,7 +190,7 @@ export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env:
         if (s.mode === 'enforce') return ctx.bodyRefusal;
         ctx.recordMonitor(STAGE_ID, ctx.bodyRefusal);
       }
-      const r = inspect(wafRequestOf(ctx), compiled, s, exclusions, m, logger, ctx.id, routeId, env.redactQuery ?? NO_REDACTION);
+      const r = inspect(wafRequestOf(ctx), compiled, s, opts, m, logger, ctx.id, routeId, env.redactQuery ?? NO_REDACTION);
       if (r === null) return undefined;
       ctx.annotations[STAGE_ID] = r.annotation;
       return r.deny ?? undefined;
@@ -204,7 +205,8 @@ export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env:
 function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<StageEnv, 'services' | 'redactQuery'>): StageInstance['inspectMalformed'] {
   const s = routeSettings(g, null, undefined);
   if (s === null) return undefined;
-  const exclusions = compileExclusions(s.policy.exclusions);
+  // no remembered values: a refused request is rare and its headers are the odd ones
+  const opts: EvaluateOptions = { exclusions: compileExclusions(s.policy.exclusions) };
   const m = wafMetrics(env);
   const logger = env.services.logger;
   return (raw: MalformedRequest, requestId: string): MalformedVerdict | null => {
@@ -216,7 +218,7 @@ function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<Sta
       headers: raw.headers,
       body: raw.body.length > 0 ? raw.body : null,
     };
-    const r = inspect(req, compiled, s, exclusions, m, logger, requestId, '(none)', env.redactQuery ?? NO_REDACTION);
+    const r = inspect(req, compiled, s, opts, m, logger, requestId, '(none)', env.redactQuery ?? NO_REDACTION);
     if (r === null) return null;
     if (r.deny === null) return { stage: STAGE_ID, annotation: r.annotation };
     if (s.mode === 'monitor') return { stage: STAGE_ID, annotation: r.annotation, monitor: { stage: STAGE_ID, code: r.deny.code, reason: r.deny.reason ?? null } };
