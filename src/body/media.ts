@@ -88,12 +88,20 @@ export function parseMediaType(value: string): MediaTypeResult {
   return memo(parsed, value, parse);
 }
 
+let lastValue = '';
+let lastResult: MediaTypeResult = { ok: false, reason: 'not a media type' };
+
 /** A request's Content-Type: the grammar, then the request rule of `requestMedia`. */
 export function readRequestContentType(value: string): MediaTypeResult {
-  return memo(requested, value, (v) => {
-    const r = parse(v);
-    return r.ok ? requestMedia(r.media) : r;
+  // most requests repeat the previous one's value: a comparison, not a hash and a lookup
+  if (value === lastValue) return lastResult;
+  const r = memo(requested, value, (v) => {
+    const p = parse(v);
+    return p.ok ? requestMedia(p.media) : p;
   });
+  lastValue = value;
+  lastResult = r;
+  return r;
 }
 
 function fail(reason: string): MediaTypeResult {

@@ -195,7 +195,7 @@ export function upstreamRequestHeaders(
   }
   const client = f.clientIp;
   const forNode = client === '' ? 'unknown' : client.includes(':') ? `"[${client}]"` : client;
-  const fwdProto = SCHEME.test(proto) ? proto : f.proto;
+  const fwdProto = proto === f.proto || SCHEME.test(proto) ? proto : f.proto;
   const fwdHost = host.indexOf('"') < 0 && host.indexOf('\\') < 0 ? host : host.replace(/["\\]/g, '');
   if (f.upstreamHost !== null) out.push('host', f.upstreamHost);
   out.push(

@@ -283,6 +283,14 @@ routes:
     });
   });
 
+  describe('an empty chunked body', () => {
+    it('is no body: a required one is missing (400 PC_ERR_BODY_REQUIRED), not malformed JSON', async () => {
+      const r = await raw(port(), 'POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
+      assert.equal(statusOf(r), 400, r.slice(0, 300));
+      assert.match(r, /PC_ERR_BODY_REQUIRED/);
+    });
+  });
+
   describe('11. Expect: 100-continue', () => {
     it('is served (100, then the upstream answer), and never counts against the upstream', async () => {
       for (let i = 0; i < 4; i++) {
