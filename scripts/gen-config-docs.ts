@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { composeSchema } from '../src/config/schema.js';
 import { STAGES } from '../src/stages/index.js';
 import { ERRORS } from '../src/core/errors.js';
-import type { JsonSchema } from '../src/config/json-schema.js';
+import type { JsonSchema } from '../src/core/json-schema.js';
 
 type S = JsonSchema & {
   type?: string | string[];

@@ -3,7 +3,7 @@
  * listener, reloads atomically (SIGHUP, file change), and shuts down gracefully.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import type { Logger } from 'pino';
+import type { Logger } from './core/services.js';
 import { loadConfigFile, parseConfig, type LoadedConfig } from './config/load.js';
 import { compileSnapshot, UpstreamCache, type Snapshot } from './config/snapshot.js';
 import { Pipeline, type PipelineHost } from './core/pipeline.js';
@@ -15,8 +15,8 @@ import { AccessLog } from './observe/access-log.js';
 import { startListener, type RunningListener } from './server/listeners.js';
 import { startAdmin, type AdminHandler, type AdminServer } from './admin/server.js';
 import { STAGES } from './stages/index.js';
-import type { StateStore } from './store/types.js';
-import { createServices } from './services.js';
+import type { StateStore } from './core/state.js';
+import { createServices } from './create-services.js';
 import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
 import { raiseFault } from './observe/alerts.js';
 import { releaseStartupShapes } from './warm-up.js';
@@ -277,7 +277,7 @@ export class Gateway implements PipelineHost {
     this.services.close?.(); // the audit log's last checkpoint
     await this.accessLogger?.close();
     this.services.logger.info({ event: 'stopped' });
-    this.services.logger.flush();
+    this.services.logger.flush?.();
   }
 }
 

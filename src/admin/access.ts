@@ -12,7 +12,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { CanonicalConfig } from '../config/types.js';
+import type { CanonicalConfig } from '../core/config.js';
 
 /** The paths `admin.public_paths` may list: read-only probes and metrics, never the admin API. */
 export const PUBLIC_PATH_CHOICES = ['/healthz', '/readyz', '/metrics'] as const;

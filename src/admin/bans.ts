@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
-import type { CanonicalConfig } from '../config/types.js';
+import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
 import { tokenMatches } from './access.js';
 import { refuseAdmin } from './server.js';

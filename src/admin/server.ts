@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Services } from '../core/services.js';
-import type { CanonicalConfig } from '../config/types.js';
+import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
 import { randomUUID } from 'node:crypto';
 import { adminPolicy, decideAdminAccess } from './access.js';
@@ -49,7 +49,7 @@ export async function startAdmin(address: string, port: number, host: AdminHost)
         return send(res, ok ? 200 : 503, 'application/json', ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
       if (read && path === '/metrics') {
-        return send(res, 200, host.services.metrics.registry.contentType, await host.services.metrics.render());
+        return send(res, 200, host.services.metrics.contentType, await host.services.metrics.render());
       }
       for (const h of host.handlers()) if (await h(req, res, host.services, config)) return;
       writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null);

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { isForbiddenKey } from './json.js';
+import type { FormRecord, Pair } from '../core/reading.js';
 
 export interface FormLimits {
   /** most name/value pairs */
@@ -15,14 +16,11 @@ export interface FormLimits {
 
 export const DEFAULT_FORM_LIMITS: FormLimits = Object.freeze({ maxParams: 256, maxValueLength: 65536 });
 
-export type Pair = readonly [name: string, value: string];
 
 export type PairsResult =
   | { readonly ok: true; readonly pairs: Pair[] }
   | { readonly ok: false; readonly code: 'too_many_params' | 'malformed' | 'too_long' | 'forbidden_key'; readonly reason: string };
 
-export type FormValue = string | string[];
-export type FormRecord = Record<string, FormValue>;
 
 export type FormResult =
   | { readonly ok: true; readonly value: FormRecord }

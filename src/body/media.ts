@@ -9,19 +9,7 @@
  *   parameter  = token "=" ( token / quoted-string )
  */
 import { isUtf8 } from 'node:buffer';
-
-export type BodyKind = 'json' | 'ndjson' | 'form' | 'multipart' | 'text' | 'xml' | 'other';
-
-export interface MediaType {
-  /** lowercase `type/subtype` */
-  readonly essence: string;
-  /** parameters by lowercase name; the charset value is lowercase, `utf8` read as `utf-8` */
-  readonly params: ReadonlyMap<string, string>;
-  /** the serialisation forwarded upstream: lowercase names, values quoted only when needed */
-  readonly canonical: string;
-  /** which body parser reads it */
-  readonly kind: BodyKind;
-}
+import type { BodyKind, MediaType } from '../core/reading.js';
 
 export type MediaTypeResult =
   | { readonly ok: true; readonly media: MediaType }

@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { isForbiddenKey } from './json.js';
-import type { FormRecord } from './form.js';
+import type { FormRecord, MultipartPart } from '../core/reading.js';
 
 export interface MultipartLimits {
   readonly maxParts: number;
@@ -17,17 +17,6 @@ export interface MultipartLimits {
 }
 
 export const DEFAULT_MULTIPART_LIMITS: MultipartLimits = Object.freeze({ maxParts: 64, maxPartBytes: 1048576, maxPartHeaderBytes: 2048 });
-
-/** One part as read: its field name, file names (`filename*` decoded, and `filename`), Content-Type and content. */
-export interface MultipartPart {
-  readonly name: string;
-  /** empty for a field; `filename*` (which RFC 8187 readers prefer) first when both are given */
-  readonly filenames: readonly string[];
-  /** the part's Content-Type as sent, or null */
-  readonly contentType: string | null;
-  /** UTF-8 text of a field; the bytes of a file as a latin1 string */
-  readonly value: string;
-}
 
 export type MultipartResult =
   | { readonly ok: true; readonly value: FormRecord; readonly files: ReadonlySet<string>; readonly parts: readonly MultipartPart[] }

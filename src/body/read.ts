@@ -6,25 +6,16 @@
  */
 import { isUtf8, type Buffer } from 'node:buffer';
 import { parseJsonSafe, type JsonLimits, type JsonErrorCode } from './json.js';
-import { parsePairs, pairsToRecord, type FormLimits, type FormRecord, type Pair } from './form.js';
-import { parseMultipart, validBoundary, type MultipartLimits, type MultipartPart } from './multipart.js';
-import { parseText, type MediaType } from './media.js';
+import { parsePairs, pairsToRecord, type FormLimits } from './form.js';
+import { parseMultipart, validBoundary, type MultipartLimits } from './multipart.js';
+import { parseText } from './media.js';
+import type { BodyReading, MediaType } from '../core/reading.js';
 
 export interface BodyLimits {
   readonly json: JsonLimits;
   readonly form: FormLimits;
   readonly multipart: MultipartLimits;
 }
-
-export type BodyReading =
-  | { readonly kind: 'json'; readonly value: unknown }
-  /** one value per non-empty line */
-  | { readonly kind: 'ndjson'; readonly values: readonly unknown[] }
-  | { readonly kind: 'form'; readonly pairs: readonly Pair[]; readonly value: FormRecord }
-  | { readonly kind: 'multipart'; readonly parts: readonly MultipartPart[]; readonly value: FormRecord; readonly files: ReadonlySet<string> }
-  | { readonly kind: 'text' | 'xml'; readonly text: string }
-  /** opaque bytes (no Content-Type, or one no parser reads) */
-  | { readonly kind: 'other' };
 
 /** Why a body was refused: a code shared by every stage, mapped to the error catalogue by the caller. */
 export type BodyErrorCode = JsonErrorCode | 'too_many_params' | 'too_many_parts' | 'too_long';

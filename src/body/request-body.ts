@@ -6,20 +6,12 @@
 import type { Buffer } from 'node:buffer';
 import { deny, type Deny } from '../core/decision.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { JsonSchema } from '../config/json-schema.js';
+import type { BodyConfig } from '../core/config.js';
+import type { JsonSchema } from '../core/json-schema.js';
 import { DEFAULT_MULTIPART_LIMITS } from './multipart.js';
 import { decodeBody, isEncoded } from './encoding.js';
-import { readBody, type BodyErrorCode, type BodyLimits, type BodyReading } from './read.js';
-import type { MediaType } from './media.js';
-
-/** `limits.body` and a route's `body`, after defaults. */
-export interface BodyConfig {
-  content_encoding: 'refuse' | 'decode';
-  max_decompression_ratio: number;
-  json: { max_depth: number; max_keys: number; max_array_length: number; max_string_length: number };
-  max_form_params: number;
-  max_parts: number;
-}
+import { readBody, type BodyErrorCode, type BodyLimits } from './read.js';
+import type { BodyReading, MediaType } from '../core/reading.js';
 
 /** How one route reads bodies (compiled once per snapshot). */
 export interface BodyPolicy {

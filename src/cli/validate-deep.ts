@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { compileSnapshot, UpstreamCache } from '../config/snapshot.js';
 import type { StageModule } from '../core/stage.js';
-import { createServices } from '../services.js';
+import { createServices } from '../create-services.js';
 import pino from 'pino';
 
 /**

@@ -6,7 +6,7 @@ import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node, type Document } from 'yaml';
 import { ConfigError, ConfigErrors } from './errors.js';
 import { composeSchema } from './schema.js';
-import type { CanonicalConfig } from './types.js';
+import type { CanonicalConfig } from '../core/config.js';
 import type { StageModule } from '../core/stage.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;

@@ -1,6 +1,6 @@
 import { DEFAULT_REDACT_QUERY } from '../observe/query-redaction.js';
 import { DEFAULT_PUBLIC_PATHS, PUBLIC_PATH_CHOICES } from '../admin/access.js';
-import type { JsonSchema } from './json-schema.js';
+import type { JsonSchema } from '../core/json-schema.js';
 import type { StageModule } from '../core/stage.js';
 import { STATE_SCHEMA } from '../store/index.js';
 import { bodySchema } from '../body/request-body.js';

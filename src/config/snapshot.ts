@@ -6,13 +6,12 @@
 import type { LoadedConfig } from './load.js';
 import { configErrorAt } from './load.js';
 import { ConfigErrors, type ConfigError } from './errors.js';
-import type { CanonicalConfig, RouteConfig, UpstreamConfig } from './types.js';
+import type { BodyConfig, CanonicalConfig, RouteConfig, UpstreamConfig } from '../core/config.js';
 import type { MalformedRequest, MalformedVerdict, RouteStage, StageInstance, StageModule, StageEnv } from '../core/stage.js';
 import type { Services } from '../core/services.js';
 import { PHASE_INDEX, type Phase } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
 import type { RequestContext } from '../core/context.js';
-import type { AccessRecord } from '../observe/access-log.js';
 import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
 import { adminExposureError } from '../admin/access.js';
 import { Router } from '../router/router.js';
@@ -21,7 +20,8 @@ import { UpstreamGroup } from '../proxy/upstream.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { CLIENT_OVERRIDE_HEADERS, CORE_IDENTITY_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
 import { FOLD_ALL, type PathFolding } from '../router/router.js';
-import { compileBodyPolicy, type BodyConfig } from '../body/request-body.js';
+import { compileBodyPolicy } from '../body/request-body.js';
+import type { AccessRecord } from '../core/record.js';
 
 export interface Snapshot {
   readonly id: number;

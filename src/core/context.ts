@@ -5,9 +5,7 @@ import type { Deny } from './decision.js';
 import type { Phase } from './phases.js';
 import type { CompiledRoute } from '../router/route.js';
 import type { Snapshot } from '../config/snapshot.js';
-import type { MediaType } from '../body/media.js';
-import type { Pair } from '../body/form.js';
-import type { BodyReading } from '../body/read.js';
+import type { BodyReading, MediaType, Pair } from './reading.js';
 
 export interface ListenerInfo {
   readonly name: string;

@@ -14,10 +14,10 @@ import type { Deny } from './decision.js';
 import { ERRORS, type ErrorCode } from './errors.js';
 import { safe, type ListenerRuntime, type PipelineHost } from './pipeline.js';
 import { rawProblem } from './problem.js';
-import type { AccessRecord } from '../observe/access-log.js';
 import { parseRawRequest } from '../server/raw-request.js';
 import { stripMapped } from '../proxy/client-ip.js';
 import { hostWithoutPort } from '../router/normalise.js';
+import type { AccessRecord } from './record.js';
 
 /** What the handling needs from the gateway (Pipeline.outsideHost()). */
 export type OutsideHost = Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'>;

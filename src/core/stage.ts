@@ -2,10 +2,9 @@ import type { Decision, Deny } from './decision.js';
 import type { Mode, Phase } from './phases.js';
 import type { MonitorEvent, RequestContext } from './context.js';
 import type { Services } from './services.js';
-import type { CanonicalConfig, RouteConfig } from '../config/types.js';
-import type { JsonSchema } from '../config/json-schema.js';
-import type { AccessRecord } from '../observe/access-log.js';
-import type { QueryRedaction } from '../observe/query-redaction.js';
+import type { CanonicalConfig, RouteConfig } from './config.js';
+import type { JsonSchema } from './json-schema.js';
+import type { AccessRecord, QueryRedactor } from './record.js';
 
 /** The upstream (or local) response as the respond phase sees it. */
 export interface ResponseMeta {
@@ -77,7 +76,7 @@ export interface StageEnv {
   readonly baseDir: string;
   readonly services: Services;
   /** the snapshot's secret query parameters: a stage that logs request data redacts with it */
-  readonly redactQuery?: QueryRedaction;
+  readonly redactQuery?: QueryRedactor;
 }
 
 /** A stage factory for one config snapshot. */

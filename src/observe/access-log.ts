@@ -4,9 +4,9 @@
  * line is built from chosen fields only, and secret query parameters are redacted.
  */
 import pino, { type Logger } from 'pino';
-import type { MonitorEvent, Outcome, RequestContext } from '../core/context.js';
+import type { RequestContext } from '../core/context.js';
+import type { AccessRecord, QueryRedactor } from '../core/record.js';
 import type { LineWriter } from './line-writer.js';
-import type { QueryRedaction } from './query-redaction.js';
 
 /**
  * The gateway's event log (pino, JSON lines, secrets redacted by path). The access log does not
@@ -160,40 +160,9 @@ function ms(x: number | null): string {
   return int(i) + (FRACTION[us - i * 1000] as string);
 }
 
-/** Everything one access-log line says: copied from the request context when the exchange ends. */
-export interface AccessRecord {
-  /** Date.now() at the end */
-  readonly time: number;
-  /** JSON-safe, written as is: a generated UUID, or an incoming id that matched [A-Za-z0-9._:-]{1,128} (core/pipeline.ts) */
-  readonly id: string;
-  /** JSON-safe, written as is: the socket's peer address, or an address from a forwarding header that node:net's isIP accepted */
-  readonly clientIp: string;
-  /** null when unreadable (a request the HTTP parser refused) */
-  readonly method: string | null;
-  readonly host: string | null;
-  /** normalised path, without the query; null when unreadable */
-  readonly path: string | null;
-  /** raw query string ('' when none); secret parameters are redacted when the line is written */
-  readonly query: string;
-  /** the snapshot's secret query parameters */
-  readonly redact: QueryRedaction;
-  readonly routeId: string | null;
-  readonly status: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly latencyMs: number;
-  readonly upstream: string | null;
-  readonly upstreamLatencyMs: number | null;
-  readonly consumer: string | null;
-  readonly tenant: string | null;
-  readonly outcome: Readonly<Outcome>;
-  readonly listener: string;
-  readonly monitored: readonly MonitorEvent[];
-  readonly annotations: Readonly<Record<string, unknown>> | null;
-}
 
 /** The access record of a finished exchange (does not keep the context, its request or response). */
-export function accessRecord(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedaction, time: number): AccessRecord {
+export function accessRecord(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedactor, time: number): AccessRecord {
   return {
     time,
     id: ctx.id,
@@ -282,7 +251,7 @@ function annotationJson(v: unknown): string {
 }
 
 /** The access-log line of a finished exchange. */
-export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedaction, time: number): string {
+export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedactor, time: number): string {
   return formatAccessRecord(accessRecord(ctx, status, latencyMs, redact, time));
 }
 

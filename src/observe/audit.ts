@@ -26,7 +26,7 @@ import { Buffer } from 'node:buffer';
 import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import type { JsonSchema } from '../config/json-schema.js';
+import type { JsonSchema } from '../core/json-schema.js';
 
 export const auditSchema: JsonSchema = {
   type: 'object',

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { Metrics as KernelMetrics } from '../core/services.js';
 import { FastCounter, FastHistogram, register } from './fast-metrics.js';
 
 /** Seconds; from 1 ms (a proxied request on loopback) to 10 s (a slow upstream). */
@@ -11,7 +12,7 @@ type Labels<L extends string> = Partial<Record<L, string | number>>;
  * Core metrics are fields; stages get theirs through counter()/gauge()/histogram(), which are
  * idempotent so that a reload re-creating a stage reuses the same series.
  */
-export class Metrics {
+export class Metrics implements KernelMetrics {
   readonly registry: client.Registry;
   readonly requests: FastCounter;
   readonly denials: client.Counter<'stage' | 'code'>;
@@ -136,6 +137,10 @@ export class Metrics {
       this.custom.set(name, m);
     }
     return m as M;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   async render(): Promise<string> {

@@ -18,6 +18,7 @@
  * An entry starting with `*` matches every name ending with the rest (`*token`: `refresh_token`,
  * `authToken`, `X-Amz-Security-Token`).
  */
+import type { QueryRedactor } from '../core/record.js';
 import { Buffer } from 'node:buffer';
 
 /**
@@ -79,7 +80,7 @@ export function canonicalParamName(raw: string): string {
   return n.toLowerCase();
 }
 
-export class QueryRedaction {
+export class QueryRedaction implements QueryRedactor {
   /** exact names, lowercase */
   private readonly exact: ReadonlySet<string>;
   /** `*` entries without the star, lowercase */

@@ -10,8 +10,8 @@
  * Repeated values of a scalar query parameter stay an array (and fail a scalar schema): HTTP
  * parameter pollution is refused rather than resolved differently from the upstream.
  */
-import type { Pair } from '../body/form.js';
 import type { ParameterObject, SchemaObject } from './types.js';
+import type { Pair } from '../core/reading.js';
 
 export type ParamShape = 'scalar' | 'array' | 'object';
 

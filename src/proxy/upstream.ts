@@ -5,9 +5,9 @@
  * pooled connections survive.
  */
 import { Pool } from 'undici';
-import type { UpstreamConfig } from '../config/types.js';
-import type { Metrics } from '../observe/metrics.js';
-import type { Logger } from 'pino';
+import type { UpstreamConfig } from '../core/config.js';
+import type { Metrics } from '../core/services.js';
+import type { Logger } from '../core/services.js';
 
 export class Target {
   readonly url: string;

@@ -1,4 +1,4 @@
-import type { RouteConfig } from '../config/types.js';
+import type { RouteConfig } from '../core/config.js';
 import type { RouteStage } from '../core/stage.js';
 import type { Phase } from '../core/phases.js';
 import type { UpstreamGroup } from '../proxy/upstream.js';

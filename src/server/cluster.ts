@@ -10,16 +10,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import * as http from 'node:http';
 import client from 'prom-client';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/services.js';
 import type { LoadedConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { createLogger } from '../observe/access-log.js';
 import { MemoryStore } from '../store/memory.js';
 import { ClusterStore, serveClusterStore } from '../store/cluster.js';
-import { createServices } from '../services.js';
+import { createServices } from '../create-services.js';
 import { adminPolicy, decideAdminAccess, type AdminPolicy } from '../admin/access.js';
 import { refuseAdmin } from '../admin/server.js';
-import type { CanonicalConfig } from '../config/types.js';
+import type { CanonicalConfig } from '../core/config.js';
 
 const MSG = '__portcullisCluster';
 type Msg = { [MSG]: 1; kind: 'reload' | 'stop' | 'admin-port' | 'ready' | 'admin-policy'; port?: number; admin?: CanonicalConfig['admin'] };

@@ -8,11 +8,11 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { ListenerConfig } from '../config/types.js';
+import type { ListenerConfig } from '../core/config.js';
 import type { ListenerRuntime, Pipeline } from '../core/pipeline.js';
 import { rawProblem } from '../core/problem.js';
 import { replyToParserError } from '../core/malformed.js';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/services.js';
 
 export interface RunningListener {
   readonly name: string;

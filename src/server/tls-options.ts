@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ConfigError } from '../config/errors.js';
-import type { TlsConfig } from '../config/types.js';
+import type { TlsConfig } from '../core/config.js';
 
 export type TlsServerOptions = SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean };
 

@@ -9,7 +9,7 @@
  * Worker:   services.store = new ClusterStore({ timeoutMs: 500 })
  */
 import cluster, { type Worker } from 'node:cluster';
-import { StoreUnavailableError, type Lease, type LimitCheck, type LimitResult, type StateStore } from './types.js';
+import { StoreUnavailableError, type Lease, type LimitCheck, type LimitResult, type StateStore } from '../core/state.js';
 
 /** Marker on every store message so that other IPC traffic is left alone. */
 const TAG = '__portcullisStore';

@@ -3,7 +3,7 @@
  * The Redis Lua script (redis-scripts.ts) is a line-by-line transcription of these functions;
  * test/rate-limit/decide.test.ts holds the vectors both must satisfy.
  */
-import type { CheckResult, LimitCheck } from './types.js';
+import type { CheckResult, LimitCheck } from '../core/state.js';
 
 /** Float slack so that (b-1)*I/I does not floor to b-2. */
 const EPS = 1e-9;

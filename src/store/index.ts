@@ -3,34 +3,18 @@
  * The lead composes STATE_SCHEMA into the core schema (key `state`) and calls createStore once per
  * process (the store is a long-lived service: it survives reloads).
  */
-import type { Logger } from 'pino';
-import type { JsonSchema } from '../config/json-schema.js';
-import type { Metrics } from '../observe/metrics.js';
+import type { Logger } from '../core/services.js';
+import type { JsonSchema } from '../core/json-schema.js';
+import type { Metrics } from '../core/services.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
-import type { StateStore } from './types.js';
+import type { StateStore } from '../core/state.js';
+import type { StateConfig } from '../core/config.js';
 
 export { MemoryStore } from './memory.js';
 export { RedisStore, LIMIT_HASH_TAG } from './redis.js';
 export { ClusterStore, serveClusterStore } from './cluster.js';
-export * from './types.js';
-
-export interface StateConfig {
-  store: 'memory' | 'redis';
-  memory: { max_entries: number };
-  redis: {
-    url: string;
-    cluster_nodes?: string[];
-    key_prefix: string;
-    username?: string;
-    password?: string;
-    db?: number;
-    tls: boolean;
-    connect_timeout_ms: number;
-    command_timeout_ms: number;
-    reconnect_max_delay_ms: number;
-  };
-}
+export * from '../core/state.js';
 
 export const DEFAULT_MAX_ENTRIES = 100000;
 

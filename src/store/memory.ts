@@ -13,7 +13,7 @@
  * by the same cap); when it is full, new keys are refused rather than unlimited.
  */
 import { randomBytes } from 'node:crypto';
-import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from './types.js';
+import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from '../core/state.js';
 import { decideChecks } from './decide.js';
 import { NumberLru } from './number-lru.js';
 

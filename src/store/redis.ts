@@ -10,10 +10,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { Logger } from 'pino';
-import type { Metrics } from '../observe/metrics.js';
+import type { Logger } from '../core/services.js';
+import type { Metrics } from '../core/services.js';
 import { INCR_SCRIPT, LIMIT_SCRIPT } from './redis-scripts.js';
-import { StoreUnavailableError, type CheckResult, type Lease, type LimitCheck, type LimitResult, type StateStore } from './types.js';
+import { StoreUnavailableError, type CheckResult, type Lease, type LimitCheck, type LimitResult, type StateStore } from '../core/state.js';
 
 export interface RedisStoreOptions {
   readonly url: string;

@@ -1,5 +1,6 @@
 /** WAF engine types: request targets, rules, policies and results. */
 import type { OperatorDef } from './operators/index.js';
+import type { BodyReading, Pair } from '../core/reading.js';
 
 /**
  * What a rule inspects. `*_name` kinds are names (query parameter names, JSON keys, ...); the
@@ -96,8 +97,6 @@ export interface Evaluation {
 }
 
 /** A request as the WAF sees it (built from the RequestContext, or from `waf test` flags). */
-import type { Pair } from '../body/form.js';
-import type { BodyReading } from '../body/read.js';
 
 export interface WafRequest {
   readonly method: string;

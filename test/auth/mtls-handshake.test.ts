@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildTlsOptions } from '../../src/server/tls-options.js';
 import { ConfigError } from '../../src/config/errors.js';
-import type { TlsConfig } from '../../src/config/types.js';
+import type { TlsConfig } from '../../src/core/config.js';
 import { decideMtls, peerCertificateInfo, mtlsSettings, type CertInfo } from '../../src/stages/auth/verifiers/mtls.js';
 import { buildDirectory } from '../../src/stages/auth/consumers.js';
 import { testPki, type KeyPair } from '../helpers/pki.js';

@@ -7,9 +7,9 @@
  * else does. A framework that parsed no body has read nothing the gateway did not check.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { pairsToRecord, type Pair } from '../../src/body/form.js';
-import type { BodyReading } from '../../src/body/read.js';
+import { pairsToRecord } from '../../src/body/form.js';
 import type { FrameworkReading, Structure } from './frameworks.js';
+import type { BodyReading, Pair } from '../../src/core/reading.js';
 
 /** What the gateway's stages read (recorded by the test stage in differential.test.ts). */
 export interface GatewayReading {

@@ -4,12 +4,13 @@ import { listOperations } from '../../src/openapi/operations.js';
 import { compileApi, type CompiledApi, type CompiledOperation } from '../../src/stages/validate/compile.js';
 import { validateRequest, type RequestSettings, type RequestSink } from '../../src/stages/validate/request.js';
 import { DEFAULT_JSON_LIMITS } from '../../src/body/json.js';
-import { DEFAULT_FORM_LIMITS, parsePairs, type Pair } from '../../src/body/form.js';
+import { DEFAULT_FORM_LIMITS, parsePairs } from '../../src/body/form.js';
 import { DEFAULT_MULTIPART_LIMITS } from '../../src/body/multipart.js';
-import { readRequestContentType, type MediaType } from '../../src/body/media.js';
-import { readBody, type BodyLimits, type BodyReading } from '../../src/body/read.js';
+import { readRequestContentType } from '../../src/body/media.js';
+import { readBody, type BodyLimits } from '../../src/body/read.js';
 import { deny as denyOf, type Deny } from '../../src/core/decision.js';
 import { SHOP, LIBRARY } from './fixtures.js';
+import type { BodyReading, MediaType, Pair } from '../../src/core/reading.js';
 
 export async function compiled(): Promise<{ shop: CompiledApi; library: CompiledApi }> {
   const s = await loadOpenApi(SHOP);

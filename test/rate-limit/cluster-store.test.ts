@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../src/store/memory.js';
 import { ClusterStore, serveClusterStore } from '../../src/store/cluster.js';
-import { StoreUnavailableError, type LimitCheck } from '../../src/store/types.js';
+import { StoreUnavailableError, type LimitCheck } from '../../src/core/state.js';
 
 const memory = new MemoryStore({ maxEntries: 1000 });
 const stop = serveClusterStore(memory);

@@ -1,6 +1,6 @@
 /** Worker script of cluster-store.test.ts: runs store calls through ClusterStore on request. */
 import { ClusterStore } from '../../src/store/cluster.js';
-import type { LimitCheck } from '../../src/store/types.js';
+import type { LimitCheck } from '../../src/core/state.js';
 
 const store = new ClusterStore({ timeoutMs: 2000 });
 

@@ -16,7 +16,7 @@ import {
   retryAfterSeconds,
   pickRefusal,
 } from '../../src/stages/rate-limit/decide.js';
-import type { LimitCheck } from '../../src/store/types.js';
+import type { LimitCheck } from '../../src/core/state.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 

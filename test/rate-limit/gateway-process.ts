@@ -7,7 +7,7 @@
 import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
 import { loadConfigFile } from '../../src/config/load.js';
-import { createServices } from '../../src/services.js';
+import { createServices } from '../../src/create-services.js';
 import { MODULES } from './support.js';
 
 const file = process.argv[2];

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { LimitCheck } from '../../src/store/types.js';
+import type { LimitCheck } from '../../src/core/state.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12);
 

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { RedisStore } from '../../src/store/redis.js';
-import type { LimitCheck } from '../../src/store/types.js';
+import type { LimitCheck } from '../../src/core/state.js';
 import { startPrivateCluster, type PrivateCluster } from './redis-server.js';
 
 let cluster: PrivateCluster;

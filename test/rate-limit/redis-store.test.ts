@@ -6,7 +6,7 @@ import pino from 'pino';
 import fc from 'fast-check';
 import { RedisStore } from '../../src/store/redis.js';
 import { decideChecks } from '../../src/store/decide.js';
-import { StoreUnavailableError, type LimitCheck } from '../../src/store/types.js';
+import { StoreUnavailableError, type LimitCheck } from '../../src/core/state.js';
 import { startPrivateRedis } from './redis-server.js';
 
 const logger = pino({ level: 'silent' });

@@ -5,10 +5,10 @@ import { LimitStage, Runtime } from '../../src/stages/rate-limit/index.js';
 import { globalPlan, routePlan } from '../../src/stages/rate-limit/compile.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { StoreUnavailableError, type Lease, type LimitCheck, type LimitResult, type StateStore } from '../../src/store/types.js';
+import { StoreUnavailableError, type Lease, type LimitCheck, type LimitResult, type StateStore } from '../../src/core/state.js';
 import type { Services } from '../../src/core/services.js';
 import type { RequestContext } from '../../src/core/context.js';
-import type { CanonicalConfig, RouteConfig } from '../../src/config/types.js';
+import type { CanonicalConfig, RouteConfig } from '../../src/core/config.js';
 
 /** A shared store whose decisions the test controls. */
 class FakeShared implements StateStore {

@@ -54,7 +54,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
 import { parseConfig } from '../../src/config/load.js';
-import { createServices } from '../../src/services.js';
+import { createServices } from '../../src/create-services.js';
 
 export interface ClockGateway {
   readonly gateway: Gateway;

@@ -1,5 +1,5 @@
 /** Config of alerting: top-level `alerts` (rules, sinks, gateway faults). */
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 
 export type AlertMetric =
   | '4xx_rate'

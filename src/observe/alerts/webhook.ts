@@ -5,8 +5,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import type { Logger } from 'pino';
-import type { Counter } from 'prom-client';
+import type { CounterMetric, Logger } from '../../core/services.js';
 import type { WebhookConfig } from './schema.js';
 
 export const SIGNATURE_HEADER = 'x-portcullis-signature';
@@ -41,7 +40,7 @@ export class WebhookSink {
   constructor(
     private readonly cfg: WebhookConfig,
     private readonly logger: Logger,
-    private readonly counters: { sent: Counter<'webhook' | 'result'>; dropped: Counter<'webhook'> },
+    private readonly counters: { sent: CounterMetric<'webhook' | 'result'>; dropped: CounterMetric<'webhook'> },
   ) {
     let host = 'webhook';
     try {

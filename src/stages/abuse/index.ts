@@ -15,14 +15,14 @@ import type { Decision } from '../../core/decision.js';
 import { deny } from '../../core/decision.js';
 import type { Services } from '../../core/services.js';
 import type { RouteStage, StageModule } from '../../core/stage.js';
-import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
+import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import { configErrorAt } from '../../config/load.js';
 import { alertsFor, alertsModule } from '../../observe/alerts.js';
-import type { AccessRecord } from '../../observe/access-log.js';
 import { abuseSchema, ipListsSchema, routeIpListsSchema, type AbuseConfig, type IpListsConfig } from './schema.js';
 import { AbuseEngine, compileSettings, type AbuseSettings } from './engine.js';
 import { IpList, parseCidr } from './ip-match.js';
 import { normaliseIp } from '../../core/ip.js';
+import type { AccessRecord } from '../../core/record.js';
 
 export { AbuseEngine } from './engine.js';
 export type { AbuseSettings, DenialEvent, FinishedExchange } from './engine.js';

@@ -2,7 +2,7 @@
  * Config of the abuse stage: top-level `abuse` (detectors, actions, bans, allow list) and
  * `ip_lists` (global CIDR allow/deny), and the route key `ip_lists`.
  */
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 import type { Mode } from '../../core/phases.js';
 
 export type DetectorName =

@@ -9,7 +9,7 @@ import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { AuthMethod, Principal } from '../../core/principal.js';
 import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
-import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
+import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import { ConfigError } from '../../config/errors.js';
 import { configErrorAt } from '../../config/load.js';
 import { AUTH_METHODS, authGlobalSchema, authRouteSchema, consumersSchema, tenantsSchema } from './schema.js';

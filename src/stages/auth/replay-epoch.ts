@@ -7,7 +7,7 @@
  * process first used it (at the first snapshot's compilation, before any listener accepts).
  * Redis survives gateway restarts: no epoch.
  */
-import type { StateStore } from '../../store/types.js';
+import type { StateStore } from '../../core/state.js';
 
 const epochs = new WeakMap<StateStore, number>();
 

@@ -3,7 +3,7 @@
  * mTLS and signature settings, default methods), the top-level `consumers` and `tenants`, and the
  * route key `auth`. Every field has a description; the configuration reference is generated from them.
  */
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 import * as partB from './verifiers/api-key-schema.js';
 
 export const AUTH_METHODS = ['jwt', 'api_key', 'mtls', 'signature'] as const;

@@ -7,7 +7,7 @@ import type { RequestContext } from '../../core/context.js';
 import type { Decision, Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
-import type { RouteConfig } from '../../config/types.js';
+import type { RouteConfig } from '../../core/config.js';
 import { configErrorAt } from '../../config/load.js';
 import { challenge } from '../auth/decide.js';
 import { authorizeRouteSchema } from './schema.js';

@@ -1,5 +1,5 @@
 /** Route key `authorize`: scopes, roles, claim matchers, tenant ownership, claim-to-parameter binding. */
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 
 const strings = (description: string): JsonSchema => ({ type: 'array', items: { type: 'string' }, description });
 

@@ -1,5 +1,5 @@
 /** Cross-key checks of the rate-limit config that a JSON Schema cannot express. */
-import type { CanonicalConfig } from '../../config/types.js';
+import type { CanonicalConfig } from '../../core/config.js';
 import { configErrorAt } from '../../config/load.js';
 import { ConfigErrors, type ConfigError } from '../../config/errors.js';
 import { parseRate } from './decide.js';

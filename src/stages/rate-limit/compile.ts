@@ -3,7 +3,7 @@
  * limit descriptions the request path only reads. Both stage modules (pre-auth and limits) share
  * one compilation per config object.
  */
-import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
+import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import type { Mode } from '../../core/phases.js';
 import type { AdaptiveConfig } from './adaptive.js';
 import { ClientKeys, DEFAULT_PREFIXES } from '../../core/ip.js';

@@ -5,7 +5,7 @@
  * concurrency, all-or-nothing commit) lives in src/store/decide.ts, shared by every store.
  */
 import { createHash } from 'node:crypto';
-import type { CheckResult } from '../../store/types.js';
+import type { CheckResult } from '../../core/state.js';
 import { memoised } from '../../core/memo.js';
 
 export { bucketStep, quotaStep, concurrencyStep, decideChecks, CONCURRENCY_RETRY_MS } from '../../store/decide.js';

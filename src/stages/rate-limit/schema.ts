@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 import { RATE_PATTERN } from './decide.js';
 
 export const KEY_PART_PATTERN = '^(ip|consumer|tenant|route|method|header:[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,64}|claim:[A-Za-z0-9_.:/-]{1,64})$';

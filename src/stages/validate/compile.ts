@@ -7,13 +7,14 @@ import { setFlagsFromString } from 'node:v8';
 import { Ajv, type ValidateFunction, type Options as AjvOptions } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { bodyKind, type BodyKind } from '../../body/media.js';
+import { bodyKind } from '../../body/media.js';
 import { SchemaConverter } from '../../openapi/schema.js';
 import { paramSchema, paramSpec, type ParamSpec } from '../../openapi/params.js';
 import type { OperationInfo } from '../../openapi/operations.js';
 import type { LoadedSpec } from '../../openapi/load.js';
 import type { SchemaObject } from '../../openapi/types.js';
 import { staticPointers, pointerPlan, EMPTY_PLAN, type PointerPlan } from './pointers.js';
+import type { BodyKind } from '../../core/reading.js';
 
 type AnyAjv = Ajv | Ajv2020;
 const addFormats = addFormatsModule as unknown as (ajv: AnyAjv) => AnyAjv;

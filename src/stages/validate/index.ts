@@ -7,7 +7,7 @@
 import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { ResponseMeta, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
-import type { RouteConfig } from '../../config/types.js';
+import type { RouteConfig } from '../../core/config.js';
 import { ConfigError } from '../../config/errors.js';
 import { apisSchema, validateRouteSchema } from './schema.js';
 import { compileApi, type CompiledApi, type CompiledOperation } from './compile.js';

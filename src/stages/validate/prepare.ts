@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { ConfigError } from '../../config/errors.js';
 import { configErrorAt } from '../../config/load.js';
-import type { CanonicalConfig, RouteConfig } from '../../config/types.js';
+import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import type { StageEnv, StageModule } from '../../core/stage.js';
 import { loadOpenApi, type LoadedSpec } from '../../openapi/load.js';
 import { listOperations, SpecError, type OperationInfo } from '../../openapi/operations.js';

@@ -5,13 +5,12 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { deny, type Deny, type ProblemItem } from '../../core/decision.js';
-import { rootName, type Pair } from '../../body/form.js';
-import type { MediaType } from '../../body/media.js';
-import type { BodyReading } from '../../body/read.js';
+import { rootName } from '../../body/form.js';
 import { deserialiseSimple, parseCookies, queryValues } from '../../openapi/params.js';
 import type { CompiledMedia, CompiledOperation, ParamGroup } from './compile.js';
 import { appendAjvErrors } from './problems.js';
 import { expandPlan } from './pointers.js';
+import type { BodyReading, MediaType, Pair } from '../../core/reading.js';
 
 export interface RequestSettings {
   readonly maxErrors: number;

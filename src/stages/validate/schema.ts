@@ -2,7 +2,7 @@
  * Config schema of the validation stage: the top-level `apis` list (OpenAPI documents that
  * become routes) and the route key `validate` (request/response validation and per-route limits).
  */
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 
 const int = (description: string, dflt: number, min = 0): JsonSchema => ({ type: 'integer', minimum: min, default: dflt, description });
 const optInt = (description: string, min = 0): JsonSchema => ({ type: 'integer', minimum: min, description });

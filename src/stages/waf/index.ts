@@ -10,12 +10,13 @@ import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { Services } from '../../core/services.js';
 import type { MalformedRequest, MalformedVerdict, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
-import type { RouteConfig } from '../../config/types.js';
+import type { RouteConfig } from '../../core/config.js';
 import { ConfigError } from '../../config/errors.js';
 import { CleanHeaders, compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules, type EvaluateOptions } from '../../waf/engine.js';
 import { BUILTIN_RULES } from '../../waf/rules/index.js';
 import type { Evaluation, Exclusion, Policy, WafRequest } from '../../waf/types.js';
-import { NO_REDACTION, type QueryRedaction } from '../../observe/query-redaction.js';
+import { NO_REDACTION } from '../../observe/query-redaction.js';
+import type { QueryRedactor } from '../../core/record.js';
 import { wafGlobalSchema, wafRouteSchema } from './schema.js';
 
 export const STAGE_ID = 'waf';
@@ -151,7 +152,7 @@ function inspect(
   logger: Services['logger'],
   requestId: string,
   routeLabel: string,
-  redact: QueryRedaction,
+  redact: QueryRedactor,
 ): { annotation: Record<string, unknown>; deny: Deny | null } | null {
   const t0 = performance.now();
   const ev = evaluate(req, compiled, s.policy, opts);

@@ -2,7 +2,7 @@
  * Config schema of the WAF stage: the top-level `waf` key (defaults for every route) and the route
  * key `waf` (overrides, or `off`).
  */
-import type { JsonSchema } from '../../config/json-schema.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 
 function exclusionSchema(withRoutes: boolean): JsonSchema {
   return {

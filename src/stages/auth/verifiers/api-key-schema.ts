@@ -26,7 +26,7 @@
  * Route requirement options (an `any_of` entry's keys): `api_key: <apiKeyRouteSchema>`,
  * `mtls: <mtlsRouteSchema>`, `signature: <signatureRouteSchema>`.
  */
-import type { JsonSchema } from '../../../config/json-schema.js';
+import type { JsonSchema } from '../../../core/json-schema.js';
 
 export const APIKEY_DEFAULTS = {
   header: 'X-API-Key',

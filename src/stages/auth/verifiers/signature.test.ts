@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { MemoryStore } from '../../../store/memory.js';
-import type { StateStore } from '../../../store/types.js';
+import type { StateStore } from '../../../core/state.js';
 import { buildDirectory } from '../consumers.js';
 import { predatesEpoch } from '../replay-epoch.js';
 import { parseDictionary, serializeDictionary, type InnerList } from './structured-fields.js';

@@ -12,7 +12,7 @@ import type { RequestContext } from '../../../core/context.js';
 import { deny, type Deny } from '../../../core/decision.js';
 import { ConfigError } from '../../../config/errors.js';
 import type { ErrorCode } from '../../../core/errors.js';
-import type { StateStore } from '../../../store/types.js';
+import type { StateStore } from '../../../core/state.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifyResult } from '../types.js';
 import { SIGNATURE_DEFAULTS } from './api-key-schema.js';
 import { predatesEpoch, replayEpoch } from '../replay-epoch.js';

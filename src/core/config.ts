@@ -1,5 +1,3 @@
-import type { StateConfig } from '../store/index.js';
-import type { BodyConfig } from '../body/request-body.js';
 /**
  * The canonical config tree, after YAML/JSON parsing, reference substitution, defaults and
  * validation. Stage sections are typed by their own stage (unknown here).
@@ -112,4 +110,31 @@ export interface CanonicalConfig {
   upstreams: Record<string, UpstreamConfig>;
   routes: RouteConfig[];
   [key: string]: unknown;
+}
+
+/** The `state` section: where limits, nonces and bans live. */
+export interface StateConfig {
+  store: 'memory' | 'redis';
+  memory: { max_entries: number };
+  redis: {
+    url: string;
+    cluster_nodes?: string[];
+    key_prefix: string;
+    username?: string;
+    password?: string;
+    db?: number;
+    tls: boolean;
+    connect_timeout_ms: number;
+    command_timeout_ms: number;
+    reconnect_max_delay_ms: number;
+  };
+}
+
+/** `limits.body` and a route's `body`, after defaults. */
+export interface BodyConfig {
+  content_encoding: 'refuse' | 'decode';
+  max_decompression_ratio: number;
+  json: { max_depth: number; max_keys: number; max_array_length: number; max_string_length: number };
+  max_form_params: number;
+  max_parts: number;
 }

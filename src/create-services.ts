@@ -2,17 +2,22 @@
  * Builds the long-lived services (logger, metrics, state store, audit trail) from the config.
  * They outlive config reloads.
  */
-import type { Logger } from 'pino';
-import type { Services } from './core/services.js';
-import type { CanonicalConfig } from './config/types.js';
+import type { Logger, Services } from './core/services.js';
+import type { CanonicalConfig } from './core/config.js';
 import { Metrics } from './observe/metrics.js';
 import { createLogger } from './observe/access-log.js';
 import { createStore } from './store/index.js';
 import { createAuditLog } from './observe/audit.js';
 
 /** `baseDir`: the config file's directory (relative paths such as the audit log resolve against it). */
-export async function createServices(config: CanonicalConfig, logger?: Logger, baseDir?: string): Promise<Services> {
-  const log = logger ?? createLogger('stderr', 'gateway');
+/** The services of this process, with their concrete implementations (the admin API and the cluster need them). */
+export interface ProcessServices extends Services {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export async function createServices(config: CanonicalConfig, logger?: Logger, baseDir?: string): Promise<ProcessServices> {
+  const log: Logger = logger ?? createLogger('stderr', 'gateway');
   const metrics = new Metrics();
   const store = createStore(config.state, log, metrics);
   const audit = createAuditLog(config.audit, baseDir, (message) => log.error({ event: 'audit_checkpoint_failed' }, message));
