@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from './core/services.js';
 import { loadConfigFile, parseConfig, type LoadedConfig } from './config/load.js';
-import { compileSnapshot, UpstreamCache, type Snapshot } from './config/snapshot.js';
+import { compileSnapshot, UpstreamCache, type CompiledSnapshot as Snapshot } from './config/snapshot.js';
 import { Pipeline, type PipelineHost } from './core/pipeline.js';
 import type { Services } from './core/services.js';
 import type { StageModule } from './core/stage.js';

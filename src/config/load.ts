@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node, type Document } from 'yaml';
-import { ConfigError, ConfigErrors } from './errors.js';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, ConfigErrors, Locator, keyPathString, pointerToPath, type PathSeg } from './errors.js';
 import { composeSchema } from './schema.js';
 import type { CanonicalConfig } from '../core/config.js';
 import type { StageModule } from '../core/stage.js';
@@ -17,56 +17,6 @@ export interface LoadedConfig {
   readonly config: CanonicalConfig;
   /** sha256 of the file bytes, for the audit log */
   readonly hash: string;
-}
-
-type PathSeg = string | number;
-
-/** Renders a key path the way users write it: `routes[0].match.path`. */
-export function keyPathString(path: readonly PathSeg[]): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
-  return out;
-}
-
-function pointerToPath(pointer: string): PathSeg[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-class Locator {
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-  ) {}
-
-  /** line/column of the node at `path`; for `keyOf`, the key node of that entry instead */
-  locate(path: readonly PathSeg[], keyOf?: string): { line: number; column: number } | null {
-    let node: unknown = this.doc.contents;
-    let last: unknown = node;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) break;
-        last = pair.key;
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
-      } else break;
-      if (node) last = node;
-    }
-    if (keyOf !== undefined && isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === keyOf);
-      if (pair && isScalar(pair.key)) last = pair.key;
-    }
-    const range = (last as Node | undefined)?.range;
-    if (!range) return null;
-    const pos = this.lines.linePos(range[0]);
-    return { line: pos.line, column: pos.col };
-  }
 }
 
 const REF = /\$\{(env|file):([^}]+)\}/g;
@@ -187,22 +137,4 @@ export function loadConfigFile(file: string, modules: readonly StageModule[]): L
     throw new ConfigError(`cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
   }
   return parseConfig(text, file, modules);
-}
-
-/** Locates a key path in a config file for errors found after schema validation (cross-key checks). */
-export function locateInFile(file: string, path: readonly PathSeg[]): { line: number; column: number } | null {
-  try {
-    const text = readFileSync(file, 'utf8');
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines });
-    return new Locator(doc, lines).locate(path);
-  } catch {
-    return null;
-  }
-}
-
-/** A ConfigError located at a key path of the file. */
-export function configErrorAt(file: string, path: readonly PathSeg[], message: string): ConfigError {
-  const loc = locateInFile(file, path);
-  return new ConfigError(message, { file, line: loc?.line ?? null, column: loc?.column ?? null, keyPath: keyPathString(path) });
 }

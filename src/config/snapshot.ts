@@ -1,57 +1,34 @@
 /**
- * Compiles a loaded config into an immutable snapshot: routes with their stage chains, upstream
- * groups, trusted proxies. Expensive work happens here, once; requests only read the snapshot.
- * A reload builds a new snapshot and swaps it atomically; in-flight requests keep theirs.
+ * Compiles a loaded config into an immutable snapshot (src/core/snapshot.ts): the intake reader,
+ * the router, each route's stage chain, body reader and forwarder, the upstream groups, trusted
+ * proxies. Expensive work happens here, once; requests only read the snapshot. A reload builds a
+ * new snapshot and swaps it atomically; in-flight requests keep theirs.
  */
 import type { LoadedConfig } from './load.js';
-import { configErrorAt } from './load.js';
-import { ConfigErrors, type ConfigError } from './errors.js';
-import type { BodyConfig, CanonicalConfig, RouteConfig, UpstreamConfig } from '../core/config.js';
-import type { MalformedRequest, MalformedVerdict, RouteStage, StageInstance, StageModule, StageEnv } from '../core/stage.js';
+import { ConfigErrors, configErrorAt, type ConfigError } from './errors.js';
+import type { BodyConfig, RouteConfig, UpstreamConfig } from '../core/config.js';
+import type { RouteStage, StageInstance, StageModule, StageEnv } from '../core/stage.js';
 import type { Services } from '../core/services.js';
-import { PHASE_INDEX, type Phase } from '../core/phases.js';
+import { PHASE_INDEX } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
-import type { RequestContext } from '../core/context.js';
+import type { AccessRecord } from '../core/record.js';
+import type { BodyReader, CompiledRoute, Snapshot } from '../core/stage.js';
 import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
 import { adminExposureError } from '../admin/access.js';
-import { Router } from '../router/router.js';
-import type { CompiledRoute } from '../router/route.js';
+import { FOLD_ALL, Router, type PathFolding } from '../router/router.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { CLIENT_OVERRIDE_HEADERS, CORE_IDENTITY_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
-import { FOLD_ALL, type PathFolding } from '../router/router.js';
-import { compileBodyPolicy } from '../body/request-body.js';
-import type { AccessRecord } from '../core/record.js';
+import { UpstreamForwarder, type ForwardSettings } from '../proxy/forward.js';
+import { compileBodyPolicy, stepBody } from '../body/request-body.js';
+import { createIntake } from '../intake/read.js';
+import { composeSchema } from './schema.js';
+import type { JsonSchema } from '../core/json-schema.js';
+import type { RequestContext } from '../core/stage.js';
 
-export interface Snapshot {
-  readonly id: number;
-  readonly file: string;
-  readonly hash: string;
-  readonly config: CanonicalConfig;
-  readonly router: Router<CompiledRoute>;
-  readonly routes: readonly CompiledRoute[];
+/** The snapshot as compiled: the kernel's view and what the gateway itself uses. */
+export interface CompiledSnapshot extends Snapshot {
   readonly upstreams: ReadonlyMap<string, UpstreamGroup>;
-  readonly trusted: TrustedProxies;
-  /** request header names never copied upstream (proxy/headers.ts notForwardedHeaders) */
-  readonly notForwarded: ReadonlySet<string>;
-  /** upstream response header names never sent to clients (hop-by-hop and responses.strip_headers) */
-  readonly notReturned: ReadonlySet<string>;
-  /** responses.upstream_5xx is `replace` */
-  readonly replace5xx: boolean;
-  /** secret query parameters, redacted wherever a query is logged (observe/query-redaction.ts) */
-  readonly redactQuery: QueryRedaction;
-  /** request_id.header, lowercase (as Node gives incoming header names) */
-  readonly requestIdHeader: string;
-  readonly instances: readonly StageInstance[];
-  /** instance hooks that run for every request before routing */
-  readonly clientChecks: readonly ((ctx: RequestContext) => Decision | Promise<Decision>)[];
-  /** instance hooks that run for every finished exchange */
-  readonly observers: readonly ((ctx: RequestContext) => void)[];
-  /** instance hooks that inspect requests the HTTP parser refused (src/core/malformed.ts) */
-  readonly malformedInspectors: readonly ((raw: MalformedRequest, requestId: string) => MalformedVerdict | null)[];
-  /** stages' observeRefused hooks, for requests the HTTP parser refused */
-  readonly refusedObservers: readonly ((r: AccessRecord) => void)[];
-  inFlight: number;
 }
 
 /** Upstream groups that survive reloads while their config is unchanged. */
@@ -70,7 +47,7 @@ export class UpstreamCache {
   }
 
   /** Closes groups that no live snapshot uses. */
-  async prune(live: readonly Snapshot[]): Promise<void> {
+  async prune(live: readonly CompiledSnapshot[]): Promise<void> {
     const used = new Set<UpstreamGroup>();
     for (const s of live) for (const g of s.upstreams.values()) used.add(g);
     const closing: Promise<void>[] = [];
@@ -89,15 +66,6 @@ export class UpstreamCache {
   }
 }
 
-function compileRewrite(tpl: string): (params: Record<string, string>) => string {
-  const parts = tpl.split(/\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g);
-  return (params) => {
-    let out = '';
-    for (let i = 0; i < parts.length; i++) out += i % 2 === 1 ? encodeURIComponent(params[parts[i] as string] ?? '') : (parts[i] as string);
-    return out;
-  };
-}
-
 let nextId = 1;
 
 export async function compileSnapshot(
@@ -106,10 +74,11 @@ export async function compileSnapshot(
   services: Services,
   upstreams: UpstreamCache,
   onUnhealthy: ((u: string, t: string) => void) | null = null,
-): Promise<Snapshot> {
+): Promise<CompiledSnapshot> {
   const { config, file, baseDir } = loaded;
   const base = { file, baseDir, services };
-  for (const m of modules) if (m.prepare) await m.prepare(config, base);
+  const routeSchema = (composeSchema(modules) as { properties: { routes: { items: JsonSchema } } }).properties.routes.items;
+  for (const m of modules) if (m.prepare) await m.prepare(config, { ...base, routeSchema });
   for (const m of modules) m.check?.(config, base);
 
   const errors: ConfigError[] = [];
@@ -156,6 +125,22 @@ export async function compileSnapshot(
   const groups = new Map<string, UpstreamGroup>();
   for (const [name, cfg] of Object.entries(config.upstreams)) groups.set(name, upstreams.get(name, cfg, services, onUnhealthy));
 
+  const strip = new Set<string>(CORE_IDENTITY_HEADERS);
+  for (const inst of instances) for (const h of inst.upstreamHeaderNames ?? []) strip.add(h.toLowerCase());
+  const keep = new Set(config.client_headers.keep.map((h) => h.toLowerCase()));
+  for (const h of CLIENT_OVERRIDE_HEADERS) if (!keep.has(h)) strip.add(h);
+  for (const h of config.client_headers.strip) strip.add(h.toLowerCase());
+  const requestIdHeader = config.request_id.header.toLowerCase();
+  const forwarding: ForwardSettings = {
+    notForwarded: notForwardedHeaders(strip, requestIdHeader),
+    notReturned: notReturnedHeaders(config.responses.strip_headers),
+    replace5xx: config.responses.upstream_5xx === 'replace',
+    requestIdHeader,
+    trusted,
+    metrics: services.metrics,
+    logger: services.logger,
+  };
+
   const router = new Router<CompiledRoute>();
   const routes: CompiledRoute[] = [];
   const folding = new Map<string, PathFolding>();
@@ -169,30 +154,22 @@ export async function compileSnapshot(
       const s = inst.forRoute(rc as RouteConfig);
       if (s && s.mode !== 'off') stages.push(s);
     }
-    const byPhase = new Map<Phase, RouteStage[]>();
-    for (const s of stages) {
-      const list = byPhase.get(s.phase) ?? [];
-      list.push(s);
-      byPhase.set(s.phase, list);
-    }
     const requestStages = stages.filter((s) => s.run !== undefined && s.phase !== 'respond' && s.phase !== 'observe');
     const respondStages = stages.filter((s) => s.onResponse !== undefined || s.onResponseBody !== undefined);
     const maxBodyBytes = rc.max_body_bytes ?? config.limits.max_body_bytes;
+    const policy = compileBodyPolicy(config.limits.body, rc.body, rc['validate'] as { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined, maxBodyBytes);
+    const body: BodyReader = { read: (raw, contentEncoding, media) => stepBody(raw, contentEncoding, media, policy) };
     const route: CompiledRoute = {
       id: rc.id,
       config: rc,
-      upstream: groups.get(rc.upstream) as UpstreamGroup,
       methods: rc.match.methods && rc.match.methods.length > 0 ? new Set(rc.match.methods) : null,
       maxBodyBytes,
-      body: compileBodyPolicy(config.limits.body, rc.body, rc['validate'] as { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined, maxBodyBytes),
-      stripPrefix: rc.strip_prefix ?? null,
-      rewrite: rc.rewrite ? compileRewrite(rc.rewrite) : null,
+      body,
+      forwarder: new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding),
       requestStages,
       respondStages,
-      finishStages: stages.filter((s) => s.onFinish !== undefined),
       needsBody: requestStages.some((s) => s.needsBody === true),
       needsResponseBody: respondStages.some((s) => s.needsResponseBody === true),
-      phases: byPhase,
     };
     routes.push(route);
     router.add({
@@ -205,13 +182,6 @@ export async function compileSnapshot(
     });
   }
 
-  const strip = new Set<string>(CORE_IDENTITY_HEADERS);
-  for (const inst of instances) for (const h of inst.upstreamHeaderNames ?? []) strip.add(h.toLowerCase());
-  const keep = new Set(config.client_headers.keep.map((h) => h.toLowerCase()));
-  for (const h of CLIENT_OVERRIDE_HEADERS) if (!keep.has(h)) strip.add(h);
-  for (const h of config.client_headers.strip) strip.add(h.toLowerCase());
-
-  const requestIdHeader = config.request_id.header.toLowerCase();
   return {
     id: nextId++,
     file,
@@ -221,18 +191,15 @@ export async function compileSnapshot(
     routes,
     upstreams: groups,
     trusted,
-    notForwarded: notForwardedHeaders(strip, requestIdHeader),
-    notReturned: notReturnedHeaders(config.responses.strip_headers),
-    replace5xx: config.responses.upstream_5xx === 'replace',
+    intake: createIntake(config, trusted),
     redactQuery,
     requestIdHeader,
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
-    observers: instances.filter((i) => i.observe).map((i) => (ctx: RequestContext) => (i.observe as (c: RequestContext) => void)(ctx)),
+    observers: instances.filter((i) => i.observe).map((i) => (r: AccessRecord, ctx: RequestContext | null) => (i.observe as NonNullable<StageInstance['observe']>)(r, ctx)),
     malformedInspectors: instances
       .filter((i) => i.inspectMalformed)
-      .map((i) => (raw: MalformedRequest, id: string) => (i.inspectMalformed as NonNullable<StageInstance['inspectMalformed']>)(raw, id)),
-    refusedObservers: instances.filter((i) => i.observeRefused).map((i) => (r: AccessRecord) => (i.observeRefused as (x: AccessRecord) => void)(r)),
+      .map((i) => (raw, id) => (i.inspectMalformed as NonNullable<StageInstance['inspectMalformed']>)(raw, id)),
     inFlight: 0,
   };
 }

@@ -3,8 +3,6 @@ import type { TLSSocket } from 'node:tls';
 import type { Principal } from './principal.js';
 import type { Deny } from './decision.js';
 import type { Phase } from './phases.js';
-import type { CompiledRoute } from '../router/route.js';
-import type { Snapshot } from '../config/snapshot.js';
 import type { BodyReading, MediaType, Pair } from './reading.js';
 
 export interface ListenerInfo {
@@ -16,8 +14,8 @@ export interface ListenerInfo {
 
 /** What the pipeline recorded about the decision, for logs and metrics. */
 export interface Outcome {
-  /** 'allowed' or 'denied' */
-  decision: 'allowed' | 'denied';
+  /** 'allowed' (forwarded), 'denied' (a problem reply) or 'responded' (a stage's own response) */
+  decision: 'allowed' | 'denied' | 'responded';
   stage: string | null;
   code: string | null;
   reason: string | null;
@@ -40,11 +38,16 @@ const NO_PAIRS: readonly Pair[] = Object.freeze([]);
 /** The outcome until a stage denies (replaced, never mutated). */
 const ALLOWED: Outcome = Object.freeze({ decision: 'allowed', stage: null, code: null, reason: null });
 
-export class RequestContext {
+/**
+ * The class of the request context, generic over the snapshot and route types so that this file
+ * stands below the stage contract (which defines them): code above the kernel uses
+ * `RequestContext` from core/stage.ts, this class with the kernel's own snapshot and route.
+ */
+export class Context<S = unknown, R = unknown> {
   readonly id: string;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly snapshot: Snapshot;
+  readonly snapshot: S;
   readonly listener: ListenerInfo;
   /** performance.now() at arrival (milliseconds, monotonic) */
   readonly startMs: number;
@@ -69,7 +72,7 @@ export class RequestContext {
   readonly peerIp: string;
   /** the peer is in the trusted-proxy CIDRs (its forwarding headers are believed) */
   peerTrusted: boolean;
-  route: CompiledRoute | null;
+  route: R | null;
   params: Record<string, string>;
   /** set only by the authenticate phase */
   principal: Principal | null;
@@ -111,7 +114,7 @@ export class RequestContext {
     id: string,
     req: IncomingMessage,
     res: ServerResponse,
-    snapshot: Snapshot,
+    snapshot: S,
     listener: ListenerInfo,
     startMs: number,
     now: number,
@@ -170,6 +173,12 @@ export class RequestContext {
     (this.cleanups ??= []).push(fn);
   }
 
+  /** The request announced a body (Transfer-Encoding, or a Content-Length other than 0). */
+  announcesBody(): boolean {
+    const h = this.req.headers;
+    return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  }
+
   /** First value of a request header (lowercase name). */
   header(name: string): string | undefined {
     const v = this.req.headers[name];
@@ -204,7 +213,8 @@ export class RequestContext {
     return this.annotationsSet;
   }
 
-  recordMonitor(stage: string, d: Deny): void {
+  /** What a monitor-mode stage would have done: its refusal, or `{code: 'respond'}` for its own response. */
+  recordMonitor(stage: string, d: Pick<Deny, 'code' | 'reason'> | { readonly code: 'respond'; readonly reason?: string }): void {
     (this.monitoredList ??= []).push({ stage, code: d.code, reason: d.reason ?? null });
   }
 }

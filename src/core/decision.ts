@@ -1,3 +1,5 @@
+import type { Buffer } from 'node:buffer';
+import type { Readable } from 'node:stream';
 import type { ErrorCode } from './errors.js';
 
 /** One violation listed in a problem reply (validation errors). */
@@ -21,9 +23,34 @@ export interface Deny {
   readonly reason?: string;
 }
 
-/** `undefined` means continue. */
-export type Decision = Deny | undefined;
+/**
+ * A stage's own answer to the request (a cache hit, a CORS preflight, a mock, a redirect): the
+ * pipeline writes it as the response, with the request id and the headers stages added, and the
+ * upstream is not contacted.
+ */
+export interface Respond {
+  readonly kind: 'respond';
+  readonly status: number;
+  /** response headers (lowercase names); Content-Length is set from a Buffer or string body */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+  /** the body, from memory or a stream; none for HEAD, 204 and 304 */
+  readonly body?: Buffer | string | Readable | null;
+  /** reason for logs and metrics only */
+  readonly reason?: string;
+}
+
+/** `undefined` means continue; a Deny refuses with a problem reply; a Respond answers. */
+export type Decision = Deny | Respond | undefined;
 
 export function deny(code: ErrorCode, extra?: Omit<Deny, 'code'>): Deny {
   return extra === undefined ? { code } : { code, ...extra };
+}
+
+export function respond(status: number, extra?: Omit<Respond, 'kind' | 'status'>): Respond {
+  return extra === undefined ? { kind: 'respond', status } : { kind: 'respond', status, ...extra };
+}
+
+/** Whether a decision is a stage's own response (not a refusal). */
+export function isRespond(d: Deny | Respond): d is Respond {
+  return (d as Respond).kind === 'respond';
 }

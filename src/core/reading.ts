@@ -3,6 +3,8 @@
  * its query pairs and its body as every stage reads them. The readers that produce them live in
  * src/body/; the request context carries the results.
  */
+import type { Buffer } from 'node:buffer';
+import type { Deny } from './decision.js';
 
 /** Which body parser a media type selects. */
 export type BodyKind = 'json' | 'ndjson' | 'form' | 'multipart' | 'text' | 'xml' | 'other';
@@ -47,3 +49,8 @@ export type BodyReading =
   | { readonly kind: 'text' | 'xml'; readonly text: string }
   /** opaque bytes (no Content-Type, or one no parser reads) */
   | { readonly kind: 'other' };
+
+/** The body as every stage reads it (decoded from its Content-Encoding when allowed), or the refusal that stands for it. */
+export type BodyStep =
+  | { readonly ok: true; readonly body: Buffer; readonly decoded: boolean; readonly reading: BodyReading }
+  | { readonly ok: false; readonly deny: Deny };

@@ -3,7 +3,7 @@
  * detection, alerts, metrics) read. Built once when the exchange ends; it does not keep the
  * request context, its request or its response.
  */
-import type { MonitorEvent, Outcome } from './context.js';
+import type { Context, MonitorEvent, Outcome } from './context.js';
 
 /** Redacts secret query parameters wherever a query is logged (src/observe/query-redaction.ts). */
 export interface QueryRedactor {
@@ -43,4 +43,31 @@ export interface AccessRecord {
   readonly listener: string;
   readonly monitored: readonly MonitorEvent[];
   readonly annotations: Readonly<Record<string, unknown>> | null;
+}
+
+/** The access record of a finished exchange (does not keep the context, its request or response). */
+export function accessRecord(ctx: Context<unknown, { readonly id: string }>, status: number, latencyMs: number, redact: QueryRedactor, time: number): AccessRecord {
+  return {
+    time,
+    id: ctx.id,
+    clientIp: ctx.clientIp,
+    method: ctx.method,
+    host: ctx.host,
+    path: ctx.path,
+    query: ctx.query,
+    redact,
+    routeId: ctx.route?.id ?? null,
+    status,
+    bytesIn: ctx.bytesIn,
+    bytesOut: ctx.bytesOut,
+    latencyMs,
+    upstream: ctx.upstreamTarget,
+    upstreamLatencyMs: ctx.upstreamLatencyMs,
+    consumer: ctx.principal?.consumer ?? null,
+    tenant: ctx.principal?.tenant ?? null,
+    outcome: ctx.outcome,
+    listener: ctx.listener.name,
+    monitored: ctx.monitored,
+    annotations: ctx.annotationsIfAny,
+  };
 }

@@ -1,10 +1,23 @@
-import type { Decision, Deny } from './decision.js';
+/**
+ * The stage contract and the compiled snapshot stages run in: what a stage module declares
+ * (phase, order, config keys), what its factory returns per snapshot and per route (the hooks,
+ * by phase: docs/stage-contract.md), and the kernel's view of a compiled config: routes with
+ * their stage chains, body readers and forwarders, the intake reader, the router, the observers.
+ * The implementations above the kernel: src/config/snapshot.ts compiles it, src/stages/ are the
+ * stages, src/intake/, src/body/, src/router/ and src/proxy/ the readers, router and forwarders.
+ */
+import type { Buffer } from 'node:buffer';
+import type { Decision, Deny, Respond } from './decision.js';
 import type { Mode, Phase } from './phases.js';
-import type { MonitorEvent, RequestContext } from './context.js';
+import type { Context, MonitorEvent } from './context.js';
 import type { Services } from './services.js';
-import type { CanonicalConfig, RouteConfig } from './config.js';
+import type { CanonicalConfig, ListenerConfig, RouteConfig } from './config.js';
 import type { JsonSchema } from './json-schema.js';
 import type { AccessRecord, QueryRedactor } from './record.js';
+import type { BodyStep, MediaType } from './reading.js';
+
+/** The request context as stages and the kernel see it (the Context class with this contract's snapshot and route). */
+export type RequestContext = Context<Snapshot, CompiledRoute>;
 
 /** The upstream (or local) response as the respond phase sees it. */
 export interface ResponseMeta {
@@ -57,15 +70,14 @@ export interface RouteStage {
   /** request phases: return a Deny to stop, undefined to continue */
   run?(ctx: RequestContext): Decision | Promise<Decision>;
   /**
-   * respond phase. Called with the upstream status and headers before they are sent.
-   * When `needsResponseBody` is true, `body` receives the whole upstream body (bounded) and
-   * returns the body to send, or a Deny to replace the response with a local reply.
+   * respond phase. Called with the upstream status and headers before they are sent; it may
+   * change them (`res` is mutable). When `needsResponseBody` is true, `onResponseBody` receives
+   * the whole upstream body (bounded) and returns the body to send (rewritten or not), a Deny to
+   * replace the response with a problem reply, or a Respond to replace it with another response.
    */
   readonly needsResponseBody?: boolean;
   onResponse?(ctx: RequestContext, res: ResponseMeta): void;
-  onResponseBody?(ctx: RequestContext, res: ResponseMeta, body: Buffer): Buffer | Deny;
-  /** observe phase: always called once when the exchange is over (also after local replies) */
-  onFinish?(ctx: RequestContext): void;
+  onResponseBody?(ctx: RequestContext, res: ResponseMeta, body: Buffer): Buffer | Deny | Respond;
 }
 
 /** Context given to a stage module's factory, once per snapshot. */
@@ -77,6 +89,12 @@ export interface StageEnv {
   readonly services: Services;
   /** the snapshot's secret query parameters: a stage that logs request data redacts with it */
   readonly redactQuery?: QueryRedactor;
+}
+
+/** Context given to a stage module's `prepare`: the factory's, and the schema of a route (every stage's keys). */
+export interface PrepareEnv extends Omit<StageEnv, 'config'> {
+  /** the JSON Schema of one route, composed from the core and every registered stage (to check generated routes) */
+  readonly routeSchema: JsonSchema;
 }
 
 /** A stage factory for one config snapshot. */
@@ -99,13 +117,12 @@ export interface StageInstance {
    * id of the reply, for the stage's own log lines.
    */
   inspectMalformed?(raw: MalformedRequest, requestId: string): MalformedVerdict | null;
-  /** Runs once for every finished exchange, routed or not (abuse detection, alerting feeds). */
-  observe?(ctx: RequestContext): void;
   /**
-   * Runs once for every request the HTTP parser refused, with its access record (no request
-   * context exists for it): abuse detection and alert rules count these refusals too.
+   * observe phase: runs once for every finished exchange, routed or not, local reply or not,
+   * with its access record; `ctx` is null for a request the HTTP parser refused (no context
+   * exists for it). Abuse detection, alert rules and adaptive limits feed on it.
    */
-  observeRefused?(r: AccessRecord): void;
+  observe?(record: AccessRecord, ctx: RequestContext | null): void;
   /** called when the snapshot is retired (after its in-flight requests finished) */
   close?(): Promise<void> | void;
 }
@@ -128,7 +145,7 @@ export interface StageModule {
    * Optional async step before compilation, e.g. turning OpenAPI documents into routes.
    * May mutate `config` (it is a fresh copy per load). Throw ConfigError for bad input.
    */
-  prepare?(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): Promise<void>;
+  prepare?(config: CanonicalConfig, env: PrepareEnv): Promise<void>;
   /**
    * Query parameters this stage reads credentials from (after `prepare`): their values are
    * redacted wherever a query is logged, on every route.
@@ -137,4 +154,100 @@ export interface StageModule {
   /** Checks across keys that a JSON Schema cannot express. Throw ConfigError. */
   check?(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): void;
   create(env: StageEnv): Promise<StageInstance> | StageInstance;
+}
+
+// ---- the compiled snapshot the stages run in --------------------------------------------------
+
+export type RouteMatch<T> =
+  | { readonly kind: 'found'; readonly value: T; readonly params: Record<string, string> }
+  | { readonly kind: 'method'; readonly allow: readonly string[] }
+  | { readonly kind: 'none' };
+
+/** Host + method + path routing (src/router/router.ts). */
+export interface RouteTable<T> {
+  /** host: lowercase without port; path: canonical; semicolon: the path has `;` parameters */
+  find(method: string, host: string, path: string, semicolon?: boolean): RouteMatch<T>;
+}
+
+/** The trusted-proxy list: peers whose forwarding headers are believed. */
+export interface PeerTrust {
+  has(ip: string): boolean;
+}
+
+/**
+ * The intake step (src/intake/): the one reading of the request line, target and headers into
+ * the context (client address, path, query, host, media type), or the refusal of a request that
+ * cannot be read one way.
+ */
+export type Intake = (ctx: RequestContext, listener: ListenerConfig) => Deny | undefined;
+
+/** Reads a buffered body once for every stage (src/body/request-body.ts); asynchronous only when it decodes. */
+export interface BodyReader {
+  read(raw: Buffer, contentEncoding: string | undefined, media: MediaType | null): BodyStep | Promise<BodyStep>;
+}
+
+/** What a forwarder may ask of the pipeline: the local replies it writes, and the response decoration. */
+export interface Replies {
+  /** a problem reply (a refusal, an upstream failure) */
+  reply(ctx: RequestContext, d: Deny, stageId: string): void;
+  /** a stage's own response, in place of the upstream's */
+  respond(ctx: RequestContext, r: Respond, stageId: string): void;
+  internalError(ctx: RequestContext, e: unknown, stageId?: string): void;
+  /** adds the request id, stage response headers and `connection: close` when stopping */
+  decorate(ctx: RequestContext, out: Record<string, string | string[]> | string[]): void;
+}
+
+/** Sends a request upstream and its response to the client (src/proxy/forward.ts). */
+export interface Forwarder {
+  forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void;
+}
+
+/** A route compiled once per snapshot: match data, its stage chain, its body reader and its forwarder. */
+export interface CompiledRoute {
+  readonly id: string;
+  readonly config: RouteConfig;
+  /** uppercase methods, or null for any */
+  readonly methods: ReadonlySet<string> | null;
+  readonly maxBodyBytes: number;
+  /** how bodies are decoded and read on this route */
+  readonly body: BodyReader;
+  readonly forwarder: Forwarder;
+  /** request-phase stages in run order */
+  readonly requestStages: readonly RouteStage[];
+  /** stages with onResponse / onResponseBody */
+  readonly respondStages: readonly RouteStage[];
+  /** true when some request stage needs the buffered body */
+  readonly needsBody: boolean;
+  readonly needsResponseBody: boolean;
+}
+
+/** Runs once for every finished exchange (ctx null: a request the HTTP parser refused). */
+export type ExchangeObserver = (record: AccessRecord, ctx: RequestContext | null) => void;
+
+/** Where access records are written (the access log), when it is on. */
+export interface AccessLogSink {
+  record(r: AccessRecord): void;
+}
+
+export interface Snapshot {
+  readonly id: number;
+  readonly file: string;
+  readonly hash: string;
+  readonly config: CanonicalConfig;
+  readonly router: RouteTable<CompiledRoute>;
+  readonly routes: readonly CompiledRoute[];
+  readonly trusted: PeerTrust;
+  readonly intake: Intake;
+  /** secret query parameters, redacted wherever a query is logged */
+  readonly redactQuery: QueryRedactor;
+  /** request_id.header, lowercase (as Node gives incoming header names) */
+  readonly requestIdHeader: string;
+  readonly instances: readonly StageInstance[];
+  /** instance hooks that run for every request before routing */
+  readonly clientChecks: readonly ((ctx: RequestContext) => Decision | Promise<Decision>)[];
+  /** instance hooks that run for every finished exchange, refused by the HTTP parser or not */
+  readonly observers: readonly ExchangeObserver[];
+  /** instance hooks that inspect requests the HTTP parser refused */
+  readonly malformedInspectors: readonly ((raw: MalformedRequest, requestId: string) => MalformedVerdict | null)[];
+  inFlight: number;
 }

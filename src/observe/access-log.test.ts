@@ -5,7 +5,7 @@ import { accessLogLine } from './access-log.js';
 import { NO_REDACTION, QueryRedaction } from './query-redaction.js';
 import { newRequestId } from '../core/request-id.js';
 import { resolveClientIp, stripMapped, TrustedProxies } from '../proxy/client-ip.js';
-import type { RequestContext } from '../core/context.js';
+import type { RequestContext } from '../core/stage.js';
 
 function ctxWith(v: { path: string; host: string; id: string; reason: string | null; query: string }): RequestContext {
   return {

@@ -4,9 +4,9 @@
  * line is built from chosen fields only, and secret query parameters are redacted.
  */
 import pino, { type Logger } from 'pino';
-import type { RequestContext } from '../core/context.js';
-import type { AccessRecord, QueryRedactor } from '../core/record.js';
+import { accessRecord, type AccessRecord, type QueryRedactor } from '../core/record.js';
 import type { LineWriter } from './line-writer.js';
+import type { RequestContext } from '../core/stage.js';
 
 /**
  * The gateway's event log (pino, JSON lines, secrets redacted by path). The access log does not
@@ -161,32 +161,6 @@ function ms(x: number | null): string {
 }
 
 
-/** The access record of a finished exchange (does not keep the context, its request or response). */
-export function accessRecord(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedactor, time: number): AccessRecord {
-  return {
-    time,
-    id: ctx.id,
-    clientIp: ctx.clientIp,
-    method: ctx.method,
-    host: ctx.host,
-    path: ctx.path,
-    query: ctx.query,
-    redact,
-    routeId: ctx.route?.id ?? null,
-    status,
-    bytesIn: ctx.bytesIn,
-    bytesOut: ctx.bytesOut,
-    latencyMs,
-    upstream: ctx.upstreamTarget,
-    upstreamLatencyMs: ctx.upstreamLatencyMs,
-    consumer: ctx.principal?.consumer ?? null,
-    tenant: ctx.principal?.tenant ?? null,
-    outcome: ctx.outcome,
-    listener: ctx.listener.name,
-    monitored: ctx.monitored,
-    annotations: ctx.annotationsIfAny,
-  };
-}
 
 const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
 

@@ -11,7 +11,6 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../core/context.js';
 import type { Services } from '../core/services.js';
 import type { StageModule } from '../core/stage.js';
 import { alertsSchema, type AlertRule, type AlertsConfig } from './alerts/schema.js';
@@ -19,13 +18,14 @@ import { INACTIVE, step, type AlertState } from './alerts/state.js';
 import { RollingSeries } from './alerts/window.js';
 import { WebhookSink } from './alerts/webhook.js';
 import { auditSchema } from './audit.js';
+import type { RequestContext } from '../core/stage.js';
 
 export type { AlertsConfig, AlertRule } from './alerts/schema.js';
 
 /** What alert rules read from one finished exchange. */
 export interface AlertExchange {
   readonly status: number;
-  readonly decision: 'allowed' | 'denied';
+  readonly decision: 'allowed' | 'denied' | 'responded';
   readonly code: string | null;
   readonly routeId: string | null;
   readonly consumer: string | null;

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { ListenerConfig } from '../core/config.js';
 import type { ListenerRuntime, Pipeline } from '../core/pipeline.js';
 import { rawProblem } from '../core/problem.js';
-import { replyToParserError } from '../core/malformed.js';
+import { replyToParserError } from './malformed.js';
 import type { Logger } from '../core/services.js';
 
 export interface RunningListener {

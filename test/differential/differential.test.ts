@@ -16,10 +16,10 @@ import { Pool } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { STAGES } from '../../src/stages/index.js';
 import type { StageModule } from '../../src/core/stage.js';
-import type { RequestContext } from '../../src/core/context.js';
 import { startFrameworks, readingOf, ROUTES, type Framework } from './frameworks.js';
 import { differences, type GatewayReading } from './compare.js';
 import { requestArb, type GenRequest } from './generate.js';
+import type { RequestContext } from '../../src/core/stage.js';
 
 const RUNS = Number(process.env['PC_DIFF_RUNS'] ?? 10000);
 const SEED = Number(process.env['PC_DIFF_SEED'] ?? Math.floor(Math.random() * 2 ** 31));

@@ -8,7 +8,7 @@ import type { AbuseAction, AbuseConfig, DetectorConfig, DetectorName } from './s
 /** What the abuse feed reads from one finished exchange. */
 export interface Exchange {
   readonly status: number;
-  readonly decision: 'allowed' | 'denied';
+  readonly decision: 'allowed' | 'denied' | 'responded';
   readonly code: string | null;
   readonly routeId: string | null;
   readonly params: Readonly<Record<string, string>>;

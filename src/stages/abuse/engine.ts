@@ -14,7 +14,7 @@
  *   jid, j:<id>                             journal of verdict changes (ids, entries; ttl 10 min)
  */
 import type { Services } from '../../core/services.js';
-import type { Decision } from '../../core/decision.js';
+import type { Deny } from '../../core/decision.js';
 import { deny } from '../../core/decision.js';
 import type { AbuseConfig, DetectorConfig, DetectorName, IpListsConfig } from './schema.js';
 import { DETECTORS } from './schema.js';
@@ -313,7 +313,7 @@ export class AbuseEngine {
   }
 
   /** Global IP lists, then bans and throttles of the client's address. Sync unless throttled. */
-  checkIp(s: AbuseSettings, rawIp: string, now: number, record: (d: NonNullable<Decision>) => void): Decision | Promise<Decision> {
+  checkIp(s: AbuseSettings, rawIp: string, now: number, record: (d: Deny) => void): Deny | undefined | Promise<Deny | undefined> {
     const ip = normaliseIp(rawIp);
     const lists = s.ipLists;
     if (lists.mode !== 'off' && (lists.deny.size > 0 || lists.allow.size > 0)) {
@@ -329,12 +329,12 @@ export class AbuseEngine {
   }
 
   /** Bans and throttles of a consumer (after authentication). */
-  checkConsumer(s: AbuseSettings, consumer: string, now: number): Decision | Promise<Decision> {
+  checkConsumer(s: AbuseSettings, consumer: string, now: number): Deny | undefined | Promise<Deny | undefined> {
     if (!s.config.enabled || this.verdicts.size === 0 || s.allowConsumers.has(consumer)) return undefined;
     return this.checkClientKey(s, `consumer:${consumer}`, now);
   }
 
-  private checkClientKey(s: AbuseSettings, client: string, now: number): Decision | Promise<Decision> {
+  private checkClientKey(s: AbuseSettings, client: string, now: number): Deny | undefined | Promise<Deny | undefined> {
     const ban = this.activeVerdict('ban', client, now);
     if (ban) {
       return deny('PC_ERR_CLIENT_BANNED', {

@@ -10,19 +10,19 @@
  * The same are exported as module functions (`checkClient`, `observeExchange`); each runs at most
  * once per request whichever way it is called.
  */
-import type { RequestContext } from '../../core/context.js';
 import type { Decision } from '../../core/decision.js';
 import { deny } from '../../core/decision.js';
 import type { Services } from '../../core/services.js';
 import type { RouteStage, StageModule } from '../../core/stage.js';
 import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
-import { configErrorAt } from '../../config/load.js';
 import { alertsFor, alertsModule } from '../../observe/alerts.js';
 import { abuseSchema, ipListsSchema, routeIpListsSchema, type AbuseConfig, type IpListsConfig } from './schema.js';
 import { AbuseEngine, compileSettings, type AbuseSettings } from './engine.js';
 import { IpList, parseCidr } from './ip-match.js';
 import { normaliseIp } from '../../core/ip.js';
 import type { AccessRecord } from '../../core/record.js';
+import { configErrorAt } from '../../config/errors.js';
+import type { RequestContext } from '../../core/stage.js';
 
 export { AbuseEngine } from './engine.js';
 export type { AbuseSettings, DenialEvent, FinishedExchange } from './engine.js';
@@ -62,44 +62,18 @@ function checkWith(rt: Runtime, ctx: RequestContext): Decision | Promise<Decisio
   return rt.engine.checkIp(rt.settings, ctx.clientIp, ctx.now, (d) => ctx.recordMonitor('ip_lists', d));
 }
 
-/** Once per finished exchange, routed or not: feeds the detectors and the alert rules. */
-export function observeExchange(ctx: RequestContext): void {
-  const rt = runtimeFor(ctx);
-  if (rt) observeWith(rt, ctx);
-}
-
-function observeWith(rt: Runtime, ctx: RequestContext): void {
-  if (observed.has(ctx)) return;
-  observed.add(ctx);
-  try {
-    alertsFor(rt.services).observe(ctx);
-  } catch (e) {
-    rt.services.logger.debug({ err: (e as Error).message }, 'alerts: observe failed');
+/**
+ * Once per finished exchange, routed or not, refused by the HTTP parser or not (`ctx` null):
+ * feeds the detectors and the alert rules.
+ */
+function observeWith(rt: Runtime, r: AccessRecord, ctx: RequestContext | null): void {
+  if (ctx !== null) {
+    if (observed.has(ctx)) return;
+    observed.add(ctx);
   }
-  const o = ctx.outcome;
-  void rt.engine.observe(
-    {
-      status: ctx.res.statusCode,
-      decision: o.decision,
-      code: o.code,
-      stage: o.stage,
-      routeId: ctx.route?.id ?? null,
-      params: ctx.params,
-      path: ctx.path,
-      ip: ctx.clientIp,
-      consumer: ctx.principal?.consumer ?? null,
-      requestId: ctx.id,
-      method: ctx.method,
-    },
-    ctx.now,
-  );
-}
-
-/** A request the HTTP parser refused (no context exists): counted by the detectors and the alert rules. */
-function observeRefusedWith(rt: Runtime, r: AccessRecord): void {
   const o = r.outcome;
   try {
-    alertsFor(rt.services).observeExchange({ status: r.status, decision: o.decision, code: o.code, routeId: null, consumer: null, tenant: null, latencyMs: r.latencyMs }, r.time);
+    alertsFor(rt.services).observeExchange({ status: r.status, decision: o.decision, code: o.code, routeId: r.routeId, consumer: r.consumer, tenant: r.tenant, latencyMs: r.latencyMs }, r.time);
   } catch (e) {
     rt.services.logger.debug({ err: (e as Error).message }, 'alerts: observe failed');
   }
@@ -109,15 +83,15 @@ function observeRefusedWith(rt: Runtime, r: AccessRecord): void {
       decision: o.decision,
       code: o.code,
       stage: o.stage,
-      routeId: null,
-      params: {},
+      routeId: r.routeId,
+      params: ctx?.params ?? {},
       path: r.path ?? '',
       ip: r.clientIp,
-      consumer: null,
+      consumer: r.consumer,
       requestId: r.id,
       method: r.method ?? '',
     },
-    r.time,
+    ctx?.now ?? r.time,
   );
 }
 
@@ -217,8 +191,7 @@ export const abuseModule: StageModule = {
     return {
       forRoute: (route) => routeStage(rt, route),
       ...(enabled || globalLists ? { checkClient: (ctx: RequestContext) => checkWith(rt, ctx) } : {}),
-      ...(enabled || alertsOn ? { observe: (ctx: RequestContext) => observeWith(rt, ctx) } : {}),
-      ...(enabled || alertsOn ? { observeRefused: (r: AccessRecord) => observeRefusedWith(rt, r) } : {}),
+      ...(enabled || alertsOn ? { observe: (r: AccessRecord, ctx: RequestContext | null) => observeWith(rt, r, ctx) } : {}),
       close() {
         if (closed) return;
         closed = true;

@@ -4,14 +4,12 @@
  * and sets ctx.principal and the upstream identity headers. Deny by default: a route without
  * `auth` needs one of the default methods; only `auth: none` makes a route public.
  */
-import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { AuthMethod, Principal } from '../../core/principal.js';
 import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import { ConfigError } from '../../config/errors.js';
-import { configErrorAt } from '../../config/load.js';
 import { AUTH_METHODS, authGlobalSchema, authRouteSchema, consumersSchema, tenantsSchema } from './schema.js';
 import { buildDirectory, type RawConsumer, type RawTenant } from './consumers.js';
 import { predatesEpoch, replayEpoch } from './replay-epoch.js';
@@ -22,6 +20,8 @@ import { createVerifier as createApiKeyVerifier } from './verifiers/api-key.js';
 import { certHeaderNames, createVerifier as createMtlsVerifier } from './verifiers/mtls.js';
 import { createVerifier as createSignatureVerifier } from './verifiers/signature.js';
 import { DnError, parseDn } from './verifiers/dn.js';
+import { configErrorAt } from '../../config/errors.js';
+import type { RequestContext } from '../../core/stage.js';
 
 /**
  * Identity headers the gateway sends upstream. The core removes incoming copies of these from

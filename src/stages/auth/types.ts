@@ -14,7 +14,6 @@
  *     mode: enforce                          # enforce | monitor | off
  *   authorize: { scopes: {...}, roles: [...], claims: {...}, tenants: [...], bind: [{ param, claim }] }
  */
-import type { RequestContext } from '../../core/context.js';
 import type { Deny } from '../../core/decision.js';
 import type { AuthMethod } from '../../core/principal.js';
 
@@ -57,6 +56,7 @@ export interface Verifier {
 // snapshot when the method is configured, and passes the options of each `any_of` entry to verify().
 // ---------------------------------------------------------------------------------------------
 import type { Services } from '../../core/services.js';
+import type { RequestContext } from '../../core/stage.js';
 
 /** Credentials of one consumer, as written in the top-level `consumers` list. */
 export interface ConsumerCredentials {

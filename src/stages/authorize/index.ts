@@ -3,15 +3,15 @@
  * against the route's `authorize` section and the tenants owning the route (`tenants[].routes`).
  * Decision logic is pure (decide.ts); this file compiles policies once per route and counts denials.
  */
-import type { RequestContext } from '../../core/context.js';
 import type { Decision, Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../core/config.js';
-import { configErrorAt } from '../../config/load.js';
 import { challenge } from '../auth/decide.js';
 import { authorizeRouteSchema } from './schema.js';
 import { compilePolicy, decide, DN_CLAIMS, dnKeyOf, isEmpty, type Policy } from './decide.js';
+import { configErrorAt } from '../../config/errors.js';
+import type { RequestContext } from '../../core/stage.js';
 
 interface TenantEntry {
   id: string;

@@ -1,9 +1,9 @@
 /** Cross-key checks of the rate-limit config that a JSON Schema cannot express. */
 import type { CanonicalConfig } from '../../core/config.js';
-import { configErrorAt } from '../../config/load.js';
 import { ConfigErrors, type ConfigError } from '../../config/errors.js';
 import { parseRate } from './decide.js';
 import { rateLimitsConfig, routeSection, usesPrincipal, type LimitDef } from './compile.js';
+import { configErrorAt } from '../../config/errors.js';
 
 type Path = (string | number)[];
 

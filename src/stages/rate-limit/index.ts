@@ -7,7 +7,6 @@
  * In each stage, all limits of the request are decided together in one store call (one EVALSHA on
  * Redis): a request refused by one limit consumes nothing from the others.
  */
-import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision } from '../../core/decision.js';
 import type { Phase } from '../../core/phases.js';
 import type { Services } from '../../core/services.js';
@@ -21,6 +20,7 @@ import { checkRateLimits } from './check.js';
 import { globalPlan, quotaPolicy, routePlan, windowOf, type CompiledLimit, type GlobalPlan, type KeyPart } from './compile.js';
 import { bucketWindowSeconds, claimPart, DENY_CODE, encodeKeyPart, limitItem, pickRefusal, policyItem, retryAfterSeconds, type CheckKind } from './decide.js';
 import { RATE_LIMITS_SCHEMA, ROUTE_RATE_LIMIT_SCHEMA } from './schema.js';
+import type { RequestContext } from '../../core/stage.js';
 
 const HDR_LIMIT = 'ratelimit';
 const HDR_POLICY = 'ratelimit-policy';
@@ -153,7 +153,6 @@ export class LimitStage implements RouteStage {
   readonly id: string;
   readonly phase: Phase;
   readonly mode = 'enforce' as const;
-  onFinish?: (ctx: RequestContext) => void;
 
   constructor(
     private readonly rt: Runtime,
@@ -164,18 +163,9 @@ export class LimitStage implements RouteStage {
     private readonly fixed: readonly CompiledLimit[],
     private readonly dynamic: boolean,
     private readonly adaptive: AdaptiveController | null,
-    feedAdaptive: boolean,
   ) {
     this.id = id;
     this.phase = phase;
-    if (feedAdaptive && adaptive) {
-      const services = rt.services;
-      this.onFinish = (ctx) => {
-        // only what the upstream did counts: its responses and its failures, not gateway-side refusals
-        if (ctx.upstreamTarget === null || (ctx.upstreamLatencyMs === null && !ctx.upstreamFault)) return;
-        adaptive.observe(ctx.upstreamLatencyMs, ctx.res.statusCode >= 500, services.clock());
-      };
-    }
   }
 
   /** The limits of this request: fixed ones, then its plan's and its tenant's. */
@@ -337,7 +327,7 @@ export const preAuthLimitModule: StageModule = {
       forRoute(route) {
         const p = routePlan(g, route);
         if (p.preAuth.length === 0) return null;
-        return new LimitStage(rt, g, p.routeId, 'limit.pre-auth', 'pre-auth', p.preAuth, false, adaptiveFor(env.services, g, route), false);
+        return new LimitStage(rt, g, p.routeId, 'limit.pre-auth', 'pre-auth', p.preAuth, false, adaptiveFor(env.services, g, route));
       },
     };
   },
@@ -359,13 +349,26 @@ export const rateLimitModule: StageModule = {
     const g = globalPlan(env.config);
     const rt = runtimeFor(env.services, env.config);
     await rt.storeReady();
+    // the adaptive feed: each finished exchange of a route whose upstream has adaptive limits
+    const feeds = new Map<string, AdaptiveController>();
+    const services = env.services;
+    const observe: StageInstance['observe'] = (r, ctx) => {
+      if (ctx === null || r.routeId === null) return;
+      const adaptive = feeds.get(r.routeId);
+      // only what the upstream did counts: its responses and its failures, not gateway-side refusals
+      if (adaptive === undefined || r.upstream === null || (r.upstreamLatencyMs === null && !ctx.upstreamFault)) return;
+      adaptive.observe(r.upstreamLatencyMs, ctx.res.statusCode >= 500, services.clock());
+    };
     return {
+      // registered only when some upstream has adaptive limits: observers make every request build its record
+      ...(Object.keys(g.cfg.adaptive).length > 0 ? { observe } : {}),
       forRoute(route) {
         const p = routePlan(g, route);
         if (p.off) return null;
         const adaptive = adaptiveFor(env.services, g, route);
+        if (adaptive !== null) feeds.set(route.id, adaptive);
         if (p.limits.length === 0 && !p.dynamic && adaptive === null) return null;
-        return new LimitStage(rt, g, p.routeId, 'limit.rate', 'limits', p.limits, p.dynamic, adaptive, true);
+        return new LimitStage(rt, g, p.routeId, 'limit.rate', 'limits', p.limits, p.dynamic, adaptive);
       },
     };
   },

@@ -4,7 +4,6 @@
  * Route generation from `apis` happens in prepare (prepare.ts); compilation once per snapshot in
  * create; per request only compiled validators run.
  */
-import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { ResponseMeta, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../core/config.js';
@@ -14,6 +13,7 @@ import { compileApi, type CompiledApi, type CompiledOperation } from './compile.
 import { prepareApis, preparedApiKeyQueryParams, preparedApis } from './prepare.js';
 import { validateRequest, type RequestSettings } from './request.js';
 import { checkResponse, hasResponseSchemas, type ResponseMode } from './response.js';
+import type { RequestContext } from '../../core/stage.js';
 
 export const STAGE_ID = 'validate';
 

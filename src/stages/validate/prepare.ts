@@ -11,10 +11,10 @@
  */
 import { resolve } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { ConfigError } from '../../config/errors.js';
-import { configErrorAt } from '../../config/load.js';
+import { ConfigError, configErrorAt } from '../../config/errors.js';
 import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
-import type { StageEnv, StageModule } from '../../core/stage.js';
+import type { PrepareEnv, StageEnv } from '../../core/stage.js';
+import type { JsonSchema } from '../../core/json-schema.js';
 import { loadOpenApi, type LoadedSpec } from '../../openapi/load.js';
 import { listOperations, SpecError, type OperationInfo } from '../../openapi/operations.js';
 import { apiKeyQueryParams, mapSecurity } from '../../openapi/security.js';
@@ -114,30 +114,27 @@ export function buildRoute(api: ApiConfig, spec: LoadedSpec, op: OperationInfo, 
   return { route: route as RouteConfig };
 }
 
-let routeValidator: { modules: unknown; fn: ValidateFunction; keys: ReadonlySet<string> } | null = null;
+/** Compiled validators of generated routes, by route schema (the same object on every load of one gateway). */
+const routeValidators = new WeakMap<object, { fn: ValidateFunction; keys: ReadonlySet<string> }>();
 
-async function routeSchemaValidator(): Promise<{ fn: ValidateFunction; keys: ReadonlySet<string> }> {
-  const [{ coreSchema }, { STAGES }] = await Promise.all([import('../../config/schema.js'), import('../index.js')]);
-  if (routeValidator && routeValidator.modules === STAGES) return routeValidator;
-  // composed here without mutating the core schema's shared route object
-  const base = (coreSchema().properties['routes'] as { items: { properties: Record<string, unknown> } }).items;
-  const properties: Record<string, unknown> = { ...base.properties };
-  for (const m of STAGES as readonly StageModule[]) for (const [k, v] of Object.entries(m.schema?.route ?? {})) properties[k] = v;
-  const item = { ...base, properties };
+async function routeSchemaValidator(routeSchema: JsonSchema): Promise<{ fn: ValidateFunction; keys: ReadonlySet<string> }> {
+  const hit = routeValidators.get(routeSchema);
+  if (hit) return hit;
   const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
   const addFormats = (await import('ajv-formats')).default as unknown as (a: Ajv2020) => Ajv2020;
   addFormats(ajv);
-  const fn = ajv.compile(item);
-  routeValidator = { modules: STAGES, fn, keys: new Set(Object.keys(properties)) };
-  return routeValidator;
+  const properties = (routeSchema as { properties?: Record<string, unknown> }).properties ?? {};
+  const v = { fn: ajv.compile(routeSchema), keys: new Set(Object.keys(properties)) };
+  routeValidators.set(routeSchema, v);
+  return v;
 }
 
-export async function prepareApis(config: CanonicalConfig, env: Omit<StageEnv, 'config'>): Promise<void> {
+export async function prepareApis(config: CanonicalConfig, env: PrepareEnv): Promise<void> {
   const apis = (config['apis'] ?? []) as ApiConfig[];
   const out = new Map<string, PreparedApi>();
   prepared.set(config, out);
   if (apis.length === 0) return;
-  const { fn: check, keys: routeKeys } = await routeSchemaValidator();
+  const { fn: check, keys: routeKeys } = await routeSchemaValidator(env.routeSchema);
   /** host set + method + path template of generated routes: two operations may not claim the same */
   const claimed = new Map<string, string>();
   for (let i = 0; i < apis.length; i++) {

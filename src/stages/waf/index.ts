@@ -5,7 +5,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
-import type { RequestContext } from '../../core/context.js';
 import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { Services } from '../../core/services.js';
@@ -18,6 +17,7 @@ import type { Evaluation, Exclusion, Policy, WafRequest } from '../../waf/types.
 import { NO_REDACTION } from '../../observe/query-redaction.js';
 import type { QueryRedactor } from '../../core/record.js';
 import { wafGlobalSchema, wafRouteSchema } from './schema.js';
+import type { RequestContext } from '../../core/stage.js';
 
 export const STAGE_ID = 'waf';
 

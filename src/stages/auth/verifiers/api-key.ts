@@ -4,11 +4,11 @@
  * leak keys and a key is found in O(1) by its id. Comparison is constant-time.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RequestContext } from '../../../core/context.js';
 import { deny } from '../../../core/decision.js';
 import { ConfigError } from '../../../config/errors.js';
 import type { ConsumerConfig, ConsumerDirectory, MethodOptions, Verifier, VerifierEnv, VerifyResult } from '../types.js';
 import { APIKEY_DEFAULTS, parseExpiry } from './api-key-schema.js';
+import type { RequestContext } from '../../../core/stage.js';
 
 export const APIKEY_PREFIX = 'pc_';
 /** base64url length of 32 random bytes */

@@ -8,7 +8,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import type { RequestContext } from '../../../core/context.js';
 import { deny } from '../../../core/decision.js';
 import { ConfigError } from '../../../config/errors.js';
 import type { Identity, MethodOptions, Verifier, VerifierEnv, VerifierFactory, VerifyResult } from '../types.js';
@@ -18,6 +17,7 @@ import { keyFitsAlg, keyFromJwk, keyFromPem, keyFromSecret, keysFromJwks, verify
 import { RemoteKeySet, urlAllowed } from '../jwt/jwks.js';
 import { extractToken, type TokenSources } from '../jwt/extract.js';
 import { unmappedJwtConsumerId } from '../consumers.js';
+import type { RequestContext } from '../../../core/stage.js';
 
 /** `auth.jwt.providers.<name>` after defaults. */
 export interface JwtProviderConfig {

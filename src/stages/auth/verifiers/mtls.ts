@@ -10,11 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import type { RequestContext } from '../../../core/context.js';
 import { deny } from '../../../core/decision.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifyResult } from '../types.js';
 import { CERT_HEADER_DEFAULTS, MTLS_DEFAULTS } from './api-key-schema.js';
 import { DnError, OID_CN, certificateNames, dnKey, formatDn, lastValue } from './dn.js';
+import type { RequestContext } from '../../../core/stage.js';
 
 /**
  * Default names (lowercase) of the certificate detail headers, plus the RFC 9440 headers that an

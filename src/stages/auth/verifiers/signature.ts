@@ -8,7 +8,6 @@
  * a signature that verified, so that nobody without the key can burn nonces.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { RequestContext } from '../../../core/context.js';
 import { deny, type Deny } from '../../../core/decision.js';
 import { ConfigError } from '../../../config/errors.js';
 import type { ErrorCode } from '../../../core/errors.js';
@@ -18,6 +17,7 @@ import { SIGNATURE_DEFAULTS } from './api-key-schema.js';
 import { predatesEpoch, replayEpoch } from '../replay-epoch.js';
 import { SfError, parseDictionary, type InnerList } from './structured-fields.js';
 import { SignatureBaseError, checkContentDigest, coveredNames, secretBytes, signatureBase, type MessageView } from './signature-base.js';
+import type { RequestContext } from '../../../core/stage.js';
 
 export interface SignatureSettings {
   readonly skewSeconds: number;

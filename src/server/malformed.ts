@@ -7,19 +7,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
-import { newRequestId } from './request-id.js';
 import { STATUS_CODES } from 'node:http';
-import type { MonitorEvent } from './context.js';
-import type { Deny } from './decision.js';
-import { ERRORS, type ErrorCode } from './errors.js';
-import { safe, type ListenerRuntime, type PipelineHost } from './pipeline.js';
-import { rawProblem } from './problem.js';
-import { parseRawRequest } from '../server/raw-request.js';
+import { newRequestId } from '../core/request-id.js';
+import type { MonitorEvent } from '../core/context.js';
+import type { Deny } from '../core/decision.js';
+import { ERRORS, type ErrorCode } from '../core/errors.js';
+import { safe, type ListenerRuntime, type PipelineHost } from '../core/pipeline.js';
+import { rawProblem } from '../core/problem.js';
+import type { AccessRecord } from '../core/record.js';
+import { parseRawRequest } from './raw-request.js';
 import { stripMapped } from '../proxy/client-ip.js';
 import { hostWithoutPort } from '../router/normalise.js';
-import type { AccessRecord } from './record.js';
 
-/** What the handling needs from the gateway (Pipeline.outsideHost()). */
+/** What the handling needs from the gateway. */
 export type OutsideHost = Pick<PipelineHost, 'services' | 'snapshot' | 'accessLog'>;
 
 /** The clientError a parser failure raises: llhttp's code and the packet it failed in. */
@@ -100,6 +100,6 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
   };
   host.accessLog()?.record(record);
   // abuse detection and alert rules count parser refusals like any other refused request
-  for (const o of snap.refusedObservers) safe(() => o(record), host.services.logger);
+  for (const o of snap.observers) safe(() => o(record, null), host.services.logger);
   return reply;
 }

@@ -1,0 +1,344 @@
+/**
+ * Forwarding one route's requests to its upstream group: target choice, the upstream request's
+ * path and headers, attempts and retries (idempotent methods, connection failures, within the
+ * retry budget), the streamed exchange (exchange.ts) or the buffered one when a respond stage
+ * reads the body, the respond stages' hooks, and the upstream's failures and 5xx bodies. Local
+ * replies go through the pipeline's `Replies` (src/core/pipeline.ts): the kernel writes them.
+ */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
+import type { Dispatcher } from 'undici';
+import { isRespond } from '../core/decision.js';
+import type { Logger, Metrics } from '../core/services.js';
+import type { ResponseMeta } from '../core/stage.js';
+import type { CompiledRoute, Forwarder, Replies } from '../core/stage.js';
+import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject, upstreamRequestHeaders } from './headers.js';
+import type { TrustedProxies } from './client-ip.js';
+import { isIdempotent, type Target, type UpstreamGroup } from './upstream.js';
+import { Exchange, type ExchangeOwner } from './exchange.js';
+import type { RequestContext } from '../core/stage.js';
+
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+/**
+ * Failures that are the upstream's (it did not answer, or answered badly): they count against its
+ * health and adaptive limits. Anything else (undici refusing the request it was handed) is the
+ * gateway's: a 500, never held against the upstream.
+ */
+const UPSTREAM_FAULTS = new Set([
+  ...RETRYABLE_CODES,
+  'ETIMEDOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  'UND_ERR_INFO',
+]);
+/** Most bytes of an upstream 5xx body kept for the log when the body is replaced. */
+const ERROR_BODY_LOGGED = 2048;
+
+function isUpstreamFault(code: string): boolean {
+  return UPSTREAM_FAULTS.has(code) || code.startsWith('HPE_');
+}
+
+function errCode(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.code === 'UND_ERR_SOCKET' && e.cause?.code ? e.cause.code : (e?.code ?? 'UNKNOWN');
+}
+
+/** What every forwarder of a snapshot shares. */
+export interface ForwardSettings {
+  /** request header names never copied upstream (headers.ts notForwardedHeaders) */
+  readonly notForwarded: ReadonlySet<string>;
+  /** upstream response header names never sent to clients (headers.ts notReturnedHeaders) */
+  readonly notReturned: ReadonlySet<string>;
+  /** responses.upstream_5xx is `replace` */
+  readonly replace5xx: boolean;
+  /** request_id.header, lowercase */
+  readonly requestIdHeader: string;
+  readonly trusted: TrustedProxies;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/** One attempt to forward a request to one upstream target. */
+interface Attempt {
+  readonly ctx: RequestContext;
+  readonly route: CompiledRoute;
+  readonly replies: Replies;
+  readonly target: Target;
+  /** targets already tried by earlier attempts, or null on the first */
+  readonly tried: Set<Target> | null;
+  readonly attempt: number;
+  /** the request body is streamed (so the attempt cannot be replayed) */
+  readonly streamedBody: boolean;
+  /** performance.now() when the attempt started */
+  readonly upStart: number;
+  released: boolean;
+}
+
+/** Gives the target's in-flight slot back (once). */
+function release(a: Attempt): void {
+  if (!a.released) {
+    a.released = true;
+    a.target.active--;
+  }
+}
+
+function compileRewrite(tpl: string): (params: Record<string, string>) => string {
+  const parts = tpl.split(/\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g);
+  return (params) => {
+    let out = '';
+    for (let i = 0; i < parts.length; i++) out += i % 2 === 1 ? encodeURIComponent(params[parts[i] as string] ?? '') : (parts[i] as string);
+    return out;
+  };
+}
+
+/** The forwarder of one route (compiled once per snapshot). */
+export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
+  private readonly stripPrefix: string | null;
+  private readonly rewrite: ((params: Record<string, string>) => string) | null;
+  private readonly preserveHost: boolean;
+
+  constructor(
+    readonly group: UpstreamGroup,
+    route: { readonly strip_prefix?: string; readonly rewrite?: string; readonly preserve_host?: boolean },
+    private readonly s: ForwardSettings,
+  ) {
+    this.stripPrefix = route.strip_prefix ?? null;
+    this.rewrite = route.rewrite ? compileRewrite(route.rewrite) : null;
+    this.preserveHost = route.preserve_host === true;
+  }
+
+  forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void {
+    this.attempt(ctx, route, replies, null, 0);
+  }
+
+  private upstreamPath(ctx: RequestContext, target: Target): string {
+    let path = ctx.path;
+    if (this.rewrite) path = this.rewrite(ctx.params);
+    else if (this.stripPrefix !== null && (path === this.stripPrefix || path.startsWith(this.stripPrefix + '/'))) {
+      path = path.slice(this.stripPrefix.length) || '/';
+    }
+    if (target.basePath !== '') path = target.basePath + path;
+    return ctx.query === '' ? path : `${path}?${ctx.query}`;
+  }
+
+  private attempt(ctx: RequestContext, route: CompiledRoute, replies: Replies, tried: Set<Target> | null, attempt: number): void {
+    const group = this.group;
+    const now = attempt === 0 ? ctx.now : Date.now();
+    if (attempt === 0) group.countRequest(now);
+    const target = group.pick(now, tried);
+    if (target === null) return void replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_NO_HEALTHY' }, 'proxy');
+    const req = ctx.req;
+    const s = this.s;
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      s.notForwarded,
+      {
+        clientIp: ctx.clientIp,
+        peerIp: ctx.peerIp,
+        peerTrusted: ctx.peerTrusted,
+        trusted: s.trusted,
+        proto: ctx.listener.tls ? 'https' : 'http',
+        host: ctx.host,
+        requestIdHeader: s.requestIdHeader,
+        requestId: ctx.id,
+        upstreamHost: this.preserveHost ? (req.headers.host ?? target.hostPort) : null,
+      },
+      ctx.upstreamHeadersIfAny,
+      ctx.body === null ? null : ctx.body.length,
+      ctx.bodyDecoded,
+    );
+    const streamedBody = ctx.body === null && ctx.announcesBody();
+    const opts: Dispatcher.DispatchOptions = {
+      method: ctx.method as Dispatcher.HttpMethod,
+      path: this.upstreamPath(ctx, target),
+      headers,
+      body: ctx.body ?? (streamedBody ? req : null),
+    };
+    ctx.upstreamTarget = target.origin;
+    target.active++;
+    const a: Attempt = { ctx, route, replies, target, tried, attempt, streamedBody, upStart: performance.now(), released: false };
+    if (route.needsResponseBody) {
+      target.pool.request(opts).then(
+        (up) => this.bufferedResponse(a, up),
+        (err: Error) => this.upstreamFailed(a, err),
+      );
+      return;
+    }
+    const x = new Exchange<Attempt>(this, ctx.res, a);
+    ctx.exchange = x;
+    target.pool.dispatch(opts, x.handler);
+  }
+
+  /** The upstream answered: its latency is the time to the response head. */
+  private headArrived(a: Attempt): void {
+    const ms = performance.now() - a.upStart;
+    a.ctx.upstreamLatencyMs = ms;
+    this.s.metrics.upstreamLatency.observe(this.group.name, ms / 1000);
+  }
+
+  /** ExchangeOwner: the upstream response head arrived; respond stages see it, then it is sent. */
+  exchangeHead(x: Exchange<Attempt>, status: number, raw: readonly Buffer[]): void {
+    const a = x.state;
+    const { ctx, route, replies } = a;
+    this.headArrived(a);
+    const s = this.s;
+    if (status >= 500 && s.replace5xx) {
+      // the body is kept (its start, for the log) and replaced by a problem reply at its end
+      x.capture = [];
+      x.captureStatus = status;
+      x.captureHeaders = raw;
+      return;
+    }
+    if (route.respondStages.length > 0) {
+      const out = clientResponseHeaders(rawHeaderObject(raw), s.notReturned);
+      const meta: ResponseMeta = { status, headers: out };
+      for (const st of route.respondStages) st.onResponse?.(ctx, meta);
+      replies.decorate(ctx, out);
+      x.res.writeHead(meta.status, out);
+      return;
+    }
+    // the common case: the headers go out as a list, without an object per response
+    const list = clientResponseHeaderList(raw, s.requestIdHeader, ctx.responseHeadersIfAny, s.notReturned);
+    if (ctx.method !== 'HEAD') {
+      for (let i = 0; i < list.length; i += 2) {
+        if (list[i] === 'content-length') {
+          const n = Number(list[i + 1]);
+          if (Number.isSafeInteger(n) && n > 0) x.bodyLeft = n;
+          break;
+        }
+      }
+    }
+    replies.decorate(ctx, list);
+    x.res.writeHead(status, list);
+  }
+
+  /** ExchangeOwner: the response was streamed to the end. */
+  exchangeEnd(x: Exchange<Attempt>): void {
+    const a = x.state;
+    release(a);
+    if (x.capture !== null) {
+      this.group.report(a.target, false, Date.now());
+      const headers = rawHeaderObject(x.captureHeaders ?? []);
+      this.replaceUpstreamError(a, x.captureStatus, headers, Buffer.concat(x.capture));
+      return;
+    }
+    const ok = x.res.statusCode < 500;
+    this.group.report(a.target, ok, ok ? 0 : Date.now()); // the time matters only for a failure
+  }
+
+  /** ExchangeOwner: the upstream exchange failed. */
+  exchangeError(x: Exchange<Attempt>, err: Error): void {
+    this.upstreamFailed(x.state, err);
+  }
+
+  /**
+   * An upstream 5xx whose body is not sent (responses.upstream_5xx: replace): the client gets a
+   * problem reply with the same status (and Retry-After), the log gets the start of the original.
+   */
+  private replaceUpstreamError(a: Attempt, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
+    const { ctx, route } = a;
+    this.s.logger.warn({
+      event: 'upstream_error_body',
+      request_id: ctx.id,
+      route: route.id,
+      upstream: this.group.name,
+      status,
+      body: body.subarray(0, ERROR_BODY_LOGGED).toString('utf8'),
+      truncated: body.length > ERROR_BODY_LOGGED,
+    });
+    const retry = headers['retry-after'];
+    a.replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_ERROR', status, ...(typeof retry === 'string' ? { headers: { 'retry-after': retry } } : {}), reason: `upstream status ${status}` }, 'proxy');
+  }
+
+  /** An upstream attempt failed: retried when safe, else 502/504 (or the response is cut off). */
+  private upstreamFailed(a: Attempt, err: Error): void {
+    release(a);
+    const { ctx, route, target, replies } = a;
+    const group = this.group;
+    const res = ctx.res;
+    const code = errCode(err);
+    if (res.headersSent) {
+      group.report(target, false, Date.now());
+      res.destroy();
+      return;
+    }
+    if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
+    if (!isUpstreamFault(code)) {
+      // undici refused what it was handed: the gateway's fault, not the upstream's health
+      this.s.logger.error({ event: 'upstream_request_refused', request_id: ctx.id, route: route.id, code, err: err.message });
+      return void replies.reply(ctx, { code: 'PC_ERR_INTERNAL', reason: `upstream client refused the request: ${code}` }, 'proxy');
+    }
+    ctx.upstreamFault = true;
+    const connectFailure = RETRYABLE_CODES.has(code);
+    group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
+    this.s.metrics.upstreamErrors.inc({ upstream: group.name, code });
+    if (connectFailure && !a.streamedBody && isIdempotent(ctx.method) && a.attempt < group.config.retries.attempts && group.allowRetry(Date.now())) {
+      const next = a.tried ?? new Set<Target>();
+      next.add(target);
+      if (next.size >= group.targets.length) next.clear(); // all tried once: any may be retried
+      this.attempt(ctx, route, replies, next, a.attempt + 1);
+      return;
+    }
+    const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    replies.reply(ctx, { code: timeout ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code }, 'proxy');
+  }
+
+  /** The response of a route whose respond stages read the body: buffered (bounded), then their hooks. */
+  private async bufferedResponse(a: Attempt, up: Dispatcher.ResponseData): Promise<void> {
+    const { ctx, route, target, replies } = a;
+    this.headArrived(a);
+    const group = this.group;
+    const limit = group.config.max_response_bytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const c of up.body) {
+        size += (c as Buffer).length;
+        if (size > limit) {
+          up.body.destroy();
+          release(a);
+          return void replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: 'response too large to inspect' }, 'respond');
+        }
+        chunks.push(c as Buffer);
+      }
+    } catch (e) {
+      release(a);
+      group.report(target, false, Date.now());
+      ctx.upstreamFault = true;
+      return void replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: errCode(e) }, 'proxy');
+    }
+    release(a);
+    group.report(target, up.statusCode < 500, Date.now());
+    let body: Buffer = Buffer.concat(chunks, size);
+    if (up.statusCode >= 500 && this.s.replace5xx) return this.replaceUpstreamError(a, up.statusCode, up.headers as Record<string, string | string[]>, body);
+    const meta: ResponseMeta = { status: up.statusCode, headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, this.s.notReturned) };
+    ctx.phase = 'respond';
+    for (const st of route.respondStages) {
+      try {
+        st.onResponse?.(ctx, meta);
+        if (st.onResponseBody) {
+          const r = st.onResponseBody(ctx, meta, body);
+          if (!Buffer.isBuffer(r)) {
+            if (st.mode === 'monitor') {
+              ctx.recordMonitor(st.id, isRespond(r) ? { code: 'respond', reason: `would respond ${r.status}` } : r);
+              continue;
+            }
+            if (isRespond(r)) return void replies.respond(ctx, r, st.id);
+            return void replies.reply(ctx, r, st.id);
+          }
+          body = r;
+        }
+      } catch (e) {
+        return replies.internalError(ctx, e, st.id);
+      }
+    }
+    delete meta.headers['transfer-encoding'];
+    meta.headers['content-length'] = String(body.length);
+    replies.decorate(ctx, meta.headers);
+    ctx.res.writeHead(meta.status, meta.headers);
+    ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
+  }
+}
