@@ -238,11 +238,7 @@ export class Gateway implements PipelineHost {
   private fault(kind: string, details: Record<string, unknown>): void {
     this.services.logger.warn({ event: 'fault', kind, ...details });
     raiseFault(kind, details, this.services);
-    this.faultHook?.(kind, details);
   }
-
-  /** set by the alerting module to raise alerts on gateway faults */
-  faultHook: ((kind: string, details: Record<string, unknown>) => void) | null = null;
 
   private installSignals(): void {
     const onHup = (): void => void this.reload();

@@ -82,6 +82,14 @@ export async function compileSnapshot(
   for (const m of modules) m.check?.(config, base);
 
   const errors: ConfigError[] = [];
+  // order between stages is data: two stages of one phase with one order have no order at all
+  const slots = new Map<string, string>();
+  for (const m of modules) {
+    const slot = `${m.phase}:${m.order}`;
+    const other = slots.get(slot);
+    if (other !== undefined) throw new Error(`stages '${other}' and '${m.id}' both run in phase ${m.phase} at order ${m.order}: give one another order`);
+    slots.set(slot, m.id);
+  }
   const ids = new Set<string>();
   config.routes.forEach((r, i) => {
     if (ids.has(r.id)) errors.push(configErrorAt(file, ['routes', i, 'id'], `duplicate route id '${r.id}'`));

@@ -20,21 +20,9 @@ export const PHASES = [
 
 export type Phase = (typeof PHASES)[number];
 
-/** Phases whose stages run before the upstream is contacted, in order. */
-export const REQUEST_PHASES: readonly Phase[] = [
-  'intake',
-  'pre-auth',
-  'authenticate',
-  'authorize',
-  'limits',
-  'validate',
-  'inspect',
-];
-
 export const PHASE_INDEX: Readonly<Record<Phase, number>> = Object.freeze(
   Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>,
 );
 
 /** Every enforcing stage has a mode; monitor logs what it would have done and lets the request pass. */
 export type Mode = 'enforce' | 'monitor' | 'off';
-export const MODES: readonly Mode[] = ['enforce', 'monitor', 'off'];

@@ -204,7 +204,11 @@ function whoAndDecision(r: AccessRecord): string {
   const o = r.outcome;
   const allowed = o.decision === 'allowed';
   if (allowed && r.consumer === null && r.tenant === null) return ANONYMOUS_ALLOWED;
-  const decision = allowed ? '"allowed"' : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
+  const decision = allowed
+    ? '"allowed"'
+    : o.decision === 'responded'
+      ? `{"stage":${q(o.stage)},"responded":true,"reason":${q(o.reason)}}`
+      : `{"stage":${q(o.stage)},"code":${q(o.code)},"reason":${q(o.reason)}}`;
   return `,"consumer":${q(r.consumer)},"tenant":${q(r.tenant)},"decision":${decision}`;
 }
 

@@ -45,7 +45,7 @@ class AuthorizeStage implements RouteStage {
 export const authorizeStage: StageModule = {
   id: 'authorize',
   phase: 'authorize',
-  order: 0,
+  order: 10, // after the ban check on the consumer (abuse, order 0)
   schema: { route: { authorize: authorizeRouteSchema } },
 
   check(config, env) {
