@@ -28,6 +28,7 @@ export const ERRORS = {
   // --- route --------------------------------------------------------------------------
   PC_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No route matches this request' },
   PC_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
+  PC_ERR_CORS_REJECTED: { status: 403, title: 'Cross-origin request not allowed by this route' },
   // --- authenticate -------------------------------------------------------------------
   PC_ERR_AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
   PC_ERR_AUTH_INVALID: { status: 401, title: 'Credentials are not valid' },

@@ -9,6 +9,7 @@ import { ABUSE_MODULES } from './abuse/index.js';
 import { wafStage } from './waf/index.js';
 import { authStage } from './auth/index.js';
 import { authorizeStage } from './authorize/index.js';
+import { corsStage } from './cors/index.js';
 
 export const STAGES: readonly StageModule[] = [
   validateStage,
@@ -17,4 +18,5 @@ export const STAGES: readonly StageModule[] = [
   wafStage,
   authStage,
   authorizeStage,
+  corsStage,
 ];
