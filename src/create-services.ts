@@ -5,7 +5,7 @@
 import type { Logger, Services } from './core/services.js';
 import type { CanonicalConfig } from './core/config.js';
 import { Metrics } from './observe/metrics.js';
-import { createLogger } from './observe/access-log.js';
+import { createLogger } from './observe/logger.js';
 import { createStore } from './store/index.js';
 import { createAuditLog } from './observe/audit.js';
 

@@ -157,7 +157,7 @@ export class Gateway implements PipelineHost {
 
   private async dispose(snap: Snapshot): Promise<void> {
     this.retired.delete(snap);
-    await Promise.all(snap.instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined)));
+    await snap.close();
     await this.upstreamCache.prune([this.current, ...this.retired]);
   }
 
@@ -267,7 +267,7 @@ export class Gateway implements PipelineHost {
     await Promise.all(this.listeners.map((l) => l.close(graceMs)));
     await this.admin?.close();
     const snaps = this.current ? [this.current, ...this.retired] : [...this.retired];
-    await Promise.all(snaps.flatMap((s) => s.instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined))));
+    await Promise.all(snaps.map((s) => s.close()));
     await this.upstreamCache.closeAll();
     await this.services.store.close().catch(() => undefined);
     this.services.close?.(); // the audit log's last checkpoint

@@ -4,6 +4,8 @@ import type { JsonSchema } from '../core/json-schema.js';
 import type { StageModule } from '../core/stage.js';
 import { STATE_SCHEMA } from '../store/index.js';
 import { bodySchema } from '../body/request-body.js';
+import { alertsSchema } from '../observe/alerts/schema.js';
+import { auditSchema } from '../observe/audit.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -361,6 +363,8 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
           watch: { type: 'boolean', default: true, description: 'Reload when the config file changes.' },
         },
       },
+      alerts: alertsSchema,
+      audit: auditSchema,
       upstreams: {
         type: 'object',
         additionalProperties: upstream,

@@ -12,13 +12,16 @@ import type { Services } from '../core/services.js';
 import { PHASE_INDEX } from '../core/phases.js';
 import type { Decision } from '../core/decision.js';
 import type { AccessRecord } from '../core/record.js';
-import type { BodyReader, CompiledRoute, Snapshot } from '../core/stage.js';
+import type { BodyReader, CompiledRoute, ExchangeObserver, Snapshot } from '../core/stage.js';
+import { alertsObserver } from '../observe/alerts.js';
+import type { AlertsConfig } from '../observe/alerts/schema.js';
 import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
 import { adminExposureError } from '../admin/access.js';
 import { FOLD_ALL, Router, type PathFolding } from '../router/router.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
-import { CLIENT_OVERRIDE_HEADERS, CORE_IDENTITY_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
+import { CLIENT_OVERRIDE_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
+import { IDENTITY_HEADERS } from '../core/principal.js';
 import { UpstreamForwarder, type ForwardSettings } from '../proxy/forward.js';
 import { compileBodyPolicy, stepBody } from '../body/request-body.js';
 import { createIntake } from '../intake/read.js';
@@ -29,6 +32,8 @@ import type { RequestContext } from '../core/stage.js';
 /** The snapshot as compiled: the kernel's view and what the gateway itself uses. */
 export interface CompiledSnapshot extends Snapshot {
   readonly upstreams: ReadonlyMap<string, UpstreamGroup>;
+  /** releases what the snapshot holds (its stage instances, its alert rules); when it is retired */
+  close(): Promise<void>;
 }
 
 /** Upstream groups that survive reloads while their config is unchanged. */
@@ -133,7 +138,7 @@ export async function compileSnapshot(
   const groups = new Map<string, UpstreamGroup>();
   for (const [name, cfg] of Object.entries(config.upstreams)) groups.set(name, upstreams.get(name, cfg, services, onUnhealthy));
 
-  const strip = new Set<string>(CORE_IDENTITY_HEADERS);
+  const strip = new Set<string>(IDENTITY_HEADERS);
   for (const inst of instances) for (const h of inst.upstreamHeaderNames ?? []) strip.add(h.toLowerCase());
   const keep = new Set(config.client_headers.keep.map((h) => h.toLowerCase()));
   for (const h of CLIENT_OVERRIDE_HEADERS) if (!keep.has(h)) strip.add(h);
@@ -190,6 +195,11 @@ export async function compileSnapshot(
     });
   }
 
+  // the gateway's own observers: alert rules (their config key is the core's, not a stage's)
+  const alerts = alertsObserver(services, config.alerts as AlertsConfig);
+  const observers: ExchangeObserver[] = instances.filter((i) => i.observe).map((i) => (r: AccessRecord, ctx: RequestContext | null) => (i.observe as NonNullable<StageInstance['observe']>)(r, ctx));
+  if (alerts.observe !== null) observers.push(alerts.observe);
+  let closing: Promise<void> | null = null;
   return {
     id: nextId++,
     file,
@@ -204,10 +214,17 @@ export async function compileSnapshot(
     requestIdHeader,
     instances,
     clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
-    observers: instances.filter((i) => i.observe).map((i) => (r: AccessRecord, ctx: RequestContext | null) => (i.observe as NonNullable<StageInstance['observe']>)(r, ctx)),
+    observers,
     malformedInspectors: instances
       .filter((i) => i.inspectMalformed)
       .map((i) => (raw, id) => (i.inspectMalformed as NonNullable<StageInstance['inspectMalformed']>)(raw, id)),
     inFlight: 0,
+    close() {
+      closing ??= (async () => {
+        alerts.close();
+        await Promise.all(instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined)));
+      })();
+      return closing;
+    },
   };
 }

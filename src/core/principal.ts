@@ -17,3 +17,23 @@ export interface Principal {
   /** usage plan of the consumer (rate limits per plan) */
   readonly plan: string | null;
 }
+
+/**
+ * The headers that carry a principal upstream (consumer, tenant, method, scopes, certificate).
+ * Only the gateway sets them: incoming copies are removed from every request, always; stages add
+ * the names of headers they set besides these (claim headers) through `upstreamHeaderNames`.
+ */
+export const IDENTITY_HEADERS: readonly string[] = [
+  'x-consumer-id',
+  'x-consumer-plan',
+  'x-tenant-id',
+  'x-auth-method',
+  'x-auth-scopes',
+  'x-authenticated-userid',
+  'x-forwarded-client-cert',
+  'x-client-cert-subject',
+  'x-client-cert-san',
+  'x-client-cert-fingerprint',
+  'x-client-cert-issuer',
+  'x-client-cert-verified',
+];

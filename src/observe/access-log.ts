@@ -3,41 +3,9 @@
  * in batches off the hot path. Authorization, Cookie and API-key headers are never logged: the
  * line is built from chosen fields only, and secret query parameters are redacted.
  */
-import pino, { type Logger } from 'pino';
 import { accessRecord, type AccessRecord, type QueryRedactor } from '../core/record.js';
 import type { LineWriter } from './line-writer.js';
 import type { RequestContext } from '../core/stage.js';
-
-/**
- * The gateway's event log (pino, JSON lines, secrets redacted by path). The access log does not
- * use it: its lines come from accessLogLine() through a LineWriter (line-writer.ts says why).
- */
-export function createLogger(path: string, name: string, redact = true): Logger {
-  const opts = { sync: false };
-  const dest =
-    path === 'stdout'
-      ? pino.destination({ fd: 1, ...opts })
-      : path === 'stderr'
-        ? pino.destination({ fd: 2, ...opts })
-        : pino.destination({ dest: path, mkdir: true, append: true, ...opts });
-  return pino(
-    {
-      base: { log: name },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      messageKey: 'msg',
-      formatters: { level: (label) => ({ level: label }) },
-      ...(redact
-        ? {
-            redact: {
-              paths: ['headers.authorization', 'headers.cookie', 'headers["x-api-key"]', 'headers["proxy-authorization"]', '*.password', '*.secret', '*.token'],
-              censor: '[REDACTED]',
-            },
-          }
-        : {}),
-    },
-    dest,
-  );
-}
 
 /** Bounded length of logged paths (hostile URLs must not bloat logs). */
 const MAX_LOGGED_PATH = 2048;

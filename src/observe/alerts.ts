@@ -12,13 +12,11 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
-import type { StageModule } from '../core/stage.js';
-import { alertsSchema, type AlertRule, type AlertsConfig } from './alerts/schema.js';
+import type { AlertRule, AlertsConfig } from './alerts/schema.js';
 import { INACTIVE, step, type AlertState } from './alerts/state.js';
 import { RollingSeries } from './alerts/window.js';
 import { WebhookSink } from './alerts/webhook.js';
-import { auditSchema } from './audit.js';
-import type { RequestContext } from '../core/stage.js';
+import type { ExchangeObserver } from '../core/stage.js';
 
 export type { AlertsConfig, AlertRule } from './alerts/schema.js';
 
@@ -199,25 +197,6 @@ export class AlertEngine {
     if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => this.evaluate(this.services.clock()), this.config?.evaluate_interval_ms ?? 1000);
     this.timer.unref();
-  }
-
-  /** Feeds one finished exchange (idempotent per context). */
-  observe(ctx: RequestContext): void {
-    if (this.seen.has(ctx)) return;
-    this.seen.add(ctx);
-    const p = ctx.principal;
-    this.observeExchange(
-      {
-        status: ctx.res.statusCode,
-        decision: ctx.outcome.decision,
-        code: ctx.outcome.code,
-        routeId: ctx.route?.id ?? null,
-        consumer: p?.consumer ?? null,
-        tenant: p?.tenant ?? null,
-        latencyMs: performance.now() - ctx.startMs,
-      },
-      this.services.clock(),
-    );
   }
 
   observeExchange(x: AlertExchange, now: number): void {
@@ -474,11 +453,6 @@ export function alertsFor(services: Services): AlertEngine {
   return services.keep('observe.alerts', () => new AlertEngine(services));
 }
 
-/** Feeds one finished exchange to the alert rules of the gateway that served it. */
-export function observe(ctx: RequestContext, services: Services): void {
-  alertsFor(services).observe(ctx);
-}
-
 /**
  * A gateway fault, raised by the core: `upstream_unhealthy` ({ upstream, target }),
  * `store_unreachable` ({ store: 'redis' }), `config_reload_rejected` ({ file, error }).
@@ -495,24 +469,26 @@ export function clearFault(kind: string, details: Record<string, unknown>, servi
   else for (const e of live) e.clearFault(kind, details);
 }
 
-/** Contributes the `alerts` and `audit` config keys and configures the alert engine per snapshot. */
-export const alertsModule: StageModule = {
-  id: 'observe.alerts',
-  phase: 'observe',
-  order: 100,
-  schema: { global: { alerts: alertsSchema, audit: auditSchema } },
-  create(env) {
-    const engine = alertsFor(env.services);
-    engine.configure(env.config.alerts as AlertsConfig);
-    engine.acquire();
-    let closed = false;
-    return {
-      forRoute: () => null,
-      close() {
-        if (closed) return;
-        closed = true;
-        engine.release();
-      },
-    };
-  },
-};
+/**
+ * The alert rules of one config snapshot, as an observer of its finished exchanges (refused by
+ * the HTTP parser or not): the engine (one per gateway, surviving reloads) takes the snapshot's
+ * `alerts` section; `close` when the snapshot is retired.
+ */
+export function alertsObserver(services: Services, cfg: AlertsConfig): { readonly observe: ExchangeObserver | null; close(): void } {
+  const engine = alertsFor(services);
+  engine.configure(cfg);
+  engine.acquire();
+  let closed = false;
+  const observe: ExchangeObserver = (r) => {
+    const o = r.outcome;
+    engine.observeExchange({ status: r.status, decision: o.decision, code: o.code, routeId: r.routeId, consumer: r.consumer, tenant: r.tenant, latencyMs: r.latencyMs }, r.time);
+  };
+  return {
+    observe: cfg.enabled ? observe : null,
+    close() {
+      if (closed) return;
+      closed = true;
+      engine.release();
+    },
+  };
+}

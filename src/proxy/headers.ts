@@ -23,21 +23,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-/** Headers only the gateway sets upstream; incoming copies are always removed. Stages add theirs. */
-export const CORE_IDENTITY_HEADERS: readonly string[] = [
-  'x-consumer-id',
-  'x-consumer-plan',
-  'x-tenant-id',
-  'x-auth-method',
-  'x-auth-scopes',
-  'x-authenticated-userid',
-  'x-forwarded-client-cert',
-  'x-client-cert-subject',
-  'x-client-cert-san',
-  'x-client-cert-fingerprint',
-  'x-client-cert-issuer',
-  'x-client-cert-verified',
-];
 
 /**
  * Request headers that upstream frameworks and their middleware read as the request's path,

@@ -13,7 +13,7 @@ import client from 'prom-client';
 import type { Logger } from '../core/services.js';
 import type { LoadedConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
-import { createLogger } from '../observe/access-log.js';
+import { createLogger } from '../observe/logger.js';
 import { MemoryStore } from '../store/memory.js';
 import { ClusterStore, serveClusterStore } from '../store/cluster.js';
 import { createServices } from '../create-services.js';

@@ -15,113 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from '../core/state.js';
 import { decideChecks } from './decide.js';
-import { NumberLru } from './number-lru.js';
+import { ExpiringLru, NumberLru } from './lru.js';
 
-/** An LRU list node: the map finds it, the list orders it (head: least recently used). */
-interface Entry {
-  k: string;
-  v: number | string;
-  /** expiry, ms since epoch (Infinity: none) */
-  exp: number;
-  prev: Entry | null;
-  next: Entry | null;
-}
-
-/** A bounded LRU map with per-key expiry (a Map for lookup, a linked list for order); rate-limit state has its own (number-lru.ts). */
-export class Lru {
-  private readonly map = new Map<string, Entry>();
-  private head: Entry | null = null;
-  private tail: Entry | null = null;
-
-  constructor(readonly max: number) {}
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  private unlink(e: Entry): void {
-    if (e.prev) e.prev.next = e.next;
-    else this.head = e.next;
-    if (e.next) e.next.prev = e.prev;
-    else this.tail = e.prev;
-    e.prev = e.next = null;
-  }
-
-  private append(e: Entry): void {
-    e.prev = this.tail;
-    e.next = null;
-    if (this.tail) this.tail.next = e;
-    else this.head = e;
-    this.tail = e;
-  }
-
-  private drop(e: Entry): void {
-    this.unlink(e);
-    this.map.delete(e.k);
-  }
-
-  /** The live entry for `key` (an expired one is removed). */
-  live(key: string, now: number): Entry | undefined {
-    const e = this.map.get(key);
-    if (e === undefined) return undefined;
-    if (e.exp <= now) {
-      this.drop(e);
-      return undefined;
-    }
-    return e;
-  }
-
-  /** Writes a key as most recently used, evicting the least recently used beyond the cap. */
-  put(key: string, v: number | string, exp: number, now: number): void {
-    const e = this.map.get(key);
-    if (e !== undefined) {
-      e.v = v;
-      e.exp = exp;
-      if (e !== this.tail) {
-        this.unlink(e);
-        this.append(e);
-      }
-      return;
-    }
-    // sweep: drop up to two expired keys at the cold end
-    for (let swept = 0; swept < 2 && this.head !== null && this.head.exp <= now; swept++) this.drop(this.head);
-    let n: Entry;
-    const old = this.head;
-    if (this.map.size >= this.max && old !== null) {
-      // full: the least recently used node is reused for the new key (no garbage per eviction)
-      this.unlink(old);
-      this.map.delete(old.k);
-      n = old;
-      n.k = key;
-      n.v = v;
-      n.exp = exp;
-    } else {
-      n = { k: key, v, exp, prev: null, next: null };
-    }
-    this.map.set(key, n);
-    this.append(n);
-  }
-
-  delete(key: string): boolean {
-    const e = this.map.get(key);
-    if (e === undefined) return false;
-    this.drop(e);
-    return true;
-  }
-
-  /** Live entries with a prefix, most recently used first, at most `max`. */
-  scan(prefix: string, max: number, now: number, out: { key: string; value: string; ttlMs: number }[]): void {
-    for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
-      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
-      out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
-    }
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.head = this.tail = null;
-  }
-}
 
 /**
  * 53-bit hash of a string with a seed (the cyrb53 construction). Rate-limit keys are held by their
@@ -158,9 +53,9 @@ export class MemoryStore implements StateStore {
   private readonly limits: NumberLru;
   private readonly seed = randomBytes(4).readInt32LE(0);
   /** once() markers */
-  private readonly nonces: Lru;
+  private readonly nonces: ExpiringLru;
   /** incr() counters and set() values */
-  private readonly values: Lru;
+  private readonly values: ExpiringLru;
   private readonly inFlight = new Map<string, number>();
   private readonly clock: () => number;
   private closed = false;
@@ -170,8 +65,8 @@ export class MemoryStore implements StateStore {
     this.maxEntries = opts.maxEntries;
     this.clock = opts.clock ?? Date.now;
     this.limits = new NumberLru(opts.maxEntries);
-    this.nonces = new Lru(opts.maxEntries);
-    this.values = new Lru(opts.maxEntries);
+    this.nonces = new ExpiringLru(opts.maxEntries);
+    this.values = new ExpiringLru(opts.maxEntries);
   }
 
   /** Keys held, all kinds (expired keys count until touched or swept). */

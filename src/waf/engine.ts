@@ -10,7 +10,7 @@
 import { AhoCorasick } from './operators/aho-corasick.js';
 import { atWordBoundary, compileOperator, type CompiledOperator } from './operators/index.js';
 import { TRANSFORMATIONS, compileChain, type Transformation } from './transformations/index.js';
-import { extractTargets } from './parser/targets.js';
+import { extractTargets } from './targets.js';
 import {
   DEFAULT_LIMITS, SEVERITY_SCORE, TARGET_KINDS,
   type Evaluation, type Exclusion, type Limits, type Policy, type RuleDef, type RuleMatch, type Target, type TargetKind, type WafRequest,

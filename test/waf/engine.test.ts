@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CleanHeaders, compileExclusions, compileRules, evaluate } from '../../src/waf/engine.js';
 import { BUILTIN_RULES } from '../../src/waf/rules/index.js';
-import { extractTargets } from '../../src/waf/parser/targets.js';
+import { extractTargets } from '../../src/waf/targets.js';
 import { DEFAULT_LIMITS, TARGET_KINDS, type Policy, type RuleDef, type WafRequest } from '../../src/waf/types.js';
 import { routeSettings, type WafGlobal } from '../../src/stages/waf/index.js';
 

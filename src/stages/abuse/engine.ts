@@ -41,7 +41,7 @@ import {
   type Verdict,
   type WindowMemo,
 } from './decide.js';
-import { Lru } from './lru.js';
+import { GenerationalMap } from '../../store/lru.js';
 
 /** A finished exchange as the engine reads it. */
 export interface FinishedExchange extends Exchange {
@@ -145,10 +145,10 @@ export class AbuseEngine {
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private users = 0;
-  private memos = new Lru<string, WindowMemo>(50000);
-  private baselines = new Lru<string, MutableBaseline>(50000);
-  private alertCooldown = new Lru<string, number>(50000);
-  private seenLocally = new Lru<string, true>(100000);
+  private memos = new GenerationalMap<string, WindowMemo>(50000);
+  private baselines = new GenerationalMap<string, MutableBaseline>(50000);
+  private alertCooldown = new GenerationalMap<string, number>(50000);
+  private seenLocally = new GenerationalMap<string, true>(100000);
   /** request totals not yet added to the store, by client */
   private readonly pendingTotals = new Map<string, { bucket: number; by: number; since: number }>();
   private readonly recent: DenialEvent[] = [];
@@ -172,10 +172,10 @@ export class AbuseEngine {
     this.settings = settings;
     if (prevMax !== settings.config.max_tracked_clients) {
       const max = settings.config.max_tracked_clients;
-      this.memos = new Lru(max * 2);
-      this.baselines = new Lru(max);
-      this.alertCooldown = new Lru(max);
-      this.seenLocally = new Lru(max * 2);
+      this.memos = new GenerationalMap(max * 2);
+      this.baselines = new GenerationalMap(max);
+      this.alertCooldown = new GenerationalMap(max);
+      this.seenLocally = new GenerationalMap(max * 2);
     }
     if (this.users > 0) this.restartTimer();
   }

@@ -15,7 +15,8 @@ import { deny } from '../../core/decision.js';
 import type { Services } from '../../core/services.js';
 import type { RouteStage, StageModule } from '../../core/stage.js';
 import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
-import { alertsFor, alertsModule } from '../../observe/alerts.js';
+import { alertsFor } from '../../observe/alerts.js';
+import { isPublicRoute } from '../auth/public.js';
 import { abuseSchema, ipListsSchema, routeIpListsSchema, type AbuseConfig, type IpListsConfig } from './schema.js';
 import { AbuseEngine, compileSettings, type AbuseSettings } from './engine.js';
 import { IpList, parseCidr } from './ip-match.js';
@@ -72,11 +73,6 @@ function observeWith(rt: Runtime, r: AccessRecord, ctx: RequestContext | null): 
     observed.add(ctx);
   }
   const o = r.outcome;
-  try {
-    alertsFor(rt.services).observeExchange({ status: r.status, decision: o.decision, code: o.code, routeId: r.routeId, consumer: r.consumer, tenant: r.tenant, latencyMs: r.latencyMs }, r.time);
-  } catch (e) {
-    rt.services.logger.debug({ err: (e as Error).message }, 'alerts: observe failed');
-  }
   void rt.engine.observe(
     {
       status: r.status,
@@ -187,11 +183,10 @@ export const abuseModule: StageModule = {
     const enabled = (env.config.abuse as AbuseConfig | undefined)?.enabled !== false;
     const g = env.config.ip_lists as IpListsConfig | undefined;
     const globalLists = g !== undefined && g.mode !== 'off' && (g.allow?.length ?? 0) + (g.deny?.length ?? 0) > 0;
-    const alertsOn = (env.config.alerts as { enabled?: boolean } | undefined)?.enabled !== false;
     return {
       forRoute: (route) => routeStage(rt, route),
       ...(enabled || globalLists ? { checkClient: (ctx: RequestContext) => checkWith(rt, ctx) } : {}),
-      ...(enabled || alertsOn ? { observe: (r: AccessRecord, ctx: RequestContext | null) => observeWith(rt, r, ctx) } : {}),
+      ...(enabled ? { observe: (r: AccessRecord, ctx: RequestContext | null) => observeWith(rt, r, ctx) } : {}),
       close() {
         if (closed) return;
         closed = true;
@@ -210,7 +205,7 @@ export const abuseConsumerModule: StageModule = {
     const rt = runtimes.get(env.config) ?? register(env);
     return {
       // a public route never has a principal
-      forRoute: (route): RouteStage | null => route.auth === 'none' ? null : ({
+      forRoute: (route): RouteStage | null => isPublicRoute(route) ? null : ({
         id: 'abuse.consumer',
         phase: 'authorize',
         mode: 'enforce',
@@ -224,4 +219,4 @@ export const abuseConsumerModule: StageModule = {
 };
 
 /** Everything this folder registers: add `...ABUSE_MODULES` to src/stages/index.ts. */
-export const ABUSE_MODULES: readonly StageModule[] = [abuseModule, abuseConsumerModule, alertsModule];
+export const ABUSE_MODULES: readonly StageModule[] = [abuseModule, abuseConsumerModule];

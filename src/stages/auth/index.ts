@@ -21,13 +21,9 @@ import { certHeaderNames, createVerifier as createMtlsVerifier } from './verifie
 import { createVerifier as createSignatureVerifier } from './verifiers/signature.js';
 import { DnError, parseDn } from './verifiers/dn.js';
 import { configErrorAt } from '../../config/errors.js';
+import { isPublicRoute } from './public.js';
 import type { RequestContext } from '../../core/stage.js';
 
-/**
- * Identity headers the gateway sends upstream. The core removes incoming copies of these from
- * every request, always; the stage also removes the configured claim headers (claims_to_headers).
- */
-export const IDENTITY_HEADERS = ['x-consumer-id', 'x-tenant-id', 'x-auth-method'] as const;
 
 type Method = (typeof AUTH_METHODS)[number];
 
@@ -350,8 +346,9 @@ function routeAuthOf(route: RouteConfig, defaults: readonly Method[]): RouteAuth
 function requiredMethods(config: CanonicalConfig, defaults: readonly Method[]): Set<Method> {
   const out = new Set<Method>();
   for (const r of config.routes) {
+    if (isPublicRoute(r)) continue;
     const a = routeAuthOf(r, defaults);
-    if (a === 'none' || a.mode === 'off') continue;
+    if (a === 'none') continue;
     for (const set of a.any_of) for (const m of Object.keys(set)) out.add(m as Method);
   }
   return out;
@@ -443,7 +440,8 @@ export const authStage: StageModule = {
       verifiers.set(m, await FACTORIES[m](venv));
     }
     const jwt = (verifiers.get('jwt') as JwtVerifier | undefined) ?? null;
-    const stripHeaders = [...new Set<string>([...IDENTITY_HEADERS, ...certHeaderNames(auth.mtls), ...(jwt?.upstreamHeaderNames() ?? [])])];
+    // the identity headers (core/principal.ts) are stripped by the core; these are the stage's own
+    const stripHeaders = [...new Set<string>([...certHeaderNames(auth.mtls), ...(jwt?.upstreamHeaderNames() ?? [])])];
     const metrics = env.services.metrics;
     const shared: Shared = {
       realm: auth.realm,
@@ -470,9 +468,10 @@ export const authStage: StageModule = {
     return {
       upstreamHeaderNames: stripHeaders,
       forRoute(route: RouteConfig): RouteStage | null {
+        // public route: the core strips incoming identity headers on every route
+        if (isPublicRoute(route)) return null;
         const a = routeAuthOf(route, defaults);
-        // public route: the core strips incoming identity headers (upstreamHeaderNames) on every route
-        if (a === 'none' || a.mode === 'off') return null;
+        if (a === 'none') return null;
         const sets: RequirementSet[] = a.any_of.map((set) => {
           const methods: Requirement[] = [];
           const scopes: string[] = [];

@@ -8,6 +8,7 @@ import type { Mode } from '../../core/phases.js';
 import type { RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../core/config.js';
 import { challenge } from '../auth/decide.js';
+import { isPublicRoute } from '../auth/public.js';
 import { authorizeRouteSchema } from './schema.js';
 import { compilePolicy, decide, DN_CLAIMS, dnKeyOf, isEmpty, type Policy } from './decide.js';
 import { configErrorAt } from '../../config/errors.js';
@@ -50,7 +51,7 @@ export const authorizeStage: StageModule = {
 
   check(config, env) {
     const publicRoutes = new Set(
-      config.routes.filter((r) => r.auth === 'none' || (typeof r.auth === 'object' && (r.auth as { mode?: Mode }).mode === 'off')).map((r) => r.id),
+      config.routes.filter(isPublicRoute).map((r) => r.id),
     );
     ((config.tenants ?? []) as TenantEntry[]).forEach((t, i) =>
       (t.routes ?? []).forEach((id, j) => {
@@ -60,8 +61,7 @@ export const authorizeStage: StageModule = {
     config.routes.forEach((r, i) => {
       const a = r.authorize as { bind?: { param: string }[]; mode?: Mode } | undefined;
       if (a === undefined) return;
-      const auth = r.auth as { mode?: Mode } | string | undefined;
-      if (auth === 'none' || (typeof auth === 'object' && auth.mode === 'off')) {
+      if (isPublicRoute(r)) {
         throw configErrorAt(env.file, ['routes', i, 'authorize'], 'authorize needs an authenticated route (auth is none or off)');
       }
       // certificate names are compared as structures (decide.ts): they must parse
@@ -105,8 +105,7 @@ export const authorizeStage: StageModule = {
         const section = route.authorize as (Record<string, unknown> & { mode?: Mode }) | undefined;
         const mode = section?.mode ?? 'enforce';
         if (mode === 'off') return null;
-        const auth = route.auth as { mode?: Mode } | string | undefined;
-        if (auth === 'none' || (typeof auth === 'object' && auth.mode === 'off')) return null;
+        if (isPublicRoute(route)) return null;
         const policy = compilePolicy(section, owners.get(route.id) ?? []);
         if (isEmpty(policy)) return null;
         return new AuthorizeStage(mode, policy, route.id, realm, onDeny);

@@ -9,14 +9,14 @@
  * chunks so that per-value work stays linear.
  */
 import { Buffer } from 'node:buffer';
-import { parsePairs } from '../../body/form.js';
-import { parseMediaType } from '../../body/media.js';
-import { readBody } from '../../body/read.js';
-import { DEFAULT_FORM_LIMITS } from '../../body/form.js';
-import { DEFAULT_MULTIPART_LIMITS } from '../../body/multipart.js';
-import { urlDecode } from '../transformations/decode.js';
-import type { Limits, Target, TargetKind, WafRequest } from '../types.js';
-import type { BodyReading, Pair } from '../../core/reading.js';
+import { parsePairs } from '../body/form.js';
+import { parseMediaType } from '../body/media.js';
+import { readBody } from '../body/read.js';
+import { DEFAULT_FORM_LIMITS } from '../body/form.js';
+import { DEFAULT_MULTIPART_LIMITS } from '../body/multipart.js';
+import { urlDecode } from './transformations/decode.js';
+import type { Limits, Target, TargetKind, WafRequest } from './types.js';
+import type { BodyReading, Pair } from '../core/reading.js';
 
 /**
  * Header values not inspected: framing fields the HTTP parser already checked (a value outside

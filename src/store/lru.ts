@@ -1,4 +1,186 @@
 /**
+ * The bounded maps that keep per-client state from growing without limit, in one place. Three
+ * shapes, each measured for its use:
+ *
+ * - `ExpiringLru`: strings to a value and an expiry, exact least-recently-used eviction (a Map and
+ *   a linked list): the memory store's nonces, counters and values;
+ * - `NumberLru`: 53-bit numeric keys to a number and an expiry in typed arrays, allocation-free
+ *   (rate-limit buckets under an IP-rotation flood);
+ * - `GenerationalMap`: any key, two generations, no reordering on read (abuse detection's
+ *   per-client windows, read on every request).
+ */
+
+/** An LRU list node: the map finds it, the list orders it (head: least recently used). */
+interface ExpiringEntry {
+  k: string;
+  v: number | string;
+  /** expiry, ms since epoch (Infinity: none) */
+  exp: number;
+  prev: ExpiringEntry | null;
+  next: ExpiringEntry | null;
+}
+
+/** A bounded LRU map from strings to a value and an expiry (a Map for lookup, a linked list for order): the memory store's nonces, counters and values. */
+export class ExpiringLru {
+  private readonly map = new Map<string, ExpiringEntry>();
+  private head: ExpiringEntry | null = null;
+  private tail: ExpiringEntry | null = null;
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  private unlink(e: ExpiringEntry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.tail = e.prev;
+    e.prev = e.next = null;
+  }
+
+  private append(e: ExpiringEntry): void {
+    e.prev = this.tail;
+    e.next = null;
+    if (this.tail) this.tail.next = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private drop(e: ExpiringEntry): void {
+    this.unlink(e);
+    this.map.delete(e.k);
+  }
+
+  /** The live entry for `key` (an expired one is removed). */
+  live(key: string, now: number): ExpiringEntry | undefined {
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
+    if (e.exp <= now) {
+      this.drop(e);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Writes a key as most recently used, evicting the least recently used beyond the cap. */
+  put(key: string, v: number | string, exp: number, now: number): void {
+    const e = this.map.get(key);
+    if (e !== undefined) {
+      e.v = v;
+      e.exp = exp;
+      if (e !== this.tail) {
+        this.unlink(e);
+        this.append(e);
+      }
+      return;
+    }
+    // sweep: drop up to two expired keys at the cold end
+    for (let swept = 0; swept < 2 && this.head !== null && this.head.exp <= now; swept++) this.drop(this.head);
+    let n: ExpiringEntry;
+    const old = this.head;
+    if (this.map.size >= this.max && old !== null) {
+      // full: the least recently used node is reused for the new key (no garbage per eviction)
+      this.unlink(old);
+      this.map.delete(old.k);
+      n = old;
+      n.k = key;
+      n.v = v;
+      n.exp = exp;
+    } else {
+      n = { k: key, v, exp, prev: null, next: null };
+    }
+    this.map.set(key, n);
+    this.append(n);
+  }
+
+  delete(key: string): boolean {
+    const e = this.map.get(key);
+    if (e === undefined) return false;
+    this.drop(e);
+    return true;
+  }
+
+  /** Live entries with a prefix, most recently used first, at most `max`. */
+  scan(prefix: string, max: number, now: number, out: { key: string; value: string; ttlMs: number }[]): void {
+    for (let e = this.tail; e !== null && out.length < max; e = e.prev) {
+      if (e.exp <= now || !e.k.startsWith(prefix)) continue;
+      out.push({ key: e.k, value: String(e.v), ttlMs: e.exp === Infinity ? -1 : e.exp - now });
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.head = this.tail = null;
+  }
+}
+
+/**
+ * A bounded map for per-client memory (the abuse detectors' windows, baselines and cooldowns): two generations of at most max/2 entries each. Reads find
+ * an entry in either generation (promoting it from the old one); when the young generation is
+ * full, the old one is dropped whole. So at most `max` entries live, recently used ones survive,
+ * and no per-access reordering is needed (a Map delete + set on every read is what made a
+ * classic LRU slow here).
+ */
+export class GenerationalMap<K, V> {
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
+
+  constructor(max: number) {
+    this.half = Math.max(1, Math.floor(max / 2));
+  }
+
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+
+  get(key: K): V | undefined {
+    const v = this.young.get(key);
+    if (v !== undefined) return v;
+    const o = this.old.get(key);
+    if (o !== undefined) {
+      this.old.delete(key);
+      this.put(key, o);
+    }
+    return o;
+  }
+
+  /** Reads without promoting. */
+  peek(key: K): V | undefined {
+    return this.young.get(key) ?? this.old.get(key);
+  }
+
+  set(key: K, value: V): void {
+    if (this.young.has(key)) {
+      this.young.set(key, value);
+      return;
+    }
+    this.old.delete(key);
+    this.put(key, value);
+  }
+
+  private put(key: K, value: V): void {
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
+  }
+
+  delete(key: K): void {
+    this.young.delete(key);
+    this.old.delete(key);
+  }
+
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+  }
+}
+
+/**
  * A bounded LRU map from numbers (the rate limiter's 53-bit key hashes) to a number and an expiry,
  * held in typed arrays: an open-addressing table (linear probing, at most half full) indexes
  * nodes whose keys, values, expiries and list links are array slots.

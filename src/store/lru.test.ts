@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { NumberLru } from './number-lru.js';
+import { NumberLru } from './lru.js';
 
 /** The reference: a Map in insertion order = least recently used first. */
 class Model {
