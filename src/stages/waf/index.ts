@@ -40,16 +40,6 @@ export interface WafGlobal {
 /** The route key `waf`. */
 export type WafRoute = 'off' | Partial<Pick<WafGlobal, 'mode' | 'paranoia' | 'threshold' | 'exclusions' | 'disabled_rules'>>;
 
-const DEFAULTS: WafGlobal = {
-  mode: 'enforce',
-  paranoia: 1,
-  threshold: 5,
-  exclusions: [],
-  disabled_rules: [],
-  max_inspected_bytes: 1048576,
-  max_json_depth: 64,
-  on_limit: 'block',
-};
 
 /** Most matches written to the access log per request. */
 const LOG_MATCHES = 8;
@@ -236,7 +226,7 @@ export const wafStage: StageModule = {
     route: { waf: wafRouteSchema() },
   },
   check(config, env): void {
-    const g = { ...DEFAULTS, ...((config['waf'] as Partial<WafGlobal> | undefined) ?? {}) };
+    const g = config['waf'] as WafGlobal; // defaults filled by the schema (schema.ts), the one place they are written
     const known = new Set(BUILTIN_RULES.map((r) => r.id));
     checkExclusions(g.exclusions, 'waf', env.file, known);
     for (const id of g.disabled_rules) if (!known.has(id)) throw new ConfigError(`waf.disabled_rules: unknown WAF rule '${id}'`, { file: env.file });
@@ -248,7 +238,7 @@ export const wafStage: StageModule = {
     });
   },
   create(env: StageEnv): StageInstance {
-    const g = { ...DEFAULTS, ...((env.config['waf'] as Partial<WafGlobal> | undefined) ?? {}) };
+    const g = env.config['waf'] as WafGlobal;
     const compiled = compileRules(BUILTIN_RULES, { maxInspectedBytes: g.max_inspected_bytes, maxJsonDepth: g.max_json_depth, maxTargets: 10000 });
     warmUp(compiled);
     const inspectMalformed = malformedInspector(compiled, g, env);
