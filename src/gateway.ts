@@ -19,7 +19,7 @@ import type { StateStore } from './core/state.js';
 import { createServices } from './create-services.js';
 import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
 import { raiseFault } from './observe/alerts.js';
-import { releaseStartupShapes } from './warm-up.js';
+import { checkUndiciInternals } from './proxy/undici-internals.js';
 
 export interface GatewayOptions {
   /** config file path (reloads re-read it) */
@@ -57,7 +57,6 @@ export class Gateway implements PipelineHost {
   private stopping = false;
   private watcher: FSWatcher | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
-  private shapeTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<boolean> | null = null;
   private readonly modules: readonly StageModule[];
   private readonly adminHandlerList: AdminHandler[];
@@ -75,6 +74,7 @@ export class Gateway implements PipelineHost {
 
   /** Loads, compiles and starts everything; throws ConfigError(s) on a bad config. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
+    checkUndiciInternals(); // fails loudly when the installed undici is not the one checked
     const modules = opts.modules ?? STAGES;
     const loaded = opts.text !== undefined ? parseConfig(opts.text, opts.file, modules) : loadConfigFile(opts.file, modules);
     const services = opts.services ?? (await createServices(loaded.config, opts.logger, loaded.baseDir));
@@ -112,7 +112,6 @@ export class Gateway implements PipelineHost {
     }
     if (this.opts.watch ?? cfg.reload.watch) this.watchFile();
     if (this.opts.handleSignals) this.installSignals();
-    releaseStartupShapes(); // src/warm-up.ts says why
     this.services.logger.info({
       event: 'started',
       listeners: this.listeners.map((l) => `${l.runtime.info.tls ? 'https' : 'http'}://${l.config.address}:${l.port()}`),
@@ -198,7 +197,6 @@ export class Gateway implements PipelineHost {
       if (old.inFlight === 0) void this.dispose(old);
       this.services.metrics.reloads.inc({ result: 'success' });
       this.services.audit('config_reloaded', { file: loaded.file, hash: loaded.hash });
-      this.scheduleShapeRelease();
       this.opts.onReload?.(snap.config);
       log.info({ event: 'config_reloaded', hash: loaded.hash, routes: snap.routes.length, ...(changedListeners ? { note: 'listener changes need a restart' } : {}) });
       return true;
@@ -210,16 +208,6 @@ export class Gateway implements PipelineHost {
       log.error({ event: 'config_reload_failed', error: message });
       return false;
     }
-  }
-
-  /** After reloads settle, the shapes the compile left behind are released (src/warm-up.ts). */
-  private scheduleShapeRelease(): void {
-    if (this.shapeTimer) clearTimeout(this.shapeTimer);
-    this.shapeTimer = setTimeout(() => {
-      this.shapeTimer = null;
-      if (!this.stopping) releaseStartupShapes();
-    }, 1000);
-    this.shapeTimer.unref();
   }
 
   private watchFile(): void {
@@ -262,7 +250,6 @@ export class Gateway implements PipelineHost {
     for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    if (this.shapeTimer) clearTimeout(this.shapeTimer);
     this.services.logger.info({ event: 'stopping', grace_ms: graceMs, in_flight: this.current?.inFlight ?? 0 });
     await Promise.all(this.listeners.map((l) => l.close(graceMs)));
     await this.admin?.close();

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { AJV_CODE } from './ajv-options.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, ConfigErrors, Locator, keyPathString, pointerToPath, type PathSeg } from './errors.js';
 import { composeSchema } from './schema.js';
@@ -71,7 +72,7 @@ const validators = new WeakMap<readonly StageModule[], ReturnType<Ajv2020['compi
 function validatorFor(modules: readonly StageModule[]): ReturnType<Ajv2020['compile']> {
   let v = validators.get(modules);
   if (!v) {
-    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true, code: AJV_CODE });
     addFormats(ajv);
     v = ajv.compile(composeSchema(modules));
     validators.set(modules, v);

@@ -33,59 +33,8 @@ const e = (s: string): string => (NEEDS_ESCAPE.test(s) ? ascii(JSON.stringify(s)
 const q = (s: string | null): string => (s === null ? 'null' : `"${e(s)}"`);
 
 type TailTree = Map<string | null, TailTree | string>;
-const tails: TailTree = new Map();
-let tailCount = 0;
 /** Combinations kept: routes × upstream targets × listeners × methods in use; others are built each time. */
 const MAX_TAILS = 4096;
-
-/**
- * The end of a line: the fields whose values repeat across requests (method, route id, upstream
- * target, listener), as JSON, made once per combination and looked up by its four values (their
- * hashes are cached in the strings, which come from config): measured here, this spares about a
- * tenth of the cost of a line. At most MAX_TAILS combinations are kept, since methods come from clients.
- */
-function repeatedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
-  // consecutive lines often share all four (one busy route): compared before four Map lookups
-  if (method === last.method && routeId === last.routeId && upstream === last.upstream && listener === last.listener) return last.tail;
-  const tail = cachedTail(method, routeId, upstream, listener);
-  last = { method, routeId, upstream, listener, tail };
-  return tail;
-}
-
-let last: { method: string | null; routeId: string | null; upstream: string | null; listener: string | null; tail: string } = {
-  method: null,
-  routeId: null,
-  upstream: null,
-  listener: null, // no listener is named null: the first line never matches
-  tail: '',
-};
-
-function cachedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
-  const byRoute = tailLevel(tails, listener);
-  const byUpstream = byRoute && tailLevel(byRoute, routeId);
-  const byMethod = byUpstream && tailLevel(byUpstream, upstream);
-  if (!byMethod) return tailJson(method, routeId, upstream, listener);
-  let line = byMethod.get(method) as string | undefined;
-  if (line === undefined) {
-    line = tailJson(method, routeId, upstream, listener);
-    if (tailCount < MAX_TAILS) {
-      byMethod.set(method, line);
-      tailCount++;
-    }
-  }
-  return line;
-}
-
-/** The subtree of `t` under `k`, created when there is room; null when the cache is full. */
-function tailLevel(t: TailTree, k: string | null): TailTree | null {
-  let next = t.get(k) as TailTree | undefined;
-  if (next === undefined) {
-    if (tailCount >= MAX_TAILS) return null;
-    next = new Map();
-    t.set(k, next);
-  }
-  return next;
-}
 
 const tailJson = (method: string | null, routeId: string | null, upstream: string | null, listener: string): string =>
   `,"method":${q(method)},"route_id":${q(routeId)},"upstream":${q(upstream)},"listener":${q(listener)}`;
@@ -102,20 +51,6 @@ const int = (n: number): string => (n >= 0 && n < 1000 && Number.isInteger(n) ? 
 const AFTER_TIME = 'Z","log":"access","request_id":"';
 /** '000Z","log":...' .. '999Z",...': the milliseconds with the text that follows them */
 const MS_AFTER_TIME = PAD3.map((p) => p + AFTER_TIME);
-let isoSec = Number.NaN;
-let linePrefix = '';
-/**
- * The start of a line at time `ms`, up to the request id's value: the part to the second is made
- * once per second, then the milliseconds come from a table (one concatenation per line).
- */
-function lineStart(ms: number): string {
-  const sec = Math.floor(ms / 1000);
-  if (sec !== isoSec) {
-    isoSec = sec;
-    linePrefix = `{"level":"info","time":"${new Date(sec * 1000).toISOString().slice(0, 20)}`; // ...T08:15:42.
-  }
-  return linePrefix + (MS_AFTER_TIME[Math.floor(ms - sec * 1000)] as string);
-}
 /**
  * A duration in milliseconds with microsecond precision, as a JSON number. Built from integers:
  * converting a fractional double to text costs several times more, on every line.
@@ -131,40 +66,6 @@ function ms(x: number | null): string {
 
 
 const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
-
-/**
- * One access-log line (JSON, newline-terminated, ASCII only), built by a fixed-schema serialiser: the fields
- * are chosen here, so Authorization, Cookie and API-key headers can never appear, secret query
- * parameters are redacted and long values bounded. Stage annotations (waf, auth, ...) are
- * appended as JSON.
- */
-export function formatAccessRecord(r: AccessRecord): string {
-  const path = r.path === null ? null : bound(r.query === '' ? r.path : `${r.path}?${r.redact.redact(r.query)}`, MAX_LOGGED_PATH);
-  const host = bound(r.host, 256);
-  // written as one expression of few parts: each part is a concatenation, and each concatenation
-  // a string that the writer walks again when it encodes the line
-  let line =
-    lineStart(r.time) +
-    r.id +
-    '","client_ip":"' +
-    r.clientIp +
-    (host !== null && path !== null ? `","host":"${e(host)}","path":"${e(path)}","status":` : `","host":${q(host)},"path":${q(path)},"status":`) +
-    int(r.status) +
-    ',"bytes_in":' +
-    int(r.bytesIn) +
-    ',"bytes_out":' +
-    int(r.bytesOut) +
-    ',"latency_ms":' +
-    ms(r.latencyMs) +
-    ',"upstream_latency_ms":' +
-    ms(r.upstreamLatencyMs) +
-    whoAndDecision(r) +
-    repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener);
-  if (r.monitored.length > 0) line += `,"monitor":${ascii(JSON.stringify(r.monitored))}`;
-  const ann = r.annotations;
-  if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
-  return `${line}}\n`;
-}
 
 /** consumer, tenant and decision; most lines, anonymous and allowed, share one string */
 const ANONYMOUS_ALLOWED = ',"consumer":null,"tenant":null,"decision":"allowed"';
@@ -196,9 +97,117 @@ function annotationJson(v: unknown): string {
   return ascii(JSON.stringify(v) ?? 'null');
 }
 
-/** The access-log line of a finished exchange. */
+/**
+ * Formats access records into lines. Its caches (the start of the line for the current second,
+ * the repeated tails of route, upstream, listener and method) belong to the instance: one per
+ * access log, reset with it.
+ */
+export class LineFormatter {
+  private readonly tails: TailTree = new Map();
+  private tailCount = 0;
+  private last: { method: string | null; routeId: string | null; upstream: string | null; listener: string | null; tail: string } = {
+    method: null,
+    routeId: null,
+    upstream: null,
+    listener: null, // no listener is named null: the first line never matches
+    tail: '',
+  };
+  private isoSec = Number.NaN;
+  private linePrefix = '';
+
+  /**
+   * One access-log line (JSON, newline-terminated, ASCII only), built by a fixed-schema serialiser: the fields
+   * are chosen here, so Authorization, Cookie and API-key headers can never appear, secret query
+   * parameters are redacted and long values bounded. Stage annotations (waf, auth, ...) are
+   * appended as JSON.
+   */
+  format(r: AccessRecord): string {
+    const path = r.path === null ? null : bound(r.query === '' ? r.path : `${r.path}?${r.redact.redact(r.query)}`, MAX_LOGGED_PATH);
+    const host = bound(r.host, 256);
+    // written as one expression of few parts: each part is a concatenation, and each concatenation
+    // a string that the writer walks again when it encodes the line
+    let line =
+      this.lineStart(r.time) +
+      r.id +
+      '","client_ip":"' +
+      r.clientIp +
+      (host !== null && path !== null ? `","host":"${e(host)}","path":"${e(path)}","status":` : `","host":${q(host)},"path":${q(path)},"status":`) +
+      int(r.status) +
+      ',"bytes_in":' +
+      int(r.bytesIn) +
+      ',"bytes_out":' +
+      int(r.bytesOut) +
+      ',"latency_ms":' +
+      ms(r.latencyMs) +
+      ',"upstream_latency_ms":' +
+      ms(r.upstreamLatencyMs) +
+      whoAndDecision(r) +
+      this.repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener);
+    if (r.monitored.length > 0) line += `,"monitor":${ascii(JSON.stringify(r.monitored))}`;
+    const ann = r.annotations;
+    if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
+    return `${line}}\n`;
+}
+
+  /**
+   * The end of a line: the fields whose values repeat across requests (method, route id, upstream
+   * target, listener), as JSON, made once per combination and looked up by its four values (their
+   * hashes are cached in the strings, which come from config): measured here, this spares about a
+   * tenth of the cost of a line. At most MAX_TAILS combinations are kept, since methods come from clients.
+   */
+  private repeatedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
+    // consecutive lines often share all four (one busy route): compared before four Map lookups
+    const last = this.last;
+    if (method === last.method && routeId === last.routeId && upstream === last.upstream && listener === last.listener) return last.tail;
+    const tail = this.cachedTail(method, routeId, upstream, listener);
+    this.last = { method, routeId, upstream, listener, tail };
+    return tail;
+  }
+
+  private cachedTail(method: string | null, routeId: string | null, upstream: string | null, listener: string): string {
+    const byRoute = this.tailLevel(this.tails, listener);
+    const byUpstream = byRoute && this.tailLevel(byRoute, routeId);
+    const byMethod = byUpstream && this.tailLevel(byUpstream, upstream);
+    if (!byMethod) return tailJson(method, routeId, upstream, listener);
+    let line = byMethod.get(method) as string | undefined;
+    if (line === undefined) {
+      line = tailJson(method, routeId, upstream, listener);
+      if (this.tailCount < MAX_TAILS) {
+        byMethod.set(method, line);
+        this.tailCount++;
+      }
+    }
+    return line;
+  }
+
+  /** The subtree of `t` under `k`, created when there is room; null when the cache is full. */
+  private tailLevel(t: TailTree, k: string | null): TailTree | null {
+    let next = t.get(k) as TailTree | undefined;
+    if (next === undefined) {
+      if (this.tailCount >= MAX_TAILS) return null;
+      next = new Map();
+      t.set(k, next);
+    }
+    return next;
+  }
+
+  /**
+   * The start of a line at time `ms`, up to the request id's value: the part to the second is made
+   * once per second, then the milliseconds come from a table (one concatenation per line).
+   */
+  private lineStart(ms: number): string {
+    const sec = Math.floor(ms / 1000);
+    if (sec !== this.isoSec) {
+      this.isoSec = sec;
+      this.linePrefix = `{"level":"info","time":"${new Date(sec * 1000).toISOString().slice(0, 20)}`; // ...T08:15:42.
+    }
+    return this.linePrefix + (MS_AFTER_TIME[Math.floor(ms - sec * 1000)] as string);
+  }
+}
+
+/** The access-log line of a finished exchange (with a formatter of its own: for tests and one-off lines). */
 export function accessLogLine(ctx: RequestContext, status: number, latencyMs: number, redact: QueryRedactor, time: number): string {
-  return formatAccessRecord(accessRecord(ctx, status, latencyMs, redact, time));
+  return new LineFormatter().format(accessRecord(ctx, status, latencyMs, redact, time));
 }
 
 /**
@@ -209,6 +218,7 @@ export function accessLogLine(ctx: RequestContext, status: number, latencyMs: nu
  */
 export class AccessLog {
   private pending: AccessRecord[] = [];
+  private readonly formatter = new LineFormatter();
 
   constructor(
     private readonly writer: LineWriter,
@@ -227,7 +237,7 @@ export class AccessLog {
     if (this.pending.length === 0) return;
     const p = this.pending;
     this.pending = [];
-    for (let i = 0; i < p.length; i++) this.writer.write(formatAccessRecord(p[i] as AccessRecord));
+    for (let i = 0; i < p.length; i++) this.writer.write(this.formatter.format(p[i] as AccessRecord));
   }
 
   /** Formats the pending records and writes everything out now. */

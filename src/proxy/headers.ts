@@ -4,11 +4,9 @@
  * from every incoming request; forwarding headers are set from what the gateway knows.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import undiciUtil from 'undici/lib/core/util.js';
-import undiciConstants from 'undici/lib/core/constants.js';
+import { headerNameToString, parseRawHeaders } from './undici-internals.js';
 import { resolveClientHop, type TrustedProxies } from './client-ip.js';
 
-const { headerNameToString } = undiciUtil;
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -108,8 +106,6 @@ export interface ForwardInfo {
 const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'];
 /** a URI scheme, as a Forwarded `proto` value */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]{0,15}$/;
-/** a lowercase header name (RFC 9110 token) */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /**
  * The request header names never copied upstream (lowercase): hop-by-hop headers, the identity
@@ -117,24 +113,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
  * request-id header). One set per snapshot, so that each incoming header costs one lookup.
  */
 export function notForwardedHeaders(strip: Iterable<string>, requestIdHeader: string): ReadonlySet<string> {
-  const own = [...strip, ...FORWARDING, requestIdHeader];
-  knownToUndici(own);
-  return new Set([...HOP_BY_HOP, 'host', ...own]);
+  return new Set([...HOP_BY_HOP, 'host', ...strip, ...FORWARDING, requestIdHeader]);
 }
 
-/**
- * Adds lowercase header names that the gateway itself sends upstream to undici's table of
- * well-known names. Why: undici lowercases and validates every request header name that is not
- * in that table (a toLowerCase and a regular expression each, measured ~400 instructions per
- * name); the forwarding and request-id headers go out on every request. An entry maps a
- * lowercase token to itself, which is what undici would compute, so nothing else changes. The
- * table only grows by names from config (bounded), and is left alone if undici ever freezes it.
- */
-export function knownToUndici(names: Iterable<string>): void {
-  const table = undiciConstants.headerNameLowerCasedRecord;
-  if (!Object.isExtensible(table)) return;
-  for (const n of names) if (TOKEN.test(n) && table[n] === undefined) table[n] = n;
-}
 
 /**
  * Builds the upstream request headers as a flat [name, value, name, value, ...] list (undici takes
@@ -250,5 +231,5 @@ export function clientResponseHeaderList(raw: readonly Buffer[], own: string, ex
 
 /** Raw [name, value, ...] header buffers as an object (names lowercase, repeated names as arrays). */
 export function rawHeaderObject(raw: readonly Buffer[]): Record<string, string | string[]> {
-  return undiciUtil.parseHeaders(raw);
+  return parseRawHeaders(raw);
 }

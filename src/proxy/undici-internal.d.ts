@@ -9,12 +9,3 @@ declare module 'undici/lib/core/util.js' {
   };
   export default util;
 }
-
-// undici's table of well-known header names (lib/core/constants.js): name (any case) to lowercase.
-// Request headers named in it are neither lowercased nor validated again (proxy/headers.ts knownToUndici).
-declare module 'undici/lib/core/constants.js' {
-  const constants: {
-    headerNameLowerCasedRecord: Record<string, string | undefined>;
-  };
-  export default constants;
-}

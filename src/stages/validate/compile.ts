@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Ajv, type ValidateFunction, type Options as AjvOptions } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { AJV_CODE } from '../../config/ajv-options.js';
 import { bodyKind } from '../../body/media.js';
 import { SchemaConverter } from '../../openapi/schema.js';
 import { paramSchema, paramSpec, type ParamSpec } from '../../openapi/params.js';
@@ -137,7 +138,7 @@ export const safeRegExp = Object.assign(
 );
 
 function newAjv(version: LoadedSpec['version'], extra: AjvOptions): AnyAjv {
-  const opts: AjvOptions = { strict: false, allErrors: true, validateFormats: true, code: { regExp: safeRegExp }, ...extra };
+  const opts: AjvOptions = { strict: false, allErrors: true, validateFormats: true, code: { ...AJV_CODE, regExp: safeRegExp }, ...extra };
   const ajv = version === '3.1' ? new Ajv2020(opts) : new Ajv(opts);
   addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: int32 });

@@ -11,6 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { AJV_CODE } from '../../config/ajv-options.js';
 import { ConfigError, configErrorAt } from '../../config/errors.js';
 import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import type { PrepareEnv, StageEnv } from '../../core/stage.js';
@@ -120,7 +121,7 @@ const routeValidators = new WeakMap<object, { fn: ValidateFunction; keys: Readon
 async function routeSchemaValidator(routeSchema: JsonSchema): Promise<{ fn: ValidateFunction; keys: ReadonlySet<string> }> {
   const hit = routeValidators.get(routeSchema);
   if (hit) return hit;
-  const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+  const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true, code: AJV_CODE });
   const addFormats = (await import('ajv-formats')).default as unknown as (a: Ajv2020) => Ajv2020;
   addFormats(ajv);
   const properties = (routeSchema as { properties?: Record<string, unknown> }).properties ?? {};

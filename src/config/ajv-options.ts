@@ -1,0 +1,10 @@
+/**
+ * ajv's code-generation options, shared by every place that compiles JSON Schemas (the config
+ * schema, OpenAPI documents). Its name-optimisation pass is off: that pass counts the generated
+ * variable names (`valid59`, `data46`, ...) in plain objects keyed by those names, and each new
+ * first key adds a transition to V8's root object shape, which holds at most 1,536. Compiling
+ * the config's schemas filled it, and from then on every object built key by key with a new
+ * first key (undici's parsed headers, header objects, Node's tick objects) got a shape of its
+ * own on every request. docs/performance.md gives the figures; ajv-options.test.ts checks it.
+ */
+export const AJV_CODE = { optimize: false } as const;
