@@ -4,10 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { AUTH_MODULES, b64, bearer, jwt, makeKey, nowS, rawRequest, tokenFor, type TestKey } from './support.js';
+import { AUTH_MODULES, b64, bearer, jwt, makeKey, nowS, rawRequest, signRaw, tokenFor, type TestKey } from './support.js';
 
 const ISS = 'https://issuer.test';
 const ASYM = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -19,6 +19,9 @@ describe('JWT verification through the gateway', () => {
   const keys = new Map<string, TestKey>();
   const secret = randomBytes(64).toString('base64url');
   let rsa: TestKey;
+  // an Ed448 key in the key set: EdDSA means Ed25519 only (as in jose), so it verifies nothing
+  const ed448 = generateKeyPairSync('ed448');
+  const ed448Jwk = { ...(ed448.publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'ed448', use: 'sig' };
 
   const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     iss: ISS,
@@ -67,7 +70,7 @@ routes:
       {
         vars: {
           UP: up.url,
-          KEYS: JSON.stringify([...keys.values()].map((k) => k.jwk)),
+          KEYS: JSON.stringify([...[...keys.values()].map((k) => k.jwk), ed448Jwk]),
           SECRET: secret,
           PEM: JSON.stringify(createPublicKey(rsa.privateKey).export({ type: 'spki', format: 'pem' })),
         },
@@ -169,6 +172,32 @@ routes:
       assert.match(challenge, new RegExp(`^Bearer realm="portcullis", error="${c.error ?? 'invalid_token'}"`), `${c.name}: ${challenge}`);
     }
     assert.equal(up.count(), before, 'no hostile token reached the upstream');
+  });
+
+  test('a validly signed token whose header or payload is not UTF-8 is refused as malformed', async () => {
+    // found by the jose oracle (jwt-oracle.test.ts): bytes that are not UTF-8 were read as U+FFFD,
+    // so that two different signed subjects could read as one; jose refuses them
+    const notUtf8 = (json: string): string => Buffer.concat([Buffer.from(json.slice(0, -1)), Buffer.from(',"x":"\xff\xfe"}', 'latin1')]).toString('base64url');
+    const header = JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: rsa.kid });
+    const payload = JSON.stringify(claims());
+    for (const [h, p] of [
+      [notUtf8(header), b64(payload)],
+      [b64(header), notUtf8(payload)],
+    ] as const) {
+      const input = `${h}.${p}`;
+      const token = `${input}.${signRaw('RS256', rsa.privateKey, input).toString('base64url')}`;
+      const r = await rawRequest(`${gw.url}/api/x`, { headers: bearer(token) });
+      assert.equal(r.status, 401, r.body);
+      assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_MALFORMED');
+    }
+  });
+
+  test('an Ed448 key verifies no token: EdDSA means Ed25519, as in jose', async () => {
+    const input = `${b64({ alg: 'EdDSA', typ: 'JWT', kid: 'ed448' })}.${b64(claims())}`;
+    const token = `${input}.${signRaw('EdDSA', ed448.privateKey, input).toString('base64url')}`;
+    const r = await rawRequest(`${gw.url}/api/x`, { headers: bearer(token) });
+    assert.equal(r.status, 401, r.body);
+    assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_KEY_UNKNOWN');
   });
 
   test('a reused token is verified once and then served from the cache', async () => {

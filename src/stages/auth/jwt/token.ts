@@ -1,8 +1,9 @@
 /**
  * Pure JWS compact parsing with strict checks (no key material involved): size, segment count,
- * strict base64url, JSON objects, and header parameters that are never acceptable
+ * strict base64url, UTF-8 JSON objects, and header parameters that are never acceptable
  * (alg none, jku/x5u/jwk/x5c, crit, JWE-shaped headers, hostile kid values).
  */
+import { isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '../../../core/errors.js';
 
 export interface Jws {
@@ -38,7 +39,8 @@ function decodeSegment(seg: string): Buffer | null {
 
 function decodeJsonObject(seg: string): Record<string, unknown> | null {
   const buf = decodeSegment(seg);
-  if (buf === null || buf.length === 0) return null;
+  // JSON in a JWS is UTF-8 (RFC 7515 section 5.2): other bytes would read as U+FFFD, and two signed values as one
+  if (buf === null || buf.length === 0 || !isUtf8(buf)) return null;
   let v: unknown;
   try {
     v = JSON.parse(buf.toString('utf8'));

@@ -12,8 +12,9 @@ import { deny } from '../../../core/decision.js';
 import { ConfigError } from '../../../config/errors.js';
 import type { Identity, MethodOptions, Verifier, VerifierEnv, VerifierFactory, VerifyResult } from '../types.js';
 import { parseJws, type Jws, type TokenError } from '../jwt/token.js';
-import { checkClaims, claimAt, normaliseTyp, stringList, type ClaimPolicy } from '../jwt/claims.js';
-import { keyFitsAlg, keyFromJwk, keyFromPem, keyFromSecret, keysFromJwks, verifySignature, type VerifyKey } from '../jwt/keys.js';
+import { claimAt, normaliseTyp, stringList, type ClaimPolicy } from '../jwt/claims.js';
+import { keyFromJwk, keyFromPem, keyFromSecret, keysFromJwks, type VerifyKey } from '../jwt/keys.js';
+import { addKeysFor, checkSignedToken } from '../jwt/verify.js';
 import { RemoteKeySet, urlAllowed } from '../jwt/jwks.js';
 import { extractToken, type TokenSources } from '../jwt/extract.js';
 import { unmappedJwtConsumerId } from '../consumers.js';
@@ -270,12 +271,9 @@ export class JwtVerifier implements Verifier {
 
   private keysFor(provider: Provider, jws: Jws): VerifyKey[] {
     const out: VerifyKey[] = [];
-    const add = (list: readonly VerifyKey[]): void => {
-      for (const k of list) if ((jws.kid === null || k.kid === null || k.kid === jws.kid) && keyFitsAlg(k, jws.alg)) out.push(k);
-    };
-    add(provider.staticKeys);
+    addKeysFor(jws, provider.staticKeys, out);
     const remote = provider.remote?.current();
-    if (remote) add(remote);
+    if (remote) addKeysFor(jws, remote, out);
     return out;
   }
 
@@ -290,17 +288,8 @@ export class JwtVerifier implements Verifier {
   }
 
   private finish(ctx: RequestContext, token: string, jws: Jws, provider: Provider, keys: readonly VerifyKey[], opts: RouteOptions): VerifyResult {
-    if (keys.length === 0) return fail('PC_ERR_AUTH_TOKEN_KEY_UNKNOWN', jws.kid === null ? 'no key for alg' : 'unknown kid');
-    let ok = false;
-    for (const k of keys) {
-      if (verifySignature(jws.alg, k.key, jws.signingInput, jws.signature)) {
-        ok = true;
-        break;
-      }
-    }
-    if (!ok) return fail('PC_ERR_AUTH_TOKEN_SIGNATURE', 'signature not valid');
-    const claimsError = checkClaims(jws.header, jws.payload, provider.policy, ctx.now);
-    if (claimsError !== null) return failed(claimsError);
+    const error = checkSignedToken(jws, keys, provider.policy, ctx.now);
+    if (error !== null) return failed(error);
     const payload = jws.payload;
     const sub = typeof payload.sub === 'string' ? payload.sub : null;
     const clientIdClaim = payload.client_id ?? payload.azp;
