@@ -96,6 +96,16 @@ export function countPairs(s: string): number {
   }
 }
 
+/** Whether `s` has `]=` or `%5D=` (any case) with its `=` in [from, end). */
+function bracketEquals(s: string, from: number, end: number): boolean {
+  for (let i = s.indexOf('=', from); i !== -1 && i < end; i = s.indexOf('=', i + 1)) {
+    const c = s.charCodeAt(i - 1);
+    if (c === 0x5d) return true; // ]
+    if ((c === 0x44 || c === 0x64) && s.charCodeAt(i - 2) === 0x35 && s.charCodeAt(i - 3) === 0x25) return true; // %5D, %5d
+  }
+  return false;
+}
+
 /** Splits and decodes `a=1&b=2`; empty pieces are skipped, a name without `=` has value ''. */
 export function parsePairs(s: string, limits: FormLimits = DEFAULT_FORM_LIMITS): PairsResult {
   const pairs: Pair[] = [];
@@ -108,11 +118,9 @@ export function parsePairs(s: string, limits: FormLimits = DEFAULT_FORM_LIMITS):
       if (pairs.length >= limits.maxParams) return { ok: false, code: 'too_many_params', reason: `more than ${limits.maxParams} parameters` };
       const eq = s.indexOf('=', start);
       const hasEq = eq !== -1 && eq < end;
-      // qs splits a pair at `]=` when there is one, not at the first `=`: `a=x]=y` is a=`x]=y` here, `a=x]`=`y` there
-      if (hasEq) {
-        const be = s.indexOf(']=', eq);
-        if (be !== -1 && be < end) return { ok: false, code: 'malformed', reason: "']=' in a parameter value (qs splits the pair there)" };
-      }
+      // qs splits a pair at `]=` (after reading `%5D` as `]`) when there is one, not at the first
+      // `=`: `a=x]=y` is a=`x]=y` here, `a=x]`=`y` there
+      if (hasEq && bracketEquals(s, eq + 1, end)) return { ok: false, code: 'malformed', reason: "']=' in a parameter value (qs splits the pair there)" };
       const name = decode(s.slice(start, hasEq ? eq : end));
       const value = hasEq ? decode(s.slice(eq + 1, end)) : '';
       if (name === null || value === null) return { ok: false, code: 'malformed', reason: 'malformed percent-encoding' };

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { AUTH_MODULES } from './support.js';
+import { compileProvider, type JwtProviderConfig } from '../../src/stages/auth/verifiers/jwt.js';
+import type { ConfigError } from '../../src/config/errors.js';
 
 const base = (extra: string, routeExtra = ''): string => `
 version: 1
@@ -66,3 +68,19 @@ for (const [name, text, re] of bad) {
     assert.throws(() => load(text), (e: Error) => re.test(e.message));
   });
 }
+
+test('an HMAC secret shorter than the hash of an allowed HS* algorithm is a config error naming the provider', () => {
+  const text = (algs: string, secret: string): string =>
+    base(`auth:\n  jwt:\n    providers:\n      p: { issuer: "https://i.test", algorithms: [${algs}], secret: "${secret}" }`);
+  const compile = (algs: string, secret: string): void => {
+    const loaded = parseConfig(text(algs, secret), 'portcullis.yaml', AUTH_MODULES);
+    const providers = (loaded.config as unknown as { auth: { jwt: { providers: Record<string, JwtProviderConfig> } } }).auth.jwt.providers;
+    compileProvider('p', providers.p!, { file: 'portcullis.yaml', baseDir: '.', services: null as never });
+  };
+  const s48 = 'k'.repeat(48);
+  assert.doesNotThrow(() => compile('HS256, HS384', s48));
+  assert.throws(
+    () => compile('HS256, HS512', s48),
+    (e: ConfigError) => /provider p: HS512 needs a secret of at least 64 bytes \(the longest given has 48\)/.test(e.message) && e.keyPath === 'auth.jwt.providers.p',
+  );
+});

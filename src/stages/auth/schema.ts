@@ -55,7 +55,7 @@ export const jwtProviderSchema: JsonSchema = {
       items: { type: 'string' },
       description: 'Inline PEM public keys or certificates (use `${file:PATH}`); they have no `kid` and match tokens without one or with any kid.',
     },
-    secret: { type: 'string', minLength: 32, description: 'HS* shared secret (use `${env:NAME}` or `${file:PATH}`); at least 32 bytes (the hash size).' },
+    secret: { type: 'string', minLength: 32, description: 'HS* shared secret (use `${env:NAME}` or `${file:PATH}`); at least as long as the hash output of every HS* algorithm allowed: 32 bytes for HS256, 48 for HS384, 64 for HS512.' },
     typ: { type: 'string', description: 'Required token header `typ`, e.g. `at+jwt` (RFC 9068); compared case-insensitively, `application/` prefix optional.' },
     required_claims: {
       type: 'array',

@@ -37,7 +37,8 @@ export function checkClaims(
   for (const c of policy.requiredClaims) {
     if (payload[c] === undefined || payload[c] === null) return { code: 'PC_ERR_AUTH_TOKEN_CLAIMS', reason: `claim ${c} missing` };
   }
-  const now = nowMs / 1000;
+  // NumericDates compare with the current time in whole seconds (RFC 7519 section 2), as jose does
+  const now = Math.floor(nowMs / 1000);
   const { exp, nbf, iat } = payload;
   if (exp !== undefined) {
     if (!isNum(exp)) return { code: 'PC_ERR_AUTH_TOKEN_CLAIMS', reason: 'exp not a number' };

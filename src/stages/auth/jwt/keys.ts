@@ -8,6 +8,11 @@ import { constants, createHmac, createPublicKey, createSecretKey, timingSafeEqua
 
 export interface VerifyKey {
   readonly kid: string | null;
+  /**
+   * A key given alone in the config (PEM, secret) verifies tokens whatever their kid; a JWK
+   * without a kid only tokens without one (a kid selects a key of a set, as in jose).
+   */
+  readonly anyKid: boolean;
   /** `alg` member of the JWK, when given: the key is used with that algorithm only */
   readonly alg: string | null;
   readonly key: KeyObject;
@@ -27,21 +32,21 @@ export function keyFromJwk(jwk: Readonly<Record<string, unknown>>): VerifyKey | 
   const alg = typeof jwk.alg === 'string' ? jwk.alg : null;
   if (jwk.kty === 'oct') {
     if (typeof jwk.k !== 'string') return null;
-    return { kid, alg, key: createSecretKey(Buffer.from(jwk.k, 'base64url')) };
+    return { kid, anyKid: false, alg, key: createSecretKey(Buffer.from(jwk.k, 'base64url')) };
   }
   const pub: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(jwk)) if (!PRIVATE_MEMBERS.includes(k)) pub[k] = v;
   const key = createPublicKey({ key: pub as import('node:crypto').JsonWebKey, format: 'jwk' });
-  return { kid, alg, key };
+  return { kid, anyKid: false, alg, key };
 }
 
 /** A PEM public key (SPKI, PKCS#1) or certificate. */
 export function keyFromPem(pem: string): VerifyKey {
-  return { kid: null, alg: null, key: createPublicKey(pem) };
+  return { kid: null, anyKid: true, alg: null, key: createPublicKey(pem) };
 }
 
 export function keyFromSecret(secret: string): VerifyKey {
-  return { kid: null, alg: null, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+  return { kid: null, anyKid: true, alg: null, key: createSecretKey(Buffer.from(secret, 'utf8')) };
 }
 
 /** Whether `k` may verify a token signed with `alg`. */

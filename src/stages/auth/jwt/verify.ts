@@ -14,9 +14,12 @@ export interface TokenIssuer {
   readonly staticKeys: readonly VerifyKey[];
 }
 
-/** Appends the keys of `keys` that may verify `jws`: kids equal when both have one, and a key that fits the alg. */
+/**
+ * Appends the keys of `keys` that may verify `jws`: a token's kid selects the keys with that kid
+ * (or a key configured alone, without one), and the key must fit the alg.
+ */
 export function addKeysFor(jws: Jws, keys: readonly VerifyKey[], out: VerifyKey[]): void {
-  for (const k of keys) if ((jws.kid === null || k.kid === null || k.kid === jws.kid) && keyFitsAlg(k, jws.alg)) out.push(k);
+  for (const k of keys) if ((jws.kid === null || (k.kid === null ? k.anyKid : k.kid === jws.kid)) && keyFitsAlg(k, jws.alg)) out.push(k);
 }
 
 /** The signature (by any of `keys`), then the claims; null when the token is good. */

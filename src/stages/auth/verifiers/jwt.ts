@@ -143,6 +143,12 @@ export function compileProvider(name: string, p: JwtProviderConfig, env: Pick<Ve
   if ([...algorithms].some((a) => a.startsWith('HS')) && !staticKeys.some((k) => k.key.type === 'secret')) {
     throw new ConfigError(`provider ${name}: HS* algorithms need a secret (or an oct JWK)`, where);
   }
+  // an HMAC key shorter than the hash output is never used (RFC 7518 section 3.2): say so now, not at the first token
+  const longestSecret = Math.max(0, ...staticKeys.map((k) => (k.key.type === 'secret' ? (k.key.symmetricKeySize ?? 0) : 0)));
+  for (const a of algorithms) {
+    const need = a.startsWith('HS') ? Number(a.slice(2)) / 8 : 0;
+    if (longestSecret > 0 && need > longestSecret) throw new ConfigError(`provider ${name}: ${a} needs a secret of at least ${need} bytes (the longest given has ${longestSecret})`, where);
+  }
   return {
     name,
     policy: {
@@ -300,7 +306,8 @@ export class JwtVerifier implements Verifier {
     const tenantClaim = claimAt(payload, provider.tenantClaim);
     const scopes: string[] = [];
     for (const c of provider.scopesClaims) for (const s of stringList(payload[c])) if (!scopes.includes(s)) scopes.push(s);
-    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+    // the first millisecond of the second in which checkClaims would find the token expired
+    const exp = typeof payload.exp === 'number' ? Math.ceil(payload.exp) * 1000 : null;
     const identity: Identity = {
       method: 'jwt',
       // never the raw claim: a token's sub must not name a configured consumer (consumers.ts)
