@@ -135,7 +135,7 @@ function byFunction(dump, mapFile, d1Misses = false) {
         afterCalls = false; // the inclusive cost of a call: counted in the callee
         continue;
       }
-      const name = /^0x[0-9a-f]+/.test(fn) || fn.startsWith('???') ? (jsAt(parseInt(m[1])) ?? 'JIT code (unmapped)') : fn;
+      const name = /^0x[0-9a-f]+/.test(fn) || fn.startsWith('???') ? (jsAt(parseInt(m[1], 16)) ?? 'JIT code (unmapped)') : fn;
       const key = name.replace(/ (file:\/\/)?\/[^ ]*\/(node_modules|dist|bench)\//, ' $2/').replace(/:\d+:\d+$/, '');
       out.set(key, (out.get(key) ?? 0) + cost / MEASURED);
     }
@@ -169,7 +169,7 @@ export async function instructionsScenario(env) {
     ]);
     const k = (x) => Math.round(x).toLocaleString('en-US');
     rows.push(`| ${wl.name} | node-limit | ${k(limit.main)} | ${k(limit.all)} | 1.00 | 1.00 |`);
-    gws.forEach((gw, i) => rows.push(`| ${wl.name} | ${i === 0 ? 'portcullis' : 'portcullis-alt'} | ${k(gw.main)} | ${k(gw.all)} | ${(gw.main / limit.main).toFixed(2)} | ${(gw.all / limit.all).toFixed(2)} |`));
+    for (const [i, gw] of gws.entries()) rows.push(`| ${wl.name} | ${i === 0 ? 'portcullis' : 'portcullis-alt'} | ${k(gw.main)} | ${k(gw.all)} | ${(gw.main / limit.main).toFixed(2)} | ${(gw.all / limit.all).toFixed(2)} |`);
   }
   return [
     `| workload | target | instructions / request, main thread | all threads | main-thread ratio | all-threads ratio |`,

@@ -16,7 +16,10 @@ export async function waitPort(port, ms = 15000) {
   while (Date.now() < deadline) {
     const ok = await new Promise((r) => {
       const s = net.connect(port, '127.0.0.1');
-      s.on('connect', () => (s.destroy(), r(true)));
+      s.on('connect', () => {
+        s.destroy();
+        r(true);
+      });
       s.on('error', () => r(false));
     });
     if (ok) return;

@@ -203,7 +203,7 @@ async function main() {
           if (t.workloads && !t.workloads.includes(wl.name)) continue;
           const res = runWrk(t.port, wl, args.duration, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
           ((results[wl.name] ??= {})[t.name] ??= []).push(res);
-          console.error(`  round ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(28)} ${fmt(res.rps).padStart(8)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  cpu/req ${res.cpu_us === null ? '-' : res.cpu_us.toFixed(1) + ' µs'}  cpu0 ${res.cpu0 === null ? '-' : Math.round(res.cpu0 * 100) + '%'}${res.non2xx ? `  non2xx ${res.non2xx}` : ''}`);
+          console.error(`  round ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(28)} ${fmt(res.rps).padStart(8)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  cpu/req ${res.cpu_us === null ? '-' : `${res.cpu_us.toFixed(1)} µs`}  cpu0 ${res.cpu0 === null ? '-' : `${Math.round(res.cpu0 * 100)}%`}${res.non2xx ? `  non2xx ${res.non2xx}` : ''}`);
         }
       }
     }
@@ -220,8 +220,13 @@ async function main() {
         for (let i = 0; i < Number(args.pairs); i++) {
           const run = (x) => { const s = side(x, wl); return runWrk(s.port, wl, args.slice, s.headers, s.pid); };
           let rt, rb;
-          if (i % 2 === 0) (rb = run(base)), (rt = run(t));
-          else (rt = run(t)), (rb = run(base));
+          if (i % 2 === 0) {
+            rb = run(base);
+            rt = run(t);
+          } else {
+            rt = run(t);
+            rb = run(base);
+          }
           list.push({ t: rt, base: rb });
         }
         const q = quartiles(list.map((x) => x.t.rps / x.base.rps));
@@ -271,7 +276,7 @@ const sectionHead = (name, sc) => [`<!-- scenario:${name} -->`, `## ${sc.title}`
 
 function render(name, sc, results, pairs, together, extra) {
   const lines = sectionHead(name, sc);
-  lines.push('| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ' + sc.baseline + ' | per-round ratios (median) | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |');
+  lines.push(`| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ${sc.baseline} | per-round ratios (median) | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |`);
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const summary = {};
   for (const [wl, byTarget] of Object.entries(results)) {
@@ -283,7 +288,7 @@ function render(name, sc, results, pairs, together, extra) {
       const rps = median(runs.map((r) => r.rps));
       const p50 = median(runs.map((r) => r.p50_us)) / 1000;
       const p99 = median(runs.map((r) => r.p99_us));
-      const cpu = runs.every((r) => r.cpu0 !== null) ? Math.round(median(runs.map((r) => r.cpu0)) * 100) + '%' : 'n/a';
+      const cpu = runs.every((r) => r.cpu0 !== null) ? `${Math.round(median(runs.map((r) => r.cpu0)) * 100)}%` : 'n/a';
       const errs = runs.reduce((a, r) => a + r.err_connect + r.err_read + r.err_write + r.err_timeout, 0);
       const non2xx = runs.reduce((a, r) => a + r.non2xx, 0);
       const ratio = baseRps ? rps / baseRps : null;
@@ -294,7 +299,7 @@ function render(name, sc, results, pairs, together, extra) {
       const paired = base && base.length === runs.length ? median(runs.map((r, i) => r.rps / base[i].rps)) : null;
       const pairedP99 = base && base.length === runs.length ? median(runs.map((r, i) => r.p99_us / base[i].p99_us)) : null;
       (summary[wl] ??= {})[t] = { rps, ratio, p99r, paired, pairedP99 };
-      lines.push(`| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${paired === null ? '' : runs.map((r, i) => (r.rps / base[i].rps).toFixed(2)).join(' ') + ' (' + paired.toFixed(2) + ')'} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpuUs === null ? 'n/a' : cpuUs.toFixed(1)} | ${cpuRatio === null ? '' : cpuRatio.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`);
+      lines.push(`| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${paired === null ? '' : `${runs.map((r, i) => (r.rps / base[i].rps).toFixed(2)).join(' ')} (${paired.toFixed(2)})`} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpuUs === null ? 'n/a' : cpuUs.toFixed(1)} | ${cpuRatio === null ? '' : cpuRatio.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`);
     }
   }
   // the checked targets one after the other, in many short pairs: the judged figure
@@ -355,7 +360,7 @@ function render(name, sc, results, pairs, together, extra) {
       const pr = paired[c.workload]?.[c.target];
       const oneRps = pr ? pr.rps : (s.paired ?? s.ratio);
       const oneP99 = pr ? pr.p99 : (s.pairedP99 ?? s.p99r);
-      const oneText = (v, rounds, ofMedians) => (pr ? `median of ${args.pairs} pairs ${v.toFixed(2)}x (rounds: per round ${rounds === null ? '-' : rounds.toFixed(2) + 'x'}, ratio of medians ${ofMedians.toFixed(2)}x; not judged)` : rounds === null ? `${ofMedians.toFixed(2)}x` : `per round ${rounds.toFixed(2)}x (ratio of medians ${ofMedians.toFixed(2)}x, not judged)`);
+      const oneText = (v, rounds, ofMedians) => (pr ? `median of ${args.pairs} pairs ${v.toFixed(2)}x (rounds: per round ${rounds === null ? '-' : `${rounds.toFixed(2)}x`}, ratio of medians ${ofMedians.toFixed(2)}x; not judged)` : rounds === null ? `${ofMedians.toFixed(2)}x` : `per round ${rounds.toFixed(2)}x (ratio of medians ${ofMedians.toFixed(2)}x, not judged)`);
       const tg = loadedTogether[c.workload]?.[c.target];
       if (c.minRatio !== undefined) {
         // every judged statistic must pass: one after the other and, when measured, loaded together
@@ -393,7 +398,7 @@ function write(sections) {
     '- CPU µs/request = CPU time (user + system, from /proc) the server under test used during the measured run, divided by the requests served: less sensitive than req/s to other load on a shared machine; CPU ratio compares it with the baseline (lower is better)',
     '',
   ].join('\n');
-  let old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const kept = [];
   for (const m of old.matchAll(/<!-- scenario:([\w-]+) -->[\s\S]*?<!-- \/scenario:\1 -->/g)) if (!sections[m[1]]) kept.push(m[0]);
   const order = Object.keys(SCENARIOS);

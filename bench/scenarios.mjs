@@ -147,7 +147,7 @@ export const SCENARIOS = {
         `| EVALSHA per request | ${reqs ? (evalsha / reqs).toFixed(4) : 'n/a'} |`,
         `| commands per request | ${reqs ? (total / reqs).toFixed(4) : 'n/a'} |`,
         '',
-        'Per-command counts: ' + calls.map(([c, n]) => `${c}=${n}`).join(', ') + ' (GET/SET are the Lua script\'s own calls, counted by Redis inside EVALSHA).',
+        `Per-command counts: ${calls.map(([c, n]) => `${c}=${n}`).join(', ')} (GET/SET are the Lua script's own calls, counted by Redis inside EVALSHA).`,
         '',
         memoryFlood(),
       ].join('\n');

@@ -9,7 +9,6 @@ import { compileSnapshot, UpstreamCache, type CompiledSnapshot as Snapshot } fro
 import { Pipeline, type PipelineHost } from './core/pipeline.js';
 import type { Services } from './core/services.js';
 import type { StageModule } from './core/stage.js';
-import { Metrics } from './observe/metrics.js';
 import { LineWriter } from './observe/line-writer.js';
 import { AccessLog } from './observe/access-log.js';
 import { startListener, type RunningListener } from './server/listeners.js';

@@ -128,14 +128,14 @@ test('multipart parts keep their file names (filename* decoded first), content t
   const b = 'B';
   const part = (head: string, body: string) => `--${b}\r\n${head}\r\n\r\n${body}\r\n`;
   const body = Buffer.from(
-    part('Content-Disposition: form-data; name="f"; filename="plain.txt"; filename*=UTF-8\'\'%E2%82%AC.txt\r\nContent-Type: image/png', '\x89PNG') + `--${b}--\r\n`,
+    `${part('Content-Disposition: form-data; name="f"; filename="plain.txt"; filename*=UTF-8\'\'%E2%82%AC.txt\r\nContent-Type: image/png', '\x89PNG')}--${b}--\r\n`,
     'latin1',
   );
   const r = parseMultipart(body, b);
   assert.ok(r.ok);
   assert.deepEqual(r.ok && r.parts[0], { name: 'f', filenames: ['\u20ac.txt', 'plain.txt'], contentType: 'image/png', value: '\x89PNG' });
   for (const head of ['Content-Disposition: form-data; name="a"\r\nContent-Type: text/plain; charset=utf-7', 'Content-Disposition: form-data; name="a"\r\nContent-Transfer-Encoding: base64', 'Content-Disposition: form-data; name="a"; name="b"', 'Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="b"']) {
-    assert.equal(parseMultipart(Buffer.from(part(head, 'x') + `--${b}--`), b).ok, false, head);
+    assert.equal(parseMultipart(Buffer.from(`${part(head, 'x')}--${b}--`), b).ok, false, head);
   }
-  assert.equal(parseMultipart(Buffer.from(part('Content-Disposition: form-data; name="_charset_"', 'iso-8859-1') + `--${b}--`), b).ok, false);
+  assert.equal(parseMultipart(Buffer.from(`${part('Content-Disposition: form-data; name="_charset_"', 'iso-8859-1')}--${b}--`), b).ok, false);
 });

@@ -38,7 +38,7 @@ test('rejects nesting deeper than maxDepth, at exactly one level over', () => {
   assert.equal(p(deep(5), { ...L, maxDepth: 5 }).ok, true);
   const r = p(deep(6), { ...L, maxDepth: 5 });
   assert.equal(!r.ok && r.code, 'too_deep');
-  const r2 = p('{"a":'.repeat(6) + '1' + '}'.repeat(6), { ...L, maxDepth: 5 });
+  const r2 = p(`${'{"a":'.repeat(6)}1${'}'.repeat(6)}`, { ...L, maxDepth: 5 });
   assert.equal(!r2.ok && r2.code, 'too_deep');
 });
 

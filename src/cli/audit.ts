@@ -18,6 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkpointSettings, verifyAuditText, verifyCheckpoints, type AuditConfig } from '../observe/audit.js';
+import { attempt } from './attempt.js';
 
 export const USAGE = `usage: portcullis audit verify -c CONFIG
        portcullis audit verify FILE [--checkpoints CPFILE] [--key-env NAME | --key-file PATH]
@@ -50,17 +51,15 @@ async function readOrNull(path: string): Promise<string | null> {
 
 /** What to check, from the arguments; a string is a usage or config error. */
 async function targetOf(argv: readonly string[]): Promise<Target | string> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = attempt(() =>
+    parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
       options: { config: { type: 'string', short: 'c' }, checkpoints: { type: 'string' }, 'key-env': { type: 'string' }, 'key-file': { type: 'string' } },
-    });
-  } catch (e) {
-    return (e as Error).message;
-  }
+    }),
+  );
+  if (parsed instanceof Error) return parsed.message;
   const { values, positionals } = parsed;
   if (positionals.length > 1) return 'one log FILE at most';
   const file = positionals[0];

@@ -83,7 +83,10 @@ async function optionalCommand(spec: string, name: string, argv: string[]): Prom
 
 async function cmdValidate(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) return (process.stdout.write(HELP.validate!), 0);
+  if (values.help) {
+process.stdout.write(HELP.validate!);
+return 0;
+}
   if (!values.config) {
     process.stderr.write(`error: missing -c FILE\n\n${HELP.validate}`);
     return 2;
@@ -104,7 +107,10 @@ async function cmdValidate(argv: string[]): Promise<number> {
 
 async function cmdStart(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) return (process.stdout.write(HELP.start!), 0);
+  if (values.help) {
+process.stdout.write(HELP.start!);
+return 0;
+}
   if (!values.config) {
     process.stderr.write(`error: missing -c FILE\n\n${HELP.start}`);
     return 2;
@@ -137,7 +143,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'validate':
       return cmdValidate(rest);
     case 'quickstart': {
-      if (rest.includes('--help') || rest.includes('-h')) return (process.stdout.write(HELP.quickstart!), 0);
+      if (rest.includes('--help') || rest.includes('-h')) {
+process.stdout.write(HELP.quickstart!);
+return 0;
+}
       const { runQuickstart } = await import('./quickstart.js');
       try {
         await runQuickstart(ROOT);

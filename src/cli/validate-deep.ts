@@ -9,7 +9,9 @@ import pino from 'pino';
  * factories) without starting listeners, then releases everything.
  */
 export async function validateDeep(loaded: LoadedConfig, modules: readonly StageModule[]): Promise<{ routes: number }> {
-  const services = await createServices({ ...loaded.config, state: undefined, audit: undefined }, pino({ level: 'silent' }));
+  // no shared store and no audit trail: the check touches nothing outside the process
+  const { state: _state, audit: _audit, ...config } = loaded.config;
+  const services = await createServices(config, pino({ level: 'silent' }));
   const cache = new UpstreamCache();
   const cfg = structuredClone(loaded.config);
   for (const u of Object.values(cfg.upstreams)) delete u.health_check;

@@ -168,7 +168,8 @@ export class Pipeline implements Replies {
       try {
         d = (stage.run as (c: RequestContext) => Decision | Promise<Decision>)(ctx);
       } catch (e) {
-        return this.internalError(ctx, e, stage.id);
+        this.internalError(ctx, e, stage.id);
+        return;
       }
       if (isThenable<Decision>(d)) {
         Promise.resolve(d).then(

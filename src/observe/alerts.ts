@@ -9,7 +9,6 @@
  * observeExchange does it), `raiseFault(kind, details)` / `clearFault(kind, details)` from the core.
  */
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
 import type { AlertRule, AlertsConfig } from './alerts/schema.js';
@@ -146,7 +145,6 @@ export class AlertEngine {
   private readonly recent: Notification[] = [];
   private timer: NodeJS.Timeout | null = null;
   private users = 0;
-  private readonly seen = new WeakSet<object>();
   private readonly counters;
 
   constructor(private readonly services: Services) {

@@ -90,7 +90,9 @@ export class FastCounter {
     if (s === undefined) {
       if (this.all.length >= this.maxSeries) return null;
       const labels: Record<string, string> = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
+      this.labelNames.forEach((n, i) => {
+        labels[n] = values[i] as string;
+      });
       s = { value: 0, labels };
       node.set(key, s);
       this.all.push(s);

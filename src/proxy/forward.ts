@@ -117,7 +117,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   private upstreamPath(ctx: RequestContext, target: Target): string {
     let path = ctx.path;
     if (this.rewrite) path = this.rewrite(ctx.params);
-    else if (this.stripPrefix !== null && (path === this.stripPrefix || path.startsWith(this.stripPrefix + '/'))) {
+    else if (this.stripPrefix !== null && (path === this.stripPrefix || path.startsWith(`${this.stripPrefix}/`))) {
       path = path.slice(this.stripPrefix.length) || '/';
     }
     if (target.basePath !== '') path = target.basePath + path;
@@ -273,7 +273,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     }
     ctx.upstreamFault = true;
     const connectFailure = RETRYABLE_CODES.has(code);
-    group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT' ? true : false, Date.now());
+    group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT', Date.now());
     this.s.metrics.upstreamErrors.inc({ upstream: group.name, code });
     if (connectFailure && !a.streamedBody && isIdempotent(ctx.method) && a.attempt < group.config.retries.attempts && group.allowRetry(Date.now())) {
       const next = a.tried ?? new Set<Target>();

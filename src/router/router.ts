@@ -149,7 +149,11 @@ class Table<T> {
       const re = new RegExp(
         `^${seg
           .split(PARAM)
-          .map((part, i) => (i % 2 === 1 ? (segNames.push(part), '([^/]+?)') : escapeRe(part)))
+          .map((part, i) => {
+            if (i % 2 === 0) return escapeRe(part);
+            segNames.push(part);
+            return '([^/]+?)';
+          })
           .join('')}$`,
       );
       let child = node.params.find((p) => p.re.source === re.source);

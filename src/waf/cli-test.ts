@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { compileRules, evaluate } from './engine.js';
 import { BUILTIN_RULES } from './rules/index.js';
 import type { Policy, WafRequest } from './types.js';
+import { attempt } from '../cli/attempt.js';
 
 const USAGE = `Usage: portcullis waf test [options] URL
        portcullis waf test --request FILE
@@ -70,9 +71,8 @@ function fromRequestFile(file: string): Parsed {
 }
 
 export async function wafTestCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = attempt(() =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -87,9 +87,10 @@ export async function wafTestCommand(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`);
+    }),
+  );
+  if (args instanceof Error) {
+    process.stderr.write(`${args.message}\n\n${USAGE}\n`);
     return 2;
   }
   const o = args.values;

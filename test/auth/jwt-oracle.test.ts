@@ -438,7 +438,7 @@ function build(whole: Case, templates: readonly Template[], materials: readonly 
     kid = template.keys.find((k) => k.m === mat)?.kid ?? null;
   } else if (c.signer === 'confusion') {
     // HS* with the RSA public key (PEM text) as the HMAC secret: the classic key confusion forgery
-    key = Buffer.from((materials.find((m) => m.name === 'rsaA')?.publicKey as KeyObject).export({ type: 'spki', format: 'pem' }) as string);
+    key = Buffer.from((materials.find((m) => m.name === 'rsaA')!.publicKey as KeyObject).export({ type: 'spki', format: 'pem' }) as string);
     kid = template.keys.find((k) => k.m.kind === 'rsa')?.kid ?? null;
   }
   // the header

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { STAGES } from '../../src/stages/index.js';
 import type { StageModule } from '../../src/core/stage.js';
@@ -103,7 +103,7 @@ async function sendOne(pool: Pool, fw: Framework, r: GenRequest): Promise<Outcom
   for (const [k, v] of r.headers) headers.push(k, v);
   let body: Buffer | Readable | null = r.body;
   if (r.body !== null && r.chunked) body = Readable.from([r.body.subarray(0, 3), r.body.subarray(3)]);
-  let res;
+  let res: Dispatcher.ResponseData;
   try {
     res = await pool.request({ method: r.method as 'GET', path: r.target, headers, body });
   } catch {
@@ -151,8 +151,14 @@ async function run(gw: TestGateway, fws: readonly Framework[], samples: readonly
           b.refused++;
           if (o.code !== undefined) out.codes[o.code] = (out.codes[o.code] ?? 0) + 1;
         }
-        else if (o.kind === 'read') (out.read++, b.read++);
-        else (out.frameworkRefused++, b.frameworkRefused++);
+        else if (o.kind === 'read') {
+          out.read++;
+          b.read++;
+        }
+        else {
+          out.frameworkRefused++;
+          b.frameworkRefused++;
+        }
         if (o.diffs.length > 0) out.diffs.push({ framework: fw.name, request: r, diffs: o.diffs });
       }
     }

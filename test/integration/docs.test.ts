@@ -17,7 +17,7 @@ test('docs/errors.md lists every error code of the catalogue (run npm run docs:c
 test('every config field has a description', () => {
   const missing = configReference()
     .split('\n')
-    .filter((l) => l.startsWith('| `') && /\| $/.test(l.trimEnd() + ' '))
+    .filter((l) => l.startsWith('| `') && /\| $/.test(`${l.trimEnd()} `))
     .filter((l) => l.trimEnd().endsWith('|  |') || l.trimEnd().endsWith('| |'));
   assert.deepEqual(missing, []);
 });

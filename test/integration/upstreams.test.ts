@@ -72,7 +72,7 @@ test('a target failing its health check is ejected and returns when healthy agai
     res.writeHead(200, { 'x-from': 'sick' });
     res.end('sick');
   });
-  const good = await startUpstream((req, res) => {
+  const good = await startUpstream((_req, res) => {
     res.writeHead(200, { 'x-from': 'good' });
     res.end('good');
   });

@@ -37,8 +37,14 @@ function numberArb(s: S, integer: boolean, v31: boolean): fc.Arbitrary<number> {
   let minEx = false;
   let maxEx = false;
   if (v31) {
-    if (typeof s['exclusiveMinimum'] === 'number') (min = s['exclusiveMinimum']), (minEx = true);
-    if (typeof s['exclusiveMaximum'] === 'number') (max = s['exclusiveMaximum']), (maxEx = true);
+    if (typeof s['exclusiveMinimum'] === 'number') {
+      min = s['exclusiveMinimum'];
+      minEx = true;
+    }
+    if (typeof s['exclusiveMaximum'] === 'number') {
+      max = s['exclusiveMaximum'];
+      maxEx = true;
+    }
   } else {
     minEx = s['exclusiveMinimum'] === true;
     maxEx = s['exclusiveMaximum'] === true;
@@ -142,7 +148,9 @@ export function mutations(s: S, v: unknown, v31: boolean, at = ''): Mutation[] {
         const filler = v[0];
         if (filler !== undefined) out.push({ what: `too many items at ${path.join('/')}`, apply: (r) => setAt(r, path, Array(s['maxItems'] + 1).fill(filler)) });
       }
-      v.forEach((e, i) => walk(s['items'] as S, e, [...path, String(i)]));
+      v.forEach((e, i) => {
+        walk(s['items'] as S, e, [...path, String(i)]);
+      });
     } else if (typeof v === 'object' && (t === 'object' || s['allOf'])) {
       const o = v as Record<string, unknown>;
       const vw = view(s);

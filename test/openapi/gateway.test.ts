@@ -143,7 +143,7 @@ test('every operation of both documents becomes a route with validation and auth
   assert.deepEqual(byId.get('shop.deleteItem')?.['auth'], { any_of: [{ jwt: { provider: 'corp' }, api_key: {} }] });
   assert.deepEqual(byId.get('shop.replaceItem')?.['auth'], { any_of: [{ jwt: { provider: 'main', scopes: ['items:write'] } }] });
   assert.equal(byId.get('shop.createItem')?.max_body_bytes, 65536);
-  assert.equal((byId.get('shop.createItem')?.['validate'] as { max_errors: number }).max_errors, 5);
+  assert.equal((byId.get('shop.createItem')!['validate'] as { max_errors: number }).max_errors, 5);
   assert.deepEqual(byId.get('library.uploadCover')?.['auth'], { any_of: [{ mtls: {} }, { api_key: {} }] });
   // no x-portcullis-provider and no auth_provider: the auth stage's default provider applies
   assert.deepEqual(byId.get('library.createBook')?.['auth'], { any_of: [{ jwt: { scopes: ['books:write'] } }] });

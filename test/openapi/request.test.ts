@@ -124,9 +124,9 @@ test('3.1: multipart/form-data fields are validated', () => {
   const part = (name: string, v: string, file = false) =>
     `--${b}\r\nContent-Disposition: form-data; name="${name}"${file ? '; filename="c.png"' : ''}\r\n\r\n${v}\r\n`;
   const h = { 'content-type': `multipart/form-data; boundary=${b}` };
-  const good = part('caption', 'cover') + part('image', '\x89PNG', true) + `--${b}--\r\n`;
+  const good = `${part('caption', 'cover') + part('image', '\x89PNG', true)}--${b}--\r\n`;
   assert.equal(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: h, body: Buffer.from(good, 'latin1') }).deny, undefined);
-  const missing = part('caption', 'cover') + `--${b}--\r\n`;
+  const missing = `${part('caption', 'cover')}--${b}--\r\n`;
   assert.deepEqual(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: h, body: missing }).deny?.errors, [{ pointer: '/body/image', reason: 'is required' }]);
   assert.equal(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: { 'content-type': 'multipart/form-data' }, body: good }).deny?.code, 'PC_ERR_BODY_MALFORMED');
 });

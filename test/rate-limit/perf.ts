@@ -19,7 +19,9 @@ const secs = Number(process.argv[2] ?? 4);
 const rounds = Number(process.argv[3] ?? 3);
 const work = mkdtempSync(join(tmpdir(), 'portcullis-rlperf-'));
 const kids: ChildProcess[] = [];
-process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
+process.on('exit', () => {
+  for (const k of kids) k.kill('SIGKILL');
+});
 
 function start(cpu: number, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const c = spawn('taskset', ['-c', String(cpu), cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });

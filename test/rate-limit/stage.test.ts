@@ -94,8 +94,8 @@ test('a concurrency slot is released exactly once when the exchange ends', async
   const c = ctx();
   assert.equal(await stage.run(c), undefined);
   assert.equal(store.released.length, 0);
-  c.cleanupFns.forEach((f) => f());
-  c.cleanupFns.forEach((f) => f());
+  for (const f of c.cleanupFns) f();
+  for (const f of c.cleanupFns) f();
   assert.equal(store.released.length, 1);
 });
 

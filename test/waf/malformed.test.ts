@@ -217,7 +217,7 @@ test('abuse detection counts parser refusals: a client sending malformed attacks
     let banned: unknown = null;
     for (let i = 0; i < 20 && banned !== 'PC_ERR_CLIENT_BANNED'; i++) {
       const r = await fetch(`${gw.url}/after`);
-      banned = r.status === 403 ? ((await r.json()) as { code?: string }).code : (await r.text(), null);
+      banned = r.status === 403 ? ((await r.json()) as { code?: string }).code : await r.text().then(() => null);
       if (banned !== 'PC_ERR_CLIENT_BANNED') await new Promise((res) => setTimeout(res, 50));
     }
     assert.equal(banned, 'PC_ERR_CLIENT_BANNED');

@@ -16,7 +16,7 @@ export function signBody(secret: string, body: string | Buffer): string {
 
 /** Delay before retry number `attempt` (1-based): backoff * 2^(attempt-1), +-20% jitter, capped at 5 min. */
 export function retryDelayMs(attempt: number, backoffMs: number, rand: number): number {
-  const base = Math.min(300000, backoffMs * Math.pow(2, attempt - 1));
+  const base = Math.min(300000, backoffMs * 2 ** (attempt - 1));
   return Math.round(base * (0.8 + 0.4 * rand));
 }
 

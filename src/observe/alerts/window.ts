@@ -23,7 +23,7 @@ export class RollingSeries {
   lastSeen = 0;
 
   constructor(
-    private readonly windowMs: number,
+    windowMs: number,
     withLatency: boolean,
   ) {
     this.slotMs = Math.max(100, Math.ceil(windowMs / 30));

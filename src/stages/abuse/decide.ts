@@ -224,7 +224,7 @@ export function planActions(
 /** Duration of the `offence`-th ban (1-based) within the escalation memory. */
 export function banDurationMs(offence: number, ban: AbuseConfig['ban']): number {
   const n = Math.max(1, Math.floor(offence));
-  const d = ban.base_ms * Math.pow(ban.factor, n - 1);
+  const d = ban.base_ms * ban.factor ** (n - 1);
   return Math.min(ban.max_ms, Math.round(d));
 }
 

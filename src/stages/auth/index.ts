@@ -15,7 +15,7 @@ import { buildDirectory, type RawConsumer, type RawTenant } from './consumers.js
 import { predatesEpoch, replayEpoch } from './replay-epoch.js';
 import { buildPrincipal, claimHeaderValue, headerValue, missingScopes, withChallenge } from './decide.js';
 import type { ConsumerDirectory, Identity, MethodOptions, Verifier, VerifierEnv, VerifierFactory, VerifyResult } from './types.js';
-import { createVerifier as createJwtVerifier, JwtVerifier } from './verifiers/jwt.js';
+import { createVerifier as createJwtVerifier, type JwtVerifier } from './verifiers/jwt.js';
 import { createVerifier as createApiKeyVerifier } from './verifiers/api-key.js';
 import { certHeaderNames, createVerifier as createMtlsVerifier } from './verifiers/mtls.js';
 import { createVerifier as createSignatureVerifier } from './verifiers/signature.js';
@@ -374,11 +374,11 @@ export const authStage: StageModule = {
       tenantIds.add(t.id);
     });
     const routeIds = new Set(config.routes.map((r) => r.id));
-    tenants.forEach((t, i) =>
-      (t.routes ?? []).forEach((r, j) => {
+    for (const [i, t] of tenants.entries()) {
+      for (const [j, r] of (t.routes ?? []).entries()) {
         if (!routeIds.has(r)) throw configErrorAt(env.file, ['tenants', i, 'routes', j], `unknown route '${r}'`);
-      }),
-    );
+      }
+    }
     const ids = new Set<string>();
     const keyIds = new Set<string>();
     const sigIds = new Set<string>();

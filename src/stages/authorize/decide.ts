@@ -43,10 +43,10 @@ export interface Policy {
 }
 
 export function claimValue(claims: Readonly<Record<string, unknown>>, path: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(claims, path)) return claims[path];
+  if (Object.hasOwn(claims, path)) return claims[path];
   let v: unknown = claims;
   for (const seg of path.split('.')) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, seg)) return undefined;
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, seg)) return undefined;
     v = (v as Record<string, unknown>)[seg];
   }
   return v;

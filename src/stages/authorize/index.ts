@@ -53,11 +53,11 @@ export const authorizeStage: StageModule = {
     const publicRoutes = new Set(
       config.routes.filter(isPublicRoute).map((r) => r.id),
     );
-    ((config.tenants ?? []) as TenantEntry[]).forEach((t, i) =>
-      (t.routes ?? []).forEach((id, j) => {
+    for (const [i, t] of ((config.tenants ?? []) as TenantEntry[]).entries()) {
+      for (const [j, id] of (t.routes ?? []).entries()) {
         if (publicRoutes.has(id)) throw configErrorAt(env.file, ['tenants', i, 'routes', j], `route '${id}' is public (auth none or off) and cannot be owned by a tenant`);
-      }),
-    );
+      }
+    }
     config.routes.forEach((r, i) => {
       const a = r.authorize as { bind?: { param: string }[]; mode?: Mode } | undefined;
       if (a === undefined) return;
@@ -72,7 +72,9 @@ export const authorizeStage: StageModule = {
           throw configErrorAt(env.file, [...at, ...path], `${c.claim} must be an RFC 4514 distinguished name, e.g. "CN=billing,O=Acme"`);
         };
         if (c.equals !== undefined && dnKeyOf(c.equals) === null) bad(['equals']);
-        (c.in ?? []).forEach((v, k) => dnKeyOf(v) === null && bad(['in', k]));
+        (c.in ?? []).forEach((v, k) => {
+          if (dnKeyOf(v) === null) bad(['in', k]);
+        });
       });
       (a.bind ?? []).forEach((b, j) => {
         const path = r.match.path ?? '';

@@ -139,7 +139,7 @@ export const DENY_CODE = {
  * Among the refused enforced checks, the one that decides the reply: the longest wait wins
  * (Retry-After must be honest for all of them). Returns its index, or -1 when none was refused.
  */
-export function pickRefusal(kinds: readonly CheckKind[], enforce: readonly boolean[], results: readonly CheckResult[]): number {
+export function pickRefusal(enforce: readonly boolean[], results: readonly CheckResult[]): number {
   let best = -1;
   for (let i = 0; i < results.length; i++) {
     const r = results[i]!;

@@ -276,9 +276,8 @@ export class LimitStage implements RouteStage {
       this.rt.services.metrics.monitored.inc({ stage: this.id, code });
     }
     if (r.allowed) return undefined;
-    const kinds = owners.map((o) => o.kind);
     const enforce = checks.map((c) => c.enforce);
-    const i = pickRefusal(kinds, enforce, r.checks);
+    const i = pickRefusal(enforce, r.checks);
     if (i === -1) return undefined; // cannot happen: refused means an enforced check failed
     const o = owners[i]!;
     const code = DENY_CODE[o.kind];

@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { AJV_CODE } from '../../config/ajv-options.js';
-import { ConfigError, configErrorAt } from '../../config/errors.js';
+import { type ConfigError, configErrorAt } from '../../config/errors.js';
 import type { CanonicalConfig, RouteConfig } from '../../core/config.js';
 import type { PrepareEnv, StageEnv } from '../../core/stage.js';
 import type { JsonSchema } from '../../core/json-schema.js';

@@ -99,7 +99,7 @@ function bracketedDeclared(op: CompiledOperation, pairs: readonly Pair[]): strin
 }
 
 /** The value a schema checks for a body reading (undefined: not checked: opaque bytes, XML and NDJSON, whose schemas describe another shape). */
-function valueOf(r: BodyReading): unknown {
+function checkedValue(r: BodyReading): unknown {
   switch (r.kind) {
     case 'json':
     case 'form':
@@ -197,7 +197,7 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
         reason: mt === '' ? 'missing or invalid content-type' : `undeclared content-type ${mt.slice(0, 80)}`,
       });
     }
-    const value = valueOf(input.body);
+    const value = checkedValue(input.body);
     if (hasMethodOverride(input.body)) return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method field.', reason: 'method override in the body' });
     if (media.validate !== null && value !== undefined && !media.validate(value)) {
       appendAjvErrors(items, media.validate.errors, '/body', max);

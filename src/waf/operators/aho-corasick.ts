@@ -105,7 +105,7 @@ export class AhoCorasick {
   }
 
   /** Calls `onMatch(patternId, end)` for every occurrence; stop early by returning true. */
-  scan(text: string, onMatch: (pattern: number, end: number) => boolean | void): void {
+  scan(text: string, onMatch: (pattern: number, end: number) => unknown): void {
     const { delta, classes, width, firstOut, out } = this;
     let s = 0;
     for (let i = 0; i < text.length; i++) {

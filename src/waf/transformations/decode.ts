@@ -217,6 +217,7 @@ export function unicodeFold(s: string): string {
 }
 
 /** Characters NFKC changes into ASCII-like forms (full-width, compatibility, math letters, ...). */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: \ud835 and \ud83c are matched alone on purpose: the high surrogates of the math and enclosed alphanumerics
 const NFKC_RELEVANT = /[\u00a0\u00aa\u00b2-\u00b5\u00b8-\u00ba\u00bc-\u00be\u0132-\u0133\u013f-\u0140\u017f\u01c4-\u01cc\u02b0-\u036f\u1d00-\u1dbf\u1e9e\u2000-\u2bff\u2e80-\u2fdf\u3000-\u33ff\ufb00-\ufb4f\ufe00-\ufe6f\uff00-\uffef\ud835\ud83c]/;
 
 const MAX_ROUNDS = 4;

@@ -24,7 +24,7 @@ const cert = (over: Partial<CertInfo> = {}): CertInfo => ({
 });
 
 const dir = buildDirectory([
-  { id: 'by-fp', tenant: 't1', credentials: { certificates: [{ fingerprint: 'CD:'.repeat(31) + 'CD' }] } },
+  { id: 'by-fp', tenant: 't1', credentials: { certificates: [{ fingerprint: `${'CD:'.repeat(31)}CD` }] } },
   { id: 'by-san', tenant: 't2', credentials: { certificates: [{ san: 'URI:spiffe://acme/billing' }] } },
   { id: 'by-subject', tenant: 't3', credentials: { certificates: [{ subject: 'CN=reports,O=Acme' }] } },
 ]);

@@ -143,7 +143,7 @@ export function contentDigest(body: Buffer | string, alg: DigestAlg = 'sha-256')
  * match; unknown algorithms are ignored (RFC 9530); at least one supported one is required.
  */
 export function checkContentDigest(fieldValue: string, body: Buffer): { ok: true } | { ok: false; reason: string } {
-  let dict;
+  let dict: ReturnType<typeof parseDictionary>;
   try {
     dict = parseDictionary(fieldValue, { maxMembers: 8, maxListItems: 1, maxParams: 4 });
   } catch (e) {

@@ -196,7 +196,7 @@ describe('signature verifier decisions', () => {
     ['a body without Content-Digest', () => sign({ digest: false, components: ['@method', '@target-uri'] }), 'PC_ERR_AUTH_SIGNATURE_INVALID'],
     ['an algorithm other than hmac-sha256', () => {
       const r = sign();
-      r.headers['signature-input'] = (r.headers['signature-input'] as string) + ';alg="rsa-pss-sha512"';
+      r.headers['signature-input'] = `${r.headers['signature-input'] as string};alg="rsa-pss-sha512"`;
       return r;
     }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
     ['only Signature-Input', () => {
@@ -291,7 +291,11 @@ describe('signature nonces', () => {
     const s = signatureSettings({ skew_seconds: 120, nonce: { ttl_seconds: 10 } });
     assert.equal(s.nonceTtlMs, 240_000);
     let ttl = 0;
-    const store = { once: async (_k: string, t: number) => ((ttl = t), true) } as unknown as StateStore;
+    const store = { once: async (_k: string, t: number) => {
+        ttl = t;
+        return true;
+      },
+    } as unknown as StateStore;
     await consumeNonce(verified(), store, s);
     assert.equal(ttl, 240_000);
   });

@@ -195,8 +195,8 @@ export function verifySignedRequest(
   if (r.signatureInput === undefined && r.signature === undefined) return { kind: 'absent' };
   if (r.signatureInput === undefined || r.signature === undefined) return fail('PC_ERR_AUTH_SIGNATURE_MISSING', 'Signature and Signature-Input must both be present');
   if (r.signatureInput.length > s.maxHeaderBytes || r.signature.length > s.maxHeaderBytes) return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'signature header too large');
-  let inputs;
-  let sigs;
+  let inputs: ReturnType<typeof parseDictionary>;
+  let sigs: ReturnType<typeof parseDictionary>;
   try {
     const limits = { maxMembers: MAX_LABELS, maxListItems: 32, maxParams: 16 };
     inputs = parseDictionary(r.signatureInput, limits);
