@@ -199,7 +199,7 @@ export const SCENARIOS = {
   waf: {
     title: 'WAF (issue 6): POST of a 1 KB JSON with the WAF on (defaults: paranoia 1, threshold 5) vs off',
     description:
-      'The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. When nginx, its ModSecurity module and the OWASP CRS are installed (Debian: `apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs`), the same run includes nginx + ModSecurity v3 + CRS at PL1 in blocking mode (bench/nginx: one nginx process pinned to CPU 0, no access log, the anchor rig\'s ModSecurity settings); otherwise that row is absent. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/test/waf/bench-engine.js`, pinned to CPU 0).',
+      'The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. When nginx, its ModSecurity module and the OWASP CRS are installed (Debian: `apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs`), the same run includes nginx + ModSecurity v3 + CRS at PL1 in blocking mode (bench/nginx: one nginx process pinned to CPU 0, no access log, the anchor rig\'s ModSecurity settings); otherwise that row is absent. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/bench/waf-engine.js`, pinned to CPU 0).',
     baseline: 'waf-off',
     targets: [
       { name: 'waf-off', start: gateway('waf.yaml', { WAF: 'off' }) },
@@ -222,14 +222,14 @@ export const SCENARIOS = {
       const vsModsec = post['nginx-modsecurity-crs']
         ? `Portcullis with the WAF on vs nginx + ModSecurity + CRS in this run: ${(med(post['waf-on'].map((r) => r.rps)) / med(post['nginx-modsecurity-crs'].map((r) => r.rps))).toFixed(1)}x the requests/s.\n\n`
         : 'nginx + ModSecurity + CRS is not installed on this machine: no comparison in this run (../shared/bench/results has its figures).\n\n';
-      const args = [join(ROOT, 'dist', 'test', 'waf', 'bench-engine.js')];
+      const args = [join(ROOT, 'dist', 'bench', 'waf-engine.js')];
       let out;
       try {
         out = execFileSync('taskset', ['-c', '0', process.execPath, ...args], { encoding: 'utf8' });
       } catch {
         out = execFileSync(process.execPath, args, { encoding: 'utf8' });
       }
-      return vsModsec + ['WAF engine alone (`taskset -c 0 node dist/test/waf/bench-engine.js`):', '', '```', out.trim(), '```'].join('\n');
+      return vsModsec + ['WAF engine alone (`taskset -c 0 node dist/bench/waf-engine.js`):', '', '```', out.trim(), '```'].join('\n');
     },
   },
 };

@@ -6,7 +6,7 @@
  * pinned to CPU 0; wrk and the upstream (bench/upstream.mjs) on CPU 1; targets interleaved in
  * each round; medians over rounds; CPU µs per request from /proc (robust to other load).
  *
- *   npm run build && node dist/src/stages/validate/bench.js [rounds] [duration] [connections]
+ *   npm run build && node dist/bench/validate.js [rounds] [duration] [connections]
  *
  * Prints a markdown section for bench/results.md.
  */
@@ -16,10 +16,10 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STAGES } from '../index.js';
+import { STAGES } from '../src/stages/index.js';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const HERE = join(ROOT, 'src', 'stages', 'validate', 'testdata');
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HERE = join(ROOT, 'bench', 'configs', 'validate');
 const BENCH = join(ROOT, 'bench');
 const rounds = Number(process.argv[2] ?? 3);
 const duration = process.argv[3] ?? '5s';
@@ -117,8 +117,8 @@ async function main(): Promise<void> {
   const targets: { name: string; variant: string; port: number; pid: number }[] = [];
   for (const v of variants) {
     for (const [name, file] of [
-      ['plain', 'bench-plain.yaml'],
-      ['validated', 'bench-validated.yaml'],
+      ['plain', 'plain.yaml'],
+      ['validated', 'validated.yaml'],
     ] as const) {
       const port = await freePort();
       const vars: Record<string, string> = {
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     '<!-- scenario:validate -->',
     '## Validation (issue 4): OpenAPI request validation vs the same route without it',
     '',
-    `POST of bench/wrk/body-1k.json (1 KB JSON) to \`/api/items\` through (a) a hand-written route ("plain") and (b) the route generated from src/stages/validate/testdata/bench-openapi.yaml ("validated": safe JSON parse, Ajv schema with patterns, additionalProperties false), each with every other registered stage at its defaults, and again with the WAF off on both. \`node dist/src/stages/validate/bench.js ${rounds} ${duration} ${connections}\`: wrk -t1 -c${connections} -d${duration}, ${rounds} rounds with targets interleaved, gateways on CPU 0, wrk and the upstream on CPU 1, medians over rounds; ${new Date().toISOString()}. The machine is shared and noisy: compare ratios within the run.`,
+    `POST of bench/wrk/body-1k.json (1 KB JSON) to \`/api/items\` through (a) a hand-written route ("plain") and (b) the route generated from bench/configs/validate/openapi.yaml ("validated": safe JSON parse, Ajv schema with patterns, additionalProperties false), each with every other registered stage at its defaults, and again with the WAF off on both. \`node dist/bench/validate.js ${rounds} ${duration} ${connections}\`: wrk -t1 -c${connections} -d${duration}, ${rounds} rounds with targets interleaved, gateways on CPU 0, wrk and the upstream on CPU 1, medians over rounds; ${new Date().toISOString()}. The machine is shared and noisy: compare ratios within the run.`,
     '',
     '| variant | target | req/s (median) | min–max | p99 ms | CPU µs/request | errors / non-2xx |',
     '|---|---|---:|---:|---:|---:|---:|',

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { loadOpenApi } from '../../src/openapi/load.js';
-import { listOperations } from '../../src/openapi/operations.js';
-import { ConfigError } from '../../src/config/errors.js';
-import { SHOP, LIBRARY, BROKEN_REF, MISSING_FILE } from './fixtures.js';
+import { loadOpenApi } from './load.js';
+import { listOperations } from './operations.js';
+import { ConfigError } from '../config/errors.js';
+import { SHOP, LIBRARY, BROKEN_REF, MISSING_FILE } from '../../test/openapi/fixtures.js';
 
 test('loads a 3.0 document and dereferences relative-file $refs into shared components', async () => {
   const spec = await loadOpenApi(SHOP);

@@ -2,19 +2,19 @@
 // route with a per-IP limit that always allows, with the memory store and with Redis (a private
 // redis-server), through wrk (64 connections). Also counts Redis commands per request with
 // INFO commandstats. Gateway pinned to CPU 0; wrk, upstream and Redis on CPU 1.
-//   npm run build && node dist/test/rate-limit/perf.js [seconds] [rounds]
+//   npm run build && node dist/bench/rate-limit-engine.js [seconds] [rounds]
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { freePort, startPrivateRedis } from './redis-server.js';
-import { MemoryStore } from '../../src/store/memory.js';
-import { DEFAULT_MAX_ENTRIES } from '../../src/store/index.js';
+import { freePort, startPrivateRedis } from '../test/rate-limit/redis-server.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { DEFAULT_MAX_ENTRIES } from '../src/store/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..', '..', '..');
+const ROOT = join(HERE, '..', '..');
 const secs = Number(process.argv[2] ?? 4);
 const rounds = Number(process.argv[3] ?? 3);
 const work = mkdtempSync(join(tmpdir(), 'portcullis-rlperf-'));

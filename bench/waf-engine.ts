@@ -2,11 +2,11 @@
  * Micro-benchmark of the WAF engine alone: time per request for JSON bodies of about 1 KB and
  * 10 KB of realistic API content (p50, p99), at the default settings.
  *
- *   node dist/test/waf/bench-engine.js [--iterations 5000]
+ *   node dist/bench/waf-engine.js [--iterations 5000]
  */
-import { compileRules, evaluate } from '../../src/waf/engine.js';
-import { BUILTIN_RULES } from '../../src/waf/rules/index.js';
-import type { WafRequest } from '../../src/waf/types.js';
+import { compileRules, evaluate } from '../src/waf/engine.js';
+import { BUILTIN_RULES } from '../src/waf/rules/index.js';
+import type { WafRequest } from '../src/waf/types.js';
 
 function jsonBody(targetBytes: number): Buffer {
   const items: unknown[] = [];

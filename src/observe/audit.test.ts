@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuditLog, entryHash, verifyAuditText } from '../../src/observe/audit.js';
-import { auditCommand } from '../../src/cli/audit.js';
+import { createAuditLog, entryHash, verifyAuditText } from './audit.js';
+import { auditCommand } from '../cli/audit.js';
 
 function genuineLog(n = 6): { file: string; lines: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'pc-audit-'));

@@ -12,12 +12,12 @@ const quickstart = fileURLToPath(new URL('../../../examples/quickstart/portculli
 // then check that objects built key by key with new keys still share one shape. The control
 // compiles the same config schema with ajv's default options and must fill the root map.
 const script = `
-import { loadConfigFile } from ${here('./load.js')};
-import { compileSnapshot, UpstreamCache } from ${here('./snapshot.js')};
-import { createServices } from ${here('../create-services.js')};
-import { createLogger } from ${here('../observe/logger.js')};
-import { STAGES } from ${here('../stages/index.js')};
-import { composeSchema } from ${here('./schema.js')};
+import { loadConfigFile } from ${here('../../src/config/load.js')};
+import { compileSnapshot, UpstreamCache } from ${here('../../src/config/snapshot.js')};
+import { createServices } from ${here('../../src/create-services.js')};
+import { createLogger } from ${here('../../src/observe/logger.js')};
+import { STAGES } from ${here('../../src/stages/index.js')};
+import { composeSchema } from ${here('../../src/config/schema.js')};
 import { Ajv2020 } from 'ajv/dist/2020.js';
 const sameShape = new Function('a', 'b', 'return %HaveSameMap(a, b)');
 const shared = (k) => { const mk = () => { const o = {}; o[k + '_a'] = 1; o[k + '_b'] = 2; return o; }; return sameShape(mk(), mk()); };

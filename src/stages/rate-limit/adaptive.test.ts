@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aimdStep, AdaptiveController, p95, scaleBucket, type AdaptiveConfig } from '../../src/stages/rate-limit/adaptive.js';
+import { aimdStep, AdaptiveController, p95, scaleBucket, type AdaptiveConfig } from './adaptive.js';
 
 const cfg: AdaptiveConfig = { p95_latency_ms: 100, error_rate: 0.1, window_ms: 1000, min_samples: 10, decrease: 0.5, increase: 0.1, min_factor: 0.1 };
 

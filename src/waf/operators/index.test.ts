@@ -1,10 +1,10 @@
 /** Table-driven vectors for the operators, the Aho-Corasick matcher, IP/CIDR and regex safety. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileOperator, type OperatorDef } from '../../src/waf/operators/index.js';
-import { AhoCorasick } from '../../src/waf/operators/aho-corasick.js';
-import { assertLinearPattern } from '../../src/waf/operators/regex-safety.js';
-import { ipInCidrs, parseCidr, parseIPv6 } from '../../src/waf/operators/ip.js';
+import { compileOperator, type OperatorDef } from './index.js';
+import { AhoCorasick } from './aho-corasick.js';
+import { assertLinearPattern } from './regex-safety.js';
+import { ipInCidrs, parseCidr, parseIPv6 } from './ip.js';
 
 const VECTORS: readonly [OperatorDef, string, string | null][] = [
   [{ type: 'regex', pattern: 'a{1,3}b' }, 'xaab', 'aab'],

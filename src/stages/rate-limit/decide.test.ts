@@ -15,8 +15,8 @@ import {
   bucketWindowSeconds,
   retryAfterSeconds,
   pickRefusal,
-} from '../../src/stages/rate-limit/decide.js';
-import type { LimitCheck } from '../../src/core/state.js';
+} from './decide.js';
+import type { LimitCheck } from '../../core/state.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 

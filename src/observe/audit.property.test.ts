@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { makeLine, verifyAuditText } from '../../src/observe/audit.js';
+import { makeLine, verifyAuditText } from './audit.js';
 
 function genuine(n: number): string[] {
   const lines: string[] = [];

@@ -1,7 +1,7 @@
 /** Table-driven vectors for every transformation. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TRANSFORMATIONS, compileChain } from '../../src/waf/transformations/index.js';
+import { TRANSFORMATIONS, compileChain } from './index.js';
 
 const VECTORS: readonly [string, string, string][] = [
   // [transformation, input, expected]

@@ -2,9 +2,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
-import { startUpstream, type TestUpstream } from '../../../test/helpers/upstream.js';
-import { STAGES } from '../index.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { STAGES } from '../../src/stages/index.js';
 
 describe('cors through the gateway', () => {
   let up: TestUpstream;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../../src/store/memory.js';
-import type { LimitCheck } from '../../src/core/state.js';
+import { MemoryStore } from './memory.js';
+import type { LimitCheck } from '../core/state.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12);
 
@@ -127,7 +127,7 @@ test('a flood of rate-limit keys from rotating IPs does not evict replay nonces 
 });
 
 test('hash53 spreads keys: 200,000 distinct IP keys give no collision, and the seed changes every hash', async () => {
-  const { hash53 } = await import('../../src/store/memory.js');
+  const { hash53 } = await import('./memory.js');
   const seen = new Set<number>();
   for (let i = 0; i < 200_000; i++) seen.add(hash53(`b:g:per-ip:ip=10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, 12345));
   assert.equal(seen.size, 200_000);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { compiled } from './compiled.js';
-import { checkResponse, filterUndeclared } from '../../src/stages/validate/response.js';
+import { compiled } from '../../../test/openapi/compiled.js';
+import { checkResponse, filterUndeclared } from './response.js';
 
 const { shop, library } = await compiled();
 const json = { 'content-type': 'application/json' };
