@@ -62,7 +62,13 @@ const BY_FUNCTION_NODE = ['--perf-basic-prof'];
  */
 async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: perFunction = false, d1Misses = false } = {}) {
   mkdirSync(dir, { recursive: true });
-  const vg = ['--tool=callgrind', '--separate-threads=yes', ...(perFunction ? BY_FUNCTION_VALGRIND : []), ...(d1Misses ? ['--cache-sim=yes'] : []), `--callgrind-out-file=${join(dir, 'cg.out')}`];
+  const vg = [
+    '--tool=callgrind',
+    '--separate-threads=yes',
+    ...(perFunction ? BY_FUNCTION_VALGRIND : []),
+    ...(d1Misses ? ['--cache-sim=yes'] : []),
+    `--callgrind-out-file=${join(dir, 'cg.out')}`,
+  ];
   const child = spawn('valgrind', [...vg, process.execPath, ...(perFunction ? BY_FUNCTION_NODE : []), ...argv], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -84,7 +90,15 @@ async function measure(name, argv, env, port, wl, dir, waitPort, { byFunction: p
     }
     const all = Object.values(totals).reduce((a, b) => a + b, 0);
     if (!all) throw new Error(`${name}: no callgrind dump\n${err}`);
-    const functions = perFunction ? byFunction(readdirSync(dir).map((f) => join(dir, f)).find((f) => /cg\.out\.1-01$/.test(f)), `/tmp/perf-${child.pid}.map`, d1Misses) : null;
+    const functions = perFunction
+      ? byFunction(
+          readdirSync(dir)
+            .map((f) => join(dir, f))
+            .find((f) => /cg\.out\.1-01$/.test(f)),
+          `/tmp/perf-${child.pid}.map`,
+          d1Misses,
+        )
+      : null;
     return { main: (totals[1] ?? 0) / MEASURED, all: all / MEASURED, functions };
   } finally {
     child.kill('SIGTERM');
@@ -116,7 +130,8 @@ function byFunction(dump, mapFile, d1Misses = false) {
     // code is freed and its addresses reused: of the entries that cover the address, the one
     // written last to the map (the newest code)
     let best = null;
-    for (let i = hi; i >= 0 && i > hi - 256; i--) if (ranges[i][0] <= addr && addr < ranges[i][1] && (best === null || ranges[i][3] > best[3])) best = ranges[i];
+    for (let i = hi; i >= 0 && i > hi - 256; i--)
+      if (ranges[i][0] <= addr && addr < ranges[i][1] && (best === null || ranges[i][3] > best[3])) best = ranges[i];
     return best === null ? null : best[2];
   };
   const out = new Map();
@@ -158,18 +173,32 @@ export async function instructionsScenario(env) {
       const port = await env.freePort();
       const vars = { PORT: port, UPSTREAM_PORT: env.upstreamPort, ADMIN_PORT: await env.freePort(), WORK: env.work, LOG: 'true' };
       const file = join(env.work, `instr-${name}-${wl.name}.yaml`);
-      writeFileSync(file, conf.replace(/\{\{(\w+)\}\}/g, (_m, k) => String(vars[k])));
+      writeFileSync(
+        file,
+        conf.replace(/\{\{(\w+)\}\}/g, (_m, k) => String(vars[k])),
+      );
       return measure(name, [join(root, 'bin', 'portcullis.js'), 'start', '-c', file], {}, port, wl, join(env.work, `cg-${name}-${wl.name}`), env.waitPort);
     };
     const [limit, ...gws] = await Promise.all([
-      measure('node-limit', [join(env.HERE, 'node-limit-proxy.mjs')], { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${env.upstreamPort}` }, limitPort, wl, join(env.work, `cg-limit-${wl.name}`), env.waitPort),
+      measure(
+        'node-limit',
+        [join(env.HERE, 'node-limit-proxy.mjs')],
+        { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${env.upstreamPort}` },
+        limitPort,
+        wl,
+        join(env.work, `cg-limit-${wl.name}`),
+        env.waitPort,
+      ),
       gateway('portcullis', env.ROOT),
       // A/B while working: BENCH_ALT_ROOT=<another checkout, built>
       ...(process.env.BENCH_ALT_ROOT ? [gateway('portcullis-alt', process.env.BENCH_ALT_ROOT)] : []),
     ]);
     const k = (x) => Math.round(x).toLocaleString('en-US');
     rows.push(`| ${wl.name} | node-limit | ${k(limit.main)} | ${k(limit.all)} | 1.00 | 1.00 |`);
-    for (const [i, gw] of gws.entries()) rows.push(`| ${wl.name} | ${i === 0 ? 'portcullis' : 'portcullis-alt'} | ${k(gw.main)} | ${k(gw.all)} | ${(gw.main / limit.main).toFixed(2)} | ${(gw.all / limit.all).toFixed(2)} |`);
+    for (const [i, gw] of gws.entries())
+      rows.push(
+        `| ${wl.name} | ${i === 0 ? 'portcullis' : 'portcullis-alt'} | ${k(gw.main)} | ${k(gw.all)} | ${(gw.main / limit.main).toFixed(2)} | ${(gw.all / limit.all).toFixed(2)} |`,
+      );
   }
   return [
     `| workload | target | instructions / request, main thread | all threads | main-thread ratio | all-threads ratio |`,
@@ -206,7 +235,18 @@ async function main() {
     await waitPort(upstreamPort);
     const [limitPort, port, adminPort] = [await freePort(), await freePort(), await freePort()];
     // placeholders of the other configs: the security feature on
-    const vars = { PORT: port, UPSTREAM_PORT: upstreamPort, ADMIN_PORT: adminPort, WORK: work, LOG: 'true', WAF: 'enforce', VALIDATE: 'enforce', LIMIT: 'off', STATE: '{ store: memory }', AUTH: 'none' };
+    const vars = {
+      PORT: port,
+      UPSTREAM_PORT: upstreamPort,
+      ADMIN_PORT: adminPort,
+      WORK: work,
+      LOG: 'true',
+      WAF: 'enforce',
+      VALIDATE: 'enforce',
+      LIMIT: 'off',
+      STATE: '{ store: memory }',
+      AUTH: 'none',
+    };
     const text = readFileSync(join(here, 'configs', configName), 'utf8');
     const fill = (p, a) => text.replace(/\{\{(\w+)\}\}/g, (_m, k) => String(k === 'PORT' ? p : k === 'ADMIN_PORT' ? a : vars[k]));
     const conf = join(work, 'portcullis.yaml');
@@ -216,20 +256,45 @@ async function main() {
     if (alt) {
       const altConf = join(work, 'alt.yaml');
       writeFileSync(altConf, fill(limitPort, await freePort()));
-      base = ['portcullis-alt', () => measure('portcullis-alt', [join(alt, 'bin', 'portcullis.js'), 'start', '-c', altConf], {}, limitPort, wl, join(work, 'alt'), waitPort, opts)];
+      base = [
+        'portcullis-alt',
+        () => measure('portcullis-alt', [join(alt, 'bin', 'portcullis.js'), 'start', '-c', altConf], {}, limitPort, wl, join(work, 'alt'), waitPort, opts),
+      ];
     } else {
-      base = ['node-limit', () => measure('node-limit', [join(here, 'node-limit-proxy.mjs')], { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${upstreamPort}` }, limitPort, wl, join(work, 'limit'), waitPort, opts)];
+      base = [
+        'node-limit',
+        () =>
+          measure(
+            'node-limit',
+            [join(here, 'node-limit-proxy.mjs')],
+            { PORT: String(limitPort), UPSTREAM: `http://127.0.0.1:${upstreamPort}` },
+            limitPort,
+            wl,
+            join(work, 'limit'),
+            waitPort,
+            opts,
+          ),
+      ];
     }
-    const [limit, gw] = await Promise.all([base[1](), measure('portcullis', [join(here, '..', 'bin', 'portcullis.js'), 'start', '-c', conf], {}, port, wl, join(work, 'portcullis'), waitPort, opts)]);
+    const [limit, gw] = await Promise.all([
+      base[1](),
+      measure('portcullis', [join(here, '..', 'bin', 'portcullis.js'), 'start', '-c', conf], {}, port, wl, join(work, 'portcullis'), waitPort, opts),
+    ]);
     const k = (x) => Math.round(x).toLocaleString('en-US');
-    console.log(`${wlName.toUpperCase()} (${configName}), main thread, instructions per request: ${base[0]} ${k(limit.main)}, portcullis ${k(gw.main)} (${(gw.main / limit.main).toFixed(3)}x)\n`);
+    console.log(
+      `${wlName.toUpperCase()} (${configName}), main thread, instructions per request: ${base[0]} ${k(limit.main)}, portcullis ${k(gw.main)} (${(gw.main / limit.main).toFixed(3)}x)\n`,
+    );
     if (d1Misses) {
       const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
-      console.log(`L1 data-cache misses per request, main thread: node-limit ${k(sum(limit.functions))}, portcullis ${k(sum(gw.functions))} (${(sum(gw.functions) / sum(limit.functions)).toFixed(3)}x)\n`);
+      console.log(
+        `L1 data-cache misses per request, main thread: node-limit ${k(sum(limit.functions))}, portcullis ${k(sum(gw.functions))} (${(sum(gw.functions) / sum(limit.functions)).toFixed(3)}x)\n`,
+      );
     }
     console.log(`| difference | ${base[0]} | portcullis | function |\n|---:|---:|---:|---|`);
     const names = new Set([...limit.functions.keys(), ...gw.functions.keys()]);
-    const diff = [...names].map((n) => [n, limit.functions.get(n) ?? 0, gw.functions.get(n) ?? 0]).sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
+    const diff = [...names]
+      .map((n) => [n, limit.functions.get(n) ?? 0, gw.functions.get(n) ?? 0])
+      .sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
     for (const [n, a, b] of diff.slice(0, Number(rows))) console.log(`| ${k(b - a)} | ${k(a)} | ${k(b)} | ${n.slice(0, 140).replace(/\|/g, '\\|')} |`);
   } finally {
     upstream.kill('SIGTERM');

@@ -18,4 +18,12 @@ for (let i = 0; i < N; i++) {
 }
 const after = process.memoryUsage().rss;
 peak = Math.max(peak, after);
-console.log(JSON.stringify({ clients: N, cap: DEFAULT_MAX_ENTRIES, entries: store.size, rss_growth_mb: Math.round((after - before) / 1048576), peak_rss_growth_mb: Math.round((peak - before) / 1048576) }));
+console.log(
+  JSON.stringify({
+    clients: N,
+    cap: DEFAULT_MAX_ENTRIES,
+    entries: store.size,
+    rss_growth_mb: Math.round((after - before) / 1048576),
+    peak_rss_growth_mb: Math.round((peak - before) / 1048576),
+  }),
+);

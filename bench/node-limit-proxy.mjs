@@ -8,7 +8,17 @@ const PORT = Number(process.env.PORT || 18221);
 const HOST = process.env.HOST || '127.0.0.1';
 const UPSTREAM = process.env.UPSTREAM || 'http://127.0.0.1:18201';
 const pool = new Pool(UPSTREAM, { connections: Number(process.env.POOL_CONNS || 128), pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 function filterHeaders(src) {
   const out = {};
   for (const k in src) if (!HOP.has(k)) out[k] = src[k];
@@ -39,4 +49,8 @@ server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 server.maxRequestsPerSocket = 0;
 server.listen(PORT, HOST, () => console.log(`node-limit proxy on http://${HOST}:${PORT} -> ${UPSTREAM}`));
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { server.close(); pool.close().finally(() => process.exit(0)); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    server.close();
+    pool.close().finally(() => process.exit(0));
+  });

@@ -104,7 +104,10 @@ const red = await gateway(0, `${head}state: { store: redis, redis: { url: "${red
 
 const results: Record<string, unknown> = {};
 const only = process.env['RL_PERF_STORES']?.split(',') ?? ['memory', 'redis'];
-for (const [name, port] of [['memory', mem], ['redis', red]] as const) {
+for (const [name, port] of [
+  ['memory', mem],
+  ['redis', red],
+] as const) {
   if (!only.includes(name)) continue;
   const base = `http://127.0.0.1:${port}`;
   // warm up both paths (JIT) before measuring

@@ -62,7 +62,9 @@ process.on('exit', stopAll);
 process.on('SIGINT', () => process.exit(130));
 
 function cpuTimes() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu0 '));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('cpu0 '));
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = v[3] + v[4];
   const total = v.reduce((a, b) => a + b, 0);
@@ -82,9 +84,23 @@ function procCpu(pid) {
 
 /** wrk's command line and environment for one run against `port`. */
 function wrkArgs(port, wl, duration, headers) {
-  const env = { ...process.env, BENCH_HEADERS: Object.entries(headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n') };
+  const env = {
+    ...process.env,
+    BENCH_HEADERS: Object.entries(headers ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n'),
+  };
   if (wl.body) env.BENCH_BODY = join(HERE, 'wrk', wl.body);
-  const [c, a] = pin(1, 'wrk', ['-t1', `-c${args.connections}`, `-d${duration}`, '--timeout', '5s', '-s', join(HERE, 'wrk', wl.script), `http://127.0.0.1:${port}${wl.path}`]);
+  const [c, a] = pin(1, 'wrk', [
+    '-t1',
+    `-c${args.connections}`,
+    `-d${duration}`,
+    '--timeout',
+    '5s',
+    '-s',
+    join(HERE, 'wrk', wl.script),
+    `http://127.0.0.1:${port}${wl.path}`,
+  ]);
   return { c, a, env };
 }
 
@@ -191,9 +207,11 @@ async function main() {
     if (sc.verify) await sc.verify({ ...env, targets });
     const results = {};
     const warmups = {};
-    for (const wl of workloads) for (const t of targets) if (!t.workloads || t.workloads.includes(wl.name)) {
-      (warmups[wl.name] ??= {})[t.name] = runWrk(t.port, wl, args.warmup, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
-    }
+    for (const wl of workloads)
+      for (const t of targets)
+        if (!t.workloads || t.workloads.includes(wl.name)) {
+          (warmups[wl.name] ??= {})[t.name] = runWrk(t.port, wl, args.warmup, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
+        }
     for (let r = 0; r < rounds; r++) {
       // the order of the targets alternates between rounds, so that a drift of the machine's
       // speed during a round does not always favour the same target
@@ -203,7 +221,9 @@ async function main() {
           if (t.workloads && !t.workloads.includes(wl.name)) continue;
           const res = runWrk(t.port, wl, args.duration, { ...t.headers, ...(wl.headers ?? {}) }, t.proc?.pid);
           ((results[wl.name] ??= {})[t.name] ??= []).push(res);
-          console.error(`  round ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(28)} ${fmt(res.rps).padStart(8)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  cpu/req ${res.cpu_us === null ? '-' : `${res.cpu_us.toFixed(1)} µs`}  cpu0 ${res.cpu0 === null ? '-' : `${Math.round(res.cpu0 * 100)}%`}${res.non2xx ? `  non2xx ${res.non2xx}` : ''}`);
+          console.error(
+            `  round ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(28)} ${fmt(res.rps).padStart(8)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  cpu/req ${res.cpu_us === null ? '-' : `${res.cpu_us.toFixed(1)} µs`}  cpu0 ${res.cpu0 === null ? '-' : `${Math.round(res.cpu0 * 100)}%`}${res.non2xx ? `  non2xx ${res.non2xx}` : ''}`,
+          );
         }
       }
     }
@@ -218,7 +238,10 @@ async function main() {
         if (!base || !t || !(Number(args.pairs) > 0)) continue;
         const list = ((pairs[wl.name] ??= {})[name] = []);
         for (let i = 0; i < Number(args.pairs); i++) {
-          const run = (x) => { const s = side(x, wl); return runWrk(s.port, wl, args.slice, s.headers, s.pid); };
+          const run = (x) => {
+            const s = side(x, wl);
+            return runWrk(s.port, wl, args.slice, s.headers, s.pid);
+          };
           let rt, rb;
           if (i % 2 === 0) {
             rb = run(base);
@@ -230,7 +253,9 @@ async function main() {
           list.push({ t: rt, base: rb });
         }
         const q = quartiles(list.map((x) => x.t.rps / x.base.rps));
-        console.error(`  pairs    ${wl.name.padEnd(8)} ${name.padEnd(20)} ${list.length} pairs of ${args.slice}: ratio median ${q[1].toFixed(3)} (quartiles ${q[0].toFixed(3)}–${q[2].toFixed(3)})`);
+        console.error(
+          `  pairs    ${wl.name.padEnd(8)} ${name.padEnd(20)} ${list.length} pairs of ${args.slice}: ratio median ${q[1].toFixed(3)} (quartiles ${q[0].toFixed(3)}–${q[2].toFixed(3)})`,
+        );
       }
     }
     // the checked targets, each loaded at the same time as the baseline (see runTogether)
@@ -243,8 +268,10 @@ async function main() {
           if (c.workload !== wl.name || !t) continue;
           const [rt, rb] = await runTogether([side(t, wl), side(base, wl)], wl, args.duration);
           ((together[wl.name] ??= {})[t.name] ??= []).push({ t: rt, base: rb });
-          const perCpu = rt.cpu_s && rb.cpu_s ? (rt.requests / rt.cpu_s) / (rb.requests / rb.cpu_s) : null;
-          console.error(`  together ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(20)} ${fmt(rt.rps).padStart(8)} vs ${sc.baseline} ${fmt(rb.rps).padStart(8)} req/s  ratio ${(rt.rps / rb.rps).toFixed(3)}  per CPU second ${perCpu === null ? '-' : perCpu.toFixed(3)}  p99 ${(rt.p99_us / 1000).toFixed(2)} vs ${(rb.p99_us / 1000).toFixed(2)} ms`);
+          const perCpu = rt.cpu_s && rb.cpu_s ? rt.requests / rt.cpu_s / (rb.requests / rb.cpu_s) : null;
+          console.error(
+            `  together ${r + 1} ${wl.name.padEnd(8)} ${t.name.padEnd(20)} ${fmt(rt.rps).padStart(8)} vs ${sc.baseline} ${fmt(rb.rps).padStart(8)} req/s  ratio ${(rt.rps / rb.rps).toFixed(3)}  per CPU second ${perCpu === null ? '-' : perCpu.toFixed(3)}  p99 ${(rt.p99_us / 1000).toFixed(2)} vs ${(rb.p99_us / 1000).toFixed(2)} ms`,
+          );
         }
       }
     }
@@ -266,7 +293,8 @@ function provenance(name) {
   let rev = 'unknown';
   try {
     rev = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bench', 'bin', ':!bench/results.md'], { encoding: 'utf8' }).trim()) rev += ' with uncommitted changes';
+    if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bench', 'bin', ':!bench/results.md'], { encoding: 'utf8' }).trim())
+      rev += ' with uncommitted changes';
   } catch {}
   return `Measured ${new Date().toISOString()} on ${rev}: \`node bench/run.mjs --scenarios ${name} --rounds ${args.rounds} --duration ${args.duration} --pairs ${args.pairs} --slice ${args.slice}\`.`;
 }
@@ -276,7 +304,9 @@ const sectionHead = (name, sc) => [`<!-- scenario:${name} -->`, `## ${sc.title}`
 
 function render(name, sc, results, pairs, together, extra) {
   const lines = sectionHead(name, sc);
-  lines.push(`| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ${sc.baseline} | per-round ratios (median) | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |`);
+  lines.push(
+    `| workload | target | req/s (median) | min–max | p50 ms | p99 ms | ratio vs ${sc.baseline} | per-round ratios (median) | p99 ratio | CPU µs/request | CPU ratio | cpu0 busy | errors / non-2xx |`,
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const summary = {};
   for (const [wl, byTarget] of Object.entries(results)) {
@@ -299,7 +329,9 @@ function render(name, sc, results, pairs, together, extra) {
       const paired = base && base.length === runs.length ? median(runs.map((r, i) => r.rps / base[i].rps)) : null;
       const pairedP99 = base && base.length === runs.length ? median(runs.map((r, i) => r.p99_us / base[i].p99_us)) : null;
       (summary[wl] ??= {})[t] = { rps, ratio, p99r, paired, pairedP99 };
-      lines.push(`| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${paired === null ? '' : `${runs.map((r, i) => (r.rps / base[i].rps).toFixed(2)).join(' ')} (${paired.toFixed(2)})`} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpuUs === null ? 'n/a' : cpuUs.toFixed(1)} | ${cpuRatio === null ? '' : cpuRatio.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`);
+      lines.push(
+        `| ${wl} | ${t} | ${fmt(rps)} | ${fmt(Math.min(...runs.map((r) => r.rps)))}–${fmt(Math.max(...runs.map((r) => r.rps)))} | ${p50.toFixed(2)} | ${(p99 / 1000).toFixed(2)} | ${ratio === null ? '' : ratio.toFixed(2)} | ${paired === null ? '' : `${runs.map((r, i) => (r.rps / base[i].rps).toFixed(2)).join(' ')} (${paired.toFixed(2)})`} | ${p99r === null ? '' : p99r.toFixed(2)} | ${cpuUs === null ? 'n/a' : cpuUs.toFixed(1)} | ${cpuRatio === null ? '' : cpuRatio.toFixed(2)} | ${cpu} | ${errs} / ${non2xx} |`,
+      );
     }
   }
   // the checked targets one after the other, in many short pairs: the judged figure
@@ -360,18 +392,29 @@ function render(name, sc, results, pairs, together, extra) {
       const pr = paired[c.workload]?.[c.target];
       const oneRps = pr ? pr.rps : (s.paired ?? s.ratio);
       const oneP99 = pr ? pr.p99 : (s.pairedP99 ?? s.p99r);
-      const oneText = (v, rounds, ofMedians) => (pr ? `median of ${args.pairs} pairs ${v.toFixed(2)}x (rounds: per round ${rounds === null ? '-' : `${rounds.toFixed(2)}x`}, ratio of medians ${ofMedians.toFixed(2)}x; not judged)` : rounds === null ? `${ofMedians.toFixed(2)}x` : `per round ${rounds.toFixed(2)}x (ratio of medians ${ofMedians.toFixed(2)}x, not judged)`);
+      const oneText = (v, rounds, ofMedians) =>
+        pr
+          ? `median of ${args.pairs} pairs ${v.toFixed(2)}x (rounds: per round ${rounds === null ? '-' : `${rounds.toFixed(2)}x`}, ratio of medians ${ofMedians.toFixed(2)}x; not judged)`
+          : rounds === null
+            ? `${ofMedians.toFixed(2)}x`
+            : `per round ${rounds.toFixed(2)}x (ratio of medians ${ofMedians.toFixed(2)}x, not judged)`;
       const tg = loadedTogether[c.workload]?.[c.target];
       if (c.minRatio !== undefined) {
         // every judged statistic must pass: one after the other and, when measured, loaded together
         // (req/s and per CPU second)
         const ok = oneRps >= c.minRatio && (!tg || (tg.ratio >= c.minRatio && (tg.perCpu === null || tg.perCpu >= c.minRatio)));
-        const together = tg ? `loaded together: ${tg.ratio.toFixed(2)}x${tg.perCpu === null ? '' : `, per CPU second ${tg.perCpu.toFixed(2)}x`}; one after the other: ` : '';
-        lines.push(`| ${c.workload}: ${c.target} ≥ ${c.minRatio}x ${sc.baseline} req/s | ${together}${oneText(oneRps, s.paired, s.ratio)} | ${ok ? 'pass' : 'FAIL'} |`);
+        const together = tg
+          ? `loaded together: ${tg.ratio.toFixed(2)}x${tg.perCpu === null ? '' : `, per CPU second ${tg.perCpu.toFixed(2)}x`}; one after the other: `
+          : '';
+        lines.push(
+          `| ${c.workload}: ${c.target} ≥ ${c.minRatio}x ${sc.baseline} req/s | ${together}${oneText(oneRps, s.paired, s.ratio)} | ${ok ? 'pass' : 'FAIL'} |`,
+        );
       }
       if (c.maxP99Ratio !== undefined) {
         const ok = oneP99 <= c.maxP99Ratio && (!tg || tg.p99 <= c.maxP99Ratio);
-        lines.push(`| ${c.workload}: ${c.target} p99 ≤ ${c.maxP99Ratio}x ${sc.baseline} | ${tg ? `loaded together: ${tg.p99.toFixed(2)}x; one after the other: ` : ''}${oneText(oneP99, s.pairedP99, s.p99r)} | ${ok ? 'pass' : 'FAIL'} |`);
+        lines.push(
+          `| ${c.workload}: ${c.target} p99 ≤ ${c.maxP99Ratio}x ${sc.baseline} | ${tg ? `loaded together: ${tg.p99.toFixed(2)}x; one after the other: ` : ''}${oneText(oneP99, s.pairedP99, s.p99r)} | ${ok ? 'pass' : 'FAIL'} |`,
+        );
       }
     }
   }
@@ -402,7 +445,9 @@ function write(sections) {
   const kept = [];
   for (const m of old.matchAll(/<!-- scenario:([\w-]+) -->[\s\S]*?<!-- \/scenario:\1 -->/g)) if (!sections[m[1]]) kept.push(m[0]);
   const order = Object.keys(SCENARIOS);
-  const all = [...kept, ...Object.values(sections)].sort((a, b) => order.indexOf(/scenario:([\w-]+)/.exec(a)[1]) - order.indexOf(/scenario:([\w-]+)/.exec(b)[1]));
+  const all = [...kept, ...Object.values(sections)].sort(
+    (a, b) => order.indexOf(/scenario:([\w-]+)/.exec(a)[1]) - order.indexOf(/scenario:([\w-]+)/.exec(b)[1]),
+  );
   writeFileSync(file, `${header}\n${all.join('\n\n')}\n`);
   console.error(`wrote ${file}`);
 }

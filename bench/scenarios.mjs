@@ -22,7 +22,10 @@ export function gateway(configFile, vars = {}, root) {
 }
 
 const nodeLimit = async (env) => ({
-  proc: env.startProc(0, process.execPath, [join(env.HERE, 'node-limit-proxy.mjs')], { PORT: String(env.port), UPSTREAM: `http://127.0.0.1:${env.upstreamPort}` }),
+  proc: env.startProc(0, process.execPath, [join(env.HERE, 'node-limit-proxy.mjs')], {
+    PORT: String(env.port),
+    UPSTREAM: `http://127.0.0.1:${env.upstreamPort}`,
+  }),
 });
 
 const MODSEC_MODULE = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so';
@@ -32,7 +35,11 @@ export const haveModsec = () => existsSync('/usr/sbin/nginx') && existsSync(MODS
 const nginxModsec = async (env) => {
   const prefix = join(env.work, `nginx-modsec-${env.port}`);
   for (const d of ['logs', 'modsec-tmp', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
-  const fill = (name) => readFileSync(join(env.HERE, 'nginx', name), 'utf8').replaceAll('@PREFIX@', prefix).replaceAll('@LISTEN@', `127.0.0.1:${env.port}`).replaceAll('@UPSTREAM@', `127.0.0.1:${env.upstreamPort}`);
+  const fill = (name) =>
+    readFileSync(join(env.HERE, 'nginx', name), 'utf8')
+      .replaceAll('@PREFIX@', prefix)
+      .replaceAll('@LISTEN@', `127.0.0.1:${env.port}`)
+      .replaceAll('@UPSTREAM@', `127.0.0.1:${env.upstreamPort}`);
   writeFileSync(join(prefix, 'modsec-main.conf'), fill('modsec-main.conf.tmpl'));
   writeFileSync(join(prefix, 'nginx.conf'), fill('nginx.conf.tmpl'));
   return { proc: env.startProc(0, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]) };
@@ -96,20 +103,32 @@ export const SCENARIOS = {
   instructions: {
     title: 'Core proxy (issue 2): instructions per request under callgrind',
     description:
-      'The core proxy rows above, counted instead of timed: the Node limit and Portcullis (core.yaml, access log on) run under valgrind --tool=callgrind, each sent 6,000 warm-up requests then 4,000 measured ones (16 keep-alive connections; bench/instructions.mjs). An instruction count hardly moves with other load on a shared machine, so it shows changes of a few percent that the wrk figures hide in noise; it does not see cache misses or the kernel (syscalls, the TCP stack), so it complements them. The main thread runs the requests; the other threads are V8\'s compilers and garbage collector. Counts still move by a few percent between runs (how many requests each turn of the event loop serves, when the JIT finishes, whether a major GC falls in the measured window): compare the two targets of one run. `BENCH_ALT_ROOT=<another built checkout>` adds that build as a third target, for A/B comparisons.',
+      "The core proxy rows above, counted instead of timed: the Node limit and Portcullis (core.yaml, access log on) run under valgrind --tool=callgrind, each sent 6,000 warm-up requests then 4,000 measured ones (16 keep-alive connections; bench/instructions.mjs). An instruction count hardly moves with other load on a shared machine, so it shows changes of a few percent that the wrk figures hide in noise; it does not see cache misses or the kernel (syscalls, the TCP stack), so it complements them. The main thread runs the requests; the other threads are V8's compilers and garbage collector. Counts still move by a few percent between runs (how many requests each turn of the event loop serves, when the JIT finishes, whether a major GC falls in the measured window): compare the two targets of one run. `BENCH_ALT_ROOT=<another built checkout>` adds that build as a third target, for A/B comparisons.",
     standalone: instructionsScenario,
   },
   ratelimit: {
     title: 'Rate limiting (issue 5): a rate-limited route vs the same route unlimited',
     description:
-      'GET through one route with no limit, with a per-IP token bucket in the memory store, and with the same limit in Redis (a redis-server started for the run on CPU 1, next to wrk and the upstream: like the upstream, it is a service the gateway talks to, not part of it). The limit is high enough never to refuse, so that the cost of deciding is measured. Redis round trips are counted with `INFO commandstats` over the Redis target\'s requests.',
+      "GET through one route with no limit, with a per-IP token bucket in the memory store, and with the same limit in Redis (a redis-server started for the run on CPU 1, next to wrk and the upstream: like the upstream, it is a service the gateway talks to, not part of it). The limit is high enough never to refuse, so that the cost of deciding is measured. Redis round trips are counted with `INFO commandstats` over the Redis target's requests.",
     baseline: 'unlimited',
     targets: [
       { name: 'unlimited', start: gateway('ratelimit.yaml', { LIMIT: 'off', STATE: '{ store: memory }' }) },
-      { name: 'limited-memory', start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }) },
+      {
+        name: 'limited-memory',
+        start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }),
+      },
       // A/B while working: BENCH_ALT_ROOT=<another checkout, built> adds that build's memory-store row
       ...(process.env.BENCH_ALT_ROOT
-        ? [{ name: 'limited-memory-alt', start: gateway('ratelimit.yaml', { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' }, process.env.BENCH_ALT_ROOT) }]
+        ? [
+            {
+              name: 'limited-memory-alt',
+              start: gateway(
+                'ratelimit.yaml',
+                { LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]', STATE: '{ store: memory }' },
+                process.env.BENCH_ALT_ROOT,
+              ),
+            },
+          ]
         : []),
       {
         name: 'limited-redis',
@@ -164,7 +183,9 @@ export const SCENARIOS = {
         name: 'jwt-es256',
         start: async (env) => {
           const started = await gateway('jwt.yaml', { AUTH: '{ any_of: [{ jwt: { provider: dev } }] }' })(env);
-          const token = execFileSync(process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'token', '--dev', '--ttl', '3600'], { encoding: 'utf8' }).trim();
+          const token = execFileSync(process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'token', '--dev', '--ttl', '3600'], {
+            encoding: 'utf8',
+          }).trim();
           return { ...started, headers: { Authorization: `Bearer ${token}` } };
         },
       },
@@ -199,7 +220,7 @@ export const SCENARIOS = {
   waf: {
     title: 'WAF (issue 6): POST of a 1 KB JSON with the WAF on (defaults: paranoia 1, threshold 5) vs off',
     description:
-      'The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. When nginx, its ModSecurity module and the OWASP CRS are installed (Debian: `apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs`), the same run includes nginx + ModSecurity v3 + CRS at PL1 in blocking mode (bench/nginx: one nginx process pinned to CPU 0, no access log, the anchor rig\'s ModSecurity settings); otherwise that row is absent. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/bench/waf-engine.js`, pinned to CPU 0).',
+      "The same public route with `waf.mode: enforce` and `waf.mode: off`. The body (bench/wrk/body-1k.json) is benign, so every request is inspected in full and passes. When nginx, its ModSecurity module and the OWASP CRS are installed (Debian: `apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs`), the same run includes nginx + ModSecurity v3 + CRS at PL1 in blocking mode (bench/nginx: one nginx process pinned to CPU 0, no access log, the anchor rig's ModSecurity settings); otherwise that row is absent. Below the table: the time spent in the WAF engine alone for ~1 KB and ~10 KB JSON bodies of realistic API content (`node dist/bench/waf-engine.js`, pinned to CPU 0).",
     baseline: 'waf-off',
     targets: [
       { name: 'waf-off', start: gateway('waf.yaml', { WAF: 'off' }) },
@@ -212,7 +233,11 @@ export const SCENARIOS = {
     checks: [{ workload: 'post', target: 'waf-on', minRatio: 0.7 }],
     verify: async ({ targets }) => {
       for (const t of targets.filter((x) => x.name !== 'waf-off')) {
-        const r = await fetch(`http://127.0.0.1:${t.port}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json', host: 'api.local', 'user-agent': 'portcullis-bench/1.0', accept: 'application/json' }, body: JSON.stringify({ q: "' OR 1=1--" }) });
+        const r = await fetch(`http://127.0.0.1:${t.port}/api/items`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', host: 'api.local', 'user-agent': 'portcullis-bench/1.0', accept: 'application/json' },
+          body: JSON.stringify({ q: "' OR 1=1--" }),
+        });
         if (r.status !== 403) throw new Error(`${t.name} answered ${r.status} to a SQL injection`);
       }
     },

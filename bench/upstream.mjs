@@ -7,8 +7,14 @@ const HOST = process.env.HOST || '127.0.0.1';
 
 function item(id) {
   return JSON.stringify({
-    id, name: `Widget ${id}`, sku: `SKU-${String(id).padStart(8, '0')}`, price: 19.99, currency: 'EUR',
-    inStock: true, tags: ['alpha', 'beta', 'gamma'], updatedAt: '2024-01-01T00:00:00.000Z',
+    id,
+    name: `Widget ${id}`,
+    sku: `SKU-${String(id).padStart(8, '0')}`,
+    price: 19.99,
+    currency: 'EUR',
+    inStock: true,
+    tags: ['alpha', 'beta', 'gamma'],
+    updatedAt: '2024-01-01T00:00:00.000Z',
     description: 'A small JSON document used as a benchmark payload.',
   });
 }

@@ -82,7 +82,16 @@ interface Run {
 
 function wrk(port: number, pid: number, dur: string): Run {
   const env = { ...process.env, BENCH_BODY: join(BENCH, 'wrk', 'body-1k.json') };
-  const [c, a] = pin(1, 'wrk', ['-t1', `-c${connections}`, `-d${dur}`, '--timeout', '5s', '-s', join(BENCH, 'wrk', 'post.lua'), `http://127.0.0.1:${port}/api/items`]);
+  const [c, a] = pin(1, 'wrk', [
+    '-t1',
+    `-c${connections}`,
+    `-d${dur}`,
+    '--timeout',
+    '5s',
+    '-s',
+    join(BENCH, 'wrk', 'post.lua'),
+    `http://127.0.0.1:${port}/api/items`,
+  ]);
   const cpu0 = procCpu(pid);
   const out = execFileSync(c, a, { env, encoding: 'utf8', maxBuffer: 1 << 20 });
   const cpu1 = procCpu(pid);

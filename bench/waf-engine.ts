@@ -23,7 +23,7 @@ function jsonBody(targetBytes: number): Buffer {
       url: `https://shop.example.com/items/${i}?ref=home`,
       active: i % 2 === 0,
     });
-    text = JSON.stringify({ order_id: 'ord_8f1c2e9a', customer: { name: 'Siobhan O\'Brien', email: 'siobhan@example.com' }, items });
+    text = JSON.stringify({ order_id: 'ord_8f1c2e9a', customer: { name: "Siobhan O'Brien", email: 'siobhan@example.com' }, items });
     i++;
   }
   return Buffer.from(text);

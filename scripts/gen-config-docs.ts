@@ -45,7 +45,12 @@ function walk(s: S, path: string, out: string[], depth: number): void {
     for (const [k, v] of Object.entries(props)) {
       const p = path === '' ? k : `${path}.${k}`;
       const req = s.required?.includes(k) ? ' (required)' : '';
-      const dflt = v.default !== undefined && typeof v.default !== 'object' ? `\`${JSON.stringify(v.default)}\`` : v.default !== undefined && JSON.stringify(v.default).length < 60 ? `\`${JSON.stringify(v.default)}\`` : '';
+      const dflt =
+        v.default !== undefined && typeof v.default !== 'object'
+          ? `\`${JSON.stringify(v.default)}\``
+          : v.default !== undefined && JSON.stringify(v.default).length < 60
+            ? `\`${JSON.stringify(v.default)}\``
+            : '';
       out.push(`| \`${p}\`${req} | ${cell(typeOf(v))} | ${dflt} | ${cell(v.description ?? '')} |`);
       walk(v, p, out, depth + 1);
     }

@@ -24,9 +24,8 @@ if (selected.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const child = spawn(
-  process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...selected],
-  { stdio: 'inherit', cwd: root },
-);
+const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...selected], {
+  stdio: 'inherit',
+  cwd: root,
+});
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -88,7 +88,9 @@ export class Gateway implements PipelineHost {
   }
 
   private async boot(loaded: LoadedConfig): Promise<void> {
-    const snap = await compileSnapshot(loaded, this.modules, this.services, this.upstreamCache, (u, t) => this.fault('upstream_unhealthy', { upstream: u, target: t }));
+    const snap = await compileSnapshot(loaded, this.modules, this.services, this.upstreamCache, (u, t) =>
+      this.fault('upstream_unhealthy', { upstream: u, target: t }),
+    );
     this.current = snap;
     this.setAccessLog(snap);
     this.services.metrics.reloads.inc({ result: 'success' });
@@ -188,7 +190,9 @@ export class Gateway implements PipelineHost {
     try {
       const loaded = text !== undefined ? parseConfig(text, this.opts.file, this.modules) : loadConfigFile(this.opts.file, this.modules);
       const changedListeners = JSON.stringify(loaded.config.listeners) !== JSON.stringify(this.current.config.listeners);
-      const snap = await compileSnapshot(loaded, this.modules, this.services, this.upstreamCache, (u, t) => this.fault('upstream_unhealthy', { upstream: u, target: t }));
+      const snap = await compileSnapshot(loaded, this.modules, this.services, this.upstreamCache, (u, t) =>
+        this.fault('upstream_unhealthy', { upstream: u, target: t }),
+      );
       const old = this.current;
       this.current = snap; // atomic swap: new requests see the new snapshot
       this.setAccessLog(snap);
@@ -197,7 +201,12 @@ export class Gateway implements PipelineHost {
       this.services.metrics.reloads.inc({ result: 'success' });
       this.services.audit('config_reloaded', { file: loaded.file, hash: loaded.hash });
       this.opts.onReload?.(snap.config);
-      log.info({ event: 'config_reloaded', hash: loaded.hash, routes: snap.routes.length, ...(changedListeners ? { note: 'listener changes need a restart' } : {}) });
+      log.info({
+        event: 'config_reloaded',
+        hash: loaded.hash,
+        routes: snap.routes.length,
+        ...(changedListeners ? { note: 'listener changes need a restart' } : {}),
+      });
       return true;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

@@ -15,7 +15,11 @@ const MAX_ITEMS = 1000;
 export function createDemoApi() {
   const items = new Map();
   let next = 1;
-  for (const [name, price] of [['Widget', 9.5], ['Gadget', 24], ['Doohickey', 3.25]]) {
+  for (const [name, price] of [
+    ['Widget', 9.5],
+    ['Gadget', 24],
+    ['Doohickey', 3.25],
+  ]) {
     const id = String(next++);
     items.set(id, { id, name, price, tags: [] });
   }

@@ -3,11 +3,19 @@ import assert from 'node:assert/strict';
 import { adminExposureError, adminPolicy, decideAdminAccess, isLoopbackAddress, tokenMatches } from './access.js';
 
 const TOKEN = 'an-admin-token-0123456789';
-const admin = (over: Partial<Parameters<typeof adminPolicy>[0]> = {}) => ({ address: '127.0.0.1', port: 9090, enabled: true, public_paths: ['/healthz', '/readyz'], ...over });
+const admin = (over: Partial<Parameters<typeof adminPolicy>[0]> = {}) => ({
+  address: '127.0.0.1',
+  port: 9090,
+  enabled: true,
+  public_paths: ['/healthz', '/readyz'],
+  ...over,
+});
 
 test('loopback bind addresses are told apart from every other address', () => {
-  for (const a of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '[::1]', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) assert.ok(isLoopbackAddress(a), a);
-  for (const a of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', '::ffff:10.0.0.1', '128.0.0.1', 'gateway.example', '', '0', '127.0.0.1.example']) assert.ok(!isLoopbackAddress(a), a);
+  for (const a of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '[::1]', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST'])
+    assert.ok(isLoopbackAddress(a), a);
+  for (const a of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', '::ffff:10.0.0.1', '128.0.0.1', 'gateway.example', '', '0', '127.0.0.1.example'])
+    assert.ok(!isLoopbackAddress(a), a);
 });
 
 test('a non-loopback admin address needs a token; a loopback one or a disabled listener does not', () => {
@@ -38,5 +46,16 @@ test('with a token only the public paths are served without it, to GET and HEAD'
 test('the bearer token must match exactly', () => {
   assert.ok(tokenMatches(`Bearer ${TOKEN}`, TOKEN));
   assert.ok(tokenMatches(`bearer  ${TOKEN} `, TOKEN));
-  for (const h of [undefined, '', TOKEN, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`, `Bearer\n${TOKEN}`, 'Bearer ']) assert.ok(!tokenMatches(h, TOKEN), String(h));
+  for (const h of [
+    undefined,
+    '',
+    TOKEN,
+    `Basic ${TOKEN}`,
+    `Bearer ${TOKEN}x`,
+    `Bearer ${TOKEN.slice(1)}`,
+    `Bearer ${TOKEN} extra`,
+    `Bearer\n${TOKEN}`,
+    'Bearer ',
+  ])
+    assert.ok(!tokenMatches(h, TOKEN), String(h));
 });

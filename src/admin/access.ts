@@ -57,7 +57,10 @@ export function tokenMatches(header: string | undefined, token: string): boolean
 
 /** Whether `address` (a bind address) is loopback: 127.0.0.0/8, ::1, ::ffff:127.x.y.z or `localhost`. */
 export function isLoopbackAddress(address: string): boolean {
-  const a = address.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const a = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (a === 'localhost') return true;
   const v = isIP(a);
   if (v === 4) return a.startsWith('127.');

@@ -79,7 +79,14 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
   if (path === '/admin/bans') {
     if (method === 'GET') {
       if (!authorize(req, res, config, 'read')) return true;
-      json(res, 200, { bans: (await engine.list(now)).map((v) => ({ ...v, until: new Date(v.until).toISOString(), since: new Date(v.since).toISOString(), remaining_ms: v.until - now })) });
+      json(res, 200, {
+        bans: (await engine.list(now)).map((v) => ({
+          ...v,
+          until: new Date(v.until).toISOString(),
+          since: new Date(v.since).toISOString(),
+          remaining_ms: v.until - now,
+        })),
+      });
       return true;
     }
     if (method === 'POST') {
@@ -94,8 +101,22 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
       const client = typeof body?.client === 'string' ? engine.clientKey(body.client) : null;
       const dur = body?.duration_ms;
       const kind = body?.kind === undefined ? 'ban' : body.kind;
-      if (client === null || typeof dur !== 'number' || !Number.isInteger(dur) || dur < 1000 || dur > MAX_MANUAL_MS || (kind !== 'ban' && kind !== 'throttle')) {
-        writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, 'Expected { client: IP or "consumer:<id>", duration_ms: 1000..31536000000, reason?, kind?: "ban"|"throttle" }.');
+      if (
+        client === null ||
+        typeof dur !== 'number' ||
+        !Number.isInteger(dur) ||
+        dur < 1000 ||
+        dur > MAX_MANUAL_MS ||
+        (kind !== 'ban' && kind !== 'throttle')
+      ) {
+        writeProblem(
+          res,
+          'PC_ERR_BAD_REQUEST',
+          400,
+          randomUUID(),
+          null,
+          'Expected { client: IP or "consumer:<id>", duration_ms: 1000..31536000000, reason?, kind?: "ban"|"throttle" }.',
+        );
         return true;
       }
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 200) : 'manual';

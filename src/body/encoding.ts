@@ -65,7 +65,11 @@ export async function decodeBody(body: Buffer, header: string, limits: DecodeLim
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE') {
-        return { ok: false, code: 'too_large', reason: max < limits.maxBytes ? `decoded body over ${limits.maxRatio}x its encoded size` : `decoded body over ${limits.maxBytes} bytes` };
+        return {
+          ok: false,
+          code: 'too_large',
+          reason: max < limits.maxBytes ? `decoded body over ${limits.maxRatio}x its encoded size` : `decoded body over ${limits.maxBytes} bytes`,
+        };
       }
       return { ok: false, code: 'malformed', reason: `body is not valid ${codings[i]} data` };
     }

@@ -81,7 +81,15 @@ test('the form and multipart parsers never throw on arbitrary input (property)',
     { numRuns: 500 },
   );
   const b = 'bb';
-  const framed = fc.array(fc.oneof(fc.constant(`--${b}\r\n`), fc.constant('Content-Disposition: form-data; name="a"\r\n\r\n'), fc.constant(`\r\n--${b}--`), fc.string({ maxLength: 20 })), { maxLength: 12 });
+  const framed = fc.array(
+    fc.oneof(
+      fc.constant(`--${b}\r\n`),
+      fc.constant('Content-Disposition: form-data; name="a"\r\n\r\n'),
+      fc.constant(`\r\n--${b}--`),
+      fc.string({ maxLength: 20 }),
+    ),
+    { maxLength: 12 },
+  );
   fc.assert(
     fc.property(framed, fc.uint8Array({ maxLength: 50 }), (pieces, bytes) => {
       const r = parseMultipart(Buffer.concat([Buffer.from(pieces.join(''), 'latin1'), Buffer.from(bytes)]), b);
@@ -94,8 +102,18 @@ test('the form and multipart parsers never throw on arbitrary input (property)',
 test('parameter names upstream parsers read differently are refused; JSON:API-style brackets pass (table)', () => {
   const ok = ['limit', 'a[]', 'a[0]', 'filter[status]', 'page[size]', 'a.b', 'a]b', 'a[b][c]', 'x y'];
   const bad: [string, string][] = [
-    ['', 'malformed'], ['[a]', 'malformed'], ['a[b', 'malformed'], ['a[b]c', 'malformed'], ['a[b[c]]', 'malformed'], ['a]b[c]', 'malformed'],
-    ['__proto__', 'forbidden_key'], ['toString', 'forbidden_key'], ['hasOwnProperty', 'forbidden_key'], ['a[constructor]', 'forbidden_key'], ['a.toString', 'forbidden_key'], ['valueOf[x]', 'forbidden_key'],
+    ['', 'malformed'],
+    ['[a]', 'malformed'],
+    ['a[b', 'malformed'],
+    ['a[b]c', 'malformed'],
+    ['a[b[c]]', 'malformed'],
+    ['a]b[c]', 'malformed'],
+    ['__proto__', 'forbidden_key'],
+    ['toString', 'forbidden_key'],
+    ['hasOwnProperty', 'forbidden_key'],
+    ['a[constructor]', 'forbidden_key'],
+    ['a.toString', 'forbidden_key'],
+    ['valueOf[x]', 'forbidden_key'],
   ];
   for (const n of ok) assert.equal(nameProblem(n), null, n);
   for (const [n, code] of bad) assert.equal(nameProblem(n)?.code, code, n);
@@ -104,7 +122,19 @@ test('parameter names upstream parsers read differently are refused; JSON:API-st
 });
 
 test('pairs that qs splits or merges otherwise than a flat parser are refused (table)', () => {
-  const refused = ['a=x]=y', 'a=x%5D=y', 'a=x%5d=y', 'A=%26;a%5Bb%5D=a=b', 'a=1&a[b]=2', 'a[b]=1&a[b][c]=2', 'a=1&a.b=2', 'a=&a[]=1', 'a.b=1&a[b]=2', 'a[0]=1&a[00]=2', 'a[]=1&a[0]=2'];
+  const refused = [
+    'a=x]=y',
+    'a=x%5D=y',
+    'a=x%5d=y',
+    'A=%26;a%5Bb%5D=a=b',
+    'a=1&a[b]=2',
+    'a[b]=1&a[b][c]=2',
+    'a=1&a.b=2',
+    'a=&a[]=1',
+    'a.b=1&a[b]=2',
+    'a[0]=1&a[00]=2',
+    'a[]=1&a[0]=2',
+  ];
   const read = ['a[]=1&a[]=2', 'a[0]=1&a[1]=2', 'a[b]=1&a[c]=2', 'a=1&a=2', 'q=x%5D%3Dy', 'a[b]=x=y', 'filter[a]=1&filter[b]=2'];
   for (const q of refused) assert.equal(parsePairs(q).ok, false, q);
   for (const q of read) assert.equal(parsePairs(q).ok, true, q);
@@ -134,7 +164,12 @@ test('multipart parts keep their file names (filename* decoded first), content t
   const r = parseMultipart(body, b);
   assert.ok(r.ok);
   assert.deepEqual(r.ok && r.parts[0], { name: 'f', filenames: ['\u20ac.txt', 'plain.txt'], contentType: 'image/png', value: '\x89PNG' });
-  for (const head of ['Content-Disposition: form-data; name="a"\r\nContent-Type: text/plain; charset=utf-7', 'Content-Disposition: form-data; name="a"\r\nContent-Transfer-Encoding: base64', 'Content-Disposition: form-data; name="a"; name="b"', 'Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="b"']) {
+  for (const head of [
+    'Content-Disposition: form-data; name="a"\r\nContent-Type: text/plain; charset=utf-7',
+    'Content-Disposition: form-data; name="a"\r\nContent-Transfer-Encoding: base64',
+    'Content-Disposition: form-data; name="a"; name="b"',
+    'Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="b"',
+  ]) {
     assert.equal(parseMultipart(Buffer.from(`${part(head, 'x')}--${b}--`), b).ok, false, head);
   }
   assert.equal(parseMultipart(Buffer.from(`${part('Content-Disposition: form-data; name="_charset_"', 'iso-8859-1')}--${b}--`), b).ok, false);

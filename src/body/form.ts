@@ -16,11 +16,9 @@ export interface FormLimits {
 
 export const DEFAULT_FORM_LIMITS: FormLimits = Object.freeze({ maxParams: 256, maxValueLength: 65536 });
 
-
 export type PairsResult =
   | { readonly ok: true; readonly pairs: Pair[] }
   | { readonly ok: false; readonly code: 'too_many_params' | 'malformed' | 'too_long' | 'forbidden_key'; readonly reason: string };
-
 
 export type FormResult =
   | { readonly ok: true; readonly value: FormRecord }
@@ -52,7 +50,8 @@ export function nameProblem(name: string): { readonly code: 'malformed' | 'forbi
   if (name.length === 0) return { code: 'malformed', reason: 'empty parameter name' };
   // qs with allowDots (Koa's form parser) reads `a.b` as a[b]: every dotted part is a key too
   if (name.indexOf('.') >= 0) {
-    for (const part of name.split(/[.[\]]/)) if (isForbiddenKey(part) || PROTOTYPE_NAMES.has(part)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
+    for (const part of name.split(/[.[\]]/))
+      if (isForbiddenKey(part) || PROTOTYPE_NAMES.has(part)) return { code: 'forbidden_key', reason: 'forbidden parameter name' };
   }
   const open = name.indexOf('[');
   if (open < 0) {
@@ -158,7 +157,10 @@ function structureProblem(pairs: readonly Pair[]): string | null {
   const parents = new Set<string>();
   const listKinds = new Map<string, number>();
   for (const [k] of pairs) {
-    const path = k.replace(/\]/g, '').split(/[[.]/).map((seg) => (seg === '' ? '[]' : /^[0-9]+$/.test(seg) ? `#${Number(seg)}` : seg));
+    const path = k
+      .replace(/\]/g, '')
+      .split(/[[.]/)
+      .map((seg) => (seg === '' ? '[]' : /^[0-9]+$/.test(seg) ? `#${Number(seg)}` : seg));
     const key = path.join('\u0000');
     const before = leaves.get(key);
     if (before !== undefined && before !== k) return 'two spellings of one parameter name';

@@ -35,19 +35,9 @@ export const DEFAULT_JSON_LIMITS: JsonLimits = Object.freeze({
   maxStringLength: 65536,
 });
 
-export type JsonErrorCode =
-  | 'too_large'
-  | 'malformed'
-  | 'too_deep'
-  | 'too_many_keys'
-  | 'array_too_long'
-  | 'string_too_long'
-  | 'duplicate_key'
-  | 'forbidden_key';
+export type JsonErrorCode = 'too_large' | 'malformed' | 'too_deep' | 'too_many_keys' | 'array_too_long' | 'string_too_long' | 'duplicate_key' | 'forbidden_key';
 
-export type JsonResult =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly code: JsonErrorCode; readonly reason: string };
+export type JsonResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: JsonErrorCode; readonly reason: string };
 
 const Q = 0x22; // "
 const BS = 0x5c; // \

@@ -50,7 +50,12 @@ test('whitespace around =, repeated parameters and text outside the grammar are 
 });
 
 test('a request body is read only as UTF-8 text: another charset is refused as unsupported, us-ascii is sent on as utf-8', () => {
-  for (const raw of ['application/json; charset=utf-16', 'application/json; charset=utf-7', 'text/plain; charset=iso-8859-1', 'application/x-www-form-urlencoded; charset=latin1']) {
+  for (const raw of [
+    'application/json; charset=utf-16',
+    'application/json; charset=utf-7',
+    'text/plain; charset=iso-8859-1',
+    'application/x-www-form-urlencoded; charset=latin1',
+  ]) {
     const r = readRequestContentType(raw);
     assert.ok(!r.ok && r.unsupported === true, raw);
   }
@@ -65,7 +70,10 @@ test('a request body is read only as UTF-8 text: another charset is refused as u
 
 const token = fc.stringMatching(/^[A-Za-z0-9!#$&^_.+-]{1,8}$/);
 const ows = fc.constantFrom('', ' ', '  ', '\t');
-const value = fc.oneof(token, fc.stringMatching(/^[ -~]{0,8}$/).map((s) => `"${s.replace(/(["\\])/g, '\\$1')}"`));
+const value = fc.oneof(
+  token,
+  fc.stringMatching(/^[ -~]{0,8}$/).map((s) => `"${s.replace(/(["\\])/g, '\\$1')}"`),
+);
 const param = fc.tuple(ows, token, fc.constantFrom('=', ' =', '= '), value).map(([w, n, eq, v]) => `;${w}${n}${eq}${v}`);
 const header = fc.tuple(token, token, fc.array(param, { maxLength: 4 }), ows).map(([t, s, ps, w]) => `${t}/${s}${ps.join('')}${w}`);
 

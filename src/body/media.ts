@@ -11,9 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { BodyKind, MediaType } from '../core/reading.js';
 
-export type MediaTypeResult =
-  | { readonly ok: true; readonly media: MediaType }
-  | { readonly ok: false; readonly reason: string; readonly unsupported?: true };
+export type MediaTypeResult = { readonly ok: true; readonly media: MediaType } | { readonly ok: false; readonly reason: string; readonly unsupported?: true };
 
 /** Most parameters in one Content-Type (a media type has one or two). */
 const MAX_PARAMS = 8;

@@ -63,7 +63,8 @@ function partHeaderProblem(head: string, isFile: boolean): string | null {
     seen.add(n);
   }
   const te = TRANSFER_ENCODING.exec(head);
-  if (te !== null && !['7bit', '8bit', 'binary'].includes((te[1] ?? '').toLowerCase())) return 'content-transfer-encoding in a part (read by some parsers, ignored by others)';
+  if (te !== null && !['7bit', '8bit', 'binary'].includes((te[1] ?? '').toLowerCase()))
+    return 'content-transfer-encoding in a part (read by some parsers, ignored by others)';
   if (!isFile) {
     const ct = PART_CONTENT_TYPE.exec(head);
     if (ct !== null) {
@@ -134,7 +135,8 @@ export function parseMultipart(buf: Buffer, boundary: string, limits: MultipartL
       if (!isUtf8(content)) return bad('field is not valid UTF-8');
       text = content.toString('utf8');
     }
-    if (name === '_charset_' && !filename && !['utf-8', 'utf8', 'us-ascii'].includes(text.trim().toLowerCase())) return bad('_charset_ names a charset other than UTF-8');
+    if (name === '_charset_' && !filename && !['utf-8', 'utf8', 'us-ascii'].includes(text.trim().toLowerCase()))
+      return bad('_charset_ names a charset other than UTF-8');
     const filenames: string[] = [];
     if (extName !== null) filenames.push(extName);
     if (plainName !== null && plainName !== extName) filenames.push(plainName);

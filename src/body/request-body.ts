@@ -38,7 +38,7 @@ export function bodySchema(withDefaults: boolean): JsonSchema {
     ...(withDefaults ? { default: {} } : {}),
     description: withDefaults
       ? 'How request bodies are read when a stage inspects them (validation, the WAF): one parser per body, chosen by its Content-Type, whose result every stage checks and whose bytes the upstream receives.'
-      : 'This route\'s overrides of `limits.body`.',
+      : "This route's overrides of `limits.body`.",
     properties: {
       content_encoding: {
         enum: ['refuse', 'decode'],
@@ -46,12 +46,17 @@ export function bodySchema(withDefaults: boolean): JsonSchema {
         description:
           'A compressed request body (Content-Encoding gzip, deflate or br) on a route that inspects bodies: `refuse` answers 415 PC_ERR_CONTENT_ENCODING; `decode` inflates it within the body limit and `max_decompression_ratio`, inspects the result and forwards it decoded. Why refuse by default: it costs nothing and no decompression bomb reaches the gateway; clients rarely compress requests.',
       },
-      max_decompression_ratio: int('Largest ratio of decoded to encoded size when decoding (413 above). Why: bounds the memory a small compressed body can claim.', d(100), 1),
+      max_decompression_ratio: int(
+        'Largest ratio of decoded to encoded size when decoding (413 above). Why: bounds the memory a small compressed body can claim.',
+        d(100),
+        1,
+      ),
       json: {
         type: 'object',
         additionalProperties: false,
         ...(withDefaults ? { default: {} } : {}),
-        description: 'Structural limits on JSON (and NDJSON lines), checked before parsing. Why: bounds CPU and memory per request whatever the schema says. A route\'s `validate.json` sets them too.',
+        description:
+          "Structural limits on JSON (and NDJSON lines), checked before parsing. Why: bounds CPU and memory per request whatever the schema says. A route's `validate.json` sets them too.",
         properties: {
           max_depth: int('Deepest nesting of objects and arrays. Why: deep nesting exhausts parsers and stacks; real APIs rarely exceed 10.', d(32), 1),
           max_keys: int('Most keys in one object. Why: bounds hash-flooding and validation work.', d(1000), 1),
@@ -59,14 +64,19 @@ export function bodySchema(withDefaults: boolean): JsonSchema {
           max_string_length: int('Longest string (encoded bytes), keys included.', d(65536), 1),
         },
       },
-      max_form_params: int('Most fields in an urlencoded body. A route\'s `validate.max_form_params` sets it too.', d(256), 1),
+      max_form_params: int("Most fields in an urlencoded body. A route's `validate.max_form_params` sets it too.", d(256), 1),
       max_parts: int('Most parts in a multipart body.', d(64), 1),
     },
   };
 }
 
 /** Merges `limits.body`, the route's `validate` limits and its `body` (later wins). */
-export function compileBodyPolicy(global: BodyConfig, route: Partial<BodyConfig> | undefined, validate: { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined, maxBytes: number): BodyPolicy {
+export function compileBodyPolicy(
+  global: BodyConfig,
+  route: Partial<BodyConfig> | undefined,
+  validate: { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined,
+  maxBytes: number,
+): BodyPolicy {
   const json = { ...global.json, ...(validate?.json ?? {}), ...(route?.json ?? {}) };
   const formParams = route?.max_form_params ?? validate?.max_form_params ?? global.max_form_params;
   return {
@@ -117,7 +127,13 @@ export function stepBody(raw: Buffer, contentEncoding: string | undefined, media
   if (raw.length === 0) return { ok: true, body: raw, decoded: false, reading: EMPTY };
   if (!isEncoded(contentEncoding)) return read(raw, false, media, policy);
   if (policy.contentEncoding === 'refuse') {
-    return { ok: false, deny: deny('PC_ERR_CONTENT_ENCODING', { detail: 'Send the body without Content-Encoding.', reason: `content-encoding ${String(contentEncoding).slice(0, 40)}` }) };
+    return {
+      ok: false,
+      deny: deny('PC_ERR_CONTENT_ENCODING', {
+        detail: 'Send the body without Content-Encoding.',
+        reason: `content-encoding ${String(contentEncoding).slice(0, 40)}`,
+      }),
+    };
   }
   return decodeBody(raw, contentEncoding as string, { maxBytes: policy.maxBytes, maxRatio: policy.maxRatio }).then((d): BodyStep => {
     if (!d.ok) {

@@ -102,7 +102,11 @@ async function targetOf(argv: readonly string[]): Promise<Target | string> {
   return { log: file, checkpoints: key === null ? null : { path: values.checkpoints ?? `${file}.checkpoints`, key } };
 }
 
-export async function auditCommand(argv: readonly string[], out: Out = (s) => process.stdout.write(`${s}\n`), err: Out = (s) => process.stderr.write(`${s}\n`)): Promise<number> {
+export async function auditCommand(
+  argv: readonly string[],
+  out: Out = (s) => process.stdout.write(`${s}\n`),
+  err: Out = (s) => process.stderr.write(`${s}\n`),
+): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === '--help' || sub === '-h' || (sub === 'verify' && (rest.includes('--help') || rest.includes('-h')))) {
     out(USAGE);

@@ -89,9 +89,9 @@ export async function keysCommand(argv: string[], io: KeysIo = defaultIo): Promi
     return 2;
   }
   if (values.help) {
-io.out(HELP);
-return 0;
-}
+    io.out(HELP);
+    return 0;
+  }
   if (values['secret-env'] !== undefined && values['secret-file'] !== undefined) {
     io.err('error: give either --secret-env or --secret-file\n');
     return 2;
@@ -100,15 +100,15 @@ return 0;
   if (sub === 'hash') {
     const secret = readSecret(values, io);
     if (typeof secret !== 'string') {
-io.err(`error: ${secret.error}\n`);
-return 2;
-}
+      io.err(`error: ${secret.error}\n`);
+      return 2;
+    }
     const key = io.stdin().trim();
     const parsed = parseApiKey(key);
     if (parsed === null) {
-io.err('error: stdin does not hold a Portcullis API key (pc_<id>_<random>)\n');
-return 2;
-}
+      io.err('error: stdin does not hold a Portcullis API key (pc_<id>_<random>)\n');
+      return 2;
+    }
     io.out(`- id: ${parsed.kid}\n  hash: ${hashApiKey(key, secret)}\n`);
     return 0;
   }
@@ -123,23 +123,23 @@ return 2;
   }
   const kid = values.id ?? generateKeyId();
   if (!CONSUMER_RE.test(kid)) {
-io.err('error: --id must be 1-128 letters, digits or _ . : @ -\n');
-return 2;
-}
+    io.err('error: --id must be 1-128 letters, digits or _ . : @ -\n');
+    return 2;
+  }
   let expires: string | null = null;
   if (values.expires !== undefined) {
     const t = Date.parse(values.expires);
     if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}T/.test(values.expires)) {
-io.err('error: --expires must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z\n');
-return 2;
-}
+      io.err('error: --expires must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z\n');
+      return 2;
+    }
     expires = new Date(t).toISOString().replace('.000Z', 'Z');
   }
   const secret = readSecret(values, io);
   if (typeof secret !== 'string') {
-io.err(`error: ${secret.error}\n`);
-return 2;
-}
+    io.err(`error: ${secret.error}\n`);
+    return 2;
+  }
 
   const key = generateApiKey(kid);
   const hash = hashApiKey(key, secret);

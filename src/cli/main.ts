@@ -84,9 +84,9 @@ async function optionalCommand(spec: string, name: string, argv: string[]): Prom
 async function cmdValidate(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-process.stdout.write(HELP.validate!);
-return 0;
-}
+    process.stdout.write(HELP.validate!);
+    return 0;
+  }
   if (!values.config) {
     process.stderr.write(`error: missing -c FILE\n\n${HELP.validate}`);
     return 2;
@@ -108,9 +108,9 @@ return 0;
 async function cmdStart(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-process.stdout.write(HELP.start!);
-return 0;
-}
+    process.stdout.write(HELP.start!);
+    return 0;
+  }
   if (!values.config) {
     process.stderr.write(`error: missing -c FILE\n\n${HELP.start}`);
     return 2;
@@ -144,9 +144,9 @@ export async function main(argv: string[]): Promise<number> {
       return cmdValidate(rest);
     case 'quickstart': {
       if (rest.includes('--help') || rest.includes('-h')) {
-process.stdout.write(HELP.quickstart!);
-return 0;
-}
+        process.stdout.write(HELP.quickstart!);
+        return 0;
+      }
       const { runQuickstart } = await import('./quickstart.js');
       try {
         await runQuickstart(ROOT);

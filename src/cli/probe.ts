@@ -74,7 +74,11 @@ function describe(r: Reply): string {
   return `${r.status}${r.code ? ` ${r.code}` : ''}`;
 }
 
-async function send(client: Dispatcher, opts: { method: string; path: string; headers?: Record<string, string>; body?: string }, timeoutMs: number): Promise<Reply> {
+async function send(
+  client: Dispatcher,
+  opts: { method: string; path: string; headers?: Record<string, string>; body?: string },
+  timeoutMs: number,
+): Promise<Reply> {
   try {
     const res = await client.request({
       method: opts.method as Dispatcher.HttpMethod,
@@ -103,7 +107,10 @@ function devToken(timeoutMs: number): Promise<string | null> {
   return new Promise((res) => {
     execFile(process.execPath, [bin, 'token', '--dev'], { timeout: timeoutMs, maxBuffer: 65536 }, (err, stdout) => {
       if (err) return res(null);
-      const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(l));
+      const lines = stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(l));
       res(lines[lines.length - 1] ?? null);
     });
   });
@@ -130,11 +137,16 @@ export function formatTable(rows: readonly StepResult[]): string {
 /** What the probe reports when the admin API did not answer 200. */
 function adminFailure(r: { status: number; text: string }, token: string | null): string {
   if (r.status === 0) return `admin API unreachable (${r.text})`;
-  if (r.status === 401) return token ? 'admin API answered 401: the admin token was refused' : 'admin API answered 401: pass --admin-token or set PORTCULLIS_ADMIN_TOKEN';
+  if (r.status === 401)
+    return token ? 'admin API answered 401: the admin token was refused' : 'admin API answered 401: pass --admin-token or set PORTCULLIS_ADMIN_TOKEN';
   return `admin API answered ${r.status}`;
 }
 
-export async function probeCommand(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`), err: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<number> {
+export async function probeCommand(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+  err: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -245,7 +257,11 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
     }
     // 2. invalid JSON
     {
-      const r = await send(client, { method: 'POST', path: p(jsonRoute), headers: { ...auth, 'content-type': 'application/json' }, body: '{"name": "probe", "price": ' }, timeoutMs);
+      const r = await send(
+        client,
+        { method: 'POST', path: p(jsonRoute), headers: { ...auth, 'content-type': 'application/json' }, body: '{"name": "probe", "price": ' },
+        timeoutMs,
+      );
       const ok = r.status === 400;
       rows.push({ name: 'invalid JSON body', expected: '400', got: describe(r), status: ok ? 'pass' : 'fail' });
       if (ok) refused.push({ step: 'invalid JSON', reply: r });
@@ -254,7 +270,12 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
     {
       const r = await send(
         client,
-        { method: 'POST', path: p(jsonRoute), headers: { ...auth, 'content-type': 'application/json; charset=utf-8; charset=utf-7' }, body: '{"name": "probe", "price": 1}' },
+        {
+          method: 'POST',
+          path: p(jsonRoute),
+          headers: { ...auth, 'content-type': 'application/json; charset=utf-8; charset=utf-7' },
+          body: '{"name": "probe", "price": 1}',
+        },
         timeoutMs,
       );
       const ok = r.status === 400;
@@ -320,7 +341,9 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
       rows.push({
         name: 'quick requests beyond the burst',
         expected: '429 with Retry-After',
-        got: limited ? `429${limited.retryAfter ? ` Retry-After ${limited.retryAfter}` : ' without Retry-After'} after ${sent} requests` : `no 429 in ${sent} requests (last ${lastOther ? describe(lastOther) : '-'})`,
+        got: limited
+          ? `429${limited.retryAfter ? ` Retry-After ${limited.retryAfter}` : ' without Retry-After'} after ${sent} requests`
+          : `no 429 in ${sent} requests (last ${lastOther ? describe(lastOther) : '-'})`,
         status: ok ? 'pass' : 'fail',
       });
       if (limited) refused.push({ step: 'rate limit', reply: limited });
@@ -334,7 +357,13 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
       const deadline = Date.now() + 2000;
       for (;;) {
         const r = await admin
-          .request({ method: 'GET', path: `/admin/events?since=${started - 1000}&limit=1000`, headers: adminAuth, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+          .request({
+            method: 'GET',
+            path: `/admin/events?since=${started - 1000}&limit=1000`,
+            headers: adminAuth,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          })
           .then(async (res) => ({ status: res.statusCode, text: await res.body.text() }))
           .catch((e: unknown) => ({ status: 0, text: (e as { code?: string }).code ?? 'error' }));
         if (r.status !== 200) {
@@ -398,11 +427,11 @@ export async function probeCommand(argv: readonly string[], out: (s: string) => 
   out(`portcullis probe ${base.origin}${token ? '' : ' (no token: the authenticated steps cannot pass)'}`);
   out(formatTable(rows));
   if (rows.some((r) => r.got.includes('PC_ERR_CLIENT_BANNED') || r.got.includes('PC_ERR_THROTTLED'))) {
-    out('note: the gateway\'s abuse detection banned or throttled this client (repeated probe runs add up); see GET /admin/bans and lift it with DELETE /admin/bans/<client>');
+    out(
+      "note: the gateway's abuse detection banned or throttled this client (repeated probe runs add up); see GET /admin/bans and lift it with DELETE /admin/bans/<client>",
+    );
   }
   const failed = rows.filter((r) => r.status === 'fail').length;
   out(failed === 0 ? 'all steps passed' : `${failed} step${failed === 1 ? '' : 's'} failed`);
   return failed === 0 ? 0 : 1;
 }
-
-

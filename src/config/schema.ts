@@ -47,8 +47,16 @@ const listener: JsonSchema = {
         min_version: { enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', description: 'Lowest TLS version accepted.' },
       },
     },
-    max_header_bytes: int('Largest request header block accepted (431 above). Why: bounds memory per connection; 16 KiB fits large JWTs and cookies.', 16384, 1024),
-    max_url_bytes: int('Longest request target accepted (414 above). Why: long URLs are a scanner and overflow signature; 8 KiB is what CDNs accept.', 8192, 64),
+    max_header_bytes: int(
+      'Largest request header block accepted (431 above). Why: bounds memory per connection; 16 KiB fits large JWTs and cookies.',
+      16384,
+      1024,
+    ),
+    max_url_bytes: int(
+      'Longest request target accepted (414 above). Why: long URLs are a scanner and overflow signature; 8 KiB is what CDNs accept.',
+      8192,
+      64,
+    ),
     headers_timeout_ms: ms('Time a client has to send all request headers; slow clients (slowloris) are disconnected.', 10000, 100),
     request_timeout_ms: ms('Time a client has to send the whole request, body included.', 30000, 100),
     keep_alive_timeout_ms: ms('Idle time before a keep-alive connection is closed.', 5000, 100),
@@ -111,10 +119,18 @@ const upstream: JsonSchema = {
       additionalProperties: false,
       default: {},
       description:
-        'How this upstream\'s framework matches paths, so that the gateway routes a path variant to the route whose resource the upstream would serve for it. The defaults assume the laxest reading (Express, Koa and Spring fold case or a trailing slash): `/api/Admin/` is then routed as `/api/admin` would be, never through a laxer prefix route. Set them to what the upstream really does (Fastify: both strict) for exact routing.',
+        "How this upstream's framework matches paths, so that the gateway routes a path variant to the route whose resource the upstream would serve for it. The defaults assume the laxest reading (Express, Koa and Spring fold case or a trailing slash): `/api/Admin/` is then routed as `/api/admin` would be, never through a laxer prefix route. Set them to what the upstream really does (Fastify: both strict) for exact routing.",
       properties: {
-        case: { enum: ['insensitive', 'sensitive'], default: 'insensitive', description: '`insensitive`: the upstream may match `/Admin` as `/admin` (Express\'s and Koa\'s default).' },
-        trailing_slash: { enum: ['ignored', 'significant'], default: 'ignored', description: '`ignored`: the upstream may match `/admin/` as `/admin` (Express\'s default).' },
+        case: {
+          enum: ['insensitive', 'sensitive'],
+          default: 'insensitive',
+          description: "`insensitive`: the upstream may match `/Admin` as `/admin` (Express's and Koa's default).",
+        },
+        trailing_slash: {
+          enum: ['ignored', 'significant'],
+          default: 'ignored',
+          description: "`ignored`: the upstream may match `/admin/` as `/admin` (Express's default).",
+        },
       },
     },
     retries: {
@@ -143,7 +159,11 @@ const route: JsonSchema = {
       additionalProperties: false,
       description: 'Request match: every given field must match. Exactly one of `path` and `prefix`.',
       properties: {
-        hosts: { type: 'array', items: { type: 'string' }, description: 'Host names: exact (`api.example.com`) or wildcard (`*.example.com`). Any host when absent.' },
+        hosts: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Host names: exact (`api.example.com`) or wildcard (`*.example.com`). Any host when absent.',
+        },
         methods: { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, description: 'Methods (uppercase). Any method when absent.' },
         path: { type: 'string', pattern: '^/', description: 'Exact path or template with `{param}` segments, e.g. `/items/{id}`.' },
         prefix: { type: 'string', pattern: '^/', description: 'Path prefix, matched on segment boundaries (`/api` matches `/api` and `/api/x`, not `/apix`).' },
@@ -154,7 +174,11 @@ const route: JsonSchema = {
     strip_prefix: { type: 'string', pattern: '^/', description: 'Remove this prefix from the path before forwarding.' },
     rewrite: { type: 'string', pattern: '^/', description: 'Forward to this path instead; `{param}` placeholders take captured values.' },
     max_body_bytes: { type: 'integer', minimum: 0, description: 'Body size limit for this route (overrides `limits.max_body_bytes`).' },
-    preserve_host: { type: 'boolean', default: false, description: 'Send the client\'s Host header upstream instead of the target\'s host (the original is always in X-Forwarded-Host).' },
+    preserve_host: {
+      type: 'boolean',
+      default: false,
+      description: "Send the client's Host header upstream instead of the target's host (the original is always in X-Forwarded-Host).",
+    },
     body: bodySchema(false),
   },
 };
@@ -228,14 +252,15 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             enum: ['x-forwarded-for', 'forwarded'],
             default: 'x-forwarded-for',
             description:
-              'The one forwarding header read from a trusted proxy (all its lines, in order); the other is ignored for the client address, and neither is forwarded as the client sent it (the upstream gets one X-Forwarded-For and one Forwarded entry: the resolved client). `forwarded` (RFC 7239) also takes the proto and host of the client\'s element. Set it to the header your proxies write: the other one arrives as the client wrote it. Why X-Forwarded-For by default: every common proxy writes it. See docs/client-ip.md.',
+              "The one forwarding header read from a trusted proxy (all its lines, in order); the other is ignored for the client address, and neither is forwarded as the client sent it (the upstream gets one X-Forwarded-For and one Forwarded entry: the resolved client). `forwarded` (RFC 7239) also takes the proto and host of the client's element. Set it to the header your proxies write: the other one arrives as the client wrote it. Why X-Forwarded-For by default: every common proxy writes it. See docs/client-ip.md.",
           },
           ipv4_prefix: {
             type: 'integer',
             minimum: 16,
             maximum: 32,
             default: 32,
-            description: 'IPv4 clients are counted, limited and banned by this network prefix (`1.2.3.0/24` for 24). Why /32: an IPv4 address is scarce, and a wider prefix puts unrelated users behind one limit.',
+            description:
+              'IPv4 clients are counted, limited and banned by this network prefix (`1.2.3.0/24` for 24). Why /32: an IPv4 address is scarce, and a wider prefix puts unrelated users behind one limit.',
           },
           ipv6_prefix: {
             type: 'integer',
@@ -260,7 +285,11 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             default: 'x-request-id',
             description: 'Header carrying the request id upstream and back to the client (any case; sent lowercase).',
           },
-          trust_incoming: { type: 'boolean', default: true, description: 'Accept an incoming request id from trusted proxies (it is always replaced for other peers).' },
+          trust_incoming: {
+            type: 'boolean',
+            default: true,
+            description: 'Accept an incoming request id from trusted proxies (it is always replaced for other peers).',
+          },
         },
       },
       limits: {
@@ -269,7 +298,11 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         default: {},
         description: 'Default request limits.',
         properties: {
-          max_body_bytes: int('Largest request body (413 above, the upstream is not contacted). Why: 1 MiB fits JSON APIs; raise it per route for uploads.', 1048576, 0),
+          max_body_bytes: int(
+            'Largest request body (413 above, the upstream is not contacted). Why: 1 MiB fits JSON APIs; raise it per route for uploads.',
+            1048576,
+            0,
+          ),
           max_query_params: int('Most query parameters in one request (400 above). Why: bounds parsing work (HashDoS).', 256, 1),
           dot_segments: {
             enum: ['refuse', 'resolve'],
@@ -299,12 +332,18 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         description:
           'Request headers that upstream frameworks read as routing, method or identity (X-Original-URL, X-HTTP-Method-Override, X-Real-IP, Remote-User, ...): the client could otherwise make the upstream act on a path, method or user the gateway never checked. The built-in list is stripped from every request; docs/security-model.md lists it.',
         properties: {
-          strip: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }, default: [], description: 'More header names to strip from every request.' },
+          strip: {
+            type: 'array',
+            items: { type: 'string', pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" },
+            default: [],
+            description: 'More header names to strip from every request.',
+          },
           keep: {
             type: 'array',
-            items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' },
+            items: { type: 'string', pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" },
             default: [],
-            description: 'Names from the built-in list that this deployment forwards as the client sent them (only when the upstream does not read them as the list says).',
+            description:
+              'Names from the built-in list that this deployment forwards as the client sent them (only when the upstream does not read them as the list says).',
           },
         },
       },
@@ -316,9 +355,10 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         properties: {
           strip_headers: {
             type: 'array',
-            items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' },
+            items: { type: 'string', pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" },
             default: ['server', 'x-powered-by', 'x-aspnet-version', 'x-aspnetmvc-version', 'x-runtime', 'x-generator'],
-            description: 'Response headers removed before the response is sent. Why: they name the upstream\'s software and version, which scanners match against known vulnerabilities.',
+            description:
+              "Response headers removed before the response is sent. Why: they name the upstream's software and version, which scanners match against known vulnerabilities.",
           },
           upstream_5xx: {
             enum: ['replace', 'pass'],
@@ -370,7 +410,12 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         additionalProperties: upstream,
         description: 'Upstreams by name.',
       },
-      routes: { type: 'array', items: route, default: [], description: 'Routes, matched most specific first (exact paths, then templates, then the longest prefix). `apis` add the routes of OpenAPI documents.' },
+      routes: {
+        type: 'array',
+        items: route,
+        default: [],
+        description: 'Routes, matched most specific first (exact paths, then templates, then the longest prefix). `apis` add the routes of OpenAPI documents.',
+      },
     },
   });
 }
@@ -378,7 +423,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
 /** Composes the core schema with each stage module's global and route keys. */
 export function composeSchema(modules: readonly StageModule[]): JsonSchema {
   const root = coreSchema();
-  const routeProps = ((root.properties.routes as { items: { properties: Record<string, JsonSchema> } }).items).properties;
+  const routeProps = (root.properties.routes as { items: { properties: Record<string, JsonSchema> } }).items.properties;
   for (const m of modules) {
     for (const [k, s] of Object.entries(m.schema?.global ?? {})) {
       if (k in root.properties) throw new Error(`stage ${m.id}: global config key '${k}' is already defined`);

@@ -159,7 +159,12 @@ export async function compileSnapshot(
   const folding = new Map<string, PathFolding>();
   for (const [name, u] of Object.entries(config.upstreams)) {
     const pm = u.path_matching ?? { case: 'insensitive', trailing_slash: 'ignored' };
-    folding.set(name, pm.case === 'insensitive' && pm.trailing_slash === 'ignored' ? FOLD_ALL : { case: pm.case === 'insensitive', trailingSlash: pm.trailing_slash === 'ignored' });
+    folding.set(
+      name,
+      pm.case === 'insensitive' && pm.trailing_slash === 'ignored'
+        ? FOLD_ALL
+        : { case: pm.case === 'insensitive', trailingSlash: pm.trailing_slash === 'ignored' },
+    );
   }
   for (const rc of config.routes) {
     const stages: RouteStage[] = [];
@@ -170,7 +175,12 @@ export async function compileSnapshot(
     const requestStages = stages.filter((s) => s.run !== undefined && s.phase !== 'respond' && s.phase !== 'observe');
     const respondStages = stages.filter((s) => s.onResponse !== undefined || s.onResponseBody !== undefined);
     const maxBodyBytes = rc.max_body_bytes ?? config.limits.max_body_bytes;
-    const policy = compileBodyPolicy(config.limits.body, rc.body, rc['validate'] as { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined, maxBodyBytes);
+    const policy = compileBodyPolicy(
+      config.limits.body,
+      rc.body,
+      rc['validate'] as { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined,
+      maxBodyBytes,
+    );
     const body: BodyReader = { read: (raw, contentEncoding, media) => stepBody(raw, contentEncoding, media, policy) };
     const route: CompiledRoute = {
       id: rc.id,
@@ -197,7 +207,9 @@ export async function compileSnapshot(
 
   // the gateway's own observers: alert rules (their config key is the core's, not a stage's)
   const alerts = alertsObserver(services, config.alerts as AlertsConfig);
-  const observers: ExchangeObserver[] = instances.filter((i) => i.observe).map((i) => (r: AccessRecord, ctx: RequestContext | null) => (i.observe as NonNullable<StageInstance['observe']>)(r, ctx));
+  const observers: ExchangeObserver[] = instances
+    .filter((i) => i.observe)
+    .map((i) => (r: AccessRecord, ctx: RequestContext | null) => (i.observe as NonNullable<StageInstance['observe']>)(r, ctx));
   if (alerts.observe !== null) observers.push(alerts.observe);
   let closing: Promise<void> | null = null;
   return {
@@ -213,7 +225,9 @@ export async function compileSnapshot(
     redactQuery,
     requestIdHeader,
     instances,
-    clientChecks: instances.filter((i) => i.checkClient).map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
+    clientChecks: instances
+      .filter((i) => i.checkClient)
+      .map((i) => (ctx: RequestContext) => (i.checkClient as (c: RequestContext) => Decision | Promise<Decision>)(ctx)),
     observers,
     malformedInspectors: instances
       .filter((i) => i.inspectMalformed)

@@ -110,16 +110,7 @@ export class Context<S = unknown, R = unknown> {
   /** callbacks run when the response finished or the connection closed (release concurrency slots) */
   cleanups: (() => void)[] | null;
 
-  constructor(
-    id: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    snapshot: S,
-    listener: ListenerInfo,
-    startMs: number,
-    now: number,
-    peerIp: string,
-  ) {
+  constructor(id: string, req: IncomingMessage, res: ServerResponse, snapshot: S, listener: ListenerInfo, startMs: number, now: number, peerIp: string) {
     this.id = id;
     this.req = req;
     this.res = res;

@@ -98,7 +98,7 @@ test('two IPv4 addresses share a client key exactly when their first prefix bits
       const n = (x: number[]) => (((x[0] as number) << 24) | ((x[1] as number) << 16) | ((x[2] as number) << 8) | (x[3] as number)) >>> 0;
       const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
       const p = { ipv4_prefix: prefix, ipv6_prefix: 64 };
-      assert.equal(clientKey(a.join('.'), p) === clientKey(`::ffff:${b.join('.')}`, p), ((n(a) & mask) >>> 0) === ((n(b) & mask) >>> 0));
+      assert.equal(clientKey(a.join('.'), p) === clientKey(`::ffff:${b.join('.')}`, p), (n(a) & mask) >>> 0 === (n(b) & mask) >>> 0);
     }),
   );
 });

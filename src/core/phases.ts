@@ -20,9 +20,7 @@ export const PHASES = [
 
 export type Phase = (typeof PHASES)[number];
 
-export const PHASE_INDEX: Readonly<Record<Phase, number>> = Object.freeze(
-  Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>,
-);
+export const PHASE_INDEX: Readonly<Record<Phase, number>> = Object.freeze(Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>);
 
 /** Every enforcing stage has a mode; monitor logs what it would have done and lets the request pass. */
 export type Mode = 'enforce' | 'monitor' | 'off';

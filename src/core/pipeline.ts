@@ -66,8 +66,7 @@ export class Pipeline implements Replies {
     const peer = req.socket.remoteAddress ?? '';
     const peerTrusted = snap.trusted.has(peer);
     const incomingId = req.headers[snap.requestIdHeader];
-    const id =
-      peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
+    const id = peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
     const ctx: RequestContext = new Context<Snapshot, CompiledRoute>(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
     const socket = req.socket;
@@ -338,7 +337,12 @@ export class Pipeline implements Replies {
   }
 
   internalError(ctx: RequestContext, e: unknown, stageId = 'gateway'): void {
-    this.logger.error({ event: 'internal_error', request_id: ctx.id, stage: stageId, err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+    this.logger.error({
+      event: 'internal_error',
+      request_id: ctx.id,
+      stage: stageId,
+      err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e),
+    });
     this.reply(ctx, { code: 'PC_ERR_INTERNAL', reason: 'internal error' }, stageId);
   }
 

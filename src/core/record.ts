@@ -46,7 +46,13 @@ export interface AccessRecord {
 }
 
 /** The access record of a finished exchange (does not keep the context, its request or response). */
-export function accessRecord(ctx: Context<unknown, { readonly id: string }>, status: number, latencyMs: number, redact: QueryRedactor, time: number): AccessRecord {
+export function accessRecord(
+  ctx: Context<unknown, { readonly id: string }>,
+  status: number,
+  latencyMs: number,
+  redact: QueryRedactor,
+  time: number,
+): AccessRecord {
   return {
     time,
     id: ctx.id,

@@ -61,11 +61,13 @@ export function createIntake(config: CanonicalConfig, trusted: TrustedProxies): 
       const query = url.slice(qi + 1);
       ctx.query = query;
       if (query.length > 0) {
-        if (refuseQuerySemicolons && query.indexOf(';') >= 0) return { code: 'PC_ERR_QUERY_AMBIGUOUS', reason: "';' in the query (read as a separator by some frameworks)" };
+        if (refuseQuerySemicolons && query.indexOf(';') >= 0)
+          return { code: 'PC_ERR_QUERY_AMBIGUOUS', reason: "';' in the query (read as a separator by some frameworks)" };
         // '??a=1': URL parsers that strip a leading '?' read `a`, node:querystring reads `?a`
         if (query.charCodeAt(0) === 0x3f) return { code: 'PC_ERR_QUERY_AMBIGUOUS', reason: "query starts with '?'" };
         const pairs = parsePairs(query, { maxParams: maxQueryParams, maxValueLength: listener.max_url_bytes });
-        if (!pairs.ok) return { code: pairs.code === 'too_many_params' ? 'PC_ERR_TOO_MANY_PARAMETERS' : 'PC_ERR_QUERY_AMBIGUOUS', reason: `query: ${pairs.reason}` };
+        if (!pairs.ok)
+          return { code: pairs.code === 'too_many_params' ? 'PC_ERR_TOO_MANY_PARAMETERS' : 'PC_ERR_QUERY_AMBIGUOUS', reason: `query: ${pairs.reason}` };
         ctx.queryPairs = pairs.pairs;
       }
     }
@@ -80,7 +82,8 @@ export function createIntake(config: CanonicalConfig, trusted: TrustedProxies): 
     const ct = h['content-type'];
     if (ct !== undefined) {
       const media = readRequestContentType(ct);
-      if (!media.ok) return { code: media.unsupported ? 'PC_ERR_UNSUPPORTED_MEDIA_TYPE' : 'PC_ERR_MEDIA_TYPE_INVALID', reason: `content-type: ${media.reason}` };
+      if (!media.ok)
+        return { code: media.unsupported ? 'PC_ERR_UNSUPPORTED_MEDIA_TYPE' : 'PC_ERR_MEDIA_TYPE_INVALID', reason: `content-type: ${media.reason}` };
       ctx.media = media.media;
       // the upstream receives the one serialisation the gateway read
       if (media.media.canonical !== ct) ctx.upstreamHeaders['content-type'] = media.media.canonical;

@@ -21,7 +21,10 @@ function ctxWith(v: { path: string; host: string; id: string; reason: string | n
     upstreamTarget: null,
     upstreamLatencyMs: null,
     principal: null,
-    outcome: v.reason === null ? { decision: 'allowed', stage: null, code: null, reason: null } : { decision: 'denied', stage: 'waf', code: 'PC_ERR_WAF_BLOCKED', reason: v.reason },
+    outcome:
+      v.reason === null
+        ? { decision: 'allowed', stage: null, code: null, reason: null }
+        : { decision: 'denied', stage: 'waf', code: 'PC_ERR_WAF_BLOCKED', reason: v.reason },
     listener: { name: 'l' },
     monitored: [],
     annotationsIfAny: null,
@@ -56,11 +59,18 @@ test('the time field follows the clock even when lines share a millisecond', () 
   assert.equal(t(0), '1970-01-01T00:00:00.000Z');
   assert.equal(t(1), '1970-01-01T00:00:00.001Z');
   assert.equal(t(86_400_000), '1970-01-02T00:00:00.000Z');
-  for (const ms of [999, 1000, 1001, 1_764_750_000_042, 1_764_750_000_999, 1_764_750_001_000, 1_764_750_001_100]) assert.equal(t(ms), new Date(ms).toISOString());
+  for (const ms of [999, 1000, 1001, 1_764_750_000_042, 1_764_750_000_999, 1_764_750_001_000, 1_764_750_001_100])
+    assert.equal(t(ms), new Date(ms).toISOString());
 });
 
 test('secret query parameters are redacted in the logged path', () => {
-  const line = accessLogLine(ctxWith({ path: '/a', host: 'h', id: 'i', reason: null, query: 'api_key=s3cr3t&x=1' }), 200, 1, new QueryRedaction(['api_key']), 0);
+  const line = accessLogLine(
+    ctxWith({ path: '/a', host: 'h', id: 'i', reason: null, query: 'api_key=s3cr3t&x=1' }),
+    200,
+    1,
+    new QueryRedaction(['api_key']),
+    0,
+  );
   assert.equal((JSON.parse(line) as { path: string }).path, '/a?api_key=[REDACTED]&x=1');
   assert.ok(!line.includes('s3cr3t'));
 });
@@ -86,7 +96,15 @@ test('durations are logged as JSON numbers rounded to the microsecond', () => {
 test('annotations are logged as JSON; a frozen one is serialised once and reused', () => {
   const frozen = Object.freeze({ result: 'allowed', methods: ['jwt'], consumer: 'c"1', tenant: null });
   const line = (annotations: Record<string, unknown>) =>
-    JSON.parse(accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: annotations } as unknown as RequestContext, 200, 1, NO_REDACTION, 0)) as Record<string, unknown>;
+    JSON.parse(
+      accessLogLine(
+        { ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: annotations } as unknown as RequestContext,
+        200,
+        1,
+        NO_REDACTION,
+        0,
+      ),
+    ) as Record<string, unknown>;
   assert.deepEqual(line({ auth: frozen }).auth, frozen);
   assert.deepEqual(line({ auth: frozen, waf: { score: 3, rules: ['x'] } }), { ...line({ auth: frozen }), waf: { score: 3, rules: ['x'] } });
   const mutable: { n: number } = { n: 1 };
@@ -96,7 +114,16 @@ test('annotations are logged as JSON; a frozen one is serialised once and reused
   assert.equal(line({ 'we"ird': 'v' })['we"ird'], 'v');
   // non-ASCII text in annotations and their keys is written as \u escapes: the same JSON values
   const text = { consumer: 'Zoë 😀 \u202e', lone: '\ud800' };
-  const raw = accessLogLine({ ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }), annotationsIfAny: { 'ключ': text, f: Object.freeze({ ...text }) } } as unknown as RequestContext, 200, 1, NO_REDACTION, 0);
+  const raw = accessLogLine(
+    {
+      ...ctxWith({ path: '/', host: 'h', id: 'i', reason: null, query: '' }),
+      annotationsIfAny: { ключ: text, f: Object.freeze({ ...text }) },
+    } as unknown as RequestContext,
+    200,
+    1,
+    NO_REDACTION,
+    0,
+  );
   assert.match(raw, /^[\x00-\x7f]*$/);
   const o = JSON.parse(raw) as Record<string, unknown>;
   assert.deepEqual(o['ключ'], text);
@@ -142,7 +169,12 @@ test('request ids and client IPs, which lines carry unescaped, never need escapi
   // whatever a client puts in forwarding headers, behind a trusted proxy
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), (xff, fwd) => {
-      for (const ip of [resolveClientIp('127.0.0.1', xff, trusted), resolveClientIp('::1', fwd, forwarded), resolveClientIp('127.0.0.1', [xff, '10.0.0.1'], trusted), resolveClientIp('127.0.0.1', [fwd, 'for=10.0.0.1'], forwarded)])
+      for (const ip of [
+        resolveClientIp('127.0.0.1', xff, trusted),
+        resolveClientIp('::1', fwd, forwarded),
+        resolveClientIp('127.0.0.1', [xff, '10.0.0.1'], trusted),
+        resolveClientIp('127.0.0.1', [fwd, 'for=10.0.0.1'], forwarded),
+      ])
         assert.ok(safe(ip), JSON.stringify(ip));
     }),
     { numRuns: 3000 },

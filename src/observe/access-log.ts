@@ -63,8 +63,6 @@ function ms(x: number | null): string {
   return int(i) + (FRACTION[us - i * 1000] as string);
 }
 
-
-
 const bound = (s: string | null, n: number): string | null => (s !== null && s.length > n ? `${s.slice(0, n)}...` : s);
 
 /** consumer, tenant and decision; most lines, anonymous and allowed, share one string */
@@ -147,7 +145,7 @@ export class LineFormatter {
     const ann = r.annotations;
     if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
     return `${line}}\n`;
-}
+  }
 
   /**
    * The end of a line: the fields whose values repeat across requests (method, route id, upstream

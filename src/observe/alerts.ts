@@ -150,9 +150,16 @@ export class AlertEngine {
   constructor(private readonly services: Services) {
     const m = services.metrics;
     this.counters = {
-      sent: m.counter<'webhook' | 'result'>('portcullis_alert_webhook_deliveries_total', 'Alert webhook deliveries by webhook and result (delivered, rejected, failed).', ['webhook', 'result']),
+      sent: m.counter<'webhook' | 'result'>(
+        'portcullis_alert_webhook_deliveries_total',
+        'Alert webhook deliveries by webhook and result (delivered, rejected, failed).',
+        ['webhook', 'result'],
+      ),
       dropped: m.counter<'webhook'>('portcullis_alert_webhook_dropped_total', 'Alert notifications dropped because the webhook queue was full.', ['webhook']),
-      notifications: m.counter<'name' | 'status'>('portcullis_alert_notifications_total', 'Alert notifications by alert name and status (firing, resolved).', ['name', 'status']),
+      notifications: m.counter<'name' | 'status'>('portcullis_alert_notifications_total', 'Alert notifications by alert name and status (firing, resolved).', [
+        'name',
+        'status',
+      ]),
     };
   }
 
@@ -332,7 +339,19 @@ export class AlertEngine {
       if (this.lastNotified.size >= FAULTS_MAX) this.lastNotified.clear();
       this.lastNotified.set(id, now);
       this.notify(
-        { kind: 'fault', status: 'firing', name: `fault.${kind}`, severity: cfg.faults.severity, scope: { by: 'fault', key }, metric: null, value: null, threshold: null, started_at: new Date(now).toISOString(), summary: `gateway fault: ${kind} (${key})`, details },
+        {
+          kind: 'fault',
+          status: 'firing',
+          name: `fault.${kind}`,
+          severity: cfg.faults.severity,
+          scope: { by: 'fault', key },
+          metric: null,
+          value: null,
+          threshold: null,
+          started_at: new Date(now).toISOString(),
+          summary: `gateway fault: ${kind} (${key})`,
+          details,
+        },
         now,
       );
     }
@@ -351,17 +370,39 @@ export class AlertEngine {
     if (!f.notified) return;
     const name = f.source === 'fault' ? `fault.${f.kind}` : f.kind;
     this.notify(
-      { kind: f.source, status: 'resolved', name, severity: f.severity, scope: { by: f.source === 'fault' ? 'fault' : 'client', key: f.key }, metric: null, value: null, threshold: null, started_at: new Date(f.firstAt).toISOString(), summary: `${name} resolved (${f.key})`, details: f.details },
+      {
+        kind: f.source,
+        status: 'resolved',
+        name,
+        severity: f.severity,
+        scope: { by: f.source === 'fault' ? 'fault' : 'client', key: f.key },
+        metric: null,
+        value: null,
+        threshold: null,
+        started_at: new Date(f.firstAt).toISOString(),
+        summary: `${name} resolved (${f.key})`,
+        details: f.details,
+      },
       now,
     );
   }
 
   /** A notification from the abuse detectors (detector triggered, client banned or throttled). */
-  notifyAbuse(a: { name: string; client: string; detector: string; action: string; value: number; until: number | null; mode: string }, now = this.services.clock()): void {
+  notifyAbuse(
+    a: { name: string; client: string; detector: string; action: string; value: number; until: number | null; mode: string },
+    now = this.services.clock(),
+  ): void {
     const cfg = this.config;
     if (!cfg || !cfg.enabled) return;
     const id = `abuse:${a.name}:${a.client}`;
-    const details = { client: a.client, detector: a.detector, action: a.action, value: a.value, mode: a.mode, ...(a.until !== null ? { until: new Date(a.until).toISOString() } : {}) };
+    const details = {
+      client: a.client,
+      detector: a.detector,
+      action: a.action,
+      value: a.value,
+      mode: a.mode,
+      ...(a.until !== null ? { until: new Date(a.until).toISOString() } : {}),
+    };
     const existing = this.faults.get(id);
     if (existing) {
       existing.lastAt = now;
@@ -369,7 +410,17 @@ export class AlertEngine {
       return;
     }
     if (this.faults.size < FAULTS_MAX) {
-      this.faults.set(id, { kind: a.name, key: a.client, details, firstAt: now, lastAt: now, notified: true, until: a.until ?? now + cfg.faults.resolve_after_ms, source: 'abuse', severity: a.action === 'ban' ? 'critical' : 'warning' });
+      this.faults.set(id, {
+        kind: a.name,
+        key: a.client,
+        details,
+        firstAt: now,
+        lastAt: now,
+        notified: true,
+        until: a.until ?? now + cfg.faults.resolve_after_ms,
+        source: 'abuse',
+        severity: a.action === 'ban' ? 'critical' : 'warning',
+      });
     }
     this.notify(
       {
@@ -396,11 +447,21 @@ export class AlertEngine {
     this.counters.notifications.inc({ name: n.name, status: n.status });
     const cfg = this.config;
     if (cfg?.sinks.log !== false) {
-      this.services.logger.warn({ event: `alert.${n.status}`, alert: n.name, kind: n.kind, severity: n.severity, scope: n.scope, value: n.value, threshold: n.threshold }, n.summary);
+      this.services.logger.warn(
+        { event: `alert.${n.status}`, alert: n.name, kind: n.kind, severity: n.severity, scope: n.scope, value: n.value, threshold: n.threshold },
+        n.summary,
+      );
     }
     if (n.kind !== 'abuse') {
       // bans are audited by the abuse engine itself
-      this.services.audit(n.status === 'firing' ? 'alert_fired' : 'alert_resolved', { name: n.name, kind: n.kind, severity: n.severity, scope: n.scope, value: n.value, threshold: n.threshold });
+      this.services.audit(n.status === 'firing' ? 'alert_fired' : 'alert_resolved', {
+        name: n.name,
+        kind: n.kind,
+        severity: n.severity,
+        scope: n.scope,
+        value: n.value,
+        threshold: n.threshold,
+      });
     }
     for (const s of this.sinks) s.send(full as unknown as Record<string, unknown>);
   }
@@ -411,12 +472,31 @@ export class AlertEngine {
     for (const rt of this.rules) {
       for (const [key, e] of rt.series) {
         if (e.state.status === 'inactive') continue;
-        out.push({ kind: 'rule', name: rt.rule.name, status: e.state.status, severity: rt.rule.severity, scope: { by: rt.rule.by, key }, value: round(e.value), threshold: rt.rule.threshold, since: new Date(e.state.since).toISOString() });
+        out.push({
+          kind: 'rule',
+          name: rt.rule.name,
+          status: e.state.status,
+          severity: rt.rule.severity,
+          scope: { by: rt.rule.by, key },
+          value: round(e.value),
+          threshold: rt.rule.threshold,
+          since: new Date(e.state.since).toISOString(),
+        });
       }
     }
     for (const f of this.faults.values()) {
       if (f.until !== null && f.until <= now) continue;
-      out.push({ kind: f.source, name: f.source === 'fault' ? `fault.${f.kind}` : f.kind, status: 'firing', severity: f.severity, scope: { by: f.source === 'fault' ? 'fault' : 'client', key: f.key }, value: null, threshold: null, since: new Date(f.firstAt).toISOString(), details: f.details });
+      out.push({
+        kind: f.source,
+        name: f.source === 'fault' ? `fault.${f.kind}` : f.kind,
+        status: 'firing',
+        severity: f.severity,
+        scope: { by: f.source === 'fault' ? 'fault' : 'client', key: f.key },
+        value: null,
+        threshold: null,
+        since: new Date(f.firstAt).toISOString(),
+        details: f.details,
+      });
     }
     return out;
   }
@@ -479,7 +559,10 @@ export function alertsObserver(services: Services, cfg: AlertsConfig): { readonl
   let closed = false;
   const observe: ExchangeObserver = (r) => {
     const o = r.outcome;
-    engine.observeExchange({ status: r.status, decision: o.decision, code: o.code, routeId: r.routeId, consumer: r.consumer, tenant: r.tenant, latencyMs: r.latencyMs }, r.time);
+    engine.observeExchange(
+      { status: r.status, decision: o.decision, code: o.code, routeId: r.routeId, consumer: r.consumer, tenant: r.tenant, latencyMs: r.latencyMs },
+      r.time,
+    );
   };
   return {
     observe: cfg.enabled ? observe : null,

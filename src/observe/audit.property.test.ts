@@ -37,7 +37,8 @@ test('removing or swapping lines is always reported at the first affected line',
     fc.property(fc.integer({ min: 0, max: 9 }), (i) => {
       const removed = lines.filter((_, j) => j !== i);
       const r = verifyAuditText(`${removed.join('\n')}\n`);
-      if (i === 9) assert.equal(r.ok, true); // the last line removed leaves a valid shorter chain
+      if (i === 9)
+        assert.equal(r.ok, true); // the last line removed leaves a valid shorter chain
       else assert.ok(!r.ok && r.line === i + 1 && r.problem === 'removed', JSON.stringify(r));
     }),
   );

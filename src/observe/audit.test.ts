@@ -18,7 +18,11 @@ function genuineLog(n = 6): { file: string; lines: string[] } {
 
 async function verify(file: string): Promise<{ code: number; out: string }> {
   const out: string[] = [];
-  const code = await auditCommand(['verify', file], (s) => out.push(s), (s) => out.push(s));
+  const code = await auditCommand(
+    ['verify', file],
+    (s) => out.push(s),
+    (s) => out.push(s),
+  );
   return { code, out: out.join('\n') };
 }
 
@@ -103,8 +107,22 @@ test('secrets in audit data are redacted', () => {
 });
 
 test('audit verify exits 2 on usage errors and unreadable files', async () => {
-  assert.equal(await auditCommand(['check', 'x'], () => {}, () => {}), 2);
-  assert.equal(await auditCommand(['verify', '/nonexistent/audit.jsonl'], () => {}, () => {}), 2);
+  assert.equal(
+    await auditCommand(
+      ['check', 'x'],
+      () => {},
+      () => {},
+    ),
+    2,
+  );
+  assert.equal(
+    await auditCommand(
+      ['verify', '/nonexistent/audit.jsonl'],
+      () => {},
+      () => {},
+    ),
+    2,
+  );
 });
 
 test('a disabled audit log writes nothing', () => {

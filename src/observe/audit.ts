@@ -36,13 +36,19 @@ export const auditSchema: JsonSchema = {
     'Security audit log: an append-only, hash-chained JSON-lines file (config loads and reloads, admin actions, bans, alerts). Check it with `portcullis audit verify FILE`.',
   properties: {
     enabled: { type: 'boolean', default: false, description: 'Write the audit log. Off by default because it creates a file; turn it on in production.' },
-    path: { type: 'string', default: 'portcullis-audit.jsonl', minLength: 1, description: 'File the entries are appended to (relative paths: to the config file\'s directory when known, else the working directory). Created with mode 0600.' },
+    path: {
+      type: 'string',
+      default: 'portcullis-audit.jsonl',
+      minLength: 1,
+      description:
+        "File the entries are appended to (relative paths: to the config file's directory when known, else the working directory). Created with mode 0600.",
+    },
     checkpoints: {
       type: 'object',
       additionalProperties: false,
       default: {},
       description:
-        'Keyed checkpoints that let `portcullis audit verify` detect lines cut off the end of the log (and a chain rewritten with recomputed hashes): an HMAC over the line count and the last line\'s hash, appended to a separate file when the log opens, periodically while it grows, and on clean shutdown. Off without `key`; keep the checkpoint file where whoever can write the log cannot (another volume, a log shipper).',
+        "Keyed checkpoints that let `portcullis audit verify` detect lines cut off the end of the log (and a chain rewritten with recomputed hashes): an HMAC over the line count and the last line's hash, appended to a separate file when the log opens, periodically while it grows, and on clean shutdown. Off without `key`; keep the checkpoint file where whoever can write the log cannot (another volume, a log shipper).",
       properties: {
         key: {
           type: 'string',
@@ -53,7 +59,7 @@ export const auditSchema: JsonSchema = {
         path: {
           type: 'string',
           minLength: 1,
-          description: 'File the checkpoints are appended to (mode 0600; relative paths as `path`). Default: the log\'s path with `.checkpoints` appended.',
+          description: "File the checkpoints are appended to (mode 0600; relative paths as `path`). Default: the log's path with `.checkpoints` appended.",
         },
         interval_s: {
           type: 'integer',
@@ -125,8 +131,19 @@ export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
 }
 
 /** Builds the line for the entry following (`prevLine`, `prevSeq`). Pure. */
-export function makeLine(prev: { line: string | null; seq: number }, event: string, data: Record<string, unknown>, now: number): { line: string; entry: AuditEntry } {
-  const base = { seq: prev.seq + 1, time: new Date(now).toISOString(), event, data: scrub(data) as Record<string, unknown>, prev: prev.line === null ? GENESIS : sha256(prev.line) };
+export function makeLine(
+  prev: { line: string | null; seq: number },
+  event: string,
+  data: Record<string, unknown>,
+  now: number,
+): { line: string; entry: AuditEntry } {
+  const base = {
+    seq: prev.seq + 1,
+    time: new Date(now).toISOString(),
+    event,
+    data: scrub(data) as Record<string, unknown>,
+    prev: prev.line === null ? GENESIS : sha256(prev.line),
+  };
   const entry: AuditEntry = { ...base, hash: entryHash(base) };
   return { line: JSON.stringify(entry), entry };
 }
@@ -178,7 +195,9 @@ export interface Checkpoint {
 }
 
 export function checkpointMac(key: Buffer, c: Omit<Checkpoint, 'mac'>): string {
-  return createHmac('sha256', key).update(canonicalJson({ v: c.v, lines: c.lines, head: c.head, time: c.time })).digest('hex');
+  return createHmac('sha256', key)
+    .update(canonicalJson({ v: c.v, lines: c.lines, head: c.head, time: c.time }))
+    .digest('hex');
 }
 
 /** The checkpoint line for a log of `lines` lines whose last line is `last`. Pure. */
@@ -278,7 +297,11 @@ const disabled: AuditLog = { path: null, write() {}, close() {} };
 export function checkpointSettings(a: Partial<AuditConfig>, logPath: string, base: string): CheckpointSettings | null {
   const c = a.checkpoints;
   if (c?.key === undefined || c.key === '') return null;
-  return { key: Buffer.from(c.key, 'utf8'), path: c.path !== undefined ? resolve(base, c.path) : `${logPath}.checkpoints`, intervalMs: (c.interval_s ?? 10) * 1000 };
+  return {
+    key: Buffer.from(c.key, 'utf8'),
+    path: c.path !== undefined ? resolve(base, c.path) : `${logPath}.checkpoints`,
+    intervalMs: (c.interval_s ?? 10) * 1000,
+  };
 }
 
 /**
@@ -315,7 +338,8 @@ export type VerifyResult =
 function parseEntry(line: string): AuditEntry | null {
   try {
     const e = JSON.parse(line) as Partial<AuditEntry>;
-    if (typeof e.seq !== 'number' || typeof e.time !== 'string' || typeof e.event !== 'string' || typeof e.prev !== 'string' || typeof e.hash !== 'string') return null;
+    if (typeof e.seq !== 'number' || typeof e.time !== 'string' || typeof e.event !== 'string' || typeof e.prev !== 'string' || typeof e.hash !== 'string')
+      return null;
     if (e.data === null || typeof e.data !== 'object') return null;
     return e as AuditEntry;
   } catch {
@@ -334,16 +358,31 @@ export function verifyAuditText(text: string): VerifyResult {
     const line = lines[i] as string;
     const e = entries[i];
     const n = i + 1;
-    if (!e) return { ok: false, entries: lines.length, line: n, seq: null, problem: 'malformed', message: `line ${n} is not an audit entry (edited or truncated)` };
+    if (!e)
+      return { ok: false, entries: lines.length, line: n, seq: null, problem: 'malformed', message: `line ${n} is not an audit entry (edited or truncated)` };
     if (entryHash(e) !== e.hash) {
-      return { ok: false, entries: lines.length, line: n, seq: e.seq, problem: 'edited', message: `line ${n} (seq ${e.seq}) was edited: its content does not match its hash` };
+      return {
+        ok: false,
+        entries: lines.length,
+        line: n,
+        seq: e.seq,
+        problem: 'edited',
+        message: `line ${n} (seq ${e.seq}) was edited: its content does not match its hash`,
+      };
     }
     const expected = prevSeq + 1;
     if (e.seq === expected) {
       const link = prevLine === null ? GENESIS : sha256(prevLine);
       if (e.prev !== link) {
         if (prevLine === null) {
-          return { ok: false, entries: lines.length, line: n, seq: e.seq, problem: 'edited', message: `line ${n} (seq ${e.seq}) was edited: the first entry must link to the genesis hash` };
+          return {
+            ok: false,
+            entries: lines.length,
+            line: n,
+            seq: e.seq,
+            problem: 'edited',
+            message: `line ${n} (seq ${e.seq}) was edited: the first entry must link to the genesis hash`,
+          };
         }
         return {
           ok: false,
@@ -357,12 +396,33 @@ export function verifyAuditText(text: string): VerifyResult {
     } else if (e.seq > expected) {
       const later = entries.findIndex((x, j) => j > i && x !== null && x.seq === expected);
       if (later >= 0) {
-        return { ok: false, entries: lines.length, line: n, seq: e.seq, problem: 'reordered', message: `line ${n} (seq ${e.seq}) is out of order: seq ${expected} appears later, at line ${later + 1}` };
+        return {
+          ok: false,
+          entries: lines.length,
+          line: n,
+          seq: e.seq,
+          problem: 'reordered',
+          message: `line ${n} (seq ${e.seq}) is out of order: seq ${expected} appears later, at line ${later + 1}`,
+        };
       }
       const missing = e.seq - expected === 1 ? `seq ${expected}` : `seq ${expected}..${e.seq - 1}`;
-      return { ok: false, entries: lines.length, line: n, seq: e.seq, problem: 'removed', message: `entries before line ${n} were removed (${missing} missing)` };
+      return {
+        ok: false,
+        entries: lines.length,
+        line: n,
+        seq: e.seq,
+        problem: 'removed',
+        message: `entries before line ${n} were removed (${missing} missing)`,
+      };
     } else {
-      return { ok: false, entries: lines.length, line: n, seq: e.seq, problem: 'reordered', message: `line ${n} (seq ${e.seq}) is out of order: expected seq ${expected}` };
+      return {
+        ok: false,
+        entries: lines.length,
+        line: n,
+        seq: e.seq,
+        problem: 'reordered',
+        message: `line ${n} (seq ${e.seq}) is out of order: expected seq ${expected}`,
+      };
     }
     prevLine = line;
     prevSeq = e.seq;
@@ -422,14 +482,29 @@ export function verifyCheckpoints(logText: string, checkpointText: string | null
     return timingSafeEqual(want, Buffer.from(c.mac, 'hex'));
   });
   if (!macOk.some((x) => x)) {
-    return { status: 'unverifiable', message: `none of the ${cps.length} checkpoints verifies with this key (a wrong key, or the checkpoint file was replaced)` };
+    return {
+      status: 'unverifiable',
+      message: `none of the ${cps.length} checkpoints verifies with this key (a wrong key, or the checkpoint file was replaced)`,
+    };
   }
   let last: Checkpoint | null = null;
   for (let i = 0; i < cps.length; i++) {
     const c = parsed[i];
     const n = i + 1;
-    if (c === null || c === undefined) return { status: 'tampered', problem: 'checkpoint-malformed', checkpoint: n, message: `checkpoint line ${n} is not a checkpoint (the checkpoint file was edited)` };
-    if (macOk[i] !== true) return { status: 'tampered', problem: 'checkpoint-forged', checkpoint: n, message: `checkpoint line ${n} (${c.time}) does not verify with this key (forged or edited)` };
+    if (c === null || c === undefined)
+      return {
+        status: 'tampered',
+        problem: 'checkpoint-malformed',
+        checkpoint: n,
+        message: `checkpoint line ${n} is not a checkpoint (the checkpoint file was edited)`,
+      };
+    if (macOk[i] !== true)
+      return {
+        status: 'tampered',
+        problem: 'checkpoint-forged',
+        checkpoint: n,
+        message: `checkpoint line ${n} (${c.time}) does not verify with this key (forged or edited)`,
+      };
     if (c.lines > lines.length) {
       const cut = c.lines - lines.length;
       return {

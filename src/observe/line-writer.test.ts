@@ -11,7 +11,10 @@ test('every line reaches the file once, in order and intact, across batch bounda
   const want: string[] = [];
   for (let i = 0; i < 5000; i++) {
     // lines are ASCII (access-log lines write non-ASCII characters as JSON \u escapes)
-    const line = i % 997 === 0 ? `{"i":${i},"big":"${'\\u00e9\\u20ac'.repeat(2000)}"}` : `{"i":${i},"t":"O'Brien \\u2014 \\u00fcn\\u00efc\\u00f8d\\u00e9 ${'x'.repeat(i % 50)}"}`;
+    const line =
+      i % 997 === 0
+        ? `{"i":${i},"big":"${'\\u00e9\\u20ac'.repeat(2000)}"}`
+        : `{"i":${i},"t":"O'Brien \\u2014 \\u00fcn\\u00efc\\u00f8d\\u00e9 ${'x'.repeat(i % 50)}"}`;
     want.push(line);
     w.write(`${line}\n`);
     if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 10)); // let the timer flush a partial batch

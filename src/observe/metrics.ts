@@ -39,7 +39,12 @@ export class Metrics implements KernelMetrics {
     this.registry = new client.Registry();
     const r = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: 'portcullis_process_' });
-    this.requests = new FastCounter('portcullis_requests_total', 'Requests by route, status class and decision.', ['route', 'status_class', 'decision', 'listener']);
+    this.requests = new FastCounter('portcullis_requests_total', 'Requests by route, status class and decision.', [
+      'route',
+      'status_class',
+      'decision',
+      'listener',
+    ]);
     register(this.registry, this.requests);
     this.denials = new client.Counter({
       name: 'portcullis_denials_total',
@@ -60,7 +65,12 @@ export class Metrics implements KernelMetrics {
       LATENCY_BUCKETS,
     );
     register(this.registry, this.latency);
-    this.upstreamLatency = new FastHistogram('portcullis_upstream_duration_seconds', 'Time to the upstream response headers, by upstream.', 'upstream', LATENCY_BUCKETS);
+    this.upstreamLatency = new FastHistogram(
+      'portcullis_upstream_duration_seconds',
+      'Time to the upstream response headers, by upstream.',
+      'upstream',
+      LATENCY_BUCKETS,
+    );
     register(this.registry, this.upstreamLatency);
     // a plain counter read at scrape time (an unlabelled prom-client inc/dec still hashes labels)
     const self = this;
@@ -113,10 +123,7 @@ export class Metrics implements KernelMetrics {
   }
 
   histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): client.Histogram<L> {
-    return this.getOrMake(
-      name,
-      () => new client.Histogram<L>({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }),
-    );
+    return this.getOrMake(name, () => new client.Histogram<L>({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }));
   }
 
   /** A histogram with one label, updated without label hashing (fast-metrics.ts); for per-request series of stages. */

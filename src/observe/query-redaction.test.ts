@@ -35,7 +35,10 @@ test('every spelling of a secret name has its value redacted, and only its value
     ['user[password]=abc', `user[password]=${REDACTED}`],
     ['user.password=abc', `user.password=${REDACTED}`],
     ['a=1;password=abc', `a=1;password=${REDACTED}`],
-    ['X-Amz-Signature=abc&X-Amz-Credential=def&X-Amz-Security-Token=ghi', `X-Amz-Signature=${REDACTED}&X-Amz-Credential=${REDACTED}&X-Amz-Security-Token=${REDACTED}`],
+    [
+      'X-Amz-Signature=abc&X-Amz-Credential=def&X-Amz-Security-Token=ghi',
+      `X-Amz-Signature=${REDACTED}&X-Amz-Credential=${REDACTED}&X-Amz-Security-Token=${REDACTED}`,
+    ],
     ['authToken=abc', `authToken=${REDACTED}`],
     ['new_password=abc', `new_password=${REDACTED}`],
     ['code=abc&state=xyz', `code=${REDACTED}&state=xyz`],
@@ -87,7 +90,18 @@ function reference(r: QueryRedaction, query: string): string {
 
 test('the cheap whole-query probe never skips a query the exact check would redact', () => {
   const lists = [DEFAULT_REDACT_QUERY, ['access_token', 'k3y', '*_pin', 'a.b'], ['x_y']];
-  const chars = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzAKPST_-.[] ;&=%+0123456789'.split(''), 'password', 'token', 'access', 'k3y', 'pin', 'x', 'y', '%5F', '%2e');
+  const chars = fc.constantFrom(
+    ...'abcdefghijklmnopqrstuvwxyzAKPST_-.[] ;&=%+0123456789'.split(''),
+    'password',
+    'token',
+    'access',
+    'k3y',
+    'pin',
+    'x',
+    'y',
+    '%5F',
+    '%2e',
+  );
   const query = fc.array(chars, { maxLength: 40 }).map((a) => a.join(''));
   for (const list of lists) {
     const r = new QueryRedaction(list);
@@ -101,17 +115,31 @@ test('the cheap whole-query probe never skips a query the exact check would reda
 });
 
 test('a secret value never survives any case, percent-encoding, bracket suffix or separator of its name', () => {
-  const names = fc.constantFrom('refresh_token', 'client_secret', 'password', 'passwd', 'pwd', 'session', 'jsessionid', 'api_key', 'access_token', 'private_key', 'otp');
-  const spelling = fc.tuple(names, fc.array(fc.nat(3), { minLength: 20, maxLength: 20 }), fc.constantFrom('', '[]', '[0]', '[x]'), fc.boolean()).map(([n, picks, suffix, nest]) => {
-    let out = '';
-    for (let i = 0; i < n.length; i++) {
-      const c = n[i] as string;
-      const hex = `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
-      const p = picks[i % picks.length] as number;
-      out += p === 0 ? c : p === 1 ? c.toUpperCase() : p === 2 ? hex : `%25${hex.slice(1)}`;
-    }
-    return nest ? `user[${out}]${suffix}` : `${out}${suffix}`;
-  });
+  const names = fc.constantFrom(
+    'refresh_token',
+    'client_secret',
+    'password',
+    'passwd',
+    'pwd',
+    'session',
+    'jsessionid',
+    'api_key',
+    'access_token',
+    'private_key',
+    'otp',
+  );
+  const spelling = fc
+    .tuple(names, fc.array(fc.nat(3), { minLength: 20, maxLength: 20 }), fc.constantFrom('', '[]', '[0]', '[x]'), fc.boolean())
+    .map(([n, picks, suffix, nest]) => {
+      let out = '';
+      for (let i = 0; i < n.length; i++) {
+        const c = n[i] as string;
+        const hex = `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+        const p = picks[i % picks.length] as number;
+        out += p === 0 ? c : p === 1 ? c.toUpperCase() : p === 2 ? hex : `%25${hex.slice(1)}`;
+      }
+      return nest ? `user[${out}]${suffix}` : `${out}${suffix}`;
+    });
   const value = fc.stringMatching(/^[A-Za-z0-9]{8,24}$/).map((v) => `SECRETVALUE${v}`);
   fc.assert(
     fc.property(spelling, value, fc.constantFrom('&', ';'), (name, v, sep) => {

@@ -32,19 +32,48 @@ export const DEFAULT_REDACT_QUERY: readonly string[] = [
   // client_secret, secret, api_secret
   '*secret',
   // passwords: password, new_password, passwd, pwd, pass, passphrase
-  '*password', '*passwd', 'pwd', 'pass', 'passphrase',
+  '*password',
+  '*passwd',
+  'pwd',
+  'pass',
+  'passphrase',
   // API keys: key (Google), apikey, api_key, x-api-key, subscription-key (Azure), access and private keys
-  'key', '*apikey', '*api_key', '*api-key', 'access_key', 'secret_key', 'private_key', 'subscription-key', 'subscription_key',
+  'key',
+  '*apikey',
+  '*api_key',
+  '*api-key',
+  'access_key',
+  'secret_key',
+  'private_key',
+  'subscription-key',
+  'subscription_key',
   // session ids: session, sessionid, JSESSIONID (Java), PHPSESSID, sid
-  'session', 'sessionid', 'session_id', 'jsessionid', 'phpsessid', 'sid',
+  'session',
+  'sessionid',
+  'session_id',
+  'jsessionid',
+  'phpsessid',
+  'sid',
   // credentials named as such: auth, authorization, credential(s), X-Amz-Credential, X-Goog-Credential
-  'auth', 'authorization', '*credential', 'credentials',
+  'auth',
+  'authorization',
+  '*credential',
+  'credentials',
   // assertions and codes that buy a token: jwt, assertion (RFC 7523), client_assertion, SAMLResponse, authorization code, PKCE verifier, device code, CAS ticket
-  'jwt', '*assertion', 'samlresponse', 'code', 'code_verifier', 'device_code', 'ticket',
+  'jwt',
+  '*assertion',
+  'samlresponse',
+  'code',
+  'code_verifier',
+  'device_code',
+  'ticket',
   // one-time passwords
-  'otp', 'totp', 'passcode',
+  'otp',
+  'totp',
+  'passcode',
   // signatures of signed URLs: signature, sig (Azure SAS), X-Amz-Signature, X-Goog-Signature
-  '*signature', 'sig',
+  '*signature',
+  'sig',
 ];
 
 /** Most percent-decoding rounds applied to a name (each round only when the last one changed it). */

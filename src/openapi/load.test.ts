@@ -22,7 +22,10 @@ test('loads a 3.0 document and dereferences relative-file $refs into shared comp
   assert.equal(cat['properties']['children']['items'], cat);
   // path-level parameters are merged into each operation; $ref'd parameters are resolved
   const get = ops.find((o) => o.key === 'getItem');
-  assert.deepEqual(get?.parameters.map((p) => `${p.in}:${p.name}`), ['path:id', 'header:X-Trace-Tag', 'cookie:session']);
+  assert.deepEqual(
+    get?.parameters.map((p) => `${p.in}:${p.name}`),
+    ['path:id', 'header:X-Trace-Tag', 'cookie:session'],
+  );
   const list = ops.find((o) => o.key === 'listItems');
   assert.equal(list?.parameters[0]?.name, 'limit');
   assert.deepEqual(list?.security, []);
@@ -34,7 +37,10 @@ test('loads a 3.1 document with shared components from the same separate file', 
   const spec = await loadOpenApi(LIBRARY);
   assert.equal(spec.version, '3.1');
   const ops = listOperations(spec);
-  assert.deepEqual(ops.map((o) => o.key), ['listBooks', 'createBook', 'getBook', 'patchBook', 'uploadCover']);
+  assert.deepEqual(
+    ops.map((o) => o.key),
+    ['listBooks', 'createBook', 'getBook', 'patchBook', 'uploadCover'],
+  );
   const book = ops[1]?.requestBody?.content['application/json']?.schema as Record<string, any>;
   assert.equal(book['allOf'][1]['properties']['tags']['items']['maxLength'], 20);
 });
@@ -67,6 +73,9 @@ test('a document that is not OpenAPI 3.x is refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pc-oas-'));
   writeFileSync(join(dir, 'swagger.yaml'), 'swagger: "2.0"\npaths: {}\n');
   await assert.rejects(loadOpenApi(join(dir, 'swagger.yaml')), /Swagger 2\.0 is not supported/);
-  writeFileSync(join(dir, 'remote.yaml'), 'openapi: 3.0.0\npaths:\n  /x:\n    get:\n      parameters:\n        - $ref: "http://127.0.0.1:1/p.yaml"\n      responses: {}\n');
+  writeFileSync(
+    join(dir, 'remote.yaml'),
+    'openapi: 3.0.0\npaths:\n  /x:\n    get:\n      parameters:\n        - $ref: "http://127.0.0.1:1/p.yaml"\n      responses: {}\n',
+  );
   await assert.rejects(loadOpenApi(join(dir, 'remote.yaml')), ConfigError);
 });

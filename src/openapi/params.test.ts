@@ -13,29 +13,90 @@ const plain = (o: unknown) => JSON.parse(JSON.stringify(o)) as unknown;
 test('form style with explode (the default) collects repeated names into arrays', () => {
   const tags = spec({ name: 'tags', in: 'query', schema: { type: 'array', items: { type: 'string' } } });
   const limit = spec({ name: 'limit', in: 'query', schema: { type: 'integer' } });
-  assert.deepEqual(plain(queryValues([['tags', 'a'], ['tags', 'b'], ['limit', '5'], ['other', 'x']], [tags, limit])), { tags: ['a', 'b'], limit: '5' });
+  assert.deepEqual(
+    plain(
+      queryValues(
+        [
+          ['tags', 'a'],
+          ['tags', 'b'],
+          ['limit', '5'],
+          ['other', 'x'],
+        ],
+        [tags, limit],
+      ),
+    ),
+    { tags: ['a', 'b'], limit: '5' },
+  );
 });
 
 test('a repeated scalar query parameter stays an array so that the schema refuses it', () => {
   const limit = spec({ name: 'limit', in: 'query', schema: { type: 'integer' } });
-  assert.deepEqual(plain(queryValues([['limit', '1'], ['limit', '2']], [limit])), { limit: ['1', '2'] });
+  assert.deepEqual(
+    plain(
+      queryValues(
+        [
+          ['limit', '1'],
+          ['limit', '2'],
+        ],
+        [limit],
+      ),
+    ),
+    { limit: ['1', '2'] },
+  );
 });
 
 test('form without explode, spaceDelimited and pipeDelimited split one value', () => {
   const csv = spec({ name: 'ids', in: 'query', explode: false, schema: { type: 'array' } });
   const sp = spec({ name: 's', in: 'query', style: 'spaceDelimited', explode: false, schema: { type: 'array' } });
   const pp = spec({ name: 'p', in: 'query', style: 'pipeDelimited', explode: false, schema: { type: 'array' } });
-  assert.deepEqual(plain(queryValues([['ids', '1,2,3'], ['s', 'a b'], ['p', 'x|y']], [csv, sp, pp])), { ids: ['1', '2', '3'], s: ['a', 'b'], p: ['x', 'y'] });
+  assert.deepEqual(
+    plain(
+      queryValues(
+        [
+          ['ids', '1,2,3'],
+          ['s', 'a b'],
+          ['p', 'x|y'],
+        ],
+        [csv, sp, pp],
+      ),
+    ),
+    { ids: ['1', '2', '3'], s: ['a', 'b'], p: ['x', 'y'] },
+  );
 });
 
 test('deepObject collects bracketed properties and ignores nested brackets', () => {
   const f = spec({ name: 'filter', in: 'query', style: 'deepObject', schema: { type: 'object' } });
-  assert.deepEqual(plain(queryValues([['filter[name]', 'x'], ['filter[min]', '3'], ['filter[a][b]', 'z'], ['filterx', '1']], [f])), { filter: { name: 'x', min: '3' } });
+  assert.deepEqual(
+    plain(
+      queryValues(
+        [
+          ['filter[name]', 'x'],
+          ['filter[min]', '3'],
+          ['filter[a][b]', 'z'],
+          ['filterx', '1'],
+        ],
+        [f],
+      ),
+    ),
+    { filter: { name: 'x', min: '3' } },
+  );
 });
 
 test('an exploded form object takes its declared properties from the query', () => {
   const o = spec({ name: 'point', in: 'query', schema: { type: 'object', properties: { x: {}, y: {} } } });
-  assert.deepEqual(plain(queryValues([['x', '1'], ['y', '2'], ['z', '3']], [o])), { point: { x: '1', y: '2' } });
+  assert.deepEqual(
+    plain(
+      queryValues(
+        [
+          ['x', '1'],
+          ['y', '2'],
+          ['z', '3'],
+        ],
+        [o],
+      ),
+    ),
+    { point: { x: '1', y: '2' } },
+  );
 });
 
 test('simple style arrays and objects, label and matrix path parameters', () => {

@@ -103,7 +103,11 @@ export function deserialiseSimple(raw: string, spec: ParamSpec): unknown {
       if (spec.shape === 'array' && spec.explode) return v.split('.');
     } else if (spec.style === 'matrix') {
       const prefix = `;${spec.name}=`;
-      if (spec.shape === 'array' && spec.explode) return v.split(';').slice(1).map((x) => (x.startsWith(`${spec.name}=`) ? x.slice(spec.name.length + 1) : x));
+      if (spec.shape === 'array' && spec.explode)
+        return v
+          .split(';')
+          .slice(1)
+          .map((x) => (x.startsWith(`${spec.name}=`) ? x.slice(spec.name.length + 1) : x));
       if (!v.startsWith(prefix)) return raw;
       v = v.slice(prefix.length);
     }

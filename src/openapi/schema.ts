@@ -17,7 +17,20 @@ export type Direction = 'request' | 'response';
 
 const DROP = new Set(['discriminator', 'xml', 'example', 'externalDocs', 'nullable', '$schema', '$id', 'deprecated']);
 /** keywords whose value is one schema */
-const ONE = new Set(['not', 'items', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems', 'contains', 'propertyNames', 'if', 'then', 'else', 'additionalItems', 'contentSchema']);
+const ONE = new Set([
+  'not',
+  'items',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'contains',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+  'additionalItems',
+  'contentSchema',
+]);
 /** keywords whose value is an array of schemas */
 const MANY = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 /** keywords whose value is a map of schemas */

@@ -46,5 +46,8 @@ test('undefined schemes, unsupported types and conflicting JWT providers are err
   assert.equal(mapSecurity([{ nope: [] }], schemes, null).ok, false);
   assert.equal(mapSecurity([{ basic: [] }], schemes, null).ok, false);
   assert.equal(mapSecurity([{ bearer: [], oauth: ['s'] }], schemes, 'other').ok, false);
-  assert.deepEqual(mapSecurity([{ bearer: ['a'], oidc: ['b'] }], schemes, null), { ok: true, auth: { any_of: [{ jwt: { provider: 'corp', scopes: ['a', 'b'] } }] } });
+  assert.deepEqual(mapSecurity([{ bearer: ['a'], oidc: ['b'] }], schemes, null), {
+    ok: true,
+    auth: { any_of: [{ jwt: { provider: 'corp', scopes: ['a', 'b'] } }] },
+  });
 });

@@ -108,7 +108,15 @@ export function apiKeyQueryParams(doc: Readonly<Record<string, unknown>>): strin
   const out: string[] = [];
   for (const s of Object.values(schemes as Record<string, unknown>)) {
     const scheme = s as SecuritySchemeObject | null;
-    if (scheme !== null && typeof scheme === 'object' && scheme.type === 'apiKey' && scheme.in === 'query' && typeof scheme.name === 'string' && scheme.name !== '') out.push(scheme.name);
+    if (
+      scheme !== null &&
+      typeof scheme === 'object' &&
+      scheme.type === 'apiKey' &&
+      scheme.in === 'query' &&
+      typeof scheme.name === 'string' &&
+      scheme.name !== ''
+    )
+      out.push(scheme.name);
   }
   return out;
 }

@@ -18,7 +18,16 @@ import { isIdempotent, type Target, type UpstreamGroup } from './upstream.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import type { RequestContext } from '../core/stage.js';
 
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EAI_AGAIN',
+]);
 /**
  * Failures that are the upstream's (it did not answer, or answered badly): they count against its
  * health and adaptive limits. Anything else (undici refusing the request it was handed) is the
@@ -250,7 +259,16 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       truncated: body.length > ERROR_BODY_LOGGED,
     });
     const retry = headers['retry-after'];
-    a.replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_ERROR', status, ...(typeof retry === 'string' ? { headers: { 'retry-after': retry } } : {}), reason: `upstream status ${status}` }, 'proxy');
+    a.replies.reply(
+      ctx,
+      {
+        code: 'PC_ERR_UPSTREAM_ERROR',
+        status,
+        ...(typeof retry === 'string' ? { headers: { 'retry-after': retry } } : {}),
+        reason: `upstream status ${status}`,
+      },
+      'proxy',
+    );
   }
 
   /** An upstream attempt failed: retried when safe, else 502/504 (or the response is cut off). */
@@ -314,7 +332,10 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     group.report(target, up.statusCode < 500, Date.now());
     let body: Buffer = Buffer.concat(chunks, size);
     if (up.statusCode >= 500 && this.s.replace5xx) return this.replaceUpstreamError(a, up.statusCode, up.headers as Record<string, string | string[]>, body);
-    const meta: ResponseMeta = { status: up.statusCode, headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, this.s.notReturned) };
+    const meta: ResponseMeta = {
+      status: up.statusCode,
+      headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, this.s.notReturned),
+    };
     ctx.phase = 'respond';
     for (const st of route.respondStages) {
       try {

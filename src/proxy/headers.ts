@@ -7,7 +7,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { headerNameToString, parseRawHeaders } from './undici-internals.js';
 import { resolveClientHop, type TrustedProxies } from './client-ip.js';
 
-
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
@@ -20,7 +19,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'proxy-authenticate',
   'http2-settings',
 ]);
-
 
 /**
  * Request headers that upstream frameworks and their middleware read as the request's path,
@@ -116,7 +114,6 @@ export function notForwardedHeaders(strip: Iterable<string>, requestIdHeader: st
   return new Set([...HOP_BY_HOP, 'host', ...strip, ...FORWARDING, requestIdHeader]);
 }
 
-
 /**
  * Builds the upstream request headers as a flat [name, value, name, value, ...] list (undici takes
  * it as is; a list needs no object shape per request). `drop`: from notForwardedHeaders.
@@ -189,7 +186,10 @@ export function notReturnedHeaders(strip: Iterable<string>): ReadonlySet<string>
 }
 
 /** Filters upstream response headers (`drop`: notReturnedHeaders; Connection-listed removed). */
-export function clientResponseHeaders(src: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = HOP_BY_HOP): Record<string, string | string[]> {
+export function clientResponseHeaders(
+  src: Record<string, string | string[] | undefined>,
+  drop: ReadonlySet<string> = HOP_BY_HOP,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = connectionTokens(src.connection);
   for (const k in src) {
@@ -208,7 +208,12 @@ export function clientResponseHeaders(src: Record<string, string | string[] | un
  * removed, and headers the gateway sets itself left out (`own`: the request-id header,
  * lowercase; `extra`: stage response headers).
  */
-export function clientResponseHeaderList(raw: readonly Buffer[], own: string, extra: Readonly<Record<string, string>> | null, drop: ReadonlySet<string> = HOP_BY_HOP): string[] {
+export function clientResponseHeaderList(
+  raw: readonly Buffer[],
+  own: string,
+  extra: Readonly<Record<string, string>> | null,
+  drop: ReadonlySet<string> = HOP_BY_HOP,
+): string[] {
   const out: string[] = [];
   let conn: string[] | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {

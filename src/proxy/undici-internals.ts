@@ -29,15 +29,19 @@ export function checkUndiciInternals(): void {
   const version = (createRequire(import.meta.url)('undici/package.json') as { version: string }).version;
   const problems: string[] = [];
   if (version !== UNDICI_CHECKED) problems.push(`undici ${version} is installed, the gateway was checked against ${UNDICI_CHECKED}`);
-  if (typeof undiciUtil.headerNameToString !== 'function' || typeof undiciUtil.parseHeaders !== 'function') problems.push('undici/lib/core/util.js no longer has headerNameToString and parseHeaders');
+  if (typeof undiciUtil.headerNameToString !== 'function' || typeof undiciUtil.parseHeaders !== 'function')
+    problems.push('undici/lib/core/util.js no longer has headerNameToString and parseHeaders');
   else {
     if (headerNameToString(Buffer.from('Content-Type')) !== 'content-type' || headerNameToString(Buffer.from('X-Custom-Name')) !== 'x-custom-name') {
       problems.push('headerNameToString no longer lowercases header names');
     }
     const parsed = parseRawHeaders([Buffer.from('Vary'), Buffer.from('a'), Buffer.from('vary'), Buffer.from('b'), Buffer.from('ETag'), Buffer.from('"1"')]);
-    if (JSON.stringify(parsed) !== JSON.stringify({ vary: ['a', 'b'], etag: '"1"' })) problems.push('parseHeaders no longer groups repeated names under lowercase keys');
+    if (JSON.stringify(parsed) !== JSON.stringify({ vary: ['a', 'b'], etag: '"1"' }))
+      problems.push('parseHeaders no longer groups repeated names under lowercase keys');
   }
   if (problems.length > 0) {
-    throw new Error(`src/proxy/undici-internals.ts: ${problems.join('; ')}. Install undici ${UNDICI_CHECKED} (npm ci), or check these helpers against the new version and update UNDICI_CHECKED.`);
+    throw new Error(
+      `src/proxy/undici-internals.ts: ${problems.join('; ')}. Install undici ${UNDICI_CHECKED} (npm ci), or check these helpers against the new version and update UNDICI_CHECKED.`,
+    );
   }
 }

@@ -54,7 +54,9 @@ test('dot-dot segments are reported, single dots are not', () => {
 });
 
 const segment = fc.stringMatching(/^[A-Za-z0-9._~%/\\-]{0,12}$/);
-const rawPath = fc.array(fc.oneof(segment, fc.constantFrom('.', '..', '%2e', '%2E%2e', '', '%41', '%2f', '%c3%a9', '%25')), { maxLength: 8 }).map((xs) => `/${xs.join('/')}`);
+const rawPath = fc
+  .array(fc.oneof(segment, fc.constantFrom('.', '..', '%2e', '%2E%2e', '', '%41', '%2f', '%c3%a9', '%25')), { maxLength: 8 })
+  .map((xs) => `/${xs.join('/')}`);
 
 test('normalisation is idempotent and its output has no dot segments, empty segments or encoded separators', () => {
   fc.assert(
@@ -114,7 +116,8 @@ test('hostWithoutPort drops the port, keeps IPv6 brackets and lowercases', () =>
     [':80', ':80'],
     ['a:b:c', 'a:b'],
     ['', ''],
-  ] as const) assert.equal(hostWithoutPort(h), want, h);
+  ] as const)
+    assert.equal(hostWithoutPort(h), want, h);
   // the same as the last colon's position found by lastIndexOf, for any text
   fc.assert(
     fc.property(fc.string({ maxLength: 40 }), (h) => {

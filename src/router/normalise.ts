@@ -28,9 +28,7 @@ function hexVal(c: number): number {
 }
 
 function isUnreserved(b: number): boolean {
-  return (
-    (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e
-  );
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
 }
 
 /** Characters allowed raw in a path (pchar and '/'), RFC 3986. */
@@ -38,8 +36,13 @@ function isPathChar(c: number): boolean {
   return (
     isUnreserved(c) ||
     c === 0x2f || // /
-    c === 0x21 || c === 0x24 || (c >= 0x26 && c <= 0x2c) || c === 0x3b || c === 0x3d || // sub-delims ! $ & ' ( ) * + , ; =
-    c === 0x3a || c === 0x40 // : @
+    c === 0x21 ||
+    c === 0x24 ||
+    (c >= 0x26 && c <= 0x2c) ||
+    c === 0x3b ||
+    c === 0x3d || // sub-delims ! $ & ' ( ) * + , ; =
+    c === 0x3a ||
+    c === 0x40 // : @
   );
 }
 

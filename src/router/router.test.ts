@@ -5,7 +5,13 @@ import { Router } from './router.js';
 function router(): Router<string> {
   const r = new Router<string>();
   const add = (value: string, spec: { hosts?: string[]; methods?: string[]; path?: string; prefix?: string }) =>
-    r.add({ value, hosts: spec.hosts ?? null, methods: spec.methods ? new Set(spec.methods) : null, ...(spec.path ? { path: spec.path } : {}), ...(spec.prefix ? { prefix: spec.prefix } : {}) });
+    r.add({
+      value,
+      hosts: spec.hosts ?? null,
+      methods: spec.methods ? new Set(spec.methods) : null,
+      ...(spec.path ? { path: spec.path } : {}),
+      ...(spec.prefix ? { prefix: spec.prefix } : {}),
+    });
   add('exact', { path: '/items/special', methods: ['GET'] });
   add('tpl', { path: '/items/{id}', methods: ['GET', 'PUT'] });
   add('nested', { path: '/items/{id}/parts/{part}' });

@@ -263,7 +263,17 @@ function walkFirst<T>(node: Seg<T>, path: string, pos: number, method: string, v
 }
 
 /** walkFirst for folded lookups: static segments compared without case (an exact match first). */
-function walkFolded<T>(node: Seg<T>, path: string, pos: number, method: string, values: string[], all: Entry<T>[] | null, f: Folding, usedCase: boolean, usedEmpty = false): Entry<T> | null {
+function walkFolded<T>(
+  node: Seg<T>,
+  path: string,
+  pos: number,
+  method: string,
+  values: string[],
+  all: Entry<T>[] | null,
+  f: Folding,
+  usedCase: boolean,
+  usedEmpty = false,
+): Entry<T> | null {
   if (pos < 0) {
     for (const e of node.entries) if (allowsFold(e, f, usedCase) && (!usedEmpty || !(f.flags ?? e.fold).trailingSlash) && take(e, method, all)) return e;
     return null;

@@ -64,12 +64,7 @@ function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, 
   return overflow ? rawProblem('PC_ERR_HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large') : rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request');
 }
 
-export async function startListener(
-  cfg: ListenerConfig,
-  baseDir: string,
-  pipeline: Pipeline,
-  logger: Logger,
-): Promise<RunningListener> {
+export async function startListener(cfg: ListenerConfig, baseDir: string, pipeline: Pipeline, logger: Logger): Promise<RunningListener> {
   const base: http.ServerOptions = {
     maxHeaderSize: cfg.max_header_bytes,
     requestTimeout: cfg.request_timeout_ms,

@@ -82,16 +82,25 @@ test('the head is bounded by the listener max header bytes', () => {
 
 test('never throws, and its output is bounded by its input (property)', () => {
   const line = fc.stringMatching(/^[\x00-\xff]{0,80}$/);
-  const request = fc.tuple(fc.array(line, { maxLength: 30 }), fc.constantFrom('\n', '\r\n'), fc.string({ maxLength: 200 })).map(([ls, eol, body]) => ls.join(eol) + eol + eol + body);
+  const request = fc
+    .tuple(fc.array(line, { maxLength: 30 }), fc.constantFrom('\n', '\r\n'), fc.string({ maxLength: 200 }))
+    .map(([ls, eol, body]) => ls.join(eol) + eol + eol + body);
   fc.assert(
-    fc.property(fc.oneof(request, fc.uint8Array({ maxLength: 3000 }).map((a) => Buffer.from(a).toString('latin1'))), fc.integer({ min: 16, max: 4096 }), (s, max) => {
-      const raw = Buffer.from(s, 'latin1');
-      const r = parseRawRequest(raw, max);
-      assert.ok(r.body.length <= Math.min(MAX_RAW_BODY, raw.length));
-      let total = r.body.length + (r.target?.length ?? 0) + (r.method?.length ?? 0);
-      for (const [k, v] of Object.entries(r.headers)) total += k.length + (typeof v === 'string' ? v.length : v.join('').length);
-      assert.ok(total <= raw.length, `${total} > ${raw.length}`);
-    }),
+    fc.property(
+      fc.oneof(
+        request,
+        fc.uint8Array({ maxLength: 3000 }).map((a) => Buffer.from(a).toString('latin1')),
+      ),
+      fc.integer({ min: 16, max: 4096 }),
+      (s, max) => {
+        const raw = Buffer.from(s, 'latin1');
+        const r = parseRawRequest(raw, max);
+        assert.ok(r.body.length <= Math.min(MAX_RAW_BODY, raw.length));
+        let total = r.body.length + (r.target?.length ?? 0) + (r.method?.length ?? 0);
+        for (const [k, v] of Object.entries(r.headers)) total += k.length + (typeof v === 'string' ? v.length : v.join('').length);
+        assert.ok(total <= raw.length, `${total} > ${raw.length}`);
+      },
+    ),
     { numRuns: 500 },
   );
 });

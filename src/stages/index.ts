@@ -11,12 +11,4 @@ import { authStage } from './auth/index.js';
 import { authorizeStage } from './authorize/index.js';
 import { corsStage } from './cors/index.js';
 
-export const STAGES: readonly StageModule[] = [
-  validateStage,
-  ...RATE_LIMIT_MODULES,
-  ...ABUSE_MODULES,
-  wafStage,
-  authStage,
-  authorizeStage,
-  corsStage,
-];
+export const STAGES: readonly StageModule[] = [validateStage, ...RATE_LIMIT_MODULES, ...ABUSE_MODULES, wafStage, authStage, authorizeStage, corsStage];

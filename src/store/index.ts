@@ -29,7 +29,8 @@ export const STATE_SCHEMA: JsonSchema = {
     store: {
       enum: ['memory', 'redis'],
       default: 'memory',
-      description: '`memory`: in the process, bounded (with `workers: N`, kept in the primary process). `redis`: shared by every instance using the same server and key prefix.',
+      description:
+        '`memory`: in the process, bounded (with `workers: N`, kept in the primary process). `redis`: shared by every instance using the same server and key prefix.',
     },
     memory: {
       type: 'object',
@@ -97,7 +98,8 @@ export const STATE_SCHEMA: JsonSchema = {
           type: 'integer',
           minimum: 50,
           default: 1000,
-          description: 'Longest wait between reconnect attempts (exponential backoff up to this). Why: the gateway resumes using Redis within about a second after it returns.',
+          description:
+            'Longest wait between reconnect attempts (exponential backoff up to this). Why: the gateway resumes using Redis within about a second after it returns.',
         },
       },
     },

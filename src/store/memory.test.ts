@@ -63,7 +63,13 @@ test('the least recently used key is evicted at the cap, a recently used one sur
 test('1,000,000 distinct client IPs keep the entry count at the cap', () => {
   const cap = 10000;
   const s = new MemoryStore({ maxEntries: cap });
-  const check: { kind: 'bucket'; key: string; intervalMs: number; burst: number; enforce: boolean } = { kind: 'bucket', key: '', intervalMs: 40, burst: 50, enforce: true };
+  const check: { kind: 'bucket'; key: string; intervalMs: number; burst: number; enforce: boolean } = {
+    kind: 'bucket',
+    key: '',
+    intervalMs: 40,
+    burst: 50,
+    enforce: true,
+  };
   const checks = [check];
   let maxSeen = 0;
   for (let i = 0; i < 1_000_000; i++) {
@@ -116,7 +122,13 @@ test('a flood of rate-limit keys from rotating IPs does not evict replay nonces 
   const s = new MemoryStore({ maxEntries: 100 });
   assert.equal(await s.once('jti:abc', 60000), true);
   await s.set('ban:1.2.3.4', 'abuse', 60000);
-  const check: { kind: 'bucket'; key: string; intervalMs: number; burst: number; enforce: boolean } = { kind: 'bucket', key: '', intervalMs: 40, burst: 50, enforce: true };
+  const check: { kind: 'bucket'; key: string; intervalMs: number; burst: number; enforce: boolean } = {
+    kind: 'bucket',
+    key: '',
+    intervalMs: 40,
+    burst: 50,
+    enforce: true,
+  };
   for (let i = 0; i < 1000; i++) {
     check.key = `b:g:per-ip:ip=10.0.${i >> 8}.${i & 255}`;
     s.limitSync([check], Date.now());

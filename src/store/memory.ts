@@ -17,7 +17,6 @@ import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from '..
 import { decideChecks } from './decide.js';
 import { ExpiringLru, NumberLru } from './lru.js';
 
-
 /**
  * 53-bit hash of a string with a seed (the cyrb53 construction). Rate-limit keys are held by their
  * hash: a long key costs no memory, and no key string outlives its request (a flood of distinct

@@ -12,8 +12,18 @@ import { atWordBoundary, compileOperator, type CompiledOperator } from './operat
 import { TRANSFORMATIONS, compileChain, type Transformation } from './transformations/index.js';
 import { extractTargets } from './targets.js';
 import {
-  DEFAULT_LIMITS, SEVERITY_SCORE, TARGET_KINDS,
-  type Evaluation, type Exclusion, type Limits, type Policy, type RuleDef, type RuleMatch, type Target, type TargetKind, type WafRequest,
+  DEFAULT_LIMITS,
+  SEVERITY_SCORE,
+  TARGET_KINDS,
+  type Evaluation,
+  type Exclusion,
+  type Limits,
+  type Policy,
+  type RuleDef,
+  type RuleMatch,
+  type Target,
+  type TargetKind,
+  type WafRequest,
 } from './types.js';
 
 interface CompiledRule {
@@ -93,7 +103,17 @@ const KIND_BIT: Readonly<Record<TargetKind, number>> = Object.fromEntries(TARGET
 const KIND_INDEX: ReadonlyMap<string, number> = new Map(TARGET_KINDS.map((k, i) => [k, i]));
 
 // Character flags of a value: which transformations could change it beyond letter case.
-const F_PCT = 1, F_AMP = 2, F_BSL = 4, F_NONASCII = 8, F_NUL = 16, F_WS = 32, F_SPACE = 64, F_CMT = 128, F_CMD = 256, F_PLUS = 512, F_UPPER = 1024;
+const F_PCT = 1,
+  F_AMP = 2,
+  F_BSL = 4,
+  F_NONASCII = 8,
+  F_NUL = 16,
+  F_WS = 32,
+  F_SPACE = 64,
+  F_CMT = 128,
+  F_CMD = 256,
+  F_PLUS = 512,
+  F_UPPER = 1024;
 /** set on every value, so that transformations without a mask always run */
 const F_ALWAYS = 1 << 30;
 const ALL_FLAGS = 0x7fffffff;
@@ -431,7 +451,8 @@ export function evaluateTargets(
     if (rememberKey !== null && known!.has(kindIndex, rememberKey)) continue;
     let orderDependent = false;
     const bit = 1 << kindIndex;
-    const isValidated = validated !== null && t.pointer !== null && validated.has(t.kind === 'json' ? (t.name === '/' ? '/body' : `/body${t.name}`) : t.pointer);
+    const isValidated =
+      validated !== null && t.pointer !== null && validated.has(t.kind === 'json' ? (t.name === '/' ? '/body' : `/body${t.name}`) : t.pointer);
     if (isValidated) skippedValidated++;
     const chainIdx = chainsByKind[kindIndex]!;
     if (chainIdx.length === 0) continue;
@@ -540,7 +561,7 @@ export function evaluateTargets(
         continue;
       }
       const v = chainOut[r.chain]!;
-      const m = r.sharedPhrase ? hit[ri] ?? null : r.op.match(v);
+      const m = r.sharedPhrase ? (hit[ri] ?? null) : r.op.match(v);
       if (m === null) continue;
       if (ex.length > 0 && excluded(ex, r, t)) {
         dependent = true;

@@ -25,8 +25,19 @@ import type { BodyReading, Pair } from '../core/reading.js';
  * and trace context included; Basic credentials are decoded first (user name and password).
  */
 const SKIP_HEADERS: ReadonlySet<string> = new Set([
-  'cookie', 'content-length', 'content-type', 'host', 'connection', 'keep-alive', 'te', 'upgrade', 'transfer-encoding',
-  'content-digest', 'signature', 'signature-input', 'digest',
+  'cookie',
+  'content-length',
+  'content-type',
+  'host',
+  'connection',
+  'keep-alive',
+  'te',
+  'upgrade',
+  'transfer-encoding',
+  'content-digest',
+  'signature',
+  'signature-input',
+  'digest',
 ]);
 
 const CHUNK = 16384;
@@ -192,7 +203,11 @@ function readForInspection(body: Buffer, contentType: string | undefined, limits
   }
   // depth is bounded by the walk (which reports truncation), not by the reader
   const json = { maxBytes: limits.maxInspectedBytes, maxDepth: 1024, maxKeys: 100000, maxArrayLength: 1000000, maxStringLength: limits.maxInspectedBytes };
-  const r = readBody(body, media, { json, form: { ...DEFAULT_FORM_LIMITS, maxParams: limits.maxTargets }, multipart: { ...DEFAULT_MULTIPART_LIMITS, maxParts: limits.maxTargets, maxPartBytes: limits.maxInspectedBytes } });
+  const r = readBody(body, media, {
+    json,
+    form: { ...DEFAULT_FORM_LIMITS, maxParams: limits.maxTargets },
+    multipart: { ...DEFAULT_MULTIPART_LIMITS, maxParts: limits.maxTargets, maxPartBytes: limits.maxInspectedBytes },
+  });
   if (r.ok) return r.reading;
   // a JSON body the gateway would refuse (duplicate or prototype keys) is still inspected key by key
   if (media?.kind === 'json' && (r.code === 'duplicate_key' || r.code === 'forbidden_key')) {
@@ -232,7 +247,8 @@ export function extractTargets(req: WafRequest, limits: Limits): TargetSink {
     const p = parsePairs(req.query, { maxParams: limits.maxTargets, maxValueLength: limits.maxInspectedBytes });
     pairs = p.ok ? p.pairs : null;
   }
-  if (pairs === null) sink.add('query', '', req.query, null); // unreadable (a malformed request): inspected whole
+  if (pairs === null)
+    sink.add('query', '', req.query, null); // unreadable (a malformed request): inspected whole
   else if (pairs !== undefined) {
     for (const [name, value] of pairs) {
       sink.add('query_name', name, name, null);
@@ -286,7 +302,8 @@ export function extractTargets(req: WafRequest, limits: Limits): TargetSink {
     const ctRaw = req.headers['content-type'];
     reading = readForInspection(body, typeof ctRaw === 'string' ? ctRaw : ctRaw?.[0], limits);
   }
-  if (reading === null) sink.add('body', '', body.toString('utf8'), null); // unreadable: inspected as text
+  if (reading === null)
+    sink.add('body', '', body.toString('utf8'), null); // unreadable: inspected as text
   else walkBody(sink, reading, body, limits);
   return sink;
 }

@@ -8,8 +8,24 @@ import type { BodyReading, Pair } from '../core/reading.js';
  * received; `body` the raw body of a content type that is not parsed (text, XML, unknown).
  */
 export const TARGET_KINDS = [
-  'method', 'uri', 'path', 'path_segment', 'query_name', 'query', 'header_name', 'header', 'cookie_name', 'cookie',
-  'json_key', 'json', 'form_name', 'form', 'xml', 'body', 'content_type', 'file_name',
+  'method',
+  'uri',
+  'path',
+  'path_segment',
+  'query_name',
+  'query',
+  'header_name',
+  'header',
+  'cookie_name',
+  'cookie',
+  'json_key',
+  'json',
+  'form_name',
+  'form',
+  'xml',
+  'body',
+  'content_type',
+  'file_name',
 ] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 

@@ -46,10 +46,11 @@ async function receiver(failFirst: number): Promise<{ url: string; deliveries: D
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     deliveries,
     attempts: () => attempts,
-    close: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -123,7 +124,10 @@ alerts:
 
     const active = await request(`${gw.adminUrl}/admin/alerts`, { headers: { authorization: 'Bearer admin-token-0123456789' } });
     const body = (await active.body.json()) as { active: { name: string; status: string }[] };
-    assert.ok(body.active.some((a) => a.name === 'burst_5xx' && a.status === 'firing'), JSON.stringify(body));
+    assert.ok(
+      body.active.some((a) => a.name === 'burst_5xx' && a.status === 'firing'),
+      JSON.stringify(body),
+    );
 
     // the burst ends: healthy traffic, then the window slides past the errors
     failing = false;
@@ -165,7 +169,10 @@ alerts:
     assert.equal(fired.body.kind, 'fault');
     const r = await request(`${gw.adminUrl}/admin/alerts`);
     const listed = (await r.body.json()) as { active: { name: string }[] };
-    assert.ok(listed.active.some((a) => a.name === 'fault.store_unreachable'), 'readable without a token when none is configured');
+    assert.ok(
+      listed.active.some((a) => a.name === 'fault.store_unreachable'),
+      'readable without a token when none is configured',
+    );
     clearFault('store_unreachable', { store: 'redis' }, gw.gateway.services);
     await until('fault resolved', () => hook.deliveries.find((d) => d.body.name === 'fault.store_unreachable' && d.body.status === 'resolved'));
     assert.equal(hook.deliveries.filter((d) => d.body.status === 'firing').length, 1);
@@ -226,7 +233,19 @@ test('a per-tenant p95 latency rule goes pending, fires after its for duration, 
     enabled: true,
     evaluate_interval_ms: 1000,
     max_series: 10,
-    rules: [{ name: 'slow_tenant', metric: 'p95_latency_ms', by: 'tenant', window_ms: 10000, threshold: 500, min_requests: 10, for_ms: 3000, cooldown_ms: 60000, severity: 'warning' }],
+    rules: [
+      {
+        name: 'slow_tenant',
+        metric: 'p95_latency_ms',
+        by: 'tenant',
+        window_ms: 10000,
+        threshold: 500,
+        min_requests: 10,
+        for_ms: 3000,
+        cooldown_ms: 60000,
+        severity: 'warning',
+      },
+    ],
     faults: { enabled: false, severity: 'critical', resolve_after_ms: 60000, cooldown_ms: 0 },
     sinks: { log: false, webhooks: [] },
   });
@@ -241,10 +260,18 @@ test('a per-tenant p95 latency rule goes pending, fires after its for duration, 
     }
     now += 1000;
     engine.evaluate(now);
-    states.push(engine.active(now).map((a) => `${a.scope.key}:${a.status}`).join(',') || '-');
+    states.push(
+      engine
+        .active(now)
+        .map((a) => `${a.scope.key}:${a.status}`)
+        .join(',') || '-',
+    );
   }
   assert.deepEqual(states, ['acme:pending', 'acme:pending', 'acme:pending', 'acme:firing', 'acme:firing', 'acme:firing']);
-  assert.deepEqual(engine.history().map((n) => `${n.name}:${n.status}:${n.scope.key}`), ['slow_tenant:firing:acme']);
+  assert.deepEqual(
+    engine.history().map((n) => `${n.name}:${n.status}:${n.scope.key}`),
+    ['slow_tenant:firing:acme'],
+  );
   assert.deepEqual(audits, ['alert_fired']);
   // the slow tenant recovers: resolved once the window has slid past
   for (let s = 0; s < 12; s++) {
@@ -253,5 +280,8 @@ test('a per-tenant p95 latency rule goes pending, fires after its for duration, 
     engine.evaluate(now);
   }
   assert.deepEqual(engine.active(now), []);
-  assert.deepEqual(engine.history().map((n) => n.status), ['firing', 'resolved']);
+  assert.deepEqual(
+    engine.history().map((n) => n.status),
+    ['firing', 'resolved'],
+  );
 });

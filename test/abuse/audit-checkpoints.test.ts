@@ -113,12 +113,16 @@ routes:
     assert.equal(verifyAuditText(readFileSync(log, 'utf8')).ok, true, 'the chain alone still verifies');
     const r = cli(['-c', gw.file], { [KEY_ENV]: KEY });
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, new RegExp(`TRUNCATED: .*audit\\.jsonl: the log has ${total - 2} lines but checkpoint \\d+ \\(.*\\) covers ${total}: at least 2 lines were cut off the end`));
+    assert.match(
+      r.out,
+      new RegExp(
+        `TRUNCATED: .*audit\\.jsonl: the log has ${total - 2} lines but checkpoint \\d+ \\(.*\\) covers ${total}: at least 2 lines were cut off the end`,
+      ),
+    );
   });
 });
 
 describe('audit verify against forged and damaged logs', () => {
-
   function genuine(n = 5): { dir: string; log: string; cps: string } {
     const dir = mkdtempSync(join(tmpdir(), 'pc-audit-cp-'));
     const log = join(dir, 'audit.jsonl');
@@ -143,7 +147,10 @@ describe('audit verify against forged and damaged logs', () => {
     assert.equal(verifyAuditText(readFileSync(log, 'utf8')).ok, true, 'the forged chain verifies on its own');
     const r = verify(log);
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /TAMPERED: .*audit\.jsonl: line 5 is not the line checkpoint \d+ \(.*\) covers: the log was rewritten up to there, or cut and written again/);
+    assert.match(
+      r.out,
+      /TAMPERED: .*audit\.jsonl: line 5 is not the line checkpoint \d+ \(.*\) covers: the log was rewritten up to there, or cut and written again/,
+    );
   });
 
   test('a log cut and then written again by a restarted gateway is still reported', () => {
@@ -179,7 +186,10 @@ describe('audit verify against forged and damaged logs', () => {
     appendFileSync(cps, `${JSON.stringify({ ...c, lines: 1 })}\n`);
     const r = verify(log);
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, new RegExp(`TAMPERED: .*checkpoints: checkpoint line ${good.length + 1} \\(.*\\) does not verify with this key \\(forged or edited\\)`));
+    assert.match(
+      r.out,
+      new RegExp(`TAMPERED: .*checkpoints: checkpoint line ${good.length + 1} \\(.*\\) does not verify with this key \\(forged or edited\\)`),
+    );
     writeFileSync(cps, `${good.join('\n')}\nnot json\n`);
     assert.match(verify(log).out, new RegExp(`checkpoint line ${good.length + 1} is not a checkpoint`));
   });
@@ -209,7 +219,12 @@ describe('audit verify against forged and damaged logs', () => {
 
   test('a checkpoint key shorter than 32 characters is a config error naming the key', () => {
     assert.throws(
-      () => parseConfig('version: 1\nlisteners: [{ port: 0 }]\nupstreams: {}\nroutes: []\naudit: { enabled: true, checkpoints: { key: short } }\n', 'portcullis.yaml', STAGES),
+      () =>
+        parseConfig(
+          'version: 1\nlisteners: [{ port: 0 }]\nupstreams: {}\nroutes: []\naudit: { enabled: true, checkpoints: { key: short } }\n',
+          'portcullis.yaml',
+          STAGES,
+        ),
       (e: Error) => /portcullis\.yaml:5:\d+: must NOT have fewer than 32 characters \(audit\.checkpoints\.key\)/.test(e.message),
     );
   });

@@ -200,7 +200,10 @@ test('the global deny list refuses routed and unrouted requests; a route allow l
     await denied.close();
   }
   const routeOnly = await startGateway(
-    config('').replace("  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    auth: none\n", "  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    auth: none\n    ip_lists: { allow: ['10.0.0.0/8', '2001:db8::/32'] }\n"),
+    config('').replace(
+      "  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    auth: none\n",
+      "  - id: items\n    match: { path: '/items/{id}' }\n    upstream: app\n    auth: none\n    ip_lists: { allow: ['10.0.0.0/8', '2001:db8::/32'] }\n",
+    ),
     { vars: { UP: up.url } },
   );
   try {
@@ -215,7 +218,10 @@ test('the global deny list refuses routed and unrouted requests; a route allow l
 test('the admin API adds and lifts a manual ban, refuses writes without the token, and audits who did it', async () => {
   const up = await loginUpstream();
   const auditFile = join(mkdtempSync(join(tmpdir(), 'pc-audit-gw-')), 'audit.jsonl');
-  const gw = await startGateway(config(`${ABUSE}audit: { enabled: true, path: '${auditFile}' }\n`), { vars: { UP: up.url }, adminHandlers: ABUSE_ADMIN_HANDLERS });
+  const gw = await startGateway(config(`${ABUSE}audit: { enabled: true, path: '${auditFile}' }\n`), {
+    vars: { UP: up.url },
+    adminHandlers: ABUSE_ADMIN_HANDLERS,
+  });
   try {
     const body = JSON.stringify({ client: '127.0.0.1', duration_ms: 60000, reason: 'incident 42' });
     const noToken = await request(`${gw.adminUrl}/admin/bans`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
@@ -226,7 +232,11 @@ test('the admin API adds and lifts a manual ban, refuses writes without the toke
     assert.equal(wrong.statusCode, 401);
     assert.equal((await get(gw, '/items/1')).status, 200);
 
-    const add = await request(`${gw.adminUrl}/admin/bans`, { method: 'POST', body, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-portcullis-actor': 'alice' } });
+    const add = await request(`${gw.adminUrl}/admin/bans`, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-portcullis-actor': 'alice' },
+    });
     assert.equal(add.statusCode, 201);
     const placed = (await add.body.json()) as { by: string; source: string };
     assert.equal(placed.source, 'manual');
@@ -235,7 +245,10 @@ test('the admin API adds and lifts a manual ban, refuses writes without the toke
     const listed = await bans(gw);
     assert.equal(listed.length, 1);
 
-    const lift = await request(`${gw.adminUrl}/admin/bans/${encodeURIComponent('127.0.0.1')}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const lift = await request(`${gw.adminUrl}/admin/bans/${encodeURIComponent('127.0.0.1')}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     await lift.body.dump();
     assert.equal(lift.statusCode, 200);
     assert.equal((await get(gw, '/items/1')).status, 200);
@@ -245,9 +258,13 @@ test('the admin API adds and lifts a manual ban, refuses writes without the toke
 
     const text = readFileSync(auditFile, 'utf8');
     assert.equal(verifyAuditText(text).ok, true);
-    const entries = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; data: { by?: string } });
+    const entries = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; data: { by?: string } });
     const events = entries.map((e) => e.event);
-    for (const e of ['config_loaded', 'ban_placed', 'admin_ban_added', 'ban_lifted', 'admin_ban_lifted']) assert.ok(events.includes(e), `${e} in ${events.join(',')}`);
+    for (const e of ['config_loaded', 'ban_placed', 'admin_ban_added', 'ban_lifted', 'admin_ban_lifted'])
+      assert.ok(events.includes(e), `${e} in ${events.join(',')}`);
     assert.match(entries.find((e) => e.event === 'admin_ban_added')?.data.by ?? '', /^alice@127\.0\.0\.1$/);
     assert.ok(!text.includes(ADMIN_TOKEN), 'the admin token is never written');
   } finally {
@@ -259,21 +276,25 @@ test('the admin API adds and lifts a manual ban, refuses writes without the toke
 test('an IP presenting 50 invalid tokens to the authentication stage is banned', async () => {
   const up = await loginUpstream();
   const gw = await startGateway(
-    config(`${ABUSE}auth:\n  jwt:\n    providers:\n      main: { issuer: 'https://issuer.test', algorithms: [HS256], secret: 'abuse-test-secret-0123456789abcdefghijklmnop' }\n`).replace(
-      'routes:\n',
-      'routes:\n  - id: api\n    match: { prefix: /api }\n    upstream: app\n    auth: { any_of: [{ jwt: {} }] }\n',
-    ),
+    config(
+      `${ABUSE}auth:\n  jwt:\n    providers:\n      main: { issuer: 'https://issuer.test', algorithms: [HS256], secret: 'abuse-test-secret-0123456789abcdefghijklmnop' }\n`,
+    ).replace('routes:\n', 'routes:\n  - id: api\n    match: { prefix: /api }\n    upstream: app\n    auth: { any_of: [{ jwt: {} }] }\n'),
     { vars: { UP: up.url }, adminHandlers: ABUSE_ADMIN_HANDLERS },
   );
   try {
     const codes: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const r = await request(`${gw.url}/api/orders`, { headers: { authorization: `Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyJHtpfSJ9.${'x'.repeat(20 + i)}` } });
+      const r = await request(`${gw.url}/api/orders`, {
+        headers: { authorization: `Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyJHtpfSJ9.${'x'.repeat(20 + i)}` },
+      });
       codes.push(((await r.body.json()) as { code: string }).code);
     }
     const first = codes.indexOf('PC_ERR_CLIENT_BANNED');
     assert.ok(first >= 20 && first <= 25, `banned after about 20 failures: ${codes.join(',')}`);
-    assert.ok(codes.slice(0, first).every((c) => c.startsWith('PC_ERR_AUTH_')), codes.slice(0, first).join(','));
+    assert.ok(
+      codes.slice(0, first).every((c) => c.startsWith('PC_ERR_AUTH_')),
+      codes.slice(0, first).join(','),
+    );
     assert.equal((await bans(gw))[0]?.source, 'auth_failures');
     assert.equal(up.count(), 0);
   } finally {

@@ -10,7 +10,11 @@ import { quickstart } from '../helpers/quickstart.js';
 
 async function probe(args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await probeCommand(args, (s) => lines.push(s), (s) => lines.push(s));
+  const code = await probeCommand(
+    args,
+    (s) => lines.push(s),
+    (s) => lines.push(s),
+  );
   return { code, out: lines.join('\n') };
 }
 

@@ -62,10 +62,9 @@ async function scriptedGateway(flaws: Flaws = {}): Promise<{ url: string; admin:
     });
   });
   const admin = http.createServer((req, res) => {
-    const body =
-      req.url?.startsWith('/admin/events')
-        ? { denials }
-        : { active: flaws.noAlert ? [] : [{ name: 'waf_blocks', since: new Date().toISOString() }], recent: [] };
+    const body = req.url?.startsWith('/admin/events')
+      ? { denials }
+      : { active: flaws.noAlert ? [] : [{ name: 'waf_blocks', since: new Date().toISOString() }], recent: [] };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   await new Promise<void>((r) => gw.listen(0, '127.0.0.1', r));
@@ -84,7 +83,11 @@ async function scriptedGateway(flaws: Flaws = {}): Promise<{ url: string; admin:
 
 async function probe(args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await probeCommand(args, (s) => lines.push(s), (s) => lines.push(s));
+  const code = await probeCommand(
+    args,
+    (s) => lines.push(s),
+    (s) => lines.push(s),
+  );
   return { code, out: lines.join('\n') };
 }
 
@@ -265,7 +268,8 @@ test('without the admin token, the probe fails its admin steps against a gateway
     const token = hs256({ iss: 'https://issuer.test', sub: 'probe', exp: Math.floor(Date.now() / 1000) + 300 });
     const r = await probe([gw.url, '--admin', gw.adminUrl ?? '', '--token', token, '--alert-wait-ms', '300']);
     assert.equal(r.code, 1, r.out);
-    for (const step of ['refusals in the access trail', 'an alert was raised']) assert.match(row(r.out, step), /401: pass --admin-token or set PORTCULLIS_ADMIN_TOKEN +FAIL$/, r.out);
+    for (const step of ['refusals in the access trail', 'an alert was raised'])
+      assert.match(row(r.out, step), /401: pass --admin-token or set PORTCULLIS_ADMIN_TOKEN +FAIL$/, r.out);
   } finally {
     if (saved !== undefined) process.env.PORTCULLIS_ADMIN_TOKEN = saved;
     await close();
@@ -290,13 +294,20 @@ test('on an mTLS listener the probe sees the handshake refused without a client 
       const c = pki.clients.valid;
       const r = await probe([
         gw.url,
-        '--admin', gw.adminUrl ?? '',
-        '--admin-token', ADMIN,
-        '--token', token,
-        '--mtls-url', `https://127.0.0.1:${gw.ports[1]}`,
-        '--cert', c.certPath,
-        '--key', c.keyPath,
-        '--ca', pki.caBundlePath,
+        '--admin',
+        gw.adminUrl ?? '',
+        '--admin-token',
+        ADMIN,
+        '--token',
+        token,
+        '--mtls-url',
+        `https://127.0.0.1:${gw.ports[1]}`,
+        '--cert',
+        c.certPath,
+        '--key',
+        c.keyPath,
+        '--ca',
+        pki.caBundlePath,
       ]);
       if (clientAuth === 'required') {
         assert.equal(r.code, 0, r.out);

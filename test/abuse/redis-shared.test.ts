@@ -105,7 +105,10 @@ abuse:
     // B's admin API lists it (from Redis) and lifting it there frees the client on A
     const list = await request(`${b.admin}/admin/bans`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const bans = ((await list.body.json()) as { bans: { client: string; source: string }[] }).bans;
-    assert.deepEqual(bans.map((x) => [x.client, x.source]), [['127.0.0.1', 'scanning']]);
+    assert.deepEqual(
+      bans.map((x) => [x.client, x.source]),
+      [['127.0.0.1', 'scanning']],
+    );
     const lift = await request(`${b.admin}/admin/bans/127.0.0.1`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     await lift.body.dump();
     assert.equal(lift.statusCode, 200);

@@ -80,7 +80,7 @@ test('a client sending a steady high rate of valid requests for 60 s is never ba
   assert.deepEqual(h.alerts, []);
 });
 
-test('the same harness detects a tenfold jump over the client\'s own baseline (rate anomaly alerts)', async () => {
+test("the same harness detects a tenfold jump over the client's own baseline (rate anomaly alerts)", async () => {
   const h = harness();
   await h.run('10.0.0.2', 40, 70, () => ({}));
   assert.deepEqual(h.alerts, []);
@@ -95,7 +95,14 @@ test('the same harness detects a tenfold jump over the client\'s own baseline (r
 
 test('the same harness bans a scanner and throttles an id enumerator', async () => {
   const h = harness();
-  const scan = await h.run('10.0.0.3', 20, 10, (i) => ({ status: 404, decision: 'denied', code: 'PC_ERR_ROUTE_NOT_FOUND', routeId: null, params: {}, path: `/x/${i}` }));
+  const scan = await h.run('10.0.0.3', 20, 10, (i) => ({
+    status: 404,
+    decision: 'denied',
+    code: 'PC_ERR_ROUTE_NOT_FOUND',
+    routeId: null,
+    params: {},
+    path: `/x/${i}`,
+  }));
   assert.ok(scan.refused > 150, `refused ${scan.refused}`);
   const enumerate = await h.run('10.0.0.4', 50, 10, (i) => ({ params: { id: String(i) }, path: `/items/${i}` }));
   assert.ok(enumerate.refused > 0, 'the enumerator is throttled');
@@ -120,7 +127,14 @@ test('an allow-listed client doing all of the above is never acted on', async ()
 
 test('a monitor-mode detector only reports what it would have done', async () => {
   const h = harness('abuse:\n  detectors:\n    scanning: { mode: monitor }\n    errors_4xx: { mode: monitor }\n');
-  const r = await h.run('10.0.0.5', 20, 10, (i) => ({ status: 404, decision: 'denied', code: 'PC_ERR_ROUTE_NOT_FOUND', routeId: null, params: {}, path: `/x/${i}` }));
+  const r = await h.run('10.0.0.5', 20, 10, (i) => ({
+    status: 404,
+    decision: 'denied',
+    code: 'PC_ERR_ROUTE_NOT_FOUND',
+    routeId: null,
+    params: {},
+    path: `/x/${i}`,
+  }));
   assert.equal(r.refused, 0);
   assert.deepEqual(await h.engine.list(h.clock.now), []);
   assert.ok(h.alerts.some((a) => a.detector === 'scanning' && a.mode === 'monitor' && a.action === 'ban'));
@@ -137,10 +151,28 @@ test('IPv6 clients rotating addresses inside one /64 are banned together', async
       n++;
       continue;
     }
-    await h.engine.observe({ status: 404, decision: 'denied', code: 'PC_ERR_ROUTE_NOT_FOUND', routeId: null, params: {}, path: `/p${i}`, ip, consumer: null, requestId: 'r', method: 'GET', stage: null }, h.clock.now);
+    await h.engine.observe(
+      {
+        status: 404,
+        decision: 'denied',
+        code: 'PC_ERR_ROUTE_NOT_FOUND',
+        routeId: null,
+        params: {},
+        path: `/p${i}`,
+        ip,
+        consumer: null,
+        requestId: 'r',
+        method: 'GET',
+        stage: null,
+      },
+      h.clock.now,
+    );
   }
   assert.ok(n >= 25, `refused ${n}`);
-  assert.deepEqual((await h.engine.list(h.clock.now)).map((v) => v.client), ['2001:db8:1:2::/64']);
+  assert.deepEqual(
+    (await h.engine.list(h.clock.now)).map((v) => v.client),
+    ['2001:db8:1:2::/64'],
+  );
   assert.equal(await h.engine.checkIp(h.engine.settings!, '2001:db8:1:3::1', h.clock.now, () => {}), undefined, 'another /64 is not affected');
 });
 
@@ -148,7 +180,10 @@ test('a client whose requests mostly fail with 4xx is throttled to the tighter l
   const h = harness();
   // 9 of 10 requests are 403s on a valid route (not auth failures, not 404s)
   const bad = await h.run('10.0.0.6', 10, 10, (i) => (i % 10 === 0 ? {} : { status: 403, decision: 'denied', code: 'PC_ERR_FORBIDDEN' }));
-  assert.deepEqual((await h.engine.list(h.clock.now)).map((v) => `${v.kind}:${v.source}`), ['throttle:errors_4xx']);
+  assert.deepEqual(
+    (await h.engine.list(h.clock.now)).map((v) => `${v.kind}:${v.source}`),
+    ['throttle:errors_4xx'],
+  );
   assert.ok(bad.refused > 0);
   // throttled: `throttle.limit` (5) requests per second pass, the rest get PC_ERR_THROTTLED
   const decisions = [];
@@ -160,7 +195,7 @@ test('a client whose requests mostly fail with 4xx is throttled to the tighter l
   assert.equal(good.refused, 0);
 });
 
-test('instances sharing a store follow each other\'s bans and lifts through the journal', async () => {
+test("instances sharing a store follow each other's bans and lifts through the journal", async () => {
   const h = harness();
   const other = new AbuseEngine(h.services);
   other.configure(h.engine.settings!);
@@ -174,7 +209,10 @@ test('instances sharing a store follow each other\'s bans and lifts through the 
   await other.sync(h.clock.now);
   assert.equal(other.activeVerdict('ban', '10.0.0.8', h.clock.now), null, 'the lift is applied');
   // a manual ban placed on the other instance reaches the first one
-  await other.place({ kind: 'ban', client: '10.0.0.9', until: h.clock.now + 60000, since: h.clock.now, reason: 'manual', source: 'manual', offence: 0, by: 'test' }, h.clock.now);
+  await other.place(
+    { kind: 'ban', client: '10.0.0.9', until: h.clock.now + 60000, since: h.clock.now, reason: 'manual', source: 'manual', offence: 0, by: 'test' },
+    h.clock.now,
+  );
   await h.engine.sync(h.clock.now);
   assert.equal((await h.engine.checkIp(h.engine.settings!, '10.0.0.9', h.clock.now, () => {}))?.code, 'PC_ERR_CLIENT_BANNED');
 });

@@ -27,7 +27,10 @@ function io(env: Record<string, string> = {}, stdin = ''): KeysIo & { stdout: st
 function parseOutput(out: string): { key: string; entry: { id: string; hash: string; expires?: string } } {
   const key = /^ {2}(pc_\S+)$/m.exec(out)?.[1];
   assert.ok(key, 'output shows the key');
-  const yamlText = out.split('\n').filter((l) => /^ {8}(- id:| {2}hash:| {2}expires:)/.test(l)).join('\n');
+  const yamlText = out
+    .split('\n')
+    .filter((l) => /^ {8}(- id:| {2}hash:| {2}expires:)/.test(l))
+    .join('\n');
   const entry = (parse(yamlText) as { id: string; hash: string; expires?: string }[])[0];
   assert.ok(entry);
   return { key, entry };
@@ -94,8 +97,11 @@ describe('portcullis keys', () => {
   it('runs through the portcullis binary', async () => {
     const bin = join(fileURLToPath(new URL('../../../', import.meta.url)), 'bin', 'portcullis.js');
     const { stdout, code } = await new Promise<{ stdout: string; code: number }>((resolve) => {
-      execFile(process.execPath, [bin, 'keys', 'create', '--consumer', 'billing'], { env: { ...process.env, PORTCULLIS_APIKEY_SECRET: SECRET } }, (err, stdout) =>
-        resolve({ stdout, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      execFile(
+        process.execPath,
+        [bin, 'keys', 'create', '--consumer', 'billing'],
+        { env: { ...process.env, PORTCULLIS_APIKEY_SECRET: SECRET } },
+        (err, stdout) => resolve({ stdout, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
       );
     });
     assert.equal(code, 0);

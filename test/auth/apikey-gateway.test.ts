@@ -71,7 +71,13 @@ routes:
 
   it('lets a valid key through and sends the consumer upstream instead of a spoofed one', async () => {
     const before = up.count();
-    const r = await rawRequest(`${gw.url}/keyed/a`, { headers: [['x-api-key', keys.current], ['x-consumer-id', 'admin'], ['x-tenant-id', 'root']] });
+    const r = await rawRequest(`${gw.url}/keyed/a`, {
+      headers: [
+        ['x-api-key', keys.current],
+        ['x-consumer-id', 'admin'],
+        ['x-tenant-id', 'root'],
+      ],
+    });
     assert.equal(r.status, 200, r.body);
     assert.equal(up.count(), before + 1);
     const seen = up.seen.at(-1);
@@ -99,7 +105,15 @@ routes:
     ['a disabled key', [['x-api-key', keys.disabled]], '', 'PC_ERR_AUTH_APIKEY_INVALID'],
     ['a forged key with a known key id', [['x-api-key', generateApiKey('k2026')]], '', 'PC_ERR_AUTH_APIKEY_INVALID'],
     ['a malformed key', [['x-api-key', 'hunter2']], '', 'PC_ERR_AUTH_APIKEY_INVALID'],
-    ['two key headers', [['x-api-key', keys.current], ['x-api-key', keys.other]], '', 'PC_ERR_AUTH_APIKEY_INVALID'],
+    [
+      'two key headers',
+      [
+        ['x-api-key', keys.current],
+        ['x-api-key', keys.other],
+      ],
+      '',
+      'PC_ERR_AUTH_APIKEY_INVALID',
+    ],
     ['a key in the header and another in the query', [['x-api-key', keys.current]], `?api_key=${keys.other}`, 'PC_ERR_AUTH_APIKEY_INVALID'],
   ];
   for (const [name, headers, query, code] of refused) {

@@ -43,7 +43,11 @@ const bad: [string, string, RegExp][] = [
   ['unknown keys in auth are errors', base(`auth:\n  jwtt: {}`), /unknown key 'jwtt'/],
   ['unknown route auth method', base(provider, `    auth: { any_of: [{ saml: {} }] }`), /saml/],
   ['route names an unknown provider', base(provider, `    auth: { any_of: [{ jwt: { provider: nope } }] }`), /unknown JWT provider 'nope'/],
-  ['consumer names an unknown provider', base(`${provider}\nconsumers:\n  - { id: a, credentials: { jwt: [{ provider: nope, sub: a }] } }`), /unknown JWT provider/],
+  [
+    'consumer names an unknown provider',
+    base(`${provider}\nconsumers:\n  - { id: a, credentials: { jwt: [{ provider: nope, sub: a }] } }`),
+    /unknown JWT provider/,
+  ],
   ['duplicate consumer ids', base(`consumers:\n  - { id: a }\n  - { id: a }`), /duplicate consumer id/],
   ['consumer of an unknown tenant', base(`tenants: [{ id: t1 }]\nconsumers:\n  - { id: a, tenant: t2 }`), /unknown tenant 't2'/],
   ['tenant owning an unknown route', base(`tenants: [{ id: t1, routes: [zzz] }]`), /unknown route 'zzz'/],
@@ -65,7 +69,10 @@ const bad: [string, string, RegExp][] = [
 
 for (const [name, text, re] of bad) {
   test(`config refused: ${name}`, () => {
-    assert.throws(() => load(text), (e: Error) => re.test(e.message));
+    assert.throws(
+      () => load(text),
+      (e: Error) => re.test(e.message),
+    );
   });
 }
 
@@ -81,6 +88,7 @@ test('an HMAC secret shorter than the hash of an allowed HS* algorithm is a conf
   assert.doesNotThrow(() => compile('HS256, HS384', s48));
   assert.throws(
     () => compile('HS256, HS512', s48),
-    (e: ConfigError) => /provider p: HS512 needs a secret of at least 64 bytes \(the longest given has 48\)/.test(e.message) && e.keyPath === 'auth.jwt.providers.p',
+    (e: ConfigError) =>
+      /provider p: HS512 needs a secret of at least 64 bytes \(the longest given has 48\)/.test(e.message) && e.keyPath === 'auth.jwt.providers.p',
   );
 });

@@ -44,7 +44,10 @@ describe('remote key set', () => {
     jwksBody = JSON.stringify({ keys: [k1.jwk] });
     const s = set();
     assert.equal(await s.ready(), true);
-    assert.deepEqual(s.current()?.map((k) => k.kid), ['k1']);
+    assert.deepEqual(
+      s.current()?.map((k) => k.kid),
+      ['k1'],
+    );
     for (const [status, body] of [
       [500, 'oops'],
       [200, '{not json'],
@@ -55,12 +58,18 @@ describe('remote key set', () => {
       jwksStatus = status;
       jwksBody = body;
       assert.equal(await s.refresh(), false, body);
-      assert.deepEqual(s.current()?.map((k) => k.kid), ['k1']);
+      assert.deepEqual(
+        s.current()?.map((k) => k.kid),
+        ['k1'],
+      );
     }
     jwksStatus = 200;
     jwksBody = JSON.stringify({ keys: [k2.jwk, k1.jwk, { kty: 'RSA', use: 'enc', n: 'x', e: 'AQAB' }] });
     assert.equal(await s.refresh(), true);
-    assert.deepEqual(s.current()?.map((k) => k.kid), ['k2', 'k1']);
+    assert.deepEqual(
+      s.current()?.map((k) => k.kid),
+      ['k2', 'k1'],
+    );
   });
 
   test('refetches for an unknown kid at most once per interval', async () => {

@@ -129,7 +129,11 @@ routes:
       { name: 'alg None', headers: bearer(none('None')), code: 'PC_ERR_AUTH_TOKEN_ALG' },
       { name: 'alg NONE', headers: bearer(none('NONE')), code: 'PC_ERR_AUTH_TOKEN_ALG' },
       { name: 'alg nOnE', headers: bearer(none('nOnE')), code: 'PC_ERR_AUTH_TOKEN_ALG' },
-      { name: 'HS256 signed with the RSA public key as secret', headers: bearer(jwt({ alg: 'HS256', kid: rsa.kid }, claims(), Buffer.from(pem as string))), code: 'PC_ERR_AUTH_TOKEN_ALG' },
+      {
+        name: 'HS256 signed with the RSA public key as secret',
+        headers: bearer(jwt({ alg: 'HS256', kid: rsa.kid }, claims(), Buffer.from(pem as string))),
+        code: 'PC_ERR_AUTH_TOKEN_ALG',
+      },
       { name: 'stripped signature', headers: bearer(`${vh}.${vp}.`), code: 'PC_ERR_AUTH_TOKEN_SIGNATURE' },
       { name: 'flipped signature byte', headers: bearer(`${vh}.${vp}.${flipped.toString('base64url')}`), code: 'PC_ERR_AUTH_TOKEN_SIGNATURE' },
       { name: 'signed by another key with the same kid', headers: bearer(tokenFor(otherRsa, claims())), code: 'PC_ERR_AUTH_TOKEN_SIGNATURE' },
@@ -145,8 +149,16 @@ routes:
       { name: 'kid with path traversal', headers: bearer(tokenFor(rsa, claims(), { kid: '../../../../dev/null' })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
       { name: 'kid with SQL', headers: bearer(tokenFor(rsa, claims(), { kid: "x' UNION SELECT 'secret' --" })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
       { name: 'unknown kid', headers: bearer(tokenFor(rsa, claims(), { kid: 'no-such-key' })), code: 'PC_ERR_AUTH_TOKEN_KEY_UNKNOWN' },
-      { name: 'jku header pointing elsewhere', headers: bearer(tokenFor(rsa, claims(), { jku: 'https://evil.test/jwks.json' })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
-      { name: 'x5u header pointing elsewhere', headers: bearer(tokenFor(rsa, claims(), { x5u: 'https://evil.test/cert.pem' })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
+      {
+        name: 'jku header pointing elsewhere',
+        headers: bearer(tokenFor(rsa, claims(), { jku: 'https://evil.test/jwks.json' })),
+        code: 'PC_ERR_AUTH_TOKEN_HEADER',
+      },
+      {
+        name: 'x5u header pointing elsewhere',
+        headers: bearer(tokenFor(rsa, claims(), { x5u: 'https://evil.test/cert.pem' })),
+        code: 'PC_ERR_AUTH_TOKEN_HEADER',
+      },
       { name: 'embedded jwk header', headers: bearer(tokenFor(rsa, claims(), { jwk: otherRsa.jwk })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
       { name: 'x5c header', headers: bearer(tokenFor(rsa, claims(), { x5c: ['MIIB'] })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
       { name: 'unknown crit', headers: bearer(tokenFor(rsa, claims(), { crit: ['urn:evil'], 'urn:evil': true })), code: 'PC_ERR_AUTH_TOKEN_HEADER' },
@@ -156,10 +168,23 @@ routes:
       { name: 'one segment', headers: bearer(vh), code: 'PC_ERR_AUTH_TOKEN_MALFORMED' },
       { name: 'a 16 KB token', headers: bearer(tokenFor(rsa, claims({ pad: 'x'.repeat(16 * 1024) }))), code: 'PC_ERR_AUTH_TOKEN_TOO_LARGE' },
       { name: 'two Authorization headers', headers: [...bearer(valid), ...bearer(valid)], code: 'PC_ERR_AUTH_TOKEN_MULTIPLE', error: 'invalid_request' },
-      { name: 'two tokens in one header', headers: [['authorization', `Bearer ${valid}, Bearer ${valid}`]], code: 'PC_ERR_AUTH_TOKEN_MULTIPLE', error: 'invalid_request' },
+      {
+        name: 'two tokens in one header',
+        headers: [['authorization', `Bearer ${valid}, Bearer ${valid}`]],
+        code: 'PC_ERR_AUTH_TOKEN_MULTIPLE',
+        error: 'invalid_request',
+      },
       { name: 'a query token when not enabled', headers: [], path: `/api/x?access_token=${valid}`, code: 'PC_ERR_AUTH_TOKEN_QUERY', error: 'invalid_request' },
-      { name: 'a JWE where a JWS is expected', headers: bearer(`${b64({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.${vs}.${vs.slice(0, 16)}.${vp}.${vs.slice(0, 22)}`), code: 'PC_ERR_AUTH_TOKEN_MALFORMED' },
-      { name: 'JWE-shaped header in a JWS', headers: bearer(jwt({ alg: 'RS256', kid: rsa.kid, enc: 'A256GCM' }, claims(), rsa.privateKey)), code: 'PC_ERR_AUTH_TOKEN_MALFORMED' },
+      {
+        name: 'a JWE where a JWS is expected',
+        headers: bearer(`${b64({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.${vs}.${vs.slice(0, 16)}.${vp}.${vs.slice(0, 22)}`),
+        code: 'PC_ERR_AUTH_TOKEN_MALFORMED',
+      },
+      {
+        name: 'JWE-shaped header in a JWS',
+        headers: bearer(jwt({ alg: 'RS256', kid: rsa.kid, enc: 'A256GCM' }, claims(), rsa.privateKey)),
+        code: 'PC_ERR_AUTH_TOKEN_MALFORMED',
+      },
       { name: 'empty bearer token', headers: [['authorization', 'Bearer  ']], code: 'PC_ERR_AUTH_TOKEN_MALFORMED' },
     ];
     assert.ok(cases.length >= 25);

@@ -15,7 +15,17 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { constants, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWK, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JWK,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
 import { compileProvider, type JwtProviderConfig } from '../../src/stages/auth/verifiers/jwt.js';
 import { verifyToken } from '../../src/stages/auth/jwt/verify.js';
 import type { ErrorCode } from '../../src/core/errors.js';
@@ -100,7 +110,13 @@ function makeMaterials(): Record<string, Material> {
     asymmetric('rsaB', 'rsa', rsa(2048)),
     asymmetric('rsaWeak', 'rsa', rsa(1024)),
     asymmetric('pss', 'rsa-pss', generateKeyPairSync('rsa-pss', { modulusLength: 2048 })),
-    asymmetric('pssSha256', 'rsa-pss', generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 } as { modulusLength: number })),
+    asymmetric(
+      'pssSha256',
+      'rsa-pss',
+      generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 } as {
+        modulusLength: number;
+      }),
+    ),
     asymmetric('ec256', 'ec', ec('P-256'), 'P-256'),
     asymmetric('ec256b', 'ec', ec('P-256'), 'P-256'),
     asymmetric('ec384', 'ec', ec('P-384'), 'P-384'),
@@ -116,7 +132,14 @@ function makeMaterials(): Record<string, Material> {
   for (const m of list) out[m.name] = m;
   // an oct JWK of 48 bytes: fits HS256 and HS384, not HS512
   const octBytes = createHash('sha384').update('oracle oct jwk').digest();
-  out.oct = { name: 'oct', kind: 'secret', signing: octBytes, publicKey: null, joseKey: new Uint8Array(octBytes), jwk: { kty: 'oct', k: octBytes.toString('base64url') } };
+  out.oct = {
+    name: 'oct',
+    kind: 'secret',
+    signing: octBytes,
+    publicKey: null,
+    joseKey: new Uint8Array(octBytes),
+    jwk: { kty: 'oct', k: octBytes.toString('base64url') },
+  };
   return out;
 }
 
@@ -154,7 +177,12 @@ function makeTemplates(m: Record<string, Material>): Template[] {
   const single = (name: string, mat: Material): Template =>
     mat.kind === 'secret'
       ? { name, config: { secret: mat.secret as string }, keys: [{ m: mat, kid: null }], jose: mat.joseKey }
-      : { name, config: { pem: [(mat.publicKey as KeyObject).export({ type: 'spki', format: 'pem' }) as string] }, keys: [{ m: mat, kid: null }], jose: mat.joseKey };
+      : {
+          name,
+          config: { pem: [(mat.publicKey as KeyObject).export({ type: 'spki', format: 'pem' }) as string] },
+          keys: [{ m: mat, kid: null }],
+          jose: mat.joseKey,
+        };
   return [
     { name: 'jwks', config: { keys: jwks }, keys: jwksKeys, jose: localJwks },
     { name: 'jwks-without-kids', config: { keys: noKid.map((n) => jwkOf(n, {})) }, keys: noKid.map((n) => ({ m: get(n), kid: null })), jose: localNoKid },
@@ -249,12 +277,32 @@ type DateChoice = number | string | null | { raw: string } | { edge: number } | 
 const numericDate = (): fc.Arbitrary<DateChoice> =>
   fc.oneof(
     { weight: 2, arbitrary: fc.constant(undefined) },
-    { weight: 6, arbitrary: fc.constantFrom(-86_400, -3601, -600, -301, -300, -299, -61, -60, -59, -31, -30, -29, -1, 0, 1, 29, 30, 31, 59, 60, 61, 299, 300, 301, 3600, 86_400).map((d) => NOW_S + d) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .constantFrom(-86_400, -3601, -600, -301, -300, -299, -61, -60, -59, -31, -30, -29, -1, 0, 1, 29, 30, 31, 59, 60, 61, 299, 300, 301, 3600, 86_400)
+        .map((d) => NOW_S + d),
+    },
     { weight: 2, arbitrary: fc.integer({ min: -2_000_000, max: 2_000_000 }).map((d) => NOW_S + d) },
     { weight: 1, arbitrary: fc.double({ min: -400, max: 400, noNaN: true }).map((d) => NOW_S + d) },
     { weight: 3, arbitrary: fc.constantFrom({ edge: 0 }, { edge: -1 }, { edge: 1 }) },
     { weight: 3, arbitrary: fc.nat().map((n) => ({ edge: ((n % 1999) - 999) / 1000 })) },
-    { weight: 1, arbitrary: fc.constantFrom<number | string | null | { raw: string }>(null, 'tomorrow', String(NOW_S + 60), 0, -1, 1e308, -1e308, { raw: '1e400' }, { raw: '-1e400' }, { raw: `${NOW_S + 60}.0` }, { raw: `${NOW_S + 60}e0` }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<number | string | null | { raw: string }>(
+        null,
+        'tomorrow',
+        String(NOW_S + 60),
+        0,
+        -1,
+        1e308,
+        -1e308,
+        { raw: '1e400' },
+        { raw: '-1e400' },
+        { raw: `${NOW_S + 60}.0` },
+        { raw: `${NOW_S + 60}e0` },
+      ),
+    },
   );
 
 /**
@@ -276,12 +324,19 @@ const caseArb = fc.record({
   skew: fc.constantFrom(0, 30, 60, 300),
   maxAge: fc.constantFrom(0, 0, 0, 600, 3600),
   typ: fc.constantFrom<string | undefined>(undefined, undefined, undefined, 'at+jwt', 'JWT', 'application/at+jwt'),
-  required: fc.oneof({ weight: 3, arbitrary: fc.constant<string[]>(['exp']) }, { weight: 1, arbitrary: fc.subarray(['exp', 'iat', 'nbf', 'sub', 'jti', 'scope']) }),
+  required: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<string[]>(['exp']) },
+    { weight: 1, arbitrary: fc.subarray(['exp', 'iat', 'nbf', 'sub', 'jti', 'scope']) },
+  ),
   audiences: fc.constantFrom<string[]>([], ['api'], ['api', 'other-api']),
   maxBytes: fc.constantFrom(8192, 1024, 512, 256),
   // the signature
   /** `fits`: an algorithm one of the provider's keys can sign */
-  signAlg: fc.oneof({ weight: 10, arbitrary: fc.constant('fits') }, { weight: 3, arbitrary: fc.constantFrom(...ALGS) }, { weight: 1, arbitrary: fc.constantFrom('none', 'XS256') }),
+  signAlg: fc.oneof(
+    { weight: 10, arbitrary: fc.constant('fits') },
+    { weight: 3, arbitrary: fc.constantFrom(...ALGS) },
+    { weight: 1, arbitrary: fc.constantFrom('none', 'XS256') },
+  ),
   fitPick: fc.nat(),
   signer: fc.constantFrom('right', 'sibling', 'sibling', 'any', 'confusion', 'garbage'),
   anyKey: fc.nat(),
@@ -291,7 +346,10 @@ const caseArb = fc.record({
   kid: fc.constantFrom('signer', 'none', 'unknown', 'other', 'hostile'),
   hostileKid: fc.constantFrom(...HOSTILE_KIDS),
   headerTyp: fc.constantFrom<string | undefined>(undefined, 'JWT', 'at+jwt', 'application/AT+JWT', 'text/plain'),
-  extraHeaders: fc.oneof({ weight: 1, arbitrary: fc.constant([] as number[]) }, { weight: 2, arbitrary: fc.array(fc.nat({ max: EXTRA_HEADERS.length - 1 }), { minLength: 1, maxLength: 2 }) }),
+  extraHeaders: fc.oneof(
+    { weight: 1, arbitrary: fc.constant([] as number[]) },
+    { weight: 2, arbitrary: fc.array(fc.nat({ max: EXTRA_HEADERS.length - 1 }), { minLength: 1, maxLength: 2 }) },
+  ),
   // the claims
   iss: fc.constantFrom<unknown>(...Array<string>(12).fill(ISSUER), 'https://evil.test', undefined, 42, `${ISSUER}/`),
   aud: fc.constantFrom<unknown>('api', 'api', 'api', ['other', 'api'], ['other', 'api'], 'other-api', undefined, 'nope', [1, 'api'], {}, []),
@@ -301,24 +359,66 @@ const caseArb = fc.record({
     { weight: 2, arbitrary: fc.constant(undefined) },
     { weight: 1, arbitrary: fc.constant(NOW_S - 10) },
     { weight: 2, arbitrary: numericDate() },
-    { weight: 1, arbitrary: fc.oneof(fc.constantFrom(0, -1, 1), fc.nat().map((n) => ((n % 1999) - 999) / 1000)).map((age) => ({ age })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(
+          fc.constantFrom(0, -1, 1),
+          fc.nat().map((n) => ((n % 1999) - 999) / 1000),
+        )
+        .map((age) => ({ age })),
+    },
   ),
   sub: fc.constantFrom<unknown>('user-1', 'user-1', 'user-1', 'user-1', undefined, 42, '', null),
   jti: fc.constantFrom<unknown>(undefined, undefined, undefined, 'b9f1c4e2', 'b9f1c4e2', 'j'.repeat(257), 7, null),
   scope: fc.constantFrom<unknown>(undefined, 'read write', null),
-  extraClaims: fc.oneof({ weight: 4, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) }),
+  extraClaims: fc.oneof(
+    { weight: 4, arbitrary: fc.constant({}) },
+    { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) },
+  ),
   pad: fc.constantFrom(0, 200, 1000, 9000),
   // raw JSON and encoding
   headerJson: fc.constantFrom('plain', 'plain', 'plain', 'duplicate', 'bom', 'bad-utf8', 'not-json', 'array', 'spaces', 'escaped-name', 'empty'),
-  payloadJson: fc.constantFrom('plain', 'plain', 'plain', 'duplicate', 'bom', 'bad-utf8', 'not-json', 'array', 'spaces', 'escaped-name', 'empty', 'null', 'leading-zero'),
+  payloadJson: fc.constantFrom(
+    'plain',
+    'plain',
+    'plain',
+    'duplicate',
+    'bom',
+    'bad-utf8',
+    'not-json',
+    'array',
+    'spaces',
+    'escaped-name',
+    'empty',
+    'null',
+    'leading-zero',
+  ),
   headerEncoding: fc.constantFrom('plain', 'plain', 'pad', 'std', 'space', 'noncanonical'),
   payloadEncoding: fc.constantFrom('plain', 'plain', 'pad', 'std', 'space', 'noncanonical'),
   position: fc.nat(),
   mutation: fc.constantFrom(
     'none',
-    'flip-header', 'flip-payload', 'flip-signature', 'truncate-signature', 'extend-signature', 'empty-signature',
-    'drop-signature', 'pad-signature', 'std-signature', 'noncanonical-signature', 'leading-space', 'trailing-newline',
-    'extra-dot', 'extra-segment', 'five-segments', 'empty-payload', 'empty-header', 'swap-signature', 'non-ascii', 'only-dots',
+    'flip-header',
+    'flip-payload',
+    'flip-signature',
+    'truncate-signature',
+    'extend-signature',
+    'empty-signature',
+    'drop-signature',
+    'pad-signature',
+    'std-signature',
+    'noncanonical-signature',
+    'leading-space',
+    'trailing-newline',
+    'extra-dot',
+    'extra-segment',
+    'five-segments',
+    'empty-payload',
+    'empty-header',
+    'swap-signature',
+    'non-ascii',
+    'only-dots',
   ),
 });
 type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
@@ -397,7 +497,19 @@ function focus(c: Case): Case {
     ...(on('encoding') ? {} : { headerEncoding: 'plain', payloadEncoding: 'plain' }),
     ...(on('mutation') ? {} : { mutation: 'none' }),
     ...(on('size') ? {} : { pad: 0, maxBytes: 8192 }),
-    ...(on('claims') ? {} : { iss: ISSUER, aud: c.audiences[0] ?? 'api', exp: NOW_S + 300, nbf: NOW_S - 10, iat: NOW_S - 10, sub: 'user-1', jti: 'b9f1c4e2', scope: 'read write', extraClaims: {} }),
+    ...(on('claims')
+      ? {}
+      : {
+          iss: ISSUER,
+          aud: c.audiences[0] ?? 'api',
+          exp: NOW_S + 300,
+          nbf: NOW_S - 10,
+          iat: NOW_S - 10,
+          sub: 'user-1',
+          jti: 'b9f1c4e2',
+          scope: 'read write',
+          extraClaims: {},
+        }),
   };
 }
 
@@ -478,38 +590,78 @@ function build(whole: Case, templates: readonly Template[], materials: readonly 
   const p = encodeSegment(rawJson(payload, c.payloadJson, ['iss', 'https://evil.test']), c.payloadEncoding, c.position >> 3);
   const input = `${h}.${p}`;
   const sig = (k: KeyObject | Buffer | null): string => {
-    if (alg === 'none' || k === null) return c.signer === 'garbage' || k === null ? (alg === 'none' ? '' : b64u(createHash('sha256').update(input).digest())) : '';
+    if (alg === 'none' || k === null)
+      return c.signer === 'garbage' || k === null ? (alg === 'none' ? '' : b64u(createHash('sha256').update(input).digest())) : '';
     return b64u(signInput(alg, k, input));
   };
   const s = sig(c.signer === 'garbage' ? null : key);
   let token = `${input}.${s}`;
   const pos = c.position;
   switch (c.mutation) {
-    case 'flip-header': token = `${flip(h, pos)}.${p}.${s}`; break;
-    case 'flip-payload': token = `${h}.${flip(p, pos)}.${s}`; break;
-    case 'flip-signature': token = `${input}.${flip(s, pos)}`; break;
-    case 'truncate-signature': token = `${input}.${s.slice(0, Math.max(0, s.length - 1 - (pos % 8)))}`; break;
-    case 'extend-signature': token = `${input}.${s}${'AAAA'.slice(0, 1 + (pos % 4))}`; break;
-    case 'empty-signature': token = `${input}.`; break;
-    case 'drop-signature': token = input; break;
-    case 'pad-signature': token = `${input}.${s}${'='.repeat(1 + (pos % 2))}`; break;
-    case 'std-signature': token = `${input}.${s.replace(/-/g, '+').replace(/_/g, '/')}`; break;
-    case 'noncanonical-signature': token = `${input}.${noncanonical(s, pos)}`; break;
-    case 'leading-space': token = ` ${token}`; break;
-    case 'trailing-newline': token = `${token}\n`; break;
-    case 'extra-dot': token = `${token}.`; break;
-    case 'extra-segment': token = `${token}.${s}`; break;
-    case 'five-segments': token = `${token}.${s}.${p}`; break;
-    case 'empty-payload': token = `${h}..${s}`; break;
-    case 'empty-header': token = `.${p}.${s}`; break;
+    case 'flip-header':
+      token = `${flip(h, pos)}.${p}.${s}`;
+      break;
+    case 'flip-payload':
+      token = `${h}.${flip(p, pos)}.${s}`;
+      break;
+    case 'flip-signature':
+      token = `${input}.${flip(s, pos)}`;
+      break;
+    case 'truncate-signature':
+      token = `${input}.${s.slice(0, Math.max(0, s.length - 1 - (pos % 8)))}`;
+      break;
+    case 'extend-signature':
+      token = `${input}.${s}${'AAAA'.slice(0, 1 + (pos % 4))}`;
+      break;
+    case 'empty-signature':
+      token = `${input}.`;
+      break;
+    case 'drop-signature':
+      token = input;
+      break;
+    case 'pad-signature':
+      token = `${input}.${s}${'='.repeat(1 + (pos % 2))}`;
+      break;
+    case 'std-signature':
+      token = `${input}.${s.replace(/-/g, '+').replace(/_/g, '/')}`;
+      break;
+    case 'noncanonical-signature':
+      token = `${input}.${noncanonical(s, pos)}`;
+      break;
+    case 'leading-space':
+      token = ` ${token}`;
+      break;
+    case 'trailing-newline':
+      token = `${token}\n`;
+      break;
+    case 'extra-dot':
+      token = `${token}.`;
+      break;
+    case 'extra-segment':
+      token = `${token}.${s}`;
+      break;
+    case 'five-segments':
+      token = `${token}.${s}.${p}`;
+      break;
+    case 'empty-payload':
+      token = `${h}..${s}`;
+      break;
+    case 'empty-header':
+      token = `.${p}.${s}`;
+      break;
     case 'swap-signature': {
       const other = materials.filter((m) => canSign(m, alg) && m.signing !== key)[pos % 3];
       token = `${input}.${other ? b64u(signInput(alg, other.signing, input)) : s}`;
       break;
     }
-    case 'non-ascii': token = `${h}.${p.slice(0, pos % (p.length + 1))}é${p.slice(pos % (p.length + 1))}.${s}`; break;
-    case 'only-dots': token = '..'; break;
-    default: break;
+    case 'non-ascii':
+      token = `${h}.${p.slice(0, pos % (p.length + 1))}é${p.slice(pos % (p.length + 1))}.${s}`;
+      break;
+    case 'only-dots':
+      token = '..';
+      break;
+    default:
+      break;
   }
   // the provider, as a config would give it (the schema's shape, after defaults)
   const longestSecret = Math.max(0, ...template.keys.filter((k) => k.m.kind === 'secret').map((k) => (k.m.joseKey as Uint8Array).length));
@@ -811,7 +963,9 @@ const POLICIES: readonly Policy[] = [
   {
     id: 'hmac-key-size',
     why: 'an HMAC key shorter than the hash output is not used (RFC 7518 section 3.2); jose uses any HMAC key',
-    refuses: (f) => hashBytes(f.header?.alg) > 0 && f.template.keys.filter((k) => k.m.kind === 'secret').every((k) => (k.m.joseKey as Uint8Array).length < hashBytes(f.header?.alg)),
+    refuses: (f) =>
+      hashBytes(f.header?.alg) > 0 &&
+      f.template.keys.filter((k) => k.m.kind === 'secret').every((k) => (k.m.joseKey as Uint8Array).length < hashBytes(f.header?.alg)),
     reason: /no key for alg|unknown kid/,
   },
   {
@@ -830,13 +984,18 @@ const POLICIES: readonly Policy[] = [
     id: 'sub-jti',
     why: 'sub must be a string, jti a string of at most 256 characters (the principal and the replay store use them); jose checks neither unless asked for a subject',
     refuses: (f) =>
-      f.payload !== null && ((f.payload.sub !== undefined && typeof f.payload.sub !== 'string') || (f.payload.jti !== undefined && (typeof f.payload.jti !== 'string' || f.payload.jti.length > 256))),
+      f.payload !== null &&
+      ((f.payload.sub !== undefined && typeof f.payload.sub !== 'string') ||
+        (f.payload.jti !== undefined && (typeof f.payload.jti !== 'string' || f.payload.jti.length > 256))),
     reason: /sub not a string|jti not acceptable/,
   },
   {
     id: 'iat',
     why: 'iat, when present, must not be in the future beyond the skew; jose checks that only with maxTokenAge',
-    refuses: (f) => f.payload !== null && 'iat' in f.payload && (!num(f.payload.iat) || !Number.isFinite(f.payload.iat) || f.payload.iat > Math.floor(f.nowMs / 1000) + f.cfg.clock_skew_s),
+    refuses: (f) =>
+      f.payload !== null &&
+      'iat' in f.payload &&
+      (!num(f.payload.iat) || !Number.isFinite(f.payload.iat) || f.payload.iat > Math.floor(f.nowMs / 1000) + f.cfg.clock_skew_s),
     reason: /iat (in the future|not a number)/,
   },
   {
@@ -875,7 +1034,8 @@ const RULES: readonly Rule[] = [
   {
     id: 'order:issuer-first',
     why: 'the gateway finds the provider by iss before anything else; jose checks iss with the claims, after the signature',
-    applies: (gw, jose, f) => gw.detail.endsWith('iss not accepted') && ['alg', 'key', 'signature'].includes(jose.verdict) && f.payload !== null && f.payload.iss !== ISSUER,
+    applies: (gw, jose, f) =>
+      gw.detail.endsWith('iss not accepted') && ['alg', 'key', 'signature'].includes(jose.verdict) && f.payload !== null && f.payload.iss !== ISSUER,
   },
   {
     id: 'order:claims',
@@ -950,10 +1110,30 @@ test(`the gateway's JWT verifier and its oracle (jose and the gateway's document
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   t.diagnostic(`${RUNS} cases in ${seconds} s`);
-  t.diagnostic(`verdicts: ${[...pairs].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-  t.diagnostic(`accepted by jose, refused by the gateway's own checks: ${[...refusedByPolicy].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-  t.diagnostic(`different reasons for a refusal: ${[...rulesUsed].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-  t.diagnostic(`valid by alg: ${[...validByAlg].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  t.diagnostic(
+    `verdicts: ${[...pairs]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+  );
+  t.diagnostic(
+    `accepted by jose, refused by the gateway's own checks: ${[...refusedByPolicy]
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+  );
+  t.diagnostic(
+    `different reasons for a refusal: ${[...rulesUsed]
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+  );
+  t.diagnostic(
+    `valid by alg: ${[...validByAlg]
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+  );
   // the run must have tested something: every algorithm accepted by both, every refusal agreed on
   if (RUNS >= 5000) {
     for (const alg of ALGS) assert.ok((validByAlg.get(alg) ?? 0) > 0, `no ${alg} token was accepted by both`);

@@ -205,7 +205,10 @@ describe('buildTlsOptions', () => {
 
   it('refuses client_auth without a CA bundle (never public roots)', () => {
     const { ca: _ca, crl: _crl, ...rest } = tlsConfig('optional');
-    assert.throws(() => buildTlsOptions(rest as TlsConfig, '/'), (e: unknown) => e instanceof ConfigError && /tls\.ca is required/.test(e.message));
+    assert.throws(
+      () => buildTlsOptions(rest as TlsConfig, '/'),
+      (e: unknown) => e instanceof ConfigError && /tls\.ca is required/.test(e.message),
+    );
   });
 
   it('names the key of a missing file', () => {

@@ -77,7 +77,14 @@ routes:
       claims: [{ claim: cert_subject, in: ["O=Acme+CN=billing", "CN=nobody"] }]
 `,
       {
-        vars: { UP: up.url, CERT: pki.server.certPath, KEY: pki.server.keyPath, CA: pki.caBundlePath, CRL_ROOT: pki.crlPaths[0] as string, CRL_INT: pki.crlPaths[1] as string },
+        vars: {
+          UP: up.url,
+          CERT: pki.server.certPath,
+          KEY: pki.server.keyPath,
+          CA: pki.caBundlePath,
+          CRL_ROOT: pki.crlPaths[0] as string,
+          CRL_INT: pki.crlPaths[1] as string,
+        },
         modules: AUTH_MODULES,
       },
     );

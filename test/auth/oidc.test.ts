@@ -176,7 +176,11 @@ routes:
     idp = null;
     assert.equal((await rawRequest(`${gw.url}/orders/4`, { headers: bearer(a) })).status, 200);
     const stranger = makeKey('ES256', 'k9');
-    const forged = tokenFor(stranger, { iss: `http://127.0.0.1:${port}`, aud: AUDIENCE, sub: 'svc-a', scope: 'orders:read', iat: nowS(), exp: nowS() + 60 }, { typ: 'at+jwt' });
+    const forged = tokenFor(
+      stranger,
+      { iss: `http://127.0.0.1:${port}`, aud: AUDIENCE, sub: 'svc-a', scope: 'orders:read', iat: nowS(), exp: nowS() + 60 },
+      { typ: 'at+jwt' },
+    );
     const r = await rawRequest(`${gw.url}/orders/5`, { headers: bearer(forged) });
     assert.equal(r.status, 401);
     assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_KEY_UNKNOWN');

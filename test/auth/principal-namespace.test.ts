@@ -104,7 +104,7 @@ routes:
     assert.equal((await get('/limited/7', partner({ sub: 'acme-svc' }))).status, 200);
   });
 
-  test("the abuse allow-list entry of a configured consumer does not cover a token whose sub names it, and bans apply by the namespaced id", async () => {
+  test('the abuse allow-list entry of a configured consumer does not cover a token whose sub names it, and bans apply by the namespaced id', async () => {
     const ban = async (client: string): Promise<number> =>
       (
         await rawRequest(`${gw.adminUrl}/admin/bans`, {

@@ -142,7 +142,10 @@ describe('replay protection across a restart, Redis store', () => {
   before(async () => {
     up = await startUpstream();
     startedAt = Date.now();
-    gw = await startGateway(config(0, `state:\n  store: redis\n  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }`), { vars: { UP: up.url } });
+    gw = await startGateway(
+      config(0, `state:\n  store: redis\n  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }`),
+      { vars: { UP: up.url } },
+    );
     for (let i = 0; i < 100 && !gw.gateway.services.store.healthy(); i++) await new Promise((r) => setTimeout(r, 20));
   });
   after(async () => {

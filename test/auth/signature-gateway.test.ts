@@ -152,7 +152,14 @@ describe('signature nonces across instances sharing Redis', () => {
   const prefix = `pc-test-sig-${randomBytes(6).toString('hex')}:`;
   const stores: RedisStore[] = [];
   const make = (): RedisStore => {
-    const s = new RedisStore({ url: 'redis://127.0.0.1:6379', keyPrefix: prefix, connectTimeoutMs: 2000, commandTimeoutMs: 2000, reconnectMaxDelayMs: 1000, logger: pino({ level: 'silent' }) });
+    const s = new RedisStore({
+      url: 'redis://127.0.0.1:6379',
+      keyPrefix: prefix,
+      connectTimeoutMs: 2000,
+      commandTimeoutMs: 2000,
+      reconnectMaxDelayMs: 1000,
+      logger: pino({ level: 'silent' }),
+    });
     stores.push(s);
     return s;
   };
@@ -170,7 +177,13 @@ describe('signature nonces across instances sharing Redis', () => {
     const url = 'https://api.example.com/orders';
     const h = signRequest({ method: 'POST', url, body: '{}', keyId: 'k', secret: SECRET });
     const res = verifySignedRequest(
-      { signatureInput: h['signature-input'], signature: h.signature, contentDigest: h['content-digest'], body: Buffer.from('{}'), message: messageViewFor('POST', new URL(url), h as Record<string, string>) },
+      {
+        signatureInput: h['signature-input'],
+        signature: h.signature,
+        contentDigest: h['content-digest'],
+        body: Buffer.from('{}'),
+        message: messageViewFor('POST', new URL(url), h as Record<string, string>),
+      },
       dir,
       settings,
       Date.now(),

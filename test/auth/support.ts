@@ -35,7 +35,10 @@ export function signRaw(alg: string, key: KeyObject | Buffer | string, input: st
   const data = Buffer.from(input);
   const fam = alg.slice(0, 2);
   const hash = `sha${alg.slice(2)}`;
-  if (fam === 'HS') return createHmac(hash, key as Buffer).update(data).digest();
+  if (fam === 'HS')
+    return createHmac(hash, key as Buffer)
+      .update(data)
+      .digest();
   if (fam === 'RS') return sign(hash, data, key as KeyObject);
   if (fam === 'PS') return sign(hash, data, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
   if (fam === 'ES') return sign(hash, data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
@@ -123,7 +126,6 @@ export function tlsRequest(url: string, client: KeyPair | null, headers: Record<
     req.end();
   });
 }
-
 
 /**
  * Waits until the whole-second clock passed the second of `sinceMs` (default: now). With the memory

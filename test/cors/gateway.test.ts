@@ -75,7 +75,7 @@ routes:
     }
   });
 
-  it('an allowed origin gets the CORS headers on the proxied response and on a refusal; Vary keeps the upstream\'s and adds Origin', async () => {
+  it("an allowed origin gets the CORS headers on the proxied response and on a refusal; Vary keeps the upstream's and adds Origin", async () => {
     const denied = await request(`${gw.url}/items/7`, { headers: { origin: 'https://a.b.example.org' } });
     assert.equal(denied.statusCode, 401, 'no API key');
     await denied.body.text();
@@ -83,12 +83,12 @@ routes:
     const ok = await request(`${gw.url}/public/x`, { headers: { origin: 'https://app.example.com' } });
     assert.equal(ok.statusCode, 200);
     await ok.body.text();
-    assert.equal(ok.headers['access-control-allow-origin'], 'https://app.example.com', 'the gateway\'s value, not the upstream\'s *');
+    assert.equal(ok.headers['access-control-allow-origin'], 'https://app.example.com', "the gateway's value, not the upstream's *");
     assert.equal(ok.headers['access-control-expose-headers'], 'x-request-id, ratelimit, ratelimit-policy, retry-after');
     assert.equal(ok.headers['vary'], 'Accept-Encoding, Origin');
     const other = await request(`${gw.url}/public/x`, { headers: { origin: 'https://evil.test' } });
     await other.body.text();
-    assert.equal(other.headers['access-control-allow-origin'], '*', 'another origin gets nothing from the gateway (the upstream\'s own header passes)');
+    assert.equal(other.headers['access-control-allow-origin'], '*', "another origin gets nothing from the gateway (the upstream's own header passes)");
     assert.equal(other.headers['access-control-allow-credentials'], undefined);
   });
 
@@ -101,7 +101,7 @@ routes:
     await p.body.text();
   });
 
-  it('a config that would let any site use the user\'s credentials is refused, naming the key', async () => {
+  it("a config that would let any site use the user's credentials is refused, naming the key", async () => {
     await assert.rejects(
       startGateway(
         'version: 1\nlisteners: [{ port: 0 }]\nupstreams:\n  up: { targets: [{ url: "http://127.0.0.1:9" }] }\ncors: { allow_origins: ["*"], allow_credentials: true, all_routes: true }\n',

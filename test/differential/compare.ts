@@ -95,8 +95,10 @@ export function differences(gw: GatewayReading, fw: FrameworkReading, structure:
   if (fw.method !== gw.method) out.push(`method: gateway ${gw.method}, ${fw.framework} ${fw.method}`);
   if (fw.path !== gw.path) out.push(`path: gateway ${gw.path}, ${fw.framework} ${fw.path}`);
   if (fw.route !== gw.route) out.push(`route: gateway ${gw.route}, ${fw.framework} ${fw.route}`);
-  else if (!isDeepStrictEqual({ ...gw.params }, fw.params)) out.push(`params: gateway ${JSON.stringify(gw.params)}, ${fw.framework} ${JSON.stringify(fw.params)}`);
-  if (!samePairs(gw.queryPairs, fw.query, structure.query)) out.push(`query: gateway ${JSON.stringify(gw.queryPairs)}, ${fw.framework} ${JSON.stringify(fw.query)}`);
+  else if (!isDeepStrictEqual({ ...gw.params }, fw.params))
+    out.push(`params: gateway ${JSON.stringify(gw.params)}, ${fw.framework} ${JSON.stringify(fw.params)}`);
+  if (!samePairs(gw.queryPairs, fw.query, structure.query))
+    out.push(`query: gateway ${JSON.stringify(gw.queryPairs)}, ${fw.framework} ${JSON.stringify(fw.query)}`);
   const b = gw.body;
   const fb = fw.body;
   if (nothing(fb)) {
@@ -104,9 +106,11 @@ export function differences(gw: GatewayReading, fw: FrameworkReading, structure:
   } else if (b === null || b.kind === 'other' || b.kind === 'ndjson' || b.kind === 'xml' || b.kind === 'multipart') {
     out.push(`body: gateway read ${b === null ? 'no body' : b.kind}, ${fw.framework} parsed ${JSON.stringify(fb).slice(0, 200)}`);
   } else if (b.kind === 'json') {
-    if (!isDeepStrictEqual(reported(b.value), fb)) out.push(`body: gateway ${JSON.stringify(b.value).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
+    if (!isDeepStrictEqual(reported(b.value), fb))
+      out.push(`body: gateway ${JSON.stringify(b.value).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
   } else if (b.kind === 'form') {
-    if (!samePairs(b.pairs, fb, structure.form)) out.push(`form: gateway ${JSON.stringify(b.pairs).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
+    if (!samePairs(b.pairs, fb, structure.form))
+      out.push(`form: gateway ${JSON.stringify(b.pairs).slice(0, 200)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 200)}`);
   } else if (b.kind === 'text') {
     if (b.text !== fb) out.push(`text: gateway ${JSON.stringify(b.text).slice(0, 100)}, ${fw.framework} ${JSON.stringify(fb).slice(0, 100)}`);
   }

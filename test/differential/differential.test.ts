@@ -60,7 +60,13 @@ function gatewayConfig(fws: readonly Framework[], lie: string | null): string {
   const ups = fws
     .map((f) => {
       // `lie`: declare this framework's path matching wrongly (the harness's own check)
-      const pm = f.name === lie ? { case: f.pathMatching.case === 'sensitive' ? 'insensitive' : 'sensitive', trailing_slash: f.pathMatching.trailing_slash === 'ignored' ? 'significant' : 'ignored' } : f.pathMatching;
+      const pm =
+        f.name === lie
+          ? {
+              case: f.pathMatching.case === 'sensitive' ? 'insensitive' : 'sensitive',
+              trailing_slash: f.pathMatching.trailing_slash === 'ignored' ? 'significant' : 'ignored',
+            }
+          : f.pathMatching;
       return `  ${f.name}: { targets: [{ url: "${f.url}" }], path_matching: { case: ${pm.case}, trailing_slash: ${pm.trailing_slash} } }`;
     })
     .join('\n');
@@ -150,12 +156,10 @@ async function run(gw: TestGateway, fws: readonly Framework[], samples: readonly
           out.refused++;
           b.refused++;
           if (o.code !== undefined) out.codes[o.code] = (out.codes[o.code] ?? 0) + 1;
-        }
-        else if (o.kind === 'read') {
+        } else if (o.kind === 'read') {
           out.read++;
           b.read++;
-        }
-        else {
+        } else {
           out.frameworkRefused++;
           b.frameworkRefused++;
         }
@@ -197,7 +201,8 @@ describe('differential: frameworks read what the gateway read', () => {
       assert.fail(`${r.diffs.length} differences, ${summary}\n${first.join('\n')}`);
     }
     // the run means something only if frameworks read a good share of what was sent
-    for (const f of fws) assert.ok((r.byFramework[f.name]?.read ?? 0) > RUNS / 10, `${f.name} read too few requests to compare: ${JSON.stringify(r.byFramework[f.name])}`);
+    for (const f of fws)
+      assert.ok((r.byFramework[f.name]?.read ?? 0) > RUNS / 10, `${f.name} read too few requests to compare: ${JSON.stringify(r.byFramework[f.name])}`);
     assert.equal(r.sent, RUNS * fws.length);
     assert.deepEqual([...ROUTES].sort(), ['admin', 'items', 'items-one', 'rest']);
   });
@@ -205,9 +210,22 @@ describe('differential: frameworks read what the gateway read', () => {
   it('the harness finds differences when the gateway is told a framework reads paths otherwise than it does', async () => {
     const liar = await startGateway(gatewayConfig(fws, 'fastify'), { modules: [...STAGES, recorder] });
     try {
-      const samples: GenRequest[] = ['/Items', '/items/', '/ADMIN', '/items/1/'].map((target) => ({ method: 'GET', target, headers: [], body: null, chunked: false }));
-      const r = await run(liar, fws.filter((f) => f.name === 'fastify'), samples);
-      assert.ok(r.diffs.some((d) => d.diffs.some((x) => x.startsWith('route:'))), `expected route differences, got ${JSON.stringify(r.diffs)}`);
+      const samples: GenRequest[] = ['/Items', '/items/', '/ADMIN', '/items/1/'].map((target) => ({
+        method: 'GET',
+        target,
+        headers: [],
+        body: null,
+        chunked: false,
+      }));
+      const r = await run(
+        liar,
+        fws.filter((f) => f.name === 'fastify'),
+        samples,
+      );
+      assert.ok(
+        r.diffs.some((d) => d.diffs.some((x) => x.startsWith('route:'))),
+        `expected route differences, got ${JSON.stringify(r.diffs)}`,
+      );
     } finally {
       await liar.close();
     }

@@ -79,7 +79,15 @@ async function startExpress(name: string, extended: boolean): Promise<Framework>
   app.use(express.urlencoded({ extended }));
   app.use(express.text());
   const handler = (route: RouteName) => (req: express.Request, res: express.Response) => {
-    const r: FrameworkReading = { framework: name, method: req.method, path: req.path, route, params: { ...(req.params as Record<string, string>) }, query: plain(req.query), body: plain(req.body) };
+    const r: FrameworkReading = {
+      framework: name,
+      method: req.method,
+      path: req.path,
+      route,
+      params: { ...(req.params as Record<string, string>) },
+      query: plain(req.query),
+      body: plain(req.body),
+    };
     delete (r.params as Record<string, string>)['rest'];
     res.setHeader('x-reading', encode(r));
     res.json(r);
@@ -114,7 +122,15 @@ async function startFastify(): Promise<Framework> {
     const q = url.indexOf('?');
     const params = { ...(req.params as Record<string, string>) };
     delete params['*'];
-    const r: FrameworkReading = { framework: 'fastify', method: req.method, path: q < 0 ? url : url.slice(0, q), route, params, query: plain(req.query), body: plain(req.body) };
+    const r: FrameworkReading = {
+      framework: 'fastify',
+      method: req.method,
+      path: q < 0 ? url : url.slice(0, q),
+      route,
+      params,
+      query: plain(req.query),
+      body: plain(req.body),
+    };
     reply.header('x-reading', encode(r));
     return r;
   };

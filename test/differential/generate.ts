@@ -34,13 +34,37 @@ function build(hostile: boolean): fc.Arbitrary<GenRequest> {
       { weight: 1, arbitrary: fc.constant(s.toUpperCase()) },
       { weight: 1, arbitrary: fc.constant(s.charAt(0).toUpperCase() + s.slice(1)) },
       // a percent-encoded unreserved letter, upper or lower hex
-      { weight: 1, arbitrary: fc.nat({ max: Math.max(0, s.length - 1) }).map((i) => `${s.slice(0, i)}%${s.charCodeAt(i).toString(16).toUpperCase()}${s.slice(i + 1)}`) },
+      {
+        weight: 1,
+        arbitrary: fc.nat({ max: Math.max(0, s.length - 1) }).map((i) => `${s.slice(0, i)}%${s.charCodeAt(i).toString(16).toUpperCase()}${s.slice(i + 1)}`),
+      },
       { weight: 1, arbitrary: fc.nat({ max: Math.max(0, s.length - 1) }).map((i) => `${s.slice(0, i)}%${s.charCodeAt(i).toString(16)}${s.slice(i + 1)}`) },
       { weight: hostile ? 1 : 0, arbitrary: fc.constantFrom(`${s};x=1`, `${s};`) },
     );
 
   const ID_VALUES = pick(
-    ['1', '42', 'abc', 'ABC', 'a.b', 'a-b_c~', 'caf%C3%A9', 'caf%c3%a9', 'a%20b', '%41', 'a+b', '%2B', "a'b", 'a%27b', 'x%3By', '%E2%80%AE', 'v1.2', '%2e', 'a%2Eb', '%7E'],
+    [
+      '1',
+      '42',
+      'abc',
+      'ABC',
+      'a.b',
+      'a-b_c~',
+      'caf%C3%A9',
+      'caf%c3%a9',
+      'a%20b',
+      '%41',
+      'a+b',
+      '%2B',
+      "a'b",
+      'a%27b',
+      'x%3By',
+      '%E2%80%AE',
+      'v1.2',
+      '%2e',
+      'a%2Eb',
+      '%7E',
+    ],
     ['%2F', '%252F', '%FF', '%zz', '..', '.', '%2E%2E', 'a%00', 'a%5C'],
   );
 
@@ -61,24 +85,101 @@ function build(hostile: boolean): fc.Arbitrary<GenRequest> {
   /** Query and form names, URL-ready. */
   const NAMES = pick(
     [
-      'limit', 'sort', 'a', 'b', 'A', 'a[]', 'a[0]', 'a[1]', 'a[21]', 'a[b]', 'a[b][c]', 'a[b][c][d][e][f][g]', 'a]b', 'a.b', 'a.b.c', 'a[b].c', 'a.b[c]',
-      'x%20y', 'x+y', '%C3%A9', '%61', 'a%5Bb%5D', 'a%5B%5D', 'a%2Eb', 'LIMIT', 'a%3Db', 'a%26b', 'utf8', 'a-b', 'a_b', '0', '1[]',
+      'limit',
+      'sort',
+      'a',
+      'b',
+      'A',
+      'a[]',
+      'a[0]',
+      'a[1]',
+      'a[21]',
+      'a[b]',
+      'a[b][c]',
+      'a[b][c][d][e][f][g]',
+      'a]b',
+      'a.b',
+      'a.b.c',
+      'a[b].c',
+      'a.b[c]',
+      'x%20y',
+      'x+y',
+      '%C3%A9',
+      '%61',
+      'a%5Bb%5D',
+      'a%5B%5D',
+      'a%2Eb',
+      'LIMIT',
+      'a%3Db',
+      'a%26b',
+      'utf8',
+      'a-b',
+      'a_b',
+      '0',
+      '1[]',
     ],
-    ['a[b]c', '[a]', 'a[b', 'toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'a[toString]', 'a[__proto__]', '', '%5Ba%5D', '_method', 'limit%00', '.a', 'a..b', 'a.toString'],
+    [
+      'a[b]c',
+      '[a]',
+      'a[b',
+      'toString',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'valueOf',
+      'a[toString]',
+      'a[__proto__]',
+      '',
+      '%5Ba%5D',
+      '_method',
+      'limit%00',
+      '.a',
+      'a..b',
+      'a.toString',
+    ],
   );
   /** Values, URL-ready (raw spaces are not sent). */
   const VALUES = pick(
     [
-      '', '1', '1000', '-1', 'x', 'a%20b', 'a+b', '%2B', '%20', '%C3%A9', '=', 'a=b', '%26', '%3D', '%E2%9C%93', '%3B', "'", '%27', '[]', '%5B%5D', '0x10',
-      '+1+', 'DELETE', '%3Cscript%3E', 'null', 'true', '%F0%9F%98%80', 'a,b', '%2C', '.', '..',
+      '',
+      '1',
+      '1000',
+      '-1',
+      'x',
+      'a%20b',
+      'a+b',
+      '%2B',
+      '%20',
+      '%C3%A9',
+      '=',
+      'a=b',
+      '%26',
+      '%3D',
+      '%E2%9C%93',
+      '%3B',
+      "'",
+      '%27',
+      '[]',
+      '%5B%5D',
+      '0x10',
+      '+1+',
+      'DELETE',
+      '%3Cscript%3E',
+      'null',
+      'true',
+      '%F0%9F%98%80',
+      'a,b',
+      '%2C',
+      '.',
+      '..',
     ],
     ['%', '%zz', '%4', '%E9', '%FF', '%C0%AE', ';', '%ED%A0%80'],
   );
 
   const pairArb = fc.tuple(NAMES, VALUES, fc.constantFrom('=', '=', '=', ''));
-  const pairsArb = fc.array(pairArb, { minLength: 1, maxLength: 6 }).chain((pairs) =>
-    pick(['&', '&', '&', '&&'], [';', '&amp;']).map((sep) => pairs.map(([n, v, eq]) => (eq === '' && v === '' ? n : `${n}=${v}`)).join(sep)),
-  );
+  const pairsArb = fc
+    .array(pairArb, { minLength: 1, maxLength: 6 })
+    .chain((pairs) => pick(['&', '&', '&', '&&'], [';', '&amp;']).map((sep) => pairs.map(([n, v, eq]) => (eq === '' && v === '' ? n : `${n}=${v}`)).join(sep)));
 
   const queryArb: fc.Arbitrary<string> = fc.oneof(
     { weight: 2, arbitrary: fc.constant('') },
@@ -91,29 +192,89 @@ function build(hostile: boolean): fc.Arbitrary<GenRequest> {
 
   const JSON_TYPES = pick(
     [
-      'application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"',
-      'application/json; charset=utf8', 'application/json; charset=us-ascii', 'application/json ; charset=utf-8', 'application/json;', 'application/json; foo=bar',
-      'application/json; charset="utf\\-8"', 'application/vnd.api+json', 'application/merge-patch+json', 'text/json', 'application/json; charset=utf-8; boundary=x',
+      'application/json',
+      'Application/JSON',
+      'application/json; charset=utf-8',
+      'application/json;charset=UTF-8',
+      'application/json; charset="utf-8"',
+      'application/json; charset=utf8',
+      'application/json; charset=us-ascii',
+      'application/json ; charset=utf-8',
+      'application/json;',
+      'application/json; foo=bar',
+      'application/json; charset="utf\\-8"',
+      'application/vnd.api+json',
+      'application/merge-patch+json',
+      'text/json',
+      'application/json; charset=utf-8; boundary=x',
     ],
-    ['application/json; charset=utf-16', 'application/json; charset=utf-7', 'application/json; charset =utf-8', 'application/json; charset= utf-8', 'application/json; charset=utf-8; charset=utf-7', 'json', 'application/json, text/plain'],
+    [
+      'application/json; charset=utf-16',
+      'application/json; charset=utf-7',
+      'application/json; charset =utf-8',
+      'application/json; charset= utf-8',
+      'application/json; charset=utf-8; charset=utf-7',
+      'json',
+      'application/json, text/plain',
+    ],
   );
   const FORM_TYPES = pick(
-    ['application/x-www-form-urlencoded', 'Application/X-WWW-Form-Urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/x-www-form-urlencoded;charset=UTF-8'],
+    [
+      'application/x-www-form-urlencoded',
+      'Application/X-WWW-Form-Urlencoded',
+      'application/x-www-form-urlencoded; charset=utf-8',
+      'application/x-www-form-urlencoded;charset=UTF-8',
+    ],
     ['application/x-www-form-urlencoded; charset=iso-8859-1', 'application/x-www-form-urlencoded; charset=utf-8; charset=latin1'],
   );
   const OTHER_TYPES = pick(
-    ['text/plain', 'text/plain; charset=utf-8', 'TEXT/PLAIN', 'application/octet-stream', 'application/xml', 'application/x-ndjson', 'multipart/form-data; boundary=X'],
+    [
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'TEXT/PLAIN',
+      'application/octet-stream',
+      'application/xml',
+      'application/x-ndjson',
+      'multipart/form-data; boundary=X',
+    ],
     ['text/plain; charset=latin1', 'text/plain; charset=utf-16'],
   );
   const ANY_TYPE = fc.oneof(JSON_TYPES, FORM_TYPES, OTHER_TYPES);
 
-  const jsonKey = pick(['a', 'b', 'name', 'price', 'toString', '\\u0061', 'a\\u0000', '', 'é', '\\ud800', 'a.b', 'a[b]'], ['__proto__', 'constructor', '\\u005f_proto__', '_method']);
+  const jsonKey = pick(
+    ['a', 'b', 'name', 'price', 'toString', '\\u0061', 'a\\u0000', '', 'é', '\\ud800', 'a.b', 'a[b]'],
+    ['__proto__', 'constructor', '\\u005f_proto__', '_method'],
+  );
   const jsonScalar = fc.oneof(
-    fc.constantFrom('1', '-0', '1e400', '123456789012345678901234567890', '0.1', 'true', 'null', '"x"', '"\\u0027 or 1=1"', '"a\\"b"', '"\\ud83d\\ude00"', '"\\udc00"', '""'),
+    fc.constantFrom(
+      '1',
+      '-0',
+      '1e400',
+      '123456789012345678901234567890',
+      '0.1',
+      'true',
+      'null',
+      '"x"',
+      '"\\u0027 or 1=1"',
+      '"a\\"b"',
+      '"\\ud83d\\ude00"',
+      '"\\udc00"',
+      '""',
+    ),
     fc.string({ maxLength: 8 }).map((s) => JSON.stringify(s)),
   );
   const jsonObject: fc.Arbitrary<string> = fc
-    .array(fc.tuple(jsonKey, fc.oneof(jsonScalar, jsonScalar.map((s) => `[${s}]`), fc.tuple(jsonKey, jsonScalar).map(([k, v]) => `{"${k}":${v}}`))), { maxLength: 5 })
+    .array(
+      fc.tuple(
+        jsonKey,
+        fc.oneof(
+          jsonScalar,
+          jsonScalar.map((s) => `[${s}]`),
+          fc.tuple(jsonKey, jsonScalar).map(([k, v]) => `{"${k}":${v}}`),
+        ),
+      ),
+      { maxLength: 5 },
+    )
     .map((kv) => `{${kv.map(([k, v]) => `"${k}":${v}`).join(',')}}`);
   const jsonBody: fc.Arbitrary<string> = fc.oneof(
     { weight: 12, arbitrary: jsonObject },
@@ -124,10 +285,16 @@ function build(hostile: boolean): fc.Arbitrary<GenRequest> {
     { weight: hostile ? 1 : 0, arbitrary: fc.constantFrom('{"a":1,}', '{a:1}', "{'a':1}", '{"a":1}{"b":2}', '', '{"a":NaN}') },
   );
 
-  const CODINGS = pick(['', '', '', '', '', '', 'gzip', 'GZIP', 'x-gzip', 'deflate', 'br', 'identity', 'gzip, identity', 'gzip, gzip'], ['compress', 'gzip, gzip, gzip']);
+  const CODINGS = pick(
+    ['', '', '', '', '', '', 'gzip', 'GZIP', 'x-gzip', 'deflate', 'br', 'identity', 'gzip, identity', 'gzip, gzip'],
+    ['compress', 'gzip, gzip, gzip'],
+  );
 
   function encodeBody(body: Buffer, coding: string): Buffer {
-    const cs = coding.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+    const cs = coding
+      .split(',')
+      .map((c) => c.trim().toLowerCase())
+      .filter((c) => c !== '' && c !== 'identity');
     let out = body;
     for (const c of cs) {
       if (c === 'gzip' || c === 'x-gzip') out = gzipSync(out);

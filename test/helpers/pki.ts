@@ -154,13 +154,52 @@ export function createTestPki(): TestPki {
     [other, 'Other Root CA'],
   ] as const) {
     ecKey(join(ca.dir, 'ca.key'), dir);
-    openssl(['req', '-x509', '-new', '-key', join(ca.dir, 'ca.key'), '-out', join(ca.dir, 'ca.pem'), '-days', '3650', '-subj', `/O=Portcullis Test/CN=${cn}`, '-config', ca.cnf, '-extensions', 'v3_ca'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        join(ca.dir, 'ca.key'),
+        '-out',
+        join(ca.dir, 'ca.pem'),
+        '-days',
+        '3650',
+        '-subj',
+        `/O=Portcullis Test/CN=${cn}`,
+        '-config',
+        ca.cnf,
+        '-extensions',
+        'v3_ca',
+      ],
+      dir,
+    );
   }
 
   // intermediate, signed by the root
   ecKey(join(int.dir, 'ca.key'), dir);
-  openssl(['req', '-new', '-key', join(int.dir, 'ca.key'), '-out', join(int.dir, 'ca.csr'), '-subj', '/O=Portcullis Test/CN=Portcullis Test Intermediate CA'], dir);
-  openssl(['ca', '-batch', '-config', root.cnf, '-extensions', 'v3_intermediate', '-days', '3650', '-notext', '-in', join(int.dir, 'ca.csr'), '-out', join(int.dir, 'ca.pem')], dir);
+  openssl(
+    ['req', '-new', '-key', join(int.dir, 'ca.key'), '-out', join(int.dir, 'ca.csr'), '-subj', '/O=Portcullis Test/CN=Portcullis Test Intermediate CA'],
+    dir,
+  );
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-config',
+      root.cnf,
+      '-extensions',
+      'v3_intermediate',
+      '-days',
+      '3650',
+      '-notext',
+      '-in',
+      join(int.dir, 'ca.csr'),
+      '-out',
+      join(int.dir, 'ca.pem'),
+    ],
+    dir,
+  );
   const intPem = readFileSync(join(int.dir, 'ca.pem'));
   const otherPem = readFileSync(join(other.dir, 'ca.pem'));
 
@@ -202,7 +241,29 @@ export function createTestPki(): TestPki {
     ecKey(keyPath, dir);
     openssl(['req', '-new', '-key', keyPath, '-out', csr, '-subj', subj], dir);
     const serial = `0x${createHash('sha256').update(`${name}${Math.random()}`).digest('hex').slice(0, 16)}`;
-    openssl(['x509', '-req', '-in', csr, '-CA', join(int.dir, 'ca.pem'), '-CAkey', join(int.dir, 'ca.key'), '-set_serial', serial, '-extfile', int.cnf, '-extensions', 'v3_client', '-days', '365', '-out', certPath], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        join(int.dir, 'ca.pem'),
+        '-CAkey',
+        join(int.dir, 'ca.key'),
+        '-set_serial',
+        serial,
+        '-extfile',
+        int.cnf,
+        '-extensions',
+        'v3_client',
+        '-days',
+        '365',
+        '-out',
+        certPath,
+      ],
+      dir,
+    );
     const printed = execFileSync('openssl', ['x509', '-in', certPath, '-noout', '-subject', '-nameopt', 'RFC2253'], { cwd: dir }).toString('utf8').trim();
     return { ...keyPair(certPath, keyPath, intPem), subject: printed.replace(/^subject=/, '') };
   };

@@ -29,7 +29,10 @@ upstreams: { u: { targets: [{ url: 'http://127.0.0.1:9' }] } }
 routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 `;
 
-async function call(url: string, opts: { method?: 'GET' | 'HEAD' | 'POST' | 'DELETE'; token?: string; body?: string } = {}): Promise<{ status: number; body: string; auth: string | undefined }> {
+async function call(
+  url: string,
+  opts: { method?: 'GET' | 'HEAD' | 'POST' | 'DELETE'; token?: string; body?: string } = {},
+): Promise<{ status: number; body: string; auth: string | undefined }> {
   const headers: Record<string, string> = opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   const r = await request(url, { method: opts.method ?? 'GET', headers, ...(opts.body !== undefined ? { body: opts.body } : {}) });
@@ -140,7 +143,14 @@ test('a reload that leaves a non-loopback admin address without a token is refus
   writeFileSync(file, withToken);
   const up = await startUpstream();
   // bound on loopback for the test (no test binds a public address); the config says 0.0.0.0
-  const gw = await Gateway.start({ file, logger: pino({ level: 'silent' }), watch: false, portOverride: () => 0, adminPortOverride: 0, adminAddressOverride: '127.0.0.1' });
+  const gw = await Gateway.start({
+    file,
+    logger: pino({ level: 'silent' }),
+    watch: false,
+    portOverride: () => 0,
+    adminPortOverride: 0,
+    adminAddressOverride: '127.0.0.1',
+  });
   const a = `http://127.0.0.1:${gw.adminPort()}`;
   try {
     assert.equal((await call(`${a}/metrics`)).status, 401);
@@ -169,6 +179,10 @@ test('portcullis validate refuses a non-loopback admin address without a token a
   assert.match(r.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')}:5:\\d+: .*not a loopback address.*\\(admin\\.address\\)`));
   const good = join(dir, 'good.yaml');
   writeFileSync(good, config(`\n  address: 0.0.0.0\n  token: \${env:PC_TEST_ADMIN_TOKEN}`));
-  const ok = spawnSync(process.execPath, [BIN, 'validate', '-c', good], { encoding: 'utf8', timeout: 30000, env: { ...process.env, PC_TEST_ADMIN_TOKEN: TOKEN } });
+  const ok = spawnSync(process.execPath, [BIN, 'validate', '-c', good], {
+    encoding: 'utf8',
+    timeout: 30000,
+    env: { ...process.env, PC_TEST_ADMIN_TOKEN: TOKEN },
+  });
   assert.equal(ok.status, 0, ok.stderr);
 });

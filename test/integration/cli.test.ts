@@ -22,7 +22,6 @@ function tmpFile(name: string, text: string): string {
   return f;
 }
 
-
 const VALID = `version: 1
 listeners:
   - port: 18999
@@ -63,7 +62,11 @@ test('validate reports a wrong type with its line, an unknown upstream, and a JS
   const r2 = cli(['validate', '-c', tmpFile('r.yaml', badRef)]);
   assert.equal(r2.code, 2);
   assert.match(r2.err, /:12:\d+: unknown upstream 'nope' \(routes\[0\]\.upstream\)/);
-  const json = JSON.stringify({ version: 1, listeners: [{ port: 1 }], upstreams: { u: { targets: [{ url: 'http://127.0.0.1:1' }] } }, routes: [], extra: true }, null, 2);
+  const json = JSON.stringify(
+    { version: 1, listeners: [{ port: 1 }], upstreams: { u: { targets: [{ url: 'http://127.0.0.1:1' }] } }, routes: [], extra: true },
+    null,
+    2,
+  );
   const r3 = cli(['validate', '-c', tmpFile('c.json', json)]);
   assert.equal(r3.code, 2);
   assert.match(r3.err, /c\.json:\d+:\d+: unknown key 'extra'/);

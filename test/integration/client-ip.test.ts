@@ -118,7 +118,11 @@ async function read(g: TestGateway, path: string, headers: Record<string, string
   const text = await r.body.text();
   const id = r.headers['x-request-id'];
   const lines = await waitForLogLines(g, (l) => l.request_id === id);
-  return { status: r.statusCode, reading: r.statusCode === 200 ? (JSON.parse(text) as Reading) : null, clientIp: lines.find((l) => l.request_id === id)?.client_ip };
+  return {
+    status: r.statusCode,
+    reading: r.statusCode === 200 ? (JSON.parse(text) as Reading) : null,
+    clientIp: lines.find((l) => l.request_id === id)?.client_ip,
+  };
 }
 
 test('behind a trusted proxy, the upstream gets one X-Forwarded-For and one Forwarded entry: the client the gateway resolved, whichever end a framework reads', async () => {
@@ -127,7 +131,7 @@ test('behind a trusted proxy, the upstream gets one X-Forwarded-For and one Forw
   const headers = { 'x-forwarded-for': '6.6.6.6, 203.0.113.9, 10.1.2.3', forwarded: 'for=7.7.7.7' };
   for (const path of ['/left', '/right']) {
     const { reading, clientIp } = await read(g, path, headers);
-    assert.equal(clientIp, '203.0.113.9', 'the gateway\'s reading');
+    assert.equal(clientIp, '203.0.113.9', "the gateway's reading");
     assert.equal(reading?.ip, '203.0.113.9', `Koa (${path === '/left' ? 'left-most' : 'right-most'} entry)`);
     assert.equal(reading?.xff, '203.0.113.9');
     assert.equal(reading?.forwarded, 'for=203.0.113.9;proto=http;host="127.0.0.1"');
@@ -149,7 +153,7 @@ routes: [{ id: left, match: { prefix: /left }, upstream: left }]
   assert.equal(springForwardedFor(reading?.forwarded ?? ''), '127.0.0.1');
 });
 
-test('with client_ip.header: forwarded, the proxy\'s Forwarded chooses the client, with its proto and host, and the client\'s own X-Forwarded-For chooses nothing', async () => {
+test("with client_ip.header: forwarded, the proxy's Forwarded chooses the client, with its proto and host, and the client's own X-Forwarded-For chooses nothing", async () => {
   const g = await gateway('client_ip: { header: forwarded }');
   const proxy = 'for=6.6.6.6, for="203.0.113.9:4711";proto=https;host=api.example.com, for=10.1.2.3;proto=http';
   const first = await read(g, '/limited', { 'x-forwarded-for': '6.6.6.6', forwarded: proxy, 'x-forwarded-proto': 'gopher' });
@@ -157,7 +161,7 @@ test('with client_ip.header: forwarded, the proxy\'s Forwarded chooses the clien
   assert.equal(first.clientIp, '203.0.113.9');
   assert.equal(first.reading?.ip, '203.0.113.9');
   assert.equal(first.reading?.xff, '203.0.113.9');
-  assert.equal(first.reading?.protocol, 'https', 'the proto of the client\'s element, not the X-Forwarded-Proto the client sent');
+  assert.equal(first.reading?.protocol, 'https', "the proto of the client's element, not the X-Forwarded-Proto the client sent");
   assert.equal(first.reading?.host, 'api.example.com');
   assert.equal(first.reading?.forwarded, 'for=203.0.113.9;proto=https;host="api.example.com"');
   const spoofed = await read(g, '/limited', { 'x-forwarded-for': '6.6.6.7', forwarded: proxy });

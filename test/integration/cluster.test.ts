@@ -8,7 +8,6 @@ import { freePort } from '../helpers/net.js';
 import { request, Agent } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
 
-
 test('workers: 2 serve one port, keep one global limit through the primary, aggregate metrics and stop gracefully', async () => {
   const up = await startUpstream();
   const port = await freePort();
@@ -63,7 +62,10 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
       await new Promise((res) => setTimeout(res, 100));
     }
     assert.match(metrics, /portcullis_requests_total\{route="r",status_class="2xx",decision="allowed",listener="[^"]+"\} 50/);
-    const denied = [...metrics.matchAll(/portcullis_requests_total\{[^}]*status_class="4xx",decision="denied"[^}]*\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    const denied = [...metrics.matchAll(/portcullis_requests_total\{[^}]*status_class="4xx",decision="denied"[^}]*\} (\d+)/g)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
     assert.equal(denied, 150, 'denials of both workers are counted (rate limit, then the abuse throttle)');
     assert.equal((err.match(/"event":"started"/g) ?? []).length, 2, 'two workers started');
     child.kill('SIGTERM');

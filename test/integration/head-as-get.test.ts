@@ -86,7 +86,7 @@ test('a HEAD request on a GET-only operation is authenticated, authorized and va
   const reader = await token('items:read');
   const before = up.count();
   assert.equal(await head(`${g.url}/items`), 401, 'no token');
-  assert.equal(await head(`${g.url}/items`, await token('other')), 403, 'a token without the GET operation\'s scope');
+  assert.equal(await head(`${g.url}/items`, await token('other')), 403, "a token without the GET operation's scope");
   assert.equal(await head(`${g.url}/items?limit=99`, reader), 400, 'a query the GET operation refuses');
   assert.equal(up.count(), before, 'nothing refused reached the upstream');
   assert.equal(await head(`${g.url}/items?limit=3`, reader), 200);

@@ -139,7 +139,10 @@ test('credential query parameters of the config and the default list are redacte
     const matches = (waf?.waf as { matches: { target: string; matched: string }[] } | undefined)?.matches ?? [];
     assert.ok(matches.length > 0, 'the WAF matched');
     for (const m of matches) if (m.target === 'query:password' || m.target === 'uri') assert.equal(m.matched, '[redacted]', JSON.stringify(m));
-    assert.ok(matches.some((m) => m.target === 'query:password'), JSON.stringify(matches));
+    assert.ok(
+      matches.some((m) => m.target === 'query:password'),
+      JSON.stringify(matches),
+    );
 
     const auditFile = join(dir, 'audit.jsonl');
     assert.ok(existsSync(auditFile), 'the audit log was written');

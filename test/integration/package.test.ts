@@ -20,7 +20,9 @@ test('npm pack ships no tests, benchmarks, fixtures or source maps', () => {
   for (const needed of [pkg.main, pkg.types, ...Object.values(pkg.bin), 'dist/src/cli/main.js', 'README.md', 'examples/quickstart/portcullis.yaml']) {
     assert.ok(files.includes(needed.replace(/^\.\//, '')), `the package ships ${needed}`);
   }
-  const unwanted = files.filter((f) => /\.test\.|\.map$|(^|\/)(test|tests|bench|testdata|fixtures|scripts)\//.test(f) || /\.ts$/.test(f.replace(/\.d\.ts$/, '')));
+  const unwanted = files.filter(
+    (f) => /\.test\.|\.map$|(^|\/)(test|tests|bench|testdata|fixtures|scripts)\//.test(f) || /\.ts$/.test(f.replace(/\.d\.ts$/, '')),
+  );
   assert.deepEqual(unwanted, []);
 });
 

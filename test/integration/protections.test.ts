@@ -71,7 +71,14 @@ test('hop-by-hop headers and headers named in Connection are stripped both ways'
 
 test('X-Forwarded-For from an untrusted peer is replaced, and identity headers from the client never reach the upstream', async () => {
   const r = await request(`${gw.url}/api/xff`, {
-    headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', 'x-consumer-id': 'admin', 'x-tenant-id': 't1', 'x-portcullis-anything': '1', 'x-request-id': 'spoofed-id' },
+    headers: {
+      'x-forwarded-for': '6.6.6.6',
+      forwarded: 'for=6.6.6.6',
+      'x-consumer-id': 'admin',
+      'x-tenant-id': 't1',
+      'x-portcullis-anything': '1',
+      'x-request-id': 'spoofed-id',
+    },
   });
   const body = (await r.body.json()) as { headers: Record<string, string> };
   assert.equal(body.headers['x-forwarded-for'], '127.0.0.1');
@@ -274,7 +281,10 @@ test('20+ path-encoding tricks are normalised or refused and never reach a route
     }
   }
   const logs = await waitForLogLines(gw, (l) => l.path === '/admin' && l.route_id === 'admin');
-  assert.ok(logs.some((l) => l.path === '/admin' && l.route_id === 'admin'), 'normalised paths are routed by their canonical form');
+  assert.ok(
+    logs.some((l) => l.path === '/admin' && l.route_id === 'admin'),
+    'normalised paths are routed by their canonical form',
+  );
 });
 
 test('access-log lines carry every documented field and never an Authorization, Cookie or API-key value', async () => {
@@ -286,7 +296,24 @@ test('access-log lines carry every documented field and never an Authorization, 
   const lines = await waitForLogLines(gw, (l) => l.request_id === id);
   const line = lines.find((l) => l.request_id === id);
   assert.ok(line, 'a line for the request');
-  for (const k of ['time', 'request_id', 'client_ip', 'method', 'host', 'path', 'route_id', 'status', 'bytes_in', 'bytes_out', 'latency_ms', 'upstream', 'upstream_latency_ms', 'consumer', 'tenant', 'decision']) {
+  for (const k of [
+    'time',
+    'request_id',
+    'client_ip',
+    'method',
+    'host',
+    'path',
+    'route_id',
+    'status',
+    'bytes_in',
+    'bytes_out',
+    'latency_ms',
+    'upstream',
+    'upstream_latency_ms',
+    'consumer',
+    'tenant',
+    'decision',
+  ]) {
     assert.ok(k in line, `field ${k}`);
   }
   assert.equal(line.path, '/api/log?token=[REDACTED]&page=2');

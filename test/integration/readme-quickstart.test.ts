@@ -43,12 +43,24 @@ test('the README quickstart commands give the statuses their comments promise, t
     const env = { ...process.env };
     // asynchronously: the gateway runs in this process
     const run = async (cmd: string): Promise<string> =>
-      (await promisify(execFile)('bash', ['-c', cmd.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`).replaceAll('127.0.0.1:9090', `127.0.0.1:${admin}`).replaceAll('npx portcullis', `node ${join(ROOT, 'bin/portcullis.js')}`)], {
-        encoding: 'utf8',
-        env,
-        cwd: ROOT,
-        timeout: 60_000,
-      })).stdout;
+      (
+        await promisify(execFile)(
+          'bash',
+          [
+            '-c',
+            cmd
+              .replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`)
+              .replaceAll('127.0.0.1:9090', `127.0.0.1:${admin}`)
+              .replaceAll('npx portcullis', `node ${join(ROOT, 'bin/portcullis.js')}`),
+          ],
+          {
+            encoding: 'utf8',
+            env,
+            cwd: ROOT,
+            timeout: 60_000,
+          },
+        )
+      ).stdout;
     const cmds = readmeCommands();
     let checked = 0;
     for (const { command, comment } of cmds) {

@@ -41,7 +41,8 @@ const answering: StageModule = {
           return undefined;
         },
         onResponseBody(_ctx, res, body) {
-          if (res.status === 200 && body.toString().includes('url')) return respond(203, { headers: { 'content-type': 'application/json' }, body: '{"replaced":true}' });
+          if (res.status === 200 && body.toString().includes('url'))
+            return respond(203, { headers: { 'content-type': 'application/json' }, body: '{"replaced":true}' });
           return body;
         },
       };

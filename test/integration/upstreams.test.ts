@@ -5,7 +5,6 @@ import { request } from 'undici';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
-
 /** A gateway with one route to one upstream and no access log. */
 function gatewayFor(up: TestUpstream) {
   return startGateway(
@@ -54,7 +53,10 @@ routes: [{ id: r, match: { prefix: / }, upstream: u }]
       const e = expected[i]!;
       assert.ok(Math.abs(c - e) <= e * 0.1, `target ${i}: ${c} requests, expected ${e} ± 10%`);
     });
-    assert.equal(counts.reduce((a, b) => a + b, 0), N);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      N,
+    );
   } finally {
     await gw.close();
     await Promise.all(ups.map((u) => u.close()));
@@ -188,7 +190,10 @@ routes: [{ id: r, match: { prefix: / }, upstream: u }]
   try {
     // round robin alternates: every other request first goes to the dead target
     const gets = await Promise.all(Array.from({ length: 10 }, () => call(`${gw.url}/g`)));
-    assert.deepEqual(gets.map((g) => g.status), Array(10).fill(200));
+    assert.deepEqual(
+      gets.map((g) => g.status),
+      Array(10).fill(200),
+    );
     const posts: number[] = [];
     for (let i = 0; i < 10; i++) posts.push((await call(`${gw.url}/p`, 'POST', '{}')).status);
     assert.equal(posts.filter((s) => s === 502).length, 5, 'POSTs that hit the dead target are not retried');
@@ -347,7 +352,12 @@ test('bodies with a Content-Length arrive whole whether the upstream sends them 
   try {
     // several rounds over the same keep-alive connections: a response ended early or late would break the next one
     for (let i = 0; i < 5; i++) {
-      const [one, split, large, head] = await Promise.all([call(`${gw.url}/one`), call(`${gw.url}/split`), call(`${gw.url}/big`), call(`${gw.url}/one`, 'HEAD')]);
+      const [one, split, large, head] = await Promise.all([
+        call(`${gw.url}/one`),
+        call(`${gw.url}/split`),
+        call(`${gw.url}/big`),
+        call(`${gw.url}/one`, 'HEAD'),
+      ]);
       assert.equal(one.status, 200);
       assert.equal(one.text, 'hello');
       assert.equal(split.text, 'abcdefghi');

@@ -57,7 +57,8 @@ function stringArb(s: S): fc.Arbitrary<string> {
   const minLength = s['minLength'] ?? 0;
   const maxLength = Math.min(s['maxLength'] ?? 30, 60);
   const fmt = s['format'];
-  if (fmt === 'date') return fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+  if (fmt === 'date')
+    return fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
   if (fmt === 'uuid') return fc.uuid();
   if (fmt === 'binary') return fc.string({ maxLength: Math.min(maxLength, 20) });
   if (typeof s['pattern'] === 'string') {
@@ -134,7 +135,8 @@ export function mutations(s: S, v: unknown, v31: boolean, at = ''): Mutation[] {
     if (typeof v === 'number') {
       if (typeof s['maximum'] === 'number') out.push({ what: `above maximum at ${path.join('/')}`, apply: (r) => setAt(r, path, s['maximum'] + 1) });
       if (typeof s['minimum'] === 'number') out.push({ what: `below minimum at ${path.join('/')}`, apply: (r) => setAt(r, path, s['minimum'] - 1) });
-      if (v31 && typeof s['exclusiveMinimum'] === 'number') out.push({ what: `not above exclusiveMinimum at ${path.join('/')}`, apply: (r) => setAt(r, path, s['exclusiveMinimum']) });
+      if (v31 && typeof s['exclusiveMinimum'] === 'number')
+        out.push({ what: `not above exclusiveMinimum at ${path.join('/')}`, apply: (r) => setAt(r, path, s['exclusiveMinimum']) });
       if (!v31 && s['exclusiveMaximum'] === true) out.push({ what: `at exclusive maximum ${path.join('/')}`, apply: (r) => setAt(r, path, s['maximum']) });
     }
     if (typeof v === 'string') {
@@ -146,7 +148,8 @@ export function mutations(s: S, v: unknown, v31: boolean, at = ''): Mutation[] {
     if (Array.isArray(v)) {
       if (typeof s['maxItems'] === 'number' && s['items']) {
         const filler = v[0];
-        if (filler !== undefined) out.push({ what: `too many items at ${path.join('/')}`, apply: (r) => setAt(r, path, Array(s['maxItems'] + 1).fill(filler)) });
+        if (filler !== undefined)
+          out.push({ what: `too many items at ${path.join('/')}`, apply: (r) => setAt(r, path, Array(s['maxItems'] + 1).fill(filler)) });
       }
       v.forEach((e, i) => {
         walk(s['items'] as S, e, [...path, String(i)]);
@@ -155,7 +158,8 @@ export function mutations(s: S, v: unknown, v31: boolean, at = ''): Mutation[] {
       const o = v as Record<string, unknown>;
       const vw = view(s);
       // a required readOnly property is not required in requests (it must be absent)
-      for (const r of vw.required.filter((x) => vw.properties[x]?.['readOnly'] !== true)) out.push({ what: `missing ${[...path, r].join('/')}`, apply: (root) => setAt(root, [...path, r], undefined) });
+      for (const r of vw.required.filter((x) => vw.properties[x]?.['readOnly'] !== true))
+        out.push({ what: `missing ${[...path, r].join('/')}`, apply: (root) => setAt(root, [...path, r], undefined) });
       if (vw.closed) out.push({ what: `extra property at ${path.join('/')}`, apply: (root) => setAt(root, [...path, 'zz_extra'], 1) });
       for (const [k, ps] of Object.entries(vw.properties)) {
         if (ps['readOnly'] === true) out.push({ what: `readOnly ${[...path, k].join('/')}`, apply: (root) => setAt(root, [...path, k], 1) });

@@ -39,7 +39,9 @@ after(async () => {
   await up.close();
 });
 
-test('OpenAPI security requirements are enforced by the auth stage before validation', { skip: authStage === null ? 'auth stage not available' : false }, async () => {
+test('OpenAPI security requirements are enforced by the auth stage before validation', {
+  skip: authStage === null ? 'auth stage not available' : false,
+}, async () => {
   gw = await startGateway(
     `
 version: 1
@@ -71,7 +73,11 @@ apis:
   assert.equal((await post('/api/items', '{"name":"x","price":1}')).status, 401);
   const corp = { authorization: `Bearer ${await token(CORP, 'https://corp.example')}` };
   const mainNoScope = { authorization: `Bearer ${await token(MAIN, 'https://main.example')}` };
-  assert.equal((await post('/api/items', '{"name":"x","price":1}', mainNoScope)).status, 401, 'a token of another provider does not satisfy the bearer requirement');
+  assert.equal(
+    (await post('/api/items', '{"name":"x","price":1}', mainNoScope)).status,
+    401,
+    'a token of another provider does not satisfy the bearer requirement',
+  );
   assert.equal(up.count(), before);
   const invalid = await post('/api/items', '{"name":"x","price":', corp);
   assert.equal(invalid.status, 400, 'authenticated, then validated');

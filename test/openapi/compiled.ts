@@ -58,7 +58,17 @@ export function run(op: CompiledOperation | undefined, r: Req = {}, settings: Re
   if (body !== null && body.length > 0 && op.body !== null) {
     const b = readBody(body, media, BODY_LIMITS);
     if (b.ok) reading = b.reading;
-    else refusal = denyOf(b.code === 'duplicate_key' || b.code === 'malformed' ? 'PC_ERR_BODY_MALFORMED' : b.code === 'forbidden_key' ? 'PC_ERR_BODY_FORBIDDEN_KEY' : b.code === 'too_large' ? 'PC_ERR_BODY_TOO_LARGE' : 'PC_ERR_BODY_LIMITS', { reason: b.reason });
+    else
+      refusal = denyOf(
+        b.code === 'duplicate_key' || b.code === 'malformed'
+          ? 'PC_ERR_BODY_MALFORMED'
+          : b.code === 'forbidden_key'
+            ? 'PC_ERR_BODY_FORBIDDEN_KEY'
+            : b.code === 'too_large'
+              ? 'PC_ERR_BODY_TOO_LARGE'
+              : 'PC_ERR_BODY_LIMITS',
+        { reason: b.reason },
+      );
   }
   const hasBody = body !== null && body.length > 0;
   const deny = validateRequest(

@@ -56,7 +56,9 @@ test('an override for an operation the spec does not have is a config error', as
 });
 
 test('an invalid override value is a config error found in the generated route', async () => {
-  const msg = await configError(`  - id: s\n    spec: ${SHOP}\n    upstream: shop\n    overrides:\n      getItem:\n        validate: { response: sometimes }\n`);
+  const msg = await configError(
+    `  - id: s\n    spec: ${SHOP}\n    upstream: shop\n    overrides:\n      getItem:\n        validate: { response: sometimes }\n`,
+  );
   assert.match(msg, /generated route for operation 'getItem' is not valid/);
 });
 
@@ -72,7 +74,9 @@ test('an unknown upstream and a missing spec file are config errors', async () =
 
 test('per-route limits refuse long URLs, large headers and too many query parameters', async () => {
   const gw = await startGateway(
-    base(`  - id: s\n    spec: ${SHOP}\n    upstream: shop\n    validate:\n      max_url_bytes: 100\n      max_header_bytes: 2048\n      max_query_params: 3\n`),
+    base(
+      `  - id: s\n    spec: ${SHOP}\n    upstream: shop\n    validate:\n      max_url_bytes: 100\n      max_header_bytes: 2048\n      max_query_params: 3\n`,
+    ),
     { modules: MODULES },
   );
   try {
@@ -92,7 +96,9 @@ test('per-route limits refuse long URLs, large headers and too many query parame
 });
 
 test('request monitor mode lets an invalid request through and records what it would have refused', async () => {
-  const gw = await startGateway(base(`  - id: s\n    spec: ${SHOP}\n    upstream: shop\n    validate:\n      mode: monitor\n      response: monitor\n`), { modules: MODULES });
+  const gw = await startGateway(base(`  - id: s\n    spec: ${SHOP}\n    upstream: shop\n    validate:\n      mode: monitor\n      response: monitor\n`), {
+    modules: MODULES,
+  });
   try {
     const before = up.count();
     const r = await fetch(`${gw.url}/api/items?limit=100000`);

@@ -100,11 +100,15 @@ function request(method: string, path: string, body?: string | Buffer, headers: 
 /** Sends a large body; resolves with the status as soon as the gateway answers (it may close early). */
 function bigRequest(path: string, size: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size) }, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      req.destroy();
-    });
+    const req = http.request(
+      `${gw.url}${path}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size) }, agent: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      },
+    );
     req.on('error', (e) => reject(e));
     const chunk = Buffer.alloc(1 << 20, 0x20);
     let sent = 0;
@@ -133,8 +137,18 @@ test('every operation of both documents becomes a route with validation and auth
   assert.deepEqual(
     routes.map((r) => r.id),
     [
-      'shop.listItems', 'shop.createItem', 'shop.getItem', 'shop.replaceItem', 'shop.deleteItem', 'shop.post_items_id_notes', 'shop.createCategory',
-      'library.listBooks', 'library.createBook', 'library.getBook', 'library.patchBook', 'library.uploadCover',
+      'shop.listItems',
+      'shop.createItem',
+      'shop.getItem',
+      'shop.replaceItem',
+      'shop.deleteItem',
+      'shop.post_items_id_notes',
+      'shop.createCategory',
+      'library.listBooks',
+      'library.createBook',
+      'library.getBook',
+      'library.patchBook',
+      'library.uploadCover',
     ],
   );
   assert.deepEqual(byId.get('shop.getItem')?.match, { path: '/api/items/{id}', methods: ['GET'] });
@@ -205,9 +219,19 @@ test('hostile bodies are refused quickly and the gateway keeps serving', async (
     ],
     ['a 50 MB body', () => bigRequest('/api/categories', 50 * 1024 * 1024), 413, null],
     ['__proto__ at the top', () => request('POST', '/api/categories', '{"__proto__": {"admin": true}}'), 400, 'PC_ERR_BODY_FORBIDDEN_KEY'],
-    ['__proto__ deep inside', () => request('POST', '/api/categories', '{"name":"a","children":[{"name":"b","children":[{"__proto__":{"admin":true}}]}]}'), 400, 'PC_ERR_BODY_FORBIDDEN_KEY'],
+    [
+      '__proto__ deep inside',
+      () => request('POST', '/api/categories', '{"name":"a","children":[{"name":"b","children":[{"__proto__":{"admin":true}}]}]}'),
+      400,
+      'PC_ERR_BODY_FORBIDDEN_KEY',
+    ],
     ['escaped __proto__', () => request('POST', '/api/categories', '{"\\u005f_proto__": {"admin": true}}'), 400, 'PC_ERR_BODY_FORBIDDEN_KEY'],
-    ['constructor.prototype', () => request('POST', '/api/items', '{"name":"x","price":1,"constructor":{"prototype":{"admin":true}}}'), 400, 'PC_ERR_BODY_FORBIDDEN_KEY'],
+    [
+      'constructor.prototype',
+      () => request('POST', '/api/items', '{"name":"x","price":1,"constructor":{"prototype":{"admin":true}}}'),
+      400,
+      'PC_ERR_BODY_FORBIDDEN_KEY',
+    ],
     ['duplicate keys', () => request('POST', '/api/items', '{"name":"x","price":1,"price":-5}'), 400, 'PC_ERR_BODY_MALFORMED'],
   ];
   for (const [name, send, status, code] of cases) {

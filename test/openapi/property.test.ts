@@ -12,9 +12,25 @@ const shopOps = listOperations(await loadOpenApi(SHOP));
 const libOps = listOperations(await loadOpenApi(LIBRARY));
 
 const cases: { name: string; api: typeof shop; ops: typeof shopOps; key: string; v31: boolean; params: Record<string, string>; ct: string }[] = [
-  { name: 'shop createItem (3.0: nullable, exclusiveMaximum, $ref to a separate file)', api: shop, ops: shopOps, key: 'createItem', v31: false, params: {}, ct: 'application/json' },
+  {
+    name: 'shop createItem (3.0: nullable, exclusiveMaximum, $ref to a separate file)',
+    api: shop,
+    ops: shopOps,
+    key: 'createItem',
+    v31: false,
+    params: {},
+    ct: 'application/json',
+  },
   { name: 'shop createCategory (recursive schema)', api: shop, ops: shopOps, key: 'createCategory', v31: false, params: {}, ct: 'application/json' },
-  { name: 'library createBook (3.1: allOf + unevaluatedProperties, type arrays, date format)', api: library, ops: libOps, key: 'createBook', v31: true, params: {}, ct: 'application/json' },
+  {
+    name: 'library createBook (3.1: allOf + unevaluatedProperties, type arrays, date format)',
+    api: library,
+    ops: libOps,
+    key: 'createBook',
+    v31: true,
+    params: {},
+    ct: 'application/json',
+  },
   { name: 'shop replaceItem (readOnly id)', api: shop, ops: shopOps, key: 'replaceItem', v31: false, params: { id: '5' }, ct: 'application/json' },
 ];
 

@@ -63,8 +63,15 @@ test('rejects invalid JSON, duplicate keys and prototype keys before the schema'
 test('a missing required body is 400 and an undeclared content type is 415', () => {
   assert.equal(run(op('createItem')).deny?.code, 'PC_ERR_BODY_REQUIRED');
   assert.equal(run(op('createItem'), { body: 'name=x', headers: { 'content-type': 'text/csv' } }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
-  assert.equal(run(op('createItem'), { body: '{}', headers: { 'content-type': 'nonsense' } }).deny?.code, 'PC_ERR_MEDIA_TYPE_INVALID', 'not a media type: refused when read, at intake');
-  assert.equal(run(op('createItem'), { body: item, headers: { 'content-type': 'application/json; charset=utf-16' } }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
+  assert.equal(
+    run(op('createItem'), { body: '{}', headers: { 'content-type': 'nonsense' } }).deny?.code,
+    'PC_ERR_MEDIA_TYPE_INVALID',
+    'not a media type: refused when read, at intake',
+  );
+  assert.equal(
+    run(op('createItem'), { body: item, headers: { 'content-type': 'application/json; charset=utf-16' } }).deny?.code,
+    'PC_ERR_UNSUPPORTED_MEDIA_TYPE',
+  );
   assert.equal(run(op('getItem'), { params: { id: '1' }, body: item }).deny?.code, 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
   assert.equal(run(op('POST /items/{id}/notes'), { params: { id: '1' } }).deny, undefined);
 });
@@ -127,6 +134,11 @@ test('3.1: multipart/form-data fields are validated', () => {
   const good = `${part('caption', 'cover') + part('image', '\x89PNG', true)}--${b}--\r\n`;
   assert.equal(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: h, body: Buffer.from(good, 'latin1') }).deny, undefined);
   const missing = `${part('caption', 'cover')}--${b}--\r\n`;
-  assert.deepEqual(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: h, body: missing }).deny?.errors, [{ pointer: '/body/image', reason: 'is required' }]);
-  assert.equal(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: { 'content-type': 'multipart/form-data' }, body: good }).deny?.code, 'PC_ERR_BODY_MALFORMED');
+  assert.deepEqual(run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: h, body: missing }).deny?.errors, [
+    { pointer: '/body/image', reason: 'is required' },
+  ]);
+  assert.equal(
+    run(lop('uploadCover'), { params: { isbn: '9780000000001' }, headers: { 'content-type': 'multipart/form-data' }, body: good }).deny?.code,
+    'PC_ERR_BODY_MALFORMED',
+  );
 });

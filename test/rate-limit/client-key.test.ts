@@ -91,7 +91,10 @@ test('client_ip prefixes are settings: /128 counts each IPv6 address apart, /24 
 
 test('the access log carries the client address in one normal form, not the key', async () => {
   const g = await gateway();
-  const r = await request(`${g.url}/rate`, { dispatcher: agent, headers: { 'x-forwarded-for': '2001:0DB8:0001:0002:0000:0000:0000:0009', 'x-request-id': 'v6-log' } });
+  const r = await request(`${g.url}/rate`, {
+    dispatcher: agent,
+    headers: { 'x-forwarded-for': '2001:0DB8:0001:0002:0000:0000:0000:0009', 'x-request-id': 'v6-log' },
+  });
   await r.body.dump();
   const lines = await waitForLogLines(g, (l) => l.request_id === r.headers['x-request-id']);
   assert.equal(lines.find((l) => l.request_id === r.headers['x-request-id'])?.client_ip, '2001:db8:1:2::9');

@@ -50,7 +50,10 @@ test('three workers sending 200 decisions at once share one global bucket: exact
   const check: LimitCheck = { kind: 'bucket', key: 'b:g:global', intervalMs: 40, burst: 50, enforce: true };
   const now = Date.now();
   const counts = await Promise.all(ws.map((w, i) => ask<number>(w, { job: 'burst', check, n: i === 0 ? 68 : 66, now })));
-  assert.equal(counts.reduce((a, b) => a + b, 0), 50);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    50,
+  );
 });
 
 test('once/incr/set/get/del/scan from a worker act on the primary store', async () => {

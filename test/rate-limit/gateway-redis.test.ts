@@ -69,7 +69,10 @@ routes:
     const next = [call(`${g.url}/slots`, alice), call(`${g.url}/slots`, alice)];
     while (held.length < 2) await new Promise((r) => setTimeout(r, 10));
     for (const f of held.splice(0)) f();
-    assert.deepEqual((await Promise.all(next)).map((r) => r.status), [200, 200]);
+    assert.deepEqual(
+      (await Promise.all(next)).map((r) => r.status),
+      [200, 200],
+    );
     const over = await call(`${g.url}/slots`, alice);
     assert.equal(over.status, 429);
     assert.equal(over.code, 'PC_ERR_QUOTA_EXCEEDED');

@@ -78,7 +78,10 @@ routes:
       assert.equal(r.headers['ratelimit'], '"per-ip";r=0;t=2');
     }
     assert.equal(ok[0]!.headers['ratelimit-policy'], '"per-ip";q=50;w=2');
-    assert.deepEqual(ok.map((r) => r.headers['ratelimit']).sort(), Array.from({ length: 50 }, (_, r) => `"per-ip";r=${r};t=${Math.ceil(((50 - r) * 40) / 1000)}`).sort());
+    assert.deepEqual(
+      ok.map((r) => r.headers['ratelimit']).sort(),
+      Array.from({ length: 50 }, (_, r) => `"per-ip";r=${r};t=${Math.ceil(((50 - r) * 40) / 1000)}`).sort(),
+    );
     // one second later the bucket has 25 tokens again
     g.now += 1000;
     const next = await Promise.all(Array.from({ length: 100 }, () => get(`${g.url}/limited`)));
@@ -175,7 +178,10 @@ routes:
     const deadline = Date.now() + 5000;
     while (held.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     // the other 7 are refused at once, while 5 are still waiting on the upstream
-    const refusedEarly = await Promise.race([Promise.all(pending.map((p) => p.then((r) => r.status))), new Promise<null>((r) => setTimeout(() => r(null), 300))]);
+    const refusedEarly = await Promise.race([
+      Promise.all(pending.map((p) => p.then((r) => r.status))),
+      new Promise<null>((r) => setTimeout(() => r(null), 300)),
+    ]);
     assert.equal(refusedEarly, null, 'the admitted requests are still in flight');
     assert.equal(held.length, 5);
     assert.equal(slow.count(), 5);

@@ -115,7 +115,10 @@ routes:
     }
     const statuses = await Promise.all(pending);
     const allowed = statuses.filter((s) => s === 200).length;
-    assert.ok(statuses.every((s) => s === 200 || s === 429), `unexpected statuses ${[...new Set(statuses)].join(',')}`);
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 429),
+      `unexpected statuses ${[...new Set(statuses)].join(',')}`,
+    );
     assert.ok(Math.abs(allowed - 300) <= 6, `allowed ${allowed} of ${statuses.length}`);
   } finally {
     await Promise.all(gws.map((g) => g.stop()));

@@ -16,7 +16,15 @@ after(async () => {
 });
 
 async function store(): Promise<RedisStore> {
-  const s = new RedisStore({ url: 'redis://unused', clusterNodes: cluster.nodes, keyPrefix: 'pc:', connectTimeoutMs: 1000, commandTimeoutMs: 1000, reconnectMaxDelayMs: 200, logger: pino({ level: 'silent' }) });
+  const s = new RedisStore({
+    url: 'redis://unused',
+    clusterNodes: cluster.nodes,
+    keyPrefix: 'pc:',
+    connectTimeoutMs: 1000,
+    commandTimeoutMs: 1000,
+    reconnectMaxDelayMs: 200,
+    logger: pino({ level: 'silent' }),
+  });
   stores.push(s);
   const deadline = Date.now() + 10000;
   while (!s.healthy()) {

@@ -108,21 +108,32 @@ routes:
     await load;
 
     // requests sent within 300 ms of a switch may have been decided on either side of it
-    const settled = (s: Sample): boolean =>
-      s.phase === 'up' ? s.t < stopAt - 300 : s.phase === 'down' ? s.t > stopAt + 300 && s.t < startAt : true;
+    const settled = (s: Sample): boolean => (s.phase === 'up' ? s.t < stopAt - 300 : s.phase === 'down' ? s.t > stopAt + 300 && s.t < startAt : true);
     const of = (ph: string, route: string) => samples.filter((s) => s.phase === ph && s.route === route && settled(s));
     // while Redis was up: the closed route always passed; the open route was limited through Redis
-    assert.ok(of('up', 'closed').length > 10 && of('up', 'closed').every((s) => s.status === 200), JSON.stringify({ stopAt, bad: of('up', 'closed').filter((s) => s.status !== 200), first: samples[0]?.t }));
+    assert.ok(
+      of('up', 'closed').length > 10 && of('up', 'closed').every((s) => s.status === 200),
+      JSON.stringify({ stopAt, bad: of('up', 'closed').filter((s) => s.status !== 200), first: samples[0]?.t }),
+    );
     assert.ok(of('up', 'open').some((s) => s.status === 429));
     // Redis down: nothing crashed (every request got an answer), open keeps serving under local limits
     const downOpen = of('down', 'open');
     const downClosed = of('down', 'closed');
     assert.ok(downOpen.length > 20 && downClosed.length > 20, `${downOpen.length} ${downClosed.length}`);
-    assert.ok(samples.every((s) => s.status !== 0 && s.status !== 500), 'every request was answered without an internal error');
-    assert.ok(downOpen.every((s) => s.status === 200 || s.status === 429), JSON.stringify(downOpen.filter((s) => s.status !== 200 && s.status !== 429)));
+    assert.ok(
+      samples.every((s) => s.status !== 0 && s.status !== 500),
+      'every request was answered without an internal error',
+    );
+    assert.ok(
+      downOpen.every((s) => s.status === 200 || s.status === 429),
+      JSON.stringify(downOpen.filter((s) => s.status !== 200 && s.status !== 429)),
+    );
     const openAllowed = downOpen.filter((s) => s.status === 200).length;
     assert.ok(openAllowed > 0, 'fail-open limits keep serving');
-    assert.ok(downOpen.some((s) => s.status === 429), 'local limits still refuse the overload');
+    assert.ok(
+      downOpen.some((s) => s.status === 429),
+      'local limits still refuse the overload',
+    );
     assert.ok(openAllowed <= 5 + 10 * 2.5, `local limit held: ${openAllowed} allowed in about 2 s`);
     // fail-closed: 503 PC_ERR_LIMIT_UNAVAILABLE
     const closed503 = downClosed.filter((s) => s.status === 503);
@@ -143,7 +154,10 @@ routes:
     assert.match(metrics, /portcullis_ratelimit_store_fallbacks_total\{policy="closed"\} [1-9]/);
     assert.match(metrics, /portcullis_state_store_up\{store="redis"\} 1/);
     const events = g.eventLines().map((l) => String(l.msg));
-    assert.ok(events.some((m) => m.includes('state store connection lost')), events.join('\n'));
+    assert.ok(
+      events.some((m) => m.includes('state store connection lost')),
+      events.join('\n'),
+    );
     assert.ok(events.some((m) => m.includes('enforcing rate limits locally')));
   } finally {
     admin.disconnect();

@@ -66,10 +66,7 @@ test('the Lua script decides exactly like decide.ts on random request sequences'
   let run = 0;
   await fc.assert(
     fc.asyncProperty(
-      fc.array(
-        fc.record({ dt: fc.integer({ min: 0, max: 300 }), which: fc.subarray([0, 1, 2], { minLength: 1 }) }),
-        { minLength: 1, maxLength: 40 },
-      ),
+      fc.array(fc.record({ dt: fc.integer({ min: 0, max: 300 }), which: fc.subarray([0, 1, 2], { minLength: 1 }) }), { minLength: 1, maxLength: 40 }),
       async (steps) => {
         run++;
         const defs: LimitCheck[] = [

@@ -98,7 +98,12 @@ describe('one reading of every request (issue 18)', () => {
         return;
       }
       const text = JSON.stringify({ url: req.url, bodyBytes: body.length });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), server: 'Werkzeug/2.0.1 Python/3.8', 'x-powered-by': 'Express' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        server: 'Werkzeug/2.0.1 Python/3.8',
+        'x-powered-by': 'Express',
+      });
       res.end(text);
     });
     const dir = mkdtempSync(join(tmpdir(), 'pc-one-reading-'));
@@ -150,7 +155,11 @@ routes:
   describe('1. Content-Type parameters', () => {
     it('refuses whitespace before = and a second, differing charset, before the upstream', async () => {
       const n = up.count();
-      for (const ct of ['application/json; charset     =utf-7', 'application/json; charset=utf-8; charset="utf\\-7"', 'application/json; charset="utf-8"; CHARSET=utf-8']) {
+      for (const ct of [
+        'application/json; charset     =utf-7',
+        'application/json; charset=utf-8; charset="utf\\-7"',
+        'application/json; charset="utf-8"; CHARSET=utf-8',
+      ]) {
         const r = await send(`${gw.url}/waf/x`, { method: 'POST', headers: { 'content-type': ct }, body: '{"name":"a"}' });
         assert.equal(r.status, 400, ct);
         assert.equal(r.json?.['code'], 'PC_ERR_MEDIA_TYPE_INVALID', ct);
@@ -159,11 +168,19 @@ routes:
     });
 
     it('refuses JSON in another charset with 415, and forwards the one canonical Content-Type it read', async () => {
-      const bad = await send(`${gw.url}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-7' }, body: '{"name":"+ACI-"}' });
+      const bad = await send(`${gw.url}/api/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-7' },
+        body: '{"name":"+ACI-"}',
+      });
       assert.equal(bad.status, 415);
       assert.equal(bad.json?.['code'], 'PC_ERR_UNSUPPORTED_MEDIA_TYPE');
       const n = up.count();
-      const ok = await send(`${gw.url}/api/items`, { method: 'POST', headers: { 'content-type': 'Application/JSON;charset="UTF-8"' }, body: '{"name":"lamp"}' });
+      const ok = await send(`${gw.url}/api/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'Application/JSON;charset="UTF-8"' },
+        body: '{"name":"lamp"}',
+      });
       assert.equal(ok.status, 200, ok.body);
       last = seenAfter(n);
       assert.equal(last?.headers['content-type'], 'application/json; charset=utf-8');
@@ -182,7 +199,7 @@ routes:
       assert.match(semi, /PC_ERR_PATH_AMBIGUOUS/);
       assert.equal(up.count(), n, 'no variant reached the upstream');
       const ok = await send(`${gw.url}/api/Admin/`, { headers: { 'x-api-key': ADMIN_KEY } });
-      assert.equal(ok.status, 200, 'with the admin route\'s credentials the variant is served');
+      assert.equal(ok.status, 200, "with the admin route's credentials the variant is served");
     });
 
     it('a tenant-bound template with a trailing slash or another case is not reached through /tenants', async () => {
@@ -222,18 +239,30 @@ routes:
   describe('5. Content-Encoding', () => {
     it('refuses a compressed body with 415 by default, before the upstream', async () => {
       const n = up.count();
-      const r = await send(`${gw.url}/waf/x`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync('{"q":"\' or 1=1--"}') });
+      const r = await send(`${gw.url}/waf/x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync('{"q":"\' or 1=1--"}'),
+      });
       assert.equal(r.status, 415);
       assert.equal(r.json?.['code'], 'PC_ERR_CONTENT_ENCODING');
       assert.equal(up.count(), n);
     });
 
     it('with content_encoding: decode, inspects the decoded body and forwards it decoded', async () => {
-      const attack = await send(`${gw.url}/gz/x`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync('{"q":"1 union select password from users--"}') });
+      const attack = await send(`${gw.url}/gz/x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync('{"q":"1 union select password from users--"}'),
+      });
       assert.equal(attack.status, 403, attack.body);
       const n = up.count();
       const plain = '{"name":"lamp","tags":["a","b"]}';
-      const ok = await send(`${gw.url}/gz/x`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(plain) });
+      const ok = await send(`${gw.url}/gz/x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync(plain),
+      });
       assert.equal(ok.status, 200, ok.body);
       last = seenAfter(n);
       assert.equal(last?.body.toString(), plain, 'the upstream receives the decoded bytes');
@@ -264,9 +293,17 @@ routes:
 
     it('inspects filename*, parts of binary types, and headers that were skipped', async () => {
       const star = `--BBB\r\nContent-Disposition: form-data; name="f"; filename*=UTF-8''%3Cscript%3Ealert%281%29%3C%2Fscript%3E.txt\r\n\r\nhello\r\n--BBB--\r\n`;
-      assert.equal((await send(`${gw.url}/waf/x`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=BBB' }, body: star })).status, 403, 'filename*');
+      assert.equal(
+        (await send(`${gw.url}/waf/x`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=BBB' }, body: star })).status,
+        403,
+        'filename*',
+      );
       const bin = `--BBB\r\nContent-Disposition: form-data; name="f"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n<?php system($_GET['c']); ?>\r\n--BBB--\r\n`;
-      assert.equal((await send(`${gw.url}/waf/x`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=BBB' }, body: bin })).status, 403, 'binary part');
+      assert.equal(
+        (await send(`${gw.url}/waf/x`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=BBB' }, body: bin })).status,
+        403,
+        'binary part',
+      );
       const headers: Record<string, string>[] = [
         { 'accept-language': "en' union select password from users--" },
         { accept: 'text/html, <script>alert(1)</script>' },
@@ -285,7 +322,10 @@ routes:
 
   describe('an empty chunked body', () => {
     it('is no body: a required one is missing (400 PC_ERR_BODY_REQUIRED), not malformed JSON', async () => {
-      const r = await raw(port(), 'POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
+      const r = await raw(
+        port(),
+        'POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+      );
       assert.equal(statusOf(r), 400, r.slice(0, 300));
       assert.match(r, /PC_ERR_BODY_REQUIRED/);
     });
@@ -294,14 +334,22 @@ routes:
   describe('11. Expect: 100-continue', () => {
     it('is served (100, then the upstream answer), and never counts against the upstream', async () => {
       for (let i = 0; i < 4; i++) {
-        const r = await raw(port(), 'POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}', 1500);
+        const r = await raw(
+          port(),
+          'POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}',
+          1500,
+        );
         assert.match(r, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, r.slice(0, 200));
       }
       assert.equal((await send(`${gw.url}/api/after`)).status, 200, 'the upstream was not ejected');
     });
 
     it('a request refused before its body is read gets its final status without 100 Continue', async () => {
-      const r = await raw(port(), 'POST /api/admin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n', 800);
+      const r = await raw(
+        port(),
+        'POST /api/admin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n',
+        800,
+      );
       assert.equal(statusOf(r), 401, r.slice(0, 200));
       assert.doesNotMatch(r, /100 Continue/);
     });
@@ -310,7 +358,19 @@ routes:
   describe('12. override headers', () => {
     it('headers that frameworks read as path, method or user are not forwarded', async () => {
       const n = up.count();
-      const names = ['x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override', 'x-real-ip', 'x-forwarded-prefix', 'x-forwarded-port', 'remote-user', 'x-remote-user', 'x-forwarded-user'];
+      const names = [
+        'x-original-url',
+        'x-rewrite-url',
+        'x-http-method-override',
+        'x-http-method',
+        'x-method-override',
+        'x-real-ip',
+        'x-forwarded-prefix',
+        'x-forwarded-port',
+        'remote-user',
+        'x-remote-user',
+        'x-forwarded-user',
+      ];
       const h: Record<string, string> = {};
       for (const k of names) h[k] = k === 'x-real-ip' ? '10.9.9.9' : k.includes('method') ? 'DELETE' : k.includes('user') ? 'admin' : '/api/admin';
       const r = await send(`${gw.url}/api/x`, { headers: h });
@@ -323,7 +383,11 @@ routes:
       const q = await send(`${gw.url}/api/items?_method=DELETE`);
       assert.equal(q.status, 400);
       assert.equal(q.json?.['code'], 'PC_ERR_METHOD_OVERRIDE');
-      const f = await send(`${gw.url}/api/items`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=x&_method=DELETE' });
+      const f = await send(`${gw.url}/api/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=x&_method=DELETE',
+      });
       assert.equal(f.status, 400);
       assert.equal(f.json?.['code'], 'PC_ERR_METHOD_OVERRIDE');
     });

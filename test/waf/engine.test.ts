@@ -31,7 +31,18 @@ test('a higher threshold lets a single critical match through', () => {
 });
 
 test('rules above the policy paranoia level do not run', () => {
-  const rules: RuleDef[] = [{ id: 't-4', description: 'x', tags: ['t'], paranoia: 4, severity: 'critical', targets: ['query'], transforms: [], operator: { type: 'contains', value: 'zz' } }];
+  const rules: RuleDef[] = [
+    {
+      id: 't-4',
+      description: 'x',
+      tags: ['t'],
+      paranoia: 4,
+      severity: 'critical',
+      targets: ['query'],
+      transforms: [],
+      operator: { type: 'contains', value: 'zz' },
+    },
+  ];
   const c = compileRules(rules);
   const r1 = evaluate(req({ query: 'a=zz' }), c, { ...P1, paranoia: 3 });
   const r4 = evaluate(req({ query: 'a=zz' }), c, { ...P1, paranoia: 4 });
@@ -63,7 +74,10 @@ test('a value that passed a constrained schema type skips injection rules, a fre
   const validated = new Set(['/body/age']);
   const r = evaluate(jsonReq(body, { validatedPointers: validated }), compiled, P1, { allMatches: true });
   assert.ok(!r.matches.some((m) => m.target === 'json:/age'), 'no match on the validated field');
-  assert.ok(r.matches.some((m) => m.target === 'json:/note'), 'the free-text field is inspected');
+  assert.ok(
+    r.matches.some((m) => m.target === 'json:/note'),
+    'the free-text field is inspected',
+  );
   assert.equal(r.skippedValidated, 1);
 });
 
@@ -87,7 +101,15 @@ test('JSON nested deeper than the limit is reported as truncated', () => {
 
 test('targets carry JSON pointers, decoded query names and values, cookies, and path segments', () => {
   const sink = extractTargets(
-    req({ method: 'POST', rawUrl: '/a/b%20c?x%5B0%5D=1+2', path: '/a/b%20c', query: 'x%5B0%5D=1+2', headers: { cookie: 'sid=abc; theme=dark', 'content-type': 'application/json' }, body: Buffer.from('{"a":{"b/c":["v"]}}'), params: { id: 'b c' } }),
+    req({
+      method: 'POST',
+      rawUrl: '/a/b%20c?x%5B0%5D=1+2',
+      path: '/a/b%20c',
+      query: 'x%5B0%5D=1+2',
+      headers: { cookie: 'sid=abc; theme=dark', 'content-type': 'application/json' },
+      body: Buffer.from('{"a":{"b/c":["v"]}}'),
+      params: { id: 'b c' },
+    }),
     DEFAULT_LIMITS,
   );
   const t = sink.targets.map((x) => `${x.kind}:${x.name}=${x.value}@${x.pointer ?? ''}`);
@@ -111,7 +133,16 @@ test('Authorization and cookie values are never echoed in matches', () => {
 });
 
 test('route settings merge the global defaults with the route override, and waf: off disables the stage', () => {
-  const g: WafGlobal = { mode: 'enforce', paranoia: 1, threshold: 5, exclusions: [{ rules: ['sqli-100'], routes: ['other'] }], disabled_rules: ['xss-115'], max_inspected_bytes: 1048576, max_json_depth: 64, on_limit: 'block' };
+  const g: WafGlobal = {
+    mode: 'enforce',
+    paranoia: 1,
+    threshold: 5,
+    exclusions: [{ rules: ['sqli-100'], routes: ['other'] }],
+    disabled_rules: ['xss-115'],
+    max_inspected_bytes: 1048576,
+    max_json_depth: 64,
+    on_limit: 'block',
+  };
   assert.equal(routeSettings(g, 'r', 'off'), null);
   assert.equal(routeSettings(g, 'r', { mode: 'off' }), null);
   const s = routeSettings(g, 'r', { paranoia: 2, threshold: 10 });
@@ -125,7 +156,16 @@ test('route settings merge the global defaults with the route override, and waf:
 });
 
 test('a duplicate rule id is refused at compile time', () => {
-  const r: RuleDef = { id: 'd', description: 'x', tags: [], paranoia: 1, severity: 'notice', targets: ['query'], transforms: [], operator: { type: 'contains', value: 'a' } };
+  const r: RuleDef = {
+    id: 'd',
+    description: 'x',
+    tags: [],
+    paranoia: 1,
+    severity: 'notice',
+    targets: ['query'],
+    transforms: [],
+    operator: { type: 'contains', value: 'a' },
+  };
   assert.throws(() => compileRules([r, r]), /duplicate rule id/);
 });
 
@@ -136,7 +176,10 @@ test('base64-hidden payloads are decoded at every alignment; values without uppe
     const v = b64(`${pad}x=require('child_process').exec('id')`);
     assert.match(v, /[A-Z]/);
     const ev = evaluate(jsonReq({ data: v }), compiled, { ...P1, threshold: 1000 });
-    assert.ok(ev.matches.some((m) => m.ruleId === 'node-110'), `${pad}: ${JSON.stringify(ev.matches.map((m) => m.ruleId))}`);
+    assert.ok(
+      ev.matches.some((m) => m.ruleId === 'node-110'),
+      `${pad}: ${JSON.stringify(ev.matches.map((m) => m.ruleId))}`,
+    );
   }
   // the same characters without upper case are not base64 to the engine (words, ids, hex)
   const lower = b64("x=require('child_process')").toLowerCase();
@@ -164,5 +207,8 @@ test('header values found clean are remembered across requests, never a value th
 test('remembered header values are bounded: the oldest goes first', () => {
   const known = new CleanHeaders(3);
   for (const v of ['a', 'b', 'c', 'd']) known.add(9, v);
-  assert.deepEqual(['a', 'b', 'c', 'd'].map((v) => known.has(9, v)), [false, true, true, true]);
+  assert.deepEqual(
+    ['a', 'b', 'c', 'd'].map((v) => known.has(9, v)),
+    [false, true, true, true],
+  );
 });

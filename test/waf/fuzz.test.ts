@@ -8,7 +8,24 @@ import { compileRules, evaluate } from '../../src/waf/engine.js';
 import { BUILTIN_RULES } from '../../src/waf/rules/index.js';
 
 const compiled = compileRules(BUILTIN_RULES);
-const tricky = fc.string({ unit: fc.constantFrom(...'%&\\\'"`;|<>(){}[]$#-/*.:=+ \t\r\n\0aZ09x@!~^,?'.split(''), '%2', '%u', '&#', '\\x', '\\u{', '${', '{{', '/*', '--', 'é', '\uff1c', '\ud800'), maxLength: 200 });
+const tricky = fc.string({
+  unit: fc.constantFrom(
+    ...'%&\\\'"`;|<>(){}[]$#-/*.:=+ \t\r\n\0aZ09x@!~^,?'.split(''),
+    '%2',
+    '%u',
+    '&#',
+    '\\x',
+    '\\u{',
+    '${',
+    '{{',
+    '/*',
+    '--',
+    'é',
+    '\uff1c',
+    '\ud800',
+  ),
+  maxLength: 200,
+});
 
 test('every transformation returns a string for any input', () => {
   fc.assert(
@@ -43,10 +60,34 @@ test('every detector returns a string or null for any input', () => {
 
 test('evaluate accepts any query, header and body without throwing', () => {
   fc.assert(
-    fc.property(tricky, tricky, fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'text/plain', 'application/x-ndjson'), (q, body, ct) => {
-      const r = evaluate({ method: 'POST', rawUrl: `/?${q}`, path: '/', query: q, headers: { 'content-type': ct, 'x-test': q.replace(/[\r\n\0]/g, '') }, body: Buffer.from(body) }, compiled, { paranoia: 4, threshold: 5, exclusions: [] }, { allMatches: true });
-      assert.equal(typeof r.score, 'number');
-    }),
+    fc.property(
+      tricky,
+      tricky,
+      fc.constantFrom(
+        'application/json',
+        'application/x-www-form-urlencoded',
+        'application/xml',
+        'multipart/form-data; boundary=x',
+        'text/plain',
+        'application/x-ndjson',
+      ),
+      (q, body, ct) => {
+        const r = evaluate(
+          {
+            method: 'POST',
+            rawUrl: `/?${q}`,
+            path: '/',
+            query: q,
+            headers: { 'content-type': ct, 'x-test': q.replace(/[\r\n\0]/g, '') },
+            body: Buffer.from(body),
+          },
+          compiled,
+          { paranoia: 4, threshold: 5, exclusions: [] },
+          { allMatches: true },
+        );
+        assert.equal(typeof r.score, 'number');
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -19,7 +19,12 @@ function arg(name: string, dflt: string): string {
 }
 
 const port = Number(arg('port', '18120'));
-const policy: Policy = { paranoia: Number(arg('paranoia', '1')) as 1 | 2 | 3 | 4, threshold: Number(arg('threshold', '5')), exclusions: [], stopAtThreshold: false };
+const policy: Policy = {
+  paranoia: Number(arg('paranoia', '1')) as 1 | 2 | 3 | 4,
+  threshold: Number(arg('threshold', '5')),
+  exclusions: [],
+  stopAtThreshold: false,
+};
 const logFile = arg('log', '');
 const compiled = compileRules(BUILTIN_RULES);
 
@@ -50,7 +55,11 @@ const server = createServer({ maxHeaderSize: 16384 }, (req, res) => {
       compiled,
       policy,
     );
-    if (logFile !== '') appendFileSync(logFile, `${JSON.stringify({ url: rawUrl.slice(0, 200), score: result.score, blocked: result.blocked, matches: result.matches.map((m) => `${m.ruleId}@${m.target}:${m.matched.slice(0, 40)}`) })}\n`);
+    if (logFile !== '')
+      appendFileSync(
+        logFile,
+        `${JSON.stringify({ url: rawUrl.slice(0, 200), score: result.score, blocked: result.blocked, matches: result.matches.map((m) => `${m.ruleId}@${m.target}:${m.matched.slice(0, 40)}`) })}\n`,
+      );
     const status = result.blocked ? 403 : norm.ok ? 200 : 400;
     res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
     res.end(status === 200 ? 'ok\n' : 'no\n');

@@ -65,7 +65,11 @@ function raw(port: number, data: string): Promise<RawReply> {
       const [statusLine = '', ...lines] = head.split('\r\n');
       const headers: Record<string, string> = {};
       for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body: body === '' ? null : (JSON.parse(body) as Record<string, unknown>) });
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? 0),
+        headers,
+        body: body === '' ? null : (JSON.parse(body) as Record<string, unknown>),
+      });
     });
     s.write(data, 'latin1');
     setTimeout(() => s.destroy(), 3000).unref();
@@ -158,7 +162,10 @@ test('credentials in a malformed request never reach the access log', async () =
   const line = await logLineOf(enforce, r);
   assert.deepEqual((line['waf'] as { targets: string[] }).targets, ['cookie:sid']);
   assert.equal(line['path'], '/z?api_key=[REDACTED]&q=1');
-  const text = enforce.logLines().map((l) => JSON.stringify(l)).join('\n');
+  const text = enforce
+    .logLines()
+    .map((l) => JSON.stringify(l))
+    .join('\n');
   assert.ok(!text.includes('secret123'), 'a secret was logged');
 });
 

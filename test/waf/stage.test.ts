@@ -66,11 +66,20 @@ interface Reply {
 /** node:http with a raw path, so that `../` reaches the gateway as written. */
 function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: gw.port, method, path, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: gw.port,
+        method,
+        path,
+        headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -101,14 +110,20 @@ test("a query with ' OR 1=1-- is refused with 403", async () => {
 
 test("a JSON body with O'Brien, prose with SQL words and a code snippet passes to the upstream", async () => {
   const before = up.count();
-  const body = JSON.stringify({ name: "Siobhan O'Brien", note: 'Please select the delete option from the menu, or drop me a line.', snippet: 'for f in *.log; do grep -n "error" "$f"; done' });
+  const body = JSON.stringify({
+    name: "Siobhan O'Brien",
+    note: 'Please select the delete option from the menu, or drop me a line.',
+    snippet: 'for f in *.log; do grep -n "error" "$f"; done',
+  });
   const r = await send('POST', '/people', body, { 'content-type': 'application/json' });
   assert.equal(r.status, 200, r.body);
   assert.equal(up.count(), before + 1);
 });
 
 test('the access log of a blocked request names rules, tags, targets and score, and never logs the Authorization header', async () => {
-  const r = await send('GET', `/items?id=${encodeURIComponent('1 UNION SELECT password FROM users')}`, undefined, { authorization: 'Bearer secret-token-value-123' });
+  const r = await send('GET', `/items?id=${encodeURIComponent('1 UNION SELECT password FROM users')}`, undefined, {
+    authorization: 'Bearer secret-token-value-123',
+  });
   assert.equal(r.status, 403);
   const id = r.headers['x-request-id'];
   const lines = await waitForLogLines(gw, (l) => JSON.stringify(l).includes(String(id)) && 'waf' in l);
@@ -142,7 +157,9 @@ test('a route with waf: off is not inspected', async () => {
 });
 
 test('an exclusion of SQL rules on one JSON field lets SQL through there but not in another field', async () => {
-  const ok = await send('POST', '/tickets', JSON.stringify({ title: 'login broken', description: "I typed ' OR 1=1-- in the password box" }), { 'content-type': 'application/json' });
+  const ok = await send('POST', '/tickets', JSON.stringify({ title: 'login broken', description: "I typed ' OR 1=1-- in the password box" }), {
+    'content-type': 'application/json',
+  });
   assert.equal(ok.status, 200, ok.body);
   const blocked = await send('POST', '/tickets', JSON.stringify({ title: "' OR 1=1--", description: 'x' }), { 'content-type': 'application/json' });
   assert.equal(blocked.status, 403);

@@ -11,7 +11,25 @@ const vectors = loadCorpus('attack-vectors.ndjson') as (CorpusEntry & { category
 const categories = [...new Set(vectors.map((v) => v.category))];
 
 test('the attack vectors cover every category of the built-in rule set', () => {
-  for (const c of ['sqli', 'nosql', 'xss', 'lfi', 'rfi', 'rce', 'ssrf', 'ssti', 'log4shell', 'xxe', 'prototype-pollution', 'crlf', 'deserialization', 'php', 'java', 'scanner', 'protocol']) {
+  for (const c of [
+    'sqli',
+    'nosql',
+    'xss',
+    'lfi',
+    'rfi',
+    'rce',
+    'ssrf',
+    'ssti',
+    'log4shell',
+    'xxe',
+    'prototype-pollution',
+    'crlf',
+    'deserialization',
+    'php',
+    'java',
+    'scanner',
+    'protocol',
+  ]) {
     assert.ok(categories.includes(c), `vectors for ${c}`);
   }
 });

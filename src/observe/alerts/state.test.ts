@@ -17,7 +17,13 @@ function drive(holds: boolean[], rule: { for_ms: number; cooldown_ms: number }, 
 }
 
 test('an alert fires at once without a for duration and resolves when the condition stops', () => {
-  assert.deepEqual(drive([false, true, true, false, false], { for_ms: 0, cooldown_ms: 0 }), ['inactive', 'firing:fire', 'firing', 'inactive:resolve', 'inactive']);
+  assert.deepEqual(drive([false, true, true, false, false], { for_ms: 0, cooldown_ms: 0 }), [
+    'inactive',
+    'firing:fire',
+    'firing',
+    'inactive:resolve',
+    'inactive',
+  ]);
 });
 
 test('an alert stays pending for its for duration and never fires when the condition stops first', () => {

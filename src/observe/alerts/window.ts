@@ -22,10 +22,7 @@ export class RollingSeries {
   private head = -1;
   lastSeen = 0;
 
-  constructor(
-    windowMs: number,
-    withLatency: boolean,
-  ) {
+  constructor(windowMs: number, withLatency: boolean) {
     this.slotMs = Math.max(100, Math.ceil(windowMs / 30));
     this.n = Math.ceil(windowMs / this.slotMs);
     this.total = new Float64Array(this.n);

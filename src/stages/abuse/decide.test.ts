@@ -18,13 +18,25 @@ import {
 import type { DetectorConfig } from './schema.js';
 
 const ex = (over: Partial<Exchange>): Exchange => ({ status: 200, decision: 'allowed', code: null, routeId: null, params: {}, path: '/', ...over });
-const det = (over: Partial<DetectorConfig> = {}): DetectorConfig => ({ mode: 'enforce', threshold: 10, window_ms: 60000, action: 'ban', min_requests: 0, warmup_buckets: 1, ...over });
+const det = (over: Partial<DetectorConfig> = {}): DetectorConfig => ({
+  mode: 'enforce',
+  threshold: 10,
+  window_ms: 60000,
+  action: 'ban',
+  min_requests: 0,
+  warmup_buckets: 1,
+  ...over,
+});
 
 test('classify reads each signal from the exchange', () => {
   const cases: [string, Partial<Exchange>, Partial<ReturnType<typeof classify>>][] = [
     ['gateway auth failure', { status: 401, decision: 'denied', code: 'PC_ERR_AUTH_TOKEN_EXPIRED' }, { authFailure: true, clientError: true }],
     ['upstream 401 (a failed login)', { status: 401 }, { authFailure: true }],
-    ['auth backend down is not the client\'s failure', { status: 503, decision: 'denied', code: 'PC_ERR_AUTH_UNAVAILABLE' }, { authFailure: false, serverError: true }],
+    [
+      "auth backend down is not the client's failure",
+      { status: 503, decision: 'denied', code: 'PC_ERR_AUTH_UNAVAILABLE' },
+      { authFailure: false, serverError: true },
+    ],
     ['unrouted 404', { status: 404, decision: 'denied', code: 'PC_ERR_ROUTE_NOT_FOUND' }, { notFound: true, clientError: true }],
     ['waf block', { status: 403, decision: 'denied', code: 'PC_ERR_WAF_BLOCKED' }, { wafHit: true }],
     ['rate limit', { status: 429, decision: 'denied', code: 'PC_ERR_RATE_LIMITED' }, { rateLimited: true }],
@@ -109,7 +121,10 @@ test('planActions: the strongest enforced action wins, monitor only reports, all
 
 test('ban durations escalate by the factor and stop at the maximum', () => {
   const cfg = { base_ms: 1000, factor: 4, max_ms: 20000, memory_ms: 60000 };
-  assert.deepEqual([1, 2, 3, 4].map((n) => banDurationMs(n, cfg)), [1000, 4000, 16000, 20000]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => banDurationMs(n, cfg)),
+    [1000, 4000, 16000, 20000],
+  );
   assert.equal(banDurationMs(0, cfg), 1000);
 });
 

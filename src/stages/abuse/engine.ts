@@ -495,9 +495,11 @@ export class AbuseEngine {
       if (this.seenLocally.get(local) !== undefined) continue;
       this.seenLocally.set(local, true);
       add(
-        store.once(`${this.prefix}m:${det}:${scope}:${bucket}:${itemHash(item)}`, cfg.window_ms * 2).then((fresh) =>
-          fresh ? this.count(det, cfg, scope, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)) : null,
-        ),
+        store
+          .once(`${this.prefix}m:${det}:${scope}:${bucket}:${itemHash(item)}`, cfg.window_ms * 2)
+          .then((fresh) =>
+            fresh ? this.count(det, cfg, scope, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)) : null,
+          ),
       );
     }
     const ra = d.rate_anomaly;
@@ -563,7 +565,16 @@ export class AbuseEngine {
       await this.resetCounters(s, client, now);
     } else {
       await this.place(
-        { kind: 'throttle', client, until: now + s.config.throttle.duration_ms, since: now, reason: `${p.detector} reached ${round(p.value)}`, source: p.detector, offence: 1, by: null },
+        {
+          kind: 'throttle',
+          client,
+          until: now + s.config.throttle.duration_ms,
+          since: now,
+          reason: `${p.detector} reached ${round(p.value)}`,
+          source: p.detector,
+          offence: 1,
+          by: null,
+        },
         now,
       );
     }
@@ -616,7 +627,15 @@ export class AbuseEngine {
     await store.set(`${this.prefix}v:${v.kind}:${v.client}`, JSON.stringify(v), Math.max(1, v.until - now));
     local.storedSeq = ++this.seq;
     await this.journal({ op: 'put', verdict: v });
-    const data = { client: v.client, until: new Date(v.until).toISOString(), duration_ms: v.until - now, reason: v.reason, source: v.source, offence: v.offence, by: v.by };
+    const data = {
+      client: v.client,
+      until: new Date(v.until).toISOString(),
+      duration_ms: v.until - now,
+      reason: v.reason,
+      source: v.source,
+      offence: v.offence,
+      by: v.by,
+    };
     this.services.logger.warn({ event: `abuse.${v.kind}`, ...data }, v.kind === 'ban' ? 'client banned' : 'client throttled');
     this.services.audit(v.kind === 'ban' ? 'ban_placed' : 'throttle_placed', data);
     this.alert({ name: `abuse.${v.kind}`, client: v.client, detector: v.source, action: v.kind, value: v.offence, until: v.until, mode: 'enforce' });

@@ -205,15 +205,18 @@ export const abuseConsumerModule: StageModule = {
     const rt = runtimes.get(env.config) ?? register(env);
     return {
       // a public route never has a principal
-      forRoute: (route): RouteStage | null => isPublicRoute(route) ? null : ({
-        id: 'abuse.consumer',
-        phase: 'authorize',
-        mode: 'enforce',
-        run(ctx) {
-          const c = ctx.principal?.consumer;
-          return c ? rt.engine.checkConsumer(rt.settings, c, ctx.now) : undefined;
-        },
-      }),
+      forRoute: (route): RouteStage | null =>
+        isPublicRoute(route)
+          ? null
+          : {
+              id: 'abuse.consumer',
+              phase: 'authorize',
+              mode: 'enforce',
+              run(ctx) {
+                const c = ctx.principal?.consumer;
+                return c ? rt.engine.checkConsumer(rt.settings, c, ctx.now) : undefined;
+              },
+            },
     };
   },
 };

@@ -5,15 +5,7 @@
 import type { JsonSchema } from '../../core/json-schema.js';
 import type { Mode } from '../../core/phases.js';
 
-export type DetectorName =
-  | 'auth_failures'
-  | 'errors_4xx'
-  | 'scanning'
-  | 'enumeration'
-  | 'waf_hits'
-  | 'rate_limited'
-  | 'errors_5xx'
-  | 'rate_anomaly';
+export type DetectorName = 'auth_failures' | 'errors_4xx' | 'scanning' | 'enumeration' | 'waf_hits' | 'rate_limited' | 'errors_5xx' | 'rate_anomaly';
 
 export const DETECTORS: readonly DetectorName[] = [
   'auth_failures',
@@ -75,11 +67,11 @@ const DETECTOR_DOCS: Record<DetectorName, { what: string; d: DetectorDefaults }>
     d: { mode: 'enforce', threshold: 20, window_ms: 60000, action: 'ban' },
   },
   errors_4xx: {
-    what: 'Share of 4xx responses among the client\'s requests in the window; `threshold` is a ratio (0..1) and counts only after `min_requests` requests. Why 0.8 over 50: normal clients succeed most of the time.',
+    what: "Share of 4xx responses among the client's requests in the window; `threshold` is a ratio (0..1) and counts only after `min_requests` requests. Why 0.8 over 50: normal clients succeed most of the time.",
     d: { mode: 'enforce', threshold: 0.8, window_ms: 60000, action: 'throttle', min_requests: 50 },
   },
   scanning: {
-    what: 'Distinct paths answered 404 to one client within the window (path discovery); `threshold` is a distinct count. Why 30/min: a real client knows its API\'s paths.',
+    what: "Distinct paths answered 404 to one client within the window (path discovery); `threshold` is a distinct count. Why 30/min: a real client knows its API's paths.",
     d: { mode: 'enforce', threshold: 30, window_ms: 60000, action: 'ban' },
   },
   enumeration: {
@@ -95,11 +87,11 @@ const DETECTOR_DOCS: Record<DetectorName, { what: string; d: DetectorDefaults }>
     d: { mode: 'enforce', threshold: 100, window_ms: 60000, action: 'throttle' },
   },
   errors_5xx: {
-    what: '5xx responses to the client\'s requests within the window (requests that crash the upstream); `threshold` is a count.',
+    what: "5xx responses to the client's requests within the window (requests that crash the upstream); `threshold` is a count.",
     d: { mode: 'enforce', threshold: 50, window_ms: 60000, action: 'alert' },
   },
   rate_anomaly: {
-    what: 'Request rate against the client\'s own baseline: an EWMA of requests per `window_ms` bucket with its deviation; `threshold` is the deviation score (standard deviations above the mean, with a floor of a quarter of the mean). Counts only after `warmup_buckets` buckets and when a bucket has at least `min_requests` requests. Steady rates, however high, never score.',
+    what: "Request rate against the client's own baseline: an EWMA of requests per `window_ms` bucket with its deviation; `threshold` is the deviation score (standard deviations above the mean, with a floor of a quarter of the mean). Counts only after `warmup_buckets` buckets and when a bucket has at least `min_requests` requests. Steady rates, however high, never score.",
     d: { mode: 'enforce', threshold: 8, window_ms: 10000, action: 'alert', min_requests: 100, warmup_buckets: 6 },
   },
 };
@@ -112,12 +104,31 @@ function detectorSchema(name: DetectorName): JsonSchema {
     default: {},
     description: what,
     properties: {
-      mode: { enum: ['enforce', 'monitor', 'off'], default: d.mode, description: '`enforce` takes the action, `monitor` only logs what it would have done, `off` stops counting.' },
+      mode: {
+        enum: ['enforce', 'monitor', 'off'],
+        default: d.mode,
+        description: '`enforce` takes the action, `monitor` only logs what it would have done, `off` stops counting.',
+      },
       threshold: { type: 'number', exclusiveMinimum: 0, default: d.threshold, description: 'Value at or above which the detector triggers.' },
       window_ms: { type: 'integer', minimum: 1000, maximum: 86400000, default: d.window_ms, description: 'Sliding window (bucket length for rate_anomaly).' },
-      action: { enum: ['alert', 'throttle', 'ban'], default: d.action, description: '`alert` notifies the alert sinks; `throttle` applies `abuse.throttle` to the client for a while; `ban` refuses the client (escalating durations, `abuse.ban`). Every action also alerts.' },
-      min_requests: { type: 'integer', minimum: 0, default: d.min_requests ?? 0, description: 'Requests needed before the detector scores (errors_4xx: in the window; rate_anomaly: in the bucket).' },
-      warmup_buckets: { type: 'integer', minimum: 1, default: d.warmup_buckets ?? 1, description: 'rate_anomaly: buckets of history needed before a baseline is trusted.' },
+      action: {
+        enum: ['alert', 'throttle', 'ban'],
+        default: d.action,
+        description:
+          '`alert` notifies the alert sinks; `throttle` applies `abuse.throttle` to the client for a while; `ban` refuses the client (escalating durations, `abuse.ban`). Every action also alerts.',
+      },
+      min_requests: {
+        type: 'integer',
+        minimum: 0,
+        default: d.min_requests ?? 0,
+        description: 'Requests needed before the detector scores (errors_4xx: in the window; rate_anomaly: in the bucket).',
+      },
+      warmup_buckets: {
+        type: 'integer',
+        minimum: 1,
+        default: d.warmup_buckets ?? 1,
+        description: 'rate_anomaly: buckets of history needed before a baseline is trusted.',
+      },
     },
   };
 }
@@ -138,7 +149,12 @@ export const abuseSchema: JsonSchema = {
     'Abuse detection: per-client sliding-window detectors (client = IP address grouped by the `client_ip` prefixes, and the consumer when known) that alert, throttle or ban. State lives in the state store, so bans are shared by every instance using the same Redis.',
   properties: {
     enabled: { type: 'boolean', default: true, description: 'Run the detectors and enforce bans and throttles.' },
-    key_prefix: { type: 'string', default: 'pc:abuse:', maxLength: 64, description: 'Prefix of the state-store keys (counters, bans). Instances sharing bans must use the same prefix.' },
+    key_prefix: {
+      type: 'string',
+      default: 'pc:abuse:',
+      maxLength: 64,
+      description: 'Prefix of the state-store keys (counters, bans). Instances sharing bans must use the same prefix.',
+    },
     ipv6_prefix: {
       type: 'integer',
       minimum: 32,
@@ -146,8 +162,22 @@ export const abuseSchema: JsonSchema = {
       description:
         'Deprecated: use `client_ip.ipv6_prefix`, the one prefix shared by bans, abuse counters, rate limits, quotas and concurrency limits. Accepted only when equal to it, so that an old config cannot key bans and limits differently.',
     },
-    sync_interval_ms: { type: 'integer', minimum: 50, maximum: 1000, default: 250, description: 'How often an instance checks the shared ban list version; a ban placed anywhere is enforced everywhere within this interval plus one store round trip. At most 1000 so that bans spread within a second.' },
-    max_tracked_clients: { type: 'integer', minimum: 100, maximum: 10000000, default: 50000, description: 'Clients tracked in local memory (window memos, baselines); the least recently seen are forgotten first. Bounds memory under address rotation.' },
+    sync_interval_ms: {
+      type: 'integer',
+      minimum: 50,
+      maximum: 1000,
+      default: 250,
+      description:
+        'How often an instance checks the shared ban list version; a ban placed anywhere is enforced everywhere within this interval plus one store round trip. At most 1000 so that bans spread within a second.',
+    },
+    max_tracked_clients: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 10000000,
+      default: 50000,
+      description:
+        'Clients tracked in local memory (window memos, baselines); the least recently seen are forgotten first. Bounds memory under address rotation.',
+    },
     allow: {
       type: 'object',
       additionalProperties: false,
@@ -155,7 +185,13 @@ export const abuseSchema: JsonSchema = {
       description: 'Clients the detectors never act on (monitoring hosts, office NAT, internal services).',
       properties: {
         ips: cidrList('IP addresses or CIDRs (IPv4 and IPv6) never banned or throttled.'),
-        consumers: { type: 'array', maxItems: 10000, items: { type: 'string', maxLength: 256 }, default: [], description: 'Consumer ids never banned or throttled.' },
+        consumers: {
+          type: 'array',
+          maxItems: 10000,
+          items: { type: 'string', maxLength: 256 },
+          default: [],
+          description: 'Consumer ids never banned or throttled.',
+        },
       },
     },
     detectors: {
@@ -171,7 +207,12 @@ export const abuseSchema: JsonSchema = {
       default: {},
       description: 'Temporary bans: the n-th offence within `memory_ms` is banned for `base_ms * factor^(n-1)`, at most `max_ms`.',
       properties: {
-        base_ms: { type: 'integer', minimum: 1000, default: 600000, description: 'First ban duration. Why 10 min: long enough to stop a script, short enough to forgive a misconfigured client.' },
+        base_ms: {
+          type: 'integer',
+          minimum: 1000,
+          default: 600000,
+          description: 'First ban duration. Why 10 min: long enough to stop a script, short enough to forgive a misconfigured client.',
+        },
         factor: { type: 'number', minimum: 1, maximum: 100, default: 4, description: 'Multiplier for each repeat offence.' },
         max_ms: { type: 'integer', minimum: 1000, default: 86400000, description: 'Longest automatic ban (1 day).' },
         memory_ms: { type: 'integer', minimum: 1000, default: 604800000, description: 'How long offences are remembered for escalation (7 days).' },
@@ -188,12 +229,21 @@ export const abuseSchema: JsonSchema = {
         window_ms: { type: 'integer', minimum: 100, default: 1000, description: 'Window of the throttle limit.' },
       },
     },
-    alert_cooldown_ms: { type: 'integer', minimum: 0, default: 300000, description: 'An alert about the same detector and client is sent at most once per this time.' },
+    alert_cooldown_ms: {
+      type: 'integer',
+      minimum: 0,
+      default: 300000,
+      description: 'An alert about the same detector and client is sent at most once per this time.',
+    },
   },
 };
 
 const ipListsProps = (scope: string): Record<string, JsonSchema> => ({
-  mode: { enum: ['enforce', 'monitor', 'off'], default: 'enforce', description: `\`enforce\` refuses (403 PC_ERR_IP_DENIED), \`monitor\` logs only, \`off\` ignores the ${scope} lists.` },
+  mode: {
+    enum: ['enforce', 'monitor', 'off'],
+    default: 'enforce',
+    description: `\`enforce\` refuses (403 PC_ERR_IP_DENIED), \`monitor\` logs only, \`off\` ignores the ${scope} lists.`,
+  },
   allow: cidrList(`When not empty, only clients in these CIDRs (IPv4 and IPv6) are served${scope === 'route' ? ' on this route' : ''}.`),
   deny: cidrList(`Clients in these CIDRs are refused${scope === 'route' ? ' on this route' : ''}; deny wins over allow.`),
 });

@@ -27,7 +27,13 @@ test('a requirement set with every method verified yields all identities', () =>
 });
 
 test('a requirement set with one absent method is absent, and a failure wins over absence', () => {
-  assert.equal(combineSet([{ method: 'jwt', result: { kind: 'ok', identity: id({}) } }, { method: 'mtls', result: { kind: 'absent' } }]).kind, 'absent');
+  assert.equal(
+    combineSet([
+      { method: 'jwt', result: { kind: 'ok', identity: id({}) } },
+      { method: 'mtls', result: { kind: 'absent' } },
+    ]).kind,
+    'absent',
+  );
   const r = combineSet([
     { method: 'mtls', result: { kind: 'absent' } },
     { method: 'jwt', result: { kind: 'fail', deny: deny('PC_ERR_AUTH_TOKEN_EXPIRED') } },

@@ -122,8 +122,7 @@ export function withChallenge(d: Deny, realm: string, method: AuthMethod, routeM
   if (d.headers?.['www-authenticate'] !== undefined || d.headers?.['WWW-Authenticate'] !== undefined) return d;
   const status = d.status ?? ERRORS[d.code].status;
   if (status !== 401 && d.code !== 'PC_ERR_INSUFFICIENT_SCOPE') return d;
-  const value =
-    d.code === 'PC_ERR_AUTH_REQUIRED' ? challenge(realm, routeMethods) : challenge(realm, [method], d.code, scopes);
+  const value = d.code === 'PC_ERR_AUTH_REQUIRED' ? challenge(realm, routeMethods) : challenge(realm, [method], d.code, scopes);
   return { ...d, headers: { ...(d.headers ?? {}), 'www-authenticate': value } };
 }
 

@@ -65,7 +65,10 @@ export async function devTokenCommand(argv: string[]): Promise<number> {
     try {
       if (a === '--dev') dev = true;
       else if (a === '--sub') o.sub = next();
-      else if (a === '--scope') o.scopes = next().split(/\s+/).filter((s) => s !== '');
+      else if (a === '--scope')
+        o.scopes = next()
+          .split(/\s+/)
+          .filter((s) => s !== '');
       else if (a === '--tenant') o.tenant = next();
       else if (a === '--ttl') {
         o.ttlS = Number(next());

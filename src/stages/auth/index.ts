@@ -24,7 +24,6 @@ import { configErrorAt } from '../../config/errors.js';
 import { isPublicRoute } from './public.js';
 import type { RequestContext } from '../../core/stage.js';
 
-
 type Method = (typeof AUTH_METHODS)[number];
 
 const FACTORIES: Record<Method, VerifierFactory> = {
@@ -239,10 +238,20 @@ class AuthStage implements RouteStage {
       // the memory store forgets seen jti on restart (replay-epoch.ts)
       const iat = id.claims.iat;
       if (typeof iat !== 'number') {
-        return this.fail(ctx, deny('PC_ERR_AUTH_TOKEN_CLAIMS', { reason: 'iat required for jti replay protection with the memory store' }), 'jwt', acc.principal);
+        return this.fail(
+          ctx,
+          deny('PC_ERR_AUTH_TOKEN_CLAIMS', { reason: 'iat required for jti replay protection with the memory store' }),
+          'jwt',
+          acc.principal,
+        );
       }
       if (predatesEpoch(iat, epoch)) {
-        return this.fail(ctx, deny('PC_ERR_AUTH_PREDATES_START', { reason: 'token issued before the gateway started (memory replay store)' }), 'jwt', acc.principal);
+        return this.fail(
+          ctx,
+          deny('PC_ERR_AUTH_PREDATES_START', { reason: 'token issued before the gateway started (memory replay store)' }),
+          'jwt',
+          acc.principal,
+        );
       }
     }
     const key = `auth:jti:${String(iss)}\u0000${jti}`;
@@ -389,7 +398,8 @@ export const authStage: StageModule = {
         throw configErrorAt(env.file, ['consumers', i, 'tenant'], `unknown tenant '${c.tenant}'`);
       }
       (c.credentials?.jwt ?? []).forEach((j, k) => {
-        if (!providers.has(j.provider)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'jwt', k, 'provider'], `unknown JWT provider '${j.provider}'`);
+        if (!providers.has(j.provider))
+          throw configErrorAt(env.file, ['consumers', i, 'credentials', 'jwt', k, 'provider'], `unknown JWT provider '${j.provider}'`);
       });
       (c.credentials?.api_keys ?? []).forEach((k, n) => {
         if (keyIds.has(k.id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'api_keys', n, 'id'], `duplicate API key id '${k.id}'`);
@@ -405,7 +415,8 @@ export const authStage: StageModule = {
         }
       });
       (c.credentials?.signature_keys ?? []).forEach((k, n) => {
-        if (sigIds.has(k.key_id)) throw configErrorAt(env.file, ['consumers', i, 'credentials', 'signature_keys', n, 'key_id'], `duplicate signature key id '${k.key_id}'`);
+        if (sigIds.has(k.key_id))
+          throw configErrorAt(env.file, ['consumers', i, 'credentials', 'signature_keys', n, 'key_id'], `duplicate signature key id '${k.key_id}'`);
         sigIds.add(k.key_id);
       });
     });
@@ -477,7 +488,8 @@ export const authStage: StageModule = {
           const scopes: string[] = [];
           for (const [name, options] of Object.entries(set)) {
             const v = verifiers.get(name as Method);
-            if (v === undefined) throw new ConfigError(`route ${route.id}: method '${name}' is not configured`, { file: env.file, keyPath: `routes.${route.id}.auth` });
+            if (v === undefined)
+              throw new ConfigError(`route ${route.id}: method '${name}' is not configured`, { file: env.file, keyPath: `routes.${route.id}.auth` });
             const o = options ?? {};
             methods.push({ method: name as Method, verifier: v, options: o });
             if (Array.isArray(o.scopes)) for (const sc of o.scopes) if (typeof sc === 'string') scopes.push(sc);

@@ -36,14 +36,16 @@ export const jwtProviderSchema: JsonSchema = {
       type: 'array',
       items: { type: 'string' },
       default: [],
-      description: 'Accepted `aud` values; a token must name at least one. Empty: the `aud` claim is not checked (not recommended when the issuer serves other APIs).',
+      description:
+        'Accepted `aud` values; a token must name at least one. Empty: the `aud` claim is not checked (not recommended when the issuer serves other APIs).',
     },
     algorithms: {
       type: 'array',
       minItems: 1,
       items: { enum: ALGORITHMS },
       default: ['RS256', 'PS256', 'ES256', 'EdDSA'],
-      description: 'Signature algorithms accepted (allow-list). `none` is never accepted. Why asymmetric by default: HS* needs a shared secret and invites key confusion.',
+      description:
+        'Signature algorithms accepted (allow-list). `none` is never accepted. Why asymmetric by default: HS* needs a shared secret and invites key confusion.',
     },
     discovery: { type: 'boolean', description: 'Find `jwks_uri` through OIDC discovery from `issuer`. Default: true when no other key source is given.' },
     jwks_uri: { type: 'string', pattern: '^https?://', description: 'JWKS URL (https, or http on loopback only).' },
@@ -55,7 +57,12 @@ export const jwtProviderSchema: JsonSchema = {
       items: { type: 'string' },
       description: 'Inline PEM public keys or certificates (use `${file:PATH}`); they have no `kid` and match tokens without one or with any kid.',
     },
-    secret: { type: 'string', minLength: 32, description: 'HS* shared secret (use `${env:NAME}` or `${file:PATH}`); at least as long as the hash output of every HS* algorithm allowed: 32 bytes for HS256, 48 for HS384, 64 for HS512.' },
+    secret: {
+      type: 'string',
+      minLength: 32,
+      description:
+        'HS* shared secret (use `${env:NAME}` or `${file:PATH}`); at least as long as the hash output of every HS* algorithm allowed: 32 bytes for HS256, 48 for HS384, 64 for HS512.',
+    },
     typ: { type: 'string', description: 'Required token header `typ`, e.g. `at+jwt` (RFC 9068); compared case-insensitively, `application/` prefix optional.' },
     required_claims: {
       type: 'array',
@@ -65,7 +72,12 @@ export const jwtProviderSchema: JsonSchema = {
     },
     clock_skew_s: seconds('Tolerance for `exp`, `nbf` and `iat` against the gateway clock.', 60),
     max_age_s: seconds('Largest token age from `iat` (0: no limit; when set, `iat` is required).', 0),
-    scopes_claims: { type: 'array', items: { type: 'string' }, default: ['scope', 'scp'], description: 'Claims holding scopes: a space-separated string or an array.' },
+    scopes_claims: {
+      type: 'array',
+      items: { type: 'string' },
+      default: ['scope', 'scp'],
+      description: 'Claims holding scopes: a space-separated string or an array.',
+    },
     roles_claim: { type: 'string', default: 'roles', description: 'Claim holding roles (dotted path allowed, e.g. `realm_access.roles`).' },
     tenant_claim: { type: 'string', default: 'tenant', description: 'Claim naming the tenant when the token maps to no configured consumer.' },
     require_consumer: { type: 'boolean', default: false, description: 'Reject tokens whose subject or client id maps to no configured consumer.' },
@@ -108,14 +120,22 @@ export const authGlobalSchema: JsonSchema = {
       description: 'JWT / OIDC bearer tokens.',
       properties: {
         providers: { type: 'object', additionalProperties: jwtProviderSchema, default: {}, description: 'Token issuers by name.' },
-        header: { type: 'string', default: 'authorization', description: 'Header carrying the token; `authorization` expects `Bearer <token>`, another header the bare token.' },
+        header: {
+          type: 'string',
+          default: 'authorization',
+          description: 'Header carrying the token; `authorization` expects `Bearer <token>`, another header the bare token.',
+        },
         cookie: { type: 'string', description: 'Cookie carrying the token (off unless set).' },
         query: {
           type: 'string',
           default: 'access_token',
           description: 'Query parameter name recognised as a token; accepted only where `query_enabled` is true, otherwise its presence is a 401.',
         },
-        query_enabled: { type: 'boolean', default: false, description: 'Accept tokens in the query string. Why off: URLs end up in logs, history and Referer headers.' },
+        query_enabled: {
+          type: 'boolean',
+          default: false,
+          description: 'Accept tokens in the query string. Why off: URLs end up in logs, history and Referer headers.',
+        },
         max_token_bytes: seconds('Largest token accepted (401 above). Why 8 KiB: real access tokens are far smaller; big ones are parser attacks.', 8192, 256),
         cache_size: seconds('Verified tokens kept (until they expire) so that a reused token is not verified again.', 10000, 0),
       },
@@ -198,7 +218,11 @@ const methodOptions: Record<string, JsonSchema> = {
       provider: { type: 'string', description: 'Accept only this provider (default: any provider).' },
       providers: { type: 'array', items: { type: 'string' }, description: 'Accept only these providers.' },
       scopes: { type: 'array', items: { type: 'string' }, description: 'Scopes this requirement needs (OpenAPI `security` semantics).' },
-      cert_bound: { type: 'boolean', default: false, description: 'RFC 8705: the token’s `cnf.x5t#S256` must equal the client certificate’s SHA-256 thumbprint.' },
+      cert_bound: {
+        type: 'boolean',
+        default: false,
+        description: 'RFC 8705: the token’s `cnf.x5t#S256` must equal the client certificate’s SHA-256 thumbprint.',
+      },
     },
   },
   api_key: partB.apiKeyRouteSchema,
@@ -229,9 +253,15 @@ export const authRouteSchema: JsonSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
-          description: 'Replay protection, kept in the state store (memory, or Redis for many instances). Signature nonces are always accepted once (`auth.signature.nonce`).',
+          description:
+            'Replay protection, kept in the state store (memory, or Redis for many instances). Signature nonces are always accepted once (`auth.signature.nonce`).',
           properties: {
-            jti: { type: 'boolean', default: false, description: 'A JWT `jti` is accepted once until the token expires; tokens without `jti` are refused. The memory store forgets jti on restart, so with it tokens issued (`iat`) before the gateway started, or without `iat`, are refused too (`PC_ERR_AUTH_PREDATES_START`, `PC_ERR_AUTH_TOKEN_CLAIMS`); not with Redis.' },
+            jti: {
+              type: 'boolean',
+              default: false,
+              description:
+                'A JWT `jti` is accepted once until the token expires; tokens without `jti` are refused. The memory store forgets jti on restart, so with it tokens issued (`iat`) before the gateway started, or without `iat`, are refused too (`PC_ERR_AUTH_PREDATES_START`, `PC_ERR_AUTH_TOKEN_CLAIMS`); not with Redis.',
+            },
             max_ttl_s: seconds('Longest time a jti is remembered (tokens living longer are refused on this route).', 86400, 1),
           },
         },

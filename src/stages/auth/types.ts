@@ -33,10 +33,7 @@ export interface Identity {
 }
 
 /** absent: the request carries no credential of this kind (try the next alternative). */
-export type VerifyResult =
-  | { readonly kind: 'absent' }
-  | { readonly kind: 'ok'; readonly identity: Identity }
-  | { readonly kind: 'fail'; readonly deny: Deny };
+export type VerifyResult = { readonly kind: 'absent' } | { readonly kind: 'ok'; readonly identity: Identity } | { readonly kind: 'fail'; readonly deny: Deny };
 
 /** Per-requirement options, as written under the method's key in an `any_of` entry. */
 export type MethodOptions = Readonly<Record<string, unknown>>;

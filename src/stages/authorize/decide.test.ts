@@ -45,11 +45,26 @@ const rows: Row[] = [
     const mtls = (subject: string): Principal => principal({ methods: ['mtls'], claims: { cert_subject: subject, cert_issuer: 'CN=CA' } });
     const eq = (v: string): Record<string, unknown> => ({ claims: [{ claim: 'cert_subject', equals: v }] });
     return [
-      { name: 'cert_subject equals the same structure written differently', section: eq('cn=billing , O=Acme'), principal: mtls('CN=billing,O=Acme'), code: null },
-      { name: 'cert_subject of a multi-valued RDN is not the two-RDN name', section: eq('CN=billing,O=Acme'), principal: mtls('CN=billing+O=Acme'), code: 'PC_ERR_ROLE_REQUIRED' },
+      {
+        name: 'cert_subject equals the same structure written differently',
+        section: eq('cn=billing , O=Acme'),
+        principal: mtls('CN=billing,O=Acme'),
+        code: null,
+      },
+      {
+        name: 'cert_subject of a multi-valued RDN is not the two-RDN name',
+        section: eq('CN=billing,O=Acme'),
+        principal: mtls('CN=billing+O=Acme'),
+        code: 'PC_ERR_ROLE_REQUIRED',
+      },
       { name: 'cert_subject attribute order inside an RDN does not count', section: eq('O=Acme+CN=billing'), principal: mtls('CN=billing+O=Acme'), code: null },
       { name: 'cert_subject RDN order counts', section: eq('O=Acme,CN=billing'), principal: mtls('CN=billing,O=Acme'), code: 'PC_ERR_ROLE_REQUIRED' },
-      { name: 'cert_issuer in a list, structurally', section: { claims: [{ claim: 'cert_issuer', in: ['CN=other', ' CN = CA'] }] }, principal: mtls('CN=x'), code: null },
+      {
+        name: 'cert_issuer in a list, structurally',
+        section: { claims: [{ claim: 'cert_issuer', in: ['CN=other', ' CN = CA'] }] },
+        principal: mtls('CN=x'),
+        code: null,
+      },
       { name: 'cert_subject of a principal without a certificate never matches', section: eq('CN=billing'), code: 'PC_ERR_ROLE_REQUIRED' },
     ];
   })(),
@@ -59,7 +74,12 @@ const rows: Row[] = [
   { name: 'tenant listed on the route', section: { tenants: ['B', 'A'] }, code: null },
   { name: 'no tenant on a tenant route', owners: ['A'], principal: principal({ tenant: null }), code: 'PC_ERR_TENANT_MISMATCH' },
   { name: 'bound param equals tenant', section: { bind: [{ param: 'tenant_id', claim: 'tenant' }] }, params: { tenant_id: 'A' }, code: null },
-  { name: 'bound param is another tenant', section: { bind: [{ param: 'tenant_id', claim: 'tenant' }] }, params: { tenant_id: 'B' }, code: 'PC_ERR_TENANT_MISMATCH' },
+  {
+    name: 'bound param is another tenant',
+    section: { bind: [{ param: 'tenant_id', claim: 'tenant' }] },
+    params: { tenant_id: 'B' },
+    code: 'PC_ERR_TENANT_MISMATCH',
+  },
   {
     name: 'tenant binding uses the principal tenant, not a token claim named tenant',
     section: { bind: [{ param: 'tenant_id', claim: 'tenant' }] },
@@ -70,7 +90,12 @@ const rows: Row[] = [
   { name: 'bound to consumer', section: { bind: [{ param: 'user', claim: 'consumer' }] }, params: { user: 'alice' }, code: null },
   { name: 'bound to another consumer', section: { bind: [{ param: 'user', claim: 'consumer' }] }, params: { user: 'bob' }, code: 'PC_ERR_FORBIDDEN' },
   { name: 'bound to a numeric claim', section: { bind: [{ param: 'tier', claim: 'tier' }] }, params: { tier: '3' }, code: null },
-  { name: 'bound to an object claim never matches', section: { bind: [{ param: 'o', claim: 'org' }] }, params: { o: '[object Object]' }, code: 'PC_ERR_FORBIDDEN' },
+  {
+    name: 'bound to an object claim never matches',
+    section: { bind: [{ param: 'o', claim: 'org' }] },
+    params: { o: '[object Object]' },
+    code: 'PC_ERR_FORBIDDEN',
+  },
   { name: 'tenant is checked before scopes', section: { scopes: ['nope'] }, owners: ['B'], code: 'PC_ERR_TENANT_MISMATCH' },
 ];
 

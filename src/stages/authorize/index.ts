@@ -50,12 +50,11 @@ export const authorizeStage: StageModule = {
   schema: { route: { authorize: authorizeRouteSchema } },
 
   check(config, env) {
-    const publicRoutes = new Set(
-      config.routes.filter(isPublicRoute).map((r) => r.id),
-    );
+    const publicRoutes = new Set(config.routes.filter(isPublicRoute).map((r) => r.id));
     for (const [i, t] of ((config.tenants ?? []) as TenantEntry[]).entries()) {
       for (const [j, id] of (t.routes ?? []).entries()) {
-        if (publicRoutes.has(id)) throw configErrorAt(env.file, ['tenants', i, 'routes', j], `route '${id}' is public (auth none or off) and cannot be owned by a tenant`);
+        if (publicRoutes.has(id))
+          throw configErrorAt(env.file, ['tenants', i, 'routes', j], `route '${id}' is public (auth none or off) and cannot be owned by a tenant`);
       }
     }
     config.routes.forEach((r, i) => {

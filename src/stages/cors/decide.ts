@@ -31,7 +31,8 @@ export interface CorsPolicy {
 
 /** Why a setting cannot be compiled, or null. */
 export function settingsProblem(s: CorsSettings): string | null {
-  if (s.allow_credentials && s.allow_origins.includes('*')) return 'allow_credentials with allow_origins `*` would let any site act with the user\'s credentials: list the origins';
+  if (s.allow_credentials && s.allow_origins.includes('*'))
+    return "allow_credentials with allow_origins `*` would let any site act with the user's credentials: list the origins";
   for (const o of s.allow_origins) {
     if (o === '*' || o === 'null') continue;
     if (!/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(o)) return `allow_origins: '${o}' is not an origin (scheme://host[:port], lowercase, no path)`;
@@ -71,7 +72,13 @@ export function originAllowed(p: CorsPolicy, origin: string): boolean {
   if (p.origins.has(o)) return true;
   for (const [scheme, suffix] of p.wildcards) {
     // `https://*.example.com` allows `https://a.example.com` and `https://a.b.example.com`, not `https://example.com`
-    if (o.startsWith(scheme) && o.endsWith(suffix) && o.length > scheme.length + suffix.length && !o.slice(scheme.length, o.length - suffix.length).includes('/')) return true;
+    if (
+      o.startsWith(scheme) &&
+      o.endsWith(suffix) &&
+      o.length > scheme.length + suffix.length &&
+      !o.slice(scheme.length, o.length - suffix.length).includes('/')
+    )
+      return true;
   }
   return false;
 }
@@ -84,9 +91,7 @@ export function responseHeaders(p: CorsPolicy, origin: string): Record<string, s
   return h;
 }
 
-export type PreflightVerdict =
-  | { readonly ok: true; readonly headers: Record<string, string> }
-  | { readonly ok: false; readonly reason: string };
+export type PreflightVerdict = { readonly ok: true; readonly headers: Record<string, string> } | { readonly ok: false; readonly reason: string };
 
 /** The answer to a preflight: the headers of a 204, or why it is refused. */
 export function preflight(p: CorsPolicy, origin: string, method: string, requestHeaders: string | undefined): PreflightVerdict {

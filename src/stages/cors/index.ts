@@ -86,7 +86,8 @@ export const corsStage: StageModule = {
         ctx.recordMonitor(STAGE_ID, v.ok ? { code: 'respond', reason: 'preflight' } : { code: 'PC_ERR_CORS_REJECTED', reason: v.reason });
         return undefined;
       }
-      if (!v.ok) return deny('PC_ERR_CORS_REJECTED', { reason: v.reason, headers: { vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' } });
+      if (!v.ok)
+        return deny('PC_ERR_CORS_REJECTED', { reason: v.reason, headers: { vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' } });
       return respond(204, { headers: v.headers, reason: 'preflight' });
     };
     return {

@@ -25,9 +25,7 @@ export interface WindowStats {
 
 /** One AIMD step. */
 export function aimdStep(factor: number, s: WindowStats, cfg: AdaptiveConfig): number {
-  const overloaded =
-    s.samples >= cfg.min_samples &&
-    ((cfg.p95_latency_ms > 0 && s.p95 > cfg.p95_latency_ms) || s.errorRate > cfg.error_rate);
+  const overloaded = s.samples >= cfg.min_samples && ((cfg.p95_latency_ms > 0 && s.p95 > cfg.p95_latency_ms) || s.errorRate > cfg.error_rate);
   if (overloaded) return Math.max(cfg.min_factor, factor * cfg.decrease);
   return Math.min(1, factor + cfg.increase);
 }

@@ -60,7 +60,10 @@ test('bucket steps report remaining tokens, time to full, and retry time (table)
   ];
   for (const r of rows) {
     const s = bucketStep(r.tat, r.now, 40, 50);
-    assert.deepEqual({ ok: s.ok, remaining: s.remaining, resetMs: s.resetMs, retryMs: s.retryMs }, { ok: r.ok, remaining: r.remaining, resetMs: r.resetMs, retryMs: r.retryMs });
+    assert.deepEqual(
+      { ok: s.ok, remaining: s.remaining, resetMs: s.resetMs, retryMs: s.retryMs },
+      { ok: r.ok, remaining: r.remaining, resetMs: r.resetMs, retryMs: r.retryMs },
+    );
   }
 });
 
@@ -150,7 +153,10 @@ test('all limits of a request pass or none is consumed', () => {
   assert.deepEqual(pass.next, [T0 + 100, 5, 2]);
   const quotaFull = decideChecks(checks, [undefined, 5, 1], T0);
   assert.equal(quotaFull.allowed, false);
-  assert.ok(quotaFull.next.every((n) => Number.isNaN(n)), 'nothing is committed');
+  assert.ok(
+    quotaFull.next.every((n) => Number.isNaN(n)),
+    'nothing is committed',
+  );
   assert.equal(quotaFull.checks[0]!.ok, true);
   assert.equal(quotaFull.checks[1]!.ok, false);
 });
@@ -174,7 +180,10 @@ test('rates parse from strings and objects, and malformed ones are refused (tabl
     ['100/m', { requests: 100, periodMs: 60000 }],
     ['10/hour', { requests: 10, periodMs: 3600000 }],
     ['0.5/s', { requests: 0.5, periodMs: 1000 }],
-    [{ requests: 3, per: 'minute' }, { requests: 3, periodMs: 60000 }],
+    [
+      { requests: 3, per: 'minute' },
+      { requests: 3, periodMs: 60000 },
+    ],
     ['0/s', null],
     ['25/day', null],
     ['-1/s', null],

@@ -87,7 +87,13 @@ export class Runtime {
       return;
     }
     this.services.logger.warn(
-      { stage: 'rate-limit', store: this.store.kind, policy, suppressed: this.suppressed[policy], err: err instanceof Error ? err.message : err === null ? 'unhealthy' : String(err) },
+      {
+        stage: 'rate-limit',
+        store: this.store.kind,
+        policy,
+        suppressed: this.suppressed[policy],
+        err: err instanceof Error ? err.message : err === null ? 'unhealthy' : String(err),
+      },
       policy === 'open' ? 'state store unavailable: enforcing rate limits locally' : 'state store unavailable: refusing requests of fail-closed limits',
     );
     this.lastLog[policy] = now;
@@ -298,7 +304,9 @@ const ADAPTIVE_KEY = 'rate-limit.adaptive:';
 function adaptiveFor(services: Services, g: GlobalPlan, route: RouteConfig): AdaptiveController | null {
   const cfg: AdaptiveConfig | undefined = g.cfg.adaptive[route.upstream];
   if (!cfg) return null;
-  const gauge = services.metrics.gauge('portcullis_ratelimit_adaptive_factor', 'Current factor applied to rates of routes to this upstream (1: full rate).', ['upstream']);
+  const gauge = services.metrics.gauge('portcullis_ratelimit_adaptive_factor', 'Current factor applied to rates of routes to this upstream (1: full rate).', [
+    'upstream',
+  ]);
   const c = services.keep(`${ADAPTIVE_KEY}${route.upstream}`, () => {
     gauge.set({ upstream: route.upstream }, 1);
     return new AdaptiveController(cfg, (f) => gauge.set({ upstream: route.upstream }, f));

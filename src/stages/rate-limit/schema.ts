@@ -1,7 +1,7 @@
 import type { JsonSchema } from '../../core/json-schema.js';
 import { RATE_PATTERN } from './decide.js';
 
-export const KEY_PART_PATTERN = '^(ip|consumer|tenant|route|method|header:[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,64}|claim:[A-Za-z0-9_.:/-]{1,64})$';
+export const KEY_PART_PATTERN = "^(ip|consumer|tenant|route|method|header:[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}|claim:[A-Za-z0-9_.:/-]{1,64})$";
 
 const mode = (description: string): JsonSchema => ({ enum: ['enforce', 'monitor', 'off'], description });
 
@@ -93,7 +93,12 @@ export const ADAPTIVE_SCHEMA: JsonSchema = {
   additionalProperties: false,
   description: 'Adaptive rates for one upstream (AIMD).',
   properties: {
-    p95_latency_ms: { type: 'integer', minimum: 0, default: 1000, description: 'p95 latency (ms) above which the upstream counts as overloaded (0: ignore latency).' },
+    p95_latency_ms: {
+      type: 'integer',
+      minimum: 0,
+      default: 1000,
+      description: 'p95 latency (ms) above which the upstream counts as overloaded (0: ignore latency).',
+    },
     error_rate: { type: 'number', minimum: 0, maximum: 1, default: 0.05, description: 'Share of 5xx responses above which the upstream counts as overloaded.' },
     window_ms: { type: 'integer', minimum: 100, default: 5000, description: 'Measurement window; the factor changes once per window.' },
     min_samples: { type: 'integer', minimum: 1, default: 20, description: 'Windows with fewer responses count as healthy.' },
@@ -116,7 +121,9 @@ export const RATE_LIMITS_SCHEMA: JsonSchema = {
       default: true,
       description: 'Send `RateLimit` and `RateLimit-Policy` headers (IETF httpapi draft) on allowed and refused responses.',
     },
-    limits: limitList('Global limits: apply to every route unless the route says `rate_limit: off` or `global: false`. A global limit keyed by `ip` counts across all routes.'),
+    limits: limitList(
+      'Global limits: apply to every route unless the route says `rate_limit: off` or `global: false`. A global limit keyed by `ip` counts across all routes.',
+    ),
     plans: {
       type: 'object',
       additionalProperties: limitList('Limits of one plan.'),
@@ -154,7 +161,7 @@ export const ROUTE_RATE_LIMIT_SCHEMA: JsonSchema = {
       properties: {
         limits: limitList('Route limits.'),
         global: { type: 'boolean', description: 'Also apply global, plan and tenant limits (default true).' },
-        mode: mode('Mode of this route\'s limits (overrides `rate_limits.mode`).'),
+        mode: mode("Mode of this route's limits (overrides `rate_limits.mode`)."),
       },
     },
   ],

@@ -244,7 +244,12 @@ export function compileApi(id: string, spec: LoadedSpec, ops: readonly Operation
       responses: new Map(
         responses.map(([status, list]) => [
           status,
-          list.map((m) => ({ mediaType: m.mediaType, kind: bodyKind(m.mediaType), schema: m.schema, validate: compile(resAjv, m.schema, `response ${status} (${m.mediaType})`) })),
+          list.map((m) => ({
+            mediaType: m.mediaType,
+            kind: bodyKind(m.mediaType),
+            schema: m.schema,
+            validate: compile(resAjv, m.schema, `response ${status} (${m.mediaType})`),
+          })),
         ]),
       ),
       responseDefs: resConv.defs,
@@ -253,7 +258,6 @@ export function compileApi(id: string, spec: LoadedSpec, ops: readonly Operation
   }
   return { id, spec, operations };
 }
-
 
 function planFor(raw: SchemaObject | undefined): PointerPlan {
   return raw === undefined ? EMPTY_PLAN : pointerPlan(raw, '/body');

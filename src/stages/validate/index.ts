@@ -45,7 +45,11 @@ export function routeStage(v: ValidateSection, op: CompiledOperation | null, env
   const responseOn = op !== null && v.response !== 'off' && hasResponseSchemas(op);
   if (!responseOn && (!requestOn || (op === null && !limitsOn))) return null;
   const metrics = env.services.metrics;
-  const respFailures = metrics.counter('portcullis_response_validation_failures_total', 'Upstream responses that did not match the API schema, by route and response mode.', ['route', 'mode']);
+  const respFailures = metrics.counter(
+    'portcullis_response_validation_failures_total',
+    'Upstream responses that did not match the API schema, by route and response mode.',
+    ['route', 'mode'],
+  );
   const filtered = metrics.counter('portcullis_response_filtered_total', 'Responses from which undeclared properties were removed, by route.', ['route']);
   // the body's limits (`json`, `max_form_params`) apply where it is read, in the pipeline's body step
   const settings: RequestSettings = { maxErrors: v.max_errors, rejectUnknownQuery: v.unknown_query === 'reject' };
@@ -55,8 +59,10 @@ export function routeStage(v: ValidateSection, op: CompiledOperation | null, env
   const monitor = v.mode === 'monitor';
   const check = (ctx: RequestContext): Deny | undefined => {
     if (maxUrl !== undefined && (ctx.req.url ?? '').length > maxUrl) return deny('PC_ERR_URL_TOO_LONG', { reason: `url longer than ${maxUrl}` });
-    if (maxHeader !== undefined && headerBytes(ctx.req.rawHeaders) > maxHeader) return deny('PC_ERR_HEADERS_TOO_LARGE', { reason: `headers larger than ${maxHeader}` });
-    if (maxQuery !== undefined && ctx.queryPairs.length > maxQuery) return deny('PC_ERR_TOO_MANY_PARAMETERS', { reason: `more than ${maxQuery} query parameters` });
+    if (maxHeader !== undefined && headerBytes(ctx.req.rawHeaders) > maxHeader)
+      return deny('PC_ERR_HEADERS_TOO_LARGE', { reason: `headers larger than ${maxHeader}` });
+    if (maxQuery !== undefined && ctx.queryPairs.length > maxQuery)
+      return deny('PC_ERR_TOO_MANY_PARAMETERS', { reason: `more than ${maxQuery} query parameters` });
     if (op === null) return undefined;
     const h = ctx.req.headers;
     return validateRequest(
@@ -135,7 +141,10 @@ export const validateStage: StageModule = {
       try {
         apis.set(id, compileApi(id, p.spec, p.operations));
       } catch (e) {
-        throw new ConfigError(`OpenAPI document ${p.spec.file}: ${(e as Error).message}`, { file: env.file, keyPath: `apis[${[...loaded.keys()].indexOf(id)}].spec` });
+        throw new ConfigError(`OpenAPI document ${p.spec.file}: ${(e as Error).message}`, {
+          file: env.file,
+          keyPath: `apis[${[...loaded.keys()].indexOf(id)}].spec`,
+        });
       }
     }
     return {

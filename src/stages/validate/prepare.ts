@@ -68,7 +68,10 @@ export function serverBasePath(doc: Record<string, unknown>): string {
 /** A route id segment from an operation key. */
 export function routeIdPart(op: OperationInfo): string {
   if (op.operationId !== null) return op.operationId.replace(/[^A-Za-z0-9_.:-]/g, '_');
-  const p = op.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const p = op.path
+    .replace(/[{}]/g, '')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return `${op.method.toLowerCase()}_${p === '' ? 'root' : p}`;
 }
 
@@ -171,7 +174,8 @@ export async function prepareApis(config: CanonicalConfig, env: PrepareEnv): Pro
       if (genAuth !== undefined) delete candidate['auth'];
       if (!check(candidate)) {
         const e = check.errors?.[0];
-        const where = `${e?.instancePath ?? ''} ${e?.message ?? ''}${e?.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty: string }).additionalProperty)}'` : ''}`.trim();
+        const where =
+          `${e?.instancePath ?? ''} ${e?.message ?? ''}${e?.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty: string }).additionalProperty)}'` : ''}`.trim();
         throw at(api.overrides[op.key] ? ['overrides', op.key] : ['spec'], `generated route for operation '${op.key}' is not valid: ${where}`);
       }
       if (genAuth !== undefined) candidate['auth'] = genAuth;

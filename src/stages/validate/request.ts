@@ -138,7 +138,8 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
   }
   const pairs = input.queryPairs;
   for (const [name] of pairs) {
-    if (name === METHOD_OVERRIDE) return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method parameter.', reason: 'method override in the query' });
+    if (name === METHOD_OVERRIDE)
+      return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method parameter.', reason: 'method override in the query' });
   }
   const strictQuery = settings.rejectUnknownQuery === true && pairs.length > 0;
   if (op.query !== null || strictQuery) {
@@ -146,7 +147,9 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
       const bracket = bracketedDeclared(op, pairs);
       if (bracket !== null) {
         return deny('PC_ERR_VALIDATION', {
-          errors: [{ pointer: `/query/${pointerPart(bracket)}`, reason: 'brackets on a declared parameter (qs, Rails and PHP read it as the parameter itself)' }],
+          errors: [
+            { pointer: `/query/${pointerPart(bracket)}`, reason: 'brackets on a declared parameter (qs, Rails and PHP read it as the parameter itself)' },
+          ],
           reason: 'query: bracketed name of a declared parameter',
         });
       }
@@ -198,7 +201,8 @@ export function validateRequest(op: CompiledOperation, input: RequestInput, sett
       });
     }
     const value = checkedValue(input.body);
-    if (hasMethodOverride(input.body)) return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method field.', reason: 'method override in the body' });
+    if (hasMethodOverride(input.body))
+      return deny('PC_ERR_METHOD_OVERRIDE', { detail: 'Send the method itself, not a _method field.', reason: 'method override in the body' });
     if (media.validate !== null && value !== undefined && !media.validate(value)) {
       appendAjvErrors(items, media.validate.errors, '/body', max);
       if (items.length === 0) items.push({ pointer: '/body', reason: 'does not match the schema' });

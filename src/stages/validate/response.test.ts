@@ -24,7 +24,10 @@ test('filter keeps properties declared in any allOf branch (3.1 document)', () =
 });
 
 test('filter keeps free-form objects and maps declared with additionalProperties schemas', () => {
-  const schema = { type: 'object', properties: { meta: { type: 'object' }, counts: { type: 'object', additionalProperties: { type: 'object', properties: { n: {} } } } } };
+  const schema = {
+    type: 'object',
+    properties: { meta: { type: 'object' }, counts: { type: 'object', additionalProperties: { type: 'object', properties: { n: {} } } } },
+  };
   const v = { meta: { anything: 1 }, counts: { a: { n: 1, leak: 2 } }, drop: 1 };
   assert.equal(filterUndeclared(v, schema, {}, 0), true);
   assert.deepEqual(v, { meta: { anything: 1 }, counts: { a: { n: 1 } } });

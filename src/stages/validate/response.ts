@@ -59,7 +59,11 @@ export function checkResponse(
   if (media === null || bodyKind(media.mediaType === '*/*' ? 'application/json' : media.mediaType) !== 'json') return PASS;
   const enc = header(headers, 'content-encoding');
   if (enc !== undefined && enc.toLowerCase() !== 'identity') {
-    return { kind: 'invalid', items: [{ pointer: '/response', reason: 'encoded response cannot be validated' }], reason: `content-encoding ${enc.slice(0, 20)}` };
+    return {
+      kind: 'invalid',
+      items: [{ pointer: '/response', reason: 'encoded response cannot be validated' }],
+      reason: `content-encoding ${enc.slice(0, 20)}`,
+    };
   }
   let value: unknown;
   try {
@@ -127,10 +131,11 @@ export function filterUndeclared(v: unknown, schema: unknown, defs: Readonly<Rec
   if (Array.isArray(v)) {
     const items = s['items'];
     if (items !== undefined && typeof items !== 'boolean') for (const e of v) changed = filterUndeclared(e, items, defs, depth + 1) || changed;
-    else for (const k of ['allOf', 'anyOf', 'oneOf']) {
-      const list = s[k];
-      if (Array.isArray(list)) for (const b of list) changed = filterUndeclared(v, b, defs, depth + 1) || changed;
-    }
+    else
+      for (const k of ['allOf', 'anyOf', 'oneOf']) {
+        const list = s[k];
+        if (Array.isArray(list)) for (const b of list) changed = filterUndeclared(v, b, defs, depth + 1) || changed;
+      }
     return changed;
   }
   const d: Declared = { props: new Map(), patterns: [], additional: null, freeForm: true };

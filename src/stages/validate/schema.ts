@@ -13,13 +13,14 @@ export function validateSettingsProperties(): Record<string, JsonSchema> {
     mode: {
       enum: ['enforce', 'monitor', 'off'],
       default: 'enforce',
-      description: 'Request validation: `enforce` refuses invalid requests (400/415) before the upstream; `monitor` logs and counts them and lets them through; `off` skips it.',
+      description:
+        'Request validation: `enforce` refuses invalid requests (400/415) before the upstream; `monitor` logs and counts them and lets them through; `off` skips it.',
     },
     response: {
       enum: ['off', 'monitor', 'enforce', 'filter'],
       default: 'off',
       description:
-        'Response validation against the operation\'s response schema for the status code and content type: `monitor` logs and counts violations; `enforce` replaces an invalid response with 502 PC_ERR_RESPONSE_INVALID; `filter` removes properties the schema does not declare (nested too; OWASP API3:2023 excessive data exposure), then enforces. Responses without a matching schema pass unchanged. Buffers the response (up to the upstream\'s `max_response_bytes`).',
+        "Response validation against the operation's response schema for the status code and content type: `monitor` logs and counts violations; `enforce` replaces an invalid response with 502 PC_ERR_RESPONSE_INVALID; `filter` removes properties the schema does not declare (nested too; OWASP API3:2023 excessive data exposure), then enforces. Responses without a matching schema pass unchanged. Buffers the response (up to the upstream's `max_response_bytes`).",
     },
     max_errors: int('Most violations listed in a 400 reply (each a JSON pointer and a reason; input values are never echoed).', 10, 1),
     json: {
@@ -34,8 +35,8 @@ export function validateSettingsProperties(): Record<string, JsonSchema> {
         max_string_length: int('Longest string (encoded bytes), keys included.', 65536, 1),
       },
     },
-    max_header_bytes: optInt('Largest request header block on this route (431 above). Defaults to the listener\'s limit.', 64),
-    max_url_bytes: optInt('Longest request target on this route (414 above). Defaults to the listener\'s limit.', 16),
+    max_header_bytes: optInt("Largest request header block on this route (431 above). Defaults to the listener's limit.", 64),
+    max_url_bytes: optInt("Longest request target on this route (414 above). Defaults to the listener's limit.", 16),
     max_query_params: optInt('Most query parameters on this route (400 PC_ERR_TOO_MANY_PARAMETERS above). Defaults to `limits.max_query_params`.', 0),
     max_form_params: int('Most fields in an urlencoded or multipart body.', 256, 1),
     unknown_query: {
@@ -62,32 +63,45 @@ export function validateRouteSchema(): JsonSchema {
 }
 
 const OVERRIDE_DESC =
-  'Route keys merged onto the generated route of one operation (`auth`, `authorize`, `limits`, `waf`, `validate`, `max_body_bytes`, ...); they win over the spec\'s `x-portcullis-*` extensions. `validate` is merged key by key; other keys are replaced.';
+  "Route keys merged onto the generated route of one operation (`auth`, `authorize`, `limits`, `waf`, `validate`, `max_body_bytes`, ...); they win over the spec's `x-portcullis-*` extensions. `validate` is merged key by key; other keys are replaced.";
 
 export function apisSchema(): JsonSchema {
   return {
     type: 'array',
     default: [],
     description:
-      'APIs described by OpenAPI 3.0/3.1 documents. Every operation becomes a route (path template + method) with request validation and, from the document\'s `security`, authentication; undeclared operations get 404/405.',
+      "APIs described by OpenAPI 3.0/3.1 documents. Every operation becomes a route (path template + method) with request validation and, from the document's `security`, authentication; undeclared operations get 404/405.",
     items: {
       type: 'object',
       additionalProperties: false,
       required: ['id', 'spec', 'upstream'],
       properties: {
         id: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'API id; generated route ids are `<id>.<operationId>`.' },
-        spec: { type: 'string', description: 'Path of the OpenAPI document (YAML or JSON), relative to this config file. Local and relative-file `$ref`s are resolved; remote ones are refused.' },
+        spec: {
+          type: 'string',
+          description:
+            'Path of the OpenAPI document (YAML or JSON), relative to this config file. Local and relative-file `$ref`s are resolved; remote ones are refused.',
+        },
         upstream: { type: 'string', description: 'Name of the upstream in `upstreams` that serves this API.' },
         base_path: {
           type: 'string',
           pattern: '^(/[^/?#]+)*/?$',
-          description: 'Prefix of every operation path at the gateway. Defaults to the path of the document\'s first `servers` URL (e.g. `/api`), else none.',
+          description: "Prefix of every operation path at the gateway. Defaults to the path of the document's first `servers` URL (e.g. `/api`), else none.",
         },
-        strip_base_path: { type: 'boolean', default: false, description: 'Remove `base_path` before forwarding (when the upstream serves the paths without it).' },
-        hosts: { type: 'array', items: { type: 'string' }, description: 'Host names the generated routes match (exact or `*.example.com`). Any host when absent.' },
+        strip_base_path: {
+          type: 'boolean',
+          default: false,
+          description: 'Remove `base_path` before forwarding (when the upstream serves the paths without it).',
+        },
+        hosts: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Host names the generated routes match (exact or `*.example.com`). Any host when absent.',
+        },
         auth_provider: {
           type: 'string',
-          description: 'JWT provider used for `http` bearer, `oauth2` and `openIdConnect` schemes that do not name one with `x-portcullis-provider`. When absent the auth stage\'s default provider applies.',
+          description:
+            "JWT provider used for `http` bearer, `oauth2` and `openIdConnect` schemes that do not name one with `x-portcullis-provider`. When absent the auth stage's default provider applies.",
         },
         validate: {
           type: 'object',
@@ -99,7 +113,8 @@ export function apisSchema(): JsonSchema {
         defaults: {
           type: 'object',
           default: {},
-          description: 'Route keys applied to every generated route (e.g. `limits`, `waf`); the spec\'s `x-portcullis-*` extensions and `overrides` win over them.',
+          description:
+            "Route keys applied to every generated route (e.g. `limits`, `waf`); the spec's `x-portcullis-*` extensions and `overrides` win over them.",
         },
         overrides: {
           type: 'object',

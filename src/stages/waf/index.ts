@@ -40,7 +40,6 @@ export interface WafGlobal {
 /** The route key `waf`. */
 export type WafRoute = 'off' | Partial<Pick<WafGlobal, 'mode' | 'paranoia' | 'threshold' | 'exclusions' | 'disabled_rules'>>;
 
-
 /** Most matches written to the access log per request. */
 const LOG_MATCHES = 8;
 
@@ -76,7 +75,11 @@ export function annotation(ev: Evaluation, blocked: boolean, secret: (target: st
     rules,
     tags,
     targets,
-    matches: ev.matches.slice(0, LOG_MATCHES).map((m) => ({ rule: m.ruleId, target: m.target, matched: secret(m.target) ? '[redacted]' : m.matched.length > 40 ? `${m.matched.slice(0, 40)}...` : m.matched })),
+    matches: ev.matches.slice(0, LOG_MATCHES).map((m) => ({
+      rule: m.ruleId,
+      target: m.target,
+      matched: secret(m.target) ? '[redacted]' : m.matched.length > 40 ? `${m.matched.slice(0, 40)}...` : m.matched,
+    })),
     ...(ev.truncated ? { truncated: true } : {}),
   };
 }
@@ -124,8 +127,17 @@ function wafMetrics(env: Pick<StageEnv, 'services'>) {
   const metrics = env.services.metrics;
   return {
     matchesTotal: metrics.counter('portcullis_waf_rule_matches_total', 'WAF rule matches, by rule id (each rule once per request).', ['rule']),
-    blocksTotal: metrics.counter('portcullis_waf_blocked_total', 'Requests whose WAF anomaly score reached the threshold, by route and mode (monitor: would have been blocked).', ['route', 'mode']),
-    duration: metrics.fastHistogram('portcullis_waf_duration_seconds', 'Time spent in WAF inspection per request, by route.', 'route', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]),
+    blocksTotal: metrics.counter(
+      'portcullis_waf_blocked_total',
+      'Requests whose WAF anomaly score reached the threshold, by route and mode (monitor: would have been blocked).',
+      ['route', 'mode'],
+    ),
+    duration: metrics.fastHistogram(
+      'portcullis_waf_duration_seconds',
+      'Time spent in WAF inspection per request, by route.',
+      'route',
+      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    ),
   };
 }
 
@@ -160,8 +172,23 @@ function inspect(
   if (!blocked) return { annotation: ann, deny: null };
   m.blocksTotal.inc({ route: routeLabel, mode: s.mode });
   const rules = [...seen].join(',');
-  logger.warn({ event: 'waf_block', request_id: requestId, route: routeLabel, mode: s.mode, score: ev.score, rules: [...seen], targets: ann['targets'], over_limit: overLimit }, 'waf');
-  return { annotation: ann, deny: deny('PC_ERR_WAF_BLOCKED', { reason: overLimit && !ev.blocked ? 'waf: request exceeds the inspection limits' : `waf score ${ev.score}: ${rules}` }) };
+  logger.warn(
+    {
+      event: 'waf_block',
+      request_id: requestId,
+      route: routeLabel,
+      mode: s.mode,
+      score: ev.score,
+      rules: [...seen],
+      targets: ann['targets'],
+      over_limit: overLimit,
+    },
+    'waf',
+  );
+  return {
+    annotation: ann,
+    deny: deny('PC_ERR_WAF_BLOCKED', { reason: overLimit && !ev.blocked ? 'waf: request exceeds the inspection limits' : `waf score ${ev.score}: ${rules}` }),
+  };
 }
 
 /** Builds the RouteStage of one route (exported for tests). */
@@ -212,7 +239,8 @@ function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<Sta
     const r = inspect(req, compiled, s, opts, m, logger, requestId, '(none)', env.redactQuery ?? NO_REDACTION);
     if (r === null) return null;
     if (r.deny === null) return { stage: STAGE_ID, annotation: r.annotation };
-    if (s.mode === 'monitor') return { stage: STAGE_ID, annotation: r.annotation, monitor: { stage: STAGE_ID, code: r.deny.code, reason: r.deny.reason ?? null } };
+    if (s.mode === 'monitor')
+      return { stage: STAGE_ID, annotation: r.annotation, monitor: { stage: STAGE_ID, code: r.deny.code, reason: r.deny.reason ?? null } };
     return { stage: STAGE_ID, annotation: r.annotation, deny: r.deny };
   };
 }
@@ -234,7 +262,8 @@ export const wafStage: StageModule = {
       const r = route['waf'] as WafRoute | undefined;
       if (r === undefined || r === 'off') return;
       checkExclusions(r.exclusions ?? [], `routes[${i}].waf`, env.file, known);
-      for (const id of r.disabled_rules ?? []) if (!known.has(id)) throw new ConfigError(`routes[${i}].waf.disabled_rules: unknown WAF rule '${id}'`, { file: env.file });
+      for (const id of r.disabled_rules ?? [])
+        if (!known.has(id)) throw new ConfigError(`routes[${i}].waf.disabled_rules: unknown WAF rule '${id}'`, { file: env.file });
     });
   },
   create(env: StageEnv): StageInstance {
@@ -254,7 +283,9 @@ export const wafStage: StageModule = {
 
 /** Runs every rule once so that regexes are compiled before the first real request. */
 function warmUp(compiled: CompiledRules): void {
-  const body = Buffer.from(JSON.stringify({ a: "x' or 1=1 -- <script>alert(1)</script> ; cat /etc/passwd ${jndi:x} {{7*7}} ../../", b: ['select 1 from t', 'http://127.0.0.1/'] }));
+  const body = Buffer.from(
+    JSON.stringify({ a: "x' or 1=1 -- <script>alert(1)</script> ; cat /etc/passwd ${jndi:x} {{7*7}} ../../", b: ['select 1 from t', 'http://127.0.0.1/'] }),
+  );
   const req: WafRequest = {
     method: 'POST',
     rawUrl: '/warm/up?q=%27%20or%201%3D1--&x=..%2F..%2Fetc%2Fpasswd',

@@ -27,7 +27,20 @@ const closed = new Uint8Array(MAX_TOKENS);
 
 const CLAUSE_AFTER_EXPR: ReadonlySet<string> = new Set(['order by', 'group by', 'having', 'limit', 'procedure', 'into', 'where']);
 const WORD_CMP: ReadonlySet<string> = new Set(['like', 'rlike', 'regexp', 'is', 'in', 'between', 'sounds', 'glob', 'similar', 'ilike']);
-const OBJ_WORDS: ReadonlySet<string> = new Set(['table', 'database', 'schema', 'view', 'procedure', 'function', 'user', 'index', 'trigger', 'column', 'tables', 'columns']);
+const OBJ_WORDS: ReadonlySet<string> = new Set([
+  'table',
+  'database',
+  'schema',
+  'view',
+  'procedure',
+  'function',
+  'user',
+  'index',
+  'trigger',
+  'column',
+  'tables',
+  'columns',
+]);
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
@@ -45,14 +58,38 @@ function isSpace(c: number): boolean {
 function ch(t: string): number {
   return t.charCodeAt(0);
 }
-const T_S = ch('s'), T_N = ch('n'), T_B = ch('b'), T_V = ch('v'), T_VV = ch('V'), T_O = ch('o'), T_W = ch('w'), T_A = ch('a');
-const T_L = ch('&'), T_NOT = ch('N'), T_K = ch('k'), T_KK = ch('K'), T_E = ch('E'), T_EW = ch('e'), T_U = ch('U'), T_F = ch('f'), T_FF = ch('F');
-const T_C = ch('c'), T_LP = ch('('), T_RP = ch(')'), T_CM = ch(','), T_SC = ch(';'), T_DOT = ch('.'), T_X = ch('x');
+const T_S = ch('s'),
+  T_N = ch('n'),
+  T_B = ch('b'),
+  T_V = ch('v'),
+  T_VV = ch('V'),
+  T_O = ch('o'),
+  T_W = ch('w'),
+  T_A = ch('a');
+const T_L = ch('&'),
+  T_NOT = ch('N'),
+  T_K = ch('k'),
+  T_KK = ch('K'),
+  T_E = ch('E'),
+  T_EW = ch('e'),
+  T_U = ch('U'),
+  T_F = ch('f'),
+  T_FF = ch('F');
+const T_C = ch('c'),
+  T_LP = ch('('),
+  T_RP = ch(')'),
+  T_CM = ch(','),
+  T_SC = ch(';'),
+  T_DOT = ch('.'),
+  T_X = ch('x');
 
 // Word classes in one lookup: the low byte is the token class (0: a bareword), W_FIRST marks classes
 // that win over a function call, W_BY words that read 'x by' before a 'by', W_FN / W_DANGER function
 // names (a call when '(' follows). The precedence is that of the original chain of set lookups.
-const W_FIRST = 0x100, W_BY = 0x200, W_FN = 0x400, W_DANGER = 0x800;
+const W_FIRST = 0x100,
+  W_BY = 0x200,
+  W_FN = 0x400,
+  W_DANGER = 0x800;
 const WORD_CLASS: ReadonlyMap<string, number> = (() => {
   const m = new Map<string, number>();
   const add = (words: Iterable<string>, bits: number, onlyNew = false): void => {
@@ -161,7 +198,10 @@ function tokenize(s: string, quote: string): number {
         while (j < len && (isDigit(s.charCodeAt(j)) || (s.charCodeAt(j) >= 0x61 && s.charCodeAt(j) <= 0x66))) j++;
       } else {
         while (j < len && (isDigit(s.charCodeAt(j)) || s.charCodeAt(j) === 0x2e)) j++;
-        if (s.charCodeAt(j) === 0x65 && (isDigit(s.charCodeAt(j + 1)) || ((s.charCodeAt(j + 1) === 0x2d || s.charCodeAt(j + 1) === 0x2b) && isDigit(s.charCodeAt(j + 2))))) {
+        if (
+          s.charCodeAt(j) === 0x65 &&
+          (isDigit(s.charCodeAt(j + 1)) || ((s.charCodeAt(j + 1) === 0x2d || s.charCodeAt(j + 1) === 0x2b) && isDigit(s.charCodeAt(j + 2))))
+        ) {
           j += 2;
           while (j < len && isDigit(s.charCodeAt(j))) j++;
         }
@@ -235,24 +275,80 @@ function tokenize(s: string, quote: string): number {
     }
     // operators
     const c2 = s.charCodeAt(i + 1);
-    if (c === 0x26 && c2 === 0x26) { push(T_L, '&&'); i += 2; continue; }
-    if (c === 0x7c && c2 === 0x7c) { push(T_L, '||'); i += 2; continue; }
-    if (c === 0x3c && c2 === 0x3d && s.charCodeAt(i + 2) === 0x3e) { push(T_O, '<=>'); i += 3; continue; }
-    if ((c === 0x3c || c === 0x3e || c === 0x21 || c === 0x3d) && c2 === 0x3d) { push(T_O, s.slice(i, i + 2)); i += 2; continue; }
-    if (c === 0x3c && c2 === 0x3e) { push(T_O, '<>'); i += 2; continue; }
-    if ((c === 0x3c && c2 === 0x3c) || (c === 0x3e && c2 === 0x3e)) { push(T_A, s.slice(i, i + 2)); i += 2; continue; }
-    if (c === 0x3a && c2 === 0x3d) { push(T_A, ':='); i += 2; continue; }
+    if (c === 0x26 && c2 === 0x26) {
+      push(T_L, '&&');
+      i += 2;
+      continue;
+    }
+    if (c === 0x7c && c2 === 0x7c) {
+      push(T_L, '||');
+      i += 2;
+      continue;
+    }
+    if (c === 0x3c && c2 === 0x3d && s.charCodeAt(i + 2) === 0x3e) {
+      push(T_O, '<=>');
+      i += 3;
+      continue;
+    }
+    if ((c === 0x3c || c === 0x3e || c === 0x21 || c === 0x3d) && c2 === 0x3d) {
+      push(T_O, s.slice(i, i + 2));
+      i += 2;
+      continue;
+    }
+    if (c === 0x3c && c2 === 0x3e) {
+      push(T_O, '<>');
+      i += 2;
+      continue;
+    }
+    if ((c === 0x3c && c2 === 0x3c) || (c === 0x3e && c2 === 0x3e)) {
+      push(T_A, s.slice(i, i + 2));
+      i += 2;
+      continue;
+    }
+    if (c === 0x3a && c2 === 0x3d) {
+      push(T_A, ':=');
+      i += 2;
+      continue;
+    }
     switch (c) {
-      case 0x3d: case 0x3c: case 0x3e: push(T_O, s[i]!); break;
-      case 0x21: push(T_NOT, '!'); break;
-      case 0x2b: case 0x2d: case 0x2a: case 0x2f: case 0x25: case 0x5e: case 0x7c: case 0x26: case 0x7e: push(T_A, s[i]!); break;
-      case 0x28: push(T_LP, '('); break;
-      case 0x29: push(T_RP, ')'); break;
-      case 0x2c: push(T_CM, ','); break;
-      case 0x3b: push(T_SC, ';'); break;
-      case 0x2e: push(T_DOT, '.'); break;
-      case 0x5c: break; // escapes are noise here
-      default: push(T_X, s[i]!);
+      case 0x3d:
+      case 0x3c:
+      case 0x3e:
+        push(T_O, s[i]!);
+        break;
+      case 0x21:
+        push(T_NOT, '!');
+        break;
+      case 0x2b:
+      case 0x2d:
+      case 0x2a:
+      case 0x2f:
+      case 0x25:
+      case 0x5e:
+      case 0x7c:
+      case 0x26:
+      case 0x7e:
+        push(T_A, s[i]!);
+        break;
+      case 0x28:
+        push(T_LP, '(');
+        break;
+      case 0x29:
+        push(T_RP, ')');
+        break;
+      case 0x2c:
+        push(T_CM, ',');
+        break;
+      case 0x3b:
+        push(T_SC, ';');
+        break;
+      case 0x2e:
+        push(T_DOT, '.');
+        break;
+      case 0x5c:
+        break; // escapes are noise here
+      default:
+        push(T_X, s[i]!);
     }
     i++;
   }
@@ -270,7 +366,19 @@ function shape(n: number): void {
     switch (w) {
       case 'select': {
         // select <expr> [, ...] from | select <number|@var|function|(|*|string>
-        if (t1 === T_N || t1 === T_V || t1 === T_VV || t1 === T_F || t1 === T_FF || t1 === T_LP || t1 === T_S || (t1 === T_A && w1 === '*') || ((w1 === 'distinct' || w1 === 'top') && i + 2 < n) || t1 === T_U) ok = true;
+        if (
+          t1 === T_N ||
+          t1 === T_V ||
+          t1 === T_VV ||
+          t1 === T_F ||
+          t1 === T_FF ||
+          t1 === T_LP ||
+          t1 === T_S ||
+          (t1 === T_A && w1 === '*') ||
+          ((w1 === 'distinct' || w1 === 'top') && i + 2 < n) ||
+          t1 === T_U
+        )
+          ok = true;
         else {
           for (let j = i + 1; j < n && j <= i + 6; j++) {
             if (words[j] === 'from' && types[j] === T_KK) {
@@ -282,23 +390,68 @@ function shape(n: number): void {
         }
         break;
       }
-      case 'insert': case 'replace': ok = w1 === 'into' || (t1 === T_B && i + 2 < n && words[i + 2] === 'values'); break;
-      case 'delete': ok = w1 === 'from' || (t1 === T_B && i + 2 < n && (words[i + 2] === 'from' || words[i + 2] === 'where')); break;
-      case 'update': ok = t1 === T_B && i + 2 < n && words[i + 2] === 'set'; break;
-      case 'drop': case 'create': case 'alter': case 'truncate': case 'rename': ok = OBJ_WORDS.has(w1) || (w === 'create' && w1 === 'or'); break;
-      case 'exec': case 'execute': ok = (t1 === T_B && (w1.startsWith('xp_') || w1.startsWith('sp_') || w1.startsWith('master.'))) || t1 === T_LP || t1 === T_S || t1 === T_V || w1 === 'immediate'; break;
-      case 'declare': ok = t1 === T_V; break;
-      case 'waitfor': ok = w1 === 'delay' || w1 === 'time'; break;
-      case 'shutdown': ok = t1 === -1 || t1 === T_C || t1 === T_SC || w1 === 'with'; break;
-      case 'grant': case 'revoke': ok = w1 === 'all' || w1 === 'select' || w1 === 'insert' || w1 === 'execute'; break;
-      case 'set': ok = t1 === T_V || t1 === T_VV || (t1 === T_B && (w1 === 'global' || w1 === 'session' || w1 === 'names' || w1 === 'password')); break;
-      case 'load': ok = w1 === 'data' || w1 === 'xml'; break;
-      case 'prepare': ok = t1 === T_B && i + 2 < n && words[i + 2] === 'from'; break;
-      case 'declare ': ok = true; break;
-      case 'handler': ok = t1 === T_B && i + 2 < n && (words[i + 2] === 'open' || words[i + 2] === 'read'); break;
-      case 'show': ok = w1 === 'tables' || w1 === 'databases' || w1 === 'columns' || w1 === 'grants' || w1 === 'variables'; break;
-      case 'call': ok = t1 === T_B && i + 2 < n && types[i + 2] === T_LP; break;
-      default: ok = false;
+      case 'insert':
+      case 'replace':
+        ok = w1 === 'into' || (t1 === T_B && i + 2 < n && words[i + 2] === 'values');
+        break;
+      case 'delete':
+        ok = w1 === 'from' || (t1 === T_B && i + 2 < n && (words[i + 2] === 'from' || words[i + 2] === 'where'));
+        break;
+      case 'update':
+        ok = t1 === T_B && i + 2 < n && words[i + 2] === 'set';
+        break;
+      case 'drop':
+      case 'create':
+      case 'alter':
+      case 'truncate':
+      case 'rename':
+        ok = OBJ_WORDS.has(w1) || (w === 'create' && w1 === 'or');
+        break;
+      case 'exec':
+      case 'execute':
+        ok =
+          (t1 === T_B && (w1.startsWith('xp_') || w1.startsWith('sp_') || w1.startsWith('master.'))) ||
+          t1 === T_LP ||
+          t1 === T_S ||
+          t1 === T_V ||
+          w1 === 'immediate';
+        break;
+      case 'declare':
+        ok = t1 === T_V;
+        break;
+      case 'waitfor':
+        ok = w1 === 'delay' || w1 === 'time';
+        break;
+      case 'shutdown':
+        ok = t1 === -1 || t1 === T_C || t1 === T_SC || w1 === 'with';
+        break;
+      case 'grant':
+      case 'revoke':
+        ok = w1 === 'all' || w1 === 'select' || w1 === 'insert' || w1 === 'execute';
+        break;
+      case 'set':
+        ok = t1 === T_V || t1 === T_VV || (t1 === T_B && (w1 === 'global' || w1 === 'session' || w1 === 'names' || w1 === 'password'));
+        break;
+      case 'load':
+        ok = w1 === 'data' || w1 === 'xml';
+        break;
+      case 'prepare':
+        ok = t1 === T_B && i + 2 < n && words[i + 2] === 'from';
+        break;
+      case 'declare ':
+        ok = true;
+        break;
+      case 'handler':
+        ok = t1 === T_B && i + 2 < n && (words[i + 2] === 'open' || words[i + 2] === 'read');
+        break;
+      case 'show':
+        ok = w1 === 'tables' || w1 === 'databases' || w1 === 'columns' || w1 === 'grants' || w1 === 'variables';
+        break;
+      case 'call':
+        ok = t1 === T_B && i + 2 < n && types[i + 2] === T_LP;
+        break;
+      default:
+        ok = false;
     }
     if (!ok) types[i] = T_EW;
   }
@@ -319,7 +472,12 @@ const QUOTE_SHAPES: readonly [string, RegExp][] = [
   ['string break then system variable', /^s\)*[aN&o]?\(*V/],
 ];
 /** Break-out shapes that an opening quote in prose or code also produces. */
-const WEAK_BREAKOUTS: ReadonlySet<string> = new Set(['string break then statement word', 'string break then clause', 'string break then function', 'string break then statement']);
+const WEAK_BREAKOUTS: ReadonlySet<string> = new Set([
+  'string break then statement word',
+  'string break then clause',
+  'string break then function',
+  'string break then statement',
+]);
 
 const NONE_SHAPES: readonly [string, RegExp][] = [
   ['union select', /U\(*(?:E|K\(*E)/],
@@ -334,7 +492,7 @@ const NONE_SHAPES: readonly [string, RegExp][] = [
   ['leading logic then group', /^&\(+[nsbvN]/],
   ['parenthesis break-out', /^\)+(?:[&owkU;c]|K)/],
   ['leading separator then statement', /^[n)]?\)*;\(*[Ee]/],
-]
+];
 /** Any of the shapes (one regex, so that the usual value without any shape costs one test). */
 function anyOf(shapes: readonly [string, RegExp][]): RegExp {
   return new RegExp(shapes.map(([, re]) => `(?:${re.source})`).join('|'));
@@ -380,7 +538,23 @@ export function detectSqlName(value: string): string | null {
     for (let i = 0; i < n; i++) {
       const t = types[i]!;
       const w = words[i]!;
-      if (t === T_L || t === T_O || t === T_W || t === T_K || t === T_U || t === T_F || t === T_FF || t === T_VV || t === T_V || t === T_C || t === T_SC || t === T_E || t === T_EW || (t === T_A && NAME_OPS.has(w)) || (t === T_KK && NAME_WORDS.has(w))) {
+      if (
+        t === T_L ||
+        t === T_O ||
+        t === T_W ||
+        t === T_K ||
+        t === T_U ||
+        t === T_F ||
+        t === T_FF ||
+        t === T_VV ||
+        t === T_V ||
+        t === T_C ||
+        t === T_SC ||
+        t === T_E ||
+        t === T_EW ||
+        (t === T_A && NAME_OPS.has(w)) ||
+        (t === T_KK && NAME_WORDS.has(w))
+      ) {
         return `SQL ${String.fromCharCode(t)} '${w.slice(0, 20)}' in a parameter name`;
       }
     }
@@ -412,7 +586,17 @@ const lastFp: (string | null)[] = [null, null, null, null];
 const lastClosed = new Uint8Array(4);
 
 /** Words that can follow a string break-out in an injection (quick check before tokenizing). */
-const BREAKOUT_WORDS: ReadonlySet<string> = new Set([...LOGIC_WORDS, ...WORD_CMP, ...OP_WORDS, ...STATEMENT_WORDS, ...CLAUSE_AFTER_EXPR, 'union', 'order', 'group', 'from']);
+const BREAKOUT_WORDS: ReadonlySet<string> = new Set([
+  ...LOGIC_WORDS,
+  ...WORD_CMP,
+  ...OP_WORDS,
+  ...STATEMENT_WORDS,
+  ...CLAUSE_AFTER_EXPR,
+  'union',
+  'order',
+  'group',
+  'from',
+]);
 
 /**
  * Can the value break out of a `q`-quoted literal into SQL? Only when what follows the first

@@ -8,17 +8,60 @@
 import { ipInCidrs, parseCidr, parseIPv6 } from '../operators/ip.js';
 
 const INTERNAL = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24',
-  '192.168.0.0/16', '198.18.0.0/15', '::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'fd00:ec2::254/128',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '::/128',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+  'fd00:ec2::254/128',
 ].map(parseCidr);
 
 const INTERNAL_NAMES = [
-  'localhost', 'localhost.localdomain', 'metadata.google.internal', 'metadata', 'instance-data', 'metadata.azure.com',
-  'kubernetes.default', 'kubernetes.default.svc', 'ip6-localhost', 'ip6-loopback', 'localtest.me', 'lvh.me', 'vcap.me', 'fbi.com',
+  'localhost',
+  'localhost.localdomain',
+  'metadata.google.internal',
+  'metadata',
+  'instance-data',
+  'metadata.azure.com',
+  'kubernetes.default',
+  'kubernetes.default.svc',
+  'ip6-localhost',
+  'ip6-loopback',
+  'localtest.me',
+  'lvh.me',
+  'vcap.me',
+  'fbi.com',
 ];
 const INTERNAL_SUFFIXES = ['.localhost', '.internal', '.local', '.svc.cluster.local', '.localtest.me', '.nip.io', '.xip.io', '.sslip.io'];
 
-const DANGEROUS_SCHEMES = ['gopher', 'dict', 'ldap', 'ldaps', 'tftp', 'jar', 'netdoc', 'sftp', 'expect', 'php', 'phar', 'file', 'zip', 'data', 'glob', 'ssh2', 'rar', 'ogg'];
+const DANGEROUS_SCHEMES = [
+  'gopher',
+  'dict',
+  'ldap',
+  'ldaps',
+  'tftp',
+  'jar',
+  'netdoc',
+  'sftp',
+  'expect',
+  'php',
+  'phar',
+  'file',
+  'zip',
+  'data',
+  'glob',
+  'ssh2',
+  'rar',
+  'ogg',
+];
 
 const URL_RE = /([a-z][a-z0-9+.-]{1,15}):\/\/([^\s/?#"'<>\\]{1,300})/g;
 

@@ -2,9 +2,32 @@
 import type { TargetKind } from '../types.js';
 
 /** Parameter values and names: query, form, JSON, XML, raw body, cookies, file names. */
-export const ARGS: readonly TargetKind[] = ['query', 'query_name', 'form', 'form_name', 'json', 'json_key', 'xml', 'body', 'cookie', 'cookie_name', 'file_name'];
+export const ARGS: readonly TargetKind[] = [
+  'query',
+  'query_name',
+  'form',
+  'form_name',
+  'json',
+  'json_key',
+  'xml',
+  'body',
+  'cookie',
+  'cookie_name',
+  'file_name',
+];
 /** Values where free text is rare (query, form, cookie values and names, path segments, headers). */
-export const STRICT: readonly TargetKind[] = ['query', 'query_name', 'form', 'form_name', 'cookie', 'cookie_name', 'path_segment', 'header', 'file_name', 'json_key'];
+export const STRICT: readonly TargetKind[] = [
+  'query',
+  'query_name',
+  'form',
+  'form_name',
+  'cookie',
+  'cookie_name',
+  'path_segment',
+  'header',
+  'file_name',
+  'json_key',
+];
 /** Values that often carry free text, markdown and code (JSON, XML, raw bodies). */
 export const TEXT: readonly TargetKind[] = ['json', 'xml', 'body'];
 /** Names only. */

@@ -64,10 +64,39 @@ export function urlDecode(s: string, plus = false): string {
 }
 
 const NAMED: Readonly<Record<string, string>> = {
-  lt: '<', gt: '>', amp: '&', quot: '"', apos: "'", nbsp: ' ', tab: '\t', newline: '\n', colon: ':',
-  lpar: '(', rpar: ')', sol: '/', bsol: '\\', semi: ';', comma: ',', period: '.', excl: '!',
-  num: '#', dollar: '$', percnt: '%', equals: '=', plus: '+', lsqb: '[', rsqb: ']', lcub: '{',
-  rcub: '}', grave: '`', quest: '?', verbar: '|', ast: '*', hyphen: '-', lowbar: '_', commat: '@',
+  lt: '<',
+  gt: '>',
+  amp: '&',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  tab: '\t',
+  newline: '\n',
+  colon: ':',
+  lpar: '(',
+  rpar: ')',
+  sol: '/',
+  bsol: '\\',
+  semi: ';',
+  comma: ',',
+  period: '.',
+  excl: '!',
+  num: '#',
+  dollar: '$',
+  percnt: '%',
+  equals: '=',
+  plus: '+',
+  lsqb: '[',
+  rsqb: ']',
+  lcub: '{',
+  rcub: '}',
+  grave: '`',
+  quest: '?',
+  verbar: '|',
+  ast: '*',
+  hyphen: '-',
+  lowbar: '_',
+  commat: '@',
 };
 
 /** HTML character references: `&#60;`, `&#x3c;`, `&lt;` (the `;` is optional, as browsers allow). */
@@ -173,12 +202,24 @@ export function jsDecode(s: string): string {
       continue;
     }
     switch (n) {
-      case 0x6e: out += '\n'; break;
-      case 0x72: out += '\r'; break;
-      case 0x74: out += '\t'; break;
-      case 0x62: out += '\b'; break;
-      case 0x66: out += '\f'; break;
-      case 0x76: out += '\v'; break;
+      case 0x6e:
+        out += '\n';
+        break;
+      case 0x72:
+        out += '\r';
+        break;
+      case 0x74:
+        out += '\t';
+        break;
+      case 0x62:
+        out += '\b';
+        break;
+      case 0x66:
+        out += '\f';
+        break;
+      case 0x76:
+        out += '\v';
+        break;
       default: {
         // CSS: \41 (2-6 hex digits, optional space); else drop the backslash (shell: c\at)
         if (hexVal(n) >= 0 && hexVal(s.charCodeAt(i + 2)) >= 0) {
@@ -217,8 +258,9 @@ export function unicodeFold(s: string): string {
 }
 
 /** Characters NFKC changes into ASCII-like forms (full-width, compatibility, math letters, ...). */
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: \ud835 and \ud83c are matched alone on purpose: the high surrogates of the math and enclosed alphanumerics
-const NFKC_RELEVANT = /[\u00a0\u00aa\u00b2-\u00b5\u00b8-\u00ba\u00bc-\u00be\u0132-\u0133\u013f-\u0140\u017f\u01c4-\u01cc\u02b0-\u036f\u1d00-\u1dbf\u1e9e\u2000-\u2bff\u2e80-\u2fdf\u3000-\u33ff\ufb00-\ufb4f\ufe00-\ufe6f\uff00-\uffef\ud835\ud83c]/;
+const NFKC_RELEVANT =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: \ud835 and \ud83c are and combining marks are matched alone on purpose: the high surrogates of the math and enclosed alphanumerics
+  /[\u00a0\u00aa\u00b2-\u00b5\u00b8-\u00ba\u00bc-\u00be\u0132-\u0133\u013f-\u0140\u017f\u01c4-\u01cc\u02b0-\u036f\u1d00-\u1dbf\u1e9e\u2000-\u2bff\u2e80-\u2fdf\u3000-\u33ff\ufb00-\ufb4f\ufe00-\ufe6f\uff00-\uffef\ud835\ud83c]/;
 
 const MAX_ROUNDS = 4;
 

@@ -33,7 +33,7 @@ export const TRANSFORMATIONS: Readonly<Record<string, Transformation>> = {
 export type TransformationName = keyof typeof TRANSFORMATIONS;
 
 export function isTransformation(name: string): boolean {
-  return  Object.hasOwn(TRANSFORMATIONS, name);
+  return Object.hasOwn(TRANSFORMATIONS, name);
 }
 
 /** Compiles a chain into one function; throws on an unknown name. */

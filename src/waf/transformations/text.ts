@@ -152,7 +152,12 @@ export function cmdLine(s: string): string {
       let j = i + 1;
       while (j < s.length && j - i <= 64 && s.charCodeAt(j) !== c && !isSpace(s.charCodeAt(j))) j++;
       if (j < s.length && s.charCodeAt(j) === c) {
-        cmdEmitString(s.slice(i + 1, j).toLowerCase().replace(/[\\^]/g, ''));
+        cmdEmitString(
+          s
+            .slice(i + 1, j)
+            .toLowerCase()
+            .replace(/[\\^]/g, ''),
+        );
         prevSpace = false;
         i = j;
         continue;

@@ -83,7 +83,11 @@ export function claimAt(claims: Readonly<Record<string, unknown>>, path: string)
 
 /** Strings from a space-separated string or an array of strings; bounded. */
 export function stringList(v: unknown, max = 256): string[] {
-  if (typeof v === 'string') return v.split(' ').filter((s) => s !== '').slice(0, max);
+  if (typeof v === 'string')
+    return v
+      .split(' ')
+      .filter((s) => s !== '')
+      .slice(0, max);
   if (Array.isArray(v)) return v.filter((s): s is string => typeof s === 'string').slice(0, max);
   return [];
 }

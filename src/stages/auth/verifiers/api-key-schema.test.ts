@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../../config/load.js';
 import { ConfigErrors } from '../../../config/errors.js';
 import { authStage } from '../index.js';
-import { apiKeyRouteSchema, apiKeySchema, consumerCredentialsSchema, mtlsRouteSchema, mtlsSchema, signatureRouteSchema, signatureSchema } from './api-key-schema.js';
+import {
+  apiKeyRouteSchema,
+  apiKeySchema,
+  consumerCredentialsSchema,
+  mtlsRouteSchema,
+  mtlsSchema,
+  signatureRouteSchema,
+  signatureSchema,
+} from './api-key-schema.js';
 
 const BASE = `
 version: 1
@@ -53,7 +61,10 @@ describe('credential config schemas', () => {
   for (const [name, yaml, message] of bad) {
     it(`refuses ${name} with a located error`, () => {
       const errs = errorsOf(yaml);
-      assert.ok(errs.some((e) => message.test(e) && /portcullis\.yaml:\d+/.test(e)), JSON.stringify(errs));
+      assert.ok(
+        errs.some((e) => message.test(e) && /portcullis\.yaml:\d+/.test(e)),
+        JSON.stringify(errs),
+      );
     });
   }
 

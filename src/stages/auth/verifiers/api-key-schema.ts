@@ -57,8 +57,7 @@ export const apiKeySchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description:
-        'Keys in the query string. Off by default: URLs end up in logs, browser history and Referer headers.',
+      description: 'Keys in the query string. Off by default: URLs end up in logs, browser history and Referer headers.',
       properties: {
         enabled: { type: 'boolean', default: false, description: 'Accept the key from the query string.' },
         name: { type: 'string', minLength: 1, default: APIKEY_DEFAULTS.query.name, description: 'Query parameter carrying the key.' },
@@ -152,7 +151,7 @@ export const SIGNATURE_DEFAULTS = {
 
 const componentList = (description: string, dflt?: readonly string[]): JsonSchema => ({
   type: 'array',
-  items: { type: 'string', pattern: '^(@[a-z-]+|[!#$%&\'*+.^_`|~0-9a-z-]+)$' },
+  items: { type: 'string', pattern: "^(@[a-z-]+|[!#$%&'*+.^_`|~0-9a-z-]+)$" },
   uniqueItems: true,
   ...(dflt === undefined ? {} : { default: [...dflt] }),
   description,
@@ -170,7 +169,8 @@ export const signatureSchema: JsonSchema = {
       minimum: 1,
       maximum: 3600,
       default: SIGNATURE_DEFAULTS.skew_seconds,
-      description: 'A signature whose `created` time is further than this from the gateway clock (past or future) is refused as stale. Why: 60 s tolerates clock drift while keeping the replay window short.',
+      description:
+        'A signature whose `created` time is further than this from the gateway clock (past or future) is refused as stale. Why: 60 s tolerates clock drift while keeping the replay window short.',
     },
     required_components: componentList(
       'Components every signature must cover. `@target-uri` is also satisfied by `@path` + `@query` + `@authority`; `content-digest` is waived for requests without a body (a body added later is refused because it is not covered).',
@@ -189,7 +189,8 @@ export const signatureSchema: JsonSchema = {
           minimum: 1,
           maximum: 86400,
           default: SIGNATURE_DEFAULTS.nonce.ttl_seconds,
-          description: 'How long a used nonce is remembered; raised to twice `skew_seconds` when lower, so that a nonce cannot be replayed while its signature is still fresh.',
+          description:
+            'How long a used nonce is remembered; raised to twice `skew_seconds` when lower, so that a nonce cannot be replayed while its signature is still fresh.',
         },
       },
     },
@@ -269,7 +270,7 @@ export const consumerCredentialsSchema: Readonly<Record<'api_keys' | 'certificat
           type: 'string',
           minLength: 3,
           description:
-            'Subject distinguished name as an RFC 4514 string (most specific RDN first, `+` joins the attributes of a multi-valued RDN, `\\` escapes), e.g. `CN=billing,O=Acme,C=DE`. Compared structurally with the certificate\'s subject: the same RDNs in the same order, each the same set of attribute types (names case-insensitive, or dotted OIDs) and values (exact text); so `CN=billing+O=Acme` matches only a certificate with that one two-attribute RDN.',
+            "Subject distinguished name as an RFC 4514 string (most specific RDN first, `+` joins the attributes of a multi-valued RDN, `\\` escapes), e.g. `CN=billing,O=Acme,C=DE`. Compared structurally with the certificate's subject: the same RDNs in the same order, each the same set of attribute types (names case-insensitive, or dotted OIDs) and values (exact text); so `CN=billing+O=Acme` matches only a certificate with that one two-attribute RDN.",
         },
         san: {
           type: 'string',

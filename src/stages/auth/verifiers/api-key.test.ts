@@ -119,7 +119,10 @@ describe('API key verifier factory', () => {
   const env = (auth: Record<string, unknown>): VerifierEnv => ({ auth, consumers: dir, services: {} as never, file: 'portcullis.yaml', baseDir: '/' });
 
   it('refuses a config with keys but without a server secret', () => {
-    assert.throws(() => createVerifier(env({ api_keys: {} })), (e: unknown) => e instanceof ConfigError && e.keyPath === 'auth.api_keys.secret');
+    assert.throws(
+      () => createVerifier(env({ api_keys: {} })),
+      (e: unknown) => e instanceof ConfigError && e.keyPath === 'auth.api_keys.secret',
+    );
   });
 
   it('refuses a key entry whose hash is not 64 hex characters', () => {

@@ -28,7 +28,16 @@ const name = (rdns: RdnSpec[]): Buffer => der(0x30, ...rdns.map((r) => der(0x31,
 const certOf = (issuer: Buffer, subject: Buffer): Buffer =>
   der(
     0x30,
-    der(0x30, der(0xa0, der(0x02, Buffer.from([2]))), der(0x02, Buffer.from([1])), der(0x30, oid('1.2.840.10045.4.3.2')), issuer, der(0x30), subject, der(0x30)),
+    der(
+      0x30,
+      der(0xa0, der(0x02, Buffer.from([2]))),
+      der(0x02, Buffer.from([1])),
+      der(0x30, oid('1.2.840.10045.4.3.2')),
+      issuer,
+      der(0x30),
+      subject,
+      der(0x30),
+    ),
     der(0x30, oid('1.2.840.10045.4.3.2')),
     der(0x03, Buffer.from([0])),
   );
@@ -40,7 +49,17 @@ const issuer = name([[[O, printable('Acme CA')]]]);
 
 describe('distinguished names from certificates', () => {
   it('keeps a multi-valued RDN as one RDN, apart from the same attributes in two RDNs', () => {
-    const multi = certificateNames(certOf(issuer, name([[[O, utf8s('Acme')], [CN, utf8s('billing')]]]))).subject;
+    const multi = certificateNames(
+      certOf(
+        issuer,
+        name([
+          [
+            [O, utf8s('Acme')],
+            [CN, utf8s('billing')],
+          ],
+        ]),
+      ),
+    ).subject;
     const two = certificateNames(certOf(issuer, name([[[O, utf8s('Acme')]], [[CN, utf8s('billing')]]]))).subject;
     assert.equal(formatDn(multi), 'CN=billing+O=Acme');
     assert.equal(formatDn(two), 'CN=billing,O=Acme');
@@ -125,7 +144,11 @@ describe('RFC 4514 strings', () => {
     ['not UTF-8', 'CN=\\ff', /not UTF-8/],
   ];
   for (const [what, text, re] of bad) {
-    it(`refuses ${what}`, () => assert.throws(() => parseDn(text), (e: unknown) => e instanceof DnError && re.test(e.message)));
+    it(`refuses ${what}`, () =>
+      assert.throws(
+        () => parseDn(text),
+        (e: unknown) => e instanceof DnError && re.test(e.message),
+      ));
   }
 
   it('formats every name into text that parses back to the same name', () => {

@@ -333,7 +333,13 @@ export function parseDn(text: string): DistinguishedName {
  * order, each the same set of (type, value) pairs.
  */
 export function dnKey(dn: DistinguishedName): string {
-  return JSON.stringify(dn.map((rdn) => rdn.map((a) => [a.oid, a.ber ? 1 : 0, a.value] as const).sort((x, y) => (x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] !== y[1] ? x[1] - y[1] : x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0))));
+  return JSON.stringify(
+    dn.map((rdn) =>
+      rdn
+        .map((a) => [a.oid, a.ber ? 1 : 0, a.value] as const)
+        .sort((x, y) => (x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] !== y[1] ? x[1] - y[1] : x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0)),
+    ),
+  );
 }
 
 /** The value of the last (most specific) attribute of type `oid`, or null. */

@@ -147,7 +147,8 @@ export function compileProvider(name: string, p: JwtProviderConfig, env: Pick<Ve
   const longestSecret = Math.max(0, ...staticKeys.map((k) => (k.key.type === 'secret' ? (k.key.symmetricKeySize ?? 0) : 0)));
   for (const a of algorithms) {
     const need = a.startsWith('HS') ? Number(a.slice(2)) / 8 : 0;
-    if (longestSecret > 0 && need > longestSecret) throw new ConfigError(`provider ${name}: ${a} needs a secret of at least ${need} bytes (the longest given has ${longestSecret})`, where);
+    if (longestSecret > 0 && need > longestSecret)
+      throw new ConfigError(`provider ${name}: ${a} needs a secret of at least ${need} bytes (the longest given has ${longestSecret})`, where);
   }
   return {
     name,

@@ -29,14 +29,19 @@ const dir = buildDirectory([
   { id: 'by-subject', tenant: 't3', credentials: { certificates: [{ subject: 'CN=reports,O=Acme' }] } },
 ]);
 const settings = mtlsSettings({});
-const consumerOf = (r: ReturnType<typeof decideMtls>): string | null | undefined => (r.kind === 'ok' ? r.identity.consumer : r.kind === 'fail' ? r.deny.code : 'absent');
+const consumerOf = (r: ReturnType<typeof decideMtls>): string | null | undefined =>
+  r.kind === 'ok' ? r.identity.consumer : r.kind === 'fail' ? r.deny.code : 'absent';
 
 describe('mTLS identity mapping', () => {
   it('maps a certificate by fingerprint, SAN or subject', () => {
     assert.equal(consumerOf(decideMtls(cert({ fingerprint256: 'cd'.repeat(32), sans: [] }), dir, settings, NOW)), 'by-fp');
     assert.equal(consumerOf(decideMtls(cert(), dir, settings, NOW)), 'by-san');
     assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports,O=Acme' }), dir, settings, NOW)), 'by-subject');
-    assert.equal(consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports , o=Acme' }), dir, settings, NOW)), 'by-subject', 'spaces and attribute name case');
+    assert.equal(
+      consumerOf(decideMtls(cert({ sans: [], subject: 'CN=reports , o=Acme' }), dir, settings, NOW)),
+      'by-subject',
+      'spaces and attribute name case',
+    );
   });
 
   it('never maps a subject with a multi-valued RDN to a consumer configured with those RDNs apart, or the reverse', () => {
@@ -118,7 +123,11 @@ describe('certificate detail headers', () => {
 
 describe('certificate names', () => {
   const sans: [string, string, string[]][] = [
-    ['plain entries', 'DNS:a.test, URI:spiffe://x/y, IP Address:127.0.0.1, email:a@b.test', ['DNS:a.test', 'URI:spiffe://x/y', 'IP Address:127.0.0.1', 'email:a@b.test']],
+    [
+      'plain entries',
+      'DNS:a.test, URI:spiffe://x/y, IP Address:127.0.0.1, email:a@b.test',
+      ['DNS:a.test', 'URI:spiffe://x/y', 'IP Address:127.0.0.1', 'email:a@b.test'],
+    ],
     ['a JSON-quoted value with a comma (no forged entry)', 'DNS:"a.test, DNS:evil.test", DNS:b.test', ['DNS:a.test, DNS:evil.test', 'DNS:b.test']],
     ['a quoted value with an escaped quote', 'URI:"x\\"y"', ['URI:x"y']],
     ['an empty string', '', []],

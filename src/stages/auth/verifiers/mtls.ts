@@ -87,7 +87,11 @@ export function parseSubjectAltName(s: string | undefined): string[] {
 }
 
 /** CertInfo of a Node peer certificate; null when the peer sent none. */
-export function certInfoOf(cert: PeerCertificate | Record<string, never> | null | undefined, authorized: boolean, authorizationError: string | null): CertInfo | null {
+export function certInfoOf(
+  cert: PeerCertificate | Record<string, never> | null | undefined,
+  authorized: boolean,
+  authorizationError: string | null,
+): CertInfo | null {
   if (cert === null || cert === undefined || !('raw' in cert) || !Buffer.isBuffer(cert.raw) || cert.raw.length === 0) return null;
   const digest = createHash('sha256').update(cert.raw).digest();
   // names from the DER: Node's subject object flattens multi-valued RDNs (CN=a+O=b reads as CN=a,O=b)
@@ -138,7 +142,8 @@ export function clientCertificate(ctx: Pick<RequestContext, 'tlsSocket'>): CertI
 export function headerSafe(v: string): string {
   if (/^[\x20-\x24\x26-\x7e]*$/.test(v)) return v;
   let out = '';
-  for (const b of Buffer.from(v, 'utf8')) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (const b of Buffer.from(v, 'utf8'))
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   return out;
 }
 
@@ -157,7 +162,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export function mtlsSettings(section: unknown): MtlsSettings {
   const s = isRecord(section) ? section : {};
   const h = isRecord(s['headers']) ? s['headers'] : {};
-  const match = Array.isArray(s['match']) ? s['match'].filter((m): m is CertField => m === 'fingerprint' || m === 'san' || m === 'subject') : [...MTLS_DEFAULTS.match];
+  const match = Array.isArray(s['match'])
+    ? s['match'].filter((m): m is CertField => m === 'fingerprint' || m === 'san' || m === 'subject')
+    : [...MTLS_DEFAULTS.match];
   const name = (k: keyof typeof CERT_HEADER_DEFAULTS): string => (typeof h[k] === 'string' ? (h[k] as string) : CERT_HEADER_DEFAULTS[k]).toLowerCase();
   return {
     match: new Set(match),
@@ -177,9 +184,11 @@ export function certHeaderNames(authMtlsSection: unknown): string[] {
 /** The decision, pure: certificate (or none), directory, settings, now. */
 export function decideMtls(info: CertInfo | null, consumers: Pick<ConsumerDirectory, 'byCertificate'>, s: MtlsSettings, now: number): VerifyResult {
   if (info === null) return { kind: 'absent' };
-  if (!info.authorized) return { kind: 'fail', deny: deny('PC_ERR_AUTH_CERT_INVALID', { reason: `certificate not verified: ${info.authorizationError ?? 'unknown'}` }) };
+  if (!info.authorized)
+    return { kind: 'fail', deny: deny('PC_ERR_AUTH_CERT_INVALID', { reason: `certificate not verified: ${info.authorizationError ?? 'unknown'}` }) };
   // the handshake checked validity; a keep-alive connection can outlive the certificate
-  if (!(now >= info.notBefore && now <= info.notAfter)) return { kind: 'fail', deny: deny('PC_ERR_AUTH_CERT_INVALID', { reason: 'certificate outside its validity period' }) };
+  if (!(now >= info.notBefore && now <= info.notAfter))
+    return { kind: 'fail', deny: deny('PC_ERR_AUTH_CERT_INVALID', { reason: 'certificate outside its validity period' }) };
   const consumer = consumers.byCertificate({
     fingerprint256: s.match.has('fingerprint') ? info.fingerprint256 : '',
     sans: s.match.has('san') ? info.sans : [],

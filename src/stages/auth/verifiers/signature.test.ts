@@ -32,22 +32,46 @@ function params(sigInput: string, label: string): InnerList {
 
 describe('signature base (RFC 9421 appendix B.2 vectors)', () => {
   const vectors: [string, string, string][] = [
-    ['B.2.1 minimal coverage', 'sig-b21=();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"',
-      '"@signature-params": ();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"'],
-    ['B.2.2 selective coverage with @query-param', 'sig-b22=("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example"',
-      ['"@authority": example.com',
+    [
+      'B.2.1 minimal coverage',
+      'sig-b21=();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"',
+      '"@signature-params": ();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"',
+    ],
+    [
+      'B.2.2 selective coverage with @query-param',
+      'sig-b22=("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example"',
+      [
+        '"@authority": example.com',
         '"content-digest": sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:',
         '"@query-param";name="Pet": dog',
-        '"@signature-params": ("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example"'].join('\n')],
-    ['B.2.3 full coverage', 'sig-b23=("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss"',
-      ['"date": Tue, 20 Apr 2021 02:07:55 GMT', '"@method": POST', '"@path": /foo', '"@query": ?param=Value&Pet=dog', '"@authority": example.com',
+        '"@signature-params": ("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example"',
+      ].join('\n'),
+    ],
+    [
+      'B.2.3 full coverage',
+      'sig-b23=("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss"',
+      [
+        '"date": Tue, 20 Apr 2021 02:07:55 GMT',
+        '"@method": POST',
+        '"@path": /foo',
+        '"@query": ?param=Value&Pet=dog',
+        '"@authority": example.com',
         '"content-type": application/json',
         '"content-digest": sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:',
         '"content-length": 18',
-        '"@signature-params": ("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss"'].join('\n')],
-    ['B.2.5 hmac-sha256', 'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
-      ['"date": Tue, 20 Apr 2021 02:07:55 GMT', '"@authority": example.com', '"content-type": application/json',
-        '"@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"'].join('\n')],
+        '"@signature-params": ("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss"',
+      ].join('\n'),
+    ],
+    [
+      'B.2.5 hmac-sha256',
+      'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+      [
+        '"date": Tue, 20 Apr 2021 02:07:55 GMT',
+        '"@authority": example.com',
+        '"content-type": application/json',
+        '"@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+      ].join('\n'),
+    ],
   ];
   for (const [name, input, base] of vectors) {
     it(`builds the published base of ${name}`, () => {
@@ -65,7 +89,15 @@ describe('signature base (RFC 9421 appendix B.2 vectors)', () => {
   it('derives @target-uri, @request-target and @scheme, dropping a default port from the authority', () => {
     const msg = messageViewFor('GET', new URL('https://www.example.com:443/path?param=value'), {});
     const base = signatureBase(msg, params('s=("@target-uri" "@request-target" "@scheme" "@authority");created=1', 's'));
-    assert.equal(base.split('\n').slice(0, 4).join('\n'), ['"@target-uri": https://www.example.com/path?param=value', '"@request-target": /path?param=value', '"@scheme": https', '"@authority": www.example.com'].join('\n'));
+    assert.equal(
+      base.split('\n').slice(0, 4).join('\n'),
+      [
+        '"@target-uri": https://www.example.com/path?param=value',
+        '"@request-target": /path?param=value',
+        '"@scheme": https',
+        '"@authority": www.example.com',
+      ].join('\n'),
+    );
   });
 
   const unresolvable: [string, string][] = [
@@ -194,41 +226,69 @@ describe('signature verifier decisions', () => {
     ['a signature not covering @method', () => sign({ components: ['@target-uri', 'content-digest'] }), 'PC_ERR_AUTH_SIGNATURE_INVALID'],
     ['a body signed without covering content-digest', () => sign({ components: ['@method', '@target-uri'] }), 'PC_ERR_AUTH_SIGNATURE_INVALID'],
     ['a body without Content-Digest', () => sign({ digest: false, components: ['@method', '@target-uri'] }), 'PC_ERR_AUTH_SIGNATURE_INVALID'],
-    ['an algorithm other than hmac-sha256', () => {
-      const r = sign();
-      r.headers['signature-input'] = `${r.headers['signature-input'] as string};alg="rsa-pss-sha512"`;
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
-    ['only Signature-Input', () => {
-      const r = sign();
-      delete r.headers['signature'];
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_MISSING'],
-    ['labels that do not pair up', () => {
-      const r = sign();
-      r.headers['signature'] = (r.headers['signature'] as string).replace('sig1=', 'sig2=');
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
-    ['a truncated signature', () => {
-      const r = sign();
-      r.headers['signature'] = 'sig1=:AAAA:';
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
-    ['a malformed Signature-Input', () => {
-      const r = sign();
-      r.headers['signature-input'] = 'sig1=("@method"';
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
-    ['an oversized Signature-Input', () => {
-      const r = sign();
-      r.headers['signature-input'] = `${r.headers['signature-input'] as string};x="${'a'.repeat(5000)}"`;
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
-    ['a created parameter that is a string', () => {
-      const r = sign();
-      r.headers['signature-input'] = (r.headers['signature-input'] as string).replace(/created=(\d+)/, 'created="$1"');
-      return r;
-    }, 'PC_ERR_AUTH_SIGNATURE_INVALID'],
+    [
+      'an algorithm other than hmac-sha256',
+      () => {
+        const r = sign();
+        r.headers['signature-input'] = `${r.headers['signature-input'] as string};alg="rsa-pss-sha512"`;
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    ],
+    [
+      'only Signature-Input',
+      () => {
+        const r = sign();
+        delete r.headers['signature'];
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_MISSING',
+    ],
+    [
+      'labels that do not pair up',
+      () => {
+        const r = sign();
+        r.headers['signature'] = (r.headers['signature'] as string).replace('sig1=', 'sig2=');
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    ],
+    [
+      'a truncated signature',
+      () => {
+        const r = sign();
+        r.headers['signature'] = 'sig1=:AAAA:';
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    ],
+    [
+      'a malformed Signature-Input',
+      () => {
+        const r = sign();
+        r.headers['signature-input'] = 'sig1=("@method"';
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    ],
+    [
+      'an oversized Signature-Input',
+      () => {
+        const r = sign();
+        r.headers['signature-input'] = `${r.headers['signature-input'] as string};x="${'a'.repeat(5000)}"`;
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    ],
+    [
+      'a created parameter that is a string',
+      () => {
+        const r = sign();
+        r.headers['signature-input'] = (r.headers['signature-input'] as string).replace(/created=(\d+)/, 'created="$1"');
+        return r;
+      },
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    ],
   ];
   for (const [name, make, want] of refused) {
     it(`refuses ${name} with ${want}`, () => {
@@ -262,7 +322,10 @@ describe('signature verifier decisions', () => {
 
   it('lets a route require components beyond the global ones', () => {
     const r = sign();
-    assert.equal(code(verifySignedRequest(asSigned(r), dir, settings, NOW, ['@method', '@target-uri', 'content-digest', 'content-type'])), 'PC_ERR_AUTH_SIGNATURE_INVALID');
+    assert.equal(
+      code(verifySignedRequest(asSigned(r), dir, settings, NOW, ['@method', '@target-uri', 'content-digest', 'content-type'])),
+      'PC_ERR_AUTH_SIGNATURE_INVALID',
+    );
   });
 
   it('tells which required component is missing', () => {
@@ -291,7 +354,8 @@ describe('signature nonces', () => {
     const s = signatureSettings({ skew_seconds: 120, nonce: { ttl_seconds: 10 } });
     assert.equal(s.nonceTtlMs, 240_000);
     let ttl = 0;
-    const store = { once: async (_k: string, t: number) => {
+    const store = {
+      once: async (_k: string, t: number) => {
         ttl = t;
         return true;
       },
@@ -337,19 +401,15 @@ describe('signature header mutations', () => {
   it('never verifies a request whose Signature-Input or Signature was changed to a different value', () => {
     const base = sign();
     fc.assert(
-      fc.property(
-        fc.constantFrom('signature-input', 'signature'),
-        fc.nat(),
-        fc.integer({ min: 0x20, max: 0x7e }),
-        (header, pos, ch) => {
-          const r: Req = { ...base, headers: { ...base.headers } };
-          const v = r.headers[header] as string;
-          const i = pos % v.length;
-          r.headers[header] = v.slice(0, i) + String.fromCharCode(ch) + v.slice(i + 1);
-          const res = verifySignedRequest(asSigned(r), dir, settings, NOW);
-          if (res.kind === 'verified') assert.equal(canonical(r.headers[header] as string), canonical(v), `verified after ${header}[${i}] = ${String.fromCharCode(ch)}`);
-        },
-      ),
+      fc.property(fc.constantFrom('signature-input', 'signature'), fc.nat(), fc.integer({ min: 0x20, max: 0x7e }), (header, pos, ch) => {
+        const r: Req = { ...base, headers: { ...base.headers } };
+        const v = r.headers[header] as string;
+        const i = pos % v.length;
+        r.headers[header] = v.slice(0, i) + String.fromCharCode(ch) + v.slice(i + 1);
+        const res = verifySignedRequest(asSigned(r), dir, settings, NOW);
+        if (res.kind === 'verified')
+          assert.equal(canonical(r.headers[header] as string), canonical(v), `verified after ${header}[${i}] = ${String.fromCharCode(ch)}`);
+      }),
       { numRuns: 3000 },
     );
   });

@@ -38,7 +38,9 @@ export function signatureSettings(section: unknown): SignatureSettings {
   const n = isRecord(s['nonce']) ? s['nonce'] : {};
   const skew = typeof s['skew_seconds'] === 'number' && s['skew_seconds'] > 0 ? s['skew_seconds'] : SIGNATURE_DEFAULTS.skew_seconds;
   const ttl = typeof n['ttl_seconds'] === 'number' && n['ttl_seconds'] > 0 ? n['ttl_seconds'] : SIGNATURE_DEFAULTS.nonce.ttl_seconds;
-  const req = Array.isArray(s['required_components']) ? s['required_components'].filter((x): x is string => typeof x === 'string') : [...SIGNATURE_DEFAULTS.required_components];
+  const req = Array.isArray(s['required_components'])
+    ? s['required_components'].filter((x): x is string => typeof x === 'string')
+    : [...SIGNATURE_DEFAULTS.required_components];
   return {
     skewSeconds: skew,
     requiredComponents: req,
@@ -131,9 +133,11 @@ function evaluate(
   const nonce = p.get('nonce');
   if (created === undefined || created.t !== 'int') return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'created parameter missing or not an integer');
   if (expires !== undefined && expires.t !== 'int') return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'expires parameter not an integer');
-  if (keyid === undefined || keyid.t !== 'str' || keyid.v === '' || keyid.v.length > 128) return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'keyid parameter missing or invalid');
+  if (keyid === undefined || keyid.t !== 'str' || keyid.v === '' || keyid.v.length > 128)
+    return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'keyid parameter missing or invalid');
   if (alg !== undefined && (alg.t !== 'str' || alg.v !== 'hmac-sha256')) return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'alg not allowed (hmac-sha256 only)');
-  if (nonce !== undefined && (nonce.t !== 'str' || nonce.v === '' || nonce.v.length > MAX_NONCE)) return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'nonce parameter invalid');
+  if (nonce !== undefined && (nonce.t !== 'str' || nonce.v === '' || nonce.v.length > MAX_NONCE))
+    return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'nonce parameter invalid');
   if (nonce === undefined && s.nonceRequired) return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'nonce parameter required');
   const covered = coveredNames(params);
   const missing = missingRequired(covered, required, r.body.length > 0);
@@ -193,8 +197,10 @@ export function verifySignedRequest(
   required: readonly string[] = s.requiredComponents,
 ): { kind: 'absent' } | Failure | { kind: 'verified'; sig: VerifiedSignature } {
   if (r.signatureInput === undefined && r.signature === undefined) return { kind: 'absent' };
-  if (r.signatureInput === undefined || r.signature === undefined) return fail('PC_ERR_AUTH_SIGNATURE_MISSING', 'Signature and Signature-Input must both be present');
-  if (r.signatureInput.length > s.maxHeaderBytes || r.signature.length > s.maxHeaderBytes) return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'signature header too large');
+  if (r.signatureInput === undefined || r.signature === undefined)
+    return fail('PC_ERR_AUTH_SIGNATURE_MISSING', 'Signature and Signature-Input must both be present');
+  if (r.signatureInput.length > s.maxHeaderBytes || r.signature.length > s.maxHeaderBytes)
+    return fail('PC_ERR_AUTH_SIGNATURE_INVALID', 'signature header too large');
   let inputs: ReturnType<typeof parseDictionary>;
   let sigs: ReturnType<typeof parseDictionary>;
   try {
@@ -233,7 +239,10 @@ export function createVerifier(env: VerifierEnv): Verifier {
   for (const c of env.consumers.list) {
     c.credentials.signature_keys.forEach((k, i) => {
       if (secretBytes(k.secret).length < 32) {
-        throw new ConfigError('signature key secret must be at least 32 bytes', { file: env.file, keyPath: `consumers[${c.id}].credentials.signature_keys[${i}].secret` });
+        throw new ConfigError('signature key secret must be at least 32 bytes', {
+          file: env.file,
+          keyPath: `consumers[${c.id}].credentials.signature_keys[${i}].secret`,
+        });
       }
     });
   }

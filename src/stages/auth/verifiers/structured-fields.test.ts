@@ -5,30 +5,49 @@ import { SfError, parseDictionary, parseItem, serializeDictionary, serializeInne
 
 const simple = (m: Member | undefined): unknown => {
   if (m === undefined) return undefined;
-  const p = (params: ReadonlyMap<string, { t: string; v: unknown }>): unknown => Object.fromEntries([...params].map(([k, v]) => [k, v.t === 'bin' ? (v.v as Buffer).toString('hex') : v.v]));
+  const p = (params: ReadonlyMap<string, { t: string; v: unknown }>): unknown =>
+    Object.fromEntries([...params].map(([k, v]) => [k, v.t === 'bin' ? (v.v as Buffer).toString('hex') : v.v]));
   if (m.kind === 'item') return { v: m.value.t === 'bin' ? m.value.v.toString('hex') : m.value.v, t: m.value.t, p: p(m.params) };
   return { list: m.items.map((i) => ({ v: i.value.v, t: i.value.t, p: p(i.params) })), p: p(m.params) };
 };
 
 describe('structured field dictionaries (RFC 8941)', () => {
   const valid: [string, string, Record<string, unknown>][] = [
-    ['a signature input with parameters', 'sig1=("@method" "@target-uri");created=1618884473;keyid="k1"', {
-      sig1: { list: [{ v: '@method', t: 'str', p: {} }, { v: '@target-uri', t: 'str', p: {} }], p: { created: 1618884473, keyid: 'k1' } },
-    }],
+    [
+      'a signature input with parameters',
+      'sig1=("@method" "@target-uri");created=1618884473;keyid="k1"',
+      {
+        sig1: {
+          list: [
+            { v: '@method', t: 'str', p: {} },
+            { v: '@target-uri', t: 'str', p: {} },
+          ],
+          p: { created: 1618884473, keyid: 'k1' },
+        },
+      },
+    ],
     ['an empty inner list', 'x=()', { x: { list: [], p: {} } }],
     ['a byte sequence', 'sig=:AQID:', { sig: { v: '010203', t: 'bin', p: {} } }],
     ['a bare key as true', 'a, b;q=1', { a: { v: true, t: 'bool', p: {} }, b: { v: true, t: 'bool', p: { q: 1 } } }],
-    ['tokens, booleans, decimals and negatives', 'a=tok/en:x, b=?0, c=-1.5, d=-7', {
-      a: { v: 'tok/en:x', t: 'tok', p: {} },
-      b: { v: false, t: 'bool', p: {} },
-      c: { v: -1.5, t: 'dec', p: {} },
-      d: { v: -7, t: 'int', p: {} },
-    }],
+    [
+      'tokens, booleans, decimals and negatives',
+      'a=tok/en:x, b=?0, c=-1.5, d=-7',
+      {
+        a: { v: 'tok/en:x', t: 'tok', p: {} },
+        b: { v: false, t: 'bool', p: {} },
+        c: { v: -1.5, t: 'dec', p: {} },
+        d: { v: -7, t: 'int', p: {} },
+      },
+    ],
     ['escaped quotes and backslashes in strings', 'a="x\\"y\\\\z"', { a: { v: 'x"y\\z', t: 'str', p: {} } }],
-    ['optional whitespace around commas and a component parameter', 'a=1 ,\tb=("@query-param";name="Pet")', {
-      a: { v: 1, t: 'int', p: {} },
-      b: { list: [{ v: '@query-param', t: 'str', p: { name: 'Pet' } }], p: {} },
-    }],
+    [
+      'optional whitespace around commas and a component parameter',
+      'a=1 ,\tb=("@query-param";name="Pet")',
+      {
+        a: { v: 1, t: 'int', p: {} },
+        b: { list: [{ v: '@query-param', t: 'str', p: { name: 'Pet' } }], p: {} },
+      },
+    ],
     ['a duplicate key, the last value winning', 'a=1, a=2', { a: { v: 2, t: 'int', p: {} } }],
   ];
   for (const [name, input, want] of valid) {
@@ -101,13 +120,19 @@ describe('structured field dictionaries (RFC 8941)', () => {
       fc.uint8Array({ maxLength: 12 }).map((b) => `:${Buffer.from(b).toString('base64')}:`),
       fc.constantFrom('?0', '?1', 'tok', 'a/b:c'),
     );
-    const member = fc.oneof(bare, fc.array(bare, { maxLength: 4 }).map((xs) => `(${xs.join(' ')})`));
+    const member = fc.oneof(
+      bare,
+      fc.array(bare, { maxLength: 4 }).map((xs) => `(${xs.join(' ')})`),
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(key, member, fc.option(fc.tuple(key, bare), { nil: undefined })), { minLength: 1, maxLength: 5 }), (entries) => {
         const text = entries.map(([k, m, p]) => `${k}=${m}${p ? `;${p[0]}=${p[1]}` : ''}`).join(', ');
         const once = parseDictionary(text);
         const again = parseDictionary(serializeDictionary(once));
-        assert.deepEqual([...again].map(([k, m]) => [k, simple(m)]), [...once].map(([k, m]) => [k, simple(m)]));
+        assert.deepEqual(
+          [...again].map(([k, m]) => [k, simple(m)]),
+          [...once].map(([k, m]) => [k, simple(m)]),
+        );
       }),
       { numRuns: 500 },
     );
