@@ -5,6 +5,6 @@
  * first key adds a transition to V8's root object shape, which holds at most 1,536. Compiling
  * the config's schemas filled it, and from then on every object built key by key with a new
  * first key (undici's parsed headers, header objects, Node's tick objects) got a shape of its
- * own on every request. docs/performance.md gives the figures; ajv-options.test.ts checks it.
+ * own on every request. docs/performance.md gives the figures; test/integration/ajv-shapes.test.ts checks it.
  */
 export const AJV_CODE = { optimize: false } as const;

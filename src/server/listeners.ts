@@ -2,7 +2,7 @@
  * Traffic listeners (HTTP, HTTPS, mTLS) with protections on by default: header size, URL length,
  * headers and request timeouts (slowloris), keep-alive timeout, connection cap. Parse errors get a
  * problem+json reply written on the raw socket, then the connection is closed; requests the parser
- * refused are logged and inspected first (core/malformed.ts), never relaxed.
+ * refused are logged and inspected first (server/malformed.ts), never relaxed.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -50,7 +50,7 @@ function onClientError(err: ClientError, socket: Socket, pipeline: Pipeline, run
 
 /**
  * A request llhttp refused (HPE_* codes): logged, counted and shown to the inspecting stages by
- * core/malformed.ts, which may refuse it otherwise (403 WAF); a plain 400 or 431 if that fails.
+ * server/malformed.ts, which may refuse it otherwise (403 WAF); a plain 400 or 431 if that fails.
  */
 function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, runtime: ListenerRuntime, logger: Logger): string {
   const overflow = err.code === 'HPE_HEADER_OVERFLOW';
