@@ -174,6 +174,7 @@ export async function compileSnapshot(
     }
     const requestStages = stages.filter((s) => s.run !== undefined && s.phase !== 'respond' && s.phase !== 'observe');
     const respondStages = stages.filter((s) => s.onResponse !== undefined || s.onResponseBody !== undefined);
+    const failureStages = stages.filter((s) => s.onUpstreamFailure !== undefined);
     const maxBodyBytes = rc.max_body_bytes ?? config.limits.max_body_bytes;
     const policy = compileBodyPolicy(
       config.limits.body,
@@ -191,6 +192,7 @@ export async function compileSnapshot(
       forwarder: new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding),
       requestStages,
       respondStages,
+      failureStages,
       needsBody: requestStages.some((s) => s.needsBody === true),
       needsResponseBody: respondStages.some((s) => s.needsResponseBody === true),
     };

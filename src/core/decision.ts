@@ -39,6 +39,20 @@ export interface Respond {
   readonly reason?: string;
 }
 
+/**
+ * A respond-phase stage's tap on a streamed upstream body (a cache storing it): it sees every
+ * chunk as it goes to the client, never holds the stream back, and learns how the body ended.
+ */
+export interface BodyTap {
+  readonly kind: 'tap';
+  /** a chunk on its way to the client; false: stop tapping (too large to keep) */
+  chunk(b: Buffer): boolean;
+  /** the body arrived whole */
+  end(): void;
+  /** the exchange failed or the client left first: what was tapped is incomplete */
+  abort(): void;
+}
+
 /** `undefined` means continue; a Deny refuses with a problem reply; a Respond answers. */
 export type Decision = Deny | Respond | undefined;
 

@@ -7,7 +7,7 @@
  * stages, src/intake/, src/body/, src/router/ and src/proxy/ the readers, router and forwarders.
  */
 import type { Buffer } from 'node:buffer';
-import type { Decision, Deny, Respond } from './decision.js';
+import type { BodyTap, Decision, Deny, Respond } from './decision.js';
 import type { Mode, Phase } from './phases.js';
 import type { Context, MonitorEvent } from './context.js';
 import type { Services } from './services.js';
@@ -76,7 +76,17 @@ export interface RouteStage {
    * replace the response with a problem reply, or a Respond to replace it with another response.
    */
   readonly needsResponseBody?: boolean;
-  onResponse?(ctx: RequestContext, res: ResponseMeta): void;
+  /**
+   * May also return a Respond: it is sent instead of the upstream response, whose body is
+   * discarded (a cache answering a 304 to its revalidation with the stored response), or a
+   * BodyTap that receives the streamed body (a cache storing it).
+   */
+  onResponse?(ctx: RequestContext, res: ResponseMeta): Respond | BodyTap | undefined;
+  /**
+   * The upstream could not answer (connection failure, timeout, or a 5xx the gateway replaces):
+   * a stage may answer instead of the gateway's 502/503/504 (a cache serving a stale response).
+   */
+  onUpstreamFailure?(ctx: RequestContext, reason: string): Respond | undefined;
   onResponseBody?(ctx: RequestContext, res: ResponseMeta, body: Buffer): Buffer | Deny | Respond;
 }
 
@@ -216,6 +226,8 @@ export interface CompiledRoute {
   readonly requestStages: readonly RouteStage[];
   /** stages with onResponse / onResponseBody */
   readonly respondStages: readonly RouteStage[];
+  /** stages with onUpstreamFailure */
+  readonly failureStages: readonly RouteStage[];
   /** true when some request stage needs the buffered body */
   readonly needsBody: boolean;
   readonly needsResponseBody: boolean;

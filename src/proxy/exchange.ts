@@ -14,6 +14,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { BodyTap } from '../core/decision.js';
 
 /** What an exchange reports back to the code that started it. */
 export interface ExchangeOwner<S> {
@@ -60,6 +61,13 @@ export class Exchange<S> implements RawDispatchHandler {
   private captured = 0;
   captureStatus = 0;
   captureHeaders: readonly Buffer[] | null = null;
+  /**
+   * Set by the owner with the head when a stage answered instead (a cache's stored response):
+   * the upstream body is read to its end and dropped, the client response is not touched.
+   */
+  discard = false;
+  /** a stage's tap on the body on its way to the client (a cache storing it), set with the head */
+  tap: BodyTap | null = null;
   /** the client response was ended with the last chunk */
   private ended = false;
   private aborted = false;
@@ -89,6 +97,8 @@ export class Exchange<S> implements RawDispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.discard) return true;
+    if (this.tap !== null && !this.tap.chunk(chunk)) this.tap = null;
     if (this.capture !== null) {
       if (this.captured < CAPTURE_MAX) this.capture.push(chunk.subarray(0, CAPTURE_MAX - this.captured));
       this.captured += chunk.length;
@@ -112,13 +122,18 @@ export class Exchange<S> implements RawDispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.done = true;
-    if (!this.ended && this.capture === null) this.res.end();
+    if (this.tap !== null) {
+      this.tap.end();
+      this.tap = null;
+    }
+    if (!this.ended && this.capture === null && !this.discard) this.res.end();
     this.owner.exchangeEnd(this);
   }
 
   onError(err: Error): void {
     if (this.done) return;
     this.done = true;
+    this.untap();
     this.owner.exchangeError(this, err);
   }
 
@@ -126,6 +141,15 @@ export class Exchange<S> implements RawDispatchHandler {
   abort(): void {
     if (this.done || this.aborted) return;
     this.aborted = true;
+    this.untap();
     this.abortFn?.(clientGone());
+  }
+
+  /** The body will not arrive whole: the tap learns it. */
+  private untap(): void {
+    if (this.tap === null) return;
+    const t = this.tap;
+    this.tap = null;
+    t.abort();
   }
 }

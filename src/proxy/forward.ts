@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import type { Dispatcher } from 'undici';
-import { isRespond } from '../core/decision.js';
+import { isRespond, type BodyTap, type Respond } from '../core/decision.js';
 import type { Logger, Metrics } from '../core/services.js';
 import type { ResponseMeta } from '../core/stage.js';
 import type { CompiledRoute, Forwarder, Replies } from '../core/stage.js';
@@ -195,6 +195,10 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     this.headArrived(a);
     const s = this.s;
     if (status >= 500 && s.replace5xx) {
+      if (route.failureStages.length > 0 && this.answerFailure(a, `upstream status ${status}`)) {
+        x.discard = true;
+        return;
+      }
       // the body is kept (its start, for the log) and replaced by a problem reply at its end
       x.capture = [];
       x.captureStatus = status;
@@ -204,7 +208,28 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     if (route.respondStages.length > 0) {
       const out = clientResponseHeaders(rawHeaderObject(raw), s.notReturned);
       const meta: ResponseMeta = { status, headers: out };
-      for (const st of route.respondStages) st.onResponse?.(ctx, meta);
+      ctx.phase = 'respond';
+      for (const st of route.respondStages) {
+        if (st.onResponse === undefined) continue;
+        let v: Respond | BodyTap | undefined;
+        try {
+          v = st.onResponse(ctx, meta);
+        } catch (e) {
+          x.discard = true;
+          replies.internalError(ctx, e, st.id);
+          return;
+        }
+        if (v === undefined) continue;
+        if (v.kind === 'tap') {
+          x.tap = x.tap === null ? v : teeTaps(x.tap, v);
+          continue;
+        }
+        x.discard = true;
+        x.tap?.abort();
+        x.tap = null;
+        replies.respond(ctx, v, st.id);
+        return;
+      }
       replies.decorate(ctx, out);
       x.res.writeHead(meta.status, out);
       return;
@@ -300,8 +325,28 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       this.attempt(ctx, route, replies, next, a.attempt + 1);
       return;
     }
+    if (route.failureStages.length > 0 && this.answerFailure(a, code)) return;
     const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
     replies.reply(ctx, { code: timeout ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code }, 'proxy');
+  }
+
+  /** A stage answers in place of the upstream that failed (a cache's stale response); false: none did. */
+  private answerFailure(a: Attempt, reason: string): boolean {
+    const { ctx, route, replies } = a;
+    for (const st of route.failureStages) {
+      let r: Respond | undefined;
+      try {
+        r = st.onUpstreamFailure?.(ctx, reason);
+      } catch (e) {
+        replies.internalError(ctx, e, st.id);
+        return true;
+      }
+      if (r !== undefined) {
+        replies.respond(ctx, r, st.id);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The response of a route whose respond stages read the body: buffered (bounded), then their hooks. */
@@ -331,15 +376,25 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     release(a);
     group.report(target, up.statusCode < 500, Date.now());
     let body: Buffer = Buffer.concat(chunks, size);
+    if (up.statusCode >= 500 && this.s.replace5xx && route.failureStages.length > 0 && this.answerFailure(a, `upstream status ${up.statusCode}`)) return;
     if (up.statusCode >= 500 && this.s.replace5xx) return this.replaceUpstreamError(a, up.statusCode, up.headers as Record<string, string | string[]>, body);
     const meta: ResponseMeta = {
       status: up.statusCode,
       headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, this.s.notReturned),
     };
     ctx.phase = 'respond';
+    // taps see the body the client gets, once every stage accepted it
+    let tap: BodyTap | null = null;
     for (const st of route.respondStages) {
       try {
-        st.onResponse?.(ctx, meta);
+        const v = st.onResponse?.(ctx, meta);
+        if (v !== undefined) {
+          if (v.kind === 'respond') {
+            tap?.abort();
+            return void replies.respond(ctx, v, st.id);
+          }
+          tap = tap === null ? v : teeTaps(tap, v);
+        }
         if (st.onResponseBody) {
           const r = st.onResponseBody(ctx, meta, body);
           if (!Buffer.isBuffer(r)) {
@@ -347,14 +402,20 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
               ctx.recordMonitor(st.id, isRespond(r) ? { code: 'respond', reason: `would respond ${r.status}` } : r);
               continue;
             }
+            tap?.abort();
             if (isRespond(r)) return void replies.respond(ctx, r, st.id);
             return void replies.reply(ctx, r, st.id);
           }
           body = r;
         }
       } catch (e) {
+        tap?.abort();
         return replies.internalError(ctx, e, st.id);
       }
+    }
+    if (tap !== null) {
+      if (tap.chunk(body)) tap.end();
+      else tap.abort();
     }
     delete meta.headers['transfer-encoding'];
     meta.headers['content-length'] = String(body.length);
@@ -362,4 +423,26 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     ctx.res.writeHead(meta.status, meta.headers);
     ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
   }
+}
+
+/** Two taps on one body (two stages tapping the same response). */
+function teeTaps(a: BodyTap, b: BodyTap): BodyTap {
+  let first: BodyTap | null = a;
+  let second: BodyTap | null = b;
+  return {
+    kind: 'tap',
+    chunk(c) {
+      if (first !== null && !first.chunk(c)) first = null;
+      if (second !== null && !second.chunk(c)) second = null;
+      return first !== null || second !== null;
+    },
+    end() {
+      first?.end();
+      second?.end();
+    },
+    abort() {
+      first?.abort();
+      second?.abort();
+    },
+  };
 }

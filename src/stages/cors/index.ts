@@ -44,9 +44,10 @@ class CorsStage implements RouteStage {
     return undefined;
   }
 
-  onResponse(_ctx: RequestContext, res: ResponseMeta): void {
+  onResponse(_ctx: RequestContext, res: ResponseMeta): undefined {
     // a response that depends on Origin says so, or a cache serves one origin's answer to another
     if (this.mode === 'enforce') res.headers['vary'] = varyWithOrigin(res.headers['vary']);
+    return undefined;
   }
 }
 
