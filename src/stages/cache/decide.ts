@@ -43,8 +43,8 @@ export interface ResponseFacts {
 const HEURISTIC_STATUSES: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 /** Statuses whose semantics this cache implements, for `must-understand` (RFC 9111 §5.2.2.3): those RFC 9110 defines, minus 206. */
 const UNDERSTOOD_STATUSES: ReadonlySet<number> = new Set([
-  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416,
-  417, 421, 422, 426, 500, 501, 502, 503, 504, 505,
+  200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421,
+  422, 426, 500, 501, 502, 503, 504, 505,
 ]);
 /** Safe methods plus OPTIONS and TRACE: everything else invalidates (RFC 9111 §4.4). Case-sensitive, as methods are. */
 const NON_INVALIDATING: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -380,7 +380,8 @@ export function lookup(entry: StoredResponse, req: RequestDirectives, now: numbe
   if (staleForbidden(cc)) return upstream('stale');
   const staleness = age - lifetime;
   if (req.maxStale !== undefined && staleness <= req.maxStale * 1000) return { kind: 'stale', ageS, ttlS };
-  if (staleness <= windowMs(cc, 'stale-while-revalidate')) return { kind: 'stale-while-revalidate', ageS, ttlS };
+  const swr = windowMs(cc, 'stale-while-revalidate');
+  if (swr > 0 && staleness <= swr) return { kind: 'stale-while-revalidate', ageS, ttlS };
   return upstream('stale');
 }
 
@@ -499,13 +500,19 @@ const ERROR_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
  * when its staleness is within the longest of the response's stale-if-error, the request's
  * stale-if-error, the request's max-stale and `settings.staleIfErrorMs`.
  */
-export function staleIfErrorAllowed(entry: StoredResponse, req: RequestDirectives, cause: number | 'connection', now: number, settings: CacheSettings): boolean {
+export function staleIfErrorAllowed(
+  entry: StoredResponse,
+  req: RequestDirectives,
+  cause: number | 'connection',
+  now: number,
+  settings: CacheSettings,
+): boolean {
   if (cause !== 'connection' && !ERROR_STATUSES.has(cause)) return false;
   const cc = responseDirectives(entry.headers);
   if (cc.unparseable || staleForbidden(cc)) return false;
   const staleness = currentAgeMs(entry, now) - freshness(entry, settings, cc).lifetimeMs;
   const window = Math.max(windowMs(cc, 'stale-if-error'), (req.staleIfError ?? 0) * 1000, (req.maxStale ?? 0) * 1000, settings.staleIfErrorMs);
-  return staleness <= window;
+  return staleness < 0 || (window > 0 && staleness <= window);
 }
 
 /* ---------------------------------------------------------------- invalidation */
