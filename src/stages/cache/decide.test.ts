@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ageHeader,
+  answersNotModified,
+  notModifiedHeaders,
   ageValue,
   type CacheSettings,
   cacheStatus,
@@ -545,6 +547,49 @@ test('storedHeaders drops hop-by-hop fields, those Connection names and Set-Cook
     { 'cache-control': 'max-age=1', c: '3', 'content-length': '10', 'content-encoding': 'gzip', 'x-multi': ['1', '2'], age: '5' },
   );
   assert.deepEqual(storedHeaders({ connection: `${'x'.repeat(9000)}`, c: '1' }), { c: '1' });
+});
+
+test('a stored entry that a 304 turned no-store or private is no longer served; must-understand keeps it', () => {
+  const old = entry({ 'cache-control': 'max-age=2', etag: '"e"' });
+  const cases: [Headers, string][] = [
+    [{ 'cache-control': 'max-age=60, no-store', etag: '"e"' }, 'miss:stale'],
+    [{ 'cache-control': 'max-age=60, private', etag: '"e"' }, 'miss:stale'],
+    [{ 'cache-control': 'max-age=60, no-store, must-understand', etag: '"e"' }, 'fresh'],
+    [{ 'cache-control': 'max-age=60', etag: '"e"' }, 'fresh'],
+  ];
+  for (const [h, want] of cases) assert.equal(kind(lookup(freshen(old, h, T0 + 3 * S, T0 + 3 * S), rq(), T0 + 4 * S, settings)), want, JSON.stringify(h));
+});
+
+test("a client's conditional request is answered 304 from a stored 200 (table)", () => {
+  const lm = at(-3000);
+  const both = entry({ etag: 'W/"v1"', 'last-modified': lm, date: at(0) });
+  const cases: [StoredResponse, Headers, boolean][] = [
+    [both, {}, false],
+    [both, { 'if-none-match': '"v1"' }, true],
+    [both, { 'if-none-match': 'W/"v1"' }, true],
+    [both, { 'if-none-match': '"v0", "v1"' }, true],
+    [both, { 'if-none-match': ['"v0"', 'W/"v1"'] }, true],
+    [both, { 'if-none-match': '"v2"' }, false],
+    [both, { 'if-none-match': '*' }, true],
+    [both, { 'if-none-match': 'v1' }, false],
+    [both, { 'if-none-match': '"v2"', 'if-modified-since': at(0) }, false],
+    [both, { 'if-modified-since': lm }, true],
+    [both, { 'if-modified-since': at(-2000) }, true],
+    [both, { 'if-modified-since': at(-4000) }, false],
+    [both, { 'if-modified-since': 'Sunday, 06-Nov-94 08:49:37 GMT' }, false],
+    [both, { 'if-modified-since': 'garbage' }, false],
+    [entry({ date: at(0) }), { 'if-modified-since': at(-3000) }, false],
+    [entry({ date: at(0) }), { 'if-modified-since': at(0) }, true],
+    [entry({}), { 'if-modified-since': at(0) }, true],
+    [entry({ etag: '"v1"' }, { status: 404 }), { 'if-none-match': '"v1"' }, false],
+    [both, { 'if-none-match': `${'"x", '.repeat(2000)}"v1"` }, false],
+  ];
+  for (const [e, h, want] of cases) assert.equal(answersNotModified(e, h), want, JSON.stringify(h).slice(0, 80));
+  assert.deepEqual(notModifiedHeaders(entry({ etag: '"a"', 'content-type': 'text/plain', 'cache-control': 'max-age=5', vary: ['a', 'b'] })), {
+    'cache-control': 'max-age=5',
+    etag: '"a"',
+    vary: ['a', 'b'],
+  });
 });
 
 /* ---------------------------------------------------------------- errors */

@@ -255,6 +255,18 @@ const windowMs = (cc: Directives, name: string): number => {
   return typeof v === 'number' ? v * 1000 : 0;
 };
 
+/**
+ * no-store (ignored when must-understand is present and the status understood, §5.2.2.3),
+ * must-understand on a status not understood, private (qualified or not): null when none applies.
+ */
+function storageForbidden(cc: Directives, status: number): 'no-store' | 'must-understand' | 'private' | null {
+  if (hasDirective(cc, 'must-understand')) {
+    if (!UNDERSTOOD_STATUSES.has(status)) return 'must-understand';
+  } else if (hasDirective(cc, 'no-store')) return 'no-store';
+  if (hasDirective(cc, 'private')) return 'private';
+  return null;
+}
+
 /** Whether a response may be stored by a shared cache (RFC 9111 §3), and for how long. */
 export function storable(input: StoreInput, settings: CacheSettings): StoreVerdict {
   // HEAD responses update stored GET responses (freshenFromHead) but never create entries
@@ -264,11 +276,8 @@ export function storable(input: StoreInput, settings: CacheSettings): StoreVerdi
   if (s === 206) return { store: false, reason: 'partial' };
   const cc = responseDirectives(input.resHeaders);
   if (cc.unparseable) return { store: false, reason: 'cache-control-unparseable' };
-  if (hasDirective(cc, 'must-understand')) {
-    if (!UNDERSTOOD_STATUSES.has(s)) return { store: false, reason: 'must-understand' };
-    // an understood status: no-store is ignored (§5.2.2.3)
-  } else if (hasDirective(cc, 'no-store')) return { store: false, reason: 'no-store' };
-  if (hasDirective(cc, 'private')) return { store: false, reason: 'private' };
+  const forbidden = storageForbidden(cc, s);
+  if (forbidden !== null) return { store: false, reason: forbidden };
   const reqCc = parseCacheControl(fieldLines(input.reqHeaders, 'cache-control'));
   if (hasDirective(reqCc, 'no-store')) return { store: false, reason: 'request-no-store' };
   const vary = varyNames(input.resHeaders);
@@ -286,8 +295,7 @@ export function storable(input: StoreInput, settings: CacheSettings): StoreVerdi
   const initialAgeMs = currentAgeMs({ ...facts, requestTime: input.requestTime }, input.responseTime);
   const remaining = Math.max(0, f.lifetimeMs - initialAgeMs);
   const validator = hasValidator(input.resHeaders);
-  const forbidden = staleForbidden(cc);
-  const staleWindow = forbidden ? 0 : Math.max(windowMs(cc, 'stale-while-revalidate'), windowMs(cc, 'stale-if-error'), settings.staleIfErrorMs);
+  const staleWindow = staleForbidden(cc) ? 0 : Math.max(windowMs(cc, 'stale-while-revalidate'), windowMs(cc, 'stale-if-error'), settings.staleIfErrorMs);
   if ((remaining === 0 || hasDirective(cc, 'no-cache')) && !validator && staleWindow === 0)
     return { store: false, reason: f.source === 'none' ? 'no-freshness' : 'stale-without-validator' };
   const keepMs = remaining + Math.max(staleWindow, validator ? settings.keepStaleMs : 0);
@@ -363,7 +371,8 @@ export function lookup(entry: StoredResponse, req: RequestDirectives, now: numbe
   const cc = responseDirectives(entry.headers);
   const validator = hasValidator(entry.headers);
   const upstream = (fwd: 'request' | 'stale'): LookupResult => (validator ? { kind: 'revalidate', fwd } : { kind: 'miss', fwd });
-  if (cc.unparseable) return upstream('stale');
+  // a 304 or HEAD may have brought no-store or private into the stored headers: the entry is no longer usable
+  if (cc.unparseable || storageForbidden(cc, entry.status) !== null) return { kind: 'miss', fwd: 'stale' };
   if (hasDirective(cc, 'no-cache')) return upstream('stale');
   if (req.noCache) return upstream('request');
   const age = currentAgeMs(entry, now);
@@ -396,6 +405,7 @@ export function onlyIfCachedFails(req: RequestDirectives, result: LookupResult |
 /* ---------------------------------------------------------------- validation */
 
 const ETAG = /^(W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
+const opaqueTag = (v: string): string => v.trim().replace(/^W\//, '');
 
 /** The validators of a conditional request for a stored response (RFC 9111 §4.3.1). */
 export function conditionalHeaders(entry: Pick<StoredResponse, 'headers' | 'responseTime'>): { 'if-none-match'?: string; 'if-modified-since'?: string } {
@@ -413,7 +423,7 @@ export function conditionalHeaders(entry: Pick<StoredResponse, 'headers' | 'resp
  * neither selects the stored response only when that has none either.
  */
 export function validatorsMatch(entry: Pick<StoredResponse, 'headers'>, resHeaders: Headers): boolean {
-  const opaque = (v: string | undefined): string | undefined => (v === undefined ? undefined : v.trim().replace(/^W\//, ''));
+  const opaque = (v: string | undefined): string | undefined => (v === undefined ? undefined : opaqueTag(v));
   const newEtag = opaque(fieldValue(resHeaders, 'etag'));
   const oldEtag = opaque(fieldValue(entry.headers, 'etag'));
   if (newEtag !== undefined) return oldEtag === newEtag;
@@ -421,6 +431,43 @@ export function validatorsMatch(entry: Pick<StoredResponse, 'headers'>, resHeade
   const oldLm = fieldValue(entry.headers, 'last-modified');
   if (newLm !== undefined) return oldLm !== undefined && oldLm.trim() === newLm.trim();
   return oldEtag === undefined && oldLm === undefined;
+}
+
+const ETAG_IN_LIST = /(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g;
+
+/**
+ * Whether a client's conditional GET/HEAD is answered 304 from a stored 200 (RFC 9111 §4.3.2,
+ * RFC 9110 §13.1.1-2): If-None-Match by weak comparison (`*` matches), else If-Modified-Since
+ * against Last-Modified, or Date, or the response time. An invalid If-Modified-Since is ignored.
+ */
+export function answersNotModified(entry: Pick<StoredResponse, 'status' | 'headers' | 'responseTime'>, reqHeaders: Headers): boolean {
+  if (entry.status !== 200) return false;
+  const inm = fieldValue(reqHeaders, 'if-none-match');
+  if (inm !== undefined) {
+    if (inm.length > MAX_FIELD_CHARS) return false;
+    if (inm.trim() === '*') return true;
+    const stored = fieldLines(entry.headers, 'etag');
+    if (stored.length !== 1 || !ETAG.test(stored[0]!.trim())) return false;
+    const tag = opaqueTag(stored[0]!);
+    return (inm.match(ETAG_IN_LIST) ?? []).slice(0, MAX_MEMBERS).some((t) => opaqueTag(t) === tag);
+  }
+  const ims = fieldLines(reqHeaders, 'if-modified-since');
+  if (ims.length !== 1) return false;
+  const since = parseHttpDate(ims[0], entry.responseTime);
+  if (since === null) return false;
+  const lm = fieldLines(entry.headers, 'last-modified');
+  const modified = (lm.length === 1 ? parseHttpDate(lm[0], entry.responseTime) : null) ?? dateValue(entry);
+  return modified <= since;
+}
+
+/** The stored fields a 304 answer to a client carries (RFC 9110 §15.4.5). */
+export function notModifiedHeaders(entry: Pick<StoredResponse, 'headers'>): Record<string, string | readonly string[]> {
+  const out: [string, string | readonly string[]][] = [];
+  for (const name of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'last-modified', 'vary']) {
+    const lines = fieldLines(entry.headers, name);
+    if (lines.length > 0) out.push([name, lines.length === 1 ? lines[0]! : [...lines]]);
+  }
+  return Object.fromEntries(out);
 }
 
 /** Hop-by-hop and never-stored fields (RFC 9110 §7.6.1, RFC 9111 §3.1) besides those Connection names. */
