@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DELTA_MAX, deltaSeconds, parseCacheControl, parseDelta } from './cache-control.js';
 
 const entries = (v: string | readonly string[] | undefined): [string, string | null][] => [...parseCacheControl(v).values];
@@ -144,4 +145,35 @@ test('delta-seconds: digits only, leading zeros fine, capped at 2^31, everything
   assert.equal(deltaSeconds(parseCacheControl('no-store'), 'max-age'), undefined);
   assert.equal(deltaSeconds(parseCacheControl('max-age'), 'max-age'), 'invalid');
   assert.equal(deltaSeconds(parseCacheControl('max-age="60"'), 'max-age'), 60);
+});
+
+test('property: any input parses without throwing, within the bounds, names lowercase tokens', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(fc.string({ maxLength: 50 }), { maxLength: 5 })), (input) => {
+      const d = parseCacheControl(input);
+      assert.ok(d.values.size <= 64);
+      for (const name of d.values.keys()) assert.match(name, /^[!#$%&'*+\-.^_`|~0-9a-z]+$/);
+      for (const name of d.values.keys()) {
+        const v = deltaSeconds(d, name);
+        assert.ok(v === 'invalid' || (Number.isInteger(v) && v! >= 0 && v! <= DELTA_MAX));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('property: a serialised directive list parses back to the same names and values', () => {
+  const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+  const value = fc.oneof(
+    fc.constant(null),
+    fc.stringMatching(/^[a-z0-9]{1,8}$/),
+    fc.string({ maxLength: 12 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
+  );
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.tuple(token, value), { selector: ([n]) => n, maxLength: 10 }), (pairs) => {
+      const text = pairs.map(([n, v]) => (v === null ? n : `${n}="${v.replace(/["\\]/g, (c) => `\\${c}`)}"`)).join(' ,  ');
+      assert.deepEqual([...parseCacheControl(text).values], pairs);
+    }),
+    { numRuns: 300 },
+  );
 });

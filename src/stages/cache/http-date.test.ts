@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { formatHttpDate, parseHttpDate } from './http-date.js';
 
 const NOW = Date.UTC(2026, 11, 7, 17, 0, 0);
@@ -67,4 +68,20 @@ test('anything else is not a date (table)', () => {
 test('formatHttpDate writes an IMF-fixdate that parses back', () => {
   assert.equal(formatHttpDate(Date.UTC(1994, 10, 6, 8, 49, 37)), 'Sun, 06 Nov 1994 08:49:37 GMT');
   assert.equal(parseHttpDate(formatHttpDate(NOW), NOW), NOW);
+});
+
+test('property: every IMF-fixdate written parses back; random strings never throw', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 253402300799 }), (s) => {
+      assert.equal(parseHttpDate(formatHttpDate(s * 1000), NOW), s * 1000);
+    }),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 80 }), (s) => {
+      const t = parseHttpDate(s, NOW);
+      assert.ok(t === null || Number.isFinite(t));
+    }),
+    { numRuns: 500 },
+  );
 });
