@@ -505,6 +505,21 @@ test('freshen: the 304 replaces stored fields except Content-Length and hop-by-h
   assert.equal(kind(lookup(got, rq(), T0 + 200 * S, settings)), 'fresh');
 });
 
+test('freshen restarts the age from the 304: its Age replaces the stored one, none drops it; no Date means the response time', () => {
+  const old = entry({ 'cache-control': 'max-age=60', age: '50', date: at(-50) }, { requestTime: T0, responseTime: T0 });
+  const t = T0 + 100 * S;
+  const cases: [string, Headers, Headers][] = [
+    ['no Age, no Date', { 'cache-control': 'max-age=60' }, { 'cache-control': 'max-age=60', date: formatHttpDate(t) }],
+    ['an Age', { age: '5', date: formatHttpDate(t) }, { 'cache-control': 'max-age=60', age: '5', date: formatHttpDate(t) }],
+  ];
+  for (const [name, h, want] of cases) {
+    const got = freshen(old, h, t, t);
+    assert.deepEqual(got.headers, want, name);
+  }
+  assert.equal(currentAgeMs(freshen(old, {}, t, t), t + S), S, 'age restarts at the validation');
+  assert.equal(kind(lookup(freshen(old, {}, t, t), rq(), t + S, settings)), 'fresh');
+});
+
 test('a HEAD response freshens a stored GET response, or shows it outdated (table)', () => {
   const stored = entry({ 'cache-control': 'max-age=2', etag: '"e"', 'last-modified': at(-10), 'content-length': '5' });
   const cases: [Headers, boolean][] = [

@@ -11,7 +11,7 @@
 
 import { DELTA_MAX, deltaSeconds, type Directives, hasDirective, parseCacheControl, parseDelta } from './cache-control.js';
 import { fieldLines, fieldValue, listMembers, MAX_FIELD_CHARS, MAX_MEMBERS, normaliseValue } from './fields.js';
-import { parseHttpDate } from './http-date.js';
+import { formatHttpDate, parseHttpDate } from './http-date.js';
 import type { Headers, StoredResponse } from './types.js';
 
 export interface CacheSettings {
@@ -509,11 +509,15 @@ export function storedHeaders(resHeaders: Headers): Record<string, string | read
 /**
  * A stored response freshened by a 304 (RFC 9111 §4.3.4): each stored field the 304 carries is
  * replaced by the 304's (hop-by-hop fields, Set-Cookie and Content-Length excepted), the others
- * kept, the body kept, the request and response times those of the validation exchange.
+ * kept, the body kept, the request and response times those of the validation exchange. The
+ * stored Age and Date described the old exchange: without an Age in the 304 the stored one is
+ * dropped, without a Date the response time becomes the Date, so the age restarts from the 304.
  */
 export function freshen(entry: StoredResponse, res304Headers: Headers, requestTime: number, responseTime: number): StoredResponse {
-  const update = storedHeaders(res304Headers);
-  const merged: [string, string | readonly string[]][] = Object.entries(entry.headers).filter(([k]) => !(Object.hasOwn(update, k) && !NOT_UPDATED.has(k)));
+  const update: Record<string, string | readonly string[]> = storedHeaders(res304Headers);
+  if (!Object.hasOwn(update, 'date')) update['date'] = formatHttpDate(responseTime);
+  const replaced = (k: string): boolean => k === 'age' || (Object.hasOwn(update, k) && !NOT_UPDATED.has(k));
+  const merged: [string, string | readonly string[]][] = Object.entries(entry.headers).filter(([k]) => !replaced(k));
   for (const [k, v] of Object.entries(update)) if (!NOT_UPDATED.has(k)) merged.push([k, v]);
   return { ...entry, headers: Object.fromEntries(merged), requestTime, responseTime };
 }
