@@ -295,6 +295,7 @@ test('Vary: request values recorded lowercase-named and normalised; null without
     [{ vary: ['Foo', 'Bar'] }, { foo: ['1', '2'] }, { foo: '1, 2', bar: null }],
     [{ vary: 'Accept-Encoding' }, { 'Accept-Encoding': 'gzip' }, { 'accept-encoding': 'gzip' }],
     [{ vary: 'constructor, __proto__' }, {}, { constructor: null, ['__proto__']: null }],
+    [{ vary: 'Foo Bar' }, { foo: '1' }, '*'],
   ];
   for (const [res, rq, want] of cases) {
     const got = varyOf(res, rq);

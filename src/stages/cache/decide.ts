@@ -304,7 +304,9 @@ export function storable(input: StoreInput, settings: CacheSettings): StoreVerdi
 
 /* ---------------------------------------------------------------- variants */
 
-/** The lowercase names a Vary field lists, '*' when any member is '*', 'unparseable' when over the bounds; none: []. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The lowercase names a Vary field lists, '*' when any member is '*', 'unparseable' when over the bounds or not field names; none: []. */
 function varyNames(h: Headers): readonly string[] | '*' | 'unparseable' {
   const v = fieldValue(h, 'vary');
   if (v === undefined) return [];
@@ -312,6 +314,8 @@ function varyNames(h: Headers): readonly string[] | '*' | 'unparseable' {
   const names = listMembers(v);
   if (names.length > MAX_MEMBERS) return 'unparseable';
   if (names.includes('*')) return '*';
+  // a member that is not a field name could never be matched reliably: as good as unparseable
+  if (!names.every((n) => FIELD_NAME.test(n))) return 'unparseable';
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
@@ -322,7 +326,7 @@ function requestValue(reqHeaders: Headers, name: string): string | null {
 
 /**
  * The `vary` record of a response about to be stored: null without Vary (or an empty one), '*'
- * for `Vary: *` or a Vary over the bounds (never stored), else lowercase name → the request's
+ * for `Vary: *`, a Vary over the bounds or one listing a non-name (never stored), else lowercase name → the request's
  * normalised value (null when the request lacks it).
  */
 export function varyOf(resHeaders: Headers, reqHeaders: Headers): null | '*' | Record<string, string | null> {
