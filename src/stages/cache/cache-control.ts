@@ -41,8 +41,9 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
   if (value === undefined) return EMPTY;
   const lines = typeof value === 'string' ? [value] : value;
   if (lines.length === 0) return EMPTY;
+  let total = 0;
+  for (const l of lines) if ((total += l.length + 2) > MAX_FIELD_CHARS + 2) return { ...EMPTY, present: true, unparseable: true };
   const s = lines.join(', ');
-  if (s.length > MAX_FIELD_CHARS) return { ...EMPTY, present: true, unparseable: true };
   const values = new Map<string, string | null>();
   const repeated = new Set<string>();
   const malformed = new Set<string>();
