@@ -121,6 +121,8 @@ test('an entry above maxEntryBytes is not stored, and the variant it would repla
   assert.deepEqual(await s.get(k), []);
   await s.put(k, entry('a.test/big', { body: Buffer.alloc(3000) }), 10_000);
   assert.equal((await s.get(k)).length, 1);
+  await s.put(k, entry('a.test/big'), Number.POSITIVE_INFINITY);
+  assert.deepEqual(await s.get(k), [], 'nor is an entry without a finite ttl');
 });
 
 test('delete removes every variant and returns how many', async () => {

@@ -118,13 +118,15 @@ test('expired entries at the cold end are swept by later puts without being read
   assert.equal(s.stats().entries, 1);
 });
 
-test('a zero or negative ttl stores nothing and removes the variant it would replace', () => {
+test('a ttl that is not a positive finite number stores nothing and removes the variant it would replace', () => {
   const s = new MemoryCacheStore({ now: () => T0 });
   const k = key('a.test/x');
   s.put(k, entry('a.test/x'), 1000);
   s.put(k, entry('a.test/x'), 0);
   assert.deepEqual(s.get(k), []);
   s.put(k, entry('a.test/x'), Number.NaN);
+  s.put(k, entry('a.test/x'), Number.POSITIVE_INFINITY);
+  s.put(k, entry('a.test/x'), -1);
   assert.deepEqual(s.stats(), { bytes: 0, entries: 0 });
 });
 

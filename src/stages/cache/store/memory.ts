@@ -93,7 +93,7 @@ export class MemoryCacheStore implements CacheStore {
     let s = this.map.get(primary);
     const vary = entry.vary;
     const sameVariant = (e: StoredResponse): boolean => sameVary(e.vary, vary);
-    if (!(ttlMs > 0) || size > this.maxEntryBytes) {
+    if (!(ttlMs > 0 && ttlMs < Number.POSITIVE_INFINITY) || size > this.maxEntryBytes) {
       // not stored; the variant it would have replaced is outdated by it, so it goes too
       if (s !== undefined) this.prune(s, now, sameVariant);
       return;

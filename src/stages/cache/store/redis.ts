@@ -106,8 +106,9 @@ export class RedisCacheStore implements CacheStore {
     checkPrimary(primary, entry.url);
     const key = this.entryPrefix + primary;
     const vid = varyId(entry.vary);
-    const now = this.now();
-    if (!(ttlMs > 0) || entryBytes(primary, entry) > this.maxEntryBytes) {
+    // whole ms: the index stores integers
+    const now = Math.floor(this.now());
+    if (!(ttlMs > 0 && ttlMs < Number.POSITIVE_INFINITY) || entryBytes(primary, entry) > this.maxEntryBytes) {
       // not stored; the variant it would have replaced is outdated by it, so it goes too
       await runScript(this.client, REMOVE_VARIANT_SCRIPT, key, [vid, now]);
       return;
