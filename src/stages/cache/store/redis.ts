@@ -123,10 +123,10 @@ export class RedisCacheStore implements CacheStore {
       t: [...entry.tags],
       u: entry.url,
     };
-    const writes: Promise<unknown>[] = [runScript(this.client, PUT_SCRIPT, key, [vid, now, now + ttl, this.maxVariants, JSON.stringify(meta), entry.body])];
-    // one command per key (cluster slots); sent together, they cost one round trip
-    for (const t of new Set(entry.tags)) writes.push(runScript(this.client, TAG_ADD_SCRIPT, this.tagPrefix + t, [primary, ttl]));
-    await Promise.all(writes);
+    // the tag index first: an entry is never stored without its tags (a purge by tag would miss it)
+    const tags = [...new Set(entry.tags)];
+    if (tags.length > 0) await Promise.all(tags.map((t) => runScript(this.client, TAG_ADD_SCRIPT, this.tagPrefix + t, [primary, ttl])));
+    await runScript(this.client, PUT_SCRIPT, key, [vid, now, now + ttl, this.maxVariants, JSON.stringify(meta), entry.body]);
   }
 
   async delete(primary: string): Promise<number> {
