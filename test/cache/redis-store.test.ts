@@ -315,3 +315,16 @@ test('scripts are reloaded by EVAL when the server lost its script cache', async
   );
   assert.equal(await s.delete(key('f.test/1')), 1);
 });
+
+test('a variant whose stored metadata is not this store’s format is skipped, not thrown', async () => {
+  const s = await store();
+  const admin = client();
+  await admin.connect();
+  const k = key('m.test/1');
+  await s.put(k, entry('m.test/1', { vary: { a: '1' } }), 10_000);
+  await s.put(k, entry('m.test/1', { vary: { a: '2' } }), 10_000);
+  const fields = await admin.hkeys(`${PREFIX}cache:${k}`);
+  const meta = fields.filter((f) => f.startsWith('m:'));
+  await admin.hset(`${PREFIX}cache:${k}`, meta[0]!, '{not json');
+  assert.equal((await s.get(k)).length, 1);
+});

@@ -280,3 +280,16 @@ test('options are checked: a non-positive or fractional bound is refused', () =>
   assert.throws(() => new MemoryCacheStore({ maxVariants: 1.5 }), RangeError);
   assert.equal(new MemoryCacheStore({ maxBytes: 1000 }).maxEntryBytes, 1000, 'the per-entry cap is at most the total');
 });
+
+test('when one key’s variants alone exceed maxBytes, its oldest variants go and the one just written stays', () => {
+  const one = entryBytes(key('a.test/x'), entry('a.test/x', { vary: { a: '1' } }));
+  const s = new MemoryCacheStore({ now: () => T0, maxBytes: Math.floor(one * 2.5) });
+  s.put(key('a.test/y'), entry('a.test/y', { vary: { a: '9' } }), 1000);
+  for (const v of ['1', '2', '3']) s.put(key('a.test/x'), entry('a.test/x', { vary: { a: v } }), 1000);
+  assert.deepEqual(s.get(key('a.test/y')), []);
+  assert.deepEqual(
+    s.get(key('a.test/x')).map((e) => e.vary!['a']),
+    ['2', '3'],
+  );
+  assert.ok(s.stats().bytes <= s.maxBytes);
+});
