@@ -82,6 +82,7 @@ export const ERRORS = {
   PC_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   PC_ERR_UPSTREAM_NO_HEALTHY: { status: 503, title: 'No healthy upstream target' },
   PC_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
+  PC_ERR_NOT_CACHED: { status: 504, title: 'Not in the cache (the request asked for only-if-cached)' },
   PC_ERR_UPSTREAM_PROTOCOL: { status: 502, title: 'Upstream sent an invalid response' },
   PC_ERR_UPSTREAM_ERROR: { status: 502, title: 'Upstream failed to handle the request' },
   PC_ERR_RESPONSE_INVALID: { status: 502, title: 'Upstream response does not match the API schema' },

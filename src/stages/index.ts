@@ -10,5 +10,15 @@ import { wafStage } from './waf/index.js';
 import { authStage } from './auth/index.js';
 import { authorizeStage } from './authorize/index.js';
 import { corsStage } from './cors/index.js';
+import { cacheStage } from './cache/index.js';
 
-export const STAGES: readonly StageModule[] = [validateStage, ...RATE_LIMIT_MODULES, ...ABUSE_MODULES, wafStage, authStage, authorizeStage, corsStage];
+export const STAGES: readonly StageModule[] = [
+  validateStage,
+  ...RATE_LIMIT_MODULES,
+  ...ABUSE_MODULES,
+  wafStage,
+  authStage,
+  authorizeStage,
+  corsStage,
+  cacheStage,
+];
