@@ -7,6 +7,8 @@ import { instructionsScenario } from './instructions.mjs';
 
 const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
 const POST = { name: 'post', script: 'post.lua', path: '/api/items' };
+const CATALOG = { name: 'get-1k', script: 'get.lua', path: '/api/catalog/7' };
+const CATALOG_MISS = { name: 'get-1k-miss', script: 'get-unique.lua', path: '/api/catalog' };
 
 /** Starts `node bin/portcullis.js start -c <config>` on CPU 0 with placeholders filled. */
 export function gateway(configFile, vars = {}, root) {
@@ -256,5 +258,37 @@ export const SCENARIOS = {
       }
       return vsModsec + ['WAF engine alone (`taskset -c 0 node dist/bench/waf-engine.js`):', '', '```', out.trim(), '```'].join('\n');
     },
+  },
+  cache: {
+    title: 'Response cache (issue 20): a cache hit vs the Node limit proxy',
+    description:
+      'GET of a ~1 KB JSON (`Cache-Control: public, max-age=600`) through the minimal node:http + undici proxy, which asks the upstream every time, and through Portcullis with the route cached (memory store, access log on, every other stage at its defaults off as in core.yaml): after the first request every request is a hit, answered without an upstream round trip.',
+    baseline: 'node-limit',
+    targets: [
+      { name: 'node-limit', start: nodeLimit },
+      { name: 'cache-hit', start: gateway('cache.yaml', { CACHE: 'on' }) },
+    ],
+    workloads: [CATALOG],
+    checks: [{ workload: 'get-1k', target: 'cache-hit', minRatio: 1.5 }],
+    verify: async ({ targets }) => {
+      const t = targets.find((x) => x.name === 'cache-hit');
+      const url = `http://127.0.0.1:${t.port}/api/catalog/verify`;
+      await (await fetch(url)).text();
+      const r = await fetch(url);
+      await r.text();
+      if (!/^Portcullis; hit/.test(r.headers.get('cache-status') ?? '')) throw new Error(`cache-hit target: Cache-Status ${r.headers.get('cache-status')}`);
+    },
+  },
+  'cache-miss': {
+    title: 'Response cache (issue 20): every request a miss vs the same route uncached',
+    description:
+      'GET of a ~1 KB JSON at a new URL every request (bench/wrk/get-unique.lua): the cached route looks the URL up, goes upstream, taps the body and stores it (the memory store fills to its 64 MiB and then evicts the least recently used), against the same route without a cache.',
+    baseline: 'uncached',
+    targets: [
+      { name: 'uncached', start: gateway('cache.yaml', { CACHE: 'off' }) },
+      { name: 'cache-miss', start: gateway('cache.yaml', { CACHE: 'on' }) },
+    ],
+    workloads: [CATALOG_MISS],
+    checks: [{ workload: 'get-1k-miss', target: 'cache-miss', minRatio: 0.95 }],
   },
 };

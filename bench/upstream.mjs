@@ -1,4 +1,5 @@
-// Bench upstream (node:http, keep-alive): GET /api/items/:id -> ~235-byte JSON,
+// Bench upstream (node:http, keep-alive): GET /api/items/:id -> ~235-byte JSON, GET /api/catalog/:id
+// -> ~1 KB JSON with Cache-Control: public, max-age=600 (the cache scenarios),
 // POST /api/items -> 201 small JSON, /healthz -> 200. Env: PORT, HOST.
 import http from 'node:http';
 
@@ -19,8 +20,18 @@ function item(id) {
   });
 }
 
+/** ~1 KB: a catalogue page of four items. */
+function catalog(id) {
+  return JSON.stringify({ page: id, items: [1, 2, 3, 4].map((i) => JSON.parse(item(`${id}-${i}`))) });
+}
+
 const server = http.createServer((req, res) => {
   const url = req.url;
+  if (req.method === 'GET' && url.startsWith('/api/catalog/')) {
+    const body = catalog(url.slice(13).split('?')[0]);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'public, max-age=600' });
+    return res.end(body);
+  }
   if (req.method === 'GET' && url.startsWith('/api/items/')) {
     const body = item(url.slice(11).split('?')[0]);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

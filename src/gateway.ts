@@ -17,6 +17,7 @@ import { STAGES } from './stages/index.js';
 import type { StateStore } from './core/state.js';
 import { createServices } from './create-services.js';
 import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
+import { CACHE_ADMIN_HANDLERS } from './admin/cache.js';
 import { raiseFault } from './observe/alerts.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
 
@@ -67,7 +68,7 @@ export class Gateway implements PipelineHost {
   ) {
     this.services = services;
     this.modules = opts.modules ?? STAGES;
-    this.adminHandlerList = [...(opts.adminHandlers ?? ABUSE_ADMIN_HANDLERS)];
+    this.adminHandlerList = [...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS])];
     this.pipeline = new Pipeline(this);
   }
 

@@ -17,57 +17,11 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { tokenMatches } from './access.js';
-import { refuseAdmin } from './server.js';
+import { actor, authorize, json, readJson, splitUrl } from './http.js';
 import { engineFor } from '../stages/abuse/index.js';
 import { alertsFor } from '../observe/alerts.js';
 
-const MAX_BODY = 16 * 1024;
 const MAX_MANUAL_MS = 365 * 24 * 3600 * 1000;
-
-type Access = 'read' | 'write';
-
-/** false when a refusal was written. */
-function authorize(req: IncomingMessage, res: ServerResponse, config: CanonicalConfig, access: Access): boolean {
-  const token = config.admin.token;
-  if (token === undefined || token === '') {
-    if (access === 'read') return true;
-    writeProblem(res, 'PC_ERR_FORBIDDEN', 403, randomUUID(), null, 'Admin write actions need admin.token to be configured.');
-    return false;
-  }
-  if (tokenMatches(req.headers.authorization, token)) return true;
-  refuseAdmin(res);
-  return false;
-}
-
-function actor(req: IncomingMessage): string {
-  const raw = req.headers['x-portcullis-actor'];
-  const name = typeof raw === 'string' ? raw.replace(/[^A-Za-z0-9_.@:-]/g, '').slice(0, 64) : '';
-  return `${name || 'admin-token'}@${req.socket.remoteAddress ?? '?'}`;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > MAX_BODY) throw new Error('body too large');
-    chunks.push(c);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-}
-
-function splitUrl(req: IncomingMessage): { path: string; query: URLSearchParams } {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return { path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
-}
 
 /** /admin/bans and /admin/bans/{client}. Returns false when the path is not one of these. */
 export async function handleBansRequest(req: IncomingMessage, res: ServerResponse, services: Services, config: CanonicalConfig): Promise<boolean> {

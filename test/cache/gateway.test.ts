@@ -177,7 +177,7 @@ routes:
     assert.equal(seen('/items/never-asked'), 0);
   });
 
-  it('tenants never see each other\'s entries; without credentials an authenticated route is 401, never the cached body', async () => {
+  it("tenants never see each other's entries; without credentials an authenticated route is 401, never the cached body", async () => {
     const agent = new Agent({ connections: 8 });
     try {
       const wrong = { A: 0, B: 0 };

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { configErrorAt } from '../../config/errors.js';
 import { deny, respond, type BodyTap, type Decision, type Respond } from '../../core/decision.js';
 import type { RouteConfig } from '../../core/config.js';
-import type { RequestContext, ResponseMeta, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
+import type { RequestContext, ResponseMeta, RouteStage, StageInstance, StageModule } from '../../core/stage.js';
 import type { Logger, Services } from '../../core/services.js';
 import type { RedisStore } from '../../store/redis.js';
 import { isPublicRoute } from '../auth/public.js';
@@ -112,7 +112,7 @@ interface Pending {
 }
 
 /** What every cached route of one store shares; kept across reloads with its store. */
-interface Shared {
+export interface Shared {
   readonly store: CacheStore;
   readonly fills: Map<string, Fill>;
   readonly metrics: CacheMetrics;
@@ -148,34 +148,33 @@ function metricsOf(services: Services): CacheMetrics {
   };
 }
 
-/** The store of a config (kept across reloads while its settings are unchanged). */
-function sharedFor(env: StageEnv, g: GlobalCache): Shared {
-  const services = env.services;
+/** The store of a config: kept across reloads while its settings are unchanged, replaced (and the old one closed) when they change. */
+export function sharedFor(services: Services, g: GlobalCache, file: string, keyPrefix: string): Shared {
+  const holder = services.keep('stages.cache', (): { key: string; shared: Shared | null } => ({ key: '', shared: null }));
+  const key =
+    g.store === 'redis' ? `redis:${keyPrefix}:${g.max_entry_bytes}:${g.max_variants}` : `memory:${g.max_bytes}:${g.max_entry_bytes}:${g.max_variants}`;
+  if (holder.shared !== null && holder.key === key) return holder.shared;
+  let store: CacheStore;
+  const metrics = metricsOf(services);
   if (g.store === 'redis') {
     const state = services.store;
     if (state.kind !== 'redis')
-      throw configErrorAt(env.file, ['cache', 'store'], "cache.store 'redis' needs the state store on Redis (state: { store: redis, ... })");
-    return services.keep(`stages.cache:redis:${g.max_entry_bytes}:${g.max_variants}`, () => {
-      const metrics = metricsOf(services);
-      const store = new RedisCacheStore({
-        client: (state as RedisStore).client,
-        keyPrefix: 'portcullis:',
-        maxEntryBytes: g.max_entry_bytes,
-        maxVariants: g.max_variants,
-      });
-      return { store, fills: new Map(), metrics };
-    });
-  }
-  return services.keep(`stages.cache:memory:${g.max_bytes}:${g.max_entry_bytes}:${g.max_variants}`, () => {
-    const metrics = metricsOf(services);
-    const store = new MemoryCacheStore({
+      throw configErrorAt(file, ['cache', 'store'], "cache.store 'redis' needs the state store on Redis (state: { store: redis, ... })");
+    store = new RedisCacheStore({ client: (state as RedisStore).client, keyPrefix, maxEntryBytes: g.max_entry_bytes, maxVariants: g.max_variants });
+  } else {
+    store = new MemoryCacheStore({
       maxBytes: g.max_bytes,
       maxEntryBytes: g.max_entry_bytes,
       maxVariants: g.max_variants,
       onEvict: (count, _bytes, reason) => metrics.evictions.inc({ reason }, count),
     });
-    return { store, fills: new Map(), metrics };
-  });
+  }
+  const old = holder.shared;
+  holder.key = key;
+  holder.shared = { store, fills: new Map(), metrics };
+  // requests of the old snapshot may still use the old store: it closes once they are done with it
+  if (old !== null) setTimeout(() => void old.store.close().catch(() => undefined), 60_000).unref();
+  return holder.shared;
 }
 
 /** The request's URL as entries name it: host, canonical path and query (`host/path?query`). */
@@ -582,7 +581,7 @@ export const cacheStage: StageModule = {
     const g = env.config['cache'] as GlobalCache;
     const cached = env.config.routes.filter((r) => r['cache'] !== undefined && r['cache'] !== 'off');
     if (cached.length === 0) return { forRoute: () => null };
-    const shared = sharedFor(env, g);
+    const shared = sharedFor(env.services, g, env.file, env.config.state?.redis.key_prefix ?? 'portcullis:');
     return {
       forRoute(route: RouteConfig): RouteStage | null {
         const rc = route['cache'] as RouteCache;

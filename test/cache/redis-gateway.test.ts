@@ -1,0 +1,148 @@
+/**
+ * The response cache with the Redis store, two gateway instances sharing one real Redis (a
+ * private redis-server): 200 concurrent misses split over both instances cause one upstream
+ * request; a purge through one instance's admin API is seen by the other within 1 s; two
+ * tenants never get each other's entries.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startPrivateRedis, type PrivateRedis } from '../rate-limit/redis-server.js';
+import { bearer, jwt, nowS } from '../auth/support.js';
+
+const ISS = 'https://issuer.test';
+const TOKEN = 'cache-admin-token-0123456789';
+
+describe('the response cache on Redis, shared by two instances', () => {
+  let redis: PrivateRedis;
+  let up: TestUpstream;
+  let a: TestGateway;
+  let b: TestGateway;
+  const secret = randomBytes(48).toString('base64url');
+  const token = (sub: string): string => jwt({ alg: 'HS256', typ: 'JWT' }, { iss: ISS, aud: 'api', sub, iat: nowS(), exp: nowS() + 300 }, Buffer.from(secret));
+  const seen = (path: string): number => up.seen.filter((s) => s.url === path && s.method === 'GET').length;
+
+  before(async () => {
+    redis = await startPrivateRedis();
+    up = await startUpstream((req, res) => {
+      const url = req.url ?? '';
+      const body = url.startsWith('/shared') ? JSON.stringify({ tenant: req.headers['x-tenant-id'] }) : JSON.stringify({ url, at: Date.now() });
+      const send = (): void => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'cache-control': url.startsWith('/shared') ? 'public, max-age=60' : 'max-age=60',
+          'cache-tag': 'items',
+        });
+        res.end(body);
+      };
+      if (url.startsWith('/items/slow')) setTimeout(send, 500);
+      else send();
+    });
+    const config = `
+version: 1
+listeners: [{ port: 0 }]
+admin: { port: 0, token: ${TOKEN} }
+state:
+  store: redis
+  redis: { url: "redis://127.0.0.1:{{REDIS}}", key_prefix: "pc-cache-test-${randomBytes(4).toString('hex')}:" }
+cache: { store: redis }
+upstreams:
+  up: { targets: [{ url: "{{UP}}" }] }
+auth:
+  jwt:
+    providers:
+      main: { issuer: ${ISS}, audiences: [api], algorithms: [HS256], secret: "{{SECRET}}" }
+consumers:
+  - { id: alice, tenant: A, credentials: { jwt: [{ provider: main, sub: alice }] } }
+  - { id: bob, tenant: B, credentials: { jwt: [{ provider: main, sub: bob }] } }
+routes:
+  - { id: items, match: { prefix: /items }, upstream: up, auth: none, cache: on }
+  - { id: shared, match: { prefix: /shared }, upstream: up, cache: on }
+`;
+    const vars = { UP: up.url, SECRET: secret, REDIS: redis.port };
+    a = await startGateway(config, { vars });
+    b = await startGateway(config, { vars });
+  });
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await up?.close();
+    await redis?.stop();
+  });
+
+  it('200 concurrent misses over two instances cause one upstream request', async () => {
+    const agent = new Agent({ connections: 256 });
+    try {
+      const rs = await Promise.all(
+        Array.from({ length: 200 }, async (_x, i) => {
+          const r = await request(`${(i % 2 === 0 ? a : b).url}/items/slow`, { dispatcher: agent });
+          return { status: r.statusCode, body: await r.body.text() };
+        }),
+      );
+      assert.equal(seen('/items/slow'), 1);
+      assert.ok(rs.every((r) => r.status === 200 && r.body === rs[0]?.body));
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it("a purge through one instance's admin API is seen by the other within 1 s", async () => {
+    const first = await request(`${a.url}/items/p`);
+    await first.body.text();
+    const hit = await request(`${b.url}/items/p`);
+    await hit.body.text();
+    assert.match(String(hit.headers['cache-status']), /hit/);
+    assert.equal(seen('/items/p'), 1);
+    const purge = await request(`${a.adminUrl!}/admin/cache/purge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ tag: 'items' }),
+    });
+    const res = (await purge.body.json()) as { purged: number };
+    assert.equal(purge.statusCode, 200);
+    assert.ok(res.purged >= 1, `purged ${res.purged}`);
+    const purgedAt = Date.now();
+    const after = await request(`${b.url}/items/p`);
+    await after.body.text();
+    assert.ok(Date.now() - purgedAt < 1000);
+    assert.match(String(after.headers['cache-status']), /fwd=uri-miss/);
+    assert.equal(seen('/items/p'), 2);
+    // bad purges are refused with a reason
+    const bad = await request(`${a.adminUrl!}/admin/cache/purge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://x/y', tag: 'z' }),
+    });
+    assert.equal(bad.statusCode, 400);
+    await bad.body.text();
+    const anon = await request(`${a.adminUrl!}/admin/cache/purge`, { method: 'POST', body: '{"tag":"items"}' });
+    assert.equal(anon.statusCode, 401);
+    await anon.body.text();
+  });
+
+  it("two tenants never get each other's entries, over both instances", async () => {
+    const agent = new Agent({ connections: 8 });
+    try {
+      const wrong = { A: 0, B: 0 };
+      for (let i = 0; i < 200; i++) {
+        for (const [who, t] of [
+          ['A', token('alice')],
+          ['B', token('bob')],
+        ] as const) {
+          const r = await request(`${(i % 2 === 0 ? a : b).url}/shared/list`, { dispatcher: agent, headers: Object.fromEntries(bearer(t)) });
+          const body = (await r.body.json()) as { tenant?: string };
+          if (r.statusCode !== 200 || body.tenant !== who) wrong[who]++;
+        }
+      }
+      assert.deepEqual(wrong, { A: 0, B: 0 });
+      assert.ok(seen('/shared/list') <= 2, `upstream saw ${seen('/shared/list')}`);
+    } finally {
+      await agent.close();
+    }
+  });
+});
