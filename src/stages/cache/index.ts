@@ -22,6 +22,7 @@ import {
   type CacheSettings,
   type CacheStatusParts,
   cacheStatus,
+  candidateEtags,
   conditionalHeaders,
   freshen,
   freshenFromHead,
@@ -33,6 +34,7 @@ import {
   onlyIfCachedFails,
   type RequestDirectives,
   readRequest,
+  selectCandidate,
   staleIfErrorAllowed,
   storable,
   storedHeaders,
@@ -106,6 +108,10 @@ interface Pending {
   readonly requestTime: number;
   readonly fwd: NonNullable<CacheStatusParts['fwd']>;
   readonly collapsed: boolean;
+  /** the upstream request's validators are the entry's alone: a 304 without validators answers for it */
+  readonly ownConditional: boolean;
+  /** no variant matched: the stored variants whose ETags the request carried (RFC 9111 §4.3.1) */
+  readonly candidates: readonly StoredResponse[] | null;
   fill: Fill | null;
   release: (() => Promise<void>) | null;
   done: boolean;
@@ -281,11 +287,22 @@ class CacheStage implements RouteStage {
       const up = ctx.upstreamHeaders;
       if (cond['if-none-match'] !== undefined) up['if-none-match'] = cond['if-none-match'];
       if (cond['if-modified-since'] !== undefined) up['if-modified-since'] = cond['if-modified-since'];
-      this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited });
+      // the server evaluates If-None-Match first (RFC 9110 §13.2.2): a client's one left in place decides the 304
+      const ownConditional = cond['if-none-match'] !== undefined || (cond['if-modified-since'] !== undefined && reqHeaders['if-none-match'] === undefined);
+      this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited, ownConditional, candidates: null });
       return undefined;
     }
+    // no variant answers: ask with the stored variants' ETags, a 304 names the one to reuse (§4.3.1)
+    let candidates: readonly StoredResponse[] | null = null;
+    if (entry === null && variants.length > 0 && reqHeaders['if-none-match'] === undefined && reqHeaders['if-modified-since'] === undefined) {
+      const tags = candidateEtags(variants);
+      if (tags !== null) {
+        ctx.upstreamHeaders['if-none-match'] = tags;
+        candidates = variants;
+      }
+    }
     // a miss: one request fills the entry, the others for the same key wait for it
-    const p = this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited });
+    const p = this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited, ownConditional: false, candidates });
     if (waited || req.noCache || req.noStore) return undefined;
     const running = this.shared.fills.get(primary);
     if (running !== undefined) return this.awaitFill(ctx, url, primary, running.done);
@@ -397,17 +414,32 @@ class CacheStage implements RouteStage {
     const now = this.services.clock();
     const reqHeaders = ctx.req.headers as Headers;
     const status = res.status;
-    if (p.entry !== null && status === 304 && validatorsMatch(p.entry, res.headers)) {
+    if (p.entry !== null && status === 304 && validatorsMatch(p.entry, res.headers, p.ownConditional)) {
       const fresh = freshen(p.entry, res.headers, p.requestTime, now);
       this.restore(ctx, p, fresh);
       this.count(ctx, 'revalidated');
       return this.serve(ctx, fresh, now, { fwd: 'stale', fwdStatus: 304, stored: true }, 'cache revalidated');
     }
+    if (p.candidates !== null && status === 304) {
+      const chosen = selectCandidate(p.candidates, res.headers);
+      const vary = chosen === null ? '*' : varyOf(chosen.headers, reqHeaders);
+      if (chosen !== null && vary !== '*') {
+        // the origin chose a stored variant for this request: stored again under this request's Vary values
+        const fresh: StoredResponse = { ...freshen(chosen, res.headers, p.requestTime, now), vary };
+        this.restore(ctx, p, fresh);
+        this.count(ctx, 'revalidated');
+        return this.serve(ctx, fresh, now, { fwd: p.fwd, fwdStatus: 304, stored: true }, 'cache revalidated');
+      }
+    }
     if (ctx.method === 'HEAD') {
       if (p.entry !== null && status === 200) {
         const e = freshenFromHead(p.entry, res.headers, p.requestTime, now);
         if (e === null) this.drop(ctx, p);
-        else this.restore(ctx, p, e);
+        else {
+          // the stored GET response, updated by the HEAD's fields (§4.3.5), answers the HEAD
+          this.restore(ctx, p, e);
+          return this.serve(ctx, e, now, { fwd: p.fwd, fwdStatus: status, stored: true }, 'cache updated by HEAD');
+        }
       }
       this.markStatus(res, { fwd: p.fwd, fwdStatus: status });
       this.finish(p);
