@@ -279,7 +279,14 @@ class CacheStage implements RouteStage {
     }
     if (entry !== null && r !== null && (r.kind === 'fresh' || r.kind === 'stale' || r.kind === 'stale-while-revalidate')) {
       this.count(ctx, waited ? 'collapsed' : r.kind === 'fresh' ? 'hit' : 'stale');
-      return this.serve(ctx, entry, now, { hit: true, ttlS: r.ttlS, ...(waited ? { collapsed: true } : {}) });
+      const swr = r.kind === 'stale-while-revalidate';
+      if (swr) this.refresh(ctx, url, primary, entry);
+      return this.serve(ctx, entry, now, {
+        hit: true,
+        ttlS: r.ttlS,
+        ...(waited ? { collapsed: true } : {}),
+        ...(swr ? { detail: 'stale-while-revalidate' } : {}),
+      });
     }
     const fwd: Pending['fwd'] = r !== null && (r.kind === 'revalidate' || r.kind === 'miss') ? r.fwd : variants.length > 0 ? 'vary-miss' : 'uri-miss';
     if (r !== null && r.kind === 'revalidate' && entry !== null) {
@@ -327,6 +334,84 @@ class CacheStage implements RouteStage {
       },
       (e: unknown) => this.bypass(ctx, 'lock', e),
     );
+  }
+
+  /**
+   * Stale-while-revalidate (RFC 5861 §3): refreshes `entry` in the background with a conditional
+   * request, at most one per key (the fill map in process, the store's lock across instances): a
+   * 304 freshens it, a storable response replaces it, one that may not be stored (no-store,
+   * private...) removes it, a 5xx or a failure leaves it as it is.
+   */
+  private refresh(ctx: RequestContext, url: string, primary: string, entry: StoredResponse): void {
+    const route = ctx.route;
+    const fills = this.shared.fills;
+    if (route === null || fills.has(primary) || fills.size >= MAX_FILLS) return;
+    let resolve!: () => void;
+    const fill: Fill = { done: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    fills.set(primary, fill);
+    // read from the client's exchange now: the refresh outlives it
+    const reqHeaders = { ...(ctx.req.headers as Headers) };
+    const cred = credentialed(ctx);
+    const requestId = ctx.id;
+    const cond = conditionalHeaders(entry);
+    const validators: Record<string, string> = {};
+    if (cond['if-none-match'] !== undefined) validators['if-none-match'] = cond['if-none-match'];
+    if (cond['if-modified-since'] !== undefined) validators['if-modified-since'] = cond['if-modified-since'];
+    const forwarder = route.forwarder;
+    const requestTime = this.services.clock();
+    let release: (() => Promise<void>) | null = null;
+    const locked = this.store.kind === 'redis' ? this.store.lock(primary, this.g.lock_ms) : Promise.resolve(null);
+    const work = locked
+      .then((r) => {
+        release = r;
+        if (this.store.kind === 'redis' && r === null) return; // another instance refreshes it
+        return forwarder.fetch(ctx, { method: 'GET', headers: validators, maxBytes: this.g.max_entry_bytes }).then((res) => {
+          const now = this.services.clock();
+          let next: StoredResponse | null = null;
+          if (res.status === 304) {
+            if (!validatorsMatch(entry, res.headers, true)) return;
+            next = freshen(entry, res.headers, requestTime, now);
+          } else if (res.status >= 500) return;
+          const candidate: StoredResponse = next ?? {
+            status: res.status,
+            headers: storedHeaders(res.headers),
+            body: res.body,
+            requestTime,
+            responseTime: now,
+            vary: null,
+            tags: [...tagsOf(res.headers, this.g.tag_header), URL_TAG + url],
+            url,
+          };
+          const v = storable(
+            {
+              method: 'GET',
+              status: candidate.status,
+              reqHeaders,
+              resHeaders: next === null ? res.headers : next.headers,
+              credentialed: cred,
+              requestTime,
+              responseTime: now,
+            },
+            this.settings,
+          );
+          const vary = next === null ? varyOf(res.headers, reqHeaders) : next.vary;
+          if (!v.store || vary === '*') return Promise.resolve(this.store.delete(primary)).then(() => undefined);
+          return Promise.resolve(this.store.put(primary, { ...candidate, vary }, v.keepMs)).then(() => {
+            this.shared.metrics.stored.inc({ route: this.routeId });
+            this.gauges();
+          });
+        });
+      })
+      .catch((e: unknown) => {
+        this.shared.metrics.errors.inc({ op: 'refresh' });
+        this.logger.warn({ event: 'cache_refresh_failed', request_id: requestId, err: e instanceof Error ? e.message : String(e) });
+      });
+    void work.finally(() => {
+      if (fills.get(primary) === fill) fills.delete(primary);
+      fill.resolve();
+      const rel = release as (() => Promise<void>) | null;
+      if (rel !== null) rel().catch(() => undefined);
+    });
   }
 
   /** Waits (at most lock_ms) for another request's fill of the same key, then looks again. */
