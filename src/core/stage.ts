@@ -207,9 +207,34 @@ export interface Replies {
   decorate(ctx: RequestContext, out: Record<string, string | string[]> | string[]): void;
 }
 
+/** A stage's own request to the route's upstream (Forwarder.fetch): no body. */
+export interface SideRequest {
+  readonly method: 'GET' | 'HEAD';
+  /** headers set on top of the client's (lowercase names), e.g. a cache's validators */
+  readonly headers: Readonly<Record<string, string>>;
+  /** most body bytes read; a longer body rejects the promise */
+  readonly maxBytes: number;
+}
+
+export interface SideResponse {
+  readonly status: number;
+  /** as a client would get them (hop-by-hop and stripped fields removed), lowercase names */
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer;
+}
+
 /** Sends a request upstream and its response to the client (src/proxy/forward.ts). */
 export interface Forwarder {
   forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void;
+  /**
+   * A side request for a stage (a cache's background revalidation): to the same upstream group,
+   * target choice, path rewriting and forwarded headers as the client's request `ctx`, with the
+   * client's conditional, range and body fields left out and `req.headers` added. One attempt,
+   * never retried; its outcome counts for the target's health. Reads `ctx` synchronously only,
+   * so it may outlive the client's exchange. Rejects on a connection failure, no healthy target
+   * or a body over `req.maxBytes`.
+   */
+  fetch(ctx: RequestContext, req: SideRequest): Promise<SideResponse>;
 }
 
 /** A route compiled once per snapshot: match data, its stage chain, its body reader and its forwarder. */

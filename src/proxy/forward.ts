@@ -11,7 +11,8 @@ import type { Dispatcher } from 'undici';
 import { isRespond, type BodyTap, type Respond } from '../core/decision.js';
 import type { Logger, Metrics } from '../core/services.js';
 import type { ResponseMeta } from '../core/stage.js';
-import type { CompiledRoute, Forwarder, Replies } from '../core/stage.js';
+import type { CompiledRoute, Forwarder, Replies, SideRequest, SideResponse } from '../core/stage.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject, upstreamRequestHeaders } from './headers.js';
 import type { TrustedProxies } from './client-ip.js';
 import { isIdempotent, type Target, type UpstreamGroup } from './upstream.js';
@@ -43,6 +44,8 @@ const UPSTREAM_FAULTS = new Set([
   'UND_ERR_RES_EXCEEDED_MAX_SIZE',
   'UND_ERR_INFO',
 ]);
+/** Client request fields a side request (Forwarder.fetch) never carries, besides every `if-*` precondition: it has no body and asks for the whole representation. */
+const SIDE_DROPPED: ReadonlySet<string> = new Set(['range', 'content-length', 'content-type', 'content-encoding', 'transfer-encoding', 'expect']);
 /** Most bytes of an upstream 5xx body kept for the log when the body is replaced. */
 const ERROR_BODY_LOGGED = 2048;
 
@@ -121,6 +124,66 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
 
   forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void {
     this.attempt(ctx, route, replies, null, 0);
+  }
+
+  async fetch(ctx: RequestContext, req: SideRequest): Promise<SideResponse> {
+    const group = this.group;
+    const now = Date.now();
+    group.countRequest(now);
+    const target = group.pick(now, null);
+    if (target === null) throw new Error('no healthy upstream target');
+    const client: IncomingHttpHeaders = {};
+    for (const k in ctx.req.headers) if (!SIDE_DROPPED.has(k) && !k.startsWith('if-')) client[k] = ctx.req.headers[k];
+    const s = this.s;
+    const headers = upstreamRequestHeaders(
+      client,
+      s.notForwarded,
+      {
+        clientIp: ctx.clientIp,
+        peerIp: ctx.peerIp,
+        peerTrusted: ctx.peerTrusted,
+        trusted: s.trusted,
+        proto: ctx.listener.tls ? 'https' : 'http',
+        host: ctx.host,
+        requestIdHeader: s.requestIdHeader,
+        requestId: ctx.id,
+        upstreamHost: this.preserveHost ? (ctx.req.headers.host ?? target.hostPort) : null,
+      },
+      { ...ctx.upstreamHeadersIfAny, ...req.headers },
+      null,
+    );
+    const path = this.upstreamPath(ctx, target);
+    target.active++;
+    const start = performance.now();
+    try {
+      const up = await target.pool.request({ method: req.method, path, headers });
+      this.s.metrics.upstreamLatency.observe(group.name, (performance.now() - start) / 1000);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of up.body) {
+        size += (c as Buffer).length;
+        if (size > req.maxBytes) {
+          up.body.destroy();
+          throw new Error('side response body over maxBytes');
+        }
+        chunks.push(c as Buffer);
+      }
+      group.report(target, up.statusCode < 500, up.statusCode < 500 ? 0 : Date.now());
+      return {
+        status: up.statusCode,
+        headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, s.notReturned),
+        body: Buffer.concat(chunks, size),
+      };
+    } catch (e) {
+      const code = errCode(e);
+      if (isUpstreamFault(code)) {
+        group.report(target, false, Date.now());
+        s.metrics.upstreamErrors.inc({ upstream: group.name, code });
+      }
+      throw e;
+    } finally {
+      target.active--;
+    }
   }
 
   private upstreamPath(ctx: RequestContext, target: Target): string {

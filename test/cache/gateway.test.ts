@@ -16,6 +16,7 @@ import { bearer, jwt, nowS } from '../auth/support.js';
 const ISS = 'https://issuer.test';
 let version = 1;
 let failing = false;
+let swrVersion = 1;
 
 function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers });
@@ -42,6 +43,14 @@ describe('the response cache through the gateway', () => {
           return void res.end();
         }
         return answer(res, 200, { etag: `"v${version}"`, 'cache-control': 'max-age=0' }, `{"version":${version}}`);
+      }
+      if (url === '/items/swr') {
+        const h = { etag: `"w${swrVersion}"`, 'cache-control': 'max-age=1, stale-while-revalidate=30' };
+        if (req.headers['if-none-match'] === `"w${swrVersion}"`) {
+          res.writeHead(304, h);
+          return void res.end();
+        }
+        return answer(res, 200, h, `{"swr":${swrVersion}}`);
       }
       if (url.startsWith('/items/sie')) return answer(res, 200, { 'cache-control': 'max-age=0, stale-if-error=60', etag: '"s"' }, '{"sie":true}');
       if (url.startsWith('/shared')) {
@@ -128,6 +137,27 @@ routes:
     const c = await get('/items/etag', { 'if-none-match': '"v7"' });
     assert.equal(c.status, 304);
     assert.equal(c.body, '');
+  });
+
+  it('stale-while-revalidate: the stale entry is served at once and refreshed by one background conditional request', async () => {
+    swrVersion = 1;
+    const a = await get('/items/swr');
+    assert.equal(a.body, '{"swr":1}');
+    await new Promise((r) => setTimeout(r, 2100));
+    swrVersion = 2;
+    const b = await get('/items/swr');
+    assert.equal(b.status, 200);
+    assert.equal(b.body, '{"swr":1}', 'served stale, without waiting');
+    assert.match(String(b.headers['cache-status']), /^Portcullis; hit; ttl=-\d+; detail="stale-while-revalidate"$/);
+    for (let i = 0; i < 50 && seen('/items/swr') < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    const reqs = up.seen.filter((x) => x.url === '/items/swr');
+    assert.equal(reqs.length, 2, 'exactly one background request');
+    assert.equal(reqs[1]?.headers['if-none-match'], '"w1"', 'conditional, with the stored ETag');
+    const c = await get('/items/swr');
+    assert.equal(c.body, '{"swr":2}', 'the refreshed content');
+    assert.match(String(c.headers['cache-status']), /^Portcullis; hit; ttl=\d+$/);
+    assert.equal(seen('/items/swr'), 2);
   });
 
   it('an unsafe method invalidates the URL', async () => {

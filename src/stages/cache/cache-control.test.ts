@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DELTA_MAX, deltaSeconds, parseCacheControl, parseDelta } from './cache-control.js';
+import { DELTA_MAX, deltaSeconds, parseCacheControl, parseDelta, parseTargeted } from './cache-control.js';
 
 const entries = (v: string | readonly string[] | undefined): [string, string | null][] => [...parseCacheControl(v).values];
 
@@ -175,5 +175,69 @@ test('property: a serialised directive list parses back to the same names and va
       assert.deepEqual([...parseCacheControl(text).values], pairs);
     }),
     { numRuns: 300 },
+  );
+});
+
+test('a targeted field (CDN-Cache-Control) is an RFC 8941 Dictionary: Integers are values, other types malformed, invalid fields null (table)', () => {
+  const cases: [string | readonly string[] | undefined, [string, string | null][] | null, string[]][] = [
+    [undefined, null, []],
+    ['', null, []],
+    ['max-age=60', [['max-age', '60']], []],
+    [
+      'no-store, private',
+      [
+        ['no-store', null],
+        ['private', null],
+      ],
+      [],
+    ],
+    [
+      'max-age=60;x=1, foo',
+      [
+        ['max-age', '60'],
+        ['foo', null],
+      ],
+      [],
+    ],
+    [['max-age=1', 'max-age=60'], [['max-age', '60']], []],
+    ['max-age="60"', [['max-age', null]], ['max-age']],
+    ['max-age=6.5', [['max-age', null]], ['max-age']],
+    ['private=?0', [['private', null]], ['private']],
+    [
+      'a=(1 2), max-age=5',
+      [
+        ['a', null],
+        ['max-age', '5'],
+      ],
+      ['a'],
+    ],
+    ['max-age=-5', [['max-age', '-5']], []],
+    ['MaX-aGe=60', null, []],
+    ['max-age =60', null, []],
+    ['max-age= 60', null, []],
+    ['max-age=60, &&&', null, []],
+    ['max-age=60,', null, []],
+    ['max-age=1234567890123456', null, []],
+    ['a="unterminated', null, []],
+  ];
+  for (const [v, want, malformed] of cases) {
+    const d = parseTargeted(v);
+    if (want === null) assert.equal(d, null, JSON.stringify(v));
+    else {
+      assert.deepEqual([...(d?.values ?? [])], want, JSON.stringify(v));
+      assert.deepEqual([...(d?.malformed ?? [])], malformed, JSON.stringify(v));
+      assert.equal(d?.targeted, true);
+    }
+  }
+  assert.equal(deltaSeconds(parseTargeted('max-age=-5')!, 'max-age'), 'invalid');
+  assert.equal(deltaSeconds(parseTargeted('max-age="5"')!, 'max-age'), 'invalid');
+});
+
+test('the targeted-field parser never throws and stays bounded on arbitrary input', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (v) => {
+      const d = parseTargeted(v);
+      assert.ok(d === null || d.values.size > 0);
+    }),
   );
 });

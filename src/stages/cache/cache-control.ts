@@ -29,6 +29,8 @@ export interface Directives {
   readonly repeated: ReadonlySet<string>;
   /** names whose member was syntactically broken */
   readonly malformed: ReadonlySet<string>;
+  /** read from a targeted field (CDN-Cache-Control, RFC 9213): Expires is then ignored */
+  readonly targeted?: boolean;
 }
 
 const EMPTY: Directives = { present: false, unparseable: false, values: new Map(), repeated: new Set(), malformed: new Set() };
@@ -143,4 +145,137 @@ export function parseDelta(v: string): number | 'invalid' {
   const digits = v.replace(/^0+(?=.)/, '');
   if (digits.length > 10) return DELTA_MAX;
   return Math.min(Number(digits), DELTA_MAX);
+}
+
+/* ---------------------------------------------------------------- targeted fields (RFC 9213) */
+
+const SF_KEY = /^[a-z*][a-z0-9_\-.*]*/;
+const SF_TOKEN = /^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*/;
+const SF_DECIMAL = /^-?[0-9]{1,12}\.[0-9]{1,3}/;
+const SF_INTEGER = /^-?[0-9]{1,15}/;
+
+/**
+ * A targeted cache-control field such as CDN-Cache-Control (RFC 9213 §2.1): an RFC 8941
+ * Dictionary. Null when absent, empty, over the bounds or not a valid Dictionary (the field is
+ * then ignored as a whole, §2.2). Otherwise Directives as parseCacheControl gives them, with
+ * `targeted` set: an Integer value is its digits; a member of another type is recorded as
+ * malformed (a restrictive directive still applies, a delta-seconds one is invalid); parameters
+ * are ignored.
+ */
+export function parseTargeted(value: string | readonly string[] | undefined): Directives | null {
+  if (value === undefined) return null;
+  const lines = typeof value === 'string' ? [value] : value;
+  const s = lines.join(', ');
+  if (s.length > MAX_FIELD_CHARS) return null;
+  const values = new Map<string, string | null>();
+  const malformed = new Set<string>();
+  let i = 0;
+  const n = s.length;
+  const ows = (): void => {
+    while (s[i] === ' ' || s[i] === '\t') i++;
+  };
+  /** an sf bare item at i: its kind, or null when invalid */
+  const bareItem = (): { kind: 'integer' | 'other'; text: string } | null => {
+    const rest = s.slice(i);
+    const c = s[i];
+    if (c === '"') {
+      i++;
+      while (i < n && s[i] !== '"') {
+        if (s[i] === '\\') {
+          if (s[i + 1] !== '"' && s[i + 1] !== '\\') return null;
+          i++;
+        } else if (s.charCodeAt(i) < 0x20 || s.charCodeAt(i) > 0x7e) return null;
+        i++;
+      }
+      if (i >= n) return null;
+      i++;
+      return { kind: 'other', text: '' };
+    }
+    if (c === ':') {
+      const m = /^:[A-Za-z0-9+/=]*:/.exec(rest);
+      if (m === null) return null;
+      i += m[0].length;
+      return { kind: 'other', text: '' };
+    }
+    if (c === '?') {
+      if (s[i + 1] !== '0' && s[i + 1] !== '1') return null;
+      i += 2;
+      return { kind: 'other', text: '' };
+    }
+    let m = SF_DECIMAL.exec(rest);
+    if (m !== null) {
+      i += m[0].length;
+      return { kind: 'other', text: m[0] };
+    }
+    m = SF_INTEGER.exec(rest);
+    if (m !== null) {
+      if (/^[0-9.]/.test(s[i + m[0].length] ?? '')) return null;
+      i += m[0].length;
+      return { kind: 'integer', text: m[0] };
+    }
+    m = SF_TOKEN.exec(rest);
+    if (m !== null) {
+      i += m[0].length;
+      return { kind: 'other', text: m[0] };
+    }
+    return null;
+  };
+  const params = (): boolean => {
+    while (s[i] === ';') {
+      i++;
+      ows();
+      const k = SF_KEY.exec(s.slice(i));
+      if (k === null) return false;
+      i += k[0].length;
+      if (s[i] === '=') {
+        i++;
+        if (bareItem() === null) return false;
+      }
+    }
+    return true;
+  };
+  let members = 0;
+  ows();
+  while (i < n) {
+    if (++members > MAX_MEMBERS) return null;
+    const k = SF_KEY.exec(s.slice(i));
+    if (k === null) return null;
+    const name = k[0];
+    i += name.length;
+    let val: string | null = null;
+    let wrongType = false;
+    if (s[i] === '=') {
+      i++;
+      if (s[i] === '(') {
+        // an inner list: valid syntax, never a directive value
+        i++;
+        for (;;) {
+          while (s[i] === ' ') i++;
+          if (s[i] === ')') break;
+          if (bareItem() === null || !params()) return null;
+          if (s[i] !== ' ' && s[i] !== ')') return null;
+        }
+        i++;
+        wrongType = true;
+      } else {
+        const item = bareItem();
+        if (item === null) return null;
+        if (item.kind === 'integer') val = item.text;
+        else wrongType = true;
+      }
+    }
+    if (!params()) return null;
+    // the last of repeated keys wins in a Dictionary (RFC 8941 §4.2.2)
+    values.set(name, val);
+    if (wrongType) malformed.add(name);
+    else malformed.delete(name);
+    ows();
+    if (i >= n) break;
+    if (s[i] !== ',') return null;
+    i++;
+    ows();
+    if (i >= n) return null;
+  }
+  if (values.size === 0) return null;
+  return { present: true, unparseable: false, values, repeated: new Set(), malformed, targeted: true };
 }

@@ -7,6 +7,7 @@ import {
   ageValue,
   type CacheSettings,
   cacheStatus,
+  candidateEtags,
   conditionalHeaders,
   currentAgeMs,
   freshen,
@@ -19,6 +20,7 @@ import {
   matchVariant,
   onlyIfCachedFails,
   readRequest,
+  selectCandidate,
   type StoreInput,
   storable,
   storedHeaders,
@@ -271,7 +273,8 @@ test('what a shared cache stores and why not (table)', () => {
 });
 
 test('a stored verdict carries the lifetime, the age on arrival and how long to keep the entry', () => {
-  assert.deepEqual(storable(req(), settings), { store: true, lifetimeMs: 3600 * S, source: 'max-age', initialAgeMs: 0, keepMs: 3600 * S });
+  // kept keepStaleMs past its freshness without a validator too: a request's max-stale or a HEAD may still use it
+  assert.deepEqual(storable(req(), settings), { store: true, lifetimeMs: 3600 * S, source: 'max-age', initialAgeMs: 0, keepMs: 3600 * S + 3600 * S });
   assert.deepEqual(storable(withRes({ 'cache-control': 'max-age=100', age: '40', etag: '"x"' }), settings), {
     store: true,
     lifetimeMs: 100 * S,
@@ -280,9 +283,11 @@ test('a stored verdict carries the lifetime, the age on arrival and how long to 
     keepMs: 60 * S + 3600 * S,
   });
   const swr = storable(withRes({ 'cache-control': 'max-age=10, stale-while-revalidate=50, stale-if-error=300' }), settings);
-  assert.ok(swr.store && swr.keepMs === 310 * S);
+  assert.ok(swr.store && swr.keepMs === 10 * S + 3600 * S, 'the longest of the stale windows and keepStaleMs');
+  const short = storable(withRes({ 'cache-control': 'max-age=10, stale-while-revalidate=50' }), { ...settings, keepStaleMs: 0 });
+  assert.ok(short.store && short.keepMs === 60 * S);
   const mr = storable(withRes({ 'cache-control': 'max-age=10, must-revalidate, stale-if-error=300' }), settings);
-  assert.ok(mr.store && mr.keepMs === 10 * S, 'must-revalidate: no stale window');
+  assert.ok(mr.store && mr.keepMs === 10 * S, 'must-revalidate without a validator: no use once stale');
 });
 
 /* ---------------------------------------------------------------- variants */
@@ -450,20 +455,70 @@ test('conditional request headers: the stored ETag and Last-Modified, when well-
   for (const [h, want] of cases) assert.deepEqual(conditionalHeaders(entry(h)), want, JSON.stringify(h));
 });
 
-test('a 304 selects the stored response by ETag (weak comparison), else Last-Modified (table)', () => {
+test('a 304 selects the stored response as RFC 9111 §4.3.4 says: strong ETag strongly, weak ETag weakly, else Last-Modified, else none (table)', () => {
   const lm = at(-3000);
-  const cases: [Headers, Headers, boolean][] = [
-    [{ etag: '"a"' }, { etag: '"a"' }, true],
-    [{ etag: '"a"' }, { etag: 'W/"a"' }, true],
-    [{ etag: '"a"' }, { etag: '"b"' }, false],
-    [{}, { etag: '"a"' }, false],
-    [{ 'last-modified': lm }, { 'last-modified': lm }, true],
-    [{ 'last-modified': lm }, { 'last-modified': at(0) }, false],
-    [{ etag: '"a"', 'last-modified': lm }, { 'last-modified': lm }, true],
-    [{}, {}, true],
-    [{ etag: '"a"' }, {}, false],
+  // stored, 304, the request's validators were the entry's alone, selected
+  const cases: [Headers, Headers, boolean, boolean][] = [
+    [{ etag: '"a"' }, { etag: '"a"' }, false, true],
+    [{ etag: '"a"' }, { etag: 'W/"a"' }, false, true],
+    [{ etag: 'W/"a"' }, { etag: 'W/"a"' }, false, true],
+    [{ etag: 'W/"a"' }, { etag: '"a"' }, false, false],
+    [{ etag: '"a"' }, { etag: '"b"' }, true, false],
+    [{ etag: '"a"' }, { etag: 'a' }, true, false],
+    [{}, { etag: '"a"' }, true, false],
+    [{ 'last-modified': lm }, { 'last-modified': lm }, false, true],
+    [{ 'last-modified': lm }, { 'last-modified': at(0) }, true, false],
+    [{ etag: '"a"', 'last-modified': lm }, { 'last-modified': lm }, false, true],
+    [{}, {}, false, true],
+    [{ etag: '"a"' }, {}, false, false],
+    // a 304 without validators answers the conditional request made from this entry's validators alone
+    [{ etag: '"a"' }, {}, true, true],
+    [{ 'last-modified': lm }, {}, true, true],
   ];
-  for (const [stored, fresh, want] of cases) assert.equal(validatorsMatch(entry(stored), fresh), want, JSON.stringify([stored, fresh]));
+  for (const [stored, fresh, own, want] of cases) assert.equal(validatorsMatch(entry(stored), fresh, own), want, JSON.stringify([stored, fresh, own]));
+});
+
+test('a request no variant answers carries the stored variants ETags; the 304 names the one to reuse (table)', () => {
+  const a = entry({ etag: '"a"', vary: 'accept' }, { responseTime: T0 });
+  const a2 = entry({ etag: 'W/"a"', vary: 'accept' }, { responseTime: T0 + S });
+  const b = entry({ etag: '"b"', vary: 'accept' }, { responseTime: T0 });
+  const none = entry({ vary: 'accept' });
+  const bad = entry({ etag: 'b', vary: 'accept' });
+  assert.equal(candidateEtags([a, b, a, none, bad]), '"a", "b"');
+  assert.equal(candidateEtags([none, bad]), null);
+  const cases: [string, StoredResponse[], Headers, StoredResponse | null][] = [
+    ['strong ETag, strong comparison', [a, a2, b], { etag: '"a"' }, a],
+    ['weak ETag: the most recent weak match', [a, a2, b], { etag: 'W/"a"' }, a2],
+    ['unknown ETag', [a, b], { etag: '"c"' }, null],
+    ['no ETag, one candidate', [b, none], {}, b],
+    ['no ETag, several candidates', [a, b], {}, null],
+  ];
+  for (const [name, variants, res, want] of cases) assert.equal(selectCandidate(variants, res), want, name);
+});
+
+test('CDN-Cache-Control, when valid and non-empty, replaces Cache-Control and Expires for this cache (RFC 9213, table)', () => {
+  const facts = (headers: Headers) => ({ status: 200, headers: { date: at(0), ...headers }, responseTime: T0 });
+  const cases: [string, Headers, number, string][] = [
+    ['max-age over a shorter Cache-Control', { 'cache-control': 'max-age=1', 'cdn-cache-control': 'max-age=3600' }, 3600 * S, 'max-age'],
+    ['max-age over a longer Cache-Control', { 'cache-control': 'max-age=3600', 'cdn-cache-control': 'max-age=1' }, 1 * S, 'max-age'],
+    ['Expires ignored', { expires: at(10_000), 'cdn-cache-control': 'max-age=0' }, 0, 'max-age'],
+    ['invalid Expires ignored', { expires: '0', 'cdn-cache-control': 'max-age=60' }, 60 * S, 'max-age'],
+    ['an extension member', { 'cdn-cache-control': 'foobar, max-age=60' }, 60 * S, 'max-age'],
+    ['above 2^31', { 'cdn-cache-control': 'max-age=99999999999' }, 2 ** 31 * S, 'max-age'],
+    ['a string max-age is invalid: stale', { 'cache-control': 'max-age=60', 'cdn-cache-control': 'max-age="60"' }, 0, 'max-age'],
+    ['not a Dictionary: ignored', { 'cache-control': 'max-age=60', 'cdn-cache-control': 'max-age=10, &&&' }, 60 * S, 'max-age'],
+    ['uppercase key: not a Dictionary', { 'cache-control': 'max-age=60', 'cdn-cache-control': 'MaX-aGe=10' }, 60 * S, 'max-age'],
+    ['space before =: not a Dictionary', { 'cache-control': 'max-age=60', 'cdn-cache-control': 'max-age =10' }, 60 * S, 'max-age'],
+    ['empty: ignored', { 'cache-control': 'max-age=60', 'cdn-cache-control': '' }, 60 * S, 'max-age'],
+  ];
+  for (const [name, h, ms, source] of cases) assert.deepEqual(freshness(facts(h), settings), { lifetimeMs: ms, source }, name);
+  const st = (h: Headers) => storable(withRes({ date: at(0), ...h }), settings);
+  assert.deepEqual(st({ 'cache-control': 'max-age=60', 'cdn-cache-control': 'no-store' }), { store: false, reason: 'no-store' });
+  assert.deepEqual(st({ 'cache-control': 'max-age=60', 'cdn-cache-control': 'private' }), { store: false, reason: 'private' });
+  assert.equal(st({ 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }).store, true);
+  assert.deepEqual(st({ 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=10, &&&' }), { store: false, reason: 'no-store' });
+  const nc = entry({ 'cache-control': 'max-age=3600', 'cdn-cache-control': 'no-cache', etag: '"a"', date: at(0) });
+  assert.equal(lookup(nc, readRequest({}), T0 + S, settings).kind, 'revalidate');
 });
 
 test('freshen: the 304 replaces stored fields except Content-Length and hop-by-hop ones, keeps the body, takes the new times', () => {

@@ -9,7 +9,7 @@
  * bounded). Deliberate choices are listed in README.md.
  */
 
-import { DELTA_MAX, deltaSeconds, type Directives, hasDirective, parseCacheControl, parseDelta } from './cache-control.js';
+import { DELTA_MAX, deltaSeconds, type Directives, hasDirective, parseCacheControl, parseDelta, parseTargeted } from './cache-control.js';
 import { fieldLines, fieldValue, listMembers, MAX_FIELD_CHARS, MAX_MEMBERS, normaliseValue } from './fields.js';
 import { formatHttpDate, parseHttpDate } from './http-date.js';
 import type { Headers, StoredResponse } from './types.js';
@@ -117,8 +117,13 @@ function isPublic(cc: Directives): boolean {
   return hasDirective(cc, 'public') && !cc.malformed.has('public');
 }
 
-function responseDirectives(h: Headers): Directives {
-  return parseCacheControl(fieldLines(h, 'cache-control'));
+/**
+ * The response's directives for this cache: those of a valid, non-empty CDN-Cache-Control when
+ * there is one (RFC 9213 §2.2: a gateway is the CDN-like cache that field targets; Cache-Control
+ * and Expires are then ignored), else Cache-Control's.
+ */
+export function responseDirectives(h: Headers): Directives {
+  return parseTargeted(fieldLines(h, 'cdn-cache-control')) ?? parseCacheControl(fieldLines(h, 'cache-control'));
 }
 
 /** The Date header (first line) or, when absent or invalid, the response time (RFC 9111 §4.2.3). */
@@ -144,7 +149,7 @@ export function freshness(res: ResponseFacts, settings: CacheSettings, cc: Direc
     const v = deltaSeconds(cc, name);
     if (v !== undefined) return cap(v === 'invalid' ? 0 : v * 1000, name);
   }
-  const expires = fieldLines(res.headers, 'expires');
+  const expires = cc.targeted === true ? [] : fieldLines(res.headers, 'expires');
   if (expires.length > 0) {
     const e = expires.length === 1 ? parseHttpDate(expires[0], res.responseTime) : null;
     return cap(e === null ? 0 : Math.max(0, e - dateValue(res)), 'expires');
@@ -298,7 +303,8 @@ export function storable(input: StoreInput, settings: CacheSettings): StoreVerdi
   const staleWindow = staleForbidden(cc) ? 0 : Math.max(windowMs(cc, 'stale-while-revalidate'), windowMs(cc, 'stale-if-error'), settings.staleIfErrorMs);
   if ((remaining === 0 || hasDirective(cc, 'no-cache')) && !validator && staleWindow === 0)
     return { store: false, reason: f.source === 'none' ? 'no-freshness' : 'stale-without-validator' };
-  const keepMs = remaining + Math.max(staleWindow, validator ? settings.keepStaleMs : 0);
+  // kept past its freshness: to be revalidated, served to a request's max-stale or freshened by a HEAD
+  const keepMs = remaining + Math.max(staleWindow, validator || !staleForbidden(cc) ? settings.keepStaleMs : 0);
   return { store: true, lifetimeMs: f.lifetimeMs, source: f.source, initialAgeMs, keepMs };
 }
 
@@ -421,20 +427,66 @@ export function conditionalHeaders(entry: Pick<StoredResponse, 'headers' | 'resp
   return out;
 }
 
+/** An entity-tag split into its weakness and opaque part, or null when it is not one (RFC 9110 §8.8.3). */
+function entityTag(v: string | undefined): { readonly weak: boolean; readonly opaque: string } | null {
+  if (v === undefined) return null;
+  const t = v.trim();
+  if (!ETAG.test(t)) return null;
+  return t.startsWith('W/') ? { weak: true, opaque: t.slice(2) } : { weak: false, opaque: t };
+}
+
 /**
- * Whether a 304 (or HEAD) response's validators select a stored response (RFC 9111 §4.3.4): its
- * ETag equal to the stored one (weak comparison), else its Last-Modified equal; a response with
- * neither selects the stored response only when that has none either.
+ * Whether a 304 response selects a stored response for update (RFC 9111 §4.3.4):
+ * - a strong ETag selects a stored response with the same strong ETag (strong comparison);
+ * - a weak ETag selects one whose ETag matches by weak comparison (RFC 9110 §8.8.3.2);
+ * - without an ETag, a Last-Modified selects one with the same Last-Modified;
+ * - without any validator, a stored response without one either; or, `ownConditional`, the stored
+ *   response whose validators alone made the conditional request: the 304 then answers for
+ *   exactly them (RFC 9110 §13.1.2), a frequent origin habit although §15.4.5 asks for the ETag.
  */
-export function validatorsMatch(entry: Pick<StoredResponse, 'headers'>, resHeaders: Headers): boolean {
-  const opaque = (v: string | undefined): string | undefined => (v === undefined ? undefined : opaqueTag(v));
-  const newEtag = opaque(fieldValue(resHeaders, 'etag'));
-  const oldEtag = opaque(fieldValue(entry.headers, 'etag'));
-  if (newEtag !== undefined) return oldEtag === newEtag;
+export function validatorsMatch(entry: Pick<StoredResponse, 'headers'>, resHeaders: Headers, ownConditional = false): boolean {
+  const newEtagField = fieldValue(resHeaders, 'etag');
+  const oldEtagField = fieldValue(entry.headers, 'etag');
+  if (newEtagField !== undefined) {
+    const n = entityTag(newEtagField);
+    const o = entityTag(oldEtagField);
+    if (n === null || o === null) return false;
+    return n.weak ? n.opaque === o.opaque : !o.weak && n.opaque === o.opaque;
+  }
   const newLm = fieldValue(resHeaders, 'last-modified');
   const oldLm = fieldValue(entry.headers, 'last-modified');
   if (newLm !== undefined) return oldLm !== undefined && oldLm.trim() === newLm.trim();
-  return oldEtag === undefined && oldLm === undefined;
+  return ownConditional || (oldEtagField === undefined && oldLm === undefined);
+}
+
+/**
+ * The If-None-Match of a request no stored variant answers (RFC 9111 §4.3.1, §4.1): the valid
+ * ETags of every stored variant (at most MAX_MEMBERS), so that a 304 names the one to reuse; null
+ * when none has one.
+ */
+export function candidateEtags(variants: readonly Pick<StoredResponse, 'headers'>[]): string | null {
+  const tags: string[] = [];
+  for (const v of variants) {
+    const lines = fieldLines(v.headers, 'etag');
+    if (lines.length !== 1 || entityTag(lines[0]) === null) continue;
+    const t = lines[0]!.trim();
+    if (!tags.includes(t) && tags.length < MAX_MEMBERS) tags.push(t);
+  }
+  return tags.length === 0 ? null : tags.join(', ');
+}
+
+/**
+ * The stored variant a 304 to a candidateEtags request selects (RFC 9111 §4.3.4): the most recent
+ * one its ETag matches (strong comparison for a strong ETag, weak otherwise); without an ETag,
+ * the only candidate when there was one; else null.
+ */
+export function selectCandidate(variants: readonly StoredResponse[], resHeaders: Headers): StoredResponse | null {
+  const withTag = variants.filter((v) => entityTag(fieldValue(v.headers, 'etag')) !== null);
+  let best: StoredResponse | null = null;
+  for (const v of withTag) {
+    if (validatorsMatch(v, resHeaders, withTag.length === 1) && (best === null || v.responseTime > best.responseTime)) best = v;
+  }
+  return best;
 }
 
 const ETAG_IN_LIST = /(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g;

@@ -22,6 +22,7 @@ import {
   type CacheSettings,
   type CacheStatusParts,
   cacheStatus,
+  candidateEtags,
   conditionalHeaders,
   freshen,
   freshenFromHead,
@@ -33,6 +34,7 @@ import {
   onlyIfCachedFails,
   type RequestDirectives,
   readRequest,
+  selectCandidate,
   staleIfErrorAllowed,
   storable,
   storedHeaders,
@@ -106,6 +108,10 @@ interface Pending {
   readonly requestTime: number;
   readonly fwd: NonNullable<CacheStatusParts['fwd']>;
   readonly collapsed: boolean;
+  /** the upstream request's validators are the entry's alone: a 304 without validators answers for it */
+  readonly ownConditional: boolean;
+  /** no variant matched: the stored variants whose ETags the request carried (RFC 9111 §4.3.1) */
+  readonly candidates: readonly StoredResponse[] | null;
   fill: Fill | null;
   release: (() => Promise<void>) | null;
   done: boolean;
@@ -272,7 +278,14 @@ class CacheStage implements RouteStage {
     }
     if (entry !== null && r !== null && (r.kind === 'fresh' || r.kind === 'stale' || r.kind === 'stale-while-revalidate')) {
       this.count(ctx, waited ? 'collapsed' : r.kind === 'fresh' ? 'hit' : 'stale');
-      return this.serve(ctx, entry, now, { hit: true, ttlS: r.ttlS, ...(waited ? { collapsed: true } : {}) });
+      const swr = r.kind === 'stale-while-revalidate';
+      if (swr) this.refresh(ctx, url, primary, entry);
+      return this.serve(ctx, entry, now, {
+        hit: true,
+        ttlS: r.ttlS,
+        ...(waited ? { collapsed: true } : {}),
+        ...(swr ? { detail: 'stale-while-revalidate' } : {}),
+      });
     }
     const fwd: Pending['fwd'] = r !== null && (r.kind === 'revalidate' || r.kind === 'miss') ? r.fwd : variants.length > 0 ? 'vary-miss' : 'uri-miss';
     if (r !== null && r.kind === 'revalidate' && entry !== null) {
@@ -280,11 +293,22 @@ class CacheStage implements RouteStage {
       const up = ctx.upstreamHeaders;
       if (cond['if-none-match'] !== undefined) up['if-none-match'] = cond['if-none-match'];
       if (cond['if-modified-since'] !== undefined) up['if-modified-since'] = cond['if-modified-since'];
-      this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited });
+      // the server evaluates If-None-Match first (RFC 9110 §13.2.2): a client's one left in place decides the 304
+      const ownConditional = cond['if-none-match'] !== undefined || (cond['if-modified-since'] !== undefined && reqHeaders['if-none-match'] === undefined);
+      this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited, ownConditional, candidates: null });
       return undefined;
     }
+    // no variant answers: ask with the stored variants' ETags, a 304 names the one to reuse (§4.3.1)
+    let candidates: readonly StoredResponse[] | null = null;
+    if (entry === null && variants.length > 0 && reqHeaders['if-none-match'] === undefined && reqHeaders['if-modified-since'] === undefined) {
+      const tags = candidateEtags(variants);
+      if (tags !== null) {
+        ctx.upstreamHeaders['if-none-match'] = tags;
+        candidates = variants;
+      }
+    }
     // a miss: one request fills the entry, the others for the same key wait for it
-    const p = this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited });
+    const p = this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited, ownConditional: false, candidates });
     if (waited || req.noCache || req.noStore) return undefined;
     const running = this.shared.fills.get(primary);
     if (running !== undefined) return this.awaitFill(ctx, url, primary, running.done);
@@ -309,6 +333,84 @@ class CacheStage implements RouteStage {
       },
       (e: unknown) => this.bypass(ctx, 'lock', e),
     );
+  }
+
+  /**
+   * Stale-while-revalidate (RFC 5861 §3): refreshes `entry` in the background with a conditional
+   * request, at most one per key (the fill map in process, the store's lock across instances): a
+   * 304 freshens it, a storable response replaces it, one that may not be stored (no-store,
+   * private...) removes it, a 5xx or a failure leaves it as it is.
+   */
+  private refresh(ctx: RequestContext, url: string, primary: string, entry: StoredResponse): void {
+    const route = ctx.route;
+    const fills = this.shared.fills;
+    if (route === null || fills.has(primary) || fills.size >= MAX_FILLS) return;
+    let resolve!: () => void;
+    const fill: Fill = { done: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    fills.set(primary, fill);
+    // read from the client's exchange now: the refresh outlives it
+    const reqHeaders = { ...(ctx.req.headers as Headers) };
+    const cred = credentialed(ctx);
+    const requestId = ctx.id;
+    const cond = conditionalHeaders(entry);
+    const validators: Record<string, string> = {};
+    if (cond['if-none-match'] !== undefined) validators['if-none-match'] = cond['if-none-match'];
+    if (cond['if-modified-since'] !== undefined) validators['if-modified-since'] = cond['if-modified-since'];
+    const forwarder = route.forwarder;
+    const requestTime = this.services.clock();
+    let release: (() => Promise<void>) | null = null;
+    const locked = this.store.kind === 'redis' ? this.store.lock(primary, this.g.lock_ms) : Promise.resolve(null);
+    const work = locked
+      .then((r) => {
+        release = r;
+        if (this.store.kind === 'redis' && r === null) return; // another instance refreshes it
+        return forwarder.fetch(ctx, { method: 'GET', headers: validators, maxBytes: this.g.max_entry_bytes }).then((res) => {
+          const now = this.services.clock();
+          let next: StoredResponse | null = null;
+          if (res.status === 304) {
+            if (!validatorsMatch(entry, res.headers, true)) return;
+            next = freshen(entry, res.headers, requestTime, now);
+          } else if (res.status >= 500) return;
+          const candidate: StoredResponse = next ?? {
+            status: res.status,
+            headers: storedHeaders(res.headers),
+            body: res.body,
+            requestTime,
+            responseTime: now,
+            vary: null,
+            tags: [...tagsOf(res.headers, this.g.tag_header), URL_TAG + url],
+            url,
+          };
+          const v = storable(
+            {
+              method: 'GET',
+              status: candidate.status,
+              reqHeaders,
+              resHeaders: next === null ? res.headers : next.headers,
+              credentialed: cred,
+              requestTime,
+              responseTime: now,
+            },
+            this.settings,
+          );
+          const vary = next === null ? varyOf(res.headers, reqHeaders) : next.vary;
+          if (!v.store || vary === '*') return Promise.resolve(this.store.delete(primary)).then(() => undefined);
+          return Promise.resolve(this.store.put(primary, { ...candidate, vary }, v.keepMs)).then(() => {
+            this.shared.metrics.stored.inc({ route: this.routeId });
+            this.gauges();
+          });
+        });
+      })
+      .catch((e: unknown) => {
+        this.shared.metrics.errors.inc({ op: 'refresh' });
+        this.logger.warn({ event: 'cache_refresh_failed', request_id: requestId, err: e instanceof Error ? e.message : String(e) });
+      });
+    void work.finally(() => {
+      if (fills.get(primary) === fill) fills.delete(primary);
+      fill.resolve();
+      const rel = release as (() => Promise<void>) | null;
+      if (rel !== null) rel().catch(() => undefined);
+    });
   }
 
   /** Waits (at most lock_ms) for another request's fill of the same key, then looks again. */
@@ -396,17 +498,32 @@ class CacheStage implements RouteStage {
     const now = this.services.clock();
     const reqHeaders = ctx.req.headers as Headers;
     const status = res.status;
-    if (p.entry !== null && status === 304 && validatorsMatch(p.entry, res.headers)) {
+    if (p.entry !== null && status === 304 && validatorsMatch(p.entry, res.headers, p.ownConditional)) {
       const fresh = freshen(p.entry, res.headers, p.requestTime, now);
       this.restore(ctx, p, fresh);
       this.count(ctx, 'revalidated');
       return this.serve(ctx, fresh, now, { fwd: 'stale', fwdStatus: 304, stored: true }, 'cache revalidated');
     }
+    if (p.candidates !== null && status === 304) {
+      const chosen = selectCandidate(p.candidates, res.headers);
+      const vary = chosen === null ? '*' : varyOf(chosen.headers, reqHeaders);
+      if (chosen !== null && vary !== '*') {
+        // the origin chose a stored variant for this request: stored again under this request's Vary values
+        const fresh: StoredResponse = { ...freshen(chosen, res.headers, p.requestTime, now), vary };
+        this.restore(ctx, p, fresh);
+        this.count(ctx, 'revalidated');
+        return this.serve(ctx, fresh, now, { fwd: p.fwd, fwdStatus: 304, stored: true }, 'cache revalidated');
+      }
+    }
     if (ctx.method === 'HEAD') {
       if (p.entry !== null && status === 200) {
         const e = freshenFromHead(p.entry, res.headers, p.requestTime, now);
         if (e === null) this.drop(ctx, p);
-        else this.restore(ctx, p, e);
+        else {
+          // the stored GET response, updated by the HEAD's fields (§4.3.5), answers the HEAD
+          this.restore(ctx, p, e);
+          return this.serve(ctx, e, now, { fwd: p.fwd, fwdStatus: status, stored: true }, 'cache updated by HEAD');
+        }
       }
       this.markStatus(res, { fwd: p.fwd, fwdStatus: status });
       this.finish(p);

@@ -54,7 +54,7 @@ export function cacheGlobalSchema(): JsonSchema {
       },
       heuristic_max_ms: ms('Cap of a heuristic lifetime.', 86_400_000),
       keep_stale_ms: ms(
-        'How long a stale entry that has a validator (ETag, Last-Modified) is kept to be revalidated with a conditional request instead of fetched again.',
+        'How long a stale entry is kept: to be revalidated with a conditional request when it has a validator (ETag, Last-Modified), served to a request whose max-stale allows it, or updated by a HEAD.',
         300_000,
       ),
       stale_if_error_ms: ms(
