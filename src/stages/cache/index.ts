@@ -115,6 +115,8 @@ interface Pending {
   fill: Fill | null;
   release: (() => Promise<void>) | null;
   done: boolean;
+  /** a store write is in flight: the fill ends when it does, not when the client's response ends */
+  storing: boolean;
 }
 
 /** What every cached route of one store shares; kept across reloads with its store. */
@@ -433,10 +435,13 @@ class CacheStage implements RouteStage {
     });
   }
 
-  private track(ctx: RequestContext, p: Omit<Pending, 'fill' | 'release' | 'done'>): Pending {
-    const full: Pending = { ...p, fill: null, release: null, done: false };
+  private track(ctx: RequestContext, p: Omit<Pending, 'fill' | 'release' | 'done' | 'storing'>): Pending {
+    const full: Pending = { ...p, fill: null, release: null, done: false, storing: false };
     this.pending.set(ctx, full);
-    ctx.onCleanup(() => this.finish(full));
+    // the client's response may end before the entry is written (Redis): then the write ends the fill
+    ctx.onCleanup(() => {
+      if (!full.storing) this.finish(full);
+    });
     return full;
   }
 
@@ -637,12 +642,13 @@ class CacheStage implements RouteStage {
     };
     try {
       const r = this.store.put(p.primary, entry, ttlMs);
-      if (isThenable<void>(r))
+      if (isThenable<void>(r)) {
+        p.storing = true;
         Promise.resolve(r).then(done, (e: unknown) => {
           this.bypass(ctx, 'put', e);
           this.finish(p);
         });
-      else done();
+      } else done();
     } catch (e) {
       this.bypass(ctx, 'put', e);
       this.finish(p);
