@@ -66,6 +66,77 @@ async function redisPort(env) {
   return (benchRedis = port);
 }
 
+/**
+ * Issue 20: the gateway's RSS while 100,000 distinct URLs of ~1 KB responses fill its memory cache
+ * (64 MiB, the default): the peak must stay within the baseline plus the cap plus 25% of the cap.
+ */
+async function cacheMemory(env) {
+  const { Pool } = await import('undici');
+  const N = 100_000;
+  const CAP = 64 * 1024 * 1024;
+  const mb = (b) => (b / 1048576).toFixed(1);
+  /** One gateway (the route cached or not) under the load; its RSS read from /proc every 5,000 requests. */
+  const measure = async (cache) => {
+    const port = await env.freePort();
+    const vars = { PORT: port, UPSTREAM_PORT: env.upstreamPort, ADMIN_PORT: await env.freePort(), WORK: env.work, CACHE: cache };
+    const text = readFileSync(join(env.HERE, 'configs', 'cache.yaml'), 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, k) => String(vars[k]));
+    const file = join(env.work, `${port}-cache-memory.yaml`);
+    writeFileSync(file, text);
+    const proc = env.startProc(0, process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'start', '-c', file]);
+    await env.waitPort(port, 60_000);
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) * 1024;
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32 });
+    const send = async (from, to, path) => {
+      let next = from;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          for (let i = next++; i < to; i = next++) {
+            const r = await pool.request({ method: 'GET', path: path(i), headers: { host: 'api.local' } });
+            await r.body.dump();
+            if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
+          }
+        }),
+      );
+    };
+    try {
+      await send(0, 4000, (i) => `/api/catalog/warm-${i % 50}`); // warm: JIT, pools, a few entries
+      await new Promise((r) => setTimeout(r, 1000));
+      const start = rss();
+      let peak = start;
+      for (let from = 0; from < N; from += 5000) {
+        await send(from, from + 5000, (i) => `/api/catalog/${i}`);
+        peak = Math.max(peak, rss());
+      }
+      const metrics = await (await fetch(`http://127.0.0.1:${vars.ADMIN_PORT}/metrics`)).text();
+      const metric = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+      return {
+        start,
+        peak,
+        bytes: metric('portcullis_cache_bytes'),
+        entries: metric('portcullis_cache_entries'),
+        evictions: metric('portcullis_cache_evictions_total'),
+      };
+    } finally {
+      await pool.close();
+      proc.kill('SIGTERM');
+    }
+  };
+  const off = await measure('off');
+  const on = await measure('on');
+  const limit = off.peak + CAP * 1.25;
+  return [
+    `100,000 GETs of distinct URLs (~1 KB JSON each, \`Cache-Control: public, max-age=600\`), 32 at a time, through the same route uncached (the process's baseline under this load) and cached in memory with the default 64 MiB cap; each gateway's RSS read from /proc every 5,000 requests.`,
+    '',
+    '| cache memory under 100,000 distinct keys | uncached | cached |',
+    '|---|---:|---:|',
+    `| RSS after warm-up | ${mb(off.start)} MB | ${mb(on.start)} MB |`,
+    `| RSS peak | ${mb(off.peak)} MB | ${mb(on.peak)} MB |`,
+    `| bytes counted by the store / entries (portcullis_cache_bytes, _entries) | | ${mb(on.bytes)} MB / ${on.entries.toLocaleString('en-US')} |`,
+    `| evictions (portcullis_cache_evictions_total) | | ${on.evictions.toLocaleString('en-US')} |`,
+    `| check: cached peak ≤ uncached peak + 1.25 × cap (${mb(limit)} MB) | | ${on.peak <= limit ? 'pass' : 'FAIL'} (${mb(on.peak - off.peak)} MB over the baseline) |`,
+  ].join('\n');
+}
+
 const direct = async (env) => ({ proc: env.startProc(0, process.execPath, [join(env.HERE, 'upstream.mjs')], { PORT: String(env.port) }) });
 
 /** Issue 5: RSS growth of the memory store under 1,000,000 distinct client IPs (must stay under 100 MB). */
@@ -290,5 +361,10 @@ export const SCENARIOS = {
     ],
     workloads: [CATALOG_MISS],
     checks: [{ workload: 'get-1k-miss', target: 'cache-miss', minRatio: 0.95 }],
+  },
+  'cache-memory': {
+    title: 'Response cache (issue 20): memory under 100,000 distinct keys',
+    description: 'The memory store is bounded in bytes (64 MiB by default); this measures what that bound means for the whole process.',
+    standalone: cacheMemory,
   },
 };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredResponse } from '../types.js';
 import { ENTRY_OVERHEAD, entryBytes, primaryKey } from './entry.js';
-import { MemoryCacheStore, type EvictReason } from './memory.js';
+import { entryCost, MemoryCacheStore, type EvictReason } from './memory.js';
 
 const T0 = Date.UTC(2026, 11, 7, 12);
 
@@ -35,7 +35,7 @@ test('get returns [] for an unknown key and the stored variant after put', () =>
   const got = s.get(key('a.test/x'));
   assert.equal(got.length, 1);
   assert.equal(got[0]!.body, e.body, 'the body is handed out as stored, not copied');
-  assert.deepEqual(s.stats(), { bytes: entryBytes(key('a.test/x'), e), entries: 1 });
+  assert.deepEqual(s.stats(), { bytes: entryCost(key('a.test/x'), e), entries: 1 });
 });
 
 test('a hit returns the same array each time (no allocation) and it never changes after a later put', () => {
@@ -131,7 +131,7 @@ test('a ttl that is not a positive finite number stores nothing and removes the 
 });
 
 test('eviction takes the least recently read or written primary key first', () => {
-  const one = entryBytes(key('a.test/1'), entry('a.test/1'));
+  const one = entryCost(key('a.test/1'), entry('a.test/1'));
   const s = new MemoryCacheStore({ now: () => T0, maxBytes: one * 3 });
   for (const n of [1, 2, 3]) s.put(key(`a.test/${n}`), entry(`a.test/${n}`), 1000);
   s.get(key('a.test/1')); // 2 is now the least recently used
@@ -162,7 +162,7 @@ test('100,000 distinct keys under a 64 MiB cap: counted bytes never exceed the c
   for (let i = 0; i < 100_000; i++) {
     const url = `a.test/item/${i}?q=${i}`;
     const e = entry(url, { body, tags: [`t${i % 100}`] });
-    written += entryBytes(key(url), e);
+    written += entryCost(key(url), e);
     s.put(key(url), e, 60_000);
     const b = s.stats().bytes;
     if (b > max) max = b;
@@ -282,7 +282,7 @@ test('options are checked: a non-positive or fractional bound is refused', () =>
 });
 
 test('when one key’s variants alone exceed maxBytes, its oldest variants go and the one just written stays', () => {
-  const one = entryBytes(key('a.test/x'), entry('a.test/x', { vary: { a: '1' } }));
+  const one = entryCost(key('a.test/x'), entry('a.test/x', { vary: { a: '1' } }));
   const s = new MemoryCacheStore({ now: () => T0, maxBytes: Math.floor(one * 2.5) });
   s.put(key('a.test/y'), entry('a.test/y', { vary: { a: '9' } }), 1000);
   for (const v of ['1', '2', '3']) s.put(key('a.test/x'), entry('a.test/x', { vary: { a: v } }), 1000);

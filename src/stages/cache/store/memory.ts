@@ -26,6 +26,18 @@ export interface MemoryCacheStoreOptions {
   readonly now?: (() => number) | undefined;
 }
 
+/**
+ * What a live entry costs this process, which `maxBytes` bounds: its bytes (entryBytes: body,
+ * header names and values, keys) plus the JS objects holding them, about 1 KiB more than
+ * entryBytes counts (heap snapshot of a gateway holding 30,000 ~1 KB responses). What churn costs
+ * on top (evicted entries awaiting the garbage collector) is measured by
+ * `npm run bench -- --scenarios cache-memory`, in bench/results.md.
+ */
+const OBJECT_BYTES = 1024;
+export function entryCost(primary: string, e: StoredResponse): number {
+  return entryBytes(primary, e) + OBJECT_BYTES;
+}
+
 export const MEMORY_DEFAULTS = { maxBytes: 64 * 1024 * 1024, maxEntryBytes: 4 * 1024 * 1024, maxVariants: 8 } as const;
 
 /** One primary key: its variants (oldest written first) and its place in the LRU list. */
@@ -56,7 +68,8 @@ export class MemoryCacheStore implements CacheStore {
   private readonly now: () => number;
   private readonly map = new Map<string, Slot>();
   /** tag → primary keys having at least one variant with that tag */
-  private readonly tags = new Map<string, Set<string>>();
+  /** tag → the primary key carrying it, or a Set when several do (most tags name one URL: no Set per entry) */
+  private readonly tags = new Map<string, string | Set<string>>();
   /** least recently used */
   private head: Slot | null = null;
   /** most recently used */
@@ -89,11 +102,12 @@ export class MemoryCacheStore implements CacheStore {
   put(primary: string, entry: StoredResponse, ttlMs: number): void {
     checkPrimary(primary, entry.url);
     const now = this.now();
-    const size = entryBytes(primary, entry);
+    const own = entryBytes(primary, entry);
+    const size = entryCost(primary, entry);
     let s = this.map.get(primary);
     const vary = entry.vary;
     const sameVariant = (e: StoredResponse): boolean => sameVary(e.vary, vary);
-    if (!(ttlMs > 0 && ttlMs < Number.POSITIVE_INFINITY) || size > this.maxEntryBytes) {
+    if (!(ttlMs > 0 && ttlMs < Number.POSITIVE_INFINITY) || own > this.maxEntryBytes || size > this.maxBytes) {
       // not stored; the variant it would have replaced is outdated by it, so it goes too
       if (s !== undefined) this.prune(s, now, sameVariant);
       return;
@@ -133,7 +147,7 @@ export class MemoryCacheStore implements CacheStore {
     this.setItems(s, items, exps, sizes);
     this.entries += 1 - dropped;
     this.bytes += size - droppedBytes;
-    for (const t of stored.tags) this.tagIndex(t).add(primary);
+    for (const t of stored.tags) this.tagAdd(t, primary);
     if (dropped > 0) {
       this.untag(s, droppedItems);
       this.onEvict?.(dropped, droppedBytes, 'variants');
@@ -163,7 +177,7 @@ export class MemoryCacheStore implements CacheStore {
     if (keys === undefined) return Promise.resolve(0);
     const now = this.now();
     let n = 0;
-    for (const k of [...keys]) {
+    for (const k of typeof keys === 'string' ? [keys] : [...keys]) {
       const s = this.map.get(k);
       if (s !== undefined) n += this.prune(s, now, (e) => e.tags.includes(tag));
     }
@@ -291,10 +305,12 @@ export class MemoryCacheStore implements CacheStore {
     s.minExp = minExp;
   }
 
-  private tagIndex(tag: string): Set<string> {
-    let set = this.tags.get(tag);
-    if (set === undefined) this.tags.set(tag, (set = new Set()));
-    return set;
+  private tagAdd(tag: string, primary: string): void {
+    const cur = this.tags.get(tag);
+    if (cur === undefined) this.tags.set(tag, primary);
+    else if (typeof cur === 'string') {
+      if (cur !== primary) this.tags.set(tag, new Set([cur, primary]));
+    } else cur.add(primary);
   }
 
   /** Takes `s.key` out of the index of each tag of `gone` that no remaining variant of `s` carries. */
@@ -302,10 +318,14 @@ export class MemoryCacheStore implements CacheStore {
     for (const e of gone) {
       for (const t of e.tags) {
         if (s.items.some((x) => x.tags.includes(t))) continue;
-        const set = this.tags.get(t);
-        if (set === undefined) continue;
-        set.delete(s.key);
-        if (set.size === 0) this.tags.delete(t);
+        const cur = this.tags.get(t);
+        if (cur === undefined) continue;
+        if (typeof cur === 'string') {
+          if (cur === s.key) this.tags.delete(t);
+          continue;
+        }
+        cur.delete(s.key);
+        if (cur.size === 0) this.tags.delete(t);
       }
     }
   }
