@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { actor, authorize, json, readJson, splitUrl } from './http.js';
+import { actor, authorize, json, methodNotAllowed, readJson, splitUrl } from './http.js';
 import { engineFor } from '../stages/abuse/index.js';
 import { alertsFor } from '../observe/alerts.js';
 
@@ -81,14 +81,10 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
       json(res, 201, { ...v, until: new Date(v.until).toISOString(), since: new Date(v.since).toISOString() });
       return true;
     }
-    res.setHeader('allow', 'GET, POST');
-    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
-    return true;
+    return methodNotAllowed(res, 'GET, POST');
   }
   if (method !== 'DELETE') {
-    res.setHeader('allow', 'DELETE');
-    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
-    return true;
+    return methodNotAllowed(res, 'DELETE');
   }
   if (!authorize(req, res, config, 'write')) return true;
   let raw: string;
@@ -118,9 +114,7 @@ export async function handleAlertsRequest(req: IncomingMessage, res: ServerRespo
   const { path } = splitUrl(req);
   if (path !== '/admin/alerts') return false;
   if (req.method !== 'GET') {
-    res.setHeader('allow', 'GET');
-    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
-    return true;
+    return methodNotAllowed(res, 'GET');
   }
   if (!authorize(req, res, config, 'read')) return true;
   const alerts = alertsFor(services);
@@ -133,9 +127,7 @@ export async function handleEventsRequest(req: IncomingMessage, res: ServerRespo
   const { path, query } = splitUrl(req);
   if (path !== '/admin/events') return false;
   if (req.method !== 'GET') {
-    res.setHeader('allow', 'GET');
-    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
-    return true;
+    return methodNotAllowed(res, 'GET');
   }
   if (!authorize(req, res, config, 'read')) return true;
   const since = Number(query.get('since') ?? '0');

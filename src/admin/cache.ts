@@ -10,7 +10,7 @@ import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
 import { type GlobalCache, sharedFor, URL_TAG } from '../stages/cache/index.js';
-import { actor, authorize, json, readJson, splitUrl } from './http.js';
+import { actor, authorize, json, methodNotAllowed, readJson, splitUrl } from './http.js';
 
 /** Most characters of a URL, prefix or tag to purge. */
 const MAX_VALUE = 2048;
@@ -34,9 +34,7 @@ export async function handleCachePurge(req: IncomingMessage, res: ServerResponse
   const { path } = splitUrl(req);
   if (path !== '/admin/cache/purge') return false;
   if (req.method !== 'POST') {
-    res.setHeader('allow', 'POST');
-    writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
-    return true;
+    return methodNotAllowed(res, 'POST');
   }
   if (!authorize(req, res, config, 'write')) return true;
   if (!config.routes.some((r) => r['cache'] !== undefined && r['cache'] !== 'off')) {

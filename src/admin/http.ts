@@ -52,3 +52,10 @@ export function splitUrl(req: IncomingMessage): { path: string; query: URLSearch
   const q = url.indexOf('?');
   return { path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
 }
+
+/** 405 with Allow: the admin endpoint does not answer this method. */
+export function methodNotAllowed(res: ServerResponse, allow: string): true {
+  res.setHeader('allow', allow);
+  writeProblem(res, 'PC_ERR_METHOD_NOT_ALLOWED', 405, randomUUID(), null);
+  return true;
+}

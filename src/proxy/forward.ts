@@ -13,7 +13,7 @@ import type { Logger, Metrics } from '../core/services.js';
 import type { ResponseMeta } from '../core/stage.js';
 import type { CompiledRoute, Forwarder, Replies, SideRequest, SideResponse } from '../core/stage.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import { clientResponseHeaderList, clientResponseHeaders, rawHeaderObject, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaderList, clientResponseHeaders, type ForwardInfo, rawHeaderObject, upstreamRequestHeaders } from './headers.js';
 import type { TrustedProxies } from './client-ip.js';
 import { isIdempotent, type Target, type UpstreamGroup } from './upstream.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
@@ -135,23 +135,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     const client: IncomingHttpHeaders = {};
     for (const k in ctx.req.headers) if (!SIDE_DROPPED.has(k) && !k.startsWith('if-')) client[k] = ctx.req.headers[k];
     const s = this.s;
-    const headers = upstreamRequestHeaders(
-      client,
-      s.notForwarded,
-      {
-        clientIp: ctx.clientIp,
-        peerIp: ctx.peerIp,
-        peerTrusted: ctx.peerTrusted,
-        trusted: s.trusted,
-        proto: ctx.listener.tls ? 'https' : 'http',
-        host: ctx.host,
-        requestIdHeader: s.requestIdHeader,
-        requestId: ctx.id,
-        upstreamHost: this.preserveHost ? (ctx.req.headers.host ?? target.hostPort) : null,
-      },
-      { ...ctx.upstreamHeadersIfAny, ...req.headers },
-      null,
-    );
+    const headers = upstreamRequestHeaders(client, s.notForwarded, this.forwardInfo(ctx, target), { ...ctx.upstreamHeadersIfAny, ...req.headers }, null);
     const path = this.upstreamPath(ctx, target);
     target.active++;
     const start = performance.now();
@@ -186,6 +170,22 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     }
   }
 
+  /** What the upstream request says about the client and the gateway: forwarded headers, request id, Host. */
+  private forwardInfo(ctx: RequestContext, target: Target): ForwardInfo {
+    const s = this.s;
+    return {
+      clientIp: ctx.clientIp,
+      peerIp: ctx.peerIp,
+      peerTrusted: ctx.peerTrusted,
+      trusted: s.trusted,
+      proto: ctx.listener.tls ? 'https' : 'http',
+      host: ctx.host,
+      requestIdHeader: s.requestIdHeader,
+      requestId: ctx.id,
+      upstreamHost: this.preserveHost ? (ctx.req.headers.host ?? target.hostPort) : null,
+    };
+  }
+
   private upstreamPath(ctx: RequestContext, target: Target): string {
     let path = ctx.path;
     if (this.rewrite) path = this.rewrite(ctx.params);
@@ -207,17 +207,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     const headers = upstreamRequestHeaders(
       req.headers,
       s.notForwarded,
-      {
-        clientIp: ctx.clientIp,
-        peerIp: ctx.peerIp,
-        peerTrusted: ctx.peerTrusted,
-        trusted: s.trusted,
-        proto: ctx.listener.tls ? 'https' : 'http',
-        host: ctx.host,
-        requestIdHeader: s.requestIdHeader,
-        requestId: ctx.id,
-        upstreamHost: this.preserveHost ? (req.headers.host ?? target.hostPort) : null,
-      },
+      this.forwardInfo(ctx, target),
       ctx.upstreamHeadersIfAny,
       ctx.body === null ? null : ctx.body.length,
       ctx.bodyDecoded,

@@ -12,9 +12,8 @@ import { Agent, request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { bearer, jwt, nowS } from '../auth/support.js';
-import { ISOLATION_N, isolationLoad } from './isolation.js';
+import { ISOLATION_N, ISS, isolationLoad, TENANTS_AND_ROUTES } from './isolation.js';
 
-const ISS = 'https://issuer.test';
 let version = 1;
 let failing = false;
 let swrVersion = 1;
@@ -67,16 +66,7 @@ version: 1
 listeners: [{ port: 0 }]
 upstreams:
   up: { targets: [{ url: "{{UP}}" }], retries: { attempts: 0 } }
-auth:
-  jwt:
-    providers:
-      main: { issuer: ${ISS}, audiences: [api], algorithms: [HS256], secret: "{{SECRET}}" }
-consumers:
-  - { id: alice, tenant: A, credentials: { jwt: [{ provider: main, sub: alice }] } }
-  - { id: bob, tenant: B, credentials: { jwt: [{ provider: main, sub: bob }] } }
-routes:
-  - { id: items, match: { prefix: /items }, upstream: up, auth: none, cache: on }
-  - { id: shared, match: { prefix: /shared }, upstream: up, cache: on }
+${TENANTS_AND_ROUTES}
   - { id: uncached, match: { prefix: /plain }, upstream: up, auth: none }
 `,
       { vars: { UP: up.url, SECRET: secret } },

@@ -1,6 +1,24 @@
 /** The tenant-isolation load of the cache tests: `n` requests per tenant to one URL, `workers` at a time. */
 import { Agent, request } from 'undici';
 
+export const ISS = 'https://issuer.test';
+
+/**
+ * The config of the cache suites besides listeners, store and upstreams: a JWT provider (HS256,
+ * `{{SECRET}}`), consumers alice (tenant A) and bob (tenant B), a public cached route /items and
+ * an authenticated cached route /shared.
+ */
+export const TENANTS_AND_ROUTES = `auth:
+  jwt:
+    providers:
+      main: { issuer: ${ISS}, audiences: [api], algorithms: [HS256], secret: "{{SECRET}}" }
+consumers:
+  - { id: alice, tenant: A, credentials: { jwt: [{ provider: main, sub: alice }] } }
+  - { id: bob, tenant: B, credentials: { jwt: [{ provider: main, sub: bob }] } }
+routes:
+  - { id: items, match: { prefix: /items }, upstream: up, auth: none, cache: on }
+  - { id: shared, match: { prefix: /shared }, upstream: up, cache: on }`;
+
 /** Requests per tenant (the issue's figure; CACHE_ISOLATION_N overrides it for a quicker local run). */
 export const ISOLATION_N = Number(process.env.CACHE_ISOLATION_N ?? 10_000);
 

@@ -12,9 +12,8 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startPrivateRedis, type PrivateRedis } from '../rate-limit/redis-server.js';
 import { bearer, jwt, nowS } from '../auth/support.js';
-import { ISOLATION_N, isolationLoad } from './isolation.js';
+import { ISOLATION_N, ISS, isolationLoad, TENANTS_AND_ROUTES } from './isolation.js';
 
-const ISS = 'https://issuer.test';
 const TOKEN = 'cache-admin-token-0123456789';
 
 describe('the response cache on Redis, shared by two instances', () => {
@@ -53,16 +52,7 @@ state:
 cache: { store: redis }
 upstreams:
   up: { targets: [{ url: "{{UP}}" }] }
-auth:
-  jwt:
-    providers:
-      main: { issuer: ${ISS}, audiences: [api], algorithms: [HS256], secret: "{{SECRET}}" }
-consumers:
-  - { id: alice, tenant: A, credentials: { jwt: [{ provider: main, sub: alice }] } }
-  - { id: bob, tenant: B, credentials: { jwt: [{ provider: main, sub: bob }] } }
-routes:
-  - { id: items, match: { prefix: /items }, upstream: up, auth: none, cache: on }
-  - { id: shared, match: { prefix: /shared }, upstream: up, cache: on }
+${TENANTS_AND_ROUTES}
 `;
     const vars = { UP: up.url, SECRET: secret, REDIS: redis.port };
     a = await startGateway(config, { vars });

@@ -32,7 +32,7 @@ const readings = new Map<string, GatewayReading>();
 const recorder: StageModule = {
   id: 'test.reading',
   phase: 'inspect',
-  order: 1000,
+  order: 10_000, // after every registered inspect stage (the cache is 1000)
   create: () => ({
     forRoute: () => ({
       id: 'test.reading',
