@@ -276,7 +276,7 @@ export const SCENARIOS = {
   validate: {
     title: 'Validation (issue 4): POST of a 1 KB JSON through a validated operation vs the same route without validation',
     description:
-      'The operation comes from an OpenAPI 3.1 document (`src/stages/validate/testdata/bench-openapi.yaml`: object with `additionalProperties: false`, required fields, string patterns, numeric bounds). Baseline: the same generated route with `validate.mode: off`. Safe JSON parsing (depth, keys, duplicates, prototype keys) is part of the validated path.',
+      'The operation comes from an OpenAPI 3.1 document (`bench/configs/validate/openapi.yaml`: object with `additionalProperties: false`, required fields, string patterns, numeric bounds). Baseline: the same generated route with `validate.mode: off`. Safe JSON parsing (depth, keys, duplicates, prototype keys) is part of the validated path.',
     baseline: 'not-validated',
     targets: [
       { name: 'not-validated', start: gateway('validate.yaml', { VALIDATE: 'off', WAF: 'off' }) },
