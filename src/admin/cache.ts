@@ -53,7 +53,7 @@ export async function handleCachePurge(req: IncomingMessage, res: ServerResponse
     writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, p);
     return true;
   }
-  const store = sharedFor(services, config['cache'] as GlobalCache, 'admin API', config.state?.redis.key_prefix ?? 'portcullis:').store;
+  const store = sharedFor(services, config['cache'] as GlobalCache, config.state.redis.key_prefix).store;
   let purged: number;
   try {
     purged = p.kind === 'prefix' ? await store.purgePrefix(p.value) : await store.purgeTag(p.kind === 'url' ? URL_TAG + p.value : p.value);

@@ -6,7 +6,7 @@
 import type { Buffer } from 'node:buffer';
 import { deny, type Deny } from '../core/decision.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { BodyConfig } from '../core/config.js';
+import type { BodyConfig, BodyOverride } from '../core/config.js';
 import type { JsonSchema } from '../core/json-schema.js';
 import { DEFAULT_MULTIPART_LIMITS } from './multipart.js';
 import { decodeBody, isEncoded } from './encoding.js';
@@ -73,7 +73,7 @@ export function bodySchema(withDefaults: boolean): JsonSchema {
 /** Merges `limits.body`, the route's `validate` limits and its `body` (later wins). */
 export function compileBodyPolicy(
   global: BodyConfig,
-  route: Partial<BodyConfig> | undefined,
+  route: BodyOverride | undefined,
   validate: { json?: Partial<BodyConfig['json']>; max_form_params?: number } | undefined,
   maxBytes: number,
 ): BodyPolicy {

@@ -10,8 +10,8 @@ import pino from 'pino';
  */
 export async function validateDeep(loaded: LoadedConfig, modules: readonly StageModule[]): Promise<{ routes: number }> {
   // no shared store and no audit trail: the check touches nothing outside the process
-  const { state: _state, audit: _audit, ...config } = loaded.config;
-  const services = await createServices(config, pino({ level: 'silent' }));
+  const { audit: _audit, ...config } = loaded.config;
+  const services = await createServices({ ...config, state: { ...config.state, store: 'memory' } }, pino({ level: 'silent' }));
   const cache = new UpstreamCache();
   const cfg = structuredClone(loaded.config);
   for (const u of Object.values(cfg.upstreams)) delete u.health_check;

@@ -73,7 +73,7 @@ export interface RouteConfig {
   rewrite?: string;
   max_body_bytes?: number;
   preserve_host: boolean;
-  body?: Partial<BodyConfig>;
+  body?: BodyOverride;
   /** stage sections on the route (auth, limits, waf, validate, ...) */
   [key: string]: unknown;
 }
@@ -88,7 +88,7 @@ export interface ClientIpConfig {
 export interface CanonicalConfig {
   version: 1;
   workers: number;
-  state?: StateConfig;
+  state: StateConfig;
   listeners: ListenerConfig[];
   admin: { address: string; port: number; token?: string; enabled: boolean; public_paths: string[] };
   trusted_proxies: string[];
@@ -130,7 +130,10 @@ export interface StateConfig {
   };
 }
 
-/** `limits.body` and a route's `body`, after defaults. */
+/** A route's `body`: any of the `limits.body` settings, the JSON limits one by one. */
+export type BodyOverride = Partial<Omit<BodyConfig, 'json'>> & { json?: Partial<BodyConfig['json']> };
+
+/** `limits.body` after defaults. */
 export interface BodyConfig {
   content_encoding: 'refuse' | 'decode';
   max_decompression_ratio: number;

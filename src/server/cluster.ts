@@ -33,7 +33,7 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
   // the admin access policy of the config worker 0 runs (it sends it at start and after each reload)
   let policy: AdminPolicy = adminPolicy(cfg.admin);
   const ready = new Set<number>();
-  const memory = cfg.state?.store === 'redis' ? null : new MemoryStore({ maxEntries: cfg.state?.memory?.max_entries ?? 100_000 });
+  const memory = cfg.state.store === 'redis' ? null : new MemoryStore({ maxEntries: cfg.state.memory.max_entries });
   const stopServing = memory ? serveClusterStore(memory) : null;
   const aggregator = new client.AggregatorRegistry();
   const fork = (index: number): Worker => {
@@ -116,7 +116,7 @@ export async function runWorker(file: string): Promise<Gateway> {
   const loaded = loadConfigFile(file, STAGES);
   const logger = createLogger('stderr', 'gateway').child({ worker: index });
   const services = await createServices(loaded.config, logger, loaded.baseDir);
-  if (loaded.config.state?.store !== 'redis') {
+  if (loaded.config.state.store !== 'redis') {
     await services.store.close();
     services.store = new ClusterStore({ timeoutMs: 1500 });
   }

@@ -157,17 +157,17 @@ function metricsOf(services: Services): CacheMetrics {
 }
 
 /** The store of a config: kept across reloads while its settings are unchanged, replaced (and the old one closed) when they change. */
-export function sharedFor(services: Services, g: GlobalCache, file: string, keyPrefix: string): Shared {
+export function sharedFor(services: Services, g: GlobalCache, keyPrefix: string): Shared {
   const holder = services.keep('stages.cache', (): { key: string; shared: Shared | null } => ({ key: '', shared: null }));
   const key =
     g.store === 'redis' ? `redis:${keyPrefix}:${g.max_entry_bytes}:${g.max_variants}` : `memory:${g.max_bytes}:${g.max_entry_bytes}:${g.max_variants}`;
   if (holder.shared !== null && holder.key === key) return holder.shared;
   let store: CacheStore;
   const metrics = metricsOf(services);
-  if (g.store === 'redis') {
-    const state = services.store;
-    if (state.kind !== 'redis')
-      throw configErrorAt(file, ['cache', 'store'], "cache.store 'redis' needs the state store on Redis (state: { store: redis, ... })");
+  // check() makes cache.store redis need state.store redis; only `portcullis validate`, which runs
+  // the stages on a memory state store, gets here with a Redis cache and no Redis
+  const state = services.store;
+  if (g.store === 'redis' && state.kind === 'redis') {
     store = new RedisCacheStore({ client: (state as RedisStore).client, keyPrefix, maxEntryBytes: g.max_entry_bytes, maxVariants: g.max_variants });
   } else {
     store = new MemoryCacheStore({
@@ -688,6 +688,8 @@ export const cacheStage: StageModule = {
   schema: { global: { cache: cacheGlobalSchema() }, route: { cache: cacheRouteSchema() } },
 
   check(config, env) {
+    if ((config['cache'] as GlobalCache).store === 'redis' && config.state.store !== 'redis')
+      throw configErrorAt(env.file, ['cache', 'store'], "cache.store 'redis' needs the state store on Redis (state: { store: redis, ... })");
     config.routes.forEach((route, i) => {
       const rc = route['cache'] as RouteCache;
       if (rc === undefined || rc === 'off' || rc === 'on' || rc.key === undefined) return;
@@ -704,7 +706,7 @@ export const cacheStage: StageModule = {
     const g = env.config['cache'] as GlobalCache;
     const cached = env.config.routes.filter((r) => r['cache'] !== undefined && r['cache'] !== 'off');
     if (cached.length === 0) return { forRoute: () => null };
-    const shared = sharedFor(env.services, g, env.file, env.config.state?.redis.key_prefix ?? 'portcullis:');
+    const shared = sharedFor(env.services, g, env.config.state.redis.key_prefix);
     return {
       forRoute(route: RouteConfig): RouteStage | null {
         const rc = route['cache'] as RouteCache;
