@@ -200,9 +200,52 @@ export function currentAgeMs(entry: Pick<StoredResponse, 'headers' | 'requestTim
 
 const toSeconds = (ms: number): number => Math.min(Math.floor(ms / 1000), DELTA_MAX);
 
+/**
+ * What lookup reads of a stored response, parsed once per entry object: a stored response is
+ * never changed (freshening makes a new one), and the memory store hands out the same object on
+ * every hit, so a hit does not parse Cache-Control, Date and Age again. Memoised pure functions.
+ */
+interface EntryFacts {
+  readonly cc: Directives;
+  readonly validator: boolean;
+  /** the age it had when it arrived (corrected_initial_age, §4.2.3) */
+  readonly initialAgeMs: number;
+  /** freshness lifetime per settings object (one per route) */
+  readonly lifetimes: Map<CacheSettings, number>;
+}
+const FACTS = new WeakMap<StoredResponse, EntryFacts>();
+
+function factsOf(entry: StoredResponse): EntryFacts {
+  let f = FACTS.get(entry);
+  if (f === undefined) {
+    f = {
+      cc: responseDirectives(entry.headers),
+      validator: hasValidator(entry.headers),
+      initialAgeMs: currentAgeMs(entry, entry.responseTime),
+      lifetimes: new Map(),
+    };
+    FACTS.set(entry, f);
+  }
+  return f;
+}
+
+function lifetimeOf(entry: StoredResponse, f: EntryFacts, settings: CacheSettings): number {
+  let l = f.lifetimes.get(settings);
+  if (l === undefined) {
+    l = freshness(entry, settings, f.cc).lifetimeMs;
+    if (f.lifetimes.size < 8) f.lifetimes.set(settings, l);
+  }
+  return l;
+}
+
+/** Current age of a stored response (as currentAgeMs, from its memoised facts). */
+function storedAgeMs(entry: StoredResponse, f: EntryFacts, now: number): number {
+  return f.initialAgeMs + Math.max(0, now - entry.responseTime);
+}
+
 /** The Age header to send with a stored response: integer seconds, at most 2^31. */
 export function ageHeader(entry: StoredResponse, now: number): string {
-  return String(toSeconds(currentAgeMs(entry, now)));
+  return String(toSeconds(storedAgeMs(entry, factsOf(entry), now)));
 }
 
 /* ---------------------------------------------------------------- storing */
@@ -378,15 +421,16 @@ export type LookupResult =
  * entry's state ('stale') forces going upstream, for Cache-Status.
  */
 export function lookup(entry: StoredResponse, req: RequestDirectives, now: number, settings: CacheSettings): LookupResult {
-  const cc = responseDirectives(entry.headers);
-  const validator = hasValidator(entry.headers);
+  const f = factsOf(entry);
+  const cc = f.cc;
+  const validator = f.validator;
   const upstream = (fwd: 'request' | 'stale'): LookupResult => (validator ? { kind: 'revalidate', fwd } : { kind: 'miss', fwd });
   // a 304 or HEAD may have brought no-store or private into the stored headers: the entry is no longer usable
   if (cc.unparseable || storageForbidden(cc, entry.status) !== null) return { kind: 'miss', fwd: 'stale' };
   if (hasDirective(cc, 'no-cache')) return upstream('stale');
   if (req.noCache) return upstream('request');
-  const age = currentAgeMs(entry, now);
-  const lifetime = freshness(entry, settings, cc).lifetimeMs;
+  const age = storedAgeMs(entry, f, now);
+  const lifetime = lifetimeOf(entry, f, settings);
   const ageS = toSeconds(age);
   const ttlS = Math.max(-DELTA_MAX, Math.floor((lifetime - age) / 1000));
   if (req.maxAge !== undefined && (req.maxAge === 0 || age > req.maxAge * 1000)) return upstream('request');

@@ -93,9 +93,24 @@ function keyParts(names: readonly string[]): KeyPart[] {
 }
 
 /** A fill in progress in this process: requests for the same key wait for it. */
-interface Fill {
-  readonly done: Promise<void>;
-  readonly resolve: () => void;
+class Fill {
+  private promise: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private over = false;
+
+  /** Resolves when the fill is over; made only when a request waits (most fills have no waiter). */
+  get done(): Promise<void> {
+    if (this.over) return Promise.resolve();
+    this.promise ??= new Promise<void>((r) => {
+      this.wake = r;
+    });
+    return this.promise;
+  }
+
+  resolve(): void {
+    this.over = true;
+    this.wake?.();
+  }
 }
 
 /** The cache's state of one request that went upstream (a miss or a revalidation). */
@@ -347,8 +362,7 @@ class CacheStage implements RouteStage {
     const route = ctx.route;
     const fills = this.shared.fills;
     if (route === null || fills.has(primary) || fills.size >= MAX_FILLS) return;
-    let resolve!: () => void;
-    const fill: Fill = { done: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    const fill = new Fill();
     fills.set(primary, fill);
     // read from the client's exchange now: the refresh outlives it
     const reqHeaders = { ...(ctx.req.headers as Headers) };
@@ -449,11 +463,7 @@ class CacheStage implements RouteStage {
   private lead(p: Pending): void {
     const fills = this.shared.fills;
     if (fills.size >= MAX_FILLS) return;
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => {
-      resolve = r;
-    });
-    const fill: Fill = { done, resolve };
+    const fill = new Fill();
     fills.set(p.primary, fill);
     p.fill = fill;
   }
