@@ -591,9 +591,13 @@ const NOT_UPDATED: ReadonlySet<string> = new Set(['content-length']);
 
 /** The headers to store: names lowercased, hop-by-hop fields and those Connection names removed, Set-Cookie removed. */
 export function storedHeaders(resHeaders: Headers): Record<string, string | readonly string[]> {
-  const drop = new Set(NOT_STORED);
+  // the fields Connection names are hop-by-hop too; a copy of the set only when there are some
+  let drop = NOT_STORED;
   const conn = fieldValue(resHeaders, 'connection');
-  if (conn !== undefined && conn.length <= MAX_FIELD_CHARS) for (const n of listMembers(conn)) drop.add(n.toLowerCase());
+  if (conn !== undefined && conn.length <= MAX_FIELD_CHARS) {
+    const named = listMembers(conn).map((n) => n.toLowerCase());
+    if (named.some((n) => !NOT_STORED.has(n))) drop = new Set([...NOT_STORED, ...named]);
+  }
   const out: [string, string | readonly string[]][] = [];
   const seen = new Set<string>();
   for (const k of Object.keys(resHeaders)) {

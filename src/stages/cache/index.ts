@@ -225,7 +225,8 @@ class CacheStage implements RouteStage {
   readonly id = STAGE_ID;
   readonly phase = 'inspect' as const;
   readonly mode = 'enforce' as const;
-  private readonly pending = new WeakMap<RequestContext, Pending>();
+  /** requests that went upstream, until their response ends (ctx.onCleanup): a Map is cheaper per request than a WeakMap */
+  private readonly pending = new Map<RequestContext, Pending>();
   private readonly unsafe = new WeakMap<RequestContext, string>();
   private readonly store: CacheStore;
 
@@ -450,10 +451,25 @@ class CacheStage implements RouteStage {
   }
 
   private track(ctx: RequestContext, p: Omit<Pending, 'fill' | 'release' | 'done' | 'storing'>): Pending {
-    const full: Pending = { ...p, fill: null, release: null, done: false, storing: false };
+    const full: Pending = {
+      primary: p.primary,
+      url: p.url,
+      req: p.req,
+      entry: p.entry,
+      requestTime: p.requestTime,
+      fwd: p.fwd,
+      collapsed: p.collapsed,
+      ownConditional: p.ownConditional,
+      candidates: p.candidates,
+      fill: null,
+      release: null,
+      done: false,
+      storing: false,
+    };
     this.pending.set(ctx, full);
     // the client's response may end before the entry is written (Redis): then the write ends the fill
     ctx.onCleanup(() => {
+      this.pending.delete(ctx);
       if (!full.storing) this.finish(full);
     });
     return full;
