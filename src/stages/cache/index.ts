@@ -313,7 +313,21 @@ class CacheStage implements RouteStage {
       if (cond['if-modified-since'] !== undefined) up['if-modified-since'] = cond['if-modified-since'];
       // the server evaluates If-None-Match first (RFC 9110 §13.2.2): a client's one left in place decides the 304
       const ownConditional = cond['if-none-match'] !== undefined || (cond['if-modified-since'] !== undefined && reqHeaders['if-none-match'] === undefined);
-      this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited, ownConditional, candidates: null });
+      this.track(ctx, {
+        primary,
+        url,
+        req,
+        entry,
+        requestTime: now,
+        fwd,
+        collapsed: waited,
+        ownConditional,
+        candidates: null,
+        fill: null,
+        release: null,
+        done: false,
+        storing: false,
+      });
       return undefined;
     }
     // no variant answers: ask with the stored variants' ETags, a 304 names the one to reuse (§4.3.1)
@@ -326,7 +340,21 @@ class CacheStage implements RouteStage {
       }
     }
     // a miss: one request fills the entry, the others for the same key wait for it
-    const p = this.track(ctx, { primary, url, req, entry, requestTime: now, fwd, collapsed: waited, ownConditional: false, candidates });
+    const p = this.track(ctx, {
+      primary,
+      url,
+      req,
+      entry,
+      requestTime: now,
+      fwd,
+      collapsed: waited,
+      ownConditional: false,
+      candidates,
+      fill: null,
+      release: null,
+      done: false,
+      storing: false,
+    });
     if (waited || req.noCache || req.noStore) return undefined;
     const running = this.shared.fills.get(primary);
     if (running !== undefined) return this.awaitFill(ctx, url, primary, running.done);
@@ -450,22 +478,7 @@ class CacheStage implements RouteStage {
     });
   }
 
-  private track(ctx: RequestContext, p: Omit<Pending, 'fill' | 'release' | 'done' | 'storing'>): Pending {
-    const full: Pending = {
-      primary: p.primary,
-      url: p.url,
-      req: p.req,
-      entry: p.entry,
-      requestTime: p.requestTime,
-      fwd: p.fwd,
-      collapsed: p.collapsed,
-      ownConditional: p.ownConditional,
-      candidates: p.candidates,
-      fill: null,
-      release: null,
-      done: false,
-      storing: false,
-    };
+  private track(ctx: RequestContext, full: Pending): Pending {
     this.pending.set(ctx, full);
     // the client's response may end before the entry is written (Redis): then the write ends the fill
     ctx.onCleanup(() => {
@@ -504,16 +517,13 @@ class CacheStage implements RouteStage {
   /** A stored response as the answer (or 304 when the client's own validators match it). */
   private serve(ctx: RequestContext, entry: StoredResponse, now: number, status: CacheStatusParts, reason = 'cache hit'): Respond {
     ctx.annotations[STAGE_ID] = { status: status.hit === true ? 'hit' : (status.fwd ?? 'miss') };
-    const reqHeaders = ctx.req.headers as Headers;
-    const age = ageHeader(entry, now);
-    if (answersNotModified(entry, reqHeaders)) {
-      const h: Record<string, string | readonly string[]> = { ...notModifiedHeaders(entry), age };
-      if (this.g.status_header) h['cache-status'] = cacheStatus(status);
-      return respond(304, { headers: h, reason });
-    }
-    const h: Record<string, string | readonly string[]> = { ...entry.headers, age };
-    if (this.g.status_header) h['cache-status'] = cacheStatus(status);
-    return respond(entry.status, { headers: h, body: entry.body, reason });
+    // Age and Cache-Status go with the stage response headers, which the pipeline writes after (and
+    // over) the stored ones: the stored headers are handed over as they are, not copied per hit
+    const extra = ctx.responseHeaders;
+    extra['age'] = ageHeader(entry, now);
+    if (this.g.status_header) extra['cache-status'] = cacheStatus(status);
+    if (answersNotModified(entry, ctx.req.headers as Headers)) return respond(304, { headers: notModifiedHeaders(entry), reason });
+    return respond(entry.status, { headers: entry.headers, body: entry.body, reason });
   }
 
   onResponse(ctx: RequestContext, res: ResponseMeta): Respond | BodyTap | undefined {
