@@ -609,7 +609,9 @@ class CacheStage implements RouteStage {
           this.finish(p);
           return false;
         }
-        chunks.push(b);
+        // a copy: undici's chunk is a view of the socket's read buffer, and holding it until the
+        // response ends kept those buffers alive into V8's old generation (bench cache-memory)
+        chunks.push(Buffer.from(b));
         return true;
       },
       end: () => {

@@ -3,7 +3,7 @@
  * bytes, and when two variants are the same one.
  */
 import { createHash } from 'node:crypto';
-import type { StoredResponse } from '../types.js';
+import type { Headers, StoredResponse } from '../types.js';
 
 /**
  * Ends the URL inside a primary key. A primary key is `<url>\u0000<rest>` (rest: method,
@@ -87,4 +87,48 @@ export function positiveInt(name: string, v: number | undefined, dflt: number): 
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
   return v;
+}
+
+/** Metadata of one variant as both stores keep it, beside its body (short names: it is read on every hit). */
+interface Meta {
+  /** status */
+  s: number;
+  h: Headers;
+  /** requestTime, responseTime */
+  q: number;
+  r: number;
+  v: Record<string, string | null> | null;
+  t: readonly string[];
+  u: string;
+}
+
+/** The metadata of `e` (everything but its body) as JSON. */
+export function metaJson(e: StoredResponse): string {
+  const m: Meta = { s: e.status, h: e.headers, q: e.requestTime, r: e.responseTime, v: e.vary, t: e.tags, u: e.url };
+  return JSON.stringify(m);
+}
+
+/** The stored variant of `metaJson` text and its body, or null when the text is not what the stores write (another version, a foreign key). */
+export function fromMeta(text: string, body: Buffer): StoredResponse | null {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof m !== 'object' || m === null) return null;
+  const x = m as Partial<Meta>;
+  if (
+    typeof x.s !== 'number' ||
+    typeof x.h !== 'object' ||
+    x.h === null ||
+    typeof x.q !== 'number' ||
+    typeof x.r !== 'number' ||
+    typeof x.v !== 'object' ||
+    !Array.isArray(x.t) ||
+    typeof x.u !== 'string'
+  ) {
+    return null;
+  }
+  return { status: x.s, headers: x.h, body, requestTime: x.q, responseTime: x.r, vary: x.v, tags: x.t, url: x.u };
 }

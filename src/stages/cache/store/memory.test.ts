@@ -34,7 +34,8 @@ test('get returns [] for an unknown key and the stored variant after put', () =>
   s.put(key('a.test/x'), e, 1000);
   const got = s.get(key('a.test/x'));
   assert.equal(got.length, 1);
-  assert.equal(got[0]!.body, e.body, 'the body is handed out as stored, not copied');
+  assert.deepEqual(got[0]!.body, e.body);
+  assert.deepEqual({ ...got[0]!, body: null }, { ...e, body: null }, 'everything else as stored');
   assert.deepEqual(s.stats(), { bytes: entryCost(key('a.test/x'), e), entries: 1 });
 });
 
@@ -203,18 +204,50 @@ test('entry size counts body, header names and values (UTF-8), url, tags and the
   assert.equal(entryBytes(k, e), expected);
 });
 
-test('a body that is a view into a larger buffer is stored as its own copy; a body owning its memory is kept as is', () => {
+test("a stored body is a copy owning its memory, never a view of the store's blocks or of the caller's buffer", () => {
   const s = new MemoryCacheStore({ now: () => T0 });
   const big = Buffer.alloc(64 * 1024, 1);
-  const view = big.subarray(100, 200);
+  const view = big.subarray(100, 1100);
   s.put(key('a.test/view'), entry('a.test/view', { body: view }), 1000);
   const got = s.get(key('a.test/view'))[0]!.body;
   assert.notEqual(got, view);
   assert.deepEqual(got, view);
-  assert.equal(got.buffer.byteLength, 100);
-  const own = Buffer.alloc(100);
-  s.put(key('a.test/own'), entry('a.test/own', { body: own }), 1000);
-  assert.equal(s.get(key('a.test/own'))[0]!.body, own);
+  assert.equal(got.buffer.byteLength, 1000);
+  big.fill(2);
+  assert.equal(s.get(key('a.test/view'))[0]!.body[0], 1, 'the caller changing its buffer later changes nothing');
+});
+
+test("entries are kept outside the heap: evicted entries' blocks are reused and a reused block never shows in an older read", () => {
+  const one = entryCost(key('a.test/0'), entry('a.test/0', { body: Buffer.alloc(1000, 0) }));
+  const s = new MemoryCacheStore({ now: () => T0, maxBytes: one * 4 });
+  const reads: Buffer[] = [];
+  for (let i = 0; i < 40; i++) {
+    const u = `a.test/${i % 10}`;
+    s.put(key(u), entry(u, { body: Buffer.alloc(1000, i) }), 1000);
+    reads.push(s.get(key(u))[0]!.body);
+  }
+  for (const [i, b] of reads.entries())
+    assert.ok(
+      b.every((x) => x === i),
+      `read ${i} kept its bytes`,
+    );
+  const pages = (s as unknown as { pages: Buffer[] }).pages;
+  assert.equal(pages.length, 1, 'one page serves every entry: freed blocks are reused');
+  assert.ok(s.stats().bytes <= s.maxBytes);
+});
+
+test('a key read again is served from its decoded copy (the same objects), until it is written', () => {
+  const s = new MemoryCacheStore({ now: () => T0 });
+  const k = key('a.test/hot');
+  s.put(k, entry('a.test/hot'), 1000);
+  const a = s.get(k);
+  assert.equal(s.get(k), a);
+  assert.equal(s.get(k)[0], a[0]);
+  s.put(k, entry('a.test/hot', { status: 203 }), 1000);
+  const b = s.get(k);
+  assert.notEqual(b, a);
+  assert.equal(b[0]!.status, 203);
+  assert.equal(a[0]!.status, 200, 'an array handed out never changes');
 });
 
 test('purgeTag removes exactly the variants carrying the tag and the index forgets emptied tags', async () => {

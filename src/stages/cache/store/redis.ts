@@ -14,8 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
-import type { CacheStore, Headers, StoredResponse } from '../types.js';
-import { checkPrimary, entryBytes, positiveInt, URL_END, varyId } from './entry.js';
+import type { CacheStore, StoredResponse } from '../types.js';
+import { checkPrimary, entryBytes, fromMeta, metaJson, positiveInt, URL_END, varyId } from './entry.js';
 import { DELETE_SCRIPT, PURGE_TAG_SCRIPT, PUT_SCRIPT, RELEASE_SCRIPT, REMOVE_VARIANT_SCRIPT, runScript, TAG_ADD_SCRIPT } from './redis-scripts.js';
 
 export interface RedisCacheStoreOptions {
@@ -37,19 +37,6 @@ export interface RedisCacheStoreOptions {
 
 /** Why 1 MiB: Redis serves one command at a time, and a multi-megabyte value stalls every other gateway's commands while it is copied. */
 export const REDIS_DEFAULTS = { maxEntryBytes: 1024 * 1024, maxVariants: 8, scanCount: 500 } as const;
-
-/** Metadata of one variant as stored (short names: it is read on every hit). */
-interface Meta {
-  /** status */
-  s: number;
-  h: Headers;
-  /** requestTime, responseTime */
-  q: number;
-  r: number;
-  v: Record<string, string | null> | null;
-  t: string[];
-  u: string;
-}
 
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
@@ -96,7 +83,7 @@ export class RedisCacheStore implements CacheStore {
       const meta = h[`m:${vid}`];
       const body = h[`b:${vid}`];
       if (meta === undefined || body === undefined) continue;
-      const e = decode(meta, body);
+      const e = fromMeta(meta.toString('utf8'), body);
       if (e !== null) out.push(e);
     }
     return out;
@@ -114,19 +101,10 @@ export class RedisCacheStore implements CacheStore {
       return;
     }
     const ttl = ceilMs(ttlMs);
-    const meta: Meta = {
-      s: entry.status,
-      h: entry.headers,
-      q: entry.requestTime,
-      r: entry.responseTime,
-      v: entry.vary,
-      t: [...entry.tags],
-      u: entry.url,
-    };
     // the tag index first: an entry is never stored without its tags (a purge by tag would miss it)
     const tags = [...new Set(entry.tags)];
     if (tags.length > 0) await Promise.all(tags.map((t) => runScript(this.client, TAG_ADD_SCRIPT, this.tagPrefix + t, [primary, ttl])));
-    await runScript(this.client, PUT_SCRIPT, key, [vid, now, now + ttl, this.maxVariants, JSON.stringify(meta), entry.body]);
+    await runScript(this.client, PUT_SCRIPT, key, [vid, now, now + ttl, this.maxVariants, metaJson(entry), entry.body]);
   }
 
   async delete(primary: string): Promise<number> {
@@ -206,29 +184,4 @@ export class RedisCacheStore implements CacheStore {
       this.client.disconnect();
     }
   }
-}
-
-/** One stored variant, or null when its metadata is not what this store writes (another version, a foreign key). */
-function decode(meta: Buffer, body: Buffer): StoredResponse | null {
-  let m: unknown;
-  try {
-    m = JSON.parse(meta.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (typeof m !== 'object' || m === null) return null;
-  const x = m as Partial<Meta>;
-  if (
-    typeof x.s !== 'number' ||
-    typeof x.h !== 'object' ||
-    x.h === null ||
-    typeof x.q !== 'number' ||
-    typeof x.r !== 'number' ||
-    typeof x.v !== 'object' ||
-    !Array.isArray(x.t) ||
-    typeof x.u !== 'string'
-  ) {
-    return null;
-  }
-  return { status: x.s, headers: x.h, body, requestTime: x.q, responseTime: x.r, vary: x.v, tags: x.t, url: x.u };
 }
