@@ -4,7 +4,7 @@
  * (audit.ts) turns a key path into the file:line of the user's file. docs/posture.md lists them.
  */
 import { isIP } from 'node:net';
-import type { PathSeg } from '../config/errors.js';
+import { keyPathString, type PathSeg } from '../config/errors.js';
 import type { CanonicalConfig, RouteConfig } from '../core/config.js';
 import { isLoopbackAddress } from '../admin/access.js';
 import type { RawString } from './source.js';
@@ -267,7 +267,7 @@ export const RULES: readonly Rule[] = [
       for (const s of input.strings) {
         const what = inlineSecret(s);
         // the value itself is never printed: it is a secret
-        if (what !== null) report(s.path, `${what} (${s.value.length} characters)`);
+        if (what !== null) report(s.path, `${keyPathString(s.path)}: ${what} (${s.value.length} characters)`);
       }
     },
   },
