@@ -177,7 +177,7 @@ const route: JsonSchema = {
     public: {
       type: 'boolean',
       description:
-        "Marks a route whose `auth` is `none` (or `mode: off`) as public on purpose. No effect on requests; `portcullis audit-config` reports every unauthenticated route without it. Why a marker: an open route written by mistake and one meant for everybody look alike in a config file.",
+        'Marks a route whose `auth` is `none` (or `mode: off`) as public on purpose. No effect on requests; `portcullis audit-config` reports every unauthenticated route without it. Why a marker: an open route written by mistake and one meant for everybody look alike in a config file.',
     },
     preserve_host: {
       type: 'boolean',

@@ -98,10 +98,28 @@ test('every rule has an id, a title, why, fix and at least one OWASP API 2023 it
 // [rule id, lines spliced in, after which line, the line the finding points at, severity]
 const CASES: [string, string, string | undefined, string, string][] = [
   ['auth.unmarked-public', '  - id: open\n    match: { path: /open }\n    upstream: u\n    auth: "none"', undefined, 'auth: "none"', 'high'],
-  ['auth.monitor', '  - id: mon\n    match: { path: /mon }\n    upstream: u\n    auth:\n      any_of: [{ jwt: {} }]\n      mode: monitor', undefined, 'mode: monitor', 'high'],
+  [
+    'auth.monitor',
+    '  - id: mon\n    match: { path: /mon }\n    upstream: u\n    auth:\n      any_of: [{ jwt: {} }]\n      mode: monitor',
+    undefined,
+    'mode: monitor',
+    'high',
+  ],
   ['auth.credentials-in-query', '    query_enabled: true', '  jwt:', 'query_enabled: true', 'medium'],
-  ['jwt.no-expiry', '      other: { issuer: https://o.example.test, jwks_uri: https://o.example.test/k, required_claims: [sub] }', '      idp:', 'other:', 'high'],
-  ['jwt.token-lifetime', '      week: { issuer: https://w.example.test, jwks_uri: https://w.example.test/k, max_age_s: 604800 }', '      idp:', 'week:', 'medium'],
+  [
+    'jwt.no-expiry',
+    '      other: { issuer: https://o.example.test, jwks_uri: https://o.example.test/k, required_claims: [sub] }',
+    '      idp:',
+    'other:',
+    'high',
+  ],
+  [
+    'jwt.token-lifetime',
+    '      week: { issuer: https://w.example.test, jwks_uri: https://w.example.test/k, max_age_s: 604800 }',
+    '      idp:',
+    'week:',
+    'medium',
+  ],
   ['auth.clock-skew', '      skew: { issuer: https://s.example.test, jwks_uri: https://s.example.test/k, clock_skew_s: 900 }', '      idp:', 'skew:', 'medium'],
   ['limits.size-large', '  max_body_bytes: 104857600', undefined, 'max_body_bytes: 104857600', 'medium'],
   ['waf.off', 'waf:\n  mode: "off"', undefined, '  mode: "off"', 'high'],
@@ -124,7 +142,9 @@ for (const [id, extra, after, pointsAt, severity] of CASES) {
 }
 
 test('limits.none points at the route entry when the route writes no rate_limit, at rate_limit when it is off', () => {
-  const text = SECURE.replace(/rate_limits:\n {2}limits:\n.*\n.*\n/, '').concat('  - id: nolimit\n    match: { path: /x }\n    upstream: u\n    rate_limit: "off"\n');
+  const text = SECURE.replace(/rate_limits:\n {2}limits:\n.*\n.*\n/, '').concat(
+    '  - id: nolimit\n    match: { path: /x }\n    upstream: u\n    rate_limit: "off"\n',
+  );
   const f = only(audit(text), 'limits.none');
   assert.deepEqual(
     f.map((x) => x.line),
@@ -165,7 +185,10 @@ test('secrets.inline: literal secrets are found (their value never printed), ref
 
 test('secrets.inline: an API key or a PEM private key anywhere is a finding', () => {
   const key = `pc_billing_${'A'.repeat(43)}`;
-  const text = SECURE.replace('  jwt:\n', `  jwt:\n    cookie: ${key}\n`).replace('  - port: 8080\n', '  - port: 8080\n    name: "-----BEGIN PRIVATE KEY-----"\n');
+  const text = SECURE.replace('  jwt:\n', `  jwt:\n    cookie: ${key}\n`).replace(
+    '  - port: 8080\n',
+    '  - port: 8080\n    name: "-----BEGIN PRIVATE KEY-----"\n',
+  );
   const f = only(audit(text), 'secrets.inline');
   assert.deepEqual(
     f.map((x) => [x.keyPath, x.line]),
@@ -180,14 +203,11 @@ test('secrets.inline: an API key or a PEM private key anywhere is a finding', ()
 test('proxies.too-broad: /0 is high, /8 medium, a /24 or one address nothing', () => {
   const text = weaken('trusted_proxies: [0.0.0.0/0, "::/0", 10.0.0.0/8, 192.168.1.0/24, 192.168.1.7]');
   const f = only(audit(text), 'proxies.too-broad');
-  assert.deepEqual(
-    f.map((x) => [x.keyPath, x.severity]).sort(),
-    [
-      ['trusted_proxies[0]', 'high'],
-      ['trusted_proxies[1]', 'high'],
-      ['trusted_proxies[2]', 'medium'],
-    ],
-  );
+  assert.deepEqual(f.map((x) => [x.keyPath, x.severity]).sort(), [
+    ['trusted_proxies[0]', 'high'],
+    ['trusted_proxies[1]', 'high'],
+    ['trusted_proxies[2]', 'medium'],
+  ]);
 });
 
 test('admin: loopback without a token is low; a non-loopback address is medium, high with /metrics public', () => {
@@ -237,7 +257,11 @@ test('a route generated from an OpenAPI document points at its apis entry: spec,
   const withValidate = text.replace('    upstream: u\n    overrides:', '    upstream: u\n    validate: { response: "off" }\n    overrides:');
   assert.equal(only(audit(withValidate, { generated: [generated({})], objects: true }), 'validate.response-off')[0]!.line, lineOf(withValidate, 'validate: {'));
   // response validation on: no finding; no objects returned: no finding
-  assert.ok(!audit(text, { generated: [generated({ validate: { api: 'items', operation: 'getItem', response: 'filter' } })], objects: true }).some((x) => x.id === 'validate.response-off'));
+  assert.ok(
+    !audit(text, { generated: [generated({ validate: { api: 'items', operation: 'getItem', response: 'filter' } })], objects: true }).some(
+      (x) => x.id === 'validate.response-off',
+    ),
+  );
   assert.ok(!audit(text, { generated: [generated({})], objects: false }).some((x) => x.id === 'validate.response-off'));
 });
 

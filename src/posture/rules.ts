@@ -181,7 +181,8 @@ export const RULES: readonly Rule[] = [
     check(input, report) {
       const auth = obj(input.config['auth']);
       if (obj(auth['jwt'])['query_enabled'] === true) report(['auth', 'jwt', 'query_enabled'], 'JWTs are accepted in the query string');
-      if (obj(obj(auth['api_keys'])['query'])['enabled'] === true) report(['auth', 'api_keys', 'query', 'enabled'], 'API keys are accepted in the query string');
+      if (obj(obj(auth['api_keys'])['query'])['enabled'] === true)
+        report(['auth', 'api_keys', 'query', 'enabled'], 'API keys are accepted in the query string');
     },
   },
   {
@@ -231,7 +232,8 @@ export const RULES: readonly Rule[] = [
       const auth = obj(input.config['auth']);
       for (const [name, p] of Object.entries(obj(obj(auth['jwt'])['providers']))) {
         const skew = obj(p)['clock_skew_s'];
-        if (typeof skew === 'number' && skew > 300) report(['auth', 'jwt', 'providers', name, 'clock_skew_s'], `provider '${name}' allows ${skew} s of clock skew`);
+        if (typeof skew === 'number' && skew > 300)
+          report(['auth', 'jwt', 'providers', name, 'clock_skew_s'], `provider '${name}' allows ${skew} s of clock skew`);
       }
       const sk = obj(auth['signature'])['skew_seconds'];
       if (typeof sk === 'number' && sk > 300) report(['auth', 'signature', 'skew_seconds'], `signatures may be ${sk} s old or early`);
@@ -552,7 +554,8 @@ export const RULES: readonly Rule[] = [
     check(input, report) {
       for (const [name, u] of Object.entries(input.config.upstreams)) {
         u.targets.forEach((t, j) => {
-          if (t.url.startsWith('http://') && !loopbackHost(t.url)) report(['upstreams', name, 'targets', j, 'url'], `upstream '${name}' is reached over plain HTTP`);
+          if (t.url.startsWith('http://') && !loopbackHost(t.url))
+            report(['upstreams', name, 'targets', j, 'url'], `upstream '${name}' is reached over plain HTTP`);
         });
       }
     },

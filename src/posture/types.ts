@@ -13,12 +13,32 @@ export function severityRank(s: Severity): number {
 
 /** OWASP API Security Top 10, 2023 edition (https://owasp.org/API-Security/editions/2023/en/0x11-t10/). */
 export const OWASP_API_2023 = [
-  { id: 'API1:2023', title: 'Broken Object Level Authorization', url: 'https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/' },
+  {
+    id: 'API1:2023',
+    title: 'Broken Object Level Authorization',
+    url: 'https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/',
+  },
   { id: 'API2:2023', title: 'Broken Authentication', url: 'https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/' },
-  { id: 'API3:2023', title: 'Broken Object Property Level Authorization', url: 'https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/' },
-  { id: 'API4:2023', title: 'Unrestricted Resource Consumption', url: 'https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/' },
-  { id: 'API5:2023', title: 'Broken Function Level Authorization', url: 'https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/' },
-  { id: 'API6:2023', title: 'Unrestricted Access to Sensitive Business Flows', url: 'https://owasp.org/API-Security/editions/2023/en/0xa6-unrestricted-access-to-sensitive-business-flows/' },
+  {
+    id: 'API3:2023',
+    title: 'Broken Object Property Level Authorization',
+    url: 'https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/',
+  },
+  {
+    id: 'API4:2023',
+    title: 'Unrestricted Resource Consumption',
+    url: 'https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/',
+  },
+  {
+    id: 'API5:2023',
+    title: 'Broken Function Level Authorization',
+    url: 'https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/',
+  },
+  {
+    id: 'API6:2023',
+    title: 'Unrestricted Access to Sensitive Business Flows',
+    url: 'https://owasp.org/API-Security/editions/2023/en/0xa6-unrestricted-access-to-sensitive-business-flows/',
+  },
   { id: 'API7:2023', title: 'Server Side Request Forgery', url: 'https://owasp.org/API-Security/editions/2023/en/0xa7-server-side-request-forgery/' },
   { id: 'API8:2023', title: 'Security Misconfiguration', url: 'https://owasp.org/API-Security/editions/2023/en/0xa8-security-misconfiguration/' },
   { id: 'API9:2023', title: 'Improper Inventory Management', url: 'https://owasp.org/API-Security/editions/2023/en/0xa9-improper-inventory-management/' },
@@ -61,7 +81,13 @@ export type OwaspStatus = 'findings' | 'covered' | 'not-assessed';
 export interface Summary {
   readonly counts: Readonly<Record<Severity, number>>;
   /** each Top 10 item: findings when some finding maps to it, covered when rules check it and found nothing */
-  readonly owasp: readonly { readonly id: OwaspId; readonly title: string; readonly status: OwaspStatus; readonly findings: number; readonly rules: readonly string[] }[];
+  readonly owasp: readonly {
+    readonly id: OwaspId;
+    readonly title: string;
+    readonly status: OwaspStatus;
+    readonly findings: number;
+    readonly rules: readonly string[];
+  }[];
 }
 
 export interface Report {

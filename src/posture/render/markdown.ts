@@ -16,7 +16,9 @@ export function renderMarkdown(report: Report): string {
   else {
     out.push('| severity | rule | where | OWASP | finding |', '|---|---|---|---|---|');
     for (const f of report.findings) {
-      out.push(`| ${f.severity} | \`${f.id}\` | \`${cell(`${f.file}:${f.line}:${f.column}`)}\` (\`${cell(f.keyPath)}\`) | ${f.owasp.join(', ')} | ${cell(f.message)} |`);
+      out.push(
+        `| ${f.severity} | \`${f.id}\` | \`${cell(`${f.file}:${f.line}:${f.column}`)}\` (\`${cell(f.keyPath)}\`) | ${f.owasp.join(', ')} | ${cell(f.message)} |`,
+      );
     }
     out.push('', '## Rules found', '');
     for (const r of report.rules.filter((r) => report.findings.some((f) => f.id === r.id))) {
