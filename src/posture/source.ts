@@ -58,7 +58,7 @@ export class SourceMap {
       if (isMap(node)) {
         for (const p of node.items) if (isScalar(p.key)) walk(p.value, [...path, String(p.key.value)]);
       } else if (isSeq(node)) {
-        node.items.forEach((v, i) => walk(v, [...path, i]));
+        for (let i = 0; i < node.items.length; i++) walk(node.items[i], [...path, i]);
       } else if (isScalar(node) && typeof node.value === 'string') {
         out.push({ path, value: node.value });
       }

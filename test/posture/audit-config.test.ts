@@ -143,3 +143,13 @@ test('an invalid config exits 2 with FILE:LINE:COLUMN errors; bad options exit 2
   assert.match(f.err, /unknown format 'xml'/);
   assert.equal(cli(['-c', WEAK, '--fail-on', 'info']).code, 2);
 });
+
+test('docs/posture.md lists every rule with its severity and OWASP items', () => {
+  const doc = readFileSync(join(ROOT, 'docs/posture.md'), 'utf8');
+  for (const r of RULES) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${r.meta.id}\` |`));
+    assert.ok(row, r.meta.id);
+    assert.ok(row.startsWith(`| \`${r.meta.id}\` | ${r.meta.severity} |`), row);
+    for (const o of r.meta.owasp) assert.ok(row.includes(o.replace(':2023', '')), `${r.meta.id} ${o}`);
+  }
+});
