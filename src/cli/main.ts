@@ -21,6 +21,7 @@ Usage: portcullis <command> [options]
 Commands:
   start -c FILE        run the gateway with a config file
   validate -c FILE     check a config file (exit 0 valid, 2 invalid)
+  audit-config -c FILE posture audit of a config: findings, OWASP API Top 10, SARIF
   quickstart           run the bundled demo API and the gateway in front of it
   token --dev          print a token for the quickstart's protected route
   keys create          create an API key for a consumer
@@ -164,6 +165,8 @@ export async function main(argv: string[]): Promise<number> {
       return optionalCommand('../waf/cli-test.js', 'wafTestCommand', rest[0] === 'test' ? rest.slice(1) : rest);
     case 'audit':
       return optionalCommand('./audit.js', 'auditCommand', rest);
+    case 'audit-config':
+      return optionalCommand('./audit-config.js', 'auditConfigCommand', rest);
     case 'probe':
       return optionalCommand('./probe.js', 'probeCommand', rest);
     default:

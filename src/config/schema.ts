@@ -174,6 +174,11 @@ const route: JsonSchema = {
     strip_prefix: { type: 'string', pattern: '^/', description: 'Remove this prefix from the path before forwarding.' },
     rewrite: { type: 'string', pattern: '^/', description: 'Forward to this path instead; `{param}` placeholders take captured values.' },
     max_body_bytes: { type: 'integer', minimum: 0, description: 'Body size limit for this route (overrides `limits.max_body_bytes`).' },
+    public: {
+      type: 'boolean',
+      description:
+        'Marks a route whose `auth` is `none` (or `mode: off`) as public on purpose. No effect on requests; `portcullis audit-config` reports every unauthenticated route without it. Why a marker: an open route written by mistake and one meant for everybody look alike in a config file.',
+    },
     preserve_host: {
       type: 'boolean',
       default: false,

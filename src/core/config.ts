@@ -72,6 +72,8 @@ export interface RouteConfig {
   strip_prefix?: string;
   rewrite?: string;
   max_body_bytes?: number;
+  /** marks an unauthenticated route as public on purpose (read by `portcullis audit-config` only) */
+  public?: boolean;
   preserve_host: boolean;
   body?: BodyOverride;
   /** stage sections on the route (auth, limits, waf, validate, ...) */
