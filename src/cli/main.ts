@@ -26,6 +26,7 @@ Commands:
   keys create          create an API key for a consumer
   waf test             evaluate one request against the WAF and explain the result
   audit verify         check the audit log (hash chain, keyed checkpoints)
+  report               compliance report over the access and audit logs (HTML, JSON, Markdown)
   probe URL            run the security validation steps against a live gateway
 
 Options:
@@ -164,6 +165,8 @@ export async function main(argv: string[]): Promise<number> {
       return optionalCommand('../waf/cli-test.js', 'wafTestCommand', rest[0] === 'test' ? rest.slice(1) : rest);
     case 'audit':
       return optionalCommand('./audit.js', 'auditCommand', rest);
+    case 'report':
+      return optionalCommand('./report.js', 'reportCommand', rest);
     case 'probe':
       return optionalCommand('./probe.js', 'probeCommand', rest);
     default:
