@@ -35,7 +35,7 @@ export function controlsTable(r: Report): Table {
 
 export function legendTable(r: Report): Table {
   const used = new Set(r.controls.flatMap((c) => [...c.soc2, ...c.pciDss, ...c.iso27001]));
-  return { head: ['control', 'what it requires'], rows: [...used].filter((k) => CONTROL_NAMES[k]).map((k) => [k, CONTROL_NAMES[k] as string]) };
+  return { head: ['control', 'what it requires'], rows: Object.keys(CONTROL_NAMES).filter((k) => used.has(k)).map((k) => [k, CONTROL_NAMES[k] as string]) };
 }
 
 export function sections(r: Report): Section[] {
