@@ -75,9 +75,24 @@ function record(i, time) {
   if (r < 0.8) return base;
   if (r < 0.88) {
     const code = pick(AUTH_CODES);
-    return { ...base, status: 401, consumer: null, tenant: null, upstream: null, upstreamLatencyMs: null, outcome: { decision: 'denied', stage: 'auth', code, reason: 'bad credentials' } };
+    return {
+      ...base,
+      status: 401,
+      consumer: null,
+      tenant: null,
+      upstream: null,
+      upstreamLatencyMs: null,
+      outcome: { decision: 'denied', stage: 'auth', code, reason: 'bad credentials' },
+    };
   }
-  if (r < 0.93) return { ...base, status: 429, upstream: null, upstreamLatencyMs: null, outcome: { decision: 'denied', stage: 'limit.rate', code: 'PC_ERR_RATE_LIMITED', reason: null } };
+  if (r < 0.93)
+    return {
+      ...base,
+      status: 429,
+      upstream: null,
+      upstreamLatencyMs: null,
+      outcome: { decision: 'denied', stage: 'limit.rate', code: 'PC_ERR_RATE_LIMITED', reason: null },
+    };
   if (r < 0.97) {
     const w = pick(WAF);
     return {
@@ -86,11 +101,34 @@ function record(i, time) {
       upstream: null,
       upstreamLatencyMs: null,
       outcome: { decision: 'denied', stage: 'waf', code: 'PC_ERR_WAF_BLOCKED', reason: `waf score 5: ${w.rules[0]}` },
-      annotations: { waf: { score: 5, blocked: true, rules: w.rules, tags: w.tags, targets: [w.target], matches: [{ rule: w.rules[0], target: w.target, matched: w.matched }] } },
+      annotations: {
+        waf: {
+          score: 5,
+          blocked: true,
+          rules: w.rules,
+          tags: w.tags,
+          targets: [w.target],
+          matches: [{ rule: w.rules[0], target: w.target, matched: w.matched }],
+        },
+      },
     };
   }
-  if (r < 0.99) return { ...base, status: 400, upstream: null, upstreamLatencyMs: null, outcome: { decision: 'denied', stage: 'validate', code: 'PC_ERR_VALIDATION', reason: 'body/name: must be string' } };
-  return { ...base, status: 404, routeId: null, upstream: null, upstreamLatencyMs: null, outcome: { decision: 'denied', stage: 'route', code: 'PC_ERR_ROUTE_NOT_FOUND', reason: null } };
+  if (r < 0.99)
+    return {
+      ...base,
+      status: 400,
+      upstream: null,
+      upstreamLatencyMs: null,
+      outcome: { decision: 'denied', stage: 'validate', code: 'PC_ERR_VALIDATION', reason: 'body/name: must be string' },
+    };
+  return {
+    ...base,
+    status: 404,
+    routeId: null,
+    upstream: null,
+    upstreamLatencyMs: null,
+    outcome: { decision: 'denied', stage: 'route', code: 'PC_ERR_ROUTE_NOT_FOUND', reason: null },
+  };
 }
 
 async function generate(file) {
@@ -145,7 +183,9 @@ try {
   }
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
   if (report.traffic.requests !== N) throw new Error(`the report counted ${report.traffic.requests} requests of ${N}`);
-  console.log(`report: ${report.traffic.requests} requests, ${report.refusals.total} refused, ${report.authFailures.total} auth failures, ${report.waf.total} WAF blocks`);
+  console.log(
+    `report: ${report.traffic.requests} requests, ${report.refusals.total} refused, ${report.authFailures.total} auth failures, ${report.waf.total} WAF blocks`,
+  );
   if (args.write) {
     const cpu = cpus()[0]?.model ?? 'unknown';
     const section = `## Compliance report (issue 21): \`portcullis report\` over ${N.toLocaleString('en')} access-log lines

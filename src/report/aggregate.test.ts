@@ -57,7 +57,15 @@ test('a WAF block counts once in each attack category of its rules, and a monito
 });
 
 test('with --tenant, other tenants lines are left out and IP bans count when the address sent the tenant traffic', () => {
-  const a = new ReportAggregator({ from: FROM, to: TO, tenant: 'B', consumerTenants: new Map([['bob', 'B'], ['alice', 'A']]) });
+  const a = new ReportAggregator({
+    from: FROM,
+    to: TO,
+    tenant: 'B',
+    consumerTenants: new Map([
+      ['bob', 'B'],
+      ['alice', 'A'],
+    ]),
+  });
   a.addAccess({ time: '2026-07-01T03:00:00.000Z', client_ip: '10.0.0.2', status: 200, tenant: 'B', decision: 'allowed' });
   a.addAccess({ time: '2026-07-01T03:00:00.000Z', client_ip: '10.0.0.1', status: 200, tenant: 'A', decision: 'allowed' });
   const t = '2026-07-01T04:00:00.000Z';
@@ -102,7 +110,8 @@ test('the timeline never has more than MAX_BUCKETS buckets, whatever the period'
 
 test('refused clients beyond the cap are counted in (other), and the section is marked as capped', () => {
   const a = new ReportAggregator({ from: FROM, to: TO });
-  for (let i = 0; i < CLIENT_CAP + 5; i++) a.addAccess(denied('2026-07-01T06:00:00.000Z', 'PC_ERR_AUTH_REQUIRED', { client_ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` }));
+  for (let i = 0; i < CLIENT_CAP + 5; i++)
+    a.addAccess(denied('2026-07-01T06:00:00.000Z', 'PC_ERR_AUTH_REQUIRED', { client_ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` }));
   const r = a.finish(sources, chain, TO);
   assert.equal(r.topRefusedClients.at(-1)?.key, OTHER);
   assert.equal(

@@ -3,7 +3,7 @@
  * `buildReport(options)` streams the logs into a Report (bounded memory, see aggregate.ts), and
  * `renderReport(report, format)` writes it as JSON, Markdown or self-contained HTML.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { stat, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { verifyAuditText, verifyCheckpoints } from '../observe/audit.js';

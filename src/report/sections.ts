@@ -35,7 +35,12 @@ export function controlsTable(r: Report): Table {
 
 export function legendTable(r: Report): Table {
   const used = new Set(r.controls.flatMap((c) => [...c.soc2, ...c.pciDss, ...c.iso27001]));
-  return { head: ['control', 'what it requires'], rows: Object.keys(CONTROL_NAMES).filter((k) => used.has(k)).map((k) => [k, CONTROL_NAMES[k] as string]) };
+  return {
+    head: ['control', 'what it requires'],
+    rows: Object.keys(CONTROL_NAMES)
+      .filter((k) => used.has(k))
+      .map((k) => [k, CONTROL_NAMES[k] as string]),
+  };
 }
 
 export function sections(r: Report): Section[] {
@@ -146,14 +151,15 @@ export function sections(r: Report): Section[] {
 
 /** The lines under the title: period, tenant, sources. */
 export function preamble(r: Report): string[] {
-  const lines = [
-    `Period: ${r.period.from} to ${r.period.to} (end excluded). Generated ${r.generatedAt}.`,
-    `Tenant: ${r.tenant ?? 'all tenants'}.`,
-  ];
+  const lines = [`Period: ${r.period.from} to ${r.period.to} (end excluded). Generated ${r.generatedAt}.`, `Tenant: ${r.tenant ?? 'all tenants'}.`];
   for (const s of r.sources.accessLogs)
-    lines.push(`Access log ${s.path}: ${s.lines} lines, ${s.used} in the report${s.unreadable + s.oversized > 0 ? `, ${s.unreadable} unreadable, ${s.oversized} oversized (skipped)` : ''}.`);
+    lines.push(
+      `Access log ${s.path}: ${s.lines} lines, ${s.used} in the report${s.unreadable + s.oversized > 0 ? `, ${s.unreadable} unreadable, ${s.oversized} oversized (skipped)` : ''}.`,
+    );
   const a = r.sources.auditLog;
-  lines.push(a ? `Audit log ${a.path}: ${a.lines} entries, ${a.used} in the report.` : 'No audit log: bans, admin actions and configuration versions are not covered.');
+  lines.push(
+    a ? `Audit log ${a.path}: ${a.lines} entries, ${a.used} in the report.` : 'No audit log: bans, admin actions and configuration versions are not covered.',
+  );
   if (r.truncated.length > 0) lines.push(`Capped (see docs/report.md, memory bounds): ${r.truncated.join(', ')}.`);
   return lines;
 }

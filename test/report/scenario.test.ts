@@ -109,7 +109,11 @@ describe('portcullis report over the logs of real traffic', () => {
     for (let i = 0; i < 3; i++) assert.equal((await get('/a/items')).code, 'PC_ERR_AUTH_REQUIRED');
     for (let i = 0; i < 2; i++) assert.equal((await get('/b/items', token('bob', 'not-the-secret-0123456789'))).code, 'PC_ERR_AUTH_TOKEN_SIGNATURE');
     // 4 WAF blocks (SQL injection in the query) by tenant A's consumer
-    for (let i = 0; i < 4; i++) assert.equal((await get(`/a/items?q=${encodeURIComponent(`1' OR '1'='1' UNION SELECT password FROM users--${i}`)}`, token('alice'))).code, 'PC_ERR_WAF_BLOCKED');
+    for (let i = 0; i < 4; i++)
+      assert.equal(
+        (await get(`/a/items?q=${encodeURIComponent(`1' OR '1'='1' UNION SELECT password FROM users--${i}`)}`, token('alice'))).code,
+        'PC_ERR_WAF_BLOCKED',
+      );
     // a ban placed through the admin API: the client is refused, then the ban is lifted
     assert.equal(await admin('POST', '/admin/bans', { client: '127.0.0.1', duration_ms: 600_000, reason: 'report scenario' }), 201);
     assert.equal((await get('/a/items', token('alice'))).code, 'PC_ERR_CLIENT_BANNED');
@@ -197,7 +201,10 @@ describe('portcullis report over the logs of real traffic', () => {
     assert.equal(b.traffic.requests, 5);
     assert.equal(b.authFailures.total, 2);
     assert.equal(b.waf.total, 0);
-    assert.deepEqual(b.tenants.map((t) => t.tenant), ['B']);
+    assert.deepEqual(
+      b.tenants.map((t) => t.tenant),
+      ['B'],
+    );
     const a = await json(['--tenant', 'A']);
     assert.equal(a.authFailures.total, 3);
     assert.equal(a.waf.total, 4);
