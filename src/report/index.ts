@@ -48,6 +48,18 @@ export type ReportFormat = 'html' | 'json' | 'markdown';
 
 const TIME_KEY = '"time":"';
 
+/** A line as a JSON object with a string `time`, or null (counted as unreadable). */
+function parseEntry(line: string, s: { unreadable: number }): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(line) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { time?: unknown }).time === 'string') return v as Record<string, unknown>;
+  } catch {
+    /* counted below */
+  }
+  s.unreadable++;
+  return null;
+}
+
 /** Reads one access log into the aggregator; returns its summary. */
 async function readAccessLog(agg: ReportAggregator, log: string | LogStream): Promise<SourceSummary> {
   const s = sourceSummary(typeof log === 'string' ? log : log.name);
@@ -58,18 +70,8 @@ async function readAccessLog(agg: ReportAggregator, log: string | LogStream): Pr
       // the time is read before parsing: lines outside the period cost a substring, not a JSON.parse
       const t = line.indexOf(TIME_KEY);
       if (t >= 0 && line.charCodeAt(t + 32) === 34 /* " closing a 24-character ISO time */ && !agg.inPeriod(line.slice(t + 8, t + 32))) return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        s.unreadable++;
-        return;
-      }
-      if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { time?: unknown }).time !== 'string') {
-        s.unreadable++;
-        return;
-      }
-      if (agg.addAccess(parsed as Record<string, unknown>)) s.used++;
+      const parsed = parseEntry(line, s);
+      if (parsed !== null && agg.addAccess(parsed)) s.used++;
     },
     s,
   );
@@ -81,19 +83,14 @@ async function readAuditLog(agg: ReportAggregator, path: string): Promise<Source
   await forEachLine(
     openLog(path),
     (line) => {
-      let e: unknown;
-      try {
-        e = JSON.parse(line);
-      } catch {
+      const x = parseEntry(line, s);
+      if (x === null) return;
+      const { time, event, data } = x;
+      if (typeof event !== 'string' || data === null || typeof data !== 'object' || Array.isArray(data)) {
         s.unreadable++;
         return;
       }
-      const x = e as { time?: unknown; event?: unknown; data?: unknown } | null;
-      if (x === null || typeof x !== 'object' || typeof x.time !== 'string' || typeof x.event !== 'string' || x.data === null || typeof x.data !== 'object') {
-        s.unreadable++;
-        return;
-      }
-      if (agg.addAudit({ time: x.time, event: x.event, data: x.data as Record<string, unknown> })) s.used++;
+      if (agg.addAudit({ time: time as string, event, data: data as Record<string, unknown> })) s.used++;
     },
     s,
   );

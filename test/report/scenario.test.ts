@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { jwt, nowS } from '../auth/support.js';
+import { bearer, jwt, nowS, rawRequest } from '../auth/support.js';
 import type { Report } from '../../src/report/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -76,16 +76,11 @@ describe('portcullis report over the logs of real traffic', () => {
 
   const token = (sub: string, key = secret): string =>
     jwt({ alg: 'HS256', typ: 'JWT' }, { iss: ISS, aud: 'api', sub, iat: nowS(), exp: nowS() + 300 }, Buffer.from(key));
-  const get = async (path: string, bearer?: string): Promise<{ status: number; code: string | null }> => {
-    const r = await request(`${gw.url}${path}`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {});
-    const text = await r.body.text();
-    let code: string | null = null;
-    try {
-      code = (JSON.parse(text) as { code?: string }).code ?? null;
-    } catch {
-      /* upstream bodies */
-    }
-    return { status: r.statusCode, code };
+  /** status and problem code (null for an upstream body) */
+  const get = async (path: string, t?: string): Promise<{ status: number; code: string | null }> => {
+    const r = await rawRequest(`${gw.url}${path}`, { headers: t ? bearer(t) : [] });
+    const code = r.headers['content-type'] === 'application/problem+json' ? (r.json()['code'] as string) : null;
+    return { status: r.status, code };
   };
   const admin = (method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<number> =>
     request(`${gw.adminUrl}${path}`, {
