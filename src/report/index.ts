@@ -4,9 +4,9 @@
  * `renderReport(report, format)` writes it as JSON, Markdown or self-contained HTML.
  */
 import type { Buffer } from 'node:buffer';
-import { stat, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { verifyAuditText, verifyCheckpoints } from '../observe/audit.js';
+import { AuditChainVerifier, checkpointedLines, sha256, verifyCheckpointsOf } from '../observe/audit.js';
 import { ReportAggregator, sourceSummary } from './aggregate.js';
 import { forEachLine, openLog } from './read.js';
 import { renderHtml } from './render-html.js';
@@ -15,9 +15,6 @@ import type { AuditChain, Report, SourceSummary } from './types.js';
 
 export type { Report } from './types.js';
 export { CONTROLS, CONTROL_NAMES, type ControlRow } from './controls.js';
-
-/** The largest audit log whose chain is verified (it is read whole, as `portcullis audit verify` does). */
-export const AUDIT_VERIFY_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A log given as a stream (the admin API, tests) instead of a path. */
 export interface LogStream {
@@ -78,11 +75,38 @@ async function readAccessLog(agg: ReportAggregator, log: string | LogStream): Pr
   return s;
 }
 
-async function readAuditLog(agg: ReportAggregator, path: string): Promise<SourceSummary> {
+/** Longest audit line read (an entry's data is bounded when written: 100 keys, strings of 2 KiB). */
+const MAX_AUDIT_LINE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Reads the audit log once: its entries into the aggregator, every line through the chain check of
+ * `portcullis audit verify` (AuditChainVerifier) and, with a key, the hashes of the lines the
+ * checkpoints cover. Memory does not grow with the log.
+ */
+async function readAuditLog(
+  agg: ReportAggregator,
+  path: string,
+  checkpoints: ReportOptions['checkpoints'],
+): Promise<{ source: SourceSummary; chain: AuditChain }> {
   const s = sourceSummary(path);
+  let cpText: string | null = null;
+  if (checkpoints) {
+    try {
+      cpText = await readFile(checkpoints.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  const wanted = cpText !== null ? checkpointedLines(cpText) : new Set<number>();
+  const heads = new Map<number, string>();
+  const verifier = new AuditChainVerifier();
   await forEachLine(
     openLog(path),
     (line) => {
+      // s.lines counts this line already (and every line, empty or oversized, in this mode)
+      verifier.push(line);
+      if (wanted.has(s.lines)) heads.set(s.lines, sha256(line));
+      if (line === '') return;
       const x = parseEntry(line, s);
       if (x === null) return;
       const { time, event, data } = x;
@@ -93,41 +117,27 @@ async function readAuditLog(agg: ReportAggregator, path: string): Promise<Source
       if (agg.addAudit({ time: time as string, event, data: data as Record<string, unknown> })) s.used++;
     },
     s,
+    {
+      keepEmpty: true,
+      maxLineBytes: MAX_AUDIT_LINE_BYTES,
+      // not an entry the gateway wrote: the chain reports the line as malformed
+      onOversized: () => verifier.push(''),
+    },
   );
-  return s;
-}
-
-/** The chain's verdict, with the code `portcullis audit verify` uses. */
-async function checkChain(path: string, checkpoints: ReportOptions['checkpoints']): Promise<AuditChain> {
-  const size = (await stat(path)).size;
-  if (size > AUDIT_VERIFY_MAX_BYTES) {
-    return {
-      checked: false,
-      ok: null,
-      entries: null,
-      message: `not verified here: the log is larger than ${AUDIT_VERIFY_MAX_BYTES / 1048576} MiB; run portcullis audit verify`,
-      checkpoints: null,
-    };
-  }
-  const text = await readFile(path, 'utf8');
-  const r = verifyAuditText(text);
+  const r = verifier.result();
   let cp: AuditChain['checkpoints'] = null;
   if (checkpoints) {
-    let cpText: string | null = null;
-    try {
-      cpText = await readFile(checkpoints.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    const c = verifyCheckpoints(text, cpText, checkpoints.key);
+    // a line the checkpoints cover but the log does not have: verifyCheckpointsOf reports truncation before asking
+    const c = verifyCheckpointsOf({ lines: s.lines, head: (k) => heads.get(k) ?? '' }, cpText, checkpoints.key);
     cp =
       c.status === 'ok'
         ? { status: 'ok', message: `${c.checkpoints} checkpoints verified; the last (${c.lastTime}) covers ${c.covered} of ${c.lines} lines` }
         : { status: c.status, message: c.message };
   }
-  return r.ok
+  const chain: AuditChain = r.ok
     ? { checked: true, ok: true, entries: r.entries, message: `hash chain intact (${r.entries} entries)`, checkpoints: cp }
     : { checked: true, ok: false, entries: r.entries, message: `${r.problem} at line ${r.line}: ${r.message}`, checkpoints: cp };
+  return { source: s, chain };
 }
 
 /** Streams the logs into a report. Throws on an unreadable file (ENOENT, EACCES). */
@@ -138,10 +148,7 @@ export async function buildReport(o: ReportOptions): Promise<Report> {
   for (const log of o.accessLogs) accessLogs.push(await readAccessLog(agg, log));
   let auditLog: SourceSummary | null = null;
   let chain: AuditChain = { checked: false, ok: null, entries: null, message: 'no audit log given', checkpoints: null };
-  if (o.auditLog) {
-    chain = await checkChain(o.auditLog, o.checkpoints);
-    auditLog = await readAuditLog(agg, o.auditLog);
-  }
+  if (o.auditLog) ({ source: auditLog, chain } = await readAuditLog(agg, o.auditLog, o.checkpoints));
   return agg.finish({ accessLogs, auditLog }, chain, o.now ?? new Date());
 }
 

@@ -17,6 +17,15 @@ export interface LineCounts {
   oversized: number;
 }
 
+export interface LineOptions {
+  /** longest line read (default MAX_LINE_BYTES) */
+  readonly maxLineBytes?: number;
+  /** pass empty lines on (the audit chain counts every line) instead of skipping them */
+  readonly keepEmpty?: boolean;
+  /** called in the place of a line longer than the limit */
+  readonly onOversized?: () => void;
+}
+
 /** Opens a log file as a byte stream, gunzipped when its name ends in `.gz`. */
 export function openLog(path: string): Readable {
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -27,10 +36,27 @@ export function openLog(path: string): Readable {
 }
 
 /**
- * Calls `onLine` with each line of `stream` (without its newline; empty lines skipped). Lines are
+ * Calls `onLine` with each line of `stream` (without its newline; empty lines skipped unless `keepEmpty`). Lines are
  * decoded as UTF-8; the text of a line is the only copy made of it.
  */
-export async function forEachLine(stream: AsyncIterable<Buffer | string>, onLine: (line: string) => void, counts: LineCounts): Promise<void> {
+export async function forEachLine(
+  stream: AsyncIterable<Buffer | string>,
+  onLine: (line: string) => void,
+  counts: LineCounts,
+  opts: LineOptions = {},
+): Promise<void> {
+  const max = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const keepEmpty = opts.keepEmpty === true;
+  const oversized = (): void => {
+    counts.lines++;
+    counts.oversized++;
+    opts.onOversized?.();
+  };
+  const emit = (line: string): void => {
+    if (!keepEmpty && (line.length === 0 || line === '\r')) return;
+    counts.lines++;
+    onLine(line);
+  };
   let carry: Buffer | null = null;
   let skipping = false;
   for await (const piece of stream) {
@@ -43,33 +69,22 @@ export async function forEachLine(stream: AsyncIterable<Buffer | string>, onLine
         skipping = false;
       } else if (carry !== null) {
         const len = carry.length + nl - start;
-        if (len > MAX_LINE_BYTES) {
-          counts.lines++;
-          counts.oversized++;
-        } else emit(Buffer.concat([carry, chunk.subarray(start, nl)]).toString('utf8'), onLine, counts);
-      } else if (nl - start > MAX_LINE_BYTES) {
-        counts.lines++;
-        counts.oversized++;
-      } else if (nl > start) emit(chunk.toString('utf8', start, nl), onLine, counts);
+        if (len > max) oversized();
+        else emit(Buffer.concat([carry, chunk.subarray(start, nl)]).toString('utf8'));
+      } else if (nl - start > max) oversized();
+      else emit(chunk.toString('utf8', start, nl));
       carry = null;
       start = nl + 1;
     }
     if (start < chunk.length && !skipping) {
       const rest = chunk.subarray(start);
       const len = (carry?.length ?? 0) + rest.length;
-      if (len > MAX_LINE_BYTES) {
-        counts.lines++;
-        counts.oversized++;
+      if (len > max) {
+        oversized();
         carry = null;
         skipping = true;
       } else carry = carry === null ? Buffer.from(rest) : Buffer.concat([carry, rest]);
     }
   }
-  if (carry !== null && !skipping) emit(carry.toString('utf8'), onLine, counts);
-}
-
-function emit(line: string, onLine: (line: string) => void, counts: LineCounts): void {
-  if (line.length === 0 || line === '\r') return;
-  counts.lines++;
-  onLine(line);
+  if (carry !== null && !skipping) emit(carry.toString('utf8'));
 }

@@ -27,7 +27,7 @@ version: 1
 listeners: [{ port: 0 }]
 admin: { port: 0, token: ${ADMIN_TOKEN} }
 access_log: { path: ${join(dir, 'access.log')} }
-audit: { enabled: true, path: ${join(dir, 'audit.jsonl')} }
+audit: { enabled: true, path: ${join(dir, 'audit.jsonl')}, checkpoints: { key: "{{CPKEY}}" } }
 upstreams:
   up: { targets: [{ url: "{{UP}}" }] }
 auth:
@@ -94,7 +94,7 @@ describe('portcullis report over the logs of real traffic', () => {
 
   before(async () => {
     up = await startUpstream();
-    gw = await startGateway(config(dir, 'first'), { vars: { UP: up.url, SECRET: secret }, dir });
+    gw = await startGateway(config(dir, 'first'), { vars: { UP: up.url, SECRET: secret, CPKEY: randomBytes(32).toString('hex') }, dir });
     fileName = gw.file;
     const first = readFileSync(fileName);
     // tenant traffic: 3 requests of A and 2 of B served
@@ -185,6 +185,7 @@ describe('portcullis report over the logs of real traffic', () => {
     assert.ok(r.configVersions.every((v) => typeof v.processUser === 'string' && v.processUser !== ''));
     assert.equal(r.auditChain.checked, true);
     assert.equal(r.auditChain.ok, true);
+    assert.equal(r.auditChain.checkpoints?.status, 'ok', 'the keyed checkpoints, with the key from the config');
     const rows = Object.fromEntries(r.tenants.map((t) => [t.tenant, t]));
     assert.deepEqual(rows['A'], { tenant: 'A', requests: 11, refused: 7, authFailures: 3, wafBlocks: 4 });
     assert.deepEqual(rows['B'], { tenant: 'B', requests: 5, refused: 2, authFailures: 2, wafBlocks: 0 });
