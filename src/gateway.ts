@@ -3,6 +3,7 @@
  * listener, reloads atomically (SIGHUP, file change), and shuts down gracefully.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { Logger } from './core/services.js';
 import { loadConfigFile, parseConfig, type LoadedConfig } from './config/load.js';
 import { compileSnapshot, UpstreamCache, type CompiledSnapshot as Snapshot } from './config/snapshot.js';
@@ -20,6 +21,24 @@ import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from './admin/cache.js';
 import { raiseFault } from './observe/alerts.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
+
+/**
+ * What asked for a (re)load, recorded in the audit log: the start, SIGHUP (relayed to cluster
+ * workers), a change of the config file, or a call of `reload()` (tests, embedding code).
+ */
+export type ReloadTrigger = 'start' | 'signal' | 'file_change' | 'call';
+
+/**
+ * The OS account the gateway runs as, recorded with every config load. Why: a signal or a file
+ * change carries no sender, and only this account (or root) can send SIGHUP to the process.
+ */
+const PROCESS_USER = ((): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+})();
 
 export interface GatewayOptions {
   /** config file path (reloads re-read it) */
@@ -95,7 +114,7 @@ export class Gateway implements PipelineHost {
     this.current = snap;
     this.setAccessLog(snap);
     this.services.metrics.reloads.inc({ result: 'success' });
-    this.services.audit('config_loaded', { file: loaded.file, hash: loaded.hash });
+    this.services.audit('config_loaded', { file: loaded.file, hash: loaded.hash, trigger: 'start', process_user: PROCESS_USER });
     const cfg = snap.config;
     for (let i = 0; i < cfg.listeners.length; i++) {
       const l = cfg.listeners[i]!;
@@ -177,16 +196,19 @@ export class Gateway implements PipelineHost {
   }
 
   // ---- reload ----------------------------------------------------------------------------------
-  /** Builds a new snapshot from the file and swaps it in; on failure keeps the running one. */
-  reload(text?: string): Promise<boolean> {
-    if (this.reloading) return this.reloading.then(() => this.reload(text));
-    this.reloading = this.doReload(text).finally(() => {
+  /**
+   * Builds a new snapshot from the file and swaps it in; on failure keeps the running one.
+   * `trigger` (what asked for it) goes into the audit entry.
+   */
+  reload(text?: string, trigger: ReloadTrigger = 'call'): Promise<boolean> {
+    if (this.reloading) return this.reloading.then(() => this.reload(text, trigger));
+    this.reloading = this.doReload(text, trigger).finally(() => {
       this.reloading = null;
     });
     return this.reloading;
   }
 
-  private async doReload(text?: string): Promise<boolean> {
+  private async doReload(text: string | undefined, trigger: ReloadTrigger): Promise<boolean> {
     const log = this.services.logger;
     try {
       const loaded = text !== undefined ? parseConfig(text, this.opts.file, this.modules) : loadConfigFile(this.opts.file, this.modules);
@@ -200,7 +222,7 @@ export class Gateway implements PipelineHost {
       this.retired.add(old);
       if (old.inFlight === 0) void this.dispose(old);
       this.services.metrics.reloads.inc({ result: 'success' });
-      this.services.audit('config_reloaded', { file: loaded.file, hash: loaded.hash });
+      this.services.audit('config_reloaded', { file: loaded.file, hash: loaded.hash, trigger, process_user: PROCESS_USER });
       this.opts.onReload?.(snap.config);
       log.info({
         event: 'config_reloaded',
@@ -212,7 +234,7 @@ export class Gateway implements PipelineHost {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.services.metrics.reloads.inc({ result: 'failure' });
-      this.services.audit('config_rejected', { file: this.opts.file, error: message });
+      this.services.audit('config_rejected', { file: this.opts.file, error: message, trigger, process_user: PROCESS_USER });
       this.fault('config_reload_rejected', { error: message });
       log.error({ event: 'config_reload_failed', error: message });
       return false;
@@ -223,7 +245,7 @@ export class Gateway implements PipelineHost {
     try {
       this.watcher = watch(this.opts.file, { persistent: false }, () => {
         if (this.reloadTimer) clearTimeout(this.reloadTimer);
-        this.reloadTimer = setTimeout(() => void this.reload(), 100);
+        this.reloadTimer = setTimeout(() => void this.reload(undefined, 'file_change'), 100);
         this.reloadTimer.unref();
       });
       this.watcher.on('error', () => undefined);
@@ -238,7 +260,7 @@ export class Gateway implements PipelineHost {
   }
 
   private installSignals(): void {
-    const onHup = (): void => void this.reload();
+    const onHup = (): void => void this.reload(undefined, 'signal');
     const onTerm = (): void => {
       void this.stop(this.current.config.shutdown.grace_ms).then(() => process.exit(0));
     };

@@ -27,6 +27,7 @@ Commands:
   keys create          create an API key for a consumer
   waf test             evaluate one request against the WAF and explain the result
   audit verify         check the audit log (hash chain, keyed checkpoints)
+  report               compliance report over the access and audit logs (HTML, JSON, Markdown)
   probe URL            run the security validation steps against a live gateway
 
 Options:
@@ -167,6 +168,8 @@ export async function main(argv: string[]): Promise<number> {
       return optionalCommand('./audit.js', 'auditCommand', rest);
     case 'audit-config':
       return optionalCommand('./audit-config.js', 'auditConfigCommand', rest);
+    case 'report':
+      return optionalCommand('./report.js', 'reportCommand', rest);
     case 'probe':
       return optionalCommand('./probe.js', 'probeCommand', rest);
     default:

@@ -347,88 +347,103 @@ function parseEntry(line: string): AuditEntry | null {
   }
 }
 
+type Fault = Exclude<VerifyResult, { ok: true }>;
+
+/**
+ * The chain check, one line at a time (`verifyAuditText` over a whole text, the compliance report
+ * over a stream): keeps the previous line and, after the first fault, only what tells a removed
+ * entry from a reordered one (whether the missing seq appears later). Memory does not grow with the log.
+ */
+export class AuditChainVerifier {
+  private n = 0;
+  private prevLine: string | null = null;
+  private prevSeq = -1;
+  private last: AuditEntry | null = null;
+  private fault: Omit<Fault, 'entries'> | null = null;
+  /** the first fault was a seq ahead of `expected`: removed, unless `expected` appears later */
+  private gap: { line: number; seq: number; expected: number; later: number | null } | null = null;
+
+  push(line: string): void {
+    const n = ++this.n;
+    const gap = this.gap;
+    if (gap !== null) {
+      if (gap.later === null && parseEntry(line)?.seq === gap.expected) gap.later = n;
+      return;
+    }
+    if (this.fault !== null) return;
+    const e = parseEntry(line);
+    if (!e) {
+      this.fault = { ok: false, line: n, seq: null, problem: 'malformed', message: `line ${n} is not an audit entry (edited or truncated)` };
+      return;
+    }
+    if (entryHash(e) !== e.hash) {
+      this.fault = { ok: false, line: n, seq: e.seq, problem: 'edited', message: `line ${n} (seq ${e.seq}) was edited: its content does not match its hash` };
+      return;
+    }
+    const expected = this.prevSeq + 1;
+    if (e.seq === expected) {
+      const link = this.prevLine === null ? GENESIS : sha256(this.prevLine);
+      if (e.prev !== link) {
+        this.fault =
+          this.prevLine === null
+            ? {
+                ok: false,
+                line: n,
+                seq: e.seq,
+                problem: 'edited',
+                message: `line ${n} (seq ${e.seq}) was edited: the first entry must link to the genesis hash`,
+              }
+            : {
+                ok: false,
+                line: n - 1,
+                seq: this.prevSeq,
+                problem: 'edited',
+                message: `line ${n - 1} (seq ${this.prevSeq}) was edited: the next entry's chain link does not match it (its own hash was recomputed)`,
+              };
+        return;
+      }
+    } else if (e.seq > expected) {
+      this.gap = { line: n, seq: e.seq, expected, later: null };
+      return;
+    } else {
+      this.fault = { ok: false, line: n, seq: e.seq, problem: 'reordered', message: `line ${n} (seq ${e.seq}) is out of order: expected seq ${expected}` };
+      return;
+    }
+    this.prevLine = line;
+    this.prevSeq = e.seq;
+    this.last = e;
+  }
+
+  /** The verdict over the lines pushed so far. */
+  result(): VerifyResult {
+    const entries = this.n;
+    const g = this.gap;
+    if (g !== null) {
+      if (g.later !== null) {
+        return {
+          ok: false,
+          entries,
+          line: g.line,
+          seq: g.seq,
+          problem: 'reordered',
+          message: `line ${g.line} (seq ${g.seq}) is out of order: seq ${g.expected} appears later, at line ${g.later}`,
+        };
+      }
+      const missing = g.seq - g.expected === 1 ? `seq ${g.expected}` : `seq ${g.expected}..${g.seq - 1}`;
+      return { ok: false, entries, line: g.line, seq: g.seq, problem: 'removed', message: `entries before line ${g.line} were removed (${missing} missing)` };
+    }
+    if (this.fault !== null) return { ...this.fault, entries };
+    return { ok: true, entries, lastHash: this.last ? this.last.hash : null };
+  }
+}
+
 /** Verifies a whole log's text; reports the first entry that was edited, removed or reordered. Pure. */
 export function verifyAuditText(text: string): VerifyResult {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  const entries = lines.map(parseEntry);
-  let prevLine: string | null = null;
-  let prevSeq = -1;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const e = entries[i];
-    const n = i + 1;
-    if (!e)
-      return { ok: false, entries: lines.length, line: n, seq: null, problem: 'malformed', message: `line ${n} is not an audit entry (edited or truncated)` };
-    if (entryHash(e) !== e.hash) {
-      return {
-        ok: false,
-        entries: lines.length,
-        line: n,
-        seq: e.seq,
-        problem: 'edited',
-        message: `line ${n} (seq ${e.seq}) was edited: its content does not match its hash`,
-      };
-    }
-    const expected = prevSeq + 1;
-    if (e.seq === expected) {
-      const link = prevLine === null ? GENESIS : sha256(prevLine);
-      if (e.prev !== link) {
-        if (prevLine === null) {
-          return {
-            ok: false,
-            entries: lines.length,
-            line: n,
-            seq: e.seq,
-            problem: 'edited',
-            message: `line ${n} (seq ${e.seq}) was edited: the first entry must link to the genesis hash`,
-          };
-        }
-        return {
-          ok: false,
-          entries: lines.length,
-          line: n - 1,
-          seq: prevSeq,
-          problem: 'edited',
-          message: `line ${n - 1} (seq ${prevSeq}) was edited: the next entry's chain link does not match it (its own hash was recomputed)`,
-        };
-      }
-    } else if (e.seq > expected) {
-      const later = entries.findIndex((x, j) => j > i && x !== null && x.seq === expected);
-      if (later >= 0) {
-        return {
-          ok: false,
-          entries: lines.length,
-          line: n,
-          seq: e.seq,
-          problem: 'reordered',
-          message: `line ${n} (seq ${e.seq}) is out of order: seq ${expected} appears later, at line ${later + 1}`,
-        };
-      }
-      const missing = e.seq - expected === 1 ? `seq ${expected}` : `seq ${expected}..${e.seq - 1}`;
-      return {
-        ok: false,
-        entries: lines.length,
-        line: n,
-        seq: e.seq,
-        problem: 'removed',
-        message: `entries before line ${n} were removed (${missing} missing)`,
-      };
-    } else {
-      return {
-        ok: false,
-        entries: lines.length,
-        line: n,
-        seq: e.seq,
-        problem: 'reordered',
-        message: `line ${n} (seq ${e.seq}) is out of order: expected seq ${expected}`,
-      };
-    }
-    prevLine = line;
-    prevSeq = e.seq;
-  }
-  const last = entries[entries.length - 1];
-  return { ok: true, entries: lines.length, lastHash: last ? last.hash : null };
+  const v = new AuditChainVerifier();
+  for (const line of lines) v.push(line);
+  return v.result();
 }
 
 export type CheckpointVerdict =
@@ -469,11 +484,37 @@ function parseCheckpoint(line: string): Checkpoint | null {
  * checkpoint at all, or none verifies with this key. Pure.
  */
 export function verifyCheckpoints(logText: string, checkpointText: string | null, key: Buffer): CheckpointVerdict {
-  if (checkpointText === null) return { status: 'unverifiable', message: 'the checkpoint file is missing: lines cut off the end cannot be ruled out' };
   const lines = logText.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
+  return verifyCheckpointsOf({ lines: lines.length, head: (n) => sha256(lines[n - 1] as string) }, checkpointText, key);
+}
+
+/** What checking checkpoints needs of a log: its line count and the sha256 of a line's text (1-based). */
+export interface LogHeads {
+  readonly lines: number;
+  head(n: number): string;
+}
+
+function checkpointLines(checkpointText: string): string[] {
   const cps = checkpointText.split('\n');
   if (cps[cps.length - 1] === '') cps.pop();
+  return cps;
+}
+
+/** The log lines whose hash `verifyCheckpointsOf` will ask for: what a streamed log must remember. */
+export function checkpointedLines(checkpointText: string): Set<number> {
+  const out = new Set<number>();
+  for (const l of checkpointLines(checkpointText)) {
+    const c = parseCheckpoint(l);
+    if (c !== null && c.lines > 0) out.add(c.lines);
+  }
+  return out;
+}
+
+/** `verifyCheckpoints` over a log known by its line count and the hashes of the lines checkpoints cover. Pure. */
+export function verifyCheckpointsOf(log: LogHeads, checkpointText: string | null, key: Buffer): CheckpointVerdict {
+  if (checkpointText === null) return { status: 'unverifiable', message: 'the checkpoint file is missing: lines cut off the end cannot be ruled out' };
+  const cps = checkpointLines(checkpointText);
   if (cps.length === 0) return { status: 'unverifiable', message: 'the checkpoint file is empty: lines cut off the end cannot be ruled out' };
   const parsed = cps.map(parseCheckpoint);
   const macOk = parsed.map((c) => {
@@ -505,16 +546,16 @@ export function verifyCheckpoints(logText: string, checkpointText: string | null
         checkpoint: n,
         message: `checkpoint line ${n} (${c.time}) does not verify with this key (forged or edited)`,
       };
-    if (c.lines > lines.length) {
-      const cut = c.lines - lines.length;
+    if (c.lines > log.lines) {
+      const cut = c.lines - log.lines;
       return {
         status: 'tampered',
         problem: 'truncated',
         checkpoint: n,
-        message: `the log has ${lines.length} lines but checkpoint ${n} (${c.time}) covers ${c.lines}: at least ${cut} line${cut === 1 ? ' was' : 's were'} cut off the end`,
+        message: `the log has ${log.lines} lines but checkpoint ${n} (${c.time}) covers ${c.lines}: at least ${cut} line${cut === 1 ? ' was' : 's were'} cut off the end`,
       };
     }
-    const head = c.lines === 0 ? GENESIS : sha256(lines[c.lines - 1] as string);
+    const head = c.lines === 0 ? GENESIS : log.head(c.lines);
     if (head !== c.head) {
       return {
         status: 'tampered',
@@ -526,5 +567,5 @@ export function verifyCheckpoints(logText: string, checkpointText: string | null
     last = c;
   }
   const l = last as Checkpoint;
-  return { status: 'ok', checkpoints: cps.length, covered: l.lines, lines: lines.length, lastTime: l.time };
+  return { status: 'ok', checkpoints: cps.length, covered: l.lines, lines: log.lines, lastTime: l.time };
 }

@@ -136,7 +136,7 @@ export async function runWorker(file: string): Promise<Gateway> {
   process.send?.({ [MSG]: 1, kind: 'ready' } satisfies Msg);
   process.on('message', (m: unknown) => {
     if (!isMsg(m)) return;
-    if (m.kind === 'reload') void gw.reload();
+    if (m.kind === 'reload') void gw.reload(undefined, 'signal');
     if (m.kind === 'stop') void gw.stop(gw.config.shutdown.grace_ms).then(() => process.exit(0));
   });
   // the primary relays signals; a terminal's Ctrl-C reaches every process of the group
