@@ -8,6 +8,7 @@ const admin = (over: Partial<Parameters<typeof adminPolicy>[0]> = {}) => ({
   port: 9090,
   enabled: true,
   public_paths: ['/healthz', '/readyz'],
+  tenant_tokens: [] as { tenant: string; token: string }[],
   ...over,
 });
 

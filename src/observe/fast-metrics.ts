@@ -7,13 +7,13 @@
  */
 import type client from 'prom-client';
 
-interface MetricValue {
+export interface MetricValue {
   value: number;
   labels: Record<string, string>;
   metricName?: string;
 }
 
-interface MetricJson {
+export interface MetricJson {
   name: string;
   help: string;
   type: 'counter' | 'histogram';
@@ -178,6 +178,6 @@ export class FastHistogram {
 }
 
 /** Registers a fast series in a prom-client registry. */
-export function register(registry: client.Registry, metric: FastCounter | FastHistogram): void {
+export function register(registry: client.Registry, metric: { readonly name: string; get(): Promise<MetricJson>; reset(): void }): void {
   registry.registerMetric(metric as unknown as client.Metric<string>);
 }
