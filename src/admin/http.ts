@@ -38,10 +38,12 @@ export function authorize(req: IncomingMessage, res: ServerResponse, config: Can
   return who;
 }
 
-export function actor(req: IncomingMessage): string {
+/** Who made an admin action, for the audit log: `X-Portcullis-Actor` (or the kind of token) and the peer address; a tenant token's tenant in brackets. */
+export function actor(req: IncomingMessage, who: AdminIdentity = { kind: 'full' }): string {
   const raw = req.headers['x-portcullis-actor'];
   const name = typeof raw === 'string' ? raw.replace(/[^A-Za-z0-9_.@:-]/g, '').slice(0, 64) : '';
-  return `${name || 'admin-token'}@${req.socket.remoteAddress ?? '?'}`;
+  const tenant = who.kind === 'tenant' ? `[tenant:${who.tenant}]` : '';
+  return `${name || (who.kind === 'tenant' ? 'tenant-token' : 'admin-token')}${tenant}@${req.socket.remoteAddress ?? '?'}`;
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {

@@ -118,7 +118,11 @@ export async function compileSnapshot(
   });
   const exposed = adminExposureError(config.admin);
   if (exposed !== null) errors.push(configErrorAt(file, ['admin', 'address'], exposed));
-  for (const e of tenantTokenErrors(config.admin, configuredTenants(config))) errors.push(configErrorAt(file, e.path, e.message));
+  const tenantIds = configuredTenants(config);
+  for (const e of tenantTokenErrors(config.admin, tenantIds)) errors.push(configErrorAt(file, e.path, e.message));
+  (config.alerts as AlertsConfig).rules.forEach((r, i) => {
+    if (r.tenant !== undefined && !tenantIds.includes(r.tenant)) errors.push(configErrorAt(file, ['alerts', 'rules', i, 'tenant'], `unknown tenant '${r.tenant}' (not in tenants)`));
+  });
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   // every credential parameter the config reads from the query is redacted, whatever the route
