@@ -115,7 +115,8 @@ export function tenantTokenErrors(admin: CanonicalConfig['admin'], tenants: read
   const seen = new Set<string>(admin.token === undefined ? [] : [admin.token]);
   list.forEach((t, i) => {
     if (!known.has(t.tenant)) errors.push({ path: ['admin', 'tenant_tokens', i, 'tenant'], message: `unknown tenant '${t.tenant}' (not in tenants)` });
-    if (seen.has(t.token)) errors.push({ path: ['admin', 'tenant_tokens', i, 'token'], message: 'this token is already the admin token or another tenant token' });
+    if (seen.has(t.token))
+      errors.push({ path: ['admin', 'tenant_tokens', i, 'token'], message: 'this token is already the admin token or another tenant token' });
     seen.add(t.token);
   });
   return errors;

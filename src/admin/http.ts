@@ -19,7 +19,13 @@ export type Access = 'read' | 'write';
  * tenant tokens (`tenants: true`: it then scopes what it reads and does to `identity.tenant`, with
  * `tenantScope`). Without admin.token, reads get the full identity (the listener is loopback).
  */
-export function authorize(req: IncomingMessage, res: ServerResponse, config: CanonicalConfig, access: Access, opts: { tenants?: boolean } = {}): AdminIdentity | null {
+export function authorize(
+  req: IncomingMessage,
+  res: ServerResponse,
+  config: CanonicalConfig,
+  access: Access,
+  opts: { tenants?: boolean } = {},
+): AdminIdentity | null {
   const policy = adminPolicy(config.admin);
   if (policy.token === null) {
     if (access === 'read') return { kind: 'full' };

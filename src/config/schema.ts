@@ -237,7 +237,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             maxItems: 1000,
             default: [],
             description:
-              'Admin tokens scoped to one tenant (needs `token`): a tenant token reads only its tenant\'s series at /metrics, lists, places and lifts only its tenant\'s bans, sees only its tenant\'s alerts and refusals, and gets 403 PC_ERR_FORBIDDEN on everything else (another tenant, global series, the cache purge). See docs/tenants-monitoring.md.',
+              "Admin tokens scoped to one tenant (needs `token`): a tenant token reads only its tenant's series at /metrics, lists, places and lifts only its tenant's bans, sees only its tenant's alerts and refusals, and gets 403 PC_ERR_FORBIDDEN on everything else (another tenant, global series, the cache purge). See docs/tenants-monitoring.md.",
             items: {
               type: 'object',
               additionalProperties: false,
@@ -248,7 +248,8 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
                   type: 'string',
                   minLength: 16,
                   pattern: '^[!-~]+$',
-                  description: 'Bearer token of this tenant, compared in constant time; use `${env:NAME}` or `${file:PATH}`. Distinct from `token` and from every other tenant token.',
+                  description:
+                    'Bearer token of this tenant, compared in constant time; use `${env:NAME}` or `${file:PATH}`. Distinct from `token` and from every other tenant token.',
                 },
               },
             },

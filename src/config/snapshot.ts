@@ -121,7 +121,8 @@ export async function compileSnapshot(
   const tenantIds = configuredTenants(config);
   for (const e of tenantTokenErrors(config.admin, tenantIds)) errors.push(configErrorAt(file, e.path, e.message));
   (config.alerts as AlertsConfig).rules.forEach((r, i) => {
-    if (r.tenant !== undefined && !tenantIds.includes(r.tenant)) errors.push(configErrorAt(file, ['alerts', 'rules', i, 'tenant'], `unknown tenant '${r.tenant}' (not in tenants)`));
+    if (r.tenant !== undefined && !tenantIds.includes(r.tenant))
+      errors.push(configErrorAt(file, ['alerts', 'rules', i, 'tenant'], `unknown tenant '${r.tenant}' (not in tenants)`));
   });
   if (errors.length > 0) throw new ConfigErrors(errors);
 

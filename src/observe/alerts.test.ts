@@ -8,7 +8,13 @@ import { Metrics } from './metrics.js';
 const silent = { fatal() {}, error() {}, warn() {}, info() {}, debug() {}, trace() {}, child: () => silent } as unknown as Services['logger'];
 
 function engine(rules: AlertRule[]): AlertEngine {
-  const services = { logger: silent, metrics: new Metrics(), audit() {}, keep: <T>(_k: string, make: () => T) => make(), clock: () => 0 } as unknown as Services;
+  const services = {
+    logger: silent,
+    metrics: new Metrics(),
+    audit() {},
+    keep: <T>(_k: string, make: () => T) => make(),
+    clock: () => 0,
+  } as unknown as Services;
   const e = new AlertEngine(services);
   const cfg: AlertsConfig = {
     enabled: true,

@@ -124,7 +124,9 @@ export class TenantMetrics {
     return [
       counter('portcullis_tenant_requests_total', 'Requests by tenant and status class.', () =>
         this.all.flatMap((s) =>
-          STATUS_CLASSES.flatMap((sc, i) => ((s.status[i] as number) > 0 ? [{ value: s.status[i] as number, labels: { tenant: s.tenant, status_class: sc } }] : [])),
+          STATUS_CLASSES.flatMap((sc, i) =>
+            (s.status[i] as number) > 0 ? [{ value: s.status[i] as number, labels: { tenant: s.tenant, status_class: sc } }] : [],
+          ),
         ),
       ),
       counter('portcullis_tenant_denials_total', 'Requests refused by a stage, by tenant and error code.', () =>
@@ -174,7 +176,14 @@ export class TenantMetrics {
   }
 
   private slot(tenant: string): Slot {
-    const s: Slot = { tenant, status: new Float64Array(STATUS_CLASSES.length), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0, denials: new Map() };
+    const s: Slot = {
+      tenant,
+      status: new Float64Array(STATUS_CLASSES.length),
+      buckets: new Float64Array(this.bounds.length),
+      sum: 0,
+      count: 0,
+      denials: new Map(),
+    };
     this.all.push(s);
     return s;
   }

@@ -145,7 +145,13 @@ routes:
     assert.doesNotMatch(own.text, /^portcullis_process_/m, 'no process series');
     for (const line of own.text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) assert.match(line, /tenant="acme"/, line);
     assert.equal((await admin(`${a}/metrics?tenant=acme`, ACME)).status, 200);
-    for (const path of ['/metrics?tenant=globex', '/metrics?tenant=acme&tenant=globex', '/admin/bans?tenant=globex', '/admin/report?tenant=globex', '/admin/events?tenant=globex']) {
+    for (const path of [
+      '/metrics?tenant=globex',
+      '/metrics?tenant=acme&tenant=globex',
+      '/admin/bans?tenant=globex',
+      '/admin/report?tenant=globex',
+      '/admin/events?tenant=globex',
+    ]) {
       const r = await admin(`${a}${path}`, ACME);
       assert.equal(r.status, 403, path);
       assert.match(r.text, /PC_ERR_FORBIDDEN/, path);
