@@ -13,7 +13,7 @@
  * additions (as fast-metrics.ts); the series are built at scrape time.
  */
 import type { CanonicalConfig } from '../core/config.js';
-import type { MetricJson, MetricValue } from './fast-metrics.js';
+import { histogramSamples, observeInto, type HistCounts, type MetricJson, type MetricValue } from './fast-metrics.js';
 
 export const TENANT_OTHER = '(other)';
 export const TENANT_NONE = '(none)';
@@ -25,12 +25,9 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 export const LIMIT_CODES: ReadonlySet<string> = new Set(['PC_ERR_RATE_LIMITED', 'PC_ERR_QUOTA_EXCEEDED', 'PC_ERR_CONCURRENCY_LIMITED', 'PC_ERR_THROTTLED']);
 export const WAF_CODE = 'PC_ERR_WAF_BLOCKED';
 
-interface Slot {
+interface Slot extends HistCounts {
   readonly tenant: string;
   readonly status: Float64Array;
-  readonly buckets: Float64Array;
-  sum: number;
-  count: number;
   /** refusals by error code (codes come from the catalogue: bounded) */
   readonly denials: Map<string, number>;
 }
@@ -92,15 +89,7 @@ export class TenantMetrics {
     const s = tenant === null ? this.none : (this.slots.get(tenant) ?? this.other);
     const c = status < 200 ? 0 : status < 300 ? 1 : status < 400 ? 2 : status < 500 ? 3 : 4;
     (s.status as Float64Array)[c] = (s.status[c] as number) + 1;
-    const b = this.bounds;
-    for (let i = 0; i < b.length; i++) {
-      if (seconds <= (b[i] as number)) {
-        (s.buckets as Float64Array)[i] = (s.buckets[i] as number) + 1;
-        break;
-      }
-    }
-    s.sum += seconds;
-    s.count++;
+    observeInto(s, this.bounds, seconds);
     if (code !== null) s.denials.set(code, (s.denials.get(code) ?? 0) + 1);
   }
 
@@ -151,24 +140,14 @@ export class TenantMetrics {
 
   private histogram(name: string): MetricValue[] {
     const values: MetricValue[] = [];
-    for (const s of this.all) {
-      if (s.count === 0) continue;
-      let acc = 0;
-      for (let i = 0; i < this.bounds.length; i++) {
-        acc += s.buckets[i] as number;
-        values.push({ value: acc, labels: { le: String(this.bounds[i]), tenant: s.tenant }, metricName: `${name}_bucket` });
-      }
-      values.push({ value: s.count, labels: { le: '+Inf', tenant: s.tenant }, metricName: `${name}_bucket` });
-      values.push({ value: s.sum, labels: { tenant: s.tenant }, metricName: `${name}_sum` });
-      values.push({ value: s.count, labels: { tenant: s.tenant }, metricName: `${name}_count` });
-    }
+    for (const s of this.all) if (s.count > 0) histogramSamples(values, name, 'tenant', s.tenant, this.bounds, s);
     return values;
   }
 
   private reset(): void {
     for (const s of this.all) {
       s.status.fill(0);
-      s.buckets.fill(0);
+      s.counts.fill(0);
       s.sum = 0;
       s.count = 0;
       s.denials.clear();
@@ -179,7 +158,7 @@ export class TenantMetrics {
     const s: Slot = {
       tenant,
       status: new Float64Array(STATUS_CLASSES.length),
-      buckets: new Float64Array(this.bounds.length),
+      counts: new Float64Array(this.bounds.length),
       sum: 0,
       count: 0,
       denials: new Map(),
