@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Logger } from './core/services.js';
 import { loadConfigFile, parseConfig, type LoadedConfig } from './config/load.js';
+import { configuredTenants } from './observe/tenant-metrics.js';
 import { compileSnapshot, UpstreamCache, type CompiledSnapshot as Snapshot } from './config/snapshot.js';
 import { Pipeline, type PipelineHost } from './core/pipeline.js';
 import type { Services } from './core/services.js';
@@ -113,6 +114,7 @@ export class Gateway implements PipelineHost {
     );
     this.current = snap;
     this.setAccessLog(snap);
+    this.services.metrics.setTenants(configuredTenants(snap.config));
     this.services.metrics.reloads.inc({ result: 'success' });
     this.services.audit('config_loaded', { file: loaded.file, hash: loaded.hash, trigger: 'start', process_user: PROCESS_USER });
     const cfg = snap.config;
@@ -219,6 +221,7 @@ export class Gateway implements PipelineHost {
       const old = this.current;
       this.current = snap; // atomic swap: new requests see the new snapshot
       this.setAccessLog(snap);
+      this.services.metrics.setTenants(configuredTenants(snap.config));
       this.retired.add(old);
       if (old.inFlight === 0) void this.dispose(old);
       this.services.metrics.reloads.inc({ result: 'success' });

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminExposureError, adminPolicy, decideAdminAccess, isLoopbackAddress, tokenMatches } from './access.js';
+import {
+  adminExposureError,
+  adminIdentity,
+  adminPolicy,
+  asksOtherTenant,
+  decideAdminAccess,
+  isLoopbackAddress,
+  metricsView,
+  tenantScope,
+  tenantTokenErrors,
+  tokenMatches,
+} from './access.js';
 
 const TOKEN = 'an-admin-token-0123456789';
 const admin = (over: Partial<Parameters<typeof adminPolicy>[0]> = {}) => ({
@@ -8,6 +19,7 @@ const admin = (over: Partial<Parameters<typeof adminPolicy>[0]> = {}) => ({
   port: 9090,
   enabled: true,
   public_paths: ['/healthz', '/readyz'],
+  tenant_tokens: [] as { tenant: string; token: string }[],
   ...over,
 });
 
@@ -58,4 +70,70 @@ test('the bearer token must match exactly', () => {
     'Bearer ',
   ])
     assert.ok(!tokenMatches(h, TOKEN), String(h));
+});
+
+const ACME = 'acme-tenant-token-0123456789';
+const GLOBEX = 'globex-tenant-token-0123456789';
+const tenantAdmin = () =>
+  admin({
+    token: TOKEN,
+    tenant_tokens: [
+      { tenant: 'acme', token: ACME },
+      { tenant: 'globex', token: GLOBEX },
+    ],
+  });
+
+test('adminIdentity tells the full token, a tenant token and anything else apart', () => {
+  const p = adminPolicy(tenantAdmin());
+  assert.deepEqual(adminIdentity(p, `Bearer ${TOKEN}`), { kind: 'full' });
+  assert.deepEqual(adminIdentity(p, `Bearer ${ACME}`), { kind: 'tenant', tenant: 'acme' });
+  assert.deepEqual(adminIdentity(p, `bearer ${GLOBEX} `), { kind: 'tenant', tenant: 'globex' });
+  for (const h of [undefined, '', ACME, `Basic ${ACME}`, `Bearer ${ACME}x`, `Bearer ${ACME} ${TOKEN}`, 'Bearer '])
+    assert.equal(adminIdentity(p, h), null, String(h));
+  assert.equal(adminIdentity(adminPolicy(admin()), `Bearer ${TOKEN}`), null, 'no token configured: nobody is identified');
+  assert.equal(decideAdminAccess(p, 'GET', '/metrics', `Bearer ${ACME}`), 'granted');
+  assert.equal(decideAdminAccess(p, 'GET', '/metrics', 'Bearer wrong-token-0123456789'), 'denied');
+});
+
+test('a tenant identity is scoped to its own tenant; the full identity to what it asks', () => {
+  const acme = { kind: 'tenant', tenant: 'acme' } as const;
+  assert.equal(tenantScope(acme, null), 'acme');
+  assert.equal(tenantScope(acme, 'acme'), 'acme');
+  assert.equal(tenantScope(acme, 'globex'), 'forbidden');
+  assert.equal(tenantScope({ kind: 'full' }, null), null);
+  assert.equal(tenantScope({ kind: 'full' }, 'globex'), 'globex');
+  assert.ok(asksOtherTenant(acme, new URLSearchParams('tenant=acme&tenant=globex')));
+  assert.ok(!asksOtherTenant(acme, new URLSearchParams('tenant=acme')));
+  assert.ok(!asksOtherTenant({ kind: 'full' }, new URLSearchParams('tenant=globex')));
+  assert.ok(!asksOtherTenant(null, new URLSearchParams('tenant=globex')));
+});
+
+test('metrics for a tenant token are its series only; another tenant is forbidden', () => {
+  const text = 'a_total{tenant="acme"} 1\na_total{tenant="globex"} 2\nb_total 3\n';
+  assert.equal(metricsView({ kind: 'tenant', tenant: 'acme' }, null, text), 'a_total{tenant="acme"} 1\n');
+  assert.equal(metricsView({ kind: 'tenant', tenant: 'acme' }, 'globex', text), 'forbidden');
+  assert.equal(metricsView({ kind: 'full' }, null, text), text);
+  assert.equal(metricsView({ kind: 'full' }, 'globex', text), 'a_total{tenant="globex"} 2\n');
+  assert.equal(metricsView(null, null, text), text, 'an open or public /metrics is whole');
+});
+
+test('tenant tokens need the admin token, a configured tenant each, and distinct tokens', () => {
+  assert.deepEqual(tenantTokenErrors(tenantAdmin(), ['acme', 'globex']), []);
+  const paths = (a: Parameters<typeof tenantTokenErrors>[0], t: string[]) => tenantTokenErrors(a, t).map((e) => e.path.join('.'));
+  assert.deepEqual(paths(tenantAdmin(), ['acme']), ['admin.tenant_tokens.1.tenant']);
+  assert.deepEqual(paths(admin({ tenant_tokens: [{ tenant: 'acme', token: ACME }] }), ['acme']), ['admin.tenant_tokens']);
+  assert.deepEqual(
+    paths(
+      admin({
+        token: TOKEN,
+        tenant_tokens: [
+          { tenant: 'acme', token: TOKEN },
+          { tenant: 'globex', token: GLOBEX },
+          { tenant: 'acme', token: GLOBEX },
+        ],
+      }),
+      ['acme', 'globex'],
+    ),
+    ['admin.tenant_tokens.0.token', 'admin.tenant_tokens.2.token'],
+  );
 });

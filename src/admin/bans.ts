@@ -1,7 +1,7 @@
 /**
  * Admin API of abuse detection and alerting, served on the admin listener (loopback by default):
  *
- *   GET    /admin/bans                 active bans and throttles (shared through the state store)
+ *   GET    /admin/bans?tenant=         active bans and throttles (shared through the state store)
  *   POST   /admin/bans                 { client, duration_ms, reason?, kind? }: a manual ban (or throttle)
  *   DELETE /admin/bans/{client}        lift the ban and throttle of a client (URL-encoded)
  *   GET    /admin/alerts               alerts pending or firing, and recent notifications
@@ -11,40 +11,61 @@
  * constant time: src/admin/access.ts, checked again here); without a token, reads are served (the
  * listener must then be loopback) and writes are refused. Every write is audited with who made it (`X-Portcullis-Actor`, if given, and
  * the peer address).
+ *
+ * A tenant token (`admin.tenant_tokens`) sees and acts on its tenant only: it lists the verdicts
+ * whose `tenant` is its own, bans and lifts only `consumer:<id>` of a consumer of its tenant
+ * (`consumers[].tenant`; an address is shared by every tenant's traffic), sees the alerts and
+ * refusals of its tenant, and gets 403 for anything else. A verdict of a consumer carries the
+ * consumer's tenant (the configured one, or the principal's when the abuse detectors placed it).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { actor, authorize, json, methodNotAllowed, readJson, splitUrl } from './http.js';
+import { actor, authorize, forbidTenant, json, methodNotAllowed, readJson, splitUrl } from './http.js';
+import { tenantScope } from './access.js';
 import { engineFor } from '../stages/abuse/index.js';
 import { alertsFor } from '../observe/alerts.js';
 
 const MAX_MANUAL_MS = 365 * 24 * 3600 * 1000;
 
+/** The tenant a ban's client key belongs to by the config: a configured consumer's tenant, else null. */
+export function clientTenant(config: CanonicalConfig, client: string): string | null {
+  if (!client.startsWith('consumer:')) return null;
+  const id = client.slice('consumer:'.length);
+  const list = Array.isArray(config['consumers']) ? (config['consumers'] as { id: string; tenant?: string }[]) : [];
+  return list.find((c) => c.id === id)?.tenant ?? null;
+}
+
 /** /admin/bans and /admin/bans/{client}. Returns false when the path is not one of these. */
 export async function handleBansRequest(req: IncomingMessage, res: ServerResponse, services: Services, config: CanonicalConfig): Promise<boolean> {
-  const { path } = splitUrl(req);
+  const { path, query } = splitUrl(req);
   if (path !== '/admin/bans' && !path.startsWith('/admin/bans/')) return false;
   const engine = engineFor(services);
   const now = services.clock();
   const method = req.method ?? 'GET';
   if (path === '/admin/bans') {
     if (method === 'GET') {
-      if (!authorize(req, res, config, 'read')) return true;
+      const who = authorize(req, res, config, 'read', { tenants: true });
+      if (who === null) return true;
+      const tenant = tenantScope(who, query.get('tenant'));
+      if (tenant === 'forbidden') return forbidden(res);
       json(res, 200, {
-        bans: (await engine.list(now)).map((v) => ({
-          ...v,
-          until: new Date(v.until).toISOString(),
-          since: new Date(v.since).toISOString(),
-          remaining_ms: v.until - now,
-        })),
+        bans: (await engine.list(now))
+          .filter((v) => tenant === null || v.tenant === tenant)
+          .map((v) => ({
+            ...v,
+            until: new Date(v.until).toISOString(),
+            since: new Date(v.since).toISOString(),
+            remaining_ms: v.until - now,
+          })),
       });
       return true;
     }
     if (method === 'POST') {
-      if (!authorize(req, res, config, 'write')) return true;
+      const who = authorize(req, res, config, 'write', { tenants: true });
+      if (who === null) return true;
       let body: { client?: unknown; duration_ms?: unknown; reason?: unknown; kind?: unknown };
       try {
         body = (await readJson(req)) as typeof body;
@@ -73,11 +94,13 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
         );
         return true;
       }
+      const tenant = clientTenant(config, client);
+      if (who.kind === 'tenant' && tenant !== who.tenant) return forbidden(res);
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 200) : 'manual';
-      const by = actor(req);
-      const v = { kind, client, until: now + dur, since: now, reason, source: 'manual', offence: 0, by } as const;
+      const by = actor(req, who);
+      const v = { kind, client, until: now + dur, since: now, reason, source: 'manual', offence: 0, by, tenant } as const;
       await engine.place(v, now);
-      services.audit('admin_ban_added', { by, client, kind, duration_ms: dur, reason });
+      services.audit('admin_ban_added', { by, client, kind, duration_ms: dur, reason, ...(tenant !== null ? { tenant } : {}) });
       json(res, 201, { ...v, until: new Date(v.until).toISOString(), since: new Date(v.since).toISOString() });
       return true;
     }
@@ -86,7 +109,8 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
   if (method !== 'DELETE') {
     return methodNotAllowed(res, 'DELETE');
   }
-  if (!authorize(req, res, config, 'write')) return true;
+  const who = authorize(req, res, config, 'write', { tenants: true });
+  if (who === null) return true;
   let raw: string;
   try {
     raw = decodeURIComponent(path.slice('/admin/bans/'.length));
@@ -98,9 +122,15 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
     writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, 'The path must name an IP address or consumer:<id>.');
     return true;
   }
-  const by = actor(req);
+  if (who.kind === 'tenant') {
+    // its own only: every active verdict of the client is its tenant's, or (none active) the consumer is
+    const active = await engine.verdictsOf(client, now);
+    const own = active.length > 0 ? active.every((v) => v.tenant === who.tenant) : clientTenant(config, client) === who.tenant;
+    if (!own) return forbidden(res);
+  }
+  const by = actor(req, who);
   const lifted = await engine.lift(client, by, now);
-  services.audit('admin_ban_lifted', { by, client, found: lifted });
+  services.audit('admin_ban_lifted', { by, client, found: lifted, ...(who.kind === 'tenant' ? { tenant: who.tenant } : {}) });
   if (!lifted) {
     writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null, 'No active ban or throttle for this client.');
     return true;
@@ -109,16 +139,25 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
   return true;
 }
 
+function forbidden(res: ServerResponse): true {
+  forbidTenant(res);
+  return true;
+}
+
 /** GET /admin/alerts: alerts pending or firing now, and the recent notifications. */
 export async function handleAlertsRequest(req: IncomingMessage, res: ServerResponse, services: Services, config: CanonicalConfig): Promise<boolean> {
-  const { path } = splitUrl(req);
+  const { path, query } = splitUrl(req);
   if (path !== '/admin/alerts') return false;
   if (req.method !== 'GET') {
     return methodNotAllowed(res, 'GET');
   }
-  if (!authorize(req, res, config, 'read')) return true;
+  const who = authorize(req, res, config, 'read', { tenants: true });
+  if (who === null) return true;
+  const tenant = tenantScope(who, query.get('tenant'));
+  if (tenant === 'forbidden') return forbidden(res);
   const alerts = alertsFor(services);
-  json(res, 200, { active: alerts.active(), recent: alerts.history() });
+  const mine = (a: { scope: { tenant?: string } }): boolean => tenant === null || a.scope.tenant === tenant;
+  json(res, 200, { active: alerts.active().filter(mine), recent: alerts.history().filter(mine) });
   return Promise.resolve(true);
 }
 
@@ -129,10 +168,14 @@ export async function handleEventsRequest(req: IncomingMessage, res: ServerRespo
   if (req.method !== 'GET') {
     return methodNotAllowed(res, 'GET');
   }
-  if (!authorize(req, res, config, 'read')) return true;
+  const who = authorize(req, res, config, 'read', { tenants: true });
+  if (who === null) return true;
+  const tenant = tenantScope(who, query.get('tenant'));
+  if (tenant === 'forbidden') return forbidden(res);
   const since = Number(query.get('since') ?? '0');
   const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? '200') || 200));
-  json(res, 200, { denials: engineFor(services).recentDenials(Number.isFinite(since) ? since : 0, limit) });
+  const recent = engineFor(services).recentDenials(Number.isFinite(since) ? since : 0, tenant === null ? limit : 1000);
+  json(res, 200, { denials: tenant === null ? recent : recent.filter((e) => e.tenant === tenant).slice(-limit) });
   return Promise.resolve(true);
 }
 

@@ -3,31 +3,53 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { tokenMatches } from './access.js';
-import { refuseAdmin } from './server.js';
+import { adminIdentity, adminPolicy, type AdminIdentity } from './access.js';
+import { forbidTenant, refuseAdmin } from './server.js';
+
+export { forbidTenant };
 
 /** Most bytes of an admin request body. */
 const MAX_BODY = 16 * 1024;
 
 export type Access = 'read' | 'write';
 
-/** false when a refusal was written. */
-export function authorize(req: IncomingMessage, res: ServerResponse, config: CanonicalConfig, access: Access): boolean {
-  const token = config.admin.token;
-  if (token === undefined || token === '') {
-    if (access === 'read') return true;
+/**
+ * Who may make this request, or null when a refusal was written: 401 without a valid token; 403
+ * for a write when no admin.token is configured; 403 for a tenant token unless the handler serves
+ * tenant tokens (`tenants: true`: it then scopes what it reads and does to `identity.tenant`, with
+ * `tenantScope`). Without admin.token, reads get the full identity (the listener is loopback).
+ */
+export function authorize(
+  req: IncomingMessage,
+  res: ServerResponse,
+  config: CanonicalConfig,
+  access: Access,
+  opts: { tenants?: boolean } = {},
+): AdminIdentity | null {
+  const policy = adminPolicy(config.admin);
+  if (policy.token === null) {
+    if (access === 'read') return { kind: 'full' };
     writeProblem(res, 'PC_ERR_FORBIDDEN', 403, randomUUID(), null, 'Admin write actions need admin.token to be configured.');
-    return false;
+    return null;
   }
-  if (tokenMatches(req.headers.authorization, token)) return true;
-  refuseAdmin(res);
-  return false;
+  const who = adminIdentity(policy, req.headers.authorization);
+  if (who === null) {
+    refuseAdmin(res);
+    return null;
+  }
+  if (who.kind === 'tenant' && opts.tenants !== true) {
+    forbidTenant(res);
+    return null;
+  }
+  return who;
 }
 
-export function actor(req: IncomingMessage): string {
+/** Who made an admin action, for the audit log: `X-Portcullis-Actor` (or the kind of token) and the peer address; a tenant token's tenant in brackets. */
+export function actor(req: IncomingMessage, who: AdminIdentity = { kind: 'full' }): string {
   const raw = req.headers['x-portcullis-actor'];
   const name = typeof raw === 'string' ? raw.replace(/[^A-Za-z0-9_.@:-]/g, '').slice(0, 64) : '';
-  return `${name || 'admin-token'}@${req.socket.remoteAddress ?? '?'}`;
+  const tenant = who.kind === 'tenant' ? `[tenant:${who.tenant}]` : '';
+  return `${name || (who.kind === 'tenant' ? 'tenant-token' : 'admin-token')}${tenant}@${req.socket.remoteAddress ?? '?'}`;
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {

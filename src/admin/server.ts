@@ -1,7 +1,9 @@
 /**
  * The admin listener (127.0.0.1:9090 by default, separate from traffic): /healthz, /readyz,
  * /metrics (Prometheus), and the admin API handlers registered by other parts (bans, alerts).
- * With `admin.token` set, every path but `admin.public_paths` needs the token (src/admin/access.ts).
+ * With `admin.token` set, every path but `admin.public_paths` needs the token (src/admin/access.ts);
+ * a tenant token (`admin.tenant_tokens`) sees its tenant's series at /metrics, and the handlers
+ * that serve tenant tokens scope the rest (docs/tenants-monitoring.md).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +11,7 @@ import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
 import { randomUUID } from 'node:crypto';
-import { adminPolicy, decideAdminAccess } from './access.js';
+import { adminIdentity, adminPolicy, asksOtherTenant, decideAdminAccess, metricsView } from './access.js';
 
 /** Returns true when it handled the request. */
 export type AdminHandler = (req: http.IncomingMessage, res: http.ServerResponse, services: Services, config: CanonicalConfig) => Promise<boolean>;
@@ -36,12 +38,25 @@ export function refuseAdmin(res: http.ServerResponse): void {
   writeProblem(res, 'PC_ERR_AUTH_REQUIRED', 401, randomUUID(), { 'www-authenticate': 'Bearer realm="portcullis-admin"' }, 'A valid admin token is required.');
 }
 
+/** 403 for a tenant-scoped token asking for what is not its tenant's. */
+export function forbidTenant(res: http.ServerResponse): void {
+  writeProblem(res, 'PC_ERR_FORBIDDEN', 403, randomUUID(), null, "A tenant token sees and acts on its own tenant's data only.");
+}
+
 export async function startAdmin(address: string, port: number, host: AdminHost): Promise<AdminServer> {
   const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16384 }, (req, res) => {
     void (async () => {
-      const path = (req.url ?? '/').split('?')[0] as string;
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
       const config = host.config();
-      if (decideAdminAccess(adminPolicy(config.admin), req.method, path, req.headers.authorization) === 'denied') return refuseAdmin(res);
+      const policy = adminPolicy(config.admin);
+      const access = decideAdminAccess(policy, req.method, path, req.headers.authorization);
+      if (access === 'denied') return refuseAdmin(res);
+      // who asks: handlers scope a tenant token further (http.ts authorize); no path serves one another tenant
+      const who = access === 'granted' ? adminIdentity(policy, req.headers.authorization) : null;
+      if (asksOtherTenant(who, query)) return forbidTenant(res);
       const read = req.method === 'GET' || req.method === 'HEAD';
       if (read && path === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
       if (read && path === '/readyz') {
@@ -49,7 +64,8 @@ export async function startAdmin(address: string, port: number, host: AdminHost)
         return send(res, ok ? 200 : 503, 'application/json', ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
       if (read && path === '/metrics') {
-        return send(res, 200, host.services.metrics.contentType, await host.services.metrics.render());
+        const view = metricsView(who, query.get('tenant'), await host.services.metrics.render());
+        return view === 'forbidden' ? forbidTenant(res) : send(res, 200, host.services.metrics.contentType, view);
       }
       for (const h of host.handlers()) if (await h(req, res, host.services, config)) return;
       writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null);

@@ -237,6 +237,28 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
             description:
               'Paths served without the token (GET and HEAD only; exact paths): `/healthz`, `/readyz`, `/metrics`. Why only the probes by default: load balancers check health without credentials, while metrics reveal routes, consumers and traffic (Prometheus sends the token with `authorization: { credentials_file: ... }`).',
           },
+          tenant_tokens: {
+            type: 'array',
+            maxItems: 1000,
+            default: [],
+            description:
+              "Admin tokens scoped to one tenant (needs `token`): a tenant token reads only its tenant's series at /metrics, lists, places and lifts only its tenant's bans, sees only its tenant's alerts and refusals, and gets 403 PC_ERR_FORBIDDEN on everything else (another tenant, global series, the cache purge). See docs/tenants-monitoring.md.",
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['tenant', 'token'],
+              properties: {
+                tenant: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'The tenant (an id in `tenants`) this token sees and acts on.' },
+                token: {
+                  type: 'string',
+                  minLength: 16,
+                  pattern: '^[!-~]+$',
+                  description:
+                    'Bearer token of this tenant, compared in constant time; use `${env:NAME}` or `${file:PATH}`. Distinct from `token` and from every other tenant token.',
+                },
+              },
+            },
+          },
         },
       },
       trusted_proxies: {

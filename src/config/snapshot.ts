@@ -16,7 +16,8 @@ import type { BodyReader, CompiledRoute, ExchangeObserver, Snapshot } from '../c
 import { alertsObserver } from '../observe/alerts.js';
 import type { AlertsConfig } from '../observe/alerts/schema.js';
 import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
-import { adminExposureError } from '../admin/access.js';
+import { adminExposureError, tenantTokenErrors } from '../admin/access.js';
+import { configuredTenants } from '../observe/tenant-metrics.js';
 import { FOLD_ALL, Router, type PathFolding } from '../router/router.js';
 import { UpstreamGroup } from '../proxy/upstream.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
@@ -117,6 +118,12 @@ export async function compileSnapshot(
   });
   const exposed = adminExposureError(config.admin);
   if (exposed !== null) errors.push(configErrorAt(file, ['admin', 'address'], exposed));
+  const tenantIds = configuredTenants(config);
+  for (const e of tenantTokenErrors(config.admin, tenantIds)) errors.push(configErrorAt(file, e.path, e.message));
+  (config.alerts as AlertsConfig).rules.forEach((r, i) => {
+    if (r.tenant !== undefined && !tenantIds.includes(r.tenant))
+      errors.push(configErrorAt(file, ['alerts', 'rules', i, 'tenant'], `unknown tenant '${r.tenant}' (not in tenants)`));
+  });
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   // every credential parameter the config reads from the query is redacted, whatever the route

@@ -92,7 +92,7 @@ export interface CanonicalConfig {
   workers: number;
   state: StateConfig;
   listeners: ListenerConfig[];
-  admin: { address: string; port: number; token?: string; enabled: boolean; public_paths: string[] };
+  admin: { address: string; port: number; token?: string; enabled: boolean; public_paths: string[]; tenant_tokens: { tenant: string; token: string }[] };
   trusted_proxies: string[];
   client_ip: ClientIpConfig;
   request_id: { header: string; trust_incoming: boolean };

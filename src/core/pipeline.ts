@@ -361,7 +361,8 @@ export class Pipeline implements Replies {
     if (ctx.exchange !== null) ctx.exchange.abort(); // no-op when the exchange is over
     if (ctx.cleanups) for (const fn of ctx.cleanups) safe(fn, this.logger);
     const m = this.services.metrics;
-    m.exchange(ctx.route?.id ?? '(none)', status, ctx.outcome.decision, ctx.listener.name, latencyMs / 1000);
+    const o = ctx.outcome;
+    m.exchange(ctx.route?.id ?? '(none)', status, o.decision, ctx.listener.name, latencyMs / 1000, ctx.principal?.tenant ?? null, o.code);
     m.inFlightCount--;
     const log = this.host.accessLog();
     if (log !== null || snap.observers.length > 0) {

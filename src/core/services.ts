@@ -66,8 +66,13 @@ export interface LabelHistogram {
 export interface Metrics {
   /** requests being processed */
   inFlightCount: number;
-  /** one finished exchange: requests by route, status class, decision and listener; latency by route */
-  exchange(route: string, status: number, decision: string, listener: string, seconds: number): void;
+  /**
+   * one finished exchange: requests by route, status class, decision and listener; latency by
+   * route; the same by tenant (`tenant`: the principal's, null without one; `code`: the refusal's)
+   */
+  exchange(route: string, status: number, decision: string, listener: string, seconds: number, tenant: string | null, code: string | null): void;
+  /** the tenants of the running config: the only tenant labels besides `(other)` and `(none)` */
+  setTenants(ids: readonly string[]): void;
   readonly denials: CounterMetric<'stage' | 'code'>;
   readonly monitored: CounterMetric<'stage' | 'code'>;
   readonly upstreamLatency: LabelHistogram;

@@ -74,6 +74,19 @@ export function ruleValue(rule: Pick<AlertRule, 'metric'>, totals: { total: numb
   }
 }
 
+/** What an alert is about: `by` and its `key`, and the tenant whose traffic it counts, if one (a `tenant` rule, or `by: tenant`). */
+export interface AlertScopeOut {
+  readonly by: string;
+  readonly key: string;
+  readonly tenant?: string;
+}
+
+/** The scope of a rule's series. Pure. */
+export function ruleScope(rule: Pick<AlertRule, 'by' | 'tenant'>, key: string): AlertScopeOut {
+  const tenant = rule.tenant ?? (rule.by === 'tenant' && key !== OTHER ? key : undefined);
+  return tenant === undefined ? { by: rule.by, key } : { by: rule.by, key, tenant };
+}
+
 /** A notification as sent to sinks (and the webhook's JSON body). */
 export interface Notification {
   readonly id: string;
@@ -81,7 +94,7 @@ export interface Notification {
   readonly status: 'firing' | 'resolved';
   readonly name: string;
   readonly severity: string;
-  readonly scope: { readonly by: string; readonly key: string };
+  readonly scope: AlertScopeOut;
   readonly metric: string | null;
   readonly value: number | null;
   readonly threshold: number | null;
@@ -98,7 +111,7 @@ export interface ActiveAlert {
   readonly name: string;
   readonly status: 'pending' | 'firing';
   readonly severity: string;
-  readonly scope: { readonly by: string; readonly key: string };
+  readonly scope: AlertScopeOut;
   readonly value: number | null;
   readonly threshold: number | null;
   readonly since: string;
@@ -210,6 +223,7 @@ export class AlertEngine {
     for (const rt of this.rules) {
       if (rt.routes && (x.routeId === null || !rt.routes.has(x.routeId))) continue;
       const r = rt.rule;
+      if (r.tenant !== undefined && x.tenant !== r.tenant) continue;
       let key: string | null;
       switch (r.by) {
         case 'global':
@@ -263,7 +277,7 @@ export class AlertEngine {
               status: event === 'fire' ? 'firing' : 'resolved',
               name: r.name,
               severity: r.severity,
-              scope: { by: r.by, key },
+              scope: ruleScope(r, key),
               metric: r.metric,
               value: round(value),
               threshold: r.threshold,
@@ -477,7 +491,7 @@ export class AlertEngine {
           name: rt.rule.name,
           status: e.state.status,
           severity: rt.rule.severity,
-          scope: { by: rt.rule.by, key },
+          scope: ruleScope(rt.rule, key),
           value: round(e.value),
           threshold: rt.rule.threshold,
           since: new Date(e.state.since).toISOString(),

@@ -7,13 +7,13 @@
  */
 import type client from 'prom-client';
 
-interface MetricValue {
+export interface MetricValue {
   value: number;
   labels: Record<string, string>;
   metricName?: string;
 }
 
-interface MetricJson {
+export interface MetricJson {
   name: string;
   help: string;
   type: 'counter' | 'histogram';
@@ -111,11 +111,39 @@ export class FastCounter {
   }
 }
 
-interface HistSeries {
+/** The counts of one histogram series: per bucket (not cumulative), their sum and count. */
+export interface HistCounts {
   readonly counts: Float64Array;
   sum: number;
   count: number;
+}
+
+interface HistSeries extends HistCounts {
   readonly label: string;
+}
+
+/** Counts one observation in its bucket. */
+export function observeInto(s: HistCounts, buckets: readonly number[], v: number): void {
+  for (let i = 0; i < buckets.length; i++) {
+    if (v <= (buckets[i] as number)) {
+      (s.counts as Float64Array)[i] = (s.counts[i] as number) + 1;
+      break;
+    }
+  }
+  s.sum += v;
+  s.count++;
+}
+
+/** Appends the `_bucket` (cumulative), `_sum` and `_count` samples of one series labelled `labelName="label"`. */
+export function histogramSamples(out: MetricValue[], name: string, labelName: string, label: string, buckets: readonly number[], s: HistCounts): void {
+  let acc = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    acc += s.counts[i] as number;
+    out.push({ value: acc, labels: { le: String(buckets[i]), [labelName]: label }, metricName: `${name}_bucket` });
+  }
+  out.push({ value: s.count, labels: { le: '+Inf', [labelName]: label }, metricName: `${name}_bucket` });
+  out.push({ value: s.sum, labels: { [labelName]: label }, metricName: `${name}_sum` });
+  out.push({ value: s.count, labels: { [labelName]: label }, metricName: `${name}_count` });
 }
 
 /** A histogram with one label, given positionally. At most `maxSeries` series. */
@@ -145,29 +173,12 @@ export class FastHistogram {
       }
       this.last = s;
     }
-    const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
-      if (v <= (b[i] as number)) {
-        (s.counts as Float64Array)[i] = (s.counts[i] as number) + 1;
-        break;
-      }
-    }
-    s.sum += v;
-    s.count++;
+    observeInto(s, this.buckets, v);
   }
 
   get(): Promise<MetricJson> {
     const values: MetricValue[] = [];
-    for (const s of this.series.values()) {
-      let acc = 0;
-      for (let i = 0; i < this.buckets.length; i++) {
-        acc += s.counts[i] as number;
-        values.push({ value: acc, labels: { le: String(this.buckets[i]), [this.labelName]: s.label }, metricName: `${this.name}_bucket` });
-      }
-      values.push({ value: s.count, labels: { le: '+Inf', [this.labelName]: s.label }, metricName: `${this.name}_bucket` });
-      values.push({ value: s.sum, labels: { [this.labelName]: s.label }, metricName: `${this.name}_sum` });
-      values.push({ value: s.count, labels: { [this.labelName]: s.label }, metricName: `${this.name}_count` });
-    }
+    for (const s of this.series.values()) histogramSamples(values, this.name, this.labelName, s.label, this.buckets, s);
     return Promise.resolve({ name: this.name, help: this.help, type: 'histogram', values, aggregator: 'sum' });
   }
 
@@ -178,6 +189,6 @@ export class FastHistogram {
 }
 
 /** Registers a fast series in a prom-client registry. */
-export function register(registry: client.Registry, metric: FastCounter | FastHistogram): void {
+export function register(registry: client.Registry, metric: { readonly name: string; get(): Promise<MetricJson>; reset(): void }): void {
   registry.registerMetric(metric as unknown as client.Metric<string>);
 }

@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import type { Metrics as KernelMetrics } from '../core/services.js';
 import { FastCounter, FastHistogram, register } from './fast-metrics.js';
+import { TenantMetrics } from './tenant-metrics.js';
 
 /** Seconds; from 1 ms (a proxied request on loopback) to 10 s (a slow upstream). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -25,14 +26,21 @@ export class Metrics implements KernelMetrics {
   readonly upstreamErrors: client.Counter<'upstream' | 'code'>;
   readonly reloads: client.Counter<'result'>;
   readonly monitored: client.Counter<'stage' | 'code'>;
+  /** the portcullis_tenant_* series (tenant-metrics.ts) */
+  readonly tenants: TenantMetrics;
   private readonly custom = new Map<string, client.Metric<string>>();
   private readonly fast = new Map<string, FastHistogram>();
   /** requests being processed; exposed as portcullis_requests_in_flight */
   inFlightCount = 0;
   /** Records one finished exchange (the hot path of the observe phase). */
-  exchange(route: string, status: number, decision: string, listener: string, seconds: number): void {
+  exchange(route: string, status: number, decision: string, listener: string, seconds: number, tenant: string | null, code: string | null): void {
     this.requests.inc4(route, statusClass(status), decision, listener);
     this.latency.observe(route, seconds);
+    this.tenants.record(tenant, status, seconds, code);
+  }
+
+  setTenants(ids: readonly string[]): void {
+    this.tenants.configure(ids);
   }
 
   constructor() {
@@ -72,6 +80,8 @@ export class Metrics implements KernelMetrics {
       LATENCY_BUCKETS,
     );
     register(this.registry, this.upstreamLatency);
+    this.tenants = new TenantMetrics(LATENCY_BUCKETS);
+    for (const f of this.tenants.families()) register(this.registry, f);
     // a plain counter read at scrape time (an unlabelled prom-client inc/dec still hashes labels)
     const self = this;
     this.inFlight = new client.Gauge({

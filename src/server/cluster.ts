@@ -17,8 +17,8 @@ import { createLogger } from '../observe/logger.js';
 import { MemoryStore } from '../store/memory.js';
 import { ClusterStore, serveClusterStore } from '../store/cluster.js';
 import { createServices } from '../create-services.js';
-import { adminPolicy, decideAdminAccess, type AdminPolicy } from '../admin/access.js';
-import { refuseAdmin } from '../admin/server.js';
+import { adminIdentity, adminPolicy, asksOtherTenant, decideAdminAccess, metricsView, type AdminPolicy } from '../admin/access.js';
+import { forbidTenant, refuseAdmin } from '../admin/server.js';
 import type { CanonicalConfig } from '../core/config.js';
 
 const MSG = '__portcullisCluster';
@@ -56,8 +56,13 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
   let admin: http.Server | null = null;
   if (cfg.admin.enabled) {
     admin = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0] as string;
-      if (decideAdminAccess(policy, req.method, path, req.headers.authorization) === 'denied') return refuseAdmin(res);
+      const url = req.url ?? '/';
+      const path = url.split('?')[0] as string;
+      const query = new URLSearchParams(url.slice(path.length + 1));
+      const access = decideAdminAccess(policy, req.method, path, req.headers.authorization);
+      if (access === 'denied') return refuseAdmin(res);
+      const who = access === 'granted' ? adminIdentity(policy, req.headers.authorization) : null;
+      if (asksOtherTenant(who, query)) return forbidTenant(res);
       if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       if (path === '/readyz') {
         const ok = !stopping && ready.size === n;
@@ -65,7 +70,11 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
       }
       if (path === '/metrics') {
         aggregator.clusterMetrics().then(
-          (text) => res.writeHead(200, { 'content-type': aggregator.contentType }).end(text),
+          (text) => {
+            const view = metricsView(who, query.get('tenant'), text);
+            if (view === 'forbidden') return forbidTenant(res);
+            res.writeHead(200, { 'content-type': aggregator.contentType }).end(view);
+          },
           (e: unknown) => {
             logger.warn({ event: 'metrics_aggregation_failed', err: e instanceof Error ? e.message : String(e) });
             res.writeHead(503).end();

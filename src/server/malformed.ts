@@ -69,7 +69,7 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
 
   const m = host.services.metrics;
   const latencyMs = performance.now() - started;
-  m.exchange('(none)', status, 'denied', listener.info.name, latencyMs / 1000);
+  m.exchange('(none)', status, 'denied', listener.info.name, latencyMs / 1000, null, code);
   m.denials.inc({ stage, code });
   for (const e of monitored) m.monitored.inc({ stage: e.stage, code: e.code });
 

@@ -77,7 +77,7 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
   }
 });
 
-test('the cluster primary requires the admin token on the aggregated metrics, and follows a token changed by a reload', async () => {
+test('the cluster primary requires the admin token on the aggregated metrics, scopes a tenant token, and follows a token changed by a reload', async () => {
   const port = await freePort();
   const admin = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-cluster-'));
@@ -85,11 +85,13 @@ test('the cluster primary requires the admin token on the aggregated metrics, an
   const cfg = (token: string): string => `version: 1
 workers: 2
 listeners: [{ port: ${port} }]
-admin: { port: ${admin}, token: ${token} }
+admin: { port: ${admin}, token: ${token}, tenant_tokens: [{ tenant: acme, token: ${tenantToken} }] }
 access_log: { enabled: false }
 upstreams: { u: { targets: [{ url: "http://127.0.0.1:9" }] } }
+tenants: [{ id: acme }, { id: globex }]
 routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 `;
+  const tenantToken = 'cluster-acme-token-0123456789';
   const first = 'cluster-admin-token-0123456789';
   const next = 'cluster-admin-token-after-reload';
   writeFileSync(file, cfg(first));
@@ -115,6 +117,15 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
     assert.equal(await status('/metrics', first), 200);
     assert.equal(await status('/admin/bans'), 401, 'forwarded paths are refused by the primary too');
     assert.equal(await status('/admin/bans', first), 200);
+    // a tenant token: its own series of the aggregated metrics (none yet: no global ones), 403 for another tenant
+    const text = async (path: string, token: string): Promise<string> =>
+      (await request(`http://127.0.0.1:${admin}${path}`, { headers: { authorization: `Bearer ${token}` } })).body.text();
+    assert.match(await text('/metrics', first), /^# TYPE portcullis_tenant_requests_total counter$/m);
+    assert.equal(await status('/metrics', tenantToken), 200);
+    assert.equal(await text('/metrics', tenantToken), '', 'no global series for a tenant token, and acme has no traffic');
+    assert.equal(await status('/metrics?tenant=globex', tenantToken), 403);
+    assert.equal(await status('/admin/bans?tenant=globex', tenantToken), 403, 'refused by the primary before forwarding');
+    assert.equal(await status('/admin/bans', tenantToken), 200, 'forwarded, and scoped by the worker');
 
     writeFileSync(file, cfg(next));
     child.kill('SIGHUP');

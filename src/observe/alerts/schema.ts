@@ -37,6 +37,7 @@ export interface AlertRule {
   cooldown_ms: number;
   severity: 'info' | 'warning' | 'critical';
   routes?: string[];
+  tenant?: string;
 }
 
 export interface WebhookConfig {
@@ -150,6 +151,12 @@ const rule: JsonSchema = {
     },
     severity: { enum: ['info', 'warning', 'critical'], default: 'warning', description: 'Severity carried by notifications.' },
     routes: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'Only count exchanges of these route ids (all when absent).' },
+    tenant: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.:@-]{1,128}$',
+      description:
+        "Only count exchanges of this tenant's principals (an id in `tenants`; all traffic when absent). Its alerts carry `scope.tenant`, so that the tenant's admin token sees them at /admin/alerts.",
+    },
   },
 };
 

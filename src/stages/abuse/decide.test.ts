@@ -163,8 +163,12 @@ test('idle gaps are not folded into the baseline', () => {
 });
 
 test('parseVerdict accepts stored verdicts and rejects anything else', () => {
-  const v = { kind: 'ban', client: '1.2.3.4', until: 5, since: 1, reason: 'r', source: 'scanning', offence: 2, by: null };
+  const v = { kind: 'ban', client: '1.2.3.4', until: 5, since: 1, reason: 'r', source: 'scanning', offence: 2, by: null, tenant: null };
   assert.deepEqual(parseVerdict(JSON.stringify(v)), v);
+  const owned = { ...v, client: 'consumer:alice', tenant: 'acme' };
+  assert.deepEqual(parseVerdict(JSON.stringify(owned)), owned, 'the tenant of a verdict is kept');
+  const { tenant: _, ...older } = v;
+  assert.deepEqual(parseVerdict(JSON.stringify(older)), v, 'a verdict stored before tenants belongs to none');
   assert.equal(parseVerdict('{"kind":"nope","client":"x","until":1}'), null);
   assert.equal(parseVerdict('not json'), null);
   assert.equal(parseVerdict(null), null);

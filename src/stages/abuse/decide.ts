@@ -241,6 +241,12 @@ export interface Verdict {
   readonly offence: number;
   /** who placed it (admin API) */
   readonly by: string | null;
+  /**
+   * the tenant it belongs to, or null: a tenant-scoped admin token sees and lifts only its
+   * tenant's verdicts. Set for a consumer's verdict (the consumer's tenant), never for an address
+   * (traffic of every tenant may share it).
+   */
+  readonly tenant?: string | null;
 }
 
 export function parseVerdict(text: string | null): Verdict | null {
@@ -257,6 +263,7 @@ export function parseVerdict(text: string | null): Verdict | null {
       source: typeof v.source === 'string' ? v.source : 'unknown',
       offence: typeof v.offence === 'number' ? v.offence : 1,
       by: typeof v.by === 'string' ? v.by : null,
+      tenant: typeof v.tenant === 'string' ? v.tenant : null,
     };
   } catch {
     return null;

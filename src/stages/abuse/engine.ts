@@ -47,6 +47,8 @@ import { GenerationalMap } from '../../store/lru.js';
 export interface FinishedExchange extends Exchange {
   readonly ip: string;
   readonly consumer: string | null;
+  /** the principal's tenant (carried by the consumer's verdicts and the recent-denials list) */
+  readonly tenant: string | null;
   readonly requestId: string;
   readonly method: string;
   readonly stage: string | null;
@@ -89,6 +91,8 @@ export interface DenialEvent {
   readonly request_id: string;
   readonly client_ip: string;
   readonly consumer: string | null;
+  /** the principal's tenant: a tenant token sees its own tenant's refusals only */
+  readonly tenant: string | null;
   readonly method: string;
   readonly path: string;
   readonly route: string | null;
@@ -370,8 +374,8 @@ export class AbuseEngine {
     if (!sig.counted) return null;
     const ip = normaliseIp(x.ip);
     if (this.isAllowListed(s, ip, x.consumer)) return null;
-    const a = this.feed(s, s.keys.of(ip), sig, x, now);
-    const b = x.consumer !== null ? this.feed(s, `consumer:${x.consumer}`, sig, x, now) : null;
+    const a = this.feed(s, s.keys.of(ip), sig, x, now, null);
+    const b = x.consumer !== null ? this.feed(s, `consumer:${x.consumer}`, sig, x, now, x.tenant) : null;
     // the common case (nothing to ask the store) stays synchronous
     if (a === null && b === null) return null;
     return Promise.all([a, b])
@@ -387,6 +391,7 @@ export class AbuseEngine {
       request_id: x.requestId,
       client_ip: x.ip,
       consumer: x.consumer,
+      tenant: x.tenant,
       method: x.method,
       path: x.path.length > 256 ? `${x.path.slice(0, 256)}...` : x.path,
       route: x.routeId,
@@ -457,7 +462,7 @@ export class AbuseEngine {
   }
 
   /** Feeds one client's detectors; null when nothing needed the store (the common case). */
-  private feed(s: AbuseSettings, client: string, sig: Signals, x: FinishedExchange, now: number): Promise<void> | null {
+  private feed(s: AbuseSettings, client: string, sig: Signals, x: FinishedExchange, now: number, tenant: string | null): Promise<void> | null {
     const d = s.config.detectors;
     const store = this.services.store;
     let jobs: Promise<Trigger | null>[] | null = null;
@@ -521,11 +526,11 @@ export class AbuseEngine {
         banned: this.activeVerdict('ban', client, now) !== null,
         throttled: this.activeVerdict('throttle', client, now) !== null,
       });
-      for (const p of plans) await this.execute(s, client, p, now);
+      for (const p of plans) await this.execute(s, client, p, now, tenant);
     });
   }
 
-  private async execute(s: AbuseSettings, client: string, p: Plan, now: number): Promise<void> {
+  private async execute(s: AbuseSettings, client: string, p: Plan, now: number, tenant: string | null): Promise<void> {
     const log = this.services.logger;
     if (p.kind === 'would') {
       this.actions.inc({ detector: p.detector, action: p.action, mode: 'monitor' });
@@ -559,7 +564,7 @@ export class AbuseEngine {
       const offence = await this.services.store.incr(`${this.prefix}o:${client}`, s.config.ban.memory_ms, 1);
       const dur = banDurationMs(offence, s.config.ban);
       await this.place(
-        { kind: 'ban', client, until: now + dur, since: now, reason: `${p.detector} reached ${round(p.value)}`, source: p.detector, offence, by: null },
+        { kind: 'ban', client, until: now + dur, since: now, reason: `${p.detector} reached ${round(p.value)}`, source: p.detector, offence, by: null, tenant },
         now,
       );
       await this.resetCounters(s, client, now);
@@ -574,6 +579,7 @@ export class AbuseEngine {
           source: p.detector,
           offence: 1,
           by: null,
+          tenant,
         },
         now,
       );
@@ -635,6 +641,7 @@ export class AbuseEngine {
       source: v.source,
       offence: v.offence,
       by: v.by,
+      ...(v.tenant ? { tenant: v.tenant } : {}),
     };
     this.services.logger.warn({ event: `abuse.${v.kind}`, ...data }, v.kind === 'ban' ? 'client banned' : 'client throttled');
     this.services.audit(v.kind === 'ban' ? 'ban_placed' : 'throttle_placed', data);
@@ -661,6 +668,22 @@ export class AbuseEngine {
       this.services.audit('ban_lifted', { client, by });
     }
     return found;
+  }
+
+  /** The active ban and throttle of one client: from the store, else what this instance enforces. */
+  async verdictsOf(client: string, now: number): Promise<Verdict[]> {
+    const out: Verdict[] = [];
+    for (const kind of ['ban', 'throttle'] as const) {
+      let v: Verdict | null;
+      try {
+        v = parseVerdict(await this.services.store.get(`${this.prefix}v:${kind}:${client}`));
+      } catch {
+        v = null;
+      }
+      v ??= this.activeVerdict(kind, client, now);
+      if (v !== null && v.until > now) out.push(v);
+    }
+    return out;
   }
 
   /** Active verdicts from the store (authoritative), newest first. */

@@ -84,6 +84,7 @@ function observeWith(rt: Runtime, r: AccessRecord, ctx: RequestContext | null): 
       path: r.path ?? '',
       ip: r.clientIp,
       consumer: r.consumer,
+      tenant: r.tenant,
       requestId: r.id,
       method: r.method ?? '',
     },
