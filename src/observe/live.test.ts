@@ -36,7 +36,14 @@ function record(over: Partial<AccessRecord> = {}): AccessRecord {
   };
 }
 
-const denied = (stage: string, code: string, extra: Partial<Outcome> = {}): Outcome => ({ decision: 'denied', stage, code, reason: null, errors: null, ...extra });
+const denied = (stage: string, code: string, extra: Partial<Outcome> = {}): Outcome => ({
+  decision: 'denied',
+  stage,
+  code,
+  reason: null,
+  errors: null,
+  ...extra,
+});
 const WAF_ANN = { waf: { score: 10, blocked: true, rules: ['sqli-100'], tags: ['attack-sqli', 'injection'], targets: ['query:id'], matches: [] } };
 
 test('counts requests per second by status class, over the last minute, with the rate of the last 10 seconds', () => {
@@ -149,7 +156,8 @@ test('only the last MAX_REFUSALS refusals are kept, and the id index forgets the
 
 test('maps stay bounded: clients beyond MAX_KEYS a minute are counted together, tenants beyond MAX_TENANTS share one series', () => {
   const v = new LiveView();
-  for (let i = 0; i < MAX_KEYS + 50; i++) v.observe(record({ clientIp: `10.0.${i >> 8}.${i & 255}`, status: 404, outcome: denied('route', 'PC_ERR_ROUTE_NOT_FOUND') }));
+  for (let i = 0; i < MAX_KEYS + 50; i++)
+    v.observe(record({ clientIp: `10.0.${i >> 8}.${i & 255}`, status: 404, outcome: denied('route', 'PC_ERR_ROUTE_NOT_FOUND') }));
   const clients = v.snapshot(T0 + 1000, null).top_clients;
   assert.deepEqual(clients[0], { client: OTHER, refusals: 50 });
   for (let i = 0; i < MAX_TENANTS + 5; i++) v.observe(record({ tenant: `t${i}` }));

@@ -231,7 +231,14 @@ export interface LiveSnapshot {
     readonly requests: number;
     /** per second over the last 10 s */
     readonly rps: number;
-    readonly last_minute: { readonly requests: number; readonly s2xx: number; readonly s3xx: number; readonly s4xx: number; readonly s5xx: number; readonly refused: number };
+    readonly last_minute: {
+      readonly requests: number;
+      readonly s2xx: number;
+      readonly s3xx: number;
+      readonly s4xx: number;
+      readonly s5xx: number;
+      readonly refused: number;
+    };
     readonly latency_ms: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
   };
   readonly series: LiveSeries;

@@ -93,10 +93,16 @@ test('a refusal is found by its request id and by search, with its stage, code a
     assert.equal(one.headers['content-security-policy'], CSP);
     assert.equal(d.stage, 'waf');
     assert.equal(d.code, 'PC_ERR_WAF_BLOCKED');
-    assert.ok((d.waf.rules as string[]).some((x) => x.startsWith('sqli')), JSON.stringify(d.waf));
+    assert.ok(
+      (d.waf.rules as string[]).some((x) => x.startsWith('sqli')),
+      JSON.stringify(d.waf),
+    );
     assert.ok(!String(d.query).includes('s3cret'), `the query is redacted: ${d.query}`);
     const found = await request(`${gw.adminUrl}/admin/refusals?q=${encodeURIComponent(id)}`, { headers: auth });
-    assert.deepEqual(((await found.body.json()) as { refusals: { id: string }[] }).refusals.map((x) => x.id), [id]);
+    assert.deepEqual(
+      ((await found.body.json()) as { refusals: { id: string }[] }).refusals.map((x) => x.id),
+      [id],
+    );
     const none = await request(`${gw.adminUrl}/admin/refusals/not-a-request`, { headers: auth });
     await none.body.text();
     assert.equal(none.statusCode, 404);
@@ -112,7 +118,9 @@ test('a refusal is found by its request id and by search, with its stage, code a
   }
 });
 
-test('the live stream sends a snapshot a second, refuses streams beyond its bound with 503, and ends with a reload event when the config is reloaded', { timeout: 30_000 }, async () => {
+test('the live stream sends a snapshot a second, refuses streams beyond its bound with 503, and ends with a reload event when the config is reloaded', {
+  timeout: 30_000,
+}, async () => {
   const up = await startUpstream();
   const gw = await startGateway(CONFIG, { vars: { UP: up.url } });
   const open: { body: { destroy(): void } }[] = [];

@@ -38,9 +38,12 @@ async function until<T>(what: string, probe: () => Promise<T>, check: (v: T) => 
   return last;
 }
 
-const text = (page: Page, selector: string): Promise<string> => page.locator(selector).innerText();
+const text = async (page: Page, selector: string): Promise<string> => ((await page.locator(selector).textContent()) ?? '').trim();
 
-test('the live console in chromium: live numbers, a ban placed and lifted, a refusal opened by its request id, no error, no request off 127.0.0.1', { skip, timeout: 120_000 }, async () => {
+test('the live console in chromium: live numbers, a ban placed and lifted, a refusal opened by its request id, no error, no request off 127.0.0.1', {
+  skip,
+  timeout: 120_000,
+}, async () => {
   assert.ok(!missing, `${CHROMIUM} is missing: CI installs it (.ci/run)`);
   const { gw, close } = await quickstart(
     (doc) => {
@@ -99,16 +102,50 @@ test('the live console in chromium: live numbers, a ban placed and lifted, a ref
     await page.locator('#token').fill(TOKEN);
     await page.locator('#token-submit').click();
     await page.locator('#main').waitFor({ state: 'visible' });
-    await until('the live stream connects', () => text(page, '#conn'), (t) => t === 'live', 5000);
+    await until(
+      'the live stream connects',
+      () => text(page, '#conn'),
+      (t) => t === 'live',
+      5000,
+    );
 
     // numbers change within 2 s of traffic
-    const before = Number(await until('the first snapshot', () => text(page, '#kpi-total'), (t) => /^\d+$/.test(t), 5000));
+    const before = Number(
+      await until(
+        'the first snapshot',
+        () => text(page, '#kpi-total'),
+        (t) => /^\d+$/.test(t),
+        5000,
+      ),
+    );
     await traffic(0);
-    const after = Number(await until('the request count after traffic', () => text(page, '#kpi-total'), (t) => Number(t) >= before + 10, 2000));
+    const after = Number(
+      await until(
+        'the request count after traffic',
+        () => text(page, '#kpi-total'),
+        (t) => Number(t) >= before + 10,
+        2000,
+      ),
+    );
     assert.ok(after >= before + 10, `requests since start: ${before} → ${after}`);
-    await until('refusals by stage and code', () => text(page, '#t-refusals tbody'), (t) => t.includes('PC_ERR_WAF_BLOCKED') && t.includes('auth'), 2000);
-    await until('WAF blocks by category', () => text(page, '#t-waf tbody'), (t) => t.includes('sqli'), 2000);
-    await until('top offending clients', () => text(page, '#t-clients tbody'), (t) => t.includes('203.0.113.66'), 2000);
+    await until(
+      'refusals by stage and code',
+      () => text(page, '#t-refusals tbody'),
+      (t) => t.includes('PC_ERR_WAF_BLOCKED') && t.includes('auth'),
+      2000,
+    );
+    await until(
+      'WAF blocks by category',
+      () => text(page, '#t-waf tbody'),
+      (t) => t.includes('sqli'),
+      2000,
+    );
+    await until(
+      'top offending clients',
+      () => text(page, '#t-clients tbody'),
+      (t) => t.includes('203.0.113.66'),
+      2000,
+    );
 
     // a ban placed from the page refuses the client; lifted from the page, it is served again
     const victim = '192.0.2.77';
@@ -116,11 +153,21 @@ test('the live console in chromium: live numbers, a ban placed and lifted, a ref
     await page.locator('#ban-client').fill(victim);
     await page.locator('#ban-reason').fill('browser test');
     await page.locator('#ban-submit').click();
-    await until('the ban in the list', () => text(page, '#t-bans tbody'), (t) => t.includes(victim), 3000);
+    await until(
+      'the ban in the list',
+      () => text(page, '#t-bans tbody'),
+      (t) => t.includes(victim),
+      3000,
+    );
     const banned = await call('/api/public/status', victim);
     assert.ok(banned.status === 403 || banned.status === 429, `banned client answered ${banned.status}: ${banned.body}`);
     await page.locator('#t-bans tbody tr', { hasText: victim }).getByRole('button', { name: 'Lift' }).click();
-    await until('the ban gone from the list', () => text(page, '#t-bans tbody'), (t) => !t.includes(victim), 3000);
+    await until(
+      'the ban gone from the list',
+      () => text(page, '#t-bans tbody'),
+      (t) => !t.includes(victim),
+      3000,
+    );
     assert.equal((await call('/api/public/status', victim)).status, 200, 'served again once the ban is lifted');
 
     // a WAF refusal found by its request id shows its stage, code, rule and field
@@ -146,7 +193,12 @@ test('the live console in chromium: live numbers, a ban placed and lifted, a ref
     }
     await page.locator('#search').fill('');
     await page.locator('#search-submit').click();
-    await until('the charts drawn', () => page.locator('#chart-status path.area').count(), (n) => n === 4, 3000);
+    await until(
+      'the charts drawn',
+      () => page.locator('#chart-status path.area').count(),
+      (n) => n === 4,
+      3000,
+    );
     await new Promise((r) => setTimeout(r, 1200));
     const shot = update ? join(ROOT, 'docs', 'console.png') : join(mkdtempSync(join(tmpdir(), 'pc-console-')), 'console.png');
     await page.screenshot({ path: shot, fullPage: true });
