@@ -20,6 +20,7 @@ import type { StateStore } from './core/state.js';
 import { createServices } from './create-services.js';
 import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from './admin/cache.js';
+import { CONSOLE_ADMIN_HANDLERS } from './admin/console/handlers.js';
 import { raiseFault } from './observe/alerts.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
 
@@ -57,7 +58,7 @@ export interface GatewayOptions {
   adminDisabled?: boolean;
   watch?: boolean;
   handleSignals?: boolean;
-  /** admin API handlers (bans, alerts) */
+  /** admin API handlers (bans, alerts, the live console) */
   adminHandlers?: readonly AdminHandler[];
   /** called with the new config after each successful reload */
   onReload?: (config: Snapshot['config']) => void;
@@ -88,7 +89,7 @@ export class Gateway implements PipelineHost {
   ) {
     this.services = services;
     this.modules = opts.modules ?? STAGES;
-    this.adminHandlerList = [...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS])];
+    this.adminHandlerList = [...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS])];
     this.pipeline = new Pipeline(this);
   }
 

@@ -137,3 +137,15 @@ test('tenant tokens need the admin token, a configured tenant each, and distinct
     ['admin.tenant_tokens.0.token', 'admin.tenant_tokens.2.token'],
   );
 });
+
+test("the console's static files are public for GET and HEAD only; its data and other paths under /console need the token", () => {
+  const p = adminPolicy(admin({ token: TOKEN }));
+  for (const path of ['/console', '/console/', '/console/app.js', '/console/app.css']) {
+    assert.equal(decideAdminAccess(p, 'GET', path, undefined), 'public', path);
+    assert.equal(decideAdminAccess(p, 'HEAD', path, undefined), 'public', path);
+    assert.equal(decideAdminAccess(p, 'POST', path, undefined), 'denied', path);
+  }
+  for (const path of ['/console/x.js', '/console/../admin/live', '/admin/live', '/admin/live/stream', '/admin/refusals'])
+    assert.equal(decideAdminAccess(p, 'GET', path, undefined), 'denied', path);
+  assert.equal(decideAdminAccess(p, 'GET', '/admin/live', `Bearer ${TOKEN}`), 'granted');
+});

@@ -4,8 +4,9 @@
  *
  *   - with `admin.token` set, every path needs `Authorization: Bearer <token>` (compared in
  *     constant time), except `admin.public_paths` (GET or HEAD only; by default the liveness and
- *     readiness probes a load balancer needs: /healthz and /readyz). /metrics needs the token
- *     unless listed there. Unknown paths need it too: their 404 is not shown to strangers;
+ *     readiness probes a load balancer needs: /healthz and /readyz; and the console's static files,
+ *     which hold no data). /metrics needs the token unless listed there. Unknown paths need it
+ *     too: their 404 is not shown to strangers;
  *   - without a token, reads are served and writes refused (src/admin/bans.ts), which is only
  *     allowed on a loopback address: a config binding the admin listener elsewhere without a
  *     token is refused at start and at reload (`adminExposureError`);
@@ -20,6 +21,11 @@ import { tenantExposition } from '../observe/tenant-metrics.js';
 
 /** The paths `admin.public_paths` may list: read-only probes and metrics, never the admin API. */
 export const PUBLIC_PATH_CHOICES = ['/healthz', '/readyz', '/metrics'] as const;
+/**
+ * The live console's static files (src/admin/console/): served without the token, since they hold
+ * no data; the page then asks for the token and sends it on every API call.
+ */
+export const CONSOLE_ASSET_PATHS: ReadonlySet<string> = new Set(['/console', '/console/', '/console/app.js', '/console/app.css']);
 /** `admin.public_paths` by default: what a load balancer's health checks need. */
 export const DEFAULT_PUBLIC_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
@@ -131,7 +137,7 @@ export type AdminAccess = 'public' | 'granted' | 'open' | 'denied';
 
 /** What the admin listener does with a request to `path` (without the query). Pure. */
 export function decideAdminAccess(policy: AdminPolicy, method: string | undefined, path: string, authorization: string | undefined): AdminAccess {
-  if ((method === 'GET' || method === 'HEAD') && policy.publicPaths.has(path)) return 'public';
+  if ((method === 'GET' || method === 'HEAD') && (policy.publicPaths.has(path) || CONSOLE_ASSET_PATHS.has(path))) return 'public';
   if (policy.token === null) return 'open';
   return adminIdentity(policy, authorization) !== null ? 'granted' : 'denied';
 }

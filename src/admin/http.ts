@@ -52,9 +52,9 @@ export function actor(req: IncomingMessage, who: AdminIdentity = { kind: 'full' 
   return `${name || (who.kind === 'tenant' ? 'tenant-token' : 'admin-token')}${tenant}@${req.socket.remoteAddress ?? '?'}`;
 }
 
-export function json(res: ServerResponse, status: number, body: unknown): void {
+export function json(res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 

@@ -14,6 +14,7 @@ import type { Decision } from '../core/decision.js';
 import type { AccessRecord } from '../core/record.js';
 import type { BodyReader, CompiledRoute, ExchangeObserver, Snapshot } from '../core/stage.js';
 import { alertsObserver } from '../observe/alerts.js';
+import { liveObserver } from '../observe/live.js';
 import type { AlertsConfig } from '../observe/alerts/schema.js';
 import { authQueryParams, QueryRedaction } from '../observe/query-redaction.js';
 import { adminExposureError, tenantTokenErrors } from '../admin/access.js';
@@ -220,6 +221,8 @@ export async function compileSnapshot(
     .filter((i) => i.observe)
     .map((i) => (r: AccessRecord, ctx: RequestContext | null) => (i.observe as NonNullable<StageInstance['observe']>)(r, ctx));
   if (alerts.observe !== null) observers.push(alerts.observe);
+  // the live console's view (src/observe/live.ts), read on the admin listener only
+  if (config.admin.enabled) observers.push(liveObserver(services));
   let closing: Promise<void> | null = null;
   return {
     id: nextId++,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Principal } from './principal.js';
-import type { Deny } from './decision.js';
+import type { Deny, ProblemItem } from './decision.js';
 import type { Phase } from './phases.js';
 import type { BodyReading, MediaType, Pair } from './reading.js';
 
@@ -19,6 +19,8 @@ export interface Outcome {
   stage: string | null;
   code: string | null;
   reason: string | null;
+  /** the refusal's violations (the fields of a validation error), as the problem reply lists them; null when none */
+  errors: readonly ProblemItem[] | null;
 }
 
 /** What a monitor-mode stage would have done. */
@@ -36,7 +38,7 @@ const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, st
 const NO_EVENTS: readonly MonitorEvent[] = Object.freeze([]);
 const NO_PAIRS: readonly Pair[] = Object.freeze([]);
 /** The outcome until a stage denies (replaced, never mutated). */
-const ALLOWED: Outcome = Object.freeze({ decision: 'allowed', stage: null, code: null, reason: null });
+const ALLOWED: Outcome = Object.freeze({ decision: 'allowed', stage: null, code: null, reason: null, errors: null });
 
 /**
  * The class of the request context, generic over the snapshot and route types so that this file

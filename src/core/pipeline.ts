@@ -289,7 +289,7 @@ export class Pipeline implements Replies {
   reply(ctx: RequestContext, d: Deny, stageId: string): void {
     const res = ctx.res;
     const status = d.status ?? ERRORS[d.code].status;
-    ctx.outcome = { decision: 'denied', stage: stageId, code: d.code, reason: d.reason ?? null };
+    ctx.outcome = { decision: 'denied', stage: stageId, code: d.code, reason: d.reason ?? null, errors: d.errors ?? null };
     this.services.metrics.denials.inc({ stage: stageId, code: d.code });
     if (res.headersSent || res.destroyed) {
       res.destroy();
@@ -306,7 +306,7 @@ export class Pipeline implements Replies {
   /** A stage's own response: its status, headers and body, with the request id and the stages' response headers. */
   respond(ctx: RequestContext, r: Respond, stageId: string): void {
     const res = ctx.res;
-    ctx.outcome = { decision: 'responded', stage: stageId, code: null, reason: r.reason ?? null };
+    ctx.outcome = { decision: 'responded', stage: stageId, code: null, reason: r.reason ?? null, errors: null };
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;

@@ -93,7 +93,7 @@ export function replyToParserError(host: OutsideHost, err: ParserError, peer: Pe
     upstreamLatencyMs: null,
     consumer: null,
     tenant: null,
-    outcome: { decision: 'denied', stage, code, reason: parserCode },
+    outcome: { decision: 'denied', stage, code, reason: parserCode, errors: null },
     listener: listener.info.name,
     monitored,
     annotations,

@@ -8,11 +8,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { startGateway, type TestGateway } from './gateway.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
+import type { AdminHandler } from '../../src/admin/server.js';
 
 export const QUICKSTART = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/quickstart');
 
-/** Starts the demo API and the gateway with the quickstart config (edited by `edit`) on free ports. */
-export async function quickstart(edit: (doc: ReturnType<typeof parseDocument>) => void = () => {}): Promise<{ gw: TestGateway; close(): Promise<void> }> {
+/** Starts the demo API and the gateway with the quickstart config (edited by `edit`) on free ports, with the abuse admin API (or `adminHandlers`). */
+export async function quickstart(
+  edit: (doc: ReturnType<typeof parseDocument>) => void = () => {},
+  adminHandlers: readonly AdminHandler[] = ABUSE_ADMIN_HANDLERS,
+): Promise<{ gw: TestGateway; close(): Promise<void> }> {
   const mod = (await import(pathToFileURL(join(QUICKSTART, 'demo-api.mjs')).href)) as { createDemoApi(): http.Server };
   const api = mod.createDemoApi();
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
@@ -23,7 +27,7 @@ export async function quickstart(edit: (doc: ReturnType<typeof parseDocument>) =
   edit(doc);
   const text = doc.toString().replaceAll('http://127.0.0.1:8081', apiUrl);
   writeFileSync(join(dir, 'portcullis.yaml'), text);
-  const gw = await startGateway(text, { dir, adminHandlers: ABUSE_ADMIN_HANDLERS });
+  const gw = await startGateway(text, { dir, adminHandlers });
   return {
     gw,
     close: async () => {
