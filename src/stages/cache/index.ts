@@ -14,6 +14,7 @@ import { deny, respond, type BodyTap, type Decision, type Respond } from '../../
 import type { RouteConfig } from '../../core/config.js';
 import type { RequestContext, ResponseMeta, RouteStage, StageInstance, StageModule } from '../../core/stage.js';
 import type { Logger, Services } from '../../core/services.js';
+import { limitHeapGrowth } from '../../core/heap.js';
 import type { RedisStore } from '../../store/redis.js';
 import { isPublicRoute } from '../auth/public.js';
 import {
@@ -87,6 +88,9 @@ type RouteCache =
 type KeyPart = { readonly kind: 'tenant' } | { readonly kind: 'consumer' } | { readonly kind: 'header'; readonly name: string };
 
 const DEFAULT_KEY: readonly string[] = ['tenant', 'consumer'];
+
+/** V8's old-generation growing factor with a memory cache: 1.3 (measured: bench cache-memory; why in src/core/heap.ts). */
+const HEAP_GROWING_PERCENT = 30;
 
 function keyParts(names: readonly string[]): KeyPart[] {
   return names.map((n) => (n === 'tenant' ? { kind: 'tenant' } : n === 'consumer' ? { kind: 'consumer' } : { kind: 'header', name: n.slice(7).toLowerCase() }));
@@ -185,6 +189,8 @@ export function sharedFor(services: Services, g: GlobalCache, keyPrefix: string)
   if (g.store === 'redis' && state.kind === 'redis') {
     store = new RedisCacheStore({ client: (state as RedisStore).client, keyPrefix, maxEntryBytes: g.max_entry_bytes, maxVariants: g.max_variants });
   } else {
+    // the store's blocks are off the V8 heap; what churn leaves on it is bounded by V8's growing factor (src/core/heap.ts)
+    if (!limitHeapGrowth(HEAP_GROWING_PERCENT)) services.logger.warn({ event: 'heap_growth_not_limited', v8: process.versions.v8 });
     store = new MemoryCacheStore({
       maxBytes: g.max_bytes,
       maxEntryBytes: g.max_entry_bytes,
