@@ -2,9 +2,21 @@
 // Runs every compiled test file (dist/**/*.test.js) with node's test runner.
 // Files run in parallel subprocesses (2 at a time: the machine has 2 cores and tests use real
 // servers); pass file filters as arguments: `node scripts/run-tests.mjs waf auth`.
+// The run provides its own services (scripts/test-services.mjs: a private redis-server on a free
+// loopback port, its URL in PORTCULLIS_TEST_REDIS_URL) and stops them at the end, also on SIGINT,
+// SIGTERM or SIGHUP. `--preflight` only checks that their binaries are installed (npm's pretest).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
+import { compareSnapshots, missingServices, redisSnapshot, startServices } from './test-services.mjs';
+
+const args = process.argv.slice(2);
+const missing = missingServices();
+if (missing.length > 0) {
+  for (const line of missing) console.error(line);
+  process.exit(1);
+}
+if (args[0] === '--preflight') process.exit(0);
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -17,15 +29,86 @@ const files = [];
     else if (name.endsWith('.test.js')) files.push(p);
   }
 })(dist);
-const filters = process.argv.slice(2);
+const filters = args;
 const selected = files.filter((f) => filters.length === 0 || filters.some((x) => relative(dist, f).includes(x))).sort();
 if (selected.length === 0) {
   console.error('no test files selected');
   process.exit(1);
 }
+
+/** @type {import('./test-services.mjs').RunningService[]} */
+let services = [];
+/** @type {import('node:child_process').ChildProcess | null} */
+let child = null;
+let interrupted = null;
+// the synchronous last resort (an exception in this script): no service outlives the runner
+process.on('exit', () => {
+  for (const s of services) s.kill();
+});
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+for (const sig of Object.keys(SIGNALS)) {
+  process.on(sig, () => {
+    if (interrupted !== null) return;
+    interrupted = sig;
+    console.error(`test run: ${sig}, stopping the tests and the test services`);
+    if (child === null) void finish(128 + SIGNALS[sig]);
+    else {
+      killTests('SIGTERM');
+      setTimeout(() => killTests('SIGKILL'), 10_000).unref();
+    }
+  });
+}
+
+// The test files run in their own process group, so that stopping it also stops what they
+// started (gateway processes, per-test redis-servers) when a test did not get to stop it.
+function killTests(signal) {
+  if (child?.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+async function finish(code) {
+  await Promise.all(services.map((s) => s.stop()));
+  services = [];
+  process.exit(code);
+}
+
+const foreignBefore = await redisSnapshot(6379);
+try {
+  services = await startServices();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  await finish(1);
+}
+if (interrupted !== null) await finish(128 + SIGNALS[interrupted]);
+const env = { ...process.env };
+for (const s of services) {
+  Object.assign(env, s.env);
+  console.error(`test run: ${s.name} (pid ${s.pid}) at ${Object.values(s.env).join(' ')}`);
+}
+
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...selected], {
+child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...selected], {
   stdio: 'inherit',
   cwd: root,
+  env,
+  detached: true,
 });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', async (code, signal) => {
+  killTests('SIGKILL'); // whatever a test file left running in the group
+  let status = code ?? (signal ? 1 : 0);
+  if (interrupted !== null) status = 128 + SIGNALS[interrupted];
+  await Promise.all(services.map((s) => s.stop()));
+  services = [];
+  // A Redis on the default port that the run did not start must come out as it went in.
+  const report = compareSnapshots(foreignBefore, await redisSnapshot(6379));
+  if (report !== null) {
+    console.error(`test run: ${report.line}`);
+    // a developer's own Redis may be written by their own programs during the run: fail in CI only
+    if (report.changed && (process.env.CI ?? 'false') !== 'false') status = status || 1;
+  }
+  process.exit(status);
+});

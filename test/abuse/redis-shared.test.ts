@@ -1,5 +1,5 @@
 /**
- * Two gateway processes sharing a real Redis (127.0.0.1:6379): a ban placed by one is enforced by
+ * Two gateway processes sharing a real Redis (the test run's private one): a ban placed by one is enforced by
  * the other within one second.
  */
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TOKEN = 'redis-test-admin-token-0123';
@@ -25,7 +26,7 @@ interface Proc {
 
 async function spawnGateway(file: string, prefix: string): Promise<Proc> {
   const child = spawn(process.execPath, [join(here, 'fixtures', 'gateway-process.js'), file], {
-    env: { ...process.env, PC_TEST_REDIS_URL: 'redis://127.0.0.1:6379', PC_TEST_REDIS_PREFIX: prefix },
+    env: { ...process.env, PC_TEST_REDIS_URL: redisUrl(), PC_TEST_REDIS_PREFIX: prefix },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -122,7 +123,7 @@ abuse:
   } finally {
     await Promise.all([stop(a), stop(b)]);
     await up.close();
-    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     let cursor = '0';
     do {

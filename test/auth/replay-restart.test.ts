@@ -12,6 +12,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { stablePort } from '../helpers/net.js';
 import { signRequest } from '../../src/stages/auth/verifiers/signature-sign.js';
 import { bearer, jwt, nowS, pastStartSecond, rawRequest, type RawResponse } from './support.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const ISS = 'https://issuer.test';
 const JWT_SECRET = randomBytes(32).toString('base64url');
@@ -142,10 +143,9 @@ describe('replay protection across a restart, Redis store', () => {
   before(async () => {
     up = await startUpstream();
     startedAt = Date.now();
-    gw = await startGateway(
-      config(0, `state:\n  store: redis\n  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }`),
-      { vars: { UP: up.url } },
-    );
+    gw = await startGateway(config(0, `state:\n  store: redis\n  redis: { url: "${redisUrl()}", key_prefix: "${prefix}", command_timeout_ms: 2000 }`), {
+      vars: { UP: up.url },
+    });
     for (let i = 0; i < 100 && !gw.gateway.services.store.healthy(); i++) await new Promise((r) => setTimeout(r, 20));
   });
   after(async () => {

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { AUTH_MODULES, bearer, jwt, nowS, pastStartSecond, rawRequest } from './support.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const ISS = 'https://issuer.test';
 const secret = randomBytes(48).toString('base64url');
@@ -134,7 +135,7 @@ describe('jti replay protection', () => {
       const file = join(dir, 'portcullis.yaml');
       writeFileSync(
         file,
-        `${configText(up.url, `state:\n  store: redis\n  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }`)}\naccess_log: { enabled: false }\nadmin: { enabled: false }\n`,
+        `${configText(up.url, `state:\n  store: redis\n  redis: { url: "${redisUrl()}", key_prefix: "${prefix}", command_timeout_ms: 2000 }`)}\naccess_log: { enabled: false }\nadmin: { enabled: false }\n`,
       );
       [a, b] = await Promise.all([spawnGateway(file), spawnGateway(file)]);
       // readiness: the store connects to Redis after the listener is up (503 until then)
@@ -150,7 +151,7 @@ describe('jti replay protection', () => {
     });
     after(async () => {
       await Promise.all([a?.stop(), b?.stop()]);
-      const redis = new Redis('redis://127.0.0.1:6379');
+      const redis = new Redis(redisUrl());
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
       await redis.quit();

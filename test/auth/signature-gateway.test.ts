@@ -15,6 +15,7 @@ import { consumeNonce, signatureSettings, verifySignedRequest } from '../../src/
 import { messageViewFor } from '../../src/stages/auth/verifiers/signature-sign.js';
 import { buildDirectory } from '../../src/stages/auth/consumers.js';
 import { RedisStore } from '../../src/store/redis.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const SECRET = randomBytes(32).toString('base64url');
 const ENV = 'PC_TEST_SIGNATURE_SECRET';
@@ -153,7 +154,7 @@ describe('signature nonces across instances sharing Redis', () => {
   const stores: RedisStore[] = [];
   const make = (): RedisStore => {
     const s = new RedisStore({
-      url: 'redis://127.0.0.1:6379',
+      url: redisUrl(),
       keyPrefix: prefix,
       connectTimeoutMs: 2000,
       commandTimeoutMs: 2000,

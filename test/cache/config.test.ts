@@ -23,7 +23,7 @@ const check = (text: string): void => {
 
 test('cache.store redis without the state store on Redis is refused, naming the key', () => {
   assert.throws(() => check(config('cache: { store: redis }')), /portcullis\.yaml.*cache\.store 'redis' needs the state store on Redis.*\(cache\.store\)/);
-  check(config('cache: { store: redis }\nstate: { store: redis, redis: { url: "redis://127.0.0.1:6379" } }'));
+  check(config('cache: { store: redis }\nstate: { store: redis, redis: { url: "redis://127.0.0.1:1" } }'));
 });
 
 test("an authenticated route's cache key without tenant or consumer is refused", () => {

@@ -6,12 +6,13 @@ import { Redis } from 'ioredis';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { MODULES } from './support.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const agent = new Agent({ connections: 64 });
 const PREFIX = `pcgw:${randomBytes(4).toString('hex')}:`;
 after(async () => {
   await agent.close();
-  const admin = new Redis('redis://127.0.0.1:6379');
+  const admin = new Redis(redisUrl());
   const keys = await admin.keys(`${PREFIX}*`);
   if (keys.length > 0) await admin.del(...keys);
   await admin.quit();
@@ -39,7 +40,7 @@ upstreams:
   api: { targets: [{ url: "${slow.url}" }] }
 state:
   store: redis
-  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${PREFIX}", command_timeout_ms: 2000 }
+  redis: { url: "${redisUrl()}", key_prefix: "${PREFIX}", command_timeout_ms: 2000 }
 routes:
   - id: slots
     match: { prefix: /slots }
@@ -50,7 +51,7 @@ routes:
 `,
     { modules: MODULES },
   );
-  const admin = new Redis('redis://127.0.0.1:6379');
+  const admin = new Redis(redisUrl());
   try {
     const alice = { 'x-test-consumer': 'alice' };
     const pending = Array.from({ length: 5 }, () => call(`${g.url}/slots`, alice));

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { spawnCli, spawnGateway, writeConfig, type GatewayChild } from './spawn.js';
 import { freePort } from './redis-server.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const agent = new Agent({ connections: 256 });
 let up: TestUpstream;
@@ -20,7 +21,7 @@ before(async () => {
 after(async () => {
   await agent.close();
   await up.close();
-  const admin = new Redis('redis://127.0.0.1:6379');
+  const admin = new Redis(redisUrl());
   for (const p of prefixes) {
     const keys = await admin.keys(`${p}*`);
     if (keys.length > 0) await admin.del(...keys);
@@ -40,7 +41,7 @@ upstreams:
   api: { targets: [{ url: "${up.url}" }] }
 state:
   store: redis
-  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }
+  redis: { url: "${redisUrl()}", key_prefix: "${prefix}", command_timeout_ms: 2000 }
 routes:
   - id: shared
     match: { prefix: /shared }
@@ -91,7 +92,7 @@ upstreams:
   api: { targets: [{ url: "${up.url}" }] }
 state:
   store: redis
-  redis: { url: "redis://127.0.0.1:6379", key_prefix: "${prefix}", command_timeout_ms: 2000 }
+  redis: { url: "${redisUrl()}", key_prefix: "${prefix}", command_timeout_ms: 2000 }
 routes:
   - id: shared
     match: { prefix: /shared }

@@ -8,6 +8,7 @@ import { RedisStore } from '../../src/store/redis.js';
 import { decideChecks } from '../../src/store/decide.js';
 import { StoreUnavailableError, type LimitCheck } from '../../src/core/state.js';
 import { startPrivateRedis } from './redis-server.js';
+import { redisUrl } from '../helpers/redis.js';
 
 const logger = pino({ level: 'silent' });
 const PREFIX = `pctest:${randomBytes(4).toString('hex')}:`;
@@ -18,7 +19,7 @@ const TOMORROW = Math.floor(Date.now() / DAY) * DAY + DAY;
 const T0 = TOMORROW + 12 * 3_600_000;
 
 const stores: RedisStore[] = [];
-function store(url = 'redis://127.0.0.1:6379', extra: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}): RedisStore {
+function store(url = redisUrl(), extra: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}): RedisStore {
   const s = new RedisStore({ url, keyPrefix: PREFIX, connectTimeoutMs: 1000, commandTimeoutMs: 500, reconnectMaxDelayMs: 200, logger, ...extra });
   stores.push(s);
   return s;
@@ -33,7 +34,7 @@ async function ready(s: RedisStore, timeoutMs = 5000): Promise<void> {
 }
 
 after(async () => {
-  const admin = new Redis('redis://127.0.0.1:6379');
+  const admin = new Redis(redisUrl());
   const keys = await admin.keys(`${PREFIX}*`);
   if (keys.length > 0) await admin.del(...keys);
   await admin.quit();
@@ -181,7 +182,7 @@ test('every limit key of a decision carries the same hash tag (one cluster slot)
     ],
     now,
   );
-  const admin = new Redis('redis://127.0.0.1:6379');
+  const admin = new Redis(redisUrl());
   const keys = await admin.keys(`${PREFIX}*tag:*`);
   await admin.quit();
   assert.equal(keys.length, 2);

@@ -1,0 +1,222 @@
+// The services the test run provides (scripts/run-tests.mjs): each one is started on a free
+// loopback port before the first test file, handed to the tests through an environment variable,
+// and stopped after the last one, also when the run is interrupted. Plain JavaScript, not built:
+// the runner checks and starts services before `npm run build` has produced dist/.
+// Adding a service: one entry in SERVICES (binary, install hint, start) and a helper in
+// test/helpers/ that reads its variable; docs/testing.md lists them.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** The variable that carries the private Redis server's URL to the tests (test/helpers/redis.ts). */
+export const REDIS_URL_VAR = 'PORTCULLIS_TEST_REDIS_URL';
+
+/**
+ * @typedef {{ name: string, pid: number, env: Record<string, string>, stop(): Promise<void>, kill(): void }} RunningService
+ * @typedef {{ name: string, binary: string, install: string, start(): Promise<RunningService> }} Service
+ */
+
+/** @type {Service[]} */
+export const SERVICES = [
+  {
+    name: 'redis',
+    binary: 'redis-server',
+    install: 'apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)',
+    start: startRedis,
+  },
+];
+
+/** `name` as an executable file in a PATH directory, or null. */
+export function onPath(name, path = process.env.PATH ?? '') {
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+/** One line per service whose binary is not installed (empty when all are). */
+export function missingServices(path = process.env.PATH) {
+  return SERVICES.filter((s) => onPath(s.binary, path) === null).map(
+    (s) => `test run: ${s.binary} is not installed (not on PATH), the tests need it; install it: ${s.install}`,
+  );
+}
+
+/** Starts every service; when one fails, the ones already started are stopped again. */
+export async function startServices() {
+  /** @type {RunningService[]} */
+  const running = [];
+  try {
+    for (const s of SERVICES) running.push(await s.start());
+  } catch (err) {
+    await Promise.all(running.map((r) => r.stop()));
+    throw err;
+  }
+  return running;
+}
+
+/** @returns {Promise<number>} */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * redis-server on 127.0.0.1 and a free port, no persistence (no RDB, no AOF), its working
+ * directory a fresh temporary one. The port is free when chosen but may be taken before Redis binds
+ * it: then another port is tried.
+ * @returns {Promise<RunningService>}
+ */
+async function startRedis() {
+  let last = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-test-redis-'));
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const ready = await new Promise((resolve) => {
+      let out = '';
+      const timer = setTimeout(() => resolve(`no "Ready to accept connections" within 10 s: ${out.slice(-500)}`), 10_000);
+      const onData = (d) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        resolve(err.message);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(`exited (${code ?? signal}): ${out.slice(-500)}`);
+      });
+    });
+    if (ready === true) {
+      child.stdout.resume();
+      child.stderr.resume();
+      return running('redis', child, dir, { [REDIS_URL_VAR]: `redis://127.0.0.1:${port}` });
+    }
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    last = String(ready);
+    if (!last.includes('in use')) break;
+  }
+  throw new Error(`test run: redis-server did not start: ${last.trim()}`);
+}
+
+/**
+ * @param {string} name
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {string} dir
+ * @param {Record<string, string>} env
+ * @returns {RunningService}
+ */
+function running(name, child, dir, env) {
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
+    else child.once('exit', () => resolve(undefined));
+  });
+  return {
+    name,
+    pid: child.pid ?? 0,
+    env,
+    // SIGTERM: Redis shuts down cleanly (nothing to save); SIGKILL after 3 s if it has not.
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    // the synchronous last resort, for process.on('exit')
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The keys (and, when Redis has not saved in between, the count of writes) of a Redis server the
+ * run did not start, read with one INFO (read-only): null when nothing answers there, `{ error }`
+ * when it answers with an error (a password, say).
+ * @returns {Promise<null | { error: string } | { keys: number, expires: number, changes: number, lastSave: number }>}
+ */
+export function redisSnapshot(port = 6379, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    let buf = Buffer.alloc(0);
+    const done = (v) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done({ error: 'no INFO reply within 2 s' }), 2000);
+    socket.once('error', () => done(null));
+    socket.once('connect', () => socket.write('*1\r\n$4\r\nINFO\r\n'));
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const eol = buf.indexOf('\r\n');
+      if (eol < 0) return;
+      const head = buf.subarray(0, eol).toString();
+      if (!head.startsWith('$')) return done({ error: head });
+      const len = Number(head.slice(1));
+      if (buf.length < eol + 2 + len) return;
+      done(parseInfo(buf.subarray(eol + 2, eol + 2 + len).toString()));
+    });
+  });
+}
+
+/** @param {string} text INFO output */
+function parseInfo(text) {
+  let keys = 0;
+  let expires = 0;
+  let changes = -1;
+  let lastSave = -1;
+  for (const line of text.split('\r\n')) {
+    const db = /^db\d+:keys=(\d+),expires=(\d+)/.exec(line);
+    if (db) {
+      keys += Number(db[1]);
+      expires += Number(db[2]);
+    }
+    if (line.startsWith('rdb_changes_since_last_save:')) changes = Number(line.split(':')[1]);
+    if (line.startsWith('rdb_last_save_time:')) lastSave = Number(line.split(':')[1]);
+  }
+  return { keys, expires, changes, lastSave };
+}
+
+/**
+ * What changed on that server between two snapshots: `{ line, changed }`, the line for the run's
+ * output. Writes are counted from rdb_changes_since_last_save, which a save in between resets.
+ */
+export function compareSnapshots(before, after, where = '127.0.0.1:6379') {
+  if (before === null || after === null) return null;
+  if ('error' in before || 'error' in after) return { line: `${where} (not started by the tests) not checked: ${before.error ?? after.error}`, changed: false };
+  const writes = before.lastSave === after.lastSave && before.changes >= 0 ? after.changes - before.changes : null;
+  const changed = before.keys !== after.keys || before.expires !== after.expires || (writes !== null && writes !== 0);
+  return {
+    line: `${where} (not started by the tests): keys ${before.keys} -> ${after.keys}, with expiry ${before.expires} -> ${after.expires}, writes during the run: ${writes ?? 'unknown (it saved during the run)'}`,
+    changed,
+  };
+}
