@@ -97,6 +97,7 @@ child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, 
   env,
   detached: true,
 });
+console.error(`test run: test files in process group ${child.pid}`);
 child.on('exit', async (code, signal) => {
   killTests('SIGKILL'); // whatever a test file left running in the group
   let status = code ?? (signal ? 1 : 0);

@@ -2,7 +2,7 @@
 // loopback port before the first test file, handed to the tests through an environment variable,
 // and stopped after the last one, also when the run is interrupted. Plain JavaScript, not built:
 // the runner checks and starts services before `npm run build` has produced dist/.
-// Adding a service: one entry in SERVICES (binary, install hint, start) and a helper in
+// Adding a service: one entry in SERVICES (binaries, install hint, start) and a helper in
 // test/helpers/ that reads its variable; docs/testing.md lists them.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
@@ -15,14 +15,15 @@ export const REDIS_URL_VAR = 'PORTCULLIS_TEST_REDIS_URL';
 
 /**
  * @typedef {{ name: string, pid: number, env: Record<string, string>, stop(): Promise<void>, kill(): void }} RunningService
- * @typedef {{ name: string, binary: string, install: string, start(): Promise<RunningService> }} Service
+ * @typedef {{ name: string, binaries: string[], install: string, start(): Promise<RunningService> }} Service
  */
 
 /** @type {Service[]} */
 export const SERVICES = [
   {
-    name: 'redis',
-    binary: 'redis-server',
+    name: 'Redis',
+    // redis-cli: the cluster tests join their nodes with `redis-cli --cluster create`
+    binaries: ['redis-server', 'redis-cli'],
     install: 'apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)',
     start: startRedis,
   },
@@ -44,9 +45,10 @@ export function onPath(name, path = process.env.PATH ?? '') {
 
 /** One line per service whose binary is not installed (empty when all are). */
 export function missingServices(path = process.env.PATH) {
-  return SERVICES.filter((s) => onPath(s.binary, path) === null).map(
-    (s) => `test run: ${s.binary} is not installed (not on PATH), the tests need it; install it: ${s.install}`,
-  );
+  return SERVICES.flatMap((s) => {
+    const absent = s.binaries.filter((b) => onPath(b, path) === null);
+    return absent.length === 0 ? [] : [`test run: ${absent.join(' and ')} not found on PATH (the tests start their own ${s.name}); install it: ${s.install}`];
+  });
 }
 
 /** Starts every service; when one fails, the ones already started are stopped again. */
