@@ -112,3 +112,28 @@ test('the check of a Redis the run did not start counts its keys and sees a writ
     await other.stop();
   }
 });
+
+test('a write to the guarded Redis during a run is reported, and fails the run when the guard says fail', async () => {
+  const other = await startPrivateRedis();
+  const client = new Redis(other.url);
+  try {
+    await client.set('kept', '1');
+    const env = { ...process.env, PORTCULLIS_TEST_GUARD_REDIS_PORT: String(other.port), PORTCULLIS_TEST_GUARD_REDIS: 'fail' };
+    const clean = await run(['rate-limit/gateway-redis.test.js'], env);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(
+      clean.stderr,
+      new RegExp(`127\\.0\\.0\\.1:${other.port} \\(not started by the tests\\): keys 1 -> 1, with expiry 0 -> 0, writes during the run: 0`),
+    );
+    let written: Promise<unknown> | null = null;
+    const dirty = await run(['rate-limit/gateway-redis.test.js'], env, (text) => {
+      if (written === null && text.includes('process group')) written = client.set('kept', '2');
+    });
+    await written;
+    assert.equal(dirty.code, 1, dirty.stderr);
+    assert.match(dirty.stderr, /keys 1 -> 1, with expiry 0 -> 0, writes during the run: 1\n.*that Redis changed during the run/);
+  } finally {
+    client.disconnect();
+    await other.stop();
+  }
+});
