@@ -45,19 +45,30 @@ let interrupted = null;
 process.on('exit', () => {
   for (const s of services) s.kill();
 });
-const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-for (const sig of Object.keys(SIGNALS)) {
-  process.on(sig, () => {
-    if (interrupted !== null) return;
-    interrupted = sig;
-    console.error(`test run: ${sig}, stopping the tests and the test services`);
-    if (child === null) void finish(128 + SIGNALS[sig]);
-    else {
-      killTests('SIGTERM');
-      setTimeout(() => killTests('SIGKILL'), 10_000).unref();
-    }
-  });
+/** @param {string} why @param {number} status the run's exit status */
+function interrupt(why, status) {
+  if (interrupted !== null) return;
+  interrupted = status;
+  console.error(`test run: ${why}, stopping the tests and the test services`);
+  if (child === null) void finish(status);
+  else {
+    killTests('SIGTERM');
+    setTimeout(() => killTests('SIGKILL'), 10_000).unref();
+  }
 }
+for (const [sig, n] of [
+  ['SIGHUP', 1],
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+]) {
+  process.on(sig, () => interrupt(sig, 128 + n));
+}
+// npm does not pass every signal on (SIGHUP) and may exit before its script: a runner whose parent
+// has gone is interrupted too, rather than running on with its services.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) interrupt('the parent process exited', 129);
+}, 500).unref();
 
 // The test files run in their own process group, so that stopping it also stops what they
 // started (gateway processes, per-test redis-servers) when a test did not get to stop it.
@@ -86,8 +97,10 @@ try {
   console.error(err instanceof Error ? err.message : String(err));
   await finish(1);
 }
-if (interrupted !== null) await finish(128 + SIGNALS[interrupted]);
+if (interrupted !== null) await finish(interrupted);
 const env = { ...process.env };
+// set when this runner is started from a test file: node --test would then skip every file
+delete env.NODE_TEST_CONTEXT;
 for (const s of services) {
   Object.assign(env, s.env);
   console.error(`test run: ${s.name} (pid ${s.pid}) at ${Object.values(s.env).join(' ')}`);
@@ -104,7 +117,7 @@ console.error(`test run: test files in process group ${child.pid}`);
 child.on('exit', async (code, signal) => {
   killTests('SIGKILL'); // whatever a test file left running in the group
   let status = code ?? (signal ? 1 : 0);
-  if (interrupted !== null) status = 128 + SIGNALS[interrupted];
+  if (interrupted !== null) status = interrupted;
   await Promise.all(services.map((s) => s.stop()));
   services = [];
   const report = compareSnapshots(foreignBefore, await redisSnapshot(guardPort), `127.0.0.1:${guardPort}`);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,8 @@ import { startPrivateRedis } from '../rate-limit/redis-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const RUNNER = join(ROOT, 'scripts', 'run-tests.mjs');
+// the nested runner is started from a test file: it must still run its files (NODE_TEST_CONTEXT)
+const ENV = process.env;
 
 type Snapshot = null | { error: string } | { keys: number; expires: number; changes: number; lastSave: number };
 interface Services {
@@ -59,7 +61,7 @@ test('without redis-server on PATH the run stops before any test with one line n
   const bin = mkdtempSync(join(tmpdir(), 'portcullis-nopath-'));
   try {
     symlinkSync(process.execPath, join(bin, 'node'));
-    const r = await run([], { ...process.env, PATH: bin });
+    const r = await run([], { ...ENV, PATH: bin });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     const lines = r.stderr.trim().split('\n');
@@ -72,7 +74,7 @@ test('without redis-server on PATH the run stops before any test with one line n
 
 test('SIGTERM to the runner stops its private redis-server and the test files it started', async () => {
   let sent = false;
-  const r = await run(['rate-limit/gateway-redis.test.js'], process.env, (text, child) => {
+  const r = await run(['rate-limit/gateway-redis.test.js'], ENV, (text, child) => {
     if (!sent && text.includes('process group')) {
       sent = true;
       child.kill('SIGTERM');
@@ -86,6 +88,34 @@ test('SIGTERM to the runner stops its private redis-server and the test files it
   assert.equal(alive(Number(redis[1])), false, 'the private redis-server is gone');
   assert.equal(await refused(Number(redis[2])), true, 'nothing listens on its port');
   assert.equal(alive(-Number(group[1])), false, 'the test files’ process group is gone');
+});
+
+test('a runner whose parent process is killed stops its redis-server and the test files too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-orphan-'));
+  const log = join(dir, 'stderr');
+  // sh starts the runner in the background and waits; SIGKILL to sh leaves the runner an orphan
+  const sh = spawn('sh', ['-c', `"${process.execPath}" "${RUNNER}" rate-limit/gateway-redis.test.js 2>"${log}" >/dev/null & wait`], {
+    cwd: ROOT,
+    env: ENV,
+    stdio: 'ignore',
+  });
+  try {
+    let text = '';
+    for (let i = 0; i < 600 && !text.includes('process group'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    }
+    sh.kill('SIGKILL');
+    const redis = /test run: redis \(pid (\d+)\)/.exec(text);
+    const group = /process group (\d+)/.exec(text);
+    assert.ok(redis && group, text);
+    for (let i = 0; i < 200 && (alive(Number(redis[1])) || alive(-Number(group[1]))); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(Number(redis[1])), false, 'the private redis-server is gone');
+    assert.equal(alive(-Number(group[1])), false, 'the test files’ process group is gone');
+    assert.match(readFileSync(log, 'utf8'), /the parent process exited, stopping the tests and the test services/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the check of a Redis the run did not start counts its keys and sees a write', async () => {
@@ -118,7 +148,7 @@ test('a write to the guarded Redis during a run is reported, and fails the run w
   const client = new Redis(other.url);
   try {
     await client.set('kept', '1');
-    const env = { ...process.env, PORTCULLIS_TEST_GUARD_REDIS_PORT: String(other.port), PORTCULLIS_TEST_GUARD_REDIS: 'fail' };
+    const env = { ...ENV, PORTCULLIS_TEST_GUARD_REDIS_PORT: String(other.port), PORTCULLIS_TEST_GUARD_REDIS: 'fail' };
     const clean = await run(['rate-limit/gateway-redis.test.js'], env);
     assert.equal(clean.code, 0, clean.stderr);
     assert.match(
