@@ -1,14 +1,17 @@
 /**
  * The Redis server of the test run: scripts/run-tests.mjs starts a private redis-server on a free
  * loopback port and passes its URL in PORTCULLIS_TEST_REDIS_URL. No test names a port of its own,
- * so a Redis someone runs on 6379 is never written to.
+ * so a Redis someone runs on 6379 is never written to. Without the variable a test file that
+ * imports this fails as it loads, rather than half-way through a test with its servers still open.
  */
+const url = process.env['PORTCULLIS_TEST_REDIS_URL'];
+if (url === undefined || url === '') {
+  throw new Error(
+    'PORTCULLIS_TEST_REDIS_URL is not set: run Redis tests through `node scripts/run-tests.mjs FILTER` (or `npm test`), which starts a private redis-server',
+  );
+}
+const REDIS_URL: string = url;
+
 export function redisUrl(): string {
-  const url = process.env['PORTCULLIS_TEST_REDIS_URL'];
-  if (url === undefined || url === '') {
-    throw new Error(
-      'PORTCULLIS_TEST_REDIS_URL is not set: run Redis tests through `node scripts/run-tests.mjs FILTER` (or `npm test`), which starts a private redis-server',
-    );
-  }
-  return url;
+  return REDIS_URL;
 }
