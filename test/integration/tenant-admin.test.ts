@@ -1,7 +1,7 @@
 /**
  * Issue 21, part 3: per-tenant monitoring and tenant-scoped admin tokens, through a real gateway,
  * a real upstream and the real admin listener. A tenant token reads its own tenant's series, bans,
- * alerts and refusals, and gets 403 on another tenant's (metrics, bans, report) and on global
+ * alerts and refusals, and gets 403 on another tenant's (metrics, bans, report, live view) and on global
  * actions; the full token still sees everything; a wrong token gets 401; traffic of 50 tenants
  * the config does not name adds one `(other)` series, not 50.
  */
@@ -14,6 +14,8 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { jwt, nowS } from '../auth/support.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from '../../src/admin/cache.js';
+import { CONSOLE_ADMIN_HANDLERS } from '../../src/admin/console/handlers.js';
+import { REPORT_ADMIN_HANDLERS } from '../../src/admin/report.js';
 
 const ISS = 'https://issuer.test';
 const FULL = 'full-admin-token-0123456789';
@@ -93,7 +95,10 @@ routes:
   - { id: api, match: { prefix: /api }, upstream: up, cache: {} }
   - { id: open, match: { prefix: /open }, upstream: up, auth: none }
 `,
-      { vars: { UP: up.url, SECRET: secret }, adminHandlers: [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS] },
+      {
+        vars: { UP: up.url, SECRET: secret },
+        adminHandlers: [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS, ...REPORT_ADMIN_HANDLERS],
+      },
     );
     a = gw.adminUrl as string;
     // traffic: acme (two served, one WAF block), globex (one served), 50 tenants the config does not name, one anonymous
@@ -111,7 +116,16 @@ routes:
   });
 
   test('a wrong or missing token gets 401 everywhere, a tenant token included', async () => {
-    for (const path of ['/metrics', '/metrics?tenant=acme', '/admin/bans', '/admin/alerts', '/admin/events', '/admin/report?tenant=acme']) {
+    for (const path of [
+      '/metrics',
+      '/metrics?tenant=acme',
+      '/admin/bans',
+      '/admin/alerts',
+      '/admin/events',
+      '/admin/report?tenant=acme',
+      '/admin/live',
+      '/admin/refusals',
+    ]) {
       for (const t of [null, 'wrong-token-0123456789', `${ACME}x`]) {
         const r = await admin(`${a}${path}`, t);
         assert.equal(r.status, 401, `${path} with ${t ?? 'no token'}`);
@@ -150,7 +164,9 @@ routes:
       '/metrics?tenant=acme&tenant=globex',
       '/admin/bans?tenant=globex',
       '/admin/report?tenant=globex',
+      '/admin/report?from=2026-01-01&to=2026-02-01&tenant=globex',
       '/admin/events?tenant=globex',
+      '/admin/live?tenant=globex',
     ]) {
       const r = await admin(`${a}${path}`, ACME);
       assert.equal(r.status, 403, path);
