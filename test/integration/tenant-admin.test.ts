@@ -7,32 +7,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { jwt, nowS } from '../auth/support.js';
+import { ACME, admin, FULL, GLOBEX, tokenSigner, twoTenantsConfig } from '../helpers/tenants.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from '../../src/admin/cache.js';
 import { CONSOLE_ADMIN_HANDLERS } from '../../src/admin/console/handlers.js';
 import { REPORT_ADMIN_HANDLERS } from '../../src/admin/report.js';
-
-const ISS = 'https://issuer.test';
-const FULL = 'full-admin-token-0123456789';
-const ACME = 'acme-admin-token-0123456789';
-const GLOBEX = 'globex-admin-token-0123456789';
-
-async function admin(
-  url: string,
-  token: string | null,
-  opts: { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown } = {},
-): Promise<{ status: number; text: string; json: () => any }> {
-  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const r = await request(url, { method: opts.method ?? 'GET', headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
-  const text = await r.body.text();
-  return { status: r.statusCode, text, json: () => JSON.parse(text) };
-}
 
 /** The tenant label values of the portcullis_tenant_* samples of an exposition. */
 function tenantLabels(text: string): string[] {
@@ -53,9 +35,7 @@ describe('tenant-scoped monitoring and admin tokens', () => {
   let up: TestUpstream;
   let gw: TestGateway;
   let a: string;
-  const secret = randomBytes(48).toString('base64url');
-  const token = (sub: string, extra: Record<string, unknown> = {}): string =>
-    jwt({ alg: 'HS256', typ: 'JWT' }, { iss: ISS, aud: 'api', sub, iat: nowS(), exp: nowS() + 300, ...extra }, Buffer.from(secret));
+  const { secret, token } = tokenSigner();
   const call = async (path: string, bearerToken: string | null): Promise<number> => {
     const r = await request(`${gw.url}${path}`, { headers: bearerToken === null ? {} : { authorization: `Bearer ${bearerToken}` } });
     await r.body.dump();
@@ -65,26 +45,7 @@ describe('tenant-scoped monitoring and admin tokens', () => {
   before(async () => {
     up = await startUpstream();
     gw = await startGateway(
-      `
-version: 1
-listeners: [{ port: 0 }]
-admin:
-  port: 0
-  token: ${FULL}
-  tenant_tokens:
-    - { tenant: acme, token: ${ACME} }
-    - { tenant: globex, token: ${GLOBEX} }
-upstreams:
-  up: { targets: [{ url: "{{UP}}" }] }
-auth:
-  jwt:
-    providers:
-      main: { issuer: ${ISS}, audiences: [api], algorithms: [HS256], secret: "{{SECRET}}" }
-consumers:
-  - { id: alice, tenant: acme, credentials: { jwt: [{ provider: main, sub: alice }] } }
-  - { id: bob, tenant: globex, credentials: { jwt: [{ provider: main, sub: bob }] } }
-tenants: [{ id: acme }, { id: globex }]
-waf: { mode: enforce }
+      twoTenantsConfig(`
 cache: { store: memory }
 alerts:
   evaluate_interval_ms: 100
@@ -94,7 +55,7 @@ alerts:
 routes:
   - { id: api, match: { prefix: /api }, upstream: up, cache: {} }
   - { id: open, match: { prefix: /open }, upstream: up, auth: none }
-`,
+`),
       {
         vars: { UP: up.url, SECRET: secret },
         adminHandlers: [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS, ...REPORT_ADMIN_HANDLERS],
