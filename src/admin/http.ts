@@ -47,6 +47,8 @@ export function authorize(
 /** What a read that serves tenant tokens covers: one tenant's data, or (`tenant` null) every tenant's. */
 export interface TenantView {
   readonly tenant: string | null;
+  /** who asks: the full token (with or without `?tenant=`), or a tenant's token */
+  readonly identity: AdminIdentity;
 }
 
 /**
@@ -62,7 +64,7 @@ export function authorizeTenantRead(req: IncomingMessage, res: ServerResponse, c
     forbidTenant(res);
     return null;
   }
-  return { tenant };
+  return { tenant, identity: who };
 }
 
 /** Who made an admin action, for the audit log: `X-Portcullis-Actor` (or the kind of token) and the peer address; a tenant token's tenant in brackets. */

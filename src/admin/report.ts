@@ -4,18 +4,19 @@
  * log (when `access_log.path` is a file) and its audit log (`audit`, with the keyed checkpoints).
  *
  * A tenant token (`admin.tenant_tokens`) gets its own tenant's report only (the tenant is forced;
- * another tenant is 403, src/admin/http.ts authorizeTenantRead); the full token every tenant's,
- * or the one `?tenant=` names. The logs are streamed (bounded memory, src/report/), but reading
+ * another tenant is 403, src/admin/http.ts authorizeTenantRead), without the gateway's file
+ * paths and OS account (`tenantCopy`); the full token every tenant's, or the one `?tenant=` names. The logs are streamed (bounded memory, src/report/), but reading
  * them costs the gateway's event loop: one report is built at a time (503 with Retry-After
  * otherwise) and the period is at most MAX_REPORT_DAYS; longer or heavier reports are for the CLI.
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { buildReport, renderReport, type ReportFormat } from '../report/index.js';
+import { buildReport, renderReport, type Report, type ReportFormat } from '../report/index.js';
 import { parseTime, reportConfigSources } from '../report/config.js';
 import { authorizeTenantRead, methodNotAllowed, splitUrl } from './http.js';
 
@@ -35,6 +36,20 @@ const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; 
 function badRequest(res: ServerResponse, detail: string): true {
   writeProblem(res, 'PC_ERR_BAD_REQUEST', 400, randomUUID(), null, detail);
   return true;
+}
+
+/**
+ * The report as a tenant token sees it: the gateway's own details (where its logs and config file
+ * are, the OS account it runs as, why a reload was rejected) are not the tenant's, so file names
+ * lose their directories and the account and rejection messages are left out. Pure.
+ */
+export function tenantCopy(r: Report): Report {
+  const src = (s: Report['sources']['accessLogs'][number]) => ({ ...s, path: basename(s.path) });
+  return {
+    ...r,
+    sources: { accessLogs: r.sources.accessLogs.map(src), auditLog: r.sources.auditLog && src(r.sources.auditLog) },
+    configVersions: r.configVersions.map((v) => ({ ...v, file: v.file && basename(v.file), processUser: null, error: null })),
+  };
 }
 
 /** GET /admin/report. */
@@ -88,7 +103,7 @@ export async function handleReportRequest(req: IncomingMessage, res: ServerRespo
       consumerTenants: sources.consumerTenants,
       now: new Date(services.clock()),
     });
-    text = renderReport(report, format);
+    text = renderReport(view.identity.kind === 'tenant' ? tenantCopy(report) : report, format);
   } finally {
     busy.running = false;
   }

@@ -160,6 +160,8 @@ routes:
     assert.equal(rep.bans.lifted, 2);
     assert.equal(rep.adminActions.total, 4);
     assert.equal(rep.auditChain.ok, true, rep.auditChain.message);
+    assert.ok(rep.sources.auditLog.path.endsWith('/audit.jsonl'), 'the full token sees where the logs are');
+    assert.ok(rep.configVersions.every((v: { processUser: string | null }) => v.processUser !== null));
     const md = await admin(`${a}/admin/report?${period()}&format=markdown`, FULL);
     assert.equal(md.status, 200);
     assert.match(md.type, /^text\/markdown/);
@@ -190,7 +192,11 @@ routes:
         ['consumer:alice', 'consumer:alice'],
       );
       assert.equal(rep.adminActions.total, 2, 'its own ban and lift');
-      assert.doesNotMatch(JSON.stringify({ ...rep, sources: null, configVersions: null }), /globex|bob/);
+      assert.doesNotMatch(JSON.stringify(rep), /globex|bob/);
+      // the gateway's own details are not the tenant's: no directory, no OS account
+      assert.deepEqual([rep.sources.accessLogs[0].path, rep.sources.auditLog.path], ['access.log', 'audit.jsonl']);
+      assert.ok(rep.configVersions.length > 0);
+      for (const v of rep.configVersions) assert.deepEqual([v.file, v.processUser, typeof v.hash], ['portcullis.yaml', null, 'string']);
     }
     const md = await admin(`${a}/admin/report?${period()}&format=markdown`, GLOBEX);
     assert.equal(md.status, 200);
