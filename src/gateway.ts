@@ -21,6 +21,7 @@ import { createServices } from './create-services.js';
 import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from './admin/cache.js';
 import { CONSOLE_ADMIN_HANDLERS } from './admin/console/handlers.js';
+import { REPORT_ADMIN_HANDLERS } from './admin/report.js';
 import { raiseFault } from './observe/alerts.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
 
@@ -89,7 +90,9 @@ export class Gateway implements PipelineHost {
   ) {
     this.services = services;
     this.modules = opts.modules ?? STAGES;
-    this.adminHandlerList = [...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS])];
+    this.adminHandlerList = [
+      ...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS, ...REPORT_ADMIN_HANDLERS]),
+    ];
     this.pipeline = new Pipeline(this);
   }
 
