@@ -111,7 +111,10 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
   };
   let unclean = false;
   const stop = (): void => {
-    if (stopping) return forceExit('second signal');
+    if (stopping) {
+      forceExit('second signal');
+      return;
+    }
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.on('exit', (code) => (unclean ||= code !== 0));
     broadcast('stop');

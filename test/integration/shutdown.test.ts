@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { request, Agent } from 'undici';
 import { freePort } from '../helpers/net.js';
+import { startGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { tracked } from '../helpers/children.js';
 
@@ -70,6 +71,23 @@ async function terminate(g: Running): Promise<{ code: number | null; ms: number 
 async function waitFor(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(cond(), `timed out waiting for ${what}`);
+}
+
+/** A black hole for Redis: TCP connects, nothing ever answers (a hung server, a half-open path). */
+async function blackHole(): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }
 
 /** An upstream that reads requests and never answers them. */
@@ -143,14 +161,8 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 
 test('SIGTERM with the Redis store unreachable (connections accepted, never answered) exits within grace_ms + 3 s', async (t) => {
   const up = await startUpstream();
-  // a black hole: TCP connects, Redis never answers (a hung server, a half-open firewall path)
-  const sockets = new Set<Socket>();
-  const hole = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
-  const nobody = (hole.address() as AddressInfo).port;
+  const hole = await blackHole();
+  const nobody = hole.port;
   const g = await start(`access_log: { enabled: false }
 state:
   store: redis
@@ -180,8 +192,39 @@ routes:
   } finally {
     g.child.kill('SIGKILL');
     await up.close();
-    for (const s of sockets) s.destroy();
     hole.close();
+  }
+});
+
+test('Gateway.stop() resolves within grace_ms + CLOSE_MS with a Redis that never answers, naming the store', async () => {
+  const hole = await blackHole();
+  const up = await startUpstream();
+  const tg = await startGateway(`version: 1
+listeners: [{ port: 0 }]
+state:
+  store: redis
+  redis: { url: "redis://127.0.0.1:${hole.port}", command_timeout_ms: 60000 }
+upstreams: { u: { targets: [{ url: "${up.url}" }] } }
+routes:
+  - { id: r, match: { prefix: / }, upstream: u, auth: none, rate_limit: [{ name: per-ip, key: [ip], rate: 100/s, burst: 100 }] }
+`);
+  try {
+    // a request waits for the store, so the store's close waits behind it
+    const pending = request(`${tg.url}/limited`).then(
+      (r) => r.statusCode,
+      (e: Error) => e.message,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // no timer here: the outcome says whether stop() gave up on the store rather than waiting for it
+    const outcome = await tg.close(0);
+    assert.equal(outcome.clean, false);
+    assert.deepEqual(outcome.unfinished, ['state store (redis)']);
+    const incomplete = tg.eventLines().find((e) => e.event === 'stop_incomplete');
+    assert.deepEqual(incomplete?.unfinished, ['state store (redis)']);
+    await pending;
+  } finally {
+    hole.close();
+    await up.close();
   }
 });
 
