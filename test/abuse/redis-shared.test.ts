@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
 import { redisUrl } from '../helpers/redis.js';
+import { tracked } from '../helpers/children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TOKEN = 'redis-test-admin-token-0123';
@@ -25,10 +26,12 @@ interface Proc {
 }
 
 async function spawnGateway(file: string, prefix: string): Promise<Proc> {
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'gateway-process.js'), file], {
-    env: { ...process.env, PC_TEST_REDIS_URL: redisUrl(), PC_TEST_REDIS_PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [join(here, 'fixtures', 'gateway-process.js'), file], {
+      env: { ...process.env, PC_TEST_REDIS_URL: redisUrl(), PC_TEST_REDIS_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
   const line = await new Promise<string>((resolve, reject) => {
