@@ -252,7 +252,8 @@ test('waitForFill: a waiter sees the filler’s entry, or takes the lock when th
   const k = key('w.test/1');
   const release = await filler.lock(k, 2_000);
   assert.ok(release);
-  const waiting = waitForFill(waiter, k, { timeoutMs: 1_000, pollMs: 20 });
+  // timeouts far above the steps' durations: a loaded machine must not turn a hit into a timeout
+  const waiting = waitForFill(waiter, k, { timeoutMs: 5_000, pollMs: 20 });
   await sleep(60);
   await filler.put(k, entry('w.test/1'), 10_000);
   await release();
@@ -262,7 +263,7 @@ test('waitForFill: a waiter sees the filler’s entry, or takes the lock when th
   const k2 = key('w.test/2');
   const release2 = await filler.lock(k2, 2_000);
   assert.ok(release2);
-  const waiting2 = waitForFill(waiter, k2, { timeoutMs: 1_000, pollMs: 20 });
+  const waiting2 = waitForFill(waiter, k2, { timeoutMs: 5_000, pollMs: 20 });
   await sleep(60);
   await release2(); // no entry stored (e.g. not cacheable)
   const r2 = await waiting2;
@@ -274,7 +275,8 @@ test('waitForFill: a waiter sees the filler’s entry, or takes the lock when th
   const t0 = Date.now();
   const r3 = await waitForFill(waiter, k3, { timeoutMs: 150, pollMs: 20 });
   assert.equal(r3.kind, 'timeout');
-  assert.ok(Date.now() - t0 < 500);
+  // ended by its own 150 ms timeout, not by the lock's 5 s expiry
+  assert.ok(Date.now() - t0 < 2_500);
 });
 
 test('Redis errors reject instead of hanging: a stopped server fails get, put and lock promptly', async () => {
