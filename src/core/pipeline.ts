@@ -69,14 +69,22 @@ export class Pipeline implements Replies {
     const id = peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
     const ctx: RequestContext = new Context<Snapshot, CompiledRoute>(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
-    const socket = req.socket;
-    const baseWritten = socket.bytesWritten;
     // 'close' is emitted once per response (finished or aborted); `on` spares the once-wrapper
-    res.on('close', () => {
-      ctx.bytesOut = socket.bytesWritten - baseWritten;
-      this.finish(ctx);
-    });
-    if (this.host.shuttingDown()) res.setHeader('connection', 'close');
+    if (ctx.http2) {
+      const sent = meterHttp2(req);
+      res.on('close', () => {
+        ctx.bytesOut = sent();
+        this.finish(ctx);
+      });
+    } else {
+      const socket = req.socket;
+      const baseWritten = socket.bytesWritten;
+      res.on('close', () => {
+        ctx.bytesOut = socket.bytesWritten - baseWritten;
+        this.finish(ctx);
+      });
+    }
+    if (this.host.shuttingDown() && !ctx.http2) res.setHeader('connection', 'close');
 
     // ---- intake: one reading of the request line, target and headers (src/intake/) -----------
     const refused = snap.intake(ctx, listener.config);
@@ -185,7 +193,7 @@ export class Pipeline implements Replies {
     // A body without a declared length is buffered (within the limit) so that an oversized
     // one gets 413 before the upstream is contacted. Small declared bodies are buffered too:
     // measured here, handing undici one Buffer costs less than piping the request stream.
-    if (ctx.body === null && (ctx.req.headers['transfer-encoding'] !== undefined || (ctx.bytesIn > 0 && ctx.bytesIn <= SMALL_BODY))) {
+    if (ctx.body === null && (ctx.bodyLengthUnknown || (ctx.bytesIn > 0 && ctx.bytesIn <= SMALL_BODY))) {
       this.readBody(ctx, route.maxBodyBytes).then(
         (ok) => ok && this.forward(ctx, route),
         (e: unknown) => this.internalError(ctx, e),
@@ -273,7 +281,7 @@ export class Pipeline implements Replies {
   decorate(ctx: RequestContext, out: Record<string, string | string[]> | string[]): void {
     const idHeader = ctx.snapshot.requestIdHeader;
     const extra = ctx.responseHeadersIfAny;
-    const closing = this.host.shuttingDown();
+    const closing = !ctx.http2 && this.host.shuttingDown();
     if (Array.isArray(out)) {
       out.push(idHeader, ctx.id);
       if (extra !== null) for (const k in extra) out.push(k, extra[k] as string);
@@ -299,7 +307,8 @@ export class Pipeline implements Replies {
     if (extra !== null) for (const k in extra) res.setHeader(k, extra[k] as string);
     res.setHeader(ctx.snapshot.requestIdHeader, ctx.id);
     // An unread request body is not drained: the connection is closed after the reply.
-    if ((ctx.announcesBody() && !ctx.req.complete) || this.host.shuttingDown()) res.setHeader('connection', 'close');
+    // (HTTP/2 has no Connection field: a stream ends alone, and shutdown sends GOAWAY)
+    if (!ctx.http2 && ((ctx.announcesBody() && !ctx.req.complete) || this.host.shuttingDown())) res.setHeader('connection', 'close');
     writeProblem(res, d.code, status, ctx.id, d.headers ?? null, d.detail, d.errors);
   }
 
@@ -314,7 +323,7 @@ export class Pipeline implements Replies {
     const headers: Record<string, string | string[]> = {};
     if (r.headers !== undefined) for (const k in r.headers) headers[k.toLowerCase()] = r.headers[k] as string | string[];
     this.decorate(ctx, headers);
-    if (ctx.announcesBody() && !ctx.req.complete) headers.connection = 'close';
+    if (!ctx.http2 && ctx.announcesBody() && !ctx.req.complete) headers.connection = 'close';
     const body = r.body ?? null;
     const noBody = ctx.method === 'HEAD' || r.status === 204 || r.status === 304;
     if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -374,6 +383,34 @@ export class Pipeline implements Replies {
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }
+}
+
+type Chunk = Buffer | string;
+interface StreamWrites {
+  _write(c: Chunk, enc: BufferEncoding, cb: (e?: Error | null) => void): void;
+  _writev?(chunks: { chunk: Chunk; encoding: BufferEncoding }[], cb: (e?: Error | null) => void): void;
+}
+
+/**
+ * The bytes of one HTTP/2 response body, counted where they enter its stream: the connection's
+ * byte count (what HTTP/1.1 reads) mixes every stream of a multiplexed connection, and is gone
+ * once the stream closed.
+ */
+function meterHttp2(req: IncomingMessage): () => number {
+  const stream = (req as unknown as { stream: StreamWrites }).stream;
+  let n = 0;
+  const write = stream._write;
+  stream._write = (c, enc, cb) => {
+    n += typeof c === 'string' ? Buffer.byteLength(c, enc) : c.length;
+    write.call(stream, c, enc, cb);
+  };
+  const writev = stream._writev;
+  if (writev !== undefined)
+    stream._writev = (chunks, cb) => {
+      for (const x of chunks) n += typeof x.chunk === 'string' ? Buffer.byteLength(x.chunk, x.encoding) : x.chunk.length;
+      writev.call(stream, chunks, cb);
+    };
+  return () => n;
 }
 
 /** Records the one reading of the body (or why there is none) for the stages that follow. */

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
 import type { StageModule } from '../../src/core/stage.js';
 import type { AdminHandler } from '../../src/admin/server.js';
+import { forProtocol } from './protocol.js';
 
 export interface TestGateway {
   readonly gateway: Gateway;
@@ -73,7 +74,8 @@ function collector(): { stream: Writable; lines: Record<string, unknown>[] } {
 export async function startGateway(yamlText: string, opts: StartOptions = {}): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const file = join(dir, opts.fileName ?? 'portcullis.yaml');
-  let text = fill(yamlText, opts.vars);
+  // PC_TEST_PROTOCOL=h2|h2c: the listeners serve HTTP/2 (test/helpers/protocol.ts)
+  let text = forProtocol(fill(yamlText, opts.vars));
   // access log goes to a file we tail via the shared collector below
   const accessFile = join(dir, 'access.log');
   if (!/^access_log:/m.test(text)) text += `\naccess_log:\n  path: ${accessFile}\n`;
@@ -113,7 +115,7 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
     file,
     logLines: readAccess,
     eventLines: () => events.lines,
-    reload: (t?: string) => gw.reload(t === undefined ? undefined : fill(t, opts.vars)),
+    reload: (t?: string) => gw.reload(t === undefined ? undefined : forProtocol(fill(t, opts.vars))),
     close: (graceMs = 0) => gw.stop(graceMs),
   };
 }
