@@ -10,7 +10,7 @@ import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
 import type { StageModule } from '../../src/core/stage.js';
 import type { AdminHandler } from '../../src/admin/server.js';
-import { forProtocol } from './protocol.js';
+import { forProtocol, registerGatewayPorts } from './protocol.js';
 
 export interface TestGateway {
   readonly gateway: Gateway;
@@ -93,6 +93,7 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
     ...(opts.adminHandlers ? { adminHandlers: opts.adminHandlers } : {}),
   });
   const ports = gw.ports();
+  registerGatewayPorts(ports);
   const tls = gw.config.listeners[0]?.tls !== undefined;
   const adminPort = gw.adminPort();
   const { readFileSync, existsSync } = await import('node:fs');
