@@ -10,6 +10,7 @@
 import * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../core/config.js';
+import { rawProblem } from '../core/problem.js';
 import type { TlsServerOptions } from './tls-options.js';
 
 /** Streams one client may open at once. Why: bounds per-connection work; RFC 9113 recommends no fewer than 100. */
@@ -77,6 +78,12 @@ export function createHttp2Listener(cfg: ListenerConfig, tlsOptions: TlsServerOp
     });
   }
   server.on('session', (session: http2.ServerHttp2Session) => watchSession(session, cfg, sessions));
+  // `[h2]` with TLS: a client that did not negotiate h2 gets a problem reply and the connection is closed
+  // (node:http2 would answer a bare 403 after a delay)
+  server.on('unknownProtocol', (socket: Socket) => {
+    socket.end(rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request'));
+    socket.destroySoon?.();
+  });
   server.on(tlsOptions === null ? 'connection' : 'secureConnection', (socket: Socket) => sessions.addSocket(socket));
   return server;
 }

@@ -68,6 +68,27 @@ export interface SendOptions {
   readonly path?: string;
   /** a client certificate for an mTLS listener */
   readonly clientCert?: { readonly cert: Buffer; readonly key: Buffer };
+  /**
+   * Reuse one connection per origin (HTTP/2: concurrent requests are streams of one session, as
+   * browsers send them; HTTP/1.1: a keep-alive agent). Default: a connection per request.
+   */
+  readonly shared?: boolean;
+}
+
+const keepAlive = { http: new http.Agent({ keepAlive: true, maxSockets: 256 }), https: new https.Agent({ keepAlive: true, maxSockets: 256 }) };
+const sessions = new Map<string, http2.ClientHttp2Session>();
+
+/** The shared HTTP/2 session of an origin (unref'd: it never keeps a test process alive). */
+function sharedSession(origin: string, tls: boolean): http2.ClientHttp2Session {
+  const known = sessions.get(origin);
+  if (known !== undefined && !known.closed && !known.destroyed) return known;
+  const s = http2.connect(origin, tls ? tlsClient({}) : {});
+  s.unref();
+  s.on('error', () => sessions.delete(origin));
+  s.on('close', () => sessions.delete(origin));
+  s.on('goaway', () => sessions.delete(origin));
+  sessions.set(origin, s);
+  return s;
 }
 
 /** TLS options of a client of the test PKI's server certificate. */
@@ -179,7 +200,8 @@ function sendHttp1(url: string, opts: SendOptions): Promise<SentResponse> {
     headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   const tls = u.protocol === 'https:';
-  const base = { host: u.hostname, port: u.port, path: opts.path ?? `${u.pathname}${u.search}`, method: opts.method ?? 'GET', headers, agent: false };
+  const agent = opts.shared === true ? (tls ? keepAlive.https : keepAlive.http) : false;
+  const base = { host: u.hostname, port: u.port, path: opts.path ?? `${u.pathname}${u.search}`, method: opts.method ?? 'GET', headers, agent };
   return new Promise((resolve, reject) => {
     const onResponse = (res: http.IncomingMessage): void => {
       const chunks: Buffer[] = [];
@@ -207,12 +229,20 @@ function sendHttp2(url: string, opts: SendOptions, createConnection?: () => Dupl
     const prev = headers[name];
     headers[name] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
   }
+  const shared = opts.shared === true && createConnection === undefined && opts.clientCert === undefined;
   return new Promise((resolve, reject) => {
-    const session =
-      createConnection === undefined
+    const session = shared
+      ? sharedSession(`${u.protocol}//${u.host}`, tls)
+      : createConnection === undefined
         ? http2.connect(`${u.protocol}//${u.host}`, tls ? tlsClient(opts) : {})
         : http2.connect(`http://${u.host}`, { createConnection });
-    session.on('error', reject);
+    const close = (): void => {
+      if (!shared) session.close();
+    };
+    const destroy = (): void => {
+      if (!shared) session.destroy();
+    };
+    if (!shared) session.on('error', reject);
     const stream = session.request(headers, { endStream: opts.body === undefined });
     let status = 0;
     let out: http.IncomingHttpHeaders = {};
@@ -224,18 +254,18 @@ function sendHttp2(url: string, opts: SendOptions, createConnection?: () => Dupl
     });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
-      session.close();
+      close();
       if (status === 0) reject(new Error(`stream ended without a response (code ${stream.rstCode})`));
       else resolve(response(status, out, Buffer.concat(chunks), '2.0'));
     });
     stream.on('error', (e) => {
-      session.destroy();
+      destroy();
       reject(e);
     });
     // a session refused after the handshake (TLS 1.3 client certificates) ends the stream without a response
     stream.on('close', () => {
       if (status === 0) {
-        session.destroy();
+        destroy();
         reject(new Error(`stream closed without a response (code ${stream.rstCode})`));
       }
     });

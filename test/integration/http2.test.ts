@@ -5,6 +5,7 @@
  */
 import { test, after, before } from 'node:test';
 import { strict as assert } from 'node:assert';
+import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -240,4 +241,48 @@ test('the access log records HTTP/2 requests with their route and status', async
   assert.equal(line?.path, '/items');
   // the echo upstream's JSON body, counted on this stream alone
   assert.ok(typeof line?.bytes_out === 'number' && line.bytes_out > 100 && line.bytes_out < 2000, `bytes_out ${String(line?.bytes_out)}`);
+});
+
+test('a TLS listener with [h2] only answers an HTTP/1.1 client with 400 PC_ERR_PROTOCOL and serves h2', async () => {
+  const gw = await startGateway(
+    config(`  - port: 0
+    protocols: [h2]
+    tls: { cert: ${pki.server.certPath}, key: ${pki.server.keyPath} }`),
+    { vars: { UP: up.url }, modules: [] },
+  );
+  try {
+    const h1 = await sendRequest(`${gw.url}/items`, { protocol: 'http1' });
+    assert.equal(h1.status, 400);
+    assert.equal(h1.json().code, 'PC_ERR_PROTOCOL');
+    assert.equal((await sendRequest(`${gw.url}/items`, { protocol: 'h2' })).status, 200);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('on shutdown every HTTP/2 connection gets GOAWAY, and a stream in flight still gets its response', async () => {
+  const slow = await startUpstream((_req, res) => setTimeout(() => res.end('late'), 300));
+  const gw = await startGateway(config('  - port: 0\n    protocols: [h2]'), { vars: { UP: slow.url }, modules: [] });
+  const session = http2.connect(gw.url);
+  try {
+    const goaway = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)));
+    const stream = session.request({ ':path': '/items' });
+    const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      let status = 0;
+      let body = '';
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      stream.on('end', () => resolve({ status, body }));
+      stream.on('error', reject);
+    });
+    // the upstream holds the response: the stream is in flight when the gateway stops
+    while (slow.count() === 0) await new Promise((r) => setTimeout(r, 10));
+    const closing = gw.close(5000);
+    assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
+    assert.deepEqual(await reply, { status: 200, body: 'late' });
+    await closing;
+  } finally {
+    session.destroy();
+    await slow.close();
+  }
 });
