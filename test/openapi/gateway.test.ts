@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { sendRequest, sendStreamed } from '../helpers/protocol.js';

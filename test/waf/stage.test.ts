@@ -1,7 +1,7 @@
 /** The WAF stage through a real gateway, a real upstream and real HTTP requests. */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { sendRequest } from '../helpers/protocol.js';
