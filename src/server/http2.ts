@@ -7,6 +7,7 @@
  * Every session passes through `watchSession`: the one place where a connection's own limits
  * live (idle timeout, graceful close; the flood budgets of issue 22 belong here too).
  */
+import type { ServerOptions } from 'node:http';
 import * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../core/config.js';
@@ -45,6 +46,22 @@ export class Sessions {
   }
 }
 
+/** node:http's parser limits of a listener, for its HTTP/1.1 server or the HTTP/1.1 side of an ALPN port. */
+export function http1Options(cfg: ListenerConfig): ServerOptions {
+  return {
+    maxHeaderSize: cfg.max_header_bytes,
+    requestTimeout: cfg.request_timeout_ms,
+    headersTimeout: Math.min(cfg.headers_timeout_ms, cfg.request_timeout_ms),
+    keepAliveTimeout: cfg.keep_alive_timeout_ms,
+    // Node checks the two timeouts above on this interval (30 s by default): keep it short so
+    // that slow clients are cut off close to the configured time.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(cfg.headers_timeout_ms / 4))),
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    insecureHTTPParser: false,
+  };
+}
+
 function settings(cfg: ListenerConfig): http2.Settings {
   return {
     // the header block (names and values, as HPACK counts them) bounded as over HTTP/1.1
@@ -63,20 +80,8 @@ export function createHttp2Listener(cfg: ListenerConfig, tlsOptions: TlsServerOp
   const allowHTTP1 = cfg.protocols.includes('http/1.1');
   const common = { settings: settings(cfg) };
   const server: Http2Listener = tlsOptions === null ? http2.createServer(common) : http2.createSecureServer({ ...common, ...tlsOptions, allowHTTP1 });
-  if (allowHTTP1) {
-    // read by node:http's connection listener, which serves the http/1.1 side of the port
-    Object.assign(server, {
-      maxHeaderSize: cfg.max_header_bytes,
-      requestTimeout: cfg.request_timeout_ms,
-      headersTimeout: Math.min(cfg.headers_timeout_ms, cfg.request_timeout_ms),
-      keepAliveTimeout: cfg.keep_alive_timeout_ms,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(cfg.headers_timeout_ms / 4))),
-      requireHostHeader: true,
-      joinDuplicateHeaders: false,
-      insecureHTTPParser: false,
-      maxRequestsPerSocket: cfg.max_requests_per_socket,
-    });
-  }
+  // read by node:http's connection listener, which serves the http/1.1 side of the port
+  if (allowHTTP1) Object.assign(server, http1Options(cfg), { maxRequestsPerSocket: cfg.max_requests_per_socket });
   server.on('session', (session: http2.ServerHttp2Session) => watchSession(session, cfg, sessions));
   // `[h2]` with TLS: a client that did not negotiate h2 gets a problem reply and the connection is closed
   // (node:http2 would answer a bare 403 after a delay)

@@ -13,7 +13,7 @@ import type { ListenerRuntime, Pipeline } from '../core/pipeline.js';
 import { rawProblem } from '../core/problem.js';
 import { replyToParserError } from './malformed.js';
 import type { Logger } from '../core/services.js';
-import { createHttp2Listener, type Http2Listener, Sessions } from './http2.js';
+import { createHttp2Listener, http1Options, type Http2Listener, Sessions } from './http2.js';
 
 export interface RunningListener {
   readonly name: string;
@@ -66,18 +66,7 @@ function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, 
 }
 
 export async function startListener(cfg: ListenerConfig, baseDir: string, pipeline: Pipeline, logger: Logger): Promise<RunningListener> {
-  const base: http.ServerOptions = {
-    maxHeaderSize: cfg.max_header_bytes,
-    requestTimeout: cfg.request_timeout_ms,
-    headersTimeout: Math.min(cfg.headers_timeout_ms, cfg.request_timeout_ms),
-    keepAliveTimeout: cfg.keep_alive_timeout_ms,
-    // Node checks the two timeouts above on this interval (30 s by default): keep it short so
-    // that slow clients are cut off close to the configured time.
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(cfg.headers_timeout_ms / 4))),
-    requireHostHeader: true,
-    joinDuplicateHeaders: false,
-    insecureHTTPParser: false,
-  };
+  const base = http1Options(cfg);
   let server: http.Server | Http2Listener;
   const clientAuth = cfg.tls?.client_auth ?? 'none';
   const h2 = cfg.protocols.includes('h2');
