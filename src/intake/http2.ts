@@ -22,6 +22,9 @@ interface Http2Request {
   readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
   readonly stream?: { readonly endAfterHeaders?: boolean };
+  /** the listener's request class (src/server/http2.ts) reads `headers` and `rawHeaders` from these once set */
+  h1Headers?: IncomingHttpHeaders | null;
+  h1RawHeaders?: string[] | null;
 }
 
 /**
@@ -78,8 +81,14 @@ export function readHttp2Request(request: IncomingMessage, tls: boolean): string
     const name = list[i] as string;
     headers[name] = name === 'host' ? hostValue : req.headers[name];
   }
-  Object.defineProperty(request, 'headers', { value: headers, configurable: true, enumerable: true, writable: true });
-  Object.defineProperty(request, 'rawHeaders', { value: list, configurable: true, enumerable: true, writable: true });
+  if (req.h1Headers !== undefined) {
+    req.h1Headers = headers;
+    req.h1RawHeaders = list;
+  } else {
+    // another compatibility request class: own properties over its getters (slower, same reading)
+    Object.defineProperty(request, 'headers', { value: headers, configurable: true, enumerable: true, writable: true });
+    Object.defineProperty(request, 'rawHeaders', { value: list, configurable: true, enumerable: true, writable: true });
+  }
   return null;
 }
 

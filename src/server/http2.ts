@@ -7,7 +7,7 @@
  * Every session passes through `watchSession`: the one place where a connection's own limits
  * live (idle timeout, graceful close; the flood budgets of issue 22 belong here too).
  */
-import type { ServerOptions } from 'node:http';
+import type { IncomingHttpHeaders, ServerOptions } from 'node:http';
 import * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../core/config.js';
@@ -62,6 +62,34 @@ export function http1Options(cfg: ListenerConfig): ServerOptions {
   };
 }
 
+const baseHeaders = Object.getOwnPropertyDescriptor(http2.Http2ServerRequest.prototype, 'headers')?.get;
+const baseRawHeaders = Object.getOwnPropertyDescriptor(http2.Http2ServerRequest.prototype, 'rawHeaders')?.get;
+
+/**
+ * node:http2's compatibility request whose header fields intake replaces by their HTTP/1.1 reading
+ * (src/intake/http2.ts sets `h1Headers` and `h1RawHeaders`). Why a subclass: replacing the
+ * getters per request (Object.defineProperty) turned every request object into a slow
+ * dictionary-mode object (measured: about 14 µs a request).
+ */
+export class GatewayHttp2Request extends http2.Http2ServerRequest {
+  h1Headers: IncomingHttpHeaders | null = null;
+  h1RawHeaders: string[] | null = null;
+}
+if (baseHeaders !== undefined && baseRawHeaders !== undefined) {
+  Object.defineProperty(GatewayHttp2Request.prototype, 'headers', {
+    get(this: GatewayHttp2Request) {
+      return this.h1Headers ?? baseHeaders.call(this);
+    },
+    configurable: true,
+  });
+  Object.defineProperty(GatewayHttp2Request.prototype, 'rawHeaders', {
+    get(this: GatewayHttp2Request) {
+      return this.h1RawHeaders ?? baseRawHeaders.call(this);
+    },
+    configurable: true,
+  });
+}
+
 function settings(cfg: ListenerConfig): http2.Settings {
   return {
     // the header block (names and values, as HPACK counts them) bounded as over HTTP/1.1
@@ -78,7 +106,7 @@ function settings(cfg: ListenerConfig): http2.Settings {
  */
 export function createHttp2Listener(cfg: ListenerConfig, tlsOptions: TlsServerOptions | null, sessions: Sessions): Http2Listener {
   const allowHTTP1 = cfg.protocols.includes('http/1.1');
-  const common = { settings: settings(cfg) };
+  const common = { settings: settings(cfg), Http2ServerRequest: GatewayHttp2Request };
   const server: Http2Listener = tlsOptions === null ? http2.createServer(common) : http2.createSecureServer({ ...common, ...tlsOptions, allowHTTP1 });
   // read by node:http's connection listener, which serves the http/1.1 side of the port
   if (allowHTTP1) Object.assign(server, http1Options(cfg), { maxRequestsPerSocket: cfg.max_requests_per_socket });
