@@ -74,8 +74,14 @@ export function readHttp2Request(request: IncomingMessage, tls: boolean): string
   }
   const hostValue = authority ?? host;
   if (hostValue === undefined || hostValue === '') return 'neither :authority nor host';
-  // the one Host every stage reads, first, as an HTTP/1.1 client writes it
+  // the one Host every stage reads (first, as an HTTP/1.1 client writes it, when only :authority came)
   if (host === undefined) list.unshift('host', hostValue);
+  else
+    for (let i = 0; i < list.length; i += 2)
+      if (list[i] === 'host') {
+        list[i + 1] = hostValue;
+        break;
+      }
   // node:http2 joined repeated fields as node:http does (the first of a singleton, cookie with '; ')
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i] as string;
