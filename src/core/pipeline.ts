@@ -41,6 +41,9 @@ export interface PipelineHost {
 /** Declared bodies up to this size are buffered before proxying (cheaper than streaming). */
 const SMALL_BODY = 16 * 1024;
 const REQUEST_ID_OK = /^[A-Za-z0-9._:-]{1,128}$/;
+/** RFC 9113 error codes a stream is reset with */
+const NGHTTP2_NO_ERROR = 0;
+const NGHTTP2_CANCEL = 8;
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -89,6 +92,8 @@ export class Pipeline implements Replies {
     // ---- intake: one reading of the request line, target and headers (src/intake/) -----------
     const refused = snap.intake(ctx, listener.config);
     if (refused !== undefined) return void this.reply(ctx, refused, 'intake');
+    // node:http's request timeout does not cover HTTP/2 streams: a body still arriving then is cut off here
+    if (ctx.http2 && ctx.announcesBody()) this.bodyDeadline(ctx, listener.config.request_timeout_ms);
 
     if (snap.clientChecks.length > 0) {
       const r = this.runChecks(ctx, snap, 0);
@@ -233,6 +238,25 @@ export class Pipeline implements Replies {
     if (!ctx.continuePending) return;
     ctx.continuePending = false;
     if (!ctx.res.headersSent) ctx.res.writeContinue();
+  }
+
+  /**
+   * HTTP/2: a request whose body has not ended `ms` after it arrived gets 408 (or, with its
+   * response under way, its stream reset), and the client is told to stop sending (RST_STREAM
+   * NO_ERROR after the reply, RFC 9113 section 8.1), as node:http's `requestTimeout` does over HTTP/1.1.
+   */
+  private bodyDeadline(ctx: RequestContext, ms: number): void {
+    const req = ctx.req;
+    const stream = (req as unknown as { stream: { close(code?: number): void; destroyed: boolean } }).stream;
+    const timer = setTimeout(() => {
+      if (req.readableEnded || stream.destroyed) return;
+      if (ctx.res.headersSent) return void stream.close(NGHTTP2_CANCEL);
+      ctx.res.once('finish', () => stream.close(NGHTTP2_NO_ERROR));
+      this.reply(ctx, { code: 'PC_ERR_REQUEST_TIMEOUT', reason: 'request body not received in time' }, 'intake');
+    }, ms);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    ctx.res.once('close', () => clearTimeout(timer));
   }
 
   /** Buffers the request body within `limit`; false when a reply (413, 408) was written. */

@@ -11,7 +11,7 @@ import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gate
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { testPki } from '../helpers/pki.js';
 import { sendRequest } from '../helpers/protocol.js';
-import { rawH2Connect, type RawH2 } from '../helpers/h2-raw.js';
+import { FLAG, FRAME, frame, headerBlock, rawH2Connect, type RawH2 } from '../helpers/h2-raw.js';
 
 const pki = testPki();
 let up: TestUpstream;
@@ -283,6 +283,41 @@ test('on shutdown every HTTP/2 connection gets GOAWAY, and a stream in flight st
     await closing;
   } finally {
     session.destroy();
+    await slow.close();
+  }
+});
+
+test('an HTTP/2 request whose body does not arrive within request_timeout_ms gets 408 and its stream is closed; a GET waiting on a slow upstream is not cut', async () => {
+  const slow = await startUpstream((_req, res) => setTimeout(() => res.end('late'), 600));
+  const gw = await startGateway(config('  - port: 0\n    protocols: [h2]\n    request_timeout_ms: 300'), { vars: { UP: slow.url }, modules: [] });
+  const c = await rawH2Connect({ port: gw.port });
+  try {
+    // HEADERS without END_STREAM, then nothing: the body never comes
+    c.write(
+      frame(
+        FRAME.HEADERS,
+        FLAG.END_HEADERS,
+        1,
+        headerBlock([
+          [':method', 'POST'],
+          [':scheme', 'http'],
+          [':path', '/items'],
+          [':authority', '127.0.0.1'],
+          ['content-type', 'application/json'],
+        ]),
+      ),
+    );
+    const o = await c.outcome(1, 5000);
+    assert.equal(o.status, 408);
+    assert.equal((JSON.parse(o.body.toString('utf8')) as { code: string }).code, 'PC_ERR_REQUEST_TIMEOUT');
+    assert.equal(slow.count(), 0);
+    // the GET's request ended with its HEADERS: only the response is slow, and it is served
+    const r = await sendRequest(`${gw.url}/items`, { protocol: 'h2c' });
+    assert.equal(r.status, 200);
+    assert.equal(r.text(), 'late');
+  } finally {
+    c.close();
+    await gw.close();
     await slow.close();
   }
 });
