@@ -4,8 +4,23 @@
 import { Pool } from 'undici';
 
 export const UPSTREAM = process.env.UPSTREAM || 'http://127.0.0.1:18201';
-export const pool = new Pool(UPSTREAM, { connections: Number(process.env.POOL_CONNS || 128), pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+export const pool = new Pool(UPSTREAM, {
+  connections: Number(process.env.POOL_CONNS || 128),
+  pipelining: 1,
+  keepAliveTimeout: 60_000,
+  keepAliveMaxTimeout: 600_000,
+});
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 
 export function filterHeaders(src) {
   const out = {};
