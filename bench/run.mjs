@@ -296,7 +296,7 @@ function provenance(name) {
     if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bench', 'bin', ':!bench/results.md'], { encoding: 'utf8' }).trim())
       rev += ' with uncommitted changes';
   } catch {}
-  return `Measured ${new Date().toISOString()} on ${rev}: \`node bench/run.mjs --scenarios ${name} --rounds ${args.rounds} --duration ${args.duration} --pairs ${args.pairs} --slice ${args.slice}\`.`;
+  return `Measured ${new Date().toISOString()} on ${rev}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}: \`node bench/run.mjs --scenarios ${name} --rounds ${args.rounds} --duration ${args.duration} --pairs ${args.pairs} --slice ${args.slice}\`.`;
 }
 
 /** The opening lines of a scenario's section of results.md. */
@@ -432,7 +432,7 @@ function write(sections) {
     '',
     `Written by \`npm run bench\` (bench/run.mjs); each section says when, on which commit and with which command it was measured. Last written ${new Date().toISOString()}.`,
     '',
-    `- machine: ${cpu}, ${cpus().length} CPUs, ${process.platform} ${process.arch}; node ${process.version}; ${wrkV.trim()}`,
+    `- machine of the last write: ${cpu}, ${cpus().length} CPUs, ${process.platform} ${process.arch}; node ${process.version}; ${wrkV.trim()}. Sections name their own machine when it was recorded (sections without one were measured on a 2-CPU AMD EPYC machine before 2026-12-07T19:00Z); ratios are within a section's run`,
     `- load: \`taskset -c 1 wrk -t1 -c${args.connections} -d${args.duration} --timeout 5s\` after a ${args.warmup} warm-up per target and workload; ${args.rounds} rounds, targets interleaved in each round, in alternating order; medians over rounds`,
     `- pinning: the server under test on CPU 0; wrk and the upstream (bench/upstream.mjs) on CPU 1. The machine is shared and noisy: compare ratios within a run, not absolute numbers.`,
     `- ratio = median req/s of the target / median req/s of the scenario's baseline in the same run; p99 ratio likewise. Per-round ratios: each round's req/s against the baseline measured next to it in that round (the order of the targets alternates between rounds), and their median. Both are shown, not judged: the ratio of medians compares runs made at different times, and five rounds are too few against this machine's noise (below)`,

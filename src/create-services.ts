@@ -27,6 +27,8 @@ export async function createServices(config: CanonicalConfig, logger?: Logger, b
     metrics,
     store,
     audit: (event, data) => audit.write(event, data),
+    auditFile:
+      audit.path === null ? null : { path: audit.path, checkpoints: audit.checkpoints && { path: audit.checkpoints.path, key: audit.checkpoints.key } },
     keep<T>(key: string, make: () => T): T {
       if (!kept.has(key)) kept.set(key, make());
       return kept.get(key) as T;

@@ -21,8 +21,10 @@ import { createServices } from './create-services.js';
 import { ABUSE_ADMIN_HANDLERS } from './admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from './admin/cache.js';
 import { CONSOLE_ADMIN_HANDLERS } from './admin/console/handlers.js';
+import { REPORT_ADMIN_HANDLERS } from './admin/report.js';
 import { raiseFault } from './observe/alerts.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
+import { CLOSE_MS, closeWithin, WATCHDOG_SLACK_MS, type Closer, type StopOutcome } from './server/stop.js';
 
 /**
  * What asked for a (re)load, recorded in the audit log: the start, SIGHUP (relayed to cluster
@@ -81,7 +83,8 @@ export class Gateway implements PipelineHost {
   private reloading: Promise<boolean> | null = null;
   private readonly modules: readonly StageModule[];
   private readonly adminHandlerList: AdminHandler[];
-  private signalHandlers: [NodeJS.Signals, () => void][] = [];
+  private signalHandlers: [NodeJS.Signals, (s: NodeJS.Signals) => void][] = [];
+  private stopped: Promise<StopOutcome> | null = null;
 
   private constructor(
     private readonly opts: GatewayOptions,
@@ -89,7 +92,9 @@ export class Gateway implements PipelineHost {
   ) {
     this.services = services;
     this.modules = opts.modules ?? STAGES;
-    this.adminHandlerList = [...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS])];
+    this.adminHandlerList = [
+      ...(opts.adminHandlers ?? [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS, ...REPORT_ADMIN_HANDLERS]),
+    ];
     this.pipeline = new Pipeline(this);
   }
 
@@ -103,7 +108,7 @@ export class Gateway implements PipelineHost {
     try {
       await gw.boot(loaded);
     } catch (e) {
-      await gw.stop(0).catch(() => undefined);
+      await gw.stop(0);
       throw e;
     }
     return gw;
@@ -263,39 +268,104 @@ export class Gateway implements PipelineHost {
     raiseFault(kind, details, this.services);
   }
 
+  /**
+   * SIGHUP reloads; SIGTERM/SIGINT stop within the deadline and exit; a second SIGTERM/SIGINT
+   * during the stop exits at once (an operator who asks twice does not want to wait).
+   */
   private installSignals(): void {
     const onHup = (): void => void this.reload(undefined, 'signal');
-    const onTerm = (): void => {
-      void this.stop(this.current.config.shutdown.grace_ms).then(() => process.exit(0));
+    const onTerm = (signal: NodeJS.Signals): void => {
+      if (!this.stopping) return void this.stopAndExit(this.current.config.shutdown.grace_ms);
+      this.services.logger.warn({ event: 'stop_forced', signal });
+      this.services.logger.flush?.();
+      process.exit(1);
     };
     for (const [sig, fn] of [
       ['SIGHUP', onHup],
       ['SIGTERM', onTerm],
       ['SIGINT', onTerm],
-    ] as [NodeJS.Signals, () => void][]) {
+    ] as [NodeJS.Signals, (s: NodeJS.Signals) => void][]) {
       process.on(sig, fn);
       this.signalHandlers.push([sig, fn]);
     }
   }
 
-  /** Graceful stop: stop accepting, let in-flight requests finish within `graceMs`, close all. */
-  async stop(graceMs = this.current?.config.shutdown.grace_ms ?? 0): Promise<void> {
-    if (this.stopping) return;
+  private removeSignals(which: (sig: NodeJS.Signals) => boolean): void {
+    this.signalHandlers = this.signalHandlers.filter(([sig, fn]) => {
+      if (!which(sig)) return true;
+      process.off(sig, fn);
+      return false;
+    });
+  }
+
+  /**
+   * Stops (`stop`) and exits the process: 0 after a clean stop, 1 when something did not finish
+   * or `code` says so (a fatal error). A watchdog exits with 1 should the stop itself hang.
+   */
+  stopAndExit(graceMs = this.current?.config.shutdown.grace_ms ?? 0, code = 0): Promise<never> {
+    const watchdog = setTimeout(
+      () => {
+        this.services.logger.error({ event: 'stop_incomplete', unfinished: ['stop'], grace_ms: graceMs });
+        this.services.logger.flush?.();
+        process.exit(1);
+      },
+      graceMs + CLOSE_MS + WATCHDOG_SLACK_MS,
+    );
+    return this.stop(graceMs).then((outcome) => {
+      clearTimeout(watchdog);
+      process.exit(outcome.clean ? code : 1);
+    });
+  }
+
+  /**
+   * The one stop (docs/shutdown.md): stop accepting; in-flight requests get `graceMs`, then their
+   * connections are cut; then every sink and client gets at most CLOSE_MS to finish. Resolves
+   * within about `graceMs + CLOSE_MS`, whatever a sink or dependency does; a second call gets the
+   * same outcome.
+   */
+  stop(graceMs = this.current?.config.shutdown.grace_ms ?? 0): Promise<StopOutcome> {
+    this.stopped ??= this.doStop(graceMs);
+    return this.stopped;
+  }
+
+  private async doStop(graceMs: number): Promise<StopOutcome> {
+    const log = this.services.logger;
     this.stopping = true;
-    for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
+    this.removeSignals((sig) => sig === 'SIGHUP');
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    this.services.logger.info({ event: 'stopping', grace_ms: graceMs, in_flight: this.current?.inFlight ?? 0 });
-    await Promise.all(this.listeners.map((l) => l.close(graceMs)));
-    await this.admin?.close();
+    log.info({ event: 'stopping', grace_ms: graceMs, in_flight: this.current?.inFlight ?? 0 });
+    // the listeners cut their connections themselves at graceMs; CLOSE_MS more is a backstop
+    const requests: Closer[] = this.listeners.map((l) => ({ name: `listener ${l.name}`, close: () => l.close(graceMs) }));
+    if (this.admin) requests.push({ name: 'admin listener', close: () => this.admin?.close() });
+    const unfinished = await closeWithin(requests, graceMs + CLOSE_MS);
     const snaps = this.current ? [this.current, ...this.retired] : [...this.retired];
-    await Promise.all(snaps.map((s) => s.close()));
-    await this.upstreamCache.closeAll();
-    await this.services.store.close().catch(() => undefined);
-    this.services.close?.(); // the audit log's last checkpoint
-    await this.accessLogger?.close();
-    this.services.logger.info({ event: 'stopped' });
-    this.services.logger.flush?.();
+    const access = this.accessLogger;
+    let accessDropped = 0;
+    const sinks: Closer[] = [
+      // stage instances and alert webhooks (their queues are dropped, not delivered)
+      ...snaps.map((s) => ({ name: `stages and alert webhooks (snapshot ${s.id})`, close: () => s.close() })),
+      { name: 'upstream pools', close: () => this.upstreamCache.closeAll(), abort: () => this.upstreamCache.destroyAll() },
+      { name: `state store (${this.services.store.kind})`, close: () => this.services.store.close(), abort: () => this.services.store.abort?.() },
+      { name: 'audit log', close: () => this.services.close?.() }, // its last checkpoint
+    ];
+    if (access) {
+      sinks.push({
+        name: 'access log',
+        close: async () => {
+          accessDropped = await access.close(CLOSE_MS);
+          if (accessDropped > 0) throw new Error('access-log lines dropped');
+        },
+        abort: () => access.abort(),
+      });
+    }
+    unfinished.push(...(await closeWithin(sinks, CLOSE_MS)));
+    this.removeSignals(() => true);
+    const outcome: StopOutcome = { clean: unfinished.length === 0, unfinished };
+    if (outcome.clean) log.info({ event: 'stopped' });
+    else log.error({ event: 'stop_incomplete', unfinished, grace_ms: graceMs, close_ms: CLOSE_MS, access_log_dropped: accessDropped });
+    log.flush?.();
+    return outcome;
   }
 }
 

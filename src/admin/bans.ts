@@ -23,8 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { actor, authorize, forbidTenant, json, methodNotAllowed, readJson, splitUrl } from './http.js';
-import { tenantScope } from './access.js';
+import { actor, authorize, authorizeTenantRead, forbidTenant, json, methodNotAllowed, readJson, splitUrl } from './http.js';
 import { engineFor } from '../stages/abuse/index.js';
 import { alertsFor } from '../observe/alerts.js';
 
@@ -47,10 +46,9 @@ export async function handleBansRequest(req: IncomingMessage, res: ServerRespons
   const method = req.method ?? 'GET';
   if (path === '/admin/bans') {
     if (method === 'GET') {
-      const who = authorize(req, res, config, 'read', { tenants: true });
-      if (who === null) return true;
-      const tenant = tenantScope(who, query.get('tenant'));
-      if (tenant === 'forbidden') return forbidden(res);
+      const view = authorizeTenantRead(req, res, config, query);
+      if (view === null) return true;
+      const { tenant } = view;
       json(res, 200, {
         bans: (await engine.list(now))
           .filter((v) => tenant === null || v.tenant === tenant)
@@ -151,10 +149,9 @@ export async function handleAlertsRequest(req: IncomingMessage, res: ServerRespo
   if (req.method !== 'GET') {
     return methodNotAllowed(res, 'GET');
   }
-  const who = authorize(req, res, config, 'read', { tenants: true });
-  if (who === null) return true;
-  const tenant = tenantScope(who, query.get('tenant'));
-  if (tenant === 'forbidden') return forbidden(res);
+  const view = authorizeTenantRead(req, res, config, query);
+  if (view === null) return true;
+  const { tenant } = view;
   const alerts = alertsFor(services);
   const mine = (a: { scope: { tenant?: string } }): boolean => tenant === null || a.scope.tenant === tenant;
   json(res, 200, { active: alerts.active().filter(mine), recent: alerts.history().filter(mine) });
@@ -168,10 +165,9 @@ export async function handleEventsRequest(req: IncomingMessage, res: ServerRespo
   if (req.method !== 'GET') {
     return methodNotAllowed(res, 'GET');
   }
-  const who = authorize(req, res, config, 'read', { tenants: true });
-  if (who === null) return true;
-  const tenant = tenantScope(who, query.get('tenant'));
-  if (tenant === 'forbidden') return forbidden(res);
+  const view = authorizeTenantRead(req, res, config, query);
+  if (view === null) return true;
+  const { tenant } = view;
   const since = Number(query.get('since') ?? '0');
   const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? '200') || 200));
   const recent = engineFor(services).recentDenials(Number.isFinite(since) ? since : 0, tenant === null ? limit : 1000);

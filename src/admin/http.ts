@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
-import { adminIdentity, adminPolicy, type AdminIdentity } from './access.js';
+import { adminIdentity, adminPolicy, tenantScope, type AdminIdentity } from './access.js';
 import { forbidTenant, refuseAdmin } from './server.js';
 
 export { forbidTenant };
@@ -42,6 +42,29 @@ export function authorize(
     return null;
   }
   return who;
+}
+
+/** What a read that serves tenant tokens covers: one tenant's data, or (`tenant` null) every tenant's. */
+export interface TenantView {
+  readonly tenant: string | null;
+  /** who asks: the full token (with or without `?tenant=`), or a tenant's token */
+  readonly identity: AdminIdentity;
+}
+
+/**
+ * A read that serves tenant tokens: `authorize(..., 'read', { tenants: true })`, then the tenant it
+ * is scoped to by `tenantScope` (a tenant token: its own; the full token: `?tenant=` or every
+ * tenant); null when a refusal (401, or 403 for another tenant) was written.
+ */
+export function authorizeTenantRead(req: IncomingMessage, res: ServerResponse, config: CanonicalConfig, query: URLSearchParams): TenantView | null {
+  const who = authorize(req, res, config, 'read', { tenants: true });
+  if (who === null) return null;
+  const tenant = tenantScope(who, query.get('tenant'));
+  if (tenant === 'forbidden') {
+    forbidTenant(res);
+    return null;
+  }
+  return { tenant, identity: who };
 }
 
 /** Who made an admin action, for the audit log: `X-Portcullis-Actor` (or the kind of token) and the peer address; a tenant token's tenant in brackets. */

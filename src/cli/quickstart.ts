@@ -14,6 +14,7 @@ export async function runQuickstart(root: string): Promise<Gateway> {
     'Portcullis quickstart is running:',
     '  gateway  http://127.0.0.1:8080   (in front of the demo API on http://127.0.0.1:8081)',
     '  admin    http://127.0.0.1:9090/metrics  /healthz  /readyz',
+    '  console  http://127.0.0.1:9090/console  (live view; no token: the admin listener is loopback-only)',
     '',
     'Try (README.md has more):',
     '  curl -s http://127.0.0.1:8080/api/public/status                     # 200, public',

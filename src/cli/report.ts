@@ -12,6 +12,9 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildReport, renderReport, type ReportFormat, type ReportOptions } from '../report/index.js';
 import { attempt } from './attempt.js';
+import { parseTime, reportConfigSources, type ReportConfigSources } from '../report/config.js';
+
+export { parseTime };
 
 export const USAGE = `usage: portcullis report --from ISO --to ISO [-c CONFIG] [--access-log FILE ...] [--audit-log FILE]
                          [--tenant NAME] [--format html|json|markdown] [--output FILE]
@@ -36,19 +39,9 @@ type Out = (s: string) => void;
 
 const FORMATS: readonly ReportFormat[] = ['html', 'json', 'markdown'];
 
-/** An ISO 8601 date or date-time; a date alone is midnight UTC. */
-export function parseTime(s: string): Date | null {
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) return null;
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-interface FromConfig {
-  accessLog: string | null;
+interface FromConfig extends ReportConfigSources {
   auditLog: string | null;
   checkpoints: ReportOptions['checkpoints'];
-  routeTenants: Map<string, string>;
-  consumerTenants: Map<string, string>;
 }
 
 async function fromConfig(file: string): Promise<FromConfig | string> {
@@ -66,27 +59,10 @@ async function fromConfig(file: string): Promise<FromConfig | string> {
     throw e;
   }
   const c = loaded.config as unknown as Record<string, unknown>;
-  const access = c['access_log'] as { enabled?: boolean; path?: string } | undefined;
   const audit = (c['audit'] ?? {}) as { enabled?: boolean; path?: string };
   const auditPath = audit.enabled === true ? resolve(loaded.baseDir, audit.path ?? 'portcullis-audit.jsonl') : null;
   const cp = auditPath !== null ? checkpointSettings(audit, auditPath, loaded.baseDir) : null;
-  const routeTenants = new Map<string, string>();
-  for (const t of (c['tenants'] ?? []) as { id?: unknown; routes?: unknown }[])
-    if (typeof t.id === 'string' && Array.isArray(t.routes)) for (const r of t.routes) if (typeof r === 'string') routeTenants.set(r, t.id);
-  const consumerTenants = new Map<string, string>();
-  for (const x of (c['consumers'] ?? []) as { id?: unknown; tenant?: unknown }[])
-    if (typeof x.id === 'string' && typeof x.tenant === 'string') consumerTenants.set(x.id, x.tenant);
-  return {
-    // stdout and stderr are not files to read back
-    accessLog:
-      access && access.enabled !== false && typeof access.path === 'string' && access.path !== 'stdout' && access.path !== 'stderr'
-        ? resolve(loaded.baseDir, access.path)
-        : null,
-    auditLog: auditPath,
-    checkpoints: cp && { path: cp.path, key: cp.key },
-    routeTenants,
-    consumerTenants,
-  };
+  return { ...reportConfigSources(c, loaded.baseDir), auditLog: auditPath, checkpoints: cp && { path: cp.path, key: cp.key } };
 }
 
 export async function reportCommand(

@@ -24,7 +24,8 @@ export async function startGatewayProcess(file: string): Promise<Gateway | null>
   const gw = await Gateway.start({ file, handleSignals: true });
   process.on('uncaughtException', (e) => {
     gw.services.logger.fatal({ event: 'uncaught_exception', err: { message: e.message, stack: e.stack } });
-    void gw.stop(1000).finally(() => process.exit(1));
+    // the same stop deadline as a signal, with a short grace: the process is in an unknown state
+    void gw.stopAndExit(Math.min(1000, gw.config.shutdown.grace_ms), 1);
   });
   return gw;
 }

@@ -425,9 +425,14 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
         type: 'object',
         additionalProperties: false,
         default: {},
-        description: 'Graceful shutdown on SIGTERM/SIGINT.',
+        description:
+          'Graceful shutdown, the same for every way the gateway stops (SIGTERM, SIGINT, a cluster worker told to stop, a fatal error, `Gateway.stop()`); docs/shutdown.md.',
         properties: {
-          grace_ms: ms('Time in-flight requests get to finish before the process exits.', 15000, 0),
+          grace_ms: ms(
+            "Time in-flight requests get to finish once the stop begins (new connections are refused at once). When it runs out, their connections are cut; then each sink and client (access log, audit log, alert webhooks, state store, upstream pools) gets at most 1.5 s more to finish, and the process exits: 0 when everything finished, 1 with a `stop_incomplete` log line naming what did not (access-log lines a stalled stdout never took are counted in `portcullis_access_log_dropped_total`). So the process ends within `grace_ms` + 1.5 s whatever a sink or dependency does; keep it below the orchestrator's termination period minus 2 s. A second SIGTERM or SIGINT during the stop exits at once with 1.",
+            15000,
+            0,
+          ),
         },
       },
       reload: {

@@ -71,6 +71,12 @@ export class UpstreamCache {
     await Promise.all([...this.groups.values()].map((g) => g.close()));
     this.groups.clear();
   }
+
+  /** Cuts every group's connections at once (closeAll waits for requests to finish). */
+  destroyAll(): void {
+    for (const g of this.groups.values()) g.destroy();
+    this.groups.clear();
+  }
 }
 
 let nextId = 1;

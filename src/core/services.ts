@@ -103,6 +103,12 @@ export interface Services {
   /** events of the security audit trail (config reloads, bans, admin actions); no-op until configured */
   audit(event: string, data: Record<string, unknown>): void;
   /**
+   * The audit log file `audit` writes, with its checkpoint file and key, for readers of the trail
+   * (GET /admin/report); null or absent when none is written. Opened once per process: a reload
+   * does not move it.
+   */
+  readonly auditFile?: { readonly path: string; readonly checkpoints: { readonly path: string; readonly key: Buffer } | null } | null;
+  /**
    * Objects that must outlive one snapshot (a JWKS fetcher per provider, a health checker per
    * upstream): created on first use, reused by later snapshots with the same key.
    */

@@ -29,6 +29,8 @@ export interface StateStore extends LimitStore {
    */
   whenReady?(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
+  /** Drops the connection at once (a stop past its deadline: close() is still waiting). */
+  abort?(): void;
 }
 
 // --- rate-limit decisions (additive: used by src/stages/rate-limit) --------------------------

@@ -244,8 +244,14 @@ export class AccessLog {
     this.writer.flush();
   }
 
-  close(): Promise<void> {
+  /** Writes everything out; waits for a stream sink at most `waitMs` (LineWriter.close); resolves with the lines dropped then. */
+  close(waitMs?: number): Promise<number> {
     this.drain();
-    return this.writer.close();
+    return this.writer.close(waitMs);
+  }
+
+  /** Ends a waiting close() now. */
+  abort(): void {
+    this.writer.abort();
   }
 }

@@ -151,6 +151,8 @@ export function makeLine(
 export interface AuditLog {
   /** the file written, or null when disabled */
   readonly path: string | null;
+  /** its keyed checkpoints (null: none) */
+  readonly checkpoints: CheckpointSettings | null;
   write(event: string, data: Record<string, unknown>): void;
   close(): void;
 }
@@ -220,7 +222,7 @@ class FileAuditLog implements AuditLog {
 
   constructor(
     readonly path: string,
-    private readonly cp: CheckpointSettings | null,
+    readonly checkpoints: CheckpointSettings | null,
     private readonly onError: (message: string) => void,
   ) {
     mkdirSync(dirname(path), { recursive: true });
@@ -239,6 +241,7 @@ class FileAuditLog implements AuditLog {
     const count = countLines(this.fd);
     this.lines = count.lines;
     this.torn = !count.endsWithNewline;
+    const cp = checkpoints;
     if (cp !== null) {
       mkdirSync(dirname(cp.path), { recursive: true });
       this.cpFd = openSync(cp.path, 'a', 0o600);
@@ -264,7 +267,7 @@ class FileAuditLog implements AuditLog {
 
   /** Appends a checkpoint when the log changed since the last one; never throws. */
   private checkpoint(): void {
-    const cp = this.cp;
+    const cp = this.checkpoints;
     if (cp === null || this.cpFd === null || this.fd === null || this.covered === this.lines) return;
     try {
       fdatasyncSync(this.fd);
@@ -291,7 +294,7 @@ class FileAuditLog implements AuditLog {
 /** One writer per file in a process, so that the chain stays linear. */
 const open = new Map<string, FileAuditLog>();
 
-const disabled: AuditLog = { path: null, write() {}, close() {} };
+const disabled: AuditLog = { path: null, checkpoints: null, write() {}, close() {} };
 
 /** Checkpoint settings of an audit section (null without a key); `path` resolved against `base`. */
 export function checkpointSettings(a: Partial<AuditConfig>, logPath: string, base: string): CheckpointSettings | null {

@@ -46,3 +46,53 @@ test('lines are dropped and counted when a stream sink falls behind, not buffere
   assert.ok(slow.writableHighWaterMark > 0);
   assert.equal(received + dropped, 2000);
 });
+
+test('close() on a stream nobody reads waits at most its bound, and counts the lines not handed over as dropped', async () => {
+  const { Writable } = await import('node:stream');
+  // a sink that never completes a write: a pipe whose reader stalled
+  const stalled = new Writable({ write: () => undefined });
+  let dropped = 0;
+  const w = new LineWriter(stalled, { batchBytes: 1024, onDrop: (n) => (dropped += n) });
+  for (let i = 0; i < 300; i++) w.write(`{"i":${i},"pad":"${'z'.repeat(40)}"}\n`);
+  const lost = await w.close(20);
+  assert.equal(lost, 300, 'none of the lines reached the sink');
+  assert.equal(dropped, 300, 'and all are counted in the dropped-lines metric');
+  assert.equal(await w.close(20), 0, 'a second close has nothing left');
+});
+
+test('abort() ends a waiting close() at once; lines the sink took are not counted', async () => {
+  const { Writable } = await import('node:stream');
+  let taken = 0;
+  // takes the first chunk, then stalls
+  const sink = new Writable({
+    highWaterMark: 1,
+    write(_chunk: Buffer, _enc, cb) {
+      if (taken++ === 0) cb();
+    },
+  });
+  let dropped = 0;
+  const w = new LineWriter(sink, { batchBytes: 64, onDrop: (n) => (dropped += n) });
+  for (let i = 0; i < 10; i++) w.write(`${'a'.repeat(40)}\n`); // one line per 64-byte batch
+  await new Promise((r) => setImmediate(r)); // write callbacks run on a later tick
+  const closing = w.close(60_000);
+  w.abort();
+  assert.equal(await closing, 9, 'the first line was handed over, nine were not');
+  assert.equal(dropped, 9);
+});
+
+test('close() on a stream that drains resolves with nothing dropped', async () => {
+  const { Writable } = await import('node:stream');
+  let received = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      received += chunk.toString().split('\n').length - 1;
+      setTimeout(cb, 5);
+    },
+  });
+  let dropped = 0;
+  const w = new LineWriter(sink, { batchBytes: 256, onDrop: (n) => (dropped += n) });
+  for (let i = 0; i < 100; i++) w.write(`${'b'.repeat(30)}\n`);
+  assert.equal(await w.close(60_000), 0);
+  assert.equal(dropped, 0);
+  assert.equal(received, 100);
+});

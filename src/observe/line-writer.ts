@@ -4,7 +4,9 @@
  * Why not pino's destination: measured here, pino serialisation plus sonic-boom cost about
  * 7 µs per line, a fixed-schema serialiser plus this writer about 1.5 µs, on a path that runs
  * for every request. Memory is bounded: when the sink falls behind by more than `maxBacklog`
- * bytes (stdout, stderr), lines are dropped and counted rather than buffered without limit.
+ * bytes (stdout, stderr), lines are dropped and counted rather than buffered without limit; and
+ * `close()` waits for a stalled stream at most a bounded time (the stop deadline,
+ * src/server/stop.ts), counting the lines it could not hand over as dropped.
  */
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
@@ -33,6 +35,10 @@ export class LineWriter {
   private readonly maxBacklog: number;
   private readonly onDrop: ((lines: number) => void) | undefined;
   private closed = false;
+  /** lines written to the stream whose write has not completed yet */
+  private pendingLines = 0;
+  /** ends close()'s wait for the stream early (abort) */
+  private endWait: (() => void) | null = null;
   /** called before a timed flush and before closing (e.g. to format pending records) */
   beforeFlush: (() => void) | null = null;
 
@@ -108,22 +114,52 @@ export class LineWriter {
       this.onDrop?.(lines);
       return;
     }
-    out.write(data);
+    this.pendingLines += lines;
+    out.write(data, () => {
+      this.pendingLines -= lines;
+    });
   }
 
-  /** Flushes and waits until the data reached the sink (files are closed; stdout stays open). */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Flushes and waits until the data reached the sink (files are closed; stdout stays open), for a
+   * stream at most `waitMs` or until `abort()`: lines still not handed over then are counted as
+   * dropped (a reader that stalled must not hold the process). Resolves with that count.
+   */
+  async close(waitMs = 1500): Promise<number> {
+    if (this.closed) return 0;
     this.flush();
     this.closed = true;
     clearInterval(this.timer);
     if (this.fd >= 0) {
       closeSync(this.fd);
       this.fd = -1;
-      return;
+      return 0;
     }
     const out = this.out as Writable;
-    // an empty write is queued behind the pending ones: its callback means they were handed over
-    if (out.writableLength > 0) await new Promise<void>((r) => out.write(Buffer.alloc(0), () => r()));
+    if (out.writableLength === 0 && this.pendingLines === 0) return 0;
+    let handedOver = false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.endWait?.(), waitMs);
+      this.endWait = () => {
+        this.endWait = null;
+        clearTimeout(timer);
+        resolve();
+      };
+      // an empty write is queued behind the pending ones: its callback means they were handed over
+      out.write(Buffer.alloc(0), () => {
+        handedOver = true;
+        this.endWait?.();
+      });
+    });
+    if (handedOver) return 0;
+    const lost = Math.max(0, this.pendingLines);
+    this.pendingLines = 0;
+    if (lost > 0) this.onDrop?.(lost);
+    return lost;
+  }
+
+  /** Ends a close() that is waiting for a stalled stream now (its lines are counted as dropped). */
+  abort(): void {
+    this.endWait?.();
   }
 }

@@ -284,6 +284,8 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
         return;
       }
       replies.decorate(ctx, out);
+      // the last chunk ends the response in the same write, as in the common case below
+      if (ctx.method !== 'HEAD') x.bodyLeft = bodyLength(out['content-length']);
       x.res.writeHead(meta.status, out);
       return;
     }
@@ -292,8 +294,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     if (ctx.method !== 'HEAD') {
       for (let i = 0; i < list.length; i += 2) {
         if (list[i] === 'content-length') {
-          const n = Number(list[i + 1]);
-          if (Number.isSafeInteger(n) && n > 0) x.bodyLeft = n;
+          x.bodyLeft = bodyLength(list[i + 1]);
           break;
         }
       }
@@ -498,4 +499,10 @@ function teeTaps(a: BodyTap, b: BodyTap): BodyTap {
       second?.abort();
     },
   };
+}
+
+/** A response's Content-Length as the exchange counts it down (-1: none, or not one positive integer). */
+function bodyLength(v: string | readonly string[] | undefined): number {
+  const n = typeof v === 'string' ? Number(v) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : -1;
 }

@@ -244,4 +244,11 @@ export class UpstreamGroup {
     if (this.hcTimer) clearTimeout(this.hcTimer);
     await Promise.all(this.targets.map((t) => t.pool.close().catch(() => undefined)));
   }
+
+  /** Cuts every pooled connection and the requests still on them (a stop past its deadline). */
+  destroy(): void {
+    this.closed = true;
+    if (this.hcTimer) clearTimeout(this.hcTimer);
+    for (const t of this.targets) void t.pool.destroy().catch(() => undefined);
+  }
 }

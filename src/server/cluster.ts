@@ -20,6 +20,7 @@ import { createServices } from '../create-services.js';
 import { adminIdentity, adminPolicy, asksOtherTenant, decideAdminAccess, metricsView, type AdminPolicy } from '../admin/access.js';
 import { forbidTenant, refuseAdmin } from '../admin/server.js';
 import type { CanonicalConfig } from '../core/config.js';
+import { CLOSE_MS, WATCHDOG_SLACK_MS } from './stop.js';
 
 const MSG = '__portcullisCluster';
 type Msg = { [MSG]: 1; kind: 'reload' | 'stop' | 'admin-port' | 'ready' | 'admin-policy'; port?: number; admin?: CanonicalConfig['admin'] };
@@ -98,19 +99,35 @@ export async function runPrimary(loaded: LoadedConfig, logger: Logger = createLo
     for (const w of Object.values(cluster.workers ?? {})) w?.send({ [MSG]: 1, kind } satisfies Msg);
   };
   process.on('SIGHUP', () => broadcast('reload'));
+  // the primary's deadline: the workers' own stop deadline (grace_ms + CLOSE_MS), plus slack for
+  // their exit; workers still running then are killed and named; a second signal does that at once
+  const stopDeadlineMs = cfg.shutdown.grace_ms + CLOSE_MS + WATCHDOG_SLACK_MS;
+  const forceExit = (why: string): void => {
+    const left = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    logger.error({ event: 'stop_incomplete', reason: why, unfinished: left.map((w) => `worker pid ${w.process.pid}`) });
+    for (const w of left) w.process.kill('SIGKILL');
+    logger.flush?.();
+    process.exit(1);
+  };
+  let unclean = false;
   const stop = (): void => {
-    if (stopping) return;
+    if (stopping) {
+      forceExit('second signal');
+      return;
+    }
     stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.on('exit', (code) => (unclean ||= code !== 0));
     broadcast('stop');
-    const deadline = setTimeout(() => process.exit(1), cfg.shutdown.grace_ms + 2000);
-    deadline.unref();
+    setTimeout(() => forceExit('deadline'), stopDeadlineMs).unref();
     const check = setInterval(() => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         clearInterval(check);
         stopServing?.();
         admin?.close();
         void memory?.close();
-        process.exit(0);
+        logger.info({ event: unclean ? 'stopped_unclean' : 'stopped' });
+        logger.flush?.();
+        process.exit(unclean ? 1 : 0);
       }
     }, 50);
   };
@@ -146,11 +163,14 @@ export async function runWorker(file: string): Promise<Gateway> {
   process.on('message', (m: unknown) => {
     if (!isMsg(m)) return;
     if (m.kind === 'reload') void gw.reload(undefined, 'signal');
-    if (m.kind === 'stop') void gw.stop(gw.config.shutdown.grace_ms).then(() => process.exit(0));
+    if (m.kind === 'stop') void gw.stopAndExit();
   });
   // the primary relays signals; a terminal's Ctrl-C reaches every process of the group
   process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => void gw.stop(gw.config.shutdown.grace_ms).then(() => process.exit(0)));
+  process.on('SIGTERM', () => {
+    if (gw.shuttingDown()) process.exit(1); // a second SIGTERM: at once
+    void gw.stopAndExit();
+  });
   return gw;
 }
 

@@ -309,4 +309,9 @@ export class RedisStore implements StateStore {
       this.client.disconnect();
     }
   }
+
+  abort(): void {
+    this.closing = true;
+    this.client.disconnect();
+  }
 }

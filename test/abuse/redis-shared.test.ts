@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
+import { tracked } from '../helpers/children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TOKEN = 'redis-test-admin-token-0123';
@@ -24,10 +25,12 @@ interface Proc {
 }
 
 async function spawnGateway(file: string, prefix: string): Promise<Proc> {
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'gateway-process.js'), file], {
-    env: { ...process.env, PC_TEST_REDIS_URL: 'redis://127.0.0.1:6379', PC_TEST_REDIS_PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [join(here, 'fixtures', 'gateway-process.js'), file], {
+      env: { ...process.env, PC_TEST_REDIS_URL: 'redis://127.0.0.1:6379', PC_TEST_REDIS_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
   const line = await new Promise<string>((resolve, reject) => {

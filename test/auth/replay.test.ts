@@ -15,6 +15,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { forProtocol, registerGatewayPorts, testProtocol } from '../helpers/protocol.js';
 import { AUTH_MODULES, bearer, jwt, nowS, pastStartSecond, rawRequest } from './support.js';
+import { tracked } from '../helpers/children.js';
 
 const ISS = 'https://issuer.test';
 const secret = randomBytes(48).toString('base64url');
@@ -53,7 +54,7 @@ async function spawnGateway(file: string): Promise<Child> {
   // PC_TEST_PROTOCOL=h2|h2c: the listeners serve HTTP/2 (test/helpers/protocol.ts)
   writeFileSync(file, forProtocol(readFileSync(file, 'utf8')));
   const script = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
-  const proc = spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = tracked(spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20000)));
   const port = await new Promise<number>((resolve, reject) => {

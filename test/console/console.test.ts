@@ -2,9 +2,10 @@
  * Issue 21, part 4: the live console in a real browser (Debian's chromium driven by
  * playwright-core) against the quickstart gateway with an admin token and real traffic: the page
  * updates from its live stream, bans a client and lifts the ban, opens a refusal by request id and
- * shows its stage and code; the browser logs no error and asks nothing of any host but the admin
- * listener on 127.0.0.1. It also takes the screenshot of the README (docs/console.png when
- * UPDATE_CONSOLE_SCREENSHOT=1, else a temporary file).
+ * shows its stage and code; a tenant token opens the page on its tenant's view; the browser logs
+ * no error and asks nothing of any host but the admin listener on 127.0.0.1. It also takes the
+ * screenshot of the README (docs/console.png when UPDATE_CONSOLE_SCREENSHOT=1, else a temporary
+ * file).
  *
  * Outside CI the test is skipped when /usr/bin/chromium is missing; in CI (CI=true) it fails.
  */
@@ -22,6 +23,7 @@ import { devToken } from '../../src/stages/auth/dev-token.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-admin-token-0123456789';
+const ACME_TOKEN = 'console-acme-token-0123456789';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const missing = !existsSync(CHROMIUM);
 const skip = missing && process.env['CI'] !== 'true' ? `${CHROMIUM} is missing (apt-get install chromium); the browser test needs it` : false;
@@ -48,6 +50,9 @@ test('the live console in chromium: live numbers, a ban placed and lifted, a ref
   const { gw, close } = await quickstart(
     (doc) => {
       doc.setIn(['admin', 'token'], TOKEN);
+      // a tenant token opens the same page on its tenant's view
+      doc.set('tenants', [{ id: 'acme' }, { id: 'globex' }]);
+      doc.setIn(['admin', 'tenant_tokens'], [{ tenant: 'acme', token: ACME_TOKEN }]);
       // the test's requests come from 127.0.0.1 and name their client in X-Forwarded-For
       doc.set('trusted_proxies', ['127.0.0.1/32']);
     },
@@ -80,17 +85,22 @@ test('the live console in chromium: live numbers, a ban placed and lifted, a ref
       await call('/wp-login.php', '203.0.113.66');
     };
 
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
     const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     const urls: string[] = [];
-    await page.route('**/*', (route) => {
-      urls.push(route.request().url());
-      return route.continue();
-    });
+    /** A new tab whose console errors, page errors and requests are recorded. */
+    const watchedPage = async (): Promise<Page> => {
+      const p = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+      p.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+      });
+      p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      await p.route('**/*', (route) => {
+        urls.push(route.request().url());
+        return route.continue();
+      });
+      return p;
+    };
+    const page = await watchedPage();
 
     // the page and its files carry the strict CSP
     const head = await request(`${admin}/console`);
@@ -203,6 +213,24 @@ test('the live console in chromium: live numbers, a ban placed and lifted, a ref
     const shot = update ? join(ROOT, 'docs', 'console.png') : join(mkdtempSync(join(tmpdir(), 'pc-console-')), 'console.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.deepEqual([...readFileSync(shot).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+
+    // the tenant token's page: its tenant's label and fewer requests than the whole gateway
+    assert.equal(await text(page, '#scope'), 'all tenants');
+    const tenantPage = await watchedPage();
+    await tenantPage.goto(`${admin}/console`);
+    await tenantPage.locator('#token').fill(ACME_TOKEN);
+    await tenantPage.locator('#token-submit').click();
+    await tenantPage.locator('#main').waitFor({ state: 'visible' });
+    assert.equal(await text(tenantPage, '#scope'), 'tenant: acme');
+    const acmeTotal = Number(
+      await until(
+        "the tenant's request count",
+        () => text(tenantPage, '#kpi-total'),
+        (t) => Number(t) > 0,
+        5000,
+      ),
+    );
+    assert.ok(acmeTotal < Number(await text(page, '#kpi-total')), `acme ${acmeTotal} of the gateway's requests`);
 
     assert.deepEqual(errors, [], 'no console errors or page errors');
     assert.ok(urls.length >= 4, `requests seen: ${urls.length}`);

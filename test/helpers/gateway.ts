@@ -10,6 +10,7 @@ import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
 import type { StageModule } from '../../src/core/stage.js';
 import type { AdminHandler } from '../../src/admin/server.js';
+import type { StopOutcome } from '../../src/server/stop.js';
 import { forProtocol, registerGatewayPorts } from './protocol.js';
 
 export interface TestGateway {
@@ -26,7 +27,8 @@ export interface TestGateway {
   /** parsed gateway (non-access) log lines so far */
   eventLines(): Record<string, unknown>[];
   reload(text?: string): Promise<boolean>;
-  close(graceMs?: number): Promise<void>;
+  /** stops the gateway (Gateway.stop): resolves with whether the stop was clean */
+  close(graceMs?: number): Promise<StopOutcome>;
 }
 
 export interface StartOptions {

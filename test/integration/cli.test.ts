@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../helpers/net.js';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
+import { tracked } from '../helpers/children.js';
 
 const BIN = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
 
@@ -115,7 +116,7 @@ upstreams: { u: { targets: [{ url: "${slow.url}" }] } }
 routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 `,
   );
-  const child = spawn(process.execPath, [BIN, 'start', '-c', f], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [BIN, 'start', '-c', f], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   try {

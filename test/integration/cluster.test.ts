@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../helpers/net.js';
 import { request, Agent } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
+import { tracked } from '../helpers/children.js';
 
 test('workers: 2 serve one port, keep one global limit through the primary, aggregate metrics and stop gracefully', async () => {
   const up = await startUpstream();
@@ -29,7 +30,7 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
 `,
   );
   const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
-  const child = spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -96,7 +97,7 @@ routes: [{ id: r, match: { prefix: / }, upstream: u, auth: none }]
   const next = 'cluster-admin-token-after-reload';
   writeFileSync(file, cfg(first));
   const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
-  const child = spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));

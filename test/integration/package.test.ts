@@ -1,5 +1,6 @@
 // What `npm pack` ships: the compiled gateway, its command, examples and docs; no tests,
-// benchmarks, fixtures or source maps. And `main`/`exports` name files that exist.
+// benchmarks, fixtures, source maps or the quickstart's audit log (examples/quickstart/.data/).
+// And `main`/`exports` name files that exist.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,7 @@ test('npm pack ships no tests, benchmarks, fixtures or source maps', () => {
     assert.ok(files.includes(needed.replace(/^\.\//, '')), `the package ships ${needed}`);
   }
   const unwanted = files.filter(
-    (f) => /\.test\.|\.map$|(^|\/)(test|tests|bench|testdata|fixtures|scripts)\//.test(f) || /\.ts$/.test(f.replace(/\.d\.ts$/, '')),
+    (f) => /\.test\.|\.map$|(^|\/)(test|tests|bench|testdata|fixtures|scripts|\.data)\//.test(f) || /\.ts$/.test(f.replace(/\.d\.ts$/, '')),
   );
   assert.deepEqual(unwanted, []);
 });

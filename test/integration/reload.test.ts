@@ -8,6 +8,7 @@ import { freePort } from '../helpers/net.js';
 import { request, Agent } from 'undici';
 import { startGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { tracked } from '../helpers/children.js';
 
 const CONFIG = (routeId: string, extra = '') => `
 version: 1
@@ -97,7 +98,7 @@ routes: [{ id: r, match: { path: ${path} }, upstream: u, auth: none }]
 `;
   writeFileSync(file, text('/one'));
   const bin = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'portcullis.js');
-  const child = spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [bin, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const status = async (p: string) => {

@@ -1,36 +1,20 @@
 /**
  * Issue 21, part 3: per-tenant monitoring and tenant-scoped admin tokens, through a real gateway,
  * a real upstream and the real admin listener. A tenant token reads its own tenant's series, bans,
- * alerts and refusals, and gets 403 on another tenant's (metrics, bans, report) and on global
+ * alerts and refusals, and gets 403 on another tenant's (metrics, bans, report, live view) and on global
  * actions; the full token still sees everything; a wrong token gets 401; traffic of 50 tenants
  * the config does not name adds one `(other)` series, not 50.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { jwt, nowS } from '../auth/support.js';
+import { ACME, admin, FULL, GLOBEX, tokenSigner, twoTenantsConfig } from '../helpers/tenants.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
 import { CACHE_ADMIN_HANDLERS } from '../../src/admin/cache.js';
-
-const ISS = 'https://issuer.test';
-const FULL = 'full-admin-token-0123456789';
-const ACME = 'acme-admin-token-0123456789';
-const GLOBEX = 'globex-admin-token-0123456789';
-
-async function admin(
-  url: string,
-  token: string | null,
-  opts: { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown } = {},
-): Promise<{ status: number; text: string; json: () => any }> {
-  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const r = await request(url, { method: opts.method ?? 'GET', headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
-  const text = await r.body.text();
-  return { status: r.statusCode, text, json: () => JSON.parse(text) };
-}
+import { CONSOLE_ADMIN_HANDLERS } from '../../src/admin/console/handlers.js';
+import { REPORT_ADMIN_HANDLERS } from '../../src/admin/report.js';
 
 /** The tenant label values of the portcullis_tenant_* samples of an exposition. */
 function tenantLabels(text: string): string[] {
@@ -51,9 +35,7 @@ describe('tenant-scoped monitoring and admin tokens', () => {
   let up: TestUpstream;
   let gw: TestGateway;
   let a: string;
-  const secret = randomBytes(48).toString('base64url');
-  const token = (sub: string, extra: Record<string, unknown> = {}): string =>
-    jwt({ alg: 'HS256', typ: 'JWT' }, { iss: ISS, aud: 'api', sub, iat: nowS(), exp: nowS() + 300, ...extra }, Buffer.from(secret));
+  const { secret, token } = tokenSigner();
   const call = async (path: string, bearerToken: string | null): Promise<number> => {
     const r = await request(`${gw.url}${path}`, { headers: bearerToken === null ? {} : { authorization: `Bearer ${bearerToken}` } });
     await r.body.dump();
@@ -63,26 +45,7 @@ describe('tenant-scoped monitoring and admin tokens', () => {
   before(async () => {
     up = await startUpstream();
     gw = await startGateway(
-      `
-version: 1
-listeners: [{ port: 0 }]
-admin:
-  port: 0
-  token: ${FULL}
-  tenant_tokens:
-    - { tenant: acme, token: ${ACME} }
-    - { tenant: globex, token: ${GLOBEX} }
-upstreams:
-  up: { targets: [{ url: "{{UP}}" }] }
-auth:
-  jwt:
-    providers:
-      main: { issuer: ${ISS}, audiences: [api], algorithms: [HS256], secret: "{{SECRET}}" }
-consumers:
-  - { id: alice, tenant: acme, credentials: { jwt: [{ provider: main, sub: alice }] } }
-  - { id: bob, tenant: globex, credentials: { jwt: [{ provider: main, sub: bob }] } }
-tenants: [{ id: acme }, { id: globex }]
-waf: { mode: enforce }
+      twoTenantsConfig(`
 cache: { store: memory }
 alerts:
   evaluate_interval_ms: 100
@@ -92,8 +55,11 @@ alerts:
 routes:
   - { id: api, match: { prefix: /api }, upstream: up, cache: {} }
   - { id: open, match: { prefix: /open }, upstream: up, auth: none }
-`,
-      { vars: { UP: up.url, SECRET: secret }, adminHandlers: [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS] },
+`),
+      {
+        vars: { UP: up.url, SECRET: secret },
+        adminHandlers: [...ABUSE_ADMIN_HANDLERS, ...CACHE_ADMIN_HANDLERS, ...CONSOLE_ADMIN_HANDLERS, ...REPORT_ADMIN_HANDLERS],
+      },
     );
     a = gw.adminUrl as string;
     // traffic: acme (two served, one WAF block), globex (one served), 50 tenants the config does not name, one anonymous
@@ -111,7 +77,16 @@ routes:
   });
 
   test('a wrong or missing token gets 401 everywhere, a tenant token included', async () => {
-    for (const path of ['/metrics', '/metrics?tenant=acme', '/admin/bans', '/admin/alerts', '/admin/events', '/admin/report?tenant=acme']) {
+    for (const path of [
+      '/metrics',
+      '/metrics?tenant=acme',
+      '/admin/bans',
+      '/admin/alerts',
+      '/admin/events',
+      '/admin/report?tenant=acme',
+      '/admin/live',
+      '/admin/refusals',
+    ]) {
       for (const t of [null, 'wrong-token-0123456789', `${ACME}x`]) {
         const r = await admin(`${a}${path}`, t);
         assert.equal(r.status, 401, `${path} with ${t ?? 'no token'}`);
@@ -150,7 +125,9 @@ routes:
       '/metrics?tenant=acme&tenant=globex',
       '/admin/bans?tenant=globex',
       '/admin/report?tenant=globex',
+      '/admin/report?from=2026-01-01&to=2026-02-01&tenant=globex',
       '/admin/events?tenant=globex',
+      '/admin/live?tenant=globex',
     ]) {
       const r = await admin(`${a}${path}`, ACME);
       assert.equal(r.status, 403, path);

@@ -79,6 +79,26 @@ test('the quickstart exits 0 with --fail-on high: no high or critical finding', 
   assert.match(r.out, /admin\.no-token .*examples\/quickstart\/portcullis\.yaml:\d+:\d+/);
 });
 
+test('the quickstart scores clean: no finding above low (what is left is listed in the README)', () => {
+  const r = cli(['-c', QUICKSTART, '--format', 'json', '--fail-on', 'medium']);
+  assert.equal(r.code, 0, r.out + r.err);
+  const findings = (JSON.parse(r.out) as { findings: JsonFinding[] }).findings;
+  assert.deepEqual(
+    findings.filter((f) => f.severity !== 'low' && f.severity !== 'info').map((f) => `${f.severity} ${f.id} ${f.keyPath}`),
+    [],
+  );
+  assert.ok(findings.length > 0, 'the low findings are still reported');
+});
+
+test("the README's audit-config output on the quickstart is the command's real output", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const m = /npx portcullis audit-config -c examples\/quickstart\/portcullis\.yaml --fail-on high[^\n]*\n```\n\n```text\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m, 'the README shows audit-config on the quickstart');
+  const r = cli(['-c', QUICKSTART, '--fail-on', 'high']);
+  assert.equal(r.code, 0);
+  assert.equal(m[1], r.out);
+});
+
 test('the SARIF output validates against the SARIF 2.1.0 schema and carries rules, regions, levels and OWASP tags', () => {
   const r = cli(['-c', WEAK, '--format', 'sarif']);
   assert.equal(r.code, 0, r.err);

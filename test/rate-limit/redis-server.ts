@@ -1,6 +1,7 @@
 /** A private redis-server child process on a free port, which tests may stop and restart. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { tracked } from '../helpers/children.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -27,9 +28,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const c = tracked(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     child = c;
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -76,27 +79,29 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   const ports = [await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   for (const port of ports) {
-    const c = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--dir',
-        dir,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const c = tracked(
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--dir',
+          dir,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     children.push(c);
     await new Promise<void>((resolve, reject) => {

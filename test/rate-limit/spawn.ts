@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tracked } from '../helpers/children.js';
 
 export interface GatewayChild {
   readonly port: number;
@@ -26,7 +27,7 @@ export function writeConfig(yaml: string): string {
 }
 
 export async function spawnGateway(file: string, env: Record<string, string> = {}): Promise<GatewayChild> {
-  const child = spawn(process.execPath, [SCRIPT, file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = tracked(spawn(process.execPath, [SCRIPT, file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -73,7 +74,7 @@ const BIN = fileURLToPath(new URL('../../../bin/portcullis.js', import.meta.url)
 
 /** `node bin/portcullis.js start -c FILE` (every registered stage); ready when its admin /readyz answers 200. */
 export async function spawnCli(file: string, port: number, adminPort: number): Promise<GatewayChild> {
-  const child = spawn(process.execPath, [BIN, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [BIN, 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();

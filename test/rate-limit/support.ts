@@ -80,7 +80,7 @@ export async function startClockGateway(yaml: string, start: number): Promise<Cl
     gateway: null as unknown as Gateway,
     url: '',
     port: 0,
-    close: () => out.gateway.stop(0),
+    close: async () => void (await out.gateway.stop(0)),
   };
   services.clock = () => out.now;
   const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES, services, portOverride: () => 0 });

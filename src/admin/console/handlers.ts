@@ -10,9 +10,9 @@
  * Bans and alerts come from the admin API of src/admin/bans.ts. Every console response carries a
  * strict Content-Security-Policy (CSP below): the page runs its own script and style only, talks
  * only to this listener, and cannot be framed. The data endpoints need the admin token as the rest
- * of the admin API; what they show is filtered by one `tenant` parameter (null: everything), so
- * that a tenant-scoped token sees its own tenant only (`scopeOf` decides; today every token that
- * passes is the full admin token).
+ * of the admin API; what they show is filtered by one `tenant` (null: everything): a tenant-scoped
+ * token (`admin.tenant_tokens`) sees its own tenant only (`scopeOf` decides, with the bans API's
+ * rules), and another tenant's refusal is not found (404: its existence is not told either).
  */
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -22,7 +22,7 @@ import type { CanonicalConfig } from '../../core/config.js';
 import { writeProblem } from '../../core/problem.js';
 import { liveFor, LIVE_SECONDS, MAX_REFUSALS } from '../../observe/live.js';
 import { alertsFor, type ActiveAlert } from '../../observe/alerts.js';
-import { authorize, json, methodNotAllowed, splitUrl } from '../http.js';
+import { authorizeTenantRead, json, methodNotAllowed, splitUrl, type TenantView } from '../http.js';
 
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -68,17 +68,15 @@ function asset(file: string): Buffer {
 }
 
 /** Who reads the console's data: `tenant` null for the whole gateway, or one tenant's name. */
-export interface ConsoleScope {
-  readonly tenant: string | null;
-}
-const FULL: ConsoleScope = { tenant: null };
+export type ConsoleScope = TenantView;
 
 /**
- * The scope of a data request, or null when a refusal was written. The one place where a
- * tenant-scoped admin token would map to its tenant.
+ * The scope of a data request, or null when a refusal was written: the full token sees every
+ * tenant (or the one `?tenant=` names), a tenant token (`admin.tenant_tokens`) its own tenant's
+ * view only, and 403 when it names another (the rules of the bans API: src/admin/http.ts).
  */
 export function scopeOf(req: IncomingMessage, res: ServerResponse, config: CanonicalConfig): ConsoleScope | null {
-  return authorize(req, res, config, 'read') ? FULL : null;
+  return authorizeTenantRead(req, res, config, splitUrl(req).query);
 }
 
 /** GET /console and its files. */
@@ -96,7 +94,8 @@ export async function handleConsoleAsset(req: IncomingMessage, res: ServerRespon
 /** The alerts a scope sees: all of them, or those of its tenant. */
 function alertsIn(services: Services, scope: ConsoleScope): ActiveAlert[] {
   const all = alertsFor(services).active();
-  return scope.tenant === null ? all : all.filter((a) => a.scope.by === 'tenant' && a.scope.key === scope.tenant);
+  // `scope.tenant`: a rule of one tenant, or a `by: tenant` series (as /admin/alerts filters)
+  return scope.tenant === null ? all : all.filter((a) => a.scope.tenant === scope.tenant);
 }
 
 /** The live view and the alerts of a scope, as JSON text; made once per second and scope, whatever the number of readers. */

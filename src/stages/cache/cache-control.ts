@@ -165,6 +165,7 @@ const SF_INTEGER = /^-?[0-9]{1,15}/;
 export function parseTargeted(value: string | readonly string[] | undefined): Directives | null {
   if (value === undefined) return null;
   const lines = typeof value === 'string' ? [value] : value;
+  if (lines.length === 0) return null;
   const s = lines.join(', ');
   if (s.length > MAX_FIELD_CHARS) return null;
   const values = new Map<string, string | null>();

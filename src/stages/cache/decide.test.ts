@@ -765,3 +765,11 @@ test('scenarios from the conformance suite, end to end through storable and look
   // other-age-update-max-age: the Age sent grows from the stored Age
   assert.ok(Number(ageHeader(entry({ 'cache-control': 'max-age=100000', date: at(0), age: '30' }), T0 + 3 * S)) > 32);
 });
+
+test('storedHeaders keeps a field named __proto__ as an own data field, never as the prototype', () => {
+  const h = JSON.parse('{"__proto__": "x", "content-type": "text/plain"}') as Record<string, string>;
+  const out = storedHeaders(h);
+  assert.ok(Object.hasOwn(out, '__proto__'));
+  assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  assert.deepEqual(Object.keys(out).sort(), ['__proto__', 'content-type']);
+});

@@ -598,16 +598,18 @@ export function storedHeaders(resHeaders: Headers): Record<string, string | read
     const named = listMembers(conn).map((n) => n.toLowerCase());
     if (named.some((n) => !NOT_STORED.has(n))) drop = new Set([...NOT_STORED, ...named]);
   }
-  const out: [string, string | readonly string[]][] = [];
-  const seen = new Set<string>();
-  for (const k of Object.keys(resHeaders)) {
+  // the object is its own set of names seen; a field named __proto__ is defined as data
+  const out: Record<string, string | readonly string[]> = {};
+  for (const k in resHeaders) {
+    if (!Object.hasOwn(resHeaders, k)) continue;
     const name = k.toLowerCase();
-    if (drop.has(name) || seen.has(name)) continue;
-    seen.add(name);
+    if (drop.has(name) || Object.hasOwn(out, name)) continue;
     const lines = fieldLines(resHeaders, name);
-    out.push([name, lines.length === 1 ? lines[0]! : [...lines]]);
+    const value = lines.length === 1 ? lines[0]! : [...lines];
+    if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    else out[name] = value;
   }
-  return Object.fromEntries(out);
+  return out;
 }
 
 /**

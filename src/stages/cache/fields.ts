@@ -15,7 +15,9 @@ export function fieldLines(h: Headers, name: string): readonly string[] {
   let v = Object.hasOwn(h, name) ? h[name] : undefined;
   if (v === undefined) {
     // the Headers type promises lowercase names; tolerate a caller that kept the wire case
-    for (const k of Object.keys(h)) {
+    // (for-in: no array of keys for every absent field)
+    for (const k in h) {
+      if (!Object.hasOwn(h, k)) continue;
       if (k.length === name.length && k.toLowerCase() === name) {
         v = h[k];
         break;

@@ -91,7 +91,7 @@ async function start() {
   $('login').hidden = true;
   $('main').hidden = false;
   $('signout').hidden = token() === '';
-  $('scope').textContent = snap.tenant === null ? 'all tenants' : `tenant ${snap.tenant}`;
+  $('scope').textContent = snap.tenant === null ? 'all tenants' : `tenant: ${snap.tenant}`;
   openStream();
   loadBans();
   clearInterval(bansTimer);

@@ -89,6 +89,7 @@ export class MemoryCacheStore implements CacheStore {
   private bTop = 0;
   private bFresh = 0;
   private scratch = Buffer.allocUnsafeSlow(4096);
+  private readScratch = Buffer.allocUnsafeSlow(1024);
 
   // entries (variants): struct of arrays indexed by entry id
   private eCap = 0;
@@ -100,8 +101,8 @@ export class MemoryCacheStore implements CacheStore {
   /** next variant of the same slot (oldest written first) */
   private eNext = new Int32Array(0);
   private eSlot = new Int32Array(0);
-  /** 1 when the entry has purge tags */
-  private eTagged = new Int32Array(0);
+  /** the entry's purge tags (null: none), kept beside the index so that eviction and purge need not decode the entry (the tag strings are the tag index's keys anyway) */
+  private eTags: (readonly string[] | null)[] = [];
   private eFree: number[] = [];
   private eFresh = 0;
 
@@ -177,10 +178,15 @@ export class MemoryCacheStore implements CacheStore {
     const vary = entry.vary;
     const sameVariant = (e: number): boolean => sameVary(this.metaOf(e).vary, vary);
     const meta = metaJson(entry);
-    const metaLen = Buffer.byteLength(meta);
-    const len = metaLen + entry.body.length;
+    const body = entry.body;
+    // the metadata goes into the scratch buffer at once when it surely fits (UTF-8: at most 3 bytes per UTF-16 unit)
+    const direct = meta.length * 3 + body.length <= SCRATCH_BYTES;
+    const metaLen = direct ? this.scratchOf(meta.length * 3 + body.length).write(meta, 0, 'utf8') : Buffer.byteLength(meta);
+    const len = metaLen + body.length;
     const size = cost(primary, len);
-    if (!(ttlMs > 0 && ttlMs < Number.POSITIVE_INFINITY) || entryBytes(primary, entry) > this.maxEntryBytes || size > this.maxBytes) {
+    // the metadata JSON holds every counted string, so entryBytes is at most len + key + overhead: computed only near the cap
+    const tooLarge = len + primary.length * 3 + ENTRY_OVERHEAD > this.maxEntryBytes && entryBytes(primary, entry) > this.maxEntryBytes;
+    if (!(ttlMs > 0 && ttlMs < Number.POSITIVE_INFINITY) || tooLarge || size > this.maxBytes) {
       // not stored; the variant it would have replaced is outdated by it, so it goes too
       if (s !== NIL) this.prune(s, now, sameVariant);
       return;
@@ -208,10 +214,14 @@ export class MemoryCacheStore implements CacheStore {
     }
     if (dropped > 0) this.onEvict?.(dropped, droppedBytes, 'variants');
     this.makeRoom(s, size);
-    // serialise: metadata, then body
-    const buf = len <= SCRATCH_BYTES ? this.scratchOf(len) : Buffer.allocUnsafeSlow(len);
-    buf.write(meta, 0, 'utf8');
-    entry.body.copy(buf, metaLen);
+    // serialise: metadata (already in the scratch buffer when direct), then body
+    let buf: Buffer;
+    if (direct) buf = this.scratch;
+    else {
+      buf = len <= SCRATCH_BYTES ? this.scratchOf(len) : Buffer.allocUnsafeSlow(len);
+      buf.write(meta, 0, 'utf8');
+    }
+    body.copy(buf, metaLen);
     const e = this.newEntry();
     this.eBlock[e] = this.writeBlocks(buf, len);
     this.eLen[e] = len;
@@ -220,7 +230,7 @@ export class MemoryCacheStore implements CacheStore {
     this.eSize[e] = size;
     this.eSlot[e] = s;
     this.eNext[e] = NIL;
-    this.eTagged[e] = entry.tags.length > 0 ? 1 : 0;
+    this.eTags[e] = entry.tags.length > 0 ? entry.tags : null;
     let last = this.sFirst[s]!;
     if (last === NIL) this.sFirst[s] = e;
     else {
@@ -255,7 +265,7 @@ export class MemoryCacheStore implements CacheStore {
     let n = 0;
     for (const k of typeof keys === 'string' ? [keys] : [...keys]) {
       const s = this.map.get(k);
-      if (s !== undefined) n += this.prune(s, now, (e) => this.eTagged[e] === 1 && this.metaOf(e).tags.includes(tag));
+      if (s !== undefined) n += this.prune(s, now, (e) => this.eTags[e]?.includes(tag) === true);
     }
     this.tags.delete(tag);
     return Promise.resolve(n);
@@ -276,6 +286,7 @@ export class MemoryCacheStore implements CacheStore {
     this.map.clear();
     this.tags.clear();
     this.hot.clear();
+    this.eTags = [];
     this.pages.length = 0;
     this.bNext = new Int32Array(0);
     this.bFree = new Int32Array(0);
@@ -365,9 +376,11 @@ export class MemoryCacheStore implements CacheStore {
     const key = this.sKey[s] as string;
     let goneTags: Set<string> | null = null;
     for (const e of gone) {
-      if (this.eTagged[e] === 1) {
+      const tags = this.eTags[e];
+      if (tags != null) {
         goneTags ??= new Set();
-        for (const t of this.metaOf(e).tags) goneTags.add(t);
+        for (const t of tags) goneTags.add(t);
+        this.eTags[e] = null;
       }
       this.bytes -= this.eSize[e]!;
       this.entries--;
@@ -376,7 +389,7 @@ export class MemoryCacheStore implements CacheStore {
       this.eFree.push(e);
     }
     if (goneTags !== null) {
-      for (let e = this.sFirst[s]!; e !== NIL; e = this.eNext[e]!) if (this.eTagged[e] === 1) for (const t of this.metaOf(e).tags) goneTags.delete(t);
+      for (let e = this.sFirst[s]!; e !== NIL; e = this.eNext[e]!) for (const t of this.eTags[e] ?? []) goneTags.delete(t);
       for (const t of goneTags) this.untag(t, key);
     }
     if (dropEmpty && this.sCount[s] === 0) {
@@ -424,7 +437,6 @@ export class MemoryCacheStore implements CacheStore {
         this.eMeta = grown(this.eMeta, n);
         this.eNext = grown(this.eNext, n);
         this.eSlot = grown(this.eSlot, n);
-        this.eTagged = grown(this.eTagged, n);
         this.eCap = n;
       }
     }
@@ -509,7 +521,10 @@ export class MemoryCacheStore implements CacheStore {
 
   private parse(e: number, body: Buffer): StoredResponse {
     const metaLen = this.eMeta[e]!;
-    const buf = metaLen <= SCRATCH_BYTES ? this.scratchOf(metaLen) : Buffer.allocUnsafeSlow(metaLen);
+    // its own scratch: put reads entries it evicts while its serialised entry waits in `scratch`
+    if (metaLen <= SCRATCH_BYTES && this.readScratch.length < metaLen)
+      this.readScratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES, Math.max(metaLen, this.readScratch.length * 2)));
+    const buf = metaLen <= SCRATCH_BYTES ? this.readScratch : Buffer.allocUnsafeSlow(metaLen);
     this.readBlocks(this.eBlock[e]!, 0, metaLen, buf);
     const got = fromMeta(buf.toString('utf8', 0, metaLen), body);
     // put wrote it with metaJson: a failure here is a bug in this file, not bad input
