@@ -152,6 +152,62 @@ function memoryFlood() {
   ].join('\n');
 }
 
+/**
+ * HTTP/2 (issue 22): GET over h2c through the gateway (core routes, no security stages, access log
+ * on) and through the minimal node:http2 + undici proxy, loaded in turn by bench/h2-load.mjs (wrk
+ * speaks HTTP/1.1 only, h2load is not installed) on CPU 1, the servers on CPU 0.
+ */
+async function h2Scenario(env) {
+  const rounds = Number(process.env.BENCH_H2_ROUNDS || 5);
+  const durationMs = Number(process.env.BENCH_H2_DURATION_MS || 5000);
+  const proxyPort = await env.freePort();
+  const gwPort = await env.freePort();
+  env.startProc(0, process.execPath, [join(env.HERE, 'node-h2-proxy.mjs')], { PORT: String(proxyPort), UPSTREAM: `http://127.0.0.1:${env.upstreamPort}` });
+  await gateway('core-h2.yaml', { LOG: 'true' })({ ...env, port: gwPort });
+  await env.waitPort(proxyPort);
+  await env.waitPort(gwPort, 60_000);
+  const load = (port) => {
+    const argv = [join(env.HERE, 'h2-load.mjs')];
+    const useTaskset = (() => {
+      try {
+        execFileSync('taskset', ['-c', '1', 'true']);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const out = execFileSync(useTaskset ? 'taskset' : process.execPath, useTaskset ? ['-c', '1', process.execPath, ...argv] : argv, {
+      env: { ...process.env, PORT: String(port), SESSIONS: '8', STREAMS: '8', DURATION_MS: String(durationMs), WARMUP_MS: '1000' },
+      encoding: 'utf8',
+    });
+    const r = JSON.parse(out.trim().split('\n').at(-1));
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`h2 load on ${port}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    return r;
+  };
+  const runs = { limit: [], gw: [] };
+  for (let i = 0; i < rounds; i++) {
+    // alternate the order, so that neither always runs on a warmer or quieter machine
+    for (const t of i % 2 === 0 ? ['limit', 'gw'] : ['gw', 'limit']) runs[t].push(load(t === 'limit' ? proxyPort : gwPort));
+    console.error(`h2 round ${i + 1}: node-h2 ${runs.limit.at(-1).rps.toFixed(0)} req/s, portcullis ${runs.gw.at(-1).rps.toFixed(0)} req/s`);
+  }
+  const med = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const rps = { limit: med(runs.limit.map((r) => r.rps)), gw: med(runs.gw.map((r) => r.rps)) };
+  const p99 = { limit: med(runs.limit.map((r) => r.p99_ms)), gw: med(runs.gw.map((r) => r.p99_ms)) };
+  const ratio = rps.gw / rps.limit;
+  return [
+    `${rounds} rounds of ${durationMs / 1000} s per target, in turn; 8 h2c connections x 8 streams in flight; medians.`,
+    '',
+    '| target | requests/s | p99 latency (ms) | ratio to node-h2 |',
+    '|---|---:|---:|---:|',
+    `| node-h2 (bench/node-h2-proxy.mjs) | ${rps.limit.toFixed(0)} | ${p99.limit.toFixed(2)} | 1.00 |`,
+    `| portcullis (core-h2.yaml) | ${rps.gw.toFixed(0)} | ${p99.gw.toFixed(2)} | ${ratio.toFixed(2)} |`,
+    `| check: portcullis >= 0.8x node-h2 requests/s | ${ratio >= 0.8 ? 'pass' : 'FAIL'} | | |`,
+  ].join('\n');
+}
+
 export const SCENARIOS = {
   core: {
     title: 'Core proxy (issue 2): Portcullis with no security stages vs the Node limit',
@@ -361,6 +417,12 @@ export const SCENARIOS = {
     ],
     workloads: [CATALOG_MISS],
     checks: [{ workload: 'get-1k-miss', target: 'cache-miss', minRatio: 0.95 }],
+  },
+  h2: {
+    title: 'HTTP/2 (issue 22): GET over h2c through Portcullis vs a minimal node:http2 proxy',
+    description:
+      'GET of a 235-byte JSON over cleartext HTTP/2 (prior knowledge) through (a) bench/node-h2-proxy.mjs: node:http2 compatibility API + undici `Pool.stream` to the HTTP/1.1 upstream, and (b) Portcullis with the core routes, no security stages, access log on, listener `protocols: [h2]`. Load from bench/h2-load.mjs (node:http2 client) on CPU 1.',
+    standalone: h2Scenario,
   },
   'cache-memory': {
     title: 'Response cache (issue 20): memory under 100,000 distinct keys',

@@ -62,6 +62,15 @@ const listener: JsonSchema = {
     keep_alive_timeout_ms: ms('Idle time before a keep-alive connection is closed.', 5000, 100),
     max_connections: int('Most simultaneous connections on this listener; more are refused. Why: bounds file descriptors and memory.', 10000, 1),
     max_requests_per_socket: int('Requests served on one connection before it is closed (0: unlimited).', 0, 0),
+    protocols: {
+      type: 'array',
+      items: { enum: ['http/1.1', 'h2'] },
+      minItems: 1,
+      uniqueItems: true,
+      default: ['http/1.1'],
+      description:
+        'HTTP versions served (ALPN names). With `tls`, `[http/1.1, h2]` offers both by ALPN on one port and `[h2]` refuses HTTP/1.1 clients; without `tls`, `[h2]` serves cleartext HTTP/2 with prior knowledge (h2c) and nothing else. Why HTTP/1.1 only by default: as nginx (`http2 on`) and Envoy (codec options), HTTP/2 is turned on where it was meant to be (docs/http2.md).',
+    },
   },
 };
 

@@ -122,6 +122,14 @@ export async function compileSnapshot(
     if (names.has(l.name)) errors.push(configErrorAt(file, ['listeners', i, 'name'], `duplicate listener name '${l.name}'`));
     names.add(l.name);
     if (l.tls && l.tls.client_auth !== 'none' && !l.tls.ca) errors.push(configErrorAt(file, ['listeners', i, 'tls'], 'client_auth needs a `ca` bundle'));
+    if (!l.tls && l.protocols.includes('h2') && l.protocols.includes('http/1.1'))
+      errors.push(
+        configErrorAt(
+          file,
+          ['listeners', i, 'protocols'],
+          'without tls a listener serves one of http/1.1 and h2 (h2c with prior knowledge): there is no ALPN to choose',
+        ),
+      );
   });
   const exposed = adminExposureError(config.admin);
   if (exposed !== null) errors.push(configErrorAt(file, ['admin', 'address'], exposed));

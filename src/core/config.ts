@@ -23,6 +23,8 @@ export interface ListenerConfig {
   keep_alive_timeout_ms: number;
   max_connections: number;
   max_requests_per_socket: number;
+  /** ALPN names of the HTTP versions served */
+  protocols: ('http/1.1' | 'h2')[];
 }
 
 export interface TargetConfig {

@@ -90,6 +90,10 @@ export class Context<S = unknown, R = unknown> {
   bodyDecoded: boolean;
   /** the client waits for 100 Continue before it sends the body */
   continuePending: boolean;
+  /** the request came over HTTP/2 (no connection-level headers in its response) */
+  readonly http2: boolean;
+  /** a body follows whose length was not declared (HTTP/1.1 chunked; HTTP/2 DATA without content-length); set at intake */
+  bodyLengthUnknown: boolean;
   /** the upstream itself failed (connect error, timeout, reset), as opposed to a gateway-side refusal */
   upstreamFault: boolean;
   /** names of JSON pointers whose values passed a constrained schema type (WAF schema awareness) */
@@ -139,6 +143,9 @@ export class Context<S = unknown, R = unknown> {
     this.bodyRefusal = null;
     this.bodyDecoded = false;
     this.continuePending = false;
+    // node:http2's compatibility request (never an HTTP/1.x line that claims version 2)
+    this.http2 = req.httpVersionMajor === 2 && (req as { stream?: unknown }).stream !== undefined;
+    this.bodyLengthUnknown = false;
     this.upstreamFault = false;
     this.validatedPointers = null;
     // created on first use: most requests need none of them
@@ -166,10 +173,10 @@ export class Context<S = unknown, R = unknown> {
     (this.cleanups ??= []).push(fn);
   }
 
-  /** The request announced a body (Transfer-Encoding, or a Content-Length other than 0). */
+  /** The request announced a body (Transfer-Encoding or HTTP/2 DATA of unknown length, or a Content-Length other than 0). */
   announcesBody(): boolean {
-    const h = this.req.headers;
-    return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+    const cl = this.req.headers['content-length'];
+    return this.bodyLengthUnknown || (cl !== undefined && cl !== '0');
   }
 
   /** First value of a request header (lowercase name). */

@@ -41,6 +41,9 @@ export interface PipelineHost {
 /** Declared bodies up to this size are buffered before proxying (cheaper than streaming). */
 const SMALL_BODY = 16 * 1024;
 const REQUEST_ID_OK = /^[A-Za-z0-9._:-]{1,128}$/;
+/** RFC 9113 error codes a stream is reset with */
+const NGHTTP2_NO_ERROR = 0;
+const NGHTTP2_CANCEL = 8;
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -69,18 +72,28 @@ export class Pipeline implements Replies {
     const id = peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
     const ctx: RequestContext = new Context<Snapshot, CompiledRoute>(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
-    const socket = req.socket;
-    const baseWritten = socket.bytesWritten;
     // 'close' is emitted once per response (finished or aborted); `on` spares the once-wrapper
-    res.on('close', () => {
-      ctx.bytesOut = socket.bytesWritten - baseWritten;
-      this.finish(ctx);
-    });
-    if (this.host.shuttingDown()) res.setHeader('connection', 'close');
+    if (ctx.http2) {
+      const sent = meterHttp2(req);
+      res.on('close', () => {
+        ctx.bytesOut = sent();
+        this.finish(ctx);
+      });
+    } else {
+      const socket = req.socket;
+      const baseWritten = socket.bytesWritten;
+      res.on('close', () => {
+        ctx.bytesOut = socket.bytesWritten - baseWritten;
+        this.finish(ctx);
+      });
+    }
+    if (this.host.shuttingDown() && !ctx.http2) res.setHeader('connection', 'close');
 
     // ---- intake: one reading of the request line, target and headers (src/intake/) -----------
     const refused = snap.intake(ctx, listener.config);
     if (refused !== undefined) return void this.reply(ctx, refused, 'intake');
+    // node:http's request timeout does not cover HTTP/2 streams: a body still arriving then is cut off here
+    if (ctx.http2 && ctx.announcesBody()) this.bodyDeadline(ctx, listener.config.request_timeout_ms);
 
     if (snap.clientChecks.length > 0) {
       const r = this.runChecks(ctx, snap, 0);
@@ -185,7 +198,7 @@ export class Pipeline implements Replies {
     // A body without a declared length is buffered (within the limit) so that an oversized
     // one gets 413 before the upstream is contacted. Small declared bodies are buffered too:
     // measured here, handing undici one Buffer costs less than piping the request stream.
-    if (ctx.body === null && (ctx.req.headers['transfer-encoding'] !== undefined || (ctx.bytesIn > 0 && ctx.bytesIn <= SMALL_BODY))) {
+    if (ctx.body === null && (ctx.bodyLengthUnknown || (ctx.bytesIn > 0 && ctx.bytesIn <= SMALL_BODY))) {
       this.readBody(ctx, route.maxBodyBytes).then(
         (ok) => ok && this.forward(ctx, route),
         (e: unknown) => this.internalError(ctx, e),
@@ -225,6 +238,25 @@ export class Pipeline implements Replies {
     if (!ctx.continuePending) return;
     ctx.continuePending = false;
     if (!ctx.res.headersSent) ctx.res.writeContinue();
+  }
+
+  /**
+   * HTTP/2: a request whose body has not ended `ms` after it arrived gets 408 (or, with its
+   * response under way, its stream reset), and the client is told to stop sending (RST_STREAM
+   * NO_ERROR after the reply, RFC 9113 section 8.1), as node:http's `requestTimeout` does over HTTP/1.1.
+   */
+  private bodyDeadline(ctx: RequestContext, ms: number): void {
+    const req = ctx.req;
+    const stream = (req as unknown as { stream: { close(code?: number): void; destroyed: boolean } }).stream;
+    const timer = setTimeout(() => {
+      if (req.readableEnded || stream.destroyed) return;
+      if (ctx.res.headersSent) return void stream.close(NGHTTP2_CANCEL);
+      ctx.res.once('finish', () => stream.close(NGHTTP2_NO_ERROR));
+      this.reply(ctx, { code: 'PC_ERR_REQUEST_TIMEOUT', reason: 'request body not received in time' }, 'intake');
+    }, ms);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    ctx.res.once('close', () => clearTimeout(timer));
   }
 
   /** Buffers the request body within `limit`; false when a reply (413, 408) was written. */
@@ -273,7 +305,7 @@ export class Pipeline implements Replies {
   decorate(ctx: RequestContext, out: Record<string, string | string[]> | string[]): void {
     const idHeader = ctx.snapshot.requestIdHeader;
     const extra = ctx.responseHeadersIfAny;
-    const closing = this.host.shuttingDown();
+    const closing = !ctx.http2 && this.host.shuttingDown();
     if (Array.isArray(out)) {
       out.push(idHeader, ctx.id);
       if (extra !== null) for (const k in extra) out.push(k, extra[k] as string);
@@ -299,7 +331,8 @@ export class Pipeline implements Replies {
     if (extra !== null) for (const k in extra) res.setHeader(k, extra[k] as string);
     res.setHeader(ctx.snapshot.requestIdHeader, ctx.id);
     // An unread request body is not drained: the connection is closed after the reply.
-    if ((ctx.announcesBody() && !ctx.req.complete) || this.host.shuttingDown()) res.setHeader('connection', 'close');
+    // (HTTP/2 has no Connection field: a stream ends alone, and shutdown sends GOAWAY)
+    if (!ctx.http2 && ((ctx.announcesBody() && !ctx.req.complete) || this.host.shuttingDown())) res.setHeader('connection', 'close');
     writeProblem(res, d.code, status, ctx.id, d.headers ?? null, d.detail, d.errors);
   }
 
@@ -314,7 +347,7 @@ export class Pipeline implements Replies {
     const headers: Record<string, string | string[]> = {};
     if (r.headers !== undefined) for (const k in r.headers) headers[k.toLowerCase()] = r.headers[k] as string | string[];
     this.decorate(ctx, headers);
-    if (ctx.announcesBody() && !ctx.req.complete) headers.connection = 'close';
+    if (!ctx.http2 && ctx.announcesBody() && !ctx.req.complete) headers.connection = 'close';
     const body = r.body ?? null;
     const noBody = ctx.method === 'HEAD' || r.status === 204 || r.status === 304;
     if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -374,6 +407,34 @@ export class Pipeline implements Replies {
     snap.inFlight--;
     if (snap.inFlight === 0) this.host.released(snap);
   }
+}
+
+type Chunk = Buffer | string;
+interface StreamWrites {
+  _write(c: Chunk, enc: BufferEncoding, cb: (e?: Error | null) => void): void;
+  _writev?(chunks: { chunk: Chunk; encoding: BufferEncoding }[], cb: (e?: Error | null) => void): void;
+}
+
+/**
+ * The bytes of one HTTP/2 response body, counted where they enter its stream: the connection's
+ * byte count (what HTTP/1.1 reads) mixes every stream of a multiplexed connection, and is gone
+ * once the stream closed.
+ */
+function meterHttp2(req: IncomingMessage): () => number {
+  const stream = (req as unknown as { stream: StreamWrites }).stream;
+  let n = 0;
+  const write = stream._write;
+  stream._write = (c, enc, cb) => {
+    n += typeof c === 'string' ? Buffer.byteLength(c, enc) : c.length;
+    write.call(stream, c, enc, cb);
+  };
+  const writev = stream._writev;
+  if (writev !== undefined)
+    stream._writev = (chunks, cb) => {
+      for (const x of chunks) n += typeof x.chunk === 'string' ? Buffer.byteLength(x.chunk, x.encoding) : x.chunk.length;
+      writev.call(stream, chunks, cb);
+    };
+  return () => n;
 }
 
 /** Records the one reading of the body (or why there is none) for the stages that follow. */

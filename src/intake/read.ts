@@ -14,6 +14,7 @@ import { readRequestContentType } from '../body/media.js';
 import { hostWithoutPort, normalisePath } from '../router/normalise.js';
 import { resolveClientIp, stripMapped, type TrustedProxies } from '../proxy/client-ip.js';
 import type { RequestContext } from '../core/stage.js';
+import { http2BodyFollows, readHttp2Request } from './http2.js';
 
 const CHUNKED = /^\s*chunked\s*$/i;
 
@@ -40,17 +41,25 @@ export function createIntake(config: CanonicalConfig, trusted: TrustedProxies): 
 
   return (ctx: RequestContext, listener: ListenerConfig): Deny | undefined => {
     const req = ctx.req;
+    // HTTP/2: the header block checked (RFC 9113) and brought to the HTTP/1.1 form first
+    const h2Refusal = ctx.http2 ? readHttp2Request(req, ctx.listener.tls) : null;
     const h = req.headers;
     // the client first: every reply, refusals included, is logged and counted against it
     ctx.clientIp = ctx.peerTrusted ? resolveClientIp(ctx.peerIp, h[trusted.header], trusted) : stripMapped(ctx.peerIp);
+    // before any refusal: a reply to a request whose body was not read closes the connection
+    ctx.bodyLengthUnknown = ctx.http2 ? h['content-length'] === undefined && http2BodyFollows(req) : h['transfer-encoding'] !== undefined;
+    if (h2Refusal !== null) return { code: 'PC_ERR_PROTOCOL', reason: h2Refusal };
     const url = req.url ?? '/';
     if (url.length > listener.max_url_bytes) return { code: 'PC_ERR_URL_TOO_LONG' };
     if (url.charCodeAt(0) !== 0x2f) return { code: 'PC_ERR_PROTOCOL', reason: 'request target is not in origin form' };
-    // an HTTP/0.9 request line (no version) is refused, as RFC 9112 section 2.3 asks of HTTP/1.1 servers
-    if (req.httpVersionMajor !== 1) return { code: 'PC_ERR_PROTOCOL', reason: 'not an HTTP/1.x request line' };
-    if (h['transfer-encoding'] !== undefined) {
-      if (h['content-length'] !== undefined) return { code: 'PC_ERR_PROTOCOL', reason: 'both Content-Length and Transfer-Encoding' };
-      if (!CHUNKED.test(h['transfer-encoding'])) return { code: 'PC_ERR_PROTOCOL', reason: 'unsupported transfer-encoding' };
+    // an HTTP/0.9 request line (no version) is refused, as RFC 9112 section 2.3 asks of HTTP/1.1
+    // servers; HTTP/2 has no Transfer-Encoding (refused above): an undeclared length is DATA frames
+    if (!ctx.http2) {
+      if (req.httpVersionMajor !== 1) return { code: 'PC_ERR_PROTOCOL', reason: 'not an HTTP/1.x request line' };
+      if (h['transfer-encoding'] !== undefined) {
+        if (h['content-length'] !== undefined) return { code: 'PC_ERR_PROTOCOL', reason: 'both Content-Length and Transfer-Encoding' };
+        if (!CHUNKED.test(h['transfer-encoding'])) return { code: 'PC_ERR_PROTOCOL', reason: 'unsupported transfer-encoding' };
+      }
     }
     // Node keeps the first of repeated Host and Content-Type lines; others may read the last
     const dup = duplicateHeader(req.rawHeaders);

@@ -1,5 +1,5 @@
 /**
- * Traffic listeners (HTTP, HTTPS, mTLS) with protections on by default: header size, URL length,
+ * Traffic listeners (HTTP, HTTPS, mTLS; HTTP/2 by ALPN or h2c: server/http2.ts) with protections on by default: header size, URL length,
  * headers and request timeouts (slowloris), keep-alive timeout, connection cap. Parse errors get a
  * problem+json reply written on the raw socket, then the connection is closed; requests the parser
  * refused are logged and inspected first (server/malformed.ts), never relaxed.
@@ -13,10 +13,11 @@ import type { ListenerRuntime, Pipeline } from '../core/pipeline.js';
 import { rawProblem } from '../core/problem.js';
 import { replyToParserError } from './malformed.js';
 import type { Logger } from '../core/services.js';
+import { createHttp2Listener, http1Options, type Http2Listener, Sessions } from './http2.js';
 
 export interface RunningListener {
   readonly name: string;
-  readonly server: http.Server;
+  readonly server: http.Server | Http2Listener;
   readonly runtime: ListenerRuntime;
   readonly config: ListenerConfig;
   /** the bound port (useful with port 0) */
@@ -65,36 +66,30 @@ function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, 
 }
 
 export async function startListener(cfg: ListenerConfig, baseDir: string, pipeline: Pipeline, logger: Logger): Promise<RunningListener> {
-  const base: http.ServerOptions = {
-    maxHeaderSize: cfg.max_header_bytes,
-    requestTimeout: cfg.request_timeout_ms,
-    headersTimeout: Math.min(cfg.headers_timeout_ms, cfg.request_timeout_ms),
-    keepAliveTimeout: cfg.keep_alive_timeout_ms,
-    // Node checks the two timeouts above on this interval (30 s by default): keep it short so
-    // that slow clients are cut off close to the configured time.
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(cfg.headers_timeout_ms / 4))),
-    requireHostHeader: true,
-    joinDuplicateHeaders: false,
-    insecureHTTPParser: false,
-  };
-  let server: http.Server;
+  const base = http1Options(cfg);
+  let server: http.Server | Http2Listener;
   const clientAuth = cfg.tls?.client_auth ?? 'none';
+  const h2 = cfg.protocols.includes('h2');
+  const sessions = new Sessions();
   if (cfg.tls) {
     const { buildTlsOptions } = await import('./tls-options.js'); // only when a TLS listener is configured
-    server = https.createServer({ ...base, ...buildTlsOptions(cfg.tls, baseDir) });
+    const tlsOptions = buildTlsOptions(cfg.tls, baseDir);
+    server = h2 ? createHttp2Listener(cfg, tlsOptions, sessions) : https.createServer({ ...base, ...tlsOptions });
     // client-initiated renegotiation could swap the certificate a connection was authorized with
     server.on('secureConnection', (socket: import('node:tls').TLSSocket) => socket.disableRenegotiation());
   } else {
-    server = http.createServer(base);
+    server = h2 ? createHttp2Listener(cfg, null, sessions) : http.createServer(base);
   }
   const name = cfg.name;
   const runtime: ListenerRuntime = { info: { name, tls: cfg.tls !== undefined, clientAuth }, config: cfg };
   server.maxConnections = cfg.max_connections;
-  server.maxRequestsPerSocket = cfg.max_requests_per_socket;
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => pipeline.handle(req, res, runtime));
+  if (server instanceof http.Server) server.maxRequestsPerSocket = cfg.max_requests_per_socket;
+  // node:http2's compatibility request and response mirror node:http's (src/intake/http2.ts reads the rest)
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => pipeline.handle(req, res, runtime);
+  server.on('request', handle);
   // Expect: 100-continue: the pipeline sends 100 only when it is about to read the body, after the
   // checks that need no body; a request refused before gets its final status and no 100
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => pipeline.handle(req, res, runtime));
+  server.on('checkContinue', handle);
   server.on('clientError', (err: ClientError, socket: Socket) => onClientError(err, socket, pipeline, runtime, logger));
   server.on('tlsClientError', (err: Error) => logger.debug({ event: 'tls_client_error', listener: name, err: err.message }));
   await new Promise<void>((resolve, reject) => {
@@ -114,15 +109,27 @@ export async function startListener(cfg: ListenerConfig, baseDir: string, pipeli
       new Promise<void>((resolve) => {
         // stop accepting; idle keep-alive connections close now, busy ones after their response
         server.close(() => resolve());
-        server.closeIdleConnections();
+        if (!(server instanceof http.Server)) {
+          // HTTP/2: GOAWAY to every session; sockets still open after the grace time are destroyed
+          sessions.goaway();
+          const timer = setTimeout(() => {
+            sessions.destroyAll();
+            resolve();
+          }, graceMs);
+          timer.unref();
+          server.once('close', () => clearTimeout(timer));
+          return;
+        }
+        const h1 = server;
+        h1.closeIdleConnections();
         const timer = setTimeout(() => {
-          server.closeAllConnections();
+          h1.closeAllConnections();
           resolve();
         }, graceMs);
         timer.unref();
-        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        const idle = setInterval(() => h1.closeIdleConnections(), 100);
         idle.unref();
-        server.once('close', () => {
+        h1.once('close', () => {
           clearInterval(idle);
           clearTimeout(timer);
         });

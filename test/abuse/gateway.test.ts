@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import { sendRequest } from '../helpers/protocol.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
@@ -58,12 +59,13 @@ abuse:
 `;
 
 async function login(gw: TestGateway, user: string): Promise<{ status: number; code: string | null; retryAfter: string | null }> {
-  const r = await request(`${gw.url}/login`, {
+  const r = await sendRequest(`${gw.url}/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: user, password: 'wrong' }),
+    shared: true,
   });
-  const text = await r.body.text();
+  const text = r.text();
   let code: string | null = null;
   try {
     code = (JSON.parse(text) as { code?: string }).code ?? null;
@@ -71,19 +73,19 @@ async function login(gw: TestGateway, user: string): Promise<{ status: number; c
     /* upstream bodies */
   }
   const ra = r.headers['retry-after'];
-  return { status: r.statusCode, code, retryAfter: typeof ra === 'string' ? ra : null };
+  return { status: r.status, code, retryAfter: typeof ra === 'string' ? ra : null };
 }
 
 async function get(gw: TestGateway, path: string): Promise<{ status: number; code: string | null }> {
-  const r = await request(`${gw.url}${path}`);
-  const text = await r.body.text();
+  const r = await sendRequest(`${gw.url}${path}`, { shared: true });
+  const text = r.text();
   let code: string | null = null;
   try {
     code = (JSON.parse(text) as { code?: string }).code ?? null;
   } catch {
     /* */
   }
-  return { status: r.statusCode, code };
+  return { status: r.status, code };
 }
 
 async function bans(gw: TestGateway): Promise<{ client: string; until: string; since: string; offence: number; source: string; kind: string }[]> {
@@ -284,10 +286,11 @@ test('an IP presenting 50 invalid tokens to the authentication stage is banned',
   try {
     const codes: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const r = await request(`${gw.url}/api/orders`, {
+      const r = await sendRequest(`${gw.url}/api/orders`, {
         headers: { authorization: `Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyJHtpfSJ9.${'x'.repeat(20 + i)}` },
+        shared: true,
       });
-      codes.push(((await r.body.json()) as { code: string }).code);
+      codes.push((r.json() as { code: string }).code);
     }
     const first = codes.indexOf('PC_ERR_CLIENT_BANNED');
     assert.ok(first >= 20 && first <= 25, `banned after about 20 failures: ${codes.join(',')}`);

@@ -6,13 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { forProtocol, registerGatewayPorts, testProtocol } from '../helpers/protocol.js';
 import { AUTH_MODULES, bearer, jwt, nowS, pastStartSecond, rawRequest } from './support.js';
 import { redisUrl } from '../helpers/redis.js';
 import { tracked } from '../helpers/children.js';
@@ -51,6 +52,8 @@ interface Child {
 }
 
 async function spawnGateway(file: string): Promise<Child> {
+  // PC_TEST_PROTOCOL=h2|h2c: the listeners serve HTTP/2 (test/helpers/protocol.ts)
+  writeFileSync(file, forProtocol(readFileSync(file, 'utf8')));
   const script = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
   const proc = tracked(spawn(process.execPath, [script, file], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let err = '';
@@ -71,8 +74,9 @@ async function spawnGateway(file: string): Promise<Child> {
       reject(new Error(`gateway exited ${code}: ${err}`));
     });
   });
+  registerGatewayPorts([port]);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${testProtocol() === 'h2' ? 'https' : 'http'}://127.0.0.1:${port}`,
     proc,
     stop: () =>
       new Promise<void>((resolve) => {

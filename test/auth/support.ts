@@ -1,8 +1,8 @@
 /** Shared helpers of the auth tests: keys, token signing, raw HTTP requests. */
 import { constants, createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { testPki, type KeyPair } from '../helpers/pki.js';
+import type * as http from 'node:http';
+import type { KeyPair } from '../helpers/pki.js';
+import { sendRequest, testProtocol } from '../helpers/protocol.js';
 import { authStage } from '../../src/stages/auth/index.js';
 import { authorizeStage } from '../../src/stages/authorize/index.js';
 
@@ -64,30 +64,17 @@ export interface RawResponse {
 }
 
 /**
- * A request with node:http so that headers can repeat (`headers` as [name, value] pairs).
+ * A request in the suite's HTTP version (PC_TEST_PROTOCOL: test/helpers/protocol.ts), `headers` as
+ * [name, value] pairs so that a name can repeat.
  */
-export function rawRequest(url: string, opts: { method?: string; headers?: [string, string][]; body?: string } = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of opts.headers ?? []) {
-      const prev = headers[k];
-      headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: opts.method ?? 'GET', headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) as Record<string, unknown> });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
+export async function rawRequest(url: string, opts: { method?: string; headers?: [string, string][]; body?: string } = {}): Promise<RawResponse> {
+  const r = await sendRequest(url, {
+    method: opts.method ?? 'GET',
+    headers: opts.headers ?? [],
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
   });
+  const body = r.text();
+  return { status: r.status, headers: r.headers, body, json: () => JSON.parse(body) as Record<string, unknown> };
 }
 
 export const bearer = (t: string): [string, string][] => [['authorization', `Bearer ${t}`]];
@@ -100,31 +87,17 @@ export interface TlsResponse {
   json(): Record<string, unknown>;
 }
 
-/** An HTTPS request to a gateway listener of the test PKI, with a client certificate or none. */
-export function tlsRequest(url: string, client: KeyPair | null, headers: Record<string, string> = {}): Promise<TlsResponse> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname + u.search,
-        servername: 'localhost',
-        ca: testPki().caBundle,
-        agent: false,
-        headers,
-        ...(client ? { cert: client.cert, key: client.key } : {}),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
+/** An HTTPS request to a gateway listener of the test PKI, with a client certificate or none, in the suite's HTTP version. */
+export async function tlsRequest(url: string, client: KeyPair | null, headers: Record<string, string> = {}): Promise<TlsResponse> {
+  const protocol = testProtocol();
+  // h2c has no TLS: a TLS listener of an h2c run is reached by ALPN h2
+  const r = await sendRequest(url, {
+    headers,
+    protocol: protocol === 'h2c' ? 'h2' : protocol,
+    ...(client ? { clientCert: { cert: client.cert, key: client.key } } : {}),
   });
+  const body = r.text();
+  return { status: r.status, body, json: () => JSON.parse(body) as Record<string, unknown> };
 }
 
 /**

@@ -11,6 +11,7 @@ import { Gateway } from '../../src/gateway.js';
 import type { StageModule } from '../../src/core/stage.js';
 import type { AdminHandler } from '../../src/admin/server.js';
 import type { StopOutcome } from '../../src/server/stop.js';
+import { forProtocol, registerGatewayPorts } from './protocol.js';
 
 export interface TestGateway {
   readonly gateway: Gateway;
@@ -75,7 +76,8 @@ function collector(): { stream: Writable; lines: Record<string, unknown>[] } {
 export async function startGateway(yamlText: string, opts: StartOptions = {}): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const file = join(dir, opts.fileName ?? 'portcullis.yaml');
-  let text = fill(yamlText, opts.vars);
+  // PC_TEST_PROTOCOL=h2|h2c: the listeners serve HTTP/2 (test/helpers/protocol.ts)
+  let text = forProtocol(fill(yamlText, opts.vars));
   // access log goes to a file we tail via the shared collector below
   const accessFile = join(dir, 'access.log');
   if (!/^access_log:/m.test(text)) text += `\naccess_log:\n  path: ${accessFile}\n`;
@@ -93,6 +95,7 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
     ...(opts.adminHandlers ? { adminHandlers: opts.adminHandlers } : {}),
   });
   const ports = gw.ports();
+  registerGatewayPorts(ports);
   const tls = gw.config.listeners[0]?.tls !== undefined;
   const adminPort = gw.adminPort();
   const { readFileSync, existsSync } = await import('node:fs');
@@ -115,7 +118,7 @@ export async function startGateway(yamlText: string, opts: StartOptions = {}): P
     file,
     logLines: readAccess,
     eventLines: () => events.lines,
-    reload: (t?: string) => gw.reload(t === undefined ? undefined : fill(t, opts.vars)),
+    reload: (t?: string) => gw.reload(t === undefined ? undefined : forProtocol(fill(t, opts.vars))),
     close: (graceMs = 0) => gw.stop(graceMs),
   };
 }

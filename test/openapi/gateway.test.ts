@@ -5,9 +5,10 @@
  */
 import { test, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { sendRequest, sendStreamed } from '../helpers/protocol.js';
 import { validateStage } from '../../src/stages/validate/index.js';
 import { SHOP, LIBRARY } from './fixtures.js';
 
@@ -71,57 +72,26 @@ interface Reply {
 }
 
 function request(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const h: Record<string, string> = { ...headers };
-    if (body !== undefined) {
-      h['content-type'] ??= 'application/json';
-      h['content-length'] = String(Buffer.byteLength(body));
+  const h: Record<string, string> = { ...headers };
+  if (body !== undefined) {
+    h['content-type'] ??= 'application/json';
+    h['content-length'] = String(Buffer.byteLength(body));
+  }
+  // in the suite's HTTP version (PC_TEST_PROTOCOL: test/helpers/protocol.ts)
+  return sendRequest(`${gw.url}${path}`, { method, headers: h, ...(body !== undefined ? { body } : {}) }).then((r) => {
+    let json: unknown = null;
+    try {
+      json = r.json();
+    } catch {
+      /* not JSON */
     }
-    const req = http.request(`${gw.url}${path}`, { method, headers: h, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json });
-      });
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.end(body);
-    else req.end();
+    return { status: r.status, headers: r.headers, body: r.text(), json };
   });
 }
 
 /** Sends a large body; resolves with the status as soon as the gateway answers (it may close early). */
 function bigRequest(path: string, size: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${gw.url}${path}`,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size) }, agent: false },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-        req.destroy();
-      },
-    );
-    req.on('error', (e) => reject(e));
-    const chunk = Buffer.alloc(1 << 20, 0x20);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < size) {
-        const n = Math.min(chunk.length, size - sent);
-        sent += n;
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
-  });
+  return sendStreamed(`${gw.url}${path}`, size, { 'content-type': 'application/json' });
 }
 
 const item = { name: 'widget', price: 9.5, tags: ['a'] };

@@ -1,12 +1,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { MODULES, startClockGateway } from './support.js';
-
-const agent = new Agent({ connections: 256, pipelining: 1 });
-after(() => agent.close());
+import { sendRequest } from '../helpers/protocol.js';
 
 interface Res {
   status: number;
@@ -14,16 +11,17 @@ interface Res {
   body: Record<string, unknown> | null;
 }
 
+/** In the suite's HTTP version (PC_TEST_PROTOCOL), on shared connections (HTTP/2: streams of one session). */
 async function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Res> {
-  const r = await request(url, { dispatcher: agent, headers, method });
-  const text = await r.body.text();
+  const r = await sendRequest(url, { headers, method, shared: true });
+  const text = r.text();
   let body: Record<string, unknown> | null = null;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     body = null;
   }
-  return { status: r.statusCode, headers: r.headers, body };
+  return { status: r.status, headers: r.headers, body };
 }
 
 let up: TestUpstream;

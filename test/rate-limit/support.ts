@@ -53,6 +53,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Gateway } from '../../src/gateway.js';
+import { forProtocol, registerGatewayPorts } from '../helpers/protocol.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createServices } from '../../src/create-services.js';
 
@@ -69,7 +70,8 @@ export interface ClockGateway {
 export async function startClockGateway(yaml: string, start: number): Promise<ClockGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-rl-'));
   const file = join(dir, 'portcullis.yaml');
-  const text = `${yaml}\naccess_log:\n  enabled: false\nadmin:\n  enabled: false\n`;
+  // PC_TEST_PROTOCOL=h2|h2c: the listeners serve HTTP/2 (test/helpers/protocol.ts)
+  const text = forProtocol(`${yaml}\naccess_log:\n  enabled: false\nadmin:\n  enabled: false\n`);
   writeFileSync(file, text);
   const logger = pino({ level: 'silent' });
   const services = await createServices(parseConfig(text, file, MODULES).config, logger);
@@ -83,6 +85,7 @@ export async function startClockGateway(yaml: string, start: number): Promise<Cl
   services.clock = () => out.now;
   const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES, services, portOverride: () => 0 });
   const port = gw.ports()[0]!;
-  Object.assign(out, { gateway: gw, port, url: `http://127.0.0.1:${port}` });
+  registerGatewayPorts(gw.ports());
+  Object.assign(out, { gateway: gw, port, url: `${gw.config.listeners[0]?.tls ? 'https' : 'http'}://127.0.0.1:${port}` });
   return out;
 }

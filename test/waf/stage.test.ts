@@ -1,9 +1,10 @@
 /** The WAF stage through a real gateway, a real upstream and real HTTP requests. */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { sendRequest } from '../helpers/protocol.js';
 
 const YAML = `version: 1
 listeners:
@@ -63,27 +64,15 @@ interface Reply {
   body: string;
 }
 
-/** node:http with a raw path, so that `../` reaches the gateway as written. */
-function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: gw.port,
-        method,
-        path,
-        headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
+/** A raw path, so that `../` reaches the gateway as written; in the suite's HTTP version (test/helpers/protocol.ts). */
+async function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const r = await sendRequest(gw.url, {
+    method,
+    path,
+    headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+    ...(body !== undefined ? { body } : {}),
   });
+  return { status: r.status, headers: r.headers, body: r.text() };
 }
 
 test('a path with ../ is refused with 403', async () => {

@@ -74,7 +74,7 @@ export function routeStage(v: ValidateSection, op: CompiledOperation | null, env
         media: ctx.media,
         body: ctx.bodyReading,
         bodyRefusal: ctx.bodyRefusal,
-        hasBody: h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0'),
+        hasBody: ctx.announcesBody(),
         bodyBytes: ctx.body === null ? 0 : ctx.body.length,
       },
       settings,
