@@ -206,8 +206,10 @@ ${report.authFailures.total} authentication failures, ${report.waf.total} WAF bl
 `;
     const resultsPath = join(HERE, 'results.md');
     const text = readFileSync(resultsPath, 'utf8');
-    const re = /## Compliance report \(issue 21\)[^\n]*\n[\s\S]*?(?=\n## |$)/;
-    writeFileSync(resultsPath, re.test(text) ? text.replace(re, section.trimEnd()) : `${text.trimEnd()}\n\n${section}`);
+    // between markers, as bench/run.mjs writes its sections: its rewrites keep this one
+    const marked = `<!-- scenario:report -->\n${section.trimEnd()}\n<!-- /scenario:report -->`;
+    const re = /(?:<!-- scenario:report -->\n)?## Compliance report \(issue 21\)[^\n]*\n[\s\S]*?(?:<!-- \/scenario:report -->|(?=\n## |\n<!-- scenario:|$))/;
+    writeFileSync(resultsPath, re.test(text) ? text.replace(re, marked) : `${text.trimEnd()}\n\n${marked}\n`);
     console.log(`wrote ${resultsPath}`);
   }
 } finally {

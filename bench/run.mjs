@@ -445,9 +445,12 @@ function write(sections) {
   const kept = [];
   for (const m of old.matchAll(/<!-- scenario:([\w-]+) -->[\s\S]*?<!-- \/scenario:\1 -->/g)) if (!sections[m[1]]) kept.push(m[0]);
   const order = Object.keys(SCENARIOS);
-  const all = [...kept, ...Object.values(sections)].sort(
-    (a, b) => order.indexOf(/scenario:([\w-]+)/.exec(a)[1]) - order.indexOf(/scenario:([\w-]+)/.exec(b)[1]),
-  );
+  // sections other scripts write (bench/report.mjs) go last, kept as they are
+  const rank = (s) => {
+    const i = order.indexOf(/scenario:([\w-]+)/.exec(s)[1]);
+    return i < 0 ? order.length : i;
+  };
+  const all = [...kept, ...Object.values(sections)].sort((a, b) => rank(a) - rank(b));
   writeFileSync(file, `${header}\n${all.join('\n\n')}\n`);
   console.error(`wrote ${file}`);
 }

@@ -89,8 +89,8 @@ type KeyPart = { readonly kind: 'tenant' } | { readonly kind: 'consumer' } | { r
 
 const DEFAULT_KEY: readonly string[] = ['tenant', 'consumer'];
 
-/** V8's old-generation growing factor with a memory cache: 1.3 (measured: bench cache-memory; why in src/core/heap.ts). */
-const HEAP_GROWING_PERCENT = 30;
+/** V8's old-generation growing factor with a memory cache: 1.2 (measured: bench cache-memory; why in src/core/heap.ts). */
+const HEAP_GROWING_PERCENT = 20;
 
 function keyParts(names: readonly string[]): KeyPart[] {
   return names.map((n) => (n === 'tenant' ? { kind: 'tenant' } : n === 'consumer' ? { kind: 'consumer' } : { kind: 'header', name: n.slice(7).toLowerCase() }));

@@ -64,6 +64,11 @@ function cost(primary: string, serialised: number): number {
   return blocksFor(serialised) * BLOCK + ENTRY_OVERHEAD + Buffer.byteLength(primary);
 }
 
+const NO_TAGS: readonly string[] = [];
+function tagsOf(t: string | readonly string[] | null | undefined): readonly string[] {
+  return t == null ? NO_TAGS : typeof t === 'string' ? [t] : t;
+}
+
 function grown<T extends Int32Array | Float64Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
@@ -102,7 +107,7 @@ export class MemoryCacheStore implements CacheStore {
   private eNext = new Int32Array(0);
   private eSlot = new Int32Array(0);
   /** the entry's purge tags (null: none), kept beside the index so that eviction and purge need not decode the entry (the tag strings are the tag index's keys anyway) */
-  private eTags: (readonly string[] | null)[] = [];
+  private eTags: (string | readonly string[] | null)[] = [];
   private eFree: number[] = [];
   private eFresh = 0;
 
@@ -230,7 +235,9 @@ export class MemoryCacheStore implements CacheStore {
     this.eSize[e] = size;
     this.eSlot[e] = s;
     this.eNext[e] = NIL;
-    this.eTags[e] = entry.tags.length > 0 ? entry.tags : null;
+    // one tag (the usual case) as the string itself, which the tag index holds anyway: no array per entry
+    const tags = entry.tags;
+    this.eTags[e] = tags.length === 0 ? null : tags.length === 1 ? (tags[0] as string) : [...tags];
     let last = this.sFirst[s]!;
     if (last === NIL) this.sFirst[s] = e;
     else {
@@ -265,7 +272,7 @@ export class MemoryCacheStore implements CacheStore {
     let n = 0;
     for (const k of typeof keys === 'string' ? [keys] : [...keys]) {
       const s = this.map.get(k);
-      if (s !== undefined) n += this.prune(s, now, (e) => this.eTags[e]?.includes(tag) === true);
+      if (s !== undefined) n += this.prune(s, now, (e) => tagsOf(this.eTags[e]).includes(tag));
     }
     this.tags.delete(tag);
     return Promise.resolve(n);
@@ -379,7 +386,7 @@ export class MemoryCacheStore implements CacheStore {
       const tags = this.eTags[e];
       if (tags != null) {
         goneTags ??= new Set();
-        for (const t of tags) goneTags.add(t);
+        for (const t of tagsOf(tags)) goneTags.add(t);
         this.eTags[e] = null;
       }
       this.bytes -= this.eSize[e]!;
@@ -389,7 +396,7 @@ export class MemoryCacheStore implements CacheStore {
       this.eFree.push(e);
     }
     if (goneTags !== null) {
-      for (let e = this.sFirst[s]!; e !== NIL; e = this.eNext[e]!) for (const t of this.eTags[e] ?? []) goneTags.delete(t);
+      for (let e = this.sFirst[s]!; e !== NIL; e = this.eNext[e]!) for (const t of tagsOf(this.eTags[e])) goneTags.delete(t);
       for (const t of goneTags) this.untag(t, key);
     }
     if (dropEmpty && this.sCount[s] === 0) {
