@@ -10,6 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { type Dispatcher, Pool } from 'undici';
@@ -24,6 +25,8 @@ import type { RequestContext } from '../../src/core/stage.js';
 const RUNS = Number(process.env['PC_DIFF_RUNS'] ?? 10000);
 const SEED = Number(process.env['PC_DIFF_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const CONCURRENCY = 16;
+/** generated requests sent again over h2c (PC_DIFF_H2_RUNS) */
+const H2_RUNS = Number(process.env['PC_DIFF_H2_RUNS'] ?? 2000);
 
 /** The gateway's readings by request id, written by the recording stage. */
 const readings = new Map<string, GatewayReading>();
@@ -56,7 +59,7 @@ const recorder: StageModule = {
   }),
 };
 
-function gatewayConfig(fws: readonly Framework[], lie: string | null): string {
+function gatewayConfig(fws: readonly Framework[], lie: string | null, listener = '{ port: 0 }'): string {
   const ups = fws
     .map((f) => {
       // `lie`: declare this framework's path matching wrongly (the harness's own check)
@@ -83,7 +86,7 @@ function gatewayConfig(fws: readonly Framework[], lie: string | null): string {
     .join('\n');
   return `
 version: 1
-listeners: [{ port: 0 }]
+listeners: [${listener}]
 limits: { max_body_bytes: 65536, body: { content_encoding: decode } }
 responses: { upstream_5xx: pass }
 waf: { mode: monitor }
@@ -115,14 +118,56 @@ async function sendOne(pool: Pool, fw: Framework, r: GenRequest): Promise<Outcom
   } catch {
     return { kind: 'refused', diffs: [] }; // the gateway closed the connection (a refused request)
   }
-  const text = await res.body.text();
-  const id = res.headers['x-request-id'];
+  return outcome(fw, res.statusCode, res.headers, await res.body.text());
+}
+
+/**
+ * The same request over HTTP/2 (h2c, prior knowledge): field names lower-case and repeated
+ * fields as repeated fields, as an HTTP/2 client sends them; a chunked body becomes two DATA
+ * frames. A request the HTTP/2 client or the gateway's HTTP/2 layer refuses (connection-specific
+ * fields, a stream reset) counts as refused: nothing reached a framework.
+ */
+async function sendOneH2(session: http2.ClientHttp2Session, fw: Framework, r: GenRequest): Promise<Outcome> {
+  const headers: http2.OutgoingHttpHeaders = { ':method': r.method, ':path': r.target, ':authority': `${fw.name}.test`, ':scheme': 'http' };
+  for (const [k, v] of r.headers) {
+    const n = k.toLowerCase();
+    const cur = headers[n];
+    headers[n] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];
+  }
+  try {
+    const res = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }>((resolve, reject) => {
+      const stream = session.request(headers, { endStream: r.body === null });
+      stream.on('error', reject);
+      stream.on('response', (h) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () =>
+          resolve({ status: Number(h[':status']), headers: h as Record<string, string | string[] | undefined>, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      });
+      stream.on('close', () => reject(new Error(`stream closed (${stream.rstCode})`)));
+      if (r.body !== null) {
+        if (r.chunked) {
+          stream.write(r.body.subarray(0, 3));
+          stream.end(r.body.subarray(3));
+        } else stream.end(r.body);
+      }
+    });
+    return outcome(fw, res.status, res.headers, res.text);
+  } catch {
+    return { kind: 'refused', diffs: [] };
+  }
+}
+
+/** What a response says: refused by the gateway, refused by the framework, or read (with the differences from the gateway's reading). */
+function outcome(fw: Framework, status: number, headers: Record<string, string | string[] | undefined>, text: string): Outcome {
+  const id = headers['x-request-id'];
   const gw = typeof id === 'string' ? readings.get(id) : undefined;
   if (typeof id === 'string') readings.delete(id);
-  const read = readingOf(res.headers['x-reading']);
+  const read = readingOf(headers['x-reading']);
   if (gw === undefined) {
     if (read !== null) return { kind: 'read', diffs: ['the framework read a request the gateway has no reading of'] };
-    const code = /"code":"(PC_ERR_[A-Z_]+)"/.exec(text)?.[1] ?? `status ${res.statusCode}`;
+    const code = /"code":"(PC_ERR_[A-Z_]+)"/.exec(text)?.[1] ?? `status ${status}`;
     return { kind: 'refused', diffs: [], code };
   }
   if (read === null) return { kind: 'framework-refused', diffs: [] };
@@ -140,8 +185,18 @@ interface RunResult {
   codes: Record<string, number>;
 }
 
+type Send = (fw: Framework, r: GenRequest) => Promise<Outcome>;
+
 async function run(gw: TestGateway, fws: readonly Framework[], samples: readonly GenRequest[]): Promise<RunResult> {
   const pool = new Pool(gw.url, { connections: CONCURRENCY, pipelining: 1 });
+  try {
+    return await runWith((fw, r) => sendOne(pool, fw, r), fws, samples);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function runWith(send: Send, fws: readonly Framework[], samples: readonly GenRequest[]): Promise<RunResult> {
   const out: RunResult = { sent: 0, refused: 0, read: 0, frameworkRefused: 0, byFramework: {}, diffs: [], codes: {} };
   for (const f of fws) out.byFramework[f.name] = { read: 0, refused: 0, frameworkRefused: 0 };
   let next = 0;
@@ -149,7 +204,7 @@ async function run(gw: TestGateway, fws: readonly Framework[], samples: readonly
     while (next < samples.length) {
       const r = samples[next++] as GenRequest;
       for (const fw of fws) {
-        const o = await sendOne(pool, fw, r);
+        const o = await send(fw, r);
         out.sent++;
         const b = out.byFramework[fw.name] as { read: number; refused: number; frameworkRefused: number };
         if (o.kind === 'refused') {
@@ -168,7 +223,6 @@ async function run(gw: TestGateway, fws: readonly Framework[], samples: readonly
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  await pool.close();
   return out;
 }
 
@@ -223,6 +277,30 @@ describe('differential: frameworks read what the gateway read', () => {
     const plain = await run(gw, fws, [form('a=x%5Dy'), form('a=x%3Dy')]);
     assert.deepEqual(plain.diffs, []);
     assert.equal(plain.read, 2 * fws.length, JSON.stringify(plain.byFramework));
+  });
+
+  it(`over HTTP/2 (h2c): ${H2_RUNS} generated ambiguous requests, each to Express, Express with qs, Fastify and Koa: 0 differences`, {
+    timeout: 600_000,
+  }, async () => {
+    // the gateway reads an HTTP/2 request into the HTTP/1.1 form (src/intake/http2.ts) and forwards it over HTTP/1.1
+    const h2 = await startGateway(gatewayConfig(fws, null, '{ port: 0, protocols: [h2] }'), { modules: [...STAGES, recorder] });
+    const session = http2.connect(h2.url);
+    try {
+      const samples = fc.sample(requestArb, { seed: SEED + 1, numRuns: H2_RUNS });
+      const r = await runWith((fw, req) => sendOneH2(session, fw, req), fws, samples);
+      const summary = `seed ${SEED + 1}: ${r.sent} requests; gateway refused ${r.refused}, framework read ${r.read}, framework refused ${r.frameworkRefused}; ${JSON.stringify(r.byFramework)}; refusals ${JSON.stringify(r.codes)}`;
+      console.log(`differential over h2c: ${summary}`);
+      if (r.diffs.length > 0) {
+        const first = r.diffs.slice(0, 12).map((d) => `  [${d.framework}] ${describeRequest(d.request)}\n     ${d.diffs.join('\n     ')}`);
+        assert.fail(`${r.diffs.length} differences over h2c, ${summary}\n${first.join('\n')}`);
+      }
+      for (const f of fws)
+        assert.ok((r.byFramework[f.name]?.read ?? 0) > H2_RUNS / 10, `${f.name} read too few requests over h2c: ${JSON.stringify(r.byFramework[f.name])}`);
+      assert.equal(r.sent, H2_RUNS * fws.length);
+    } finally {
+      session.close();
+      await h2.close();
+    }
   });
 
   it('the harness finds differences when the gateway is told a framework reads paths otherwise than it does', async () => {
