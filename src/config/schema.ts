@@ -89,7 +89,7 @@ const upstream: JsonSchema = {
         additionalProperties: false,
         required: ['url'],
         properties: {
-          url: { type: 'string', pattern: '^https?://', description: 'Base URL, e.g. `http://127.0.0.1:3000`.' },
+          url: { type: 'string', pattern: '^https?://', format: 'http-url', description: 'Base URL, e.g. `http://127.0.0.1:3000`.' },
           weight: { type: 'integer', minimum: 1, maximum: 1000, default: 1, description: 'Relative share of traffic under round robin.' },
         },
       },

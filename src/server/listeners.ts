@@ -65,6 +65,11 @@ function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, 
   return overflow ? rawProblem('PC_ERR_HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large') : rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request');
 }
 
+function refuseConnect(socket: Socket): void {
+  socket.end(rawProblem('PC_ERR_METHOD_NOT_ALLOWED', 405, 'Method Not Allowed'));
+  socket.destroySoon?.();
+}
+
 export async function startListener(cfg: ListenerConfig, baseDir: string, pipeline: Pipeline, logger: Logger): Promise<RunningListener> {
   const base = http1Options(cfg);
   let server: http.Server | Http2Listener;
@@ -91,6 +96,9 @@ export async function startListener(cfg: ListenerConfig, baseDir: string, pipeli
   // checks that need no body; a request refused before gets its final status and no 100
   server.on('checkContinue', handle);
   server.on('clientError', (err: ClientError, socket: Socket) => onClientError(err, socket, pipeline, runtime, logger));
+  // CONNECT (a tunnel) is never offered: node:http would drop the connection without a word
+  // (HTTP/2's CONNECT gets 405 from node:http2 already)
+  if (!h2) server.on('connect', (_req: http.IncomingMessage, socket: Socket) => refuseConnect(socket));
   server.on('tlsClientError', (err: Error) => logger.debug({ event: 'tls_client_error', listener: name, err: err.message }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
