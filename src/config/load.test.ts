@@ -34,3 +34,18 @@ test('isHttpUrl accepts absolute http(s) URLs with a host and nothing else', () 
   for (const ok of ['http://127.0.0.1:1', 'https://[::1]:8443/x', 'http://upstream.internal']) assert.equal(isHttpUrl(ok), true, ok);
   for (const bad of ['ftp://x', 'http:/x', '//x', 'http://u@x', 'file:///etc/passwd', 'http://x y']) assert.equal(isHttpUrl(bad), false, bad);
 });
+
+test('a mapping used as a key is a config error at its line, not a stringified key with a process warning (found by the fuzz run)', () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    assert.throws(
+      () => parseConfig('version: 1\nlisteners: [{ port: 8080 }]\nupstreams:\n  ? { secret: x }\n  : { targets: [] }\nroutes: []\n', '/etc/p.yaml', STAGES),
+      (e: unknown) => e instanceof ConfigErrors && e.errors.some((x) => x.line === 4 && /plain value/.test(x.message)),
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { AJV_CODE, isHttpUrl } from './ajv-options.js';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, isCollection, parseDocument, visit } from 'yaml';
 import { ConfigError, ConfigErrors, Locator, keyPathString, pointerToPath, type PathSeg } from './errors.js';
 import { composeSchema } from './schema.js';
 import type { CanonicalConfig } from '../core/config.js';
@@ -101,6 +101,16 @@ export function parseConfig(text: string, file: string, modules: readonly StageM
       }),
     );
   }
+  // a mapping or list used as a key (`? {a: 1}`) would be stringified by toJS, with a process warning
+  const odd: ConfigError[] = [];
+  visit(doc, {
+    Pair(_k, pair) {
+      if (!isCollection(pair.key)) return;
+      const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+      odd.push(new ConfigError('a key must be a plain value, not a mapping or a list', { file, line: pos.line, column: pos.col }));
+    },
+  });
+  if (odd.length > 0) throw new ConfigErrors(odd);
   const locator = new Locator(doc, lines);
   const fail = (message: string, path: PathSeg[]): never => {
     const loc = locator.locate(path);
