@@ -82,7 +82,10 @@ export class WebSocketUpgrader implements Upgrader {
     this.open = registry(services);
     const m = services.metrics;
     this.gauge = m.gauge('portcullis_websocket_connections', 'WebSocket connections open, by route.', ['route']);
-    this.messages = m.counter('portcullis_websocket_messages_total', 'WebSocket messages relayed, by route and direction (in: from clients).', ['route', 'direction']);
+    this.messages = m.counter('portcullis_websocket_messages_total', 'WebSocket messages relayed, by route and direction (in: from clients).', [
+      'route',
+      'direction',
+    ]);
   }
 
   check(ctx: RequestContext): Deny | undefined {

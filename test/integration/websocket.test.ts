@@ -322,6 +322,17 @@ routes:
     assert.equal(await r.text(), 'plain');
   });
 
+  test('an upgrade to another protocol (h2c) is served as an ordinary request, its Upgrade ignored', async () => {
+    const s = net.connect(gw.port, '127.0.0.1');
+    s.write(`GET /plain/h2c HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token()}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`);
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((r) => s.once('close', r));
+    assert.match(out, /^HTTP\/1\.1 200 /);
+    assert.match(out, /\r\n\r\n(5\r\n)?plain\r?\n?/);
+    assert.doesNotMatch(out, /^upgrade:/im);
+  });
+
   test('a handshake with another version gets 426 with Sec-WebSocket-Version: 13; a bad key gets 400', async () => {
     const raw = async (key: string, version: string): Promise<string> => {
       const s = net.connect(gw.port, '127.0.0.1');
@@ -337,7 +348,7 @@ routes:
     const v8 = await raw('dGhlIHNhbXBsZSBub25jZQ==', '8');
     assert.match(v8, /^HTTP\/1\.1 426 /);
     assert.match(v8, /sec-websocket-version: 13/i);
-    assert.match(await raw('short', '13'), /^HTTP\/1\.1 400 [^]*PC_ERR_WEBSOCKET_HANDSHAKE/);
+    assert.match(await raw('short', '13'), /^HTTP\/1\.1 400 [\s\S]*PC_ERR_WEBSOCKET_HANDSHAKE/);
     assert.equal(up.upgrades.length, before);
   });
 
@@ -383,5 +394,36 @@ routes:
     const c = closed(o.ws);
     o.ws.close();
     await c;
+  });
+});
+
+describe('WebSocket and the gateway stopping', () => {
+  test('open connections are closed with 1001 when the gateway stops', async () => {
+    const up = await startWsUpstream();
+    const gw = await startGateway(
+      `
+version: 1
+listeners: [{ port: 0 }]
+upstreams:
+  up: { targets: [{ url: "{{UP}}" }] }
+routes:
+  - id: ws
+    match: { prefix: /ws }
+    upstream: up
+    auth: none
+    public: true
+    websocket: {}
+`,
+      { vars: { UP: up.url } },
+    );
+    try {
+      const o = await open(`${gw.url.replace(/^http/, 'ws')}/ws/stop`);
+      const c = closed(o.ws);
+      const outcome = await gw.close(2000);
+      assert.equal((await c).code, 1001);
+      assert.equal(outcome.clean, true);
+    } finally {
+      await up.close();
+    }
   });
 });
