@@ -324,7 +324,9 @@ routes:
 
   test('an upgrade to another protocol (h2c) is served as an ordinary request, its Upgrade ignored', async () => {
     const s = net.connect(gw.port, '127.0.0.1');
-    s.write(`GET /plain/h2c HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token()}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`);
+    s.write(
+      `GET /plain/h2c HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token()}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`,
+    );
     let out = '';
     s.on('data', (c: Buffer) => (out += c.toString()));
     await new Promise((r) => s.once('close', r));
