@@ -25,6 +25,8 @@ interface WsUpstream {
   /** handshakes the upstream received (accepted or not) */
   readonly upgrades: http.IncomingHttpHeaders[];
   readonly paths: string[];
+  /** close codes the upstream received, by path */
+  readonly closes: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ interface WsUpstream {
 async function startWsUpstream(): Promise<WsUpstream> {
   const upgrades: http.IncomingHttpHeaders[] = [];
   const paths: string[] = [];
+  const closes = new Map<string, number>();
   const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('plain'));
   const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has('chat.v1') ? 'chat.v1' : false) });
   server.on('upgrade', (req, socket, head) => {
@@ -43,6 +46,7 @@ async function startWsUpstream(): Promise<WsUpstream> {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.send('welcome');
+      ws.on('close', (code) => closes.set(req.url ?? '', code));
       ws.on('message', (data, isBinary) => {
         if (req.url?.startsWith('/ws/close4000')) return void ws.close(4000, 'bye');
         ws.send(isBinary ? data : `echo:${data.toString()}`, { binary: isBinary });
@@ -54,6 +58,7 @@ async function startWsUpstream(): Promise<WsUpstream> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     upgrades,
     paths,
+    closes,
     close: () =>
       new Promise<void>((r) => {
         for (const c of wss.clients) c.terminate();
@@ -153,6 +158,11 @@ routes:
     upstream: up
     rewrite: /ws/idle
     websocket: { idle_timeout_ms: 1000 }
+  - id: ws-short
+    match: { prefix: /short }
+    upstream: up
+    rewrite: /ws/short
+    websocket: { max_connection_ms: 1000 }
   - id: ws-limited
     match: { prefix: /limited }
     upstream: up
@@ -249,6 +259,27 @@ routes:
   test('an idle connection is closed with 1001', async () => {
     const o = await open(`${base}/idle`, { token: token() });
     assert.equal((await closed(o.ws)).code, 1001);
+  });
+
+  test('a connection is closed with 1001 after max_connection_ms, however active; the upstream is told too', async () => {
+    const o = await open(`${base}/short`, { token: token() });
+    const c = closed(o.ws);
+    const t0 = Date.now();
+    const chat = setInterval(() => o.ws.readyState === o.ws.OPEN && o.ws.send('still here'), 100);
+    const r = await c;
+    clearInterval(chat);
+    assert.equal(r.code, 1001);
+    assert.ok(r.at - t0 < 3000, `closed after ${r.at - t0} ms`);
+    assert.equal(await waitFor(() => up.closes.get('/ws/short')), 1001);
+  });
+
+  test('a client that vanishes without a close frame: the upstream gets 1001, the log says 1006 by the client', async () => {
+    const o = await open(`${base}/ws/vanish`, { token: token() });
+    o.ws.terminate();
+    assert.equal(await waitFor(() => up.closes.get('/ws/vanish')), 1001);
+    const line = await waitFor(() => gw.logLines().find((l) => l.path === '/ws/vanish'));
+    assert.equal(line.status, 101);
+    assert.deepEqual([(line.websocket as { close_code: number }).close_code, (line.websocket as { closed_by: string }).closed_by], [1006, 'client']);
   });
 
   test("the upstream's close code reaches the client", async () => {
