@@ -31,7 +31,8 @@ export interface ProtocolRefusal {
   readonly requestId: string | null;
 }
 
-function codeOf(text: string): { code: string | null; requestId: string | null } {
+/** The problem code and request id of a refusal body (null when it is not problem+json). */
+export function codeOf(text: string): { code: string | null; requestId: string | null } {
   try {
     const j = JSON.parse(text) as { code?: unknown; request_id?: unknown };
     return { code: typeof j.code === 'string' ? j.code : null, requestId: typeof j.request_id === 'string' ? j.request_id : null };

@@ -17,7 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { Client, Pool, type Dispatcher } from 'undici';
-import { probeHttp2, probeWebSocket, type ProtocolRefusal } from './probe-protocols.js';
+import { codeOf, probeHttp2, probeWebSocket, type ProtocolRefusal } from './probe-protocols.js';
 
 export interface StepResult {
   readonly name: string;
@@ -65,15 +65,6 @@ function isLoopback(host: string): boolean {
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
   return false;
-}
-
-function codeOf(text: string): { code: string | null; requestId: string | null } {
-  try {
-    const j = JSON.parse(text) as { code?: unknown; request_id?: unknown };
-    return { code: typeof j.code === 'string' ? j.code : null, requestId: typeof j.request_id === 'string' ? j.request_id : null };
-  } catch {
-    return { code: null, requestId: null };
-  }
 }
 
 function describe(r: Reply): string {

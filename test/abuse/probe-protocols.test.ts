@@ -6,14 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeCommand } from '../../src/cli/probe.js';
 import { startGateway } from '../helpers/gateway.js';
+import { demoApi } from '../helpers/quickstart.js';
 import { testPki } from '../helpers/pki.js';
 
 const SECRET = 'probe-protocols-secret-0123456789abcdefghijkl';
@@ -37,19 +35,6 @@ async function probe(args: string[]): Promise<{ code: number; out: string }> {
 const row = (out: string, name: string): string => out.split('\n').find((l) => l.startsWith(name)) ?? '';
 
 /** The quickstart's demo API (items and a WebSocket echo at /ws/echo). */
-async function demoApi(): Promise<{ url: string; close(): Promise<void> }> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const mod = (await import(pathToFileURL(join(here, '../../../examples/quickstart/demo-api.mjs')).href)) as { createDemoApi(): http.Server };
-  const server = mod.createDemoApi();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
 
 function config(listeners: string, wsAuth = ''): string {
   return `
