@@ -186,9 +186,11 @@ export class WebSocketUpgrader implements Upgrader {
       res.emit('close');
     };
     if (socket.destroyed || !socket.writable) {
+      // the client left during the upstream handshake: its socket's close ends the exchange
       up.terminate();
       ctx.exchange = null;
-      return; // the socket's close already ended the exchange
+      release();
+      return;
     }
     res.detachSocket(socket);
     const lines: string[] = [`${this.requestIdHeader}: ${ctx.id}`];
