@@ -6,6 +6,7 @@ import { STATE_SCHEMA } from '../store/index.js';
 import { bodySchema } from '../body/request-body.js';
 import { alertsSchema } from '../observe/alerts/schema.js';
 import { auditSchema } from '../observe/audit.js';
+import { WEBSOCKET_ROUTE_SCHEMA } from '../websocket/schema.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -194,6 +195,7 @@ const route: JsonSchema = {
       description: "Send the client's Host header upstream instead of the target's host (the original is always in X-Forwarded-Host).",
     },
     body: bodySchema(false),
+    websocket: WEBSOCKET_ROUTE_SCHEMA,
   },
 };
 

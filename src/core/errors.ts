@@ -29,6 +29,9 @@ export const ERRORS = {
   PC_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No route matches this request' },
   PC_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
   PC_ERR_CORS_REJECTED: { status: 403, title: 'Cross-origin request not allowed by this route' },
+  PC_ERR_UPGRADE_NOT_ALLOWED: { status: 400, title: 'Protocol upgrade not accepted on this route' },
+  PC_ERR_WEBSOCKET_HANDSHAKE: { status: 400, title: 'WebSocket handshake is not valid' },
+  PC_ERR_WEBSOCKET_ORIGIN: { status: 403, title: 'Origin not allowed to open a WebSocket on this route' },
   // --- authenticate -------------------------------------------------------------------
   PC_ERR_AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
   PC_ERR_AUTH_INVALID: { status: 401, title: 'Credentials are not valid' },

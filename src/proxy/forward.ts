@@ -170,6 +170,23 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     }
   }
 
+  /**
+   * The upstream end of a WebSocket handshake (src/websocket/): a target picked as for any request
+   * (counted active: the caller gives it back and reports the outcome to the group), the upstream
+   * path, and the client's fields with the gateway's hygiene (hop-by-hop, identity and spoofable
+   * fields stripped; forwarding and identity fields set). Null when no target is available.
+   */
+  upgradeTarget(ctx: RequestContext): { readonly target: Target; readonly path: string; readonly headers: string[] } | null {
+    const now = Date.now();
+    this.group.countRequest(now);
+    const target = this.group.pick(now, null);
+    if (target === null) return null;
+    ctx.upstreamTarget = target.origin;
+    target.active++;
+    const headers = upstreamRequestHeaders(ctx.req.headers, this.s.notForwarded, this.forwardInfo(ctx, target), ctx.upstreamHeadersIfAny, null);
+    return { target, path: this.upstreamPath(ctx, target), headers };
+  }
+
   /** What the upstream request says about the client and the gateway: forwarded headers, request id, Host. */
   private forwardInfo(ctx: RequestContext, target: Target): ForwardInfo {
     const s = this.s;

@@ -95,6 +95,8 @@ export async function startListener(cfg: ListenerConfig, baseDir: string, pipeli
   // Expect: 100-continue: the pipeline sends 100 only when it is about to read the body, after the
   // checks that need no body; a request refused before gets its final status and no 100
   server.on('checkContinue', handle);
+  // HTTP/1.1 protocol upgrades (WebSocket, RFC 6455): the same pipeline, on the raw socket (also the HTTP/1.1 side of an ALPN port)
+  server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => pipeline.upgrade(req, socket, head, runtime));
   server.on('clientError', (err: ClientError, socket: Socket) => onClientError(err, socket, pipeline, runtime, logger));
   // CONNECT (a tunnel) is never offered: node:http would drop the connection without a word
   // (HTTP/2's CONNECT gets 405 from node:http2 already)
