@@ -362,7 +362,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       res.destroy();
       return;
     }
-    if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
+    if (res.destroyed || res.socket == null || res.socket.destroyed) return; // the client went away (an HTTP/2 response whose stream is gone has no socket: undefined)
     if (!isUpstreamFault(code)) {
       // undici refused what it was handed: the gateway's fault, not the upstream's health
       this.s.logger.error({ event: 'upstream_request_refused', request_id: ctx.id, route: route.id, code, err: err.message });
