@@ -123,6 +123,10 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   }
 
   forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void {
+    // the client is gone (an HTTP/2 stream reset before its request got here: Rapid Reset):
+    // nothing to ask the upstream for; the exchange is recorded when the response closes
+    const res = ctx.res;
+    if (res.destroyed || res.socket == null || res.socket.destroyed) return;
     this.attempt(ctx, route, replies, null, 0);
   }
 

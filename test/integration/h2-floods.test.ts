@@ -11,6 +11,7 @@ import { strict as assert } from 'node:assert';
 import * as http2 from 'node:http2';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { ABUSE_MODULES } from '../../src/stages/abuse/index.js';
 import { FLAG, FRAME, H2_CODE, frame, headerBlock, indexed, indexedLiteral, rawH2Connect, u32, type FloodOutcome, type RawH2 } from '../helpers/h2-raw.js';
 
 let up: TestUpstream;
@@ -29,7 +30,6 @@ routes:
   - id: items
     match: { path: /items, methods: [GET, POST] }
     upstream: api
-    auth: none
 abuse:
   detectors:
     http2_floods: { threshold: 2, window_ms: 60000, action: ban }
@@ -37,7 +37,12 @@ abuse:
 
 before(async () => {
   up = await startUpstream();
-  gw = await startGateway(config, { vars: { UP: up.url } });
+  // abuse detection only: what a flood costs the pipeline is not what these tests measure
+  gw = await startGateway(config, { vars: { UP: up.url }, modules: ABUSE_MODULES });
+  // warm: the first requests compile the gateway's hot paths and open upstream connections
+  const warm = wellBehaved();
+  await new Promise((r) => setTimeout(r, 300));
+  await warm.stop();
 });
 
 after(async () => {
@@ -134,24 +139,26 @@ test('Rapid Reset (CVE-2023-44487: HEADERS then RST_STREAM, repeated) ends in GO
     () => undefined,
     () => {
       const out: Buffer[] = [];
-      for (let i = 0; i < 20; i++, id += 2) out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
+      for (let i = 0; i < 100; i++, id += 2) out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
       return Buffer.concat(out);
     },
   );
 });
 
-test('Rapid Reset with RST_STREAM(NO_ERROR) is stopped too (by node: streams not yet released count as refused)', async () => {
+test('Rapid Reset with RST_STREAM(NO_ERROR) is stopped too', async () => {
   let id = 1;
   const before = await metric('stream_resets');
   const beforeRejected = await metric('rejected_streams');
   const c = await rawH2Connect({ port: gw.port, localAddress: '127.0.0.3' });
   const out = await c.flood(() => {
     const b: Buffer[] = [];
-    for (let i = 0; i < 20; i++, id += 2) b.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.NO_ERROR)));
+    for (let i = 0; i < 100; i++, id += 2) b.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.NO_ERROR)));
     return Buffer.concat(b);
   });
   c.close();
-  assert.ok(out.goaway !== null && out.closedMs !== null && out.closedMs < 1000, JSON.stringify(out));
+  // the gateway's reset budget or node's refused-stream limit, whichever comes first
+  assert.ok(out.goaway === H2_CODE.ENHANCE_YOUR_CALM || out.goaway === H2_CODE.INTERNAL_ERROR, JSON.stringify(out));
+  assert.ok(out.closedMs !== null && out.closedMs < 1000, JSON.stringify(out));
   assert.equal((await metric('stream_resets')) + (await metric('rejected_streams')), before + beforeRejected + 1);
 });
 
@@ -164,7 +171,7 @@ test('MadeYouReset (CVE-2025-8671: DATA beyond content-length makes the server r
     () => undefined,
     () => {
       const out: Buffer[] = [];
-      for (let i = 0; i < 20; i++, id += 2) {
+      for (let i = 0; i < 100; i++, id += 2) {
         out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headerBlock(POST([['content-length', '1']]))), frame(FRAME.DATA, 0, id, Buffer.from('xx')));
       }
       return Buffer.concat(out);
