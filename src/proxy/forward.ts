@@ -123,11 +123,15 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   }
 
   forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void {
-    // the client is gone (an HTTP/2 stream reset before its request got here: Rapid Reset):
-    // nothing to ask the upstream for; the exchange is recorded when the response closes
-    const res = ctx.res;
-    if (res.destroyed || res.socket == null || res.socket.destroyed) return;
-    this.attempt(ctx, route, replies, null, 0);
+    if (!ctx.http2) return this.attempt(ctx, route, replies, null, 0);
+    // HTTP/2: forwarded once the rest of the read it came in was processed, so that a stream
+    // the client reset in the same read (Rapid Reset: HEADERS then RST_STREAM) is never sent
+    // upstream (each such request aborted in flight costs an upstream connection); the exchange
+    // of a reset stream is recorded when its response closes
+    const stream = (ctx.req as unknown as { stream: { closed: boolean; destroyed: boolean } }).stream;
+    setImmediate(() => {
+      if (!stream.closed && !stream.destroyed) this.attempt(ctx, route, replies, null, 0);
+    });
   }
 
   async fetch(ctx: RequestContext, req: SideRequest): Promise<SideResponse> {

@@ -50,14 +50,15 @@ export class WindowBudget {
     this.last = now;
   }
 
-  /** Spends `n` tokens at `now`; false when the budget is exhausted (the event is over budget). */
+  /** Spends `n` tokens at `now`; false (nothing spent) when fewer are left: the event is over budget. */
   take(now: number, n = 1): boolean {
     if (now > this.last) {
       this.tokens = Math.min(this.limit, this.tokens + ((now - this.last) * this.limit) / this.windowMs);
       this.last = now;
     }
+    if (this.tokens < n) return false;
     this.tokens -= n;
-    return this.tokens >= 0;
+    return true;
   }
 
   /** Tokens left at `now` (without spending). */

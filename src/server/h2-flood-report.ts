@@ -26,7 +26,7 @@ export function floodReporter(host: OutsideHost, listener: ListenerRuntime): Flo
   return (e: FloodEvent) => {
     counter.inc({ listener: e.listener, kind: e.kind });
     services.logger.warn(
-      { event: 'http2.flood', kind: e.kind, peer: e.peer, listener: e.listener, action: e.action },
+      { event: 'http2.flood', kind: e.kind, peer: e.peer, listener: e.listener, action: e.action, streams: e.streams, age_ms: e.age_ms },
       e.action === 'goaway' ? 'HTTP/2 connection over its flood budget closed (GOAWAY)' : 'HTTP/2 connection over its flood budget (monitor mode)',
     );
     if (e.action !== 'goaway' || e.peer === '') return;

@@ -35,12 +35,17 @@ export interface FloodEvent {
   readonly listener: string;
   /** `enforce`: GOAWAY sent and the connection closed (or node closed it); `monitor`: only reported */
   readonly action: 'goaway' | 'monitor';
+  /** streams the connection opened (the gateway saw) and milliseconds it was open, until then */
+  readonly streams: number;
+  readonly age_ms: number;
 }
 
 export type FloodSink = (e: FloodEvent) => void;
 
 interface Watched {
   readonly budgets: ConnectionBudgets;
+  readonly since: number;
+  streams: number;
   readonly peer: string;
   bytesRead: number;
   tripped: boolean;
@@ -63,7 +68,8 @@ export class FloodGuard {
   /** Watches a new session until it closes. */
   watch(session: http2.ServerHttp2Session): void {
     if (this.cfg.mode === 'off') return;
-    const w: Watched = { budgets: new ConnectionBudgets(this.cfg, this.clock()), peer: session.socket?.remoteAddress ?? '', bytesRead: 0, tripped: false };
+    const now = this.clock();
+    const w: Watched = { budgets: new ConnectionBudgets(this.cfg, now), since: now, streams: 0, peer: session.socket?.remoteAddress ?? '', bytesRead: 0, tripped: false };
     this.sessions.set(session, w);
     session.once('close', () => {
       this.sessions.delete(session);
@@ -78,6 +84,7 @@ export class FloodGuard {
     }
     // before the request handlers: the gateway's own closes are marked before they happen
     session.prependListener('stream', (stream: http2.ServerHttp2Stream) => {
+      w.streams++;
       this.over(session, w, w.budgets.stream(this.clock()));
       const mark = markGatewayCloses(stream);
       // RST_STREAM from the peer, or sent by nghttp2 for a frame the peer should not have sent
@@ -149,7 +156,7 @@ export class FloodGuard {
 
   private report(w: Watched, kind: FloodKind, action: FloodEvent['action']): void {
     try {
-      this.sink({ kind, peer: w.peer, listener: this.listener, action });
+      this.sink({ kind, peer: w.peer, listener: this.listener, action, streams: w.streams, age_ms: this.clock() - w.since });
     } catch {
       // a failing sink must not keep a flooding connection open
     }

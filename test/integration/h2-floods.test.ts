@@ -12,6 +12,19 @@ import * as http2 from 'node:http2';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { ABUSE_MODULES } from '../../src/stages/abuse/index.js';
+import { FloodGuard, type FloodEvent } from '../../src/server/h2-floods.js';
+
+/** The defaults of `listeners[].http2` (src/server/h2-flood-schema.ts). */
+const LIMITS = {
+  mode: 'enforce',
+  max_concurrent_streams: 100,
+  max_streams_per_10s: 20000,
+  max_resets_per_10s: 100,
+  max_settings_per_10s: 20,
+  max_pings_per_10s: 20,
+  max_invalid_frames: 100,
+  max_rejected_streams: 100,
+} as const;
 import { FLAG, FRAME, H2_CODE, frame, headerBlock, indexed, indexedLiteral, rawH2Connect, u32, type FloodOutcome, type RawH2 } from '../helpers/h2-raw.js';
 
 let up: TestUpstream;
@@ -39,10 +52,11 @@ before(async () => {
   up = await startUpstream();
   // abuse detection only: what a flood costs the pipeline is not what these tests measure
   gw = await startGateway(config, { vars: { UP: up.url }, modules: ABUSE_MODULES });
-  // warm: the first requests compile the gateway's hot paths and open upstream connections
-  const warm = wellBehaved();
-  await new Promise((r) => setTimeout(r, 300));
-  await warm.stop();
+  // warm, as a gateway in service is: the first requests compile the hot paths, and requests in
+  // parallel open the upstream pool's connections
+  const warm = Array.from({ length: 20 }, () => wellBehaved());
+  await new Promise((r) => setTimeout(r, 500));
+  await Promise.all(warm.map((w) => w.stop()));
 });
 
 after(async () => {
@@ -106,6 +120,7 @@ async function metric(kind: string): Promise<number> {
  */
 async function floodCase(source: string, kind: string, code: number, setup: (c: RawH2) => void, next: (i: number) => Buffer): Promise<FloodOutcome> {
   const before = await metric(kind);
+  const upBefore = up.count();
   const good = wellBehaved();
   await new Promise((r) => setTimeout(r, 50)); // the good client is connected and served
   const c = await rawH2Connect({ port: gw.port, localAddress: source });
@@ -117,6 +132,8 @@ async function floodCase(source: string, kind: string, code: number, setup: (c: 
     c.close();
   }
   const served = await good.stop();
+  const seen = gw.eventLines().find((l) => l['event'] === 'http2.flood' && l['peer'] === source);
+  out = { ...out, server: seen === undefined ? null : { streams: seen['streams'], age_ms: seen['age_ms'] }, upstream: up.count() - upBefore, good: served.ok } as FloodOutcome;
   assert.equal(out.goaway, code, `GOAWAY code (${JSON.stringify(out)})`);
   assert.ok(out.goawayMs !== null && out.goawayMs < 1000, `GOAWAY within 1 s (${JSON.stringify(out)})`);
   assert.ok(out.closedMs !== null && out.closedMs < 1000, `socket closed within 1 s (${JSON.stringify(out)})`);
@@ -139,7 +156,7 @@ test('Rapid Reset (CVE-2023-44487: HEADERS then RST_STREAM, repeated) ends in GO
     () => undefined,
     () => {
       const out: Buffer[] = [];
-      for (let i = 0; i < 100; i++, id += 2) out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
+      for (let i = 0; i < 200; i++, id += 2) out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
       return Buffer.concat(out);
     },
   );
@@ -288,4 +305,65 @@ test('normal traffic is not cut: 1,000 requests on one connection, and a browser
   assert.equal(goaway, false, 'no GOAWAY');
   assert.equal(closed, false, 'the connection stayed open');
   assert.equal(gw.eventLines().filter((l) => l['event'] === 'http2.flood').length, floodsBefore);
+});
+
+test("the gateway's own stream resets (upstream failures, timeouts) never count against the client's budget", async () => {
+  const events: FloodEvent[] = [];
+  const guard = new FloodGuard({ ...LIMITS, max_resets_per_10s: 10 }, 'bare', (e) => events.push(e));
+  let n = 0;
+  const server = http2.createServer();
+  server.on('session', (s) => guard.watch(s));
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    // half with an error (RST_STREAM INTERNAL_ERROR), half closed with CANCEL, as a gateway would
+    if (n++ % 2 === 0) stream.destroy(new Error('upstream failed'));
+    else stream.close(http2.constants.NGHTTP2_CANCEL);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => undefined);
+  const codes: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    codes.push(
+      await new Promise<number>((resolve) => {
+        const s = client.request({ ':path': '/' });
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(s.rstCode ?? -1));
+        s.end();
+      }),
+    );
+  }
+  const goaway = client.closed || client.destroyed;
+  client.close();
+  server.close();
+  assert.ok(codes.every((c) => c === http2.constants.NGHTTP2_INTERNAL_ERROR || c === http2.constants.NGHTTP2_CANCEL), codes.join(','));
+  assert.deepEqual(events, [], '40 server resets against a budget of 10: none counted');
+  assert.equal(goaway, false);
+});
+
+test('the same budgets count resets the client sends (RST_STREAM CANCEL from a node:http2 client)', async () => {
+  const events: FloodEvent[] = [];
+  const guard = new FloodGuard({ ...LIMITS, max_resets_per_10s: 10 }, 'bare', (e) => events.push(e));
+  const server = http2.createServer();
+  server.on('session', (s) => guard.watch(s));
+  server.on('stream', () => undefined); // never answers: every stream is reset by the client
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => undefined);
+  const goaway = new Promise<number>((r) => client.once('goaway', (code: number) => r(code)));
+  for (let i = 0; i < 11 && !client.closed; i++) {
+    const s = client.request({ ':path': '/' });
+    s.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    s.close(http2.constants.NGHTTP2_CANCEL);
+  }
+  assert.equal(await goaway, H2_CODE.ENHANCE_YOUR_CALM);
+  client.destroy();
+  server.close();
+  assert.deepEqual(
+    events.map((e) => [e.kind, e.action, e.listener]),
+    [['stream_resets', 'goaway', 'bare']],
+  );
 });
