@@ -123,7 +123,10 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   }
 
   forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void {
-    if (!ctx.http2) return this.attempt(ctx, route, replies, null, 0);
+    if (!ctx.http2) {
+      this.attempt(ctx, route, replies, null, 0);
+      return;
+    }
     // HTTP/2: forwarded once the rest of the read it came in was processed, so that a stream
     // the client reset in the same read (Rapid Reset: HEADERS then RST_STREAM) is never sent
     // upstream (each such request aborted in flight costs an upstream connection); the exchange

@@ -69,7 +69,14 @@ export class FloodGuard {
   watch(session: http2.ServerHttp2Session): void {
     if (this.cfg.mode === 'off') return;
     const now = this.clock();
-    const w: Watched = { budgets: new ConnectionBudgets(this.cfg, now), since: now, streams: 0, peer: session.socket?.remoteAddress ?? '', bytesRead: 0, tripped: false };
+    const w: Watched = {
+      budgets: new ConnectionBudgets(this.cfg, now),
+      since: now,
+      streams: 0,
+      peer: session.socket?.remoteAddress ?? '',
+      bytesRead: 0,
+      tripped: false,
+    };
     this.sessions.set(session, w);
     session.once('close', () => {
       this.sessions.delete(session);

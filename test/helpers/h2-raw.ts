@@ -137,7 +137,14 @@ export async function rawH2Connect(o: RawH2Options): Promise<RawH2> {
     const s =
       o.tls !== undefined
         ? tls.connect(
-            { host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.tls.ca, ALPNProtocols: ['h2'], ...(o.localAddress ? { localAddress: o.localAddress } : {}) },
+            {
+              host: '127.0.0.1',
+              port: o.port,
+              servername: 'localhost',
+              ca: o.tls.ca,
+              ALPNProtocols: ['h2'],
+              ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+            },
             () => resolve(s),
           )
         : net.connect({ port: o.port, host: '127.0.0.1', ...(o.localAddress ? { localAddress: o.localAddress } : {}) }, () => resolve(s));

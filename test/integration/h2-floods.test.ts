@@ -133,7 +133,12 @@ async function floodCase(source: string, kind: string, code: number, setup: (c: 
   }
   const served = await good.stop();
   const seen = gw.eventLines().find((l) => l['event'] === 'http2.flood' && l['peer'] === source);
-  out = { ...out, server: seen === undefined ? null : { streams: seen['streams'], age_ms: seen['age_ms'] }, upstream: up.count() - upBefore, good: served.ok } as FloodOutcome;
+  out = {
+    ...out,
+    server: seen === undefined ? null : { streams: seen['streams'], age_ms: seen['age_ms'] },
+    upstream: up.count() - upBefore,
+    good: served.ok,
+  } as FloodOutcome;
   assert.equal(out.goaway, code, `GOAWAY code (${JSON.stringify(out)})`);
   assert.ok(out.goawayMs !== null && out.goawayMs < 1000, `GOAWAY within 1 s (${JSON.stringify(out)})`);
   assert.ok(out.closedMs !== null && out.closedMs < 1000, `socket closed within 1 s (${JSON.stringify(out)})`);
@@ -156,7 +161,8 @@ test('Rapid Reset (CVE-2023-44487: HEADERS then RST_STREAM, repeated) ends in GO
     () => undefined,
     () => {
       const out: Buffer[] = [];
-      for (let i = 0; i < 200; i++, id += 2) out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
+      for (let i = 0; i < 200; i++, id += 2)
+        out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
       return Buffer.concat(out);
     },
   );
@@ -169,7 +175,8 @@ test('Rapid Reset with RST_STREAM(NO_ERROR) is stopped too', async () => {
   const c = await rawH2Connect({ port: gw.port, localAddress: '127.0.0.3' });
   const out = await c.flood(() => {
     const b: Buffer[] = [];
-    for (let i = 0; i < 100; i++, id += 2) b.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.NO_ERROR)));
+    for (let i = 0; i < 100; i++, id += 2)
+      b.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.NO_ERROR)));
     return Buffer.concat(b);
   });
   c.close();
@@ -217,7 +224,10 @@ test('HPACK bomb (a 4 KB field in the dynamic table referenced 200 times a reque
       const out: Buffer[] = [];
       for (let k = 0; k < 5; k++, id += 2) {
         // 200 references to a 4,000-byte value: 800 KB once decoded, against a 16 KiB header list limit
-        const block = i === 0 && k === 0 ? Buffer.concat([headerBlock(GET), indexedLiteral('x-bomb', 'b'.repeat(4000))]) : Buffer.concat([headerBlock(GET), indexed(62, 200)]);
+        const block =
+          i === 0 && k === 0
+            ? Buffer.concat([headerBlock(GET), indexedLiteral('x-bomb', 'b'.repeat(4000))])
+            : Buffer.concat([headerBlock(GET), indexed(62, 200)]);
         out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, block));
       }
       return Buffer.concat(out);
@@ -226,11 +236,23 @@ test('HPACK bomb (a 4 KB field in the dynamic table referenced 200 times a reque
 });
 
 test('SETTINGS flood ends in GOAWAY ENHANCE_YOUR_CALM within 1 s', async () => {
-  await floodCase('127.0.0.7', 'settings', H2_CODE.ENHANCE_YOUR_CALM, () => undefined, () => frame(FRAME.SETTINGS, 0, 0));
+  await floodCase(
+    '127.0.0.7',
+    'settings',
+    H2_CODE.ENHANCE_YOUR_CALM,
+    () => undefined,
+    () => frame(FRAME.SETTINGS, 0, 0),
+  );
 });
 
 test('PING flood ends in GOAWAY ENHANCE_YOUR_CALM within 1 s', async () => {
-  await floodCase('127.0.0.8', 'pings', H2_CODE.ENHANCE_YOUR_CALM, () => undefined, () => frame(FRAME.PING, 0, 0, Buffer.alloc(8)));
+  await floodCase(
+    '127.0.0.8',
+    'pings',
+    H2_CODE.ENHANCE_YOUR_CALM,
+    () => undefined,
+    () => frame(FRAME.PING, 0, 0, Buffer.alloc(8)),
+  );
 });
 
 test('a flood of empty DATA frames on an open stream ends in GOAWAY within 1 s', async () => {
@@ -337,7 +359,10 @@ test("the gateway's own stream resets (upstream failures, timeouts) never count 
   const goaway = client.closed || client.destroyed;
   client.close();
   server.close();
-  assert.ok(codes.every((c) => c === http2.constants.NGHTTP2_INTERNAL_ERROR || c === http2.constants.NGHTTP2_CANCEL), codes.join(','));
+  assert.ok(
+    codes.every((c) => c === http2.constants.NGHTTP2_INTERNAL_ERROR || c === http2.constants.NGHTTP2_CANCEL),
+    codes.join(','),
+  );
   assert.deepEqual(events, [], '40 server resets against a budget of 10: none counted');
   assert.equal(goaway, false);
 });
