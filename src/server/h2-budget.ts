@@ -133,6 +133,7 @@ export class ConnectionBudgets {
 /** RST_STREAM / GOAWAY error codes (RFC 9113 section 7). */
 export const H2_NO_ERROR = 0;
 export const H2_PROTOCOL_ERROR = 1;
+export const H2_REFUSED_STREAM = 7;
 export const H2_ENHANCE_YOUR_CALM = 11;
 
 /** nghttp2 library error numbers (nghttp2.h) that mean a flood. */

@@ -2,8 +2,8 @@
  * HTTP/2 flood protection of one listener: per-connection budgets (src/server/h2-budget.ts) fed
  * from node:http2's session and stream events, and the reading of the errors with which node and
  * nghttp2 close a session by themselves. A connection over a budget gets GOAWAY
- * (ENHANCE_YOUR_CALM) and is destroyed `FLOOD_GRACE_MS` later whatever its streams are doing; the
- * sink counts it, logs it and feeds abuse detection (src/server/h2-flood-report.ts).
+ * (ENHANCE_YOUR_CALM) and is destroyed `FLOOD_GRACE_MS` later whatever its streams are doing;
+ * the sink counts it, logs it and feeds abuse detection (src/server/h2-flood-report.ts).
  *
  * What node:http2 (nghttp2 1.61 in Node 20) stops by itself, measured with raw frames (docs/http2.md,
  * "Floods"): CONTINUATION frames beyond 8 per header block, empty DATA frames on an open stream
@@ -20,10 +20,10 @@
  */
 import type * as http2 from 'node:http2';
 import type { Http2ListenerConfig } from '../core/config.js';
-import { ConnectionBudgets, floodOfSessionError, H2_ENHANCE_YOUR_CALM, H2_NO_ERROR, type FloodKind } from './h2-budget.js';
+import { ConnectionBudgets, floodOfSessionError, H2_ENHANCE_YOUR_CALM, H2_NO_ERROR, H2_REFUSED_STREAM, type FloodKind } from './h2-budget.js';
 
-/** Time between GOAWAY and the end of the connection: the GOAWAY is flushed, streams do not linger. */
-export const FLOOD_GRACE_MS = 100;
+/** Time between GOAWAY and the end of the connection: the client reads the GOAWAY first. */
+export const FLOOD_GRACE_MS = 50;
 /** How often connections that received bytes have their stream ids read. */
 const TICK_MS = 100;
 
@@ -91,6 +91,11 @@ export class FloodGuard {
     }
     // before the request handlers: the gateway's own closes are marked before they happen
     session.prependListener('stream', (stream: http2.ServerHttp2Stream) => {
+      if (w.tripped && this.cfg.mode === 'enforce') {
+        // over budget: the rest of the read is refused before the gateway reads it
+        stream.close(H2_REFUSED_STREAM);
+        return;
+      }
       w.streams++;
       this.over(session, w, w.budgets.stream(this.clock()));
       const mark = markGatewayCloses(stream);
@@ -150,10 +155,14 @@ export class FloodGuard {
     const enforce = this.cfg.mode === 'enforce';
     this.report(w, kind, enforce ? 'goaway' : 'monitor');
     if (!enforce || session.destroyed) return;
+    // GOAWAY now (sent when this read is processed; nghttp2 then ignores newer streams), the
+    // streams still in this read refused as they come (a read holds a thousand Rapid Reset
+    // streams), and the connection destroyed a moment later: a socket closed at once, with the
+    // client's unread frames still queued, is reset by TCP and the client may lose the GOAWAY
     try {
       session.goaway(H2_ENHANCE_YOUR_CALM, session.state.lastProcStreamID ?? 0);
     } catch {
-      // the session is closing already
+      // closing already
     }
     const t = setTimeout(() => {
       if (!session.destroyed) session.destroy();
