@@ -23,7 +23,7 @@ import type { Http2ListenerConfig } from '../core/config.js';
 import { ConnectionBudgets, floodOfSessionError, H2_ENHANCE_YOUR_CALM, H2_NO_ERROR, H2_REFUSED_STREAM, type FloodKind } from './h2-budget.js';
 
 /** Time between GOAWAY and the end of the connection: the client reads the GOAWAY first. */
-export const FLOOD_GRACE_MS = 50;
+export const FLOOD_GRACE_MS = 250;
 /** How often connections that received bytes have their stream ids read. */
 const TICK_MS = 100;
 
