@@ -152,6 +152,16 @@ function memoryFlood() {
   ].join('\n');
 }
 
+/** Whether load generators can be pinned to CPU 1 (taskset is installed and CPU 1 exists). */
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-c', '1', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * HTTP/2 (issue 22): GET over h2c through the gateway (core routes, no security stages, access log
  * on) and through the minimal node:http2 + undici proxy, loaded in turn by bench/h2-load.mjs (wrk
@@ -168,14 +178,7 @@ async function h2Scenario(env) {
   await env.waitPort(gwPort, 60_000);
   const load = (port) => {
     const argv = [join(env.HERE, 'h2-load.mjs')];
-    const useTaskset = (() => {
-      try {
-        execFileSync('taskset', ['-c', '1', 'true']);
-        return true;
-      } catch {
-        return false;
-      }
-    })();
+    const useTaskset = hasTaskset();
     const out = execFileSync(useTaskset ? 'taskset' : process.execPath, useTaskset ? ['-c', '1', process.execPath, ...argv] : argv, {
       env: { ...process.env, PORT: String(port), SESSIONS: '8', STREAMS: '8', DURATION_MS: String(durationMs), WARMUP_MS: '1000' },
       encoding: 'utf8',
@@ -221,14 +224,7 @@ async function h2FloodScenario(env) {
   const gwPort = await env.freePort();
   await gateway('core-h2.yaml', { LOG: 'true' })({ ...env, port: gwPort });
   await env.waitPort(gwPort, 60_000);
-  const taskset = (() => {
-    try {
-      execFileSync('taskset', ['-c', '1', 'true']);
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const taskset = hasTaskset();
   const node = (script, vars) => {
     const argv = [join(env.HERE, script)];
     const cmd = taskset ? 'taskset' : process.execPath;
@@ -519,7 +515,7 @@ export const SCENARIOS = {
   'h2-flood': {
     title: 'HTTP/2 floods (issue 22): a well-behaved client during a Rapid Reset flood',
     description:
-      "p99 latency of a well-behaved h2c client through Portcullis (core routes, no security stages, access log on, flood budgets at their defaults) without a flood and while Rapid Reset attackers flood it on other connections; the issue asks for a p99 under the flood no worse than 2x the p99 without.",
+      'p99 latency of a well-behaved h2c client through Portcullis (core routes, no security stages, access log on, flood budgets at their defaults) without a flood and while Rapid Reset attackers flood it on other connections; the issue asks for a p99 under the flood no worse than 2x the p99 without.',
     standalone: h2FloodScenario,
   },
   'cache-memory': {

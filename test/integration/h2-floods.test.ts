@@ -152,33 +152,30 @@ async function floodCase(source: string, kind: string, code: number, setup: (c: 
   return out;
 }
 
-test('Rapid Reset (CVE-2023-44487: HEADERS then RST_STREAM, repeated) ends in GOAWAY ENHANCE_YOUR_CALM within 1 s', async () => {
+/** Batches of `n` new streams (ids 1, 3, 5, ... across batches), each written as `frames(id)`. */
+function streams(n: number, frames: (id: number) => Buffer[]): () => Buffer {
   let id = 1;
-  await floodCase(
-    '127.0.0.2',
-    'stream_resets',
-    H2_CODE.ENHANCE_YOUR_CALM,
-    () => undefined,
-    () => {
-      const out: Buffer[] = [];
-      for (let i = 0; i < 200; i++, id += 2)
-        out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.CANCEL)));
-      return Buffer.concat(out);
-    },
-  );
+  return () => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < n; i++, id += 2) out.push(...frames(id));
+    return Buffer.concat(out);
+  };
+}
+
+const rapidReset = (code: number) => (id: number) => [
+  frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)),
+  frame(FRAME.RST_STREAM, 0, id, u32(code)),
+];
+
+test('Rapid Reset (CVE-2023-44487: HEADERS then RST_STREAM, repeated) ends in GOAWAY ENHANCE_YOUR_CALM within 1 s', async () => {
+  await floodCase('127.0.0.2', 'stream_resets', H2_CODE.ENHANCE_YOUR_CALM, () => undefined, streams(200, rapidReset(H2_CODE.CANCEL)));
 });
 
 test('Rapid Reset with RST_STREAM(NO_ERROR) is stopped too', async () => {
-  let id = 1;
   const before = await metric('stream_resets');
   const beforeRejected = await metric('rejected_streams');
   const c = await rawH2Connect({ port: gw.port, localAddress: '127.0.0.3' });
-  const out = await c.flood(() => {
-    const b: Buffer[] = [];
-    for (let i = 0; i < 100; i++, id += 2)
-      b.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock(GET)), frame(FRAME.RST_STREAM, 0, id, u32(H2_CODE.NO_ERROR)));
-    return Buffer.concat(b);
-  });
+  const out = await c.flood(streams(100, rapidReset(H2_CODE.NO_ERROR)));
   c.close();
   // the gateway's reset budget or node's refused-stream limit, whichever comes first
   assert.ok(out.goaway === H2_CODE.ENHANCE_YOUR_CALM || out.goaway === H2_CODE.INTERNAL_ERROR, JSON.stringify(out));
@@ -187,19 +184,15 @@ test('Rapid Reset with RST_STREAM(NO_ERROR) is stopped too', async () => {
 });
 
 test('MadeYouReset (CVE-2025-8671: DATA beyond content-length makes the server reset each stream) ends in GOAWAY within 1 s', async () => {
-  let id = 1;
   await floodCase(
     '127.0.0.4',
     'stream_resets',
     H2_CODE.ENHANCE_YOUR_CALM,
     () => undefined,
-    () => {
-      const out: Buffer[] = [];
-      for (let i = 0; i < 100; i++, id += 2) {
-        out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headerBlock(POST([['content-length', '1']]))), frame(FRAME.DATA, 0, id, Buffer.from('xx')));
-      }
-      return Buffer.concat(out);
-    },
+    streams(100, (id) => [
+      frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headerBlock(POST([['content-length', '1']]))),
+      frame(FRAME.DATA, 0, id, Buffer.from('xx')),
+    ]),
   );
 });
 
@@ -214,24 +207,16 @@ test('CONTINUATION flood (CVE-2024-27316 family: a header block that never ends)
 });
 
 test('HPACK bomb (a 4 KB field in the dynamic table referenced 200 times a request) ends in GOAWAY within 1 s', async () => {
-  let id = 1;
+  // the first block puts the field in the decoder's table; every block after refers to it 200
+  // times: 800 KB once decoded, against a 16 KiB header list limit
+  const insert = Buffer.concat([headerBlock(GET), indexedLiteral('x-bomb', 'b'.repeat(4000))]);
+  const bomb = Buffer.concat([headerBlock(GET), indexed(62, 200)]);
   await floodCase(
     '127.0.0.6',
     'stream_resets',
     H2_CODE.ENHANCE_YOUR_CALM,
-    () => undefined,
-    (i) => {
-      const out: Buffer[] = [];
-      for (let k = 0; k < 5; k++, id += 2) {
-        // 200 references to a 4,000-byte value: 800 KB once decoded, against a 16 KiB header list limit
-        const block =
-          i === 0 && k === 0
-            ? Buffer.concat([headerBlock(GET), indexedLiteral('x-bomb', 'b'.repeat(4000))])
-            : Buffer.concat([headerBlock(GET), indexed(62, 200)]);
-        out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, block));
-      }
-      return Buffer.concat(out);
-    },
+    (c) => c.write(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, insert)),
+    streams(5, (id) => [frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id + 2, bomb)]),
   );
 });
 
