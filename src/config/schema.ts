@@ -7,6 +7,7 @@ import { bodySchema } from '../body/request-body.js';
 import { alertsSchema } from '../observe/alerts/schema.js';
 import { auditSchema } from '../observe/audit.js';
 import { WEBSOCKET_ROUTE_SCHEMA } from '../websocket/schema.js';
+import { http2ListenerSchema } from '../server/h2-flood-schema.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -72,6 +73,7 @@ const listener: JsonSchema = {
       description:
         'HTTP versions served (ALPN names). With `tls`, `[http/1.1, h2]` offers both by ALPN on one port and `[h2]` refuses HTTP/1.1 clients; without `tls`, `[h2]` serves cleartext HTTP/2 with prior knowledge (h2c) and nothing else. Why HTTP/1.1 only by default: as nginx (`http2 on`) and Envoy (codec options), HTTP/2 is turned on where it was meant to be (docs/http2.md).',
     },
+    http2: http2ListenerSchema,
   },
 };
 

@@ -15,6 +15,7 @@ export const ERRORS = {
   PC_ERR_PATH_TRAVERSAL: { status: 403, title: 'Request path climbs with dot-dot segments' },
   PC_ERR_PATH_INJECTION: { status: 403, title: 'Request path carries CR or LF (header injection)' },
   PC_ERR_PROTOCOL: { status: 400, title: 'HTTP protocol violation' },
+  PC_ERR_HTTP2_FLOOD: { status: 429, title: 'HTTP/2 connection over its frame budget (closed with GOAWAY)' },
   PC_ERR_QUERY_AMBIGUOUS: { status: 400, title: 'Query string cannot be read unambiguously' },
   PC_ERR_MEDIA_TYPE_INVALID: { status: 400, title: 'Content-Type cannot be read unambiguously' },
   PC_ERR_CONTENT_ENCODING: { status: 415, title: 'Content-Encoding not accepted on this route' },

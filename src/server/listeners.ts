@@ -14,6 +14,7 @@ import { rawProblem } from '../core/problem.js';
 import { replyToParserError } from './malformed.js';
 import type { Logger } from '../core/services.js';
 import { createHttp2Listener, http1Options, type Http2Listener, Sessions } from './http2.js';
+import { floodReporter } from './h2-flood-report.js';
 
 export interface RunningListener {
   readonly name: string;
@@ -76,17 +77,18 @@ export async function startListener(cfg: ListenerConfig, baseDir: string, pipeli
   const clientAuth = cfg.tls?.client_auth ?? 'none';
   const h2 = cfg.protocols.includes('h2');
   const sessions = new Sessions();
+  const runtime: ListenerRuntime = { info: { name: cfg.name, tls: cfg.tls !== undefined, clientAuth }, config: cfg };
+  const floods = floodReporter(pipeline.outsideHost(), runtime);
   if (cfg.tls) {
     const { buildTlsOptions } = await import('./tls-options.js'); // only when a TLS listener is configured
     const tlsOptions = buildTlsOptions(cfg.tls, baseDir);
-    server = h2 ? createHttp2Listener(cfg, tlsOptions, sessions) : https.createServer({ ...base, ...tlsOptions });
+    server = h2 ? createHttp2Listener(cfg, tlsOptions, sessions, floods) : https.createServer({ ...base, ...tlsOptions });
     // client-initiated renegotiation could swap the certificate a connection was authorized with
     server.on('secureConnection', (socket: import('node:tls').TLSSocket) => socket.disableRenegotiation());
   } else {
-    server = h2 ? createHttp2Listener(cfg, null, sessions) : http.createServer(base);
+    server = h2 ? createHttp2Listener(cfg, null, sessions, floods) : http.createServer(base);
   }
   const name = cfg.name;
-  const runtime: ListenerRuntime = { info: { name, tls: cfg.tls !== undefined, clientAuth }, config: cfg };
   server.maxConnections = cfg.max_connections;
   if (server instanceof http.Server) server.maxRequestsPerSocket = cfg.max_requests_per_socket;
   // node:http2's compatibility request and response mirror node:http's (src/intake/http2.ts reads the rest)
