@@ -15,3 +15,15 @@ const REDIS_URL: string = url;
 export function redisUrl(): string {
   return REDIS_URL;
 }
+
+/**
+ * The run's private three-master Redis Cluster (scripts/test-services.mjs): its seed nodes,
+ * `redis://127.0.0.1:PORT` each. Tests that stop a master start their own (test/rate-limit/redis-server.ts).
+ */
+export function redisClusterNodes(): string[] {
+  const v = process.env['PORTCULLIS_TEST_REDIS_CLUSTER_NODES'];
+  if (v === undefined || v === '') {
+    throw new Error('PORTCULLIS_TEST_REDIS_CLUSTER_NODES is not set: run Redis Cluster tests through `node scripts/run-tests.mjs FILTER` (or `npm test`)');
+  }
+  return v.split(',');
+}
