@@ -27,3 +27,28 @@ export function redisClusterNodes(): string[] {
   }
   return v.split(',');
 }
+
+/**
+ * Deletes the keys under `prefix` on each server (`redis://host:port`): the one Redis, or every
+ * master of a cluster (one key at a time: a cluster node refuses a DEL across slots).
+ */
+export async function deleteKeys(servers: readonly string[], prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  for (const s of servers) {
+    const r = new Redis(s, { maxRetriesPerRequest: 1, lazyConnect: true });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
+        cursor = next;
+        for (const k of keys) await r.unlink(k);
+      } while (cursor !== '0');
+    } catch {
+      // a master stopped by the test: nothing of this prefix survives it
+    } finally {
+      r.disconnect();
+    }
+  }
+}
