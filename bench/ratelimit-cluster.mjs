@@ -98,7 +98,10 @@ export const ratelimitClusterScenario = (gateway) => ({
       start: async (env) => {
         const s = await start(env);
         const nodes = s.cluster.map((m) => `"redis://127.0.0.1:${m.port}"`).join(', ');
-        return gateway('ratelimit-cluster.yaml', { LIMIT, STATE: `{ store: redis, redis: { cluster_nodes: [${nodes}], key_prefix: "pc-bench-${process.pid}:" } }` })(env);
+        return gateway('ratelimit-cluster.yaml', {
+          LIMIT,
+          STATE: `{ store: redis, redis: { cluster_nodes: [${nodes}], key_prefix: "pc-bench-${process.pid}:" } }`,
+        })(env);
       },
     },
   ],

@@ -29,7 +29,8 @@ export const SERVICES = [
   },
   {
     name: 'Redis Cluster',
-    binaries: ['redis-server', 'redis-cli'],
+    // the same binaries as Redis above, checked (and reported missing) once, there
+    binaries: [],
     install: 'apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)',
     start: startRedisCluster,
   },
