@@ -2,22 +2,12 @@
 // Redis commands per request and the share of them each master serves (INFO commandstats), and the
 // Redis CPU per request (/proc), from which docs/rate-limiting.md sizes the number of masters.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { procCpu } from './net.mjs';
 
 const CLIENTS = { name: 'get', script: 'get-clients.lua', path: '/api/items/42' };
 const LIMIT = '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]';
-
-/** CPU seconds (user + system) of a process, from /proc (clock ticks of 10 ms). */
-function procCpu(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(v[11]) + Number(v[12])) / 100;
-  } catch {
-    return null;
-  }
-}
 
 /** redis-server processes of the scenario (on CPU 1, beside wrk and the upstream), started once. */
 let servers = null;

@@ -88,6 +88,45 @@ function freePort() {
 }
 
 /**
+ * redis-server on 127.0.0.1:`port` (no RDB or AOF, `dir` its working directory, `extra` arguments);
+ * `ready` is true once it accepts connections, else why not (a port taken: "in use").
+ * @returns {Promise<{ child: import('node:child_process').ChildProcess, ready: true | string }>}
+ */
+async function spawnRedis(port, dir, extra) {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const ready = await new Promise((resolve) => {
+    let out = '';
+    const timer = setTimeout(() => resolve(`no "Ready to accept connections" within 10 s: ${out.slice(-500)}`), 10_000);
+    const onData = (d) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve(err.message);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(`exited (${code ?? signal}): ${out.slice(-500)}`);
+    });
+  });
+  if (ready === true) {
+    child.stdout.resume();
+    child.stderr.resume();
+  }
+  return { child, ready };
+}
+
+/**
  * redis-server on 127.0.0.1 and a free port, no persistence (no RDB, no AOF), its working
  * directory a fresh temporary one. The port is free when chosen but may be taken before Redis binds
  * it: then another port is tried.
@@ -98,35 +137,8 @@ async function startRedis() {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-test-redis-'));
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const ready = await new Promise((resolve) => {
-      let out = '';
-      const timer = setTimeout(() => resolve(`no "Ready to accept connections" within 10 s: ${out.slice(-500)}`), 10_000);
-      const onData = (d) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        resolve(err.message);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        resolve(`exited (${code ?? signal}): ${out.slice(-500)}`);
-      });
-    });
+    const { child, ready } = await spawnRedis(port, dir, []);
     if (ready === true) {
-      child.stdout.resume();
-      child.stderr.resume();
       return running('redis', child, dir, { [REDIS_URL_VAR]: `redis://127.0.0.1:${port}` });
     }
     child.kill('SIGKILL');
@@ -156,52 +168,15 @@ async function startRedisCluster() {
       let started = null;
       for (let attempt = 0; attempt < 5 && started === null; attempt++) {
         const port = await freePort();
-        const child = spawn(
-          'redis-server',
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--dir',
-            dir,
-            '--daemonize',
-            'no',
-            '--logfile',
-            '',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, `nodes-${port}.conf`),
-            '--cluster-require-full-coverage',
-            'no',
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        const ready = await new Promise((resolve) => {
-          let out = '';
-          const timer = setTimeout(() => resolve(`no "Ready to accept connections" within 10 s: ${out.slice(-500)}`), 10_000);
-          const onData = (d) => {
-            out += d.toString();
-            if (out.includes('Ready to accept connections')) {
-              clearTimeout(timer);
-              resolve(true);
-            }
-          };
-          child.stdout.on('data', onData);
-          child.stderr.on('data', onData);
-          child.once('exit', (code, signal) => {
-            clearTimeout(timer);
-            resolve(`exited (${code ?? signal}): ${out.slice(-500)}`);
-          });
-        });
+        const { child, ready } = await spawnRedis(port, dir, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-require-full-coverage',
+          'no',
+        ]);
         if (ready === true) {
-          child.stdout.resume();
-          child.stderr.resume();
           children.push(child);
           started = port;
         } else {
