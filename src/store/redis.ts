@@ -178,8 +178,9 @@ export class RedisStore implements StateStore {
   private fail(op: string, e: unknown, partial = false): void {
     const msg = e instanceof Error ? e.message : String(e);
     const timeout = /timed out/i.test(msg);
-    // one master of several down: the others stay in use (no cool-down for the whole store)
-    if (timeout && !partial) this.brokenUntil = Date.now() + this.cooldownMs;
+    // on Redis Cluster a timeout is one master's: the others stay in use (no cool-down for the whole
+    // store; a cluster that lost every connection is unhealthy by its status)
+    if (timeout && !partial && !this.cluster) this.brokenUntil = Date.now() + this.cooldownMs;
     this.errors?.inc({ op, reason: timeout ? 'timeout' : 'error' });
     if (!partial) throw new StoreUnavailableError(`redis ${op}: ${msg}`);
   }
