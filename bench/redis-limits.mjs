@@ -54,7 +54,14 @@ function commands(port) {
 const silent = { info() {}, warn() {}, error() {}, debug() {}, child: () => silent };
 
 async function measure(name, servers, options) {
-  const store = new RedisStore({ keyPrefix: `bench${process.pid}:`, connectTimeoutMs: 2000, commandTimeoutMs: 5000, reconnectMaxDelayMs: 500, logger: silent, ...options });
+  const store = new RedisStore({
+    keyPrefix: `bench${process.pid}:`,
+    connectTimeoutMs: 2000,
+    commandTimeoutMs: 5000,
+    reconnectMaxDelayMs: 500,
+    logger: silent,
+    ...options,
+  });
   if (!(await store.whenReady(10000))) throw new Error(`${name}: store not ready`);
   await new Promise((r) => setTimeout(r, 200)); // SCRIPT LOAD on every master
   const checksOf = (i) => {
@@ -81,7 +88,9 @@ async function measure(name, servers, options) {
   const rows = servers.map((s, i) => ({ ...commands(s.port), cpu: procCpu(s.pid) - cpu0[i], port: s.port }));
   const scripts = rows.reduce((a, r) => a + r.scripts, 0);
   await store.close();
-  console.log(`\n${name}: ${n.toLocaleString('en-US')} decisions in ${elapsed.toFixed(1)} s (${Math.round(n / elapsed).toLocaleString('en-US')}/s, ${inFlight} in flight)`);
+  console.log(
+    `\n${name}: ${n.toLocaleString('en-US')} decisions in ${elapsed.toFixed(1)} s (${Math.round(n / elapsed).toLocaleString('en-US')}/s, ${inFlight} in flight)`,
+  );
   console.log('| server | commands per decision | share of the limit scripts | Redis CPU µs per decision served | Redis CPU µs per decision (all) |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) {
@@ -94,7 +103,8 @@ async function measure(name, servers, options) {
 const one = await server();
 await measure('one Redis', [one], { url: `redis://127.0.0.1:${one.port}` });
 const masters = [];
-for (let i = 0; i < 3; i++) masters.push(await server(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `n${i}.conf`), '--cluster-require-full-coverage', 'no']));
+for (let i = 0; i < 3; i++)
+  masters.push(await server(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `n${i}.conf`), '--cluster-require-full-coverage', 'no']));
 cli(masters[0].port, '--cluster', 'create', ...masters.map((m) => `127.0.0.1:${m.port}`), '--cluster-replicas', '0', '--cluster-yes');
 for (const m of masters) {
   for (let i = 0; i < 100 && !cli(m.port, 'cluster', 'info').includes('cluster_state:ok'); i++) await new Promise((r) => setTimeout(r, 100));

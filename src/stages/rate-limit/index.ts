@@ -285,7 +285,7 @@ export class LimitStage implements RouteStage {
     }
     return store.limit(checks, now).then(
       (r) => {
-        if (!r.allowed) cache.learn(fp, checks, r, now);
+        cache.learn(fp, checks, r, now);
         return this.decided(ctx, store, checks, owners, r, now);
       },
       (err: unknown) => this.degraded(ctx, checks, owners, err, now),

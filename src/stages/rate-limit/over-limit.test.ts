@@ -65,16 +65,17 @@ test('the cache holds at most maxEntries fingerprints, least recently used out f
   assert.equal(cache.size, 3);
 });
 
-test('an admission ends the entry unless requests wait for the probe', () => {
+test('an admission that took the last token keeps the entry without a hold (one at a time); one with tokens left ends it', () => {
   const cache = new OverLimitCache(10, 60000);
   const checks = [bucket('a')];
   cache.learn('a', checks, refused([no(100)]), 0);
-  cache.get('a')!.waiters = 1;
   cache.learn('a', checks, { allowed: true, checks: [yes(0)], lease: null }, 100);
   assert.equal(cache.get('a')?.until, 0);
-  cache.get('a')!.waiters = 0;
-  cache.learn('a', checks, { allowed: true, checks: [yes(0)], lease: null }, 100);
+  cache.learn('a', checks, { allowed: true, checks: [yes(1)], lease: null }, 200);
   assert.equal(cache.get('a'), undefined);
+  // the end of a burst starts one
+  cache.learn('b', checks, { allowed: true, checks: [yes(0)], lease: null }, 300);
+  assert.equal(cache.get('b')?.until, 0);
 });
 
 test('in front of a token bucket, the cache never admits more than the bucket: random arrivals (property)', () => {

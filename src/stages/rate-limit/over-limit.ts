@@ -7,10 +7,11 @@
  * store would when another instance gives tokens back early (all-or-nothing on Redis Cluster).
  *
  * When the time is up, one request (the probe) asks the store while the others of the same
- * fingerprint wait for its answer: refused, they are answered from the new entry; admitted, they go
- * on one after the other until one is refused again or none is waiting. So a client flooding at
- * any rate costs the store about two decisions per token (one admitted, one refused) plus one per
- * `retry_ms` window, rather than one per request (Envoy's global rate limit keeps such a cache).
+ * fingerprint wait for its answer: refused, they are answered from the new entry; admitted with the
+ * last token, they go on one after the other until one is refused again; admitted with tokens
+ * left, the entry ends and they go on together. So a client flooding at any rate costs the store
+ * about two decisions per token (one admitted, one refused), rather than one per request (Envoy's
+ * global rate limit keeps such a cache).
  *
  * Bounded: at most `maxEntries` fingerprints (least recently used go first), each held at most
  * `maxHoldMs` (a quota refused for hours is asked again every `maxHoldMs`).
@@ -62,6 +63,17 @@ export function holdMs(checks: readonly LimitCheck[], r: LimitResult, maxHoldMs:
   return hold === Number.POSITIVE_INFINITY ? 0 : Math.min(hold, maxHoldMs);
 }
 
+/** An admission that left an enforced bucket or quota with no unit: the next request will be refused. */
+function exhausted(checks: readonly LimitCheck[], r: LimitResult): boolean {
+  if (!r.allowed || r.unavailable !== undefined) return false;
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i]!;
+    const res = r.checks[i]!;
+    if (c.enforce && c.kind !== 'concurrency' && res.ok && res.remaining === 0) return true;
+  }
+  return false;
+}
+
 /** The cached refusal as seen at `now`: the same results, their times shortened by the time passed. */
 export function agedResult(e: OverLimitEntry, now: number): LimitResult {
   const dt = Math.max(0, now - e.at);
@@ -97,33 +109,33 @@ export class OverLimitCache {
 
   /**
    * Records a store decision of fingerprint `fp` made at `now`: a refusal with a hold starts (or
-   * renews) the entry; anything else ends it unless requests are waiting to go on one by one.
+   * renews) the entry; an admission that took the last token keeps (or starts) it with no hold, so
+   * that the next requests ask the store one at a time (the next one is refused, and remembered,
+   * without a crowd of requests reaching the store meanwhile); any other admission ends it.
    */
   learn(fp: string, checks: readonly LimitCheck[], r: LimitResult, now: number): void {
     const hold = holdMs(checks, r, this.maxHoldMs);
     const e = this.map.get(fp);
-    if (hold > 0) {
-      if (e !== undefined) {
-        e.until = now + hold;
-        e.at = now;
-        e.results = r.checks;
-        return;
-      }
-      if (this.map.size >= this.maxEntries) {
-        const oldest = this.map.keys().next();
-        if (!oldest.done) this.map.delete(oldest.value);
-      }
-      this.map.set(fp, { until: now + hold, at: now, results: r.checks, probe: null, waiters: 0 });
+    if (hold === 0 && !exhausted(checks, r)) {
+      if (e !== undefined) this.map.delete(fp);
       return;
     }
-    if (e === undefined) return;
-    if (e.waiters === 0 && e.probe === null) this.map.delete(fp);
-    else e.until = 0;
+    const until = hold > 0 ? now + hold : 0;
+    if (e !== undefined) {
+      e.until = until;
+      e.at = now;
+      e.results = r.checks;
+      return;
+    }
+    if (this.map.size >= this.maxEntries) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    this.map.set(fp, { until, at: now, results: r.checks, probe: null, waiters: 0 });
   }
 
-  /** Forgets a fingerprint (its probe failed: the store is down, the fallback decides). */
+  /** Forgets a fingerprint (its probe failed: the store is down, the fallback decides; waiters go on together). */
   forget(fp: string): void {
-    const e = this.map.get(fp);
-    if (e !== undefined && e.waiters === 0) this.map.delete(fp);
+    this.map.delete(fp);
   }
 }
