@@ -63,6 +63,8 @@ async function measure(name, servers, options) {
     ...options,
   });
   if (!(await store.whenReady(10000))) throw new Error(`${name}: store not ready`);
+  // A/B: BENCH_NO_AUTOPIPELINE=1 sends each script on its own (ioredis reads the option per command)
+  if (process.env.BENCH_NO_AUTOPIPELINE) store.client.options.enableAutoPipelining = false;
   await new Promise((r) => setTimeout(r, 200)); // SCRIPT LOAD on every master
   const checksOf = (i) => {
     const tag = `ip=10.${(i >> 8) & 255}.${i & 255}.7`;
