@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { instructionsScenario } from './instructions.mjs';
+import { ratelimitClusterScenario } from './ratelimit-cluster.mjs';
 
 const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
 const POST = { name: 'post', script: 'post.lua', path: '/api/items' };
@@ -389,6 +390,7 @@ export const SCENARIOS = {
       ].join('\n');
     },
   },
+  'ratelimit-cluster': ratelimitClusterScenario(gateway),
   jwt: {
     title: 'Authentication (issue 3): GET through a JWT-protected route vs the same route without auth',
     description:
