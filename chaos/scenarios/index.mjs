@@ -1,0 +1,4 @@
+// The chaos scenarios, in run order.
+import { redis } from './redis.mjs';
+
+export const SCENARIOS = { redis };
