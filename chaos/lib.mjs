@@ -126,9 +126,11 @@ export async function startUpstream(port0 = 0) {
   let mode = 'ok';
   const sockets = new Set();
   let seen = 0;
+  let served = 0;
   const handler = (req, res) => {
     seen++;
     const m = mode;
+    if (req.url !== '/healthz' && m === 'ok') served++;
     if (req.url === '/healthz' && m !== 'hang' && m !== 'reset') {
       res.writeHead(m === '500' ? 500 : 200, { 'content-length': 2 });
       return res.end('ok');
@@ -166,6 +168,10 @@ export async function startUpstream(port0 = 0) {
     },
     get seen() {
       return seen;
+    },
+    /** requests other than health probes answered 200 */
+    get served() {
+      return served;
     },
     get mode() {
       return mode;
