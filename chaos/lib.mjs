@@ -107,7 +107,7 @@ export async function startGateway(dir, config, { port, env = {}, nodeArgs = [],
   if (wait) {
     try {
       await Promise.race([
-        waitPort(port, 20000),
+        waitPort(port, 60000),
         new Promise((_, rej) => proc.once('exit', (code) => rej(new Error(`gateway exited ${code} before listening`)))),
       ]);
     } catch (e) {
@@ -127,7 +127,12 @@ export async function startUpstream(port0 = 0) {
   const sockets = new Set();
   let seen = 0;
   let served = 0;
-  const handler = (req, res) => {
+  let delayMs = 0;
+  const handler = (req, res, delayed = false) => {
+    if (!delayed && delayMs > 0 && req.url !== '/healthz') {
+      setTimeout(() => handler(req, res, true), delayMs);
+      return;
+    }
     seen++;
     const m = mode;
     if (req.url !== '/healthz' && m === 'ok') served++;
@@ -148,7 +153,7 @@ export async function startUpstream(port0 = 0) {
   let port = port0;
   const listen = () =>
     new Promise((res) => {
-      server = http.createServer({ keepAliveTimeout: 60000 }, handler);
+      server = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => handler(req, res));
       server.on('connection', (s) => {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
@@ -175,6 +180,10 @@ export async function startUpstream(port0 = 0) {
     },
     get mode() {
       return mode;
+    },
+    /** answers after `ms` (0: at once) */
+    setDelay(ms) {
+      delayMs = ms;
     },
     async setMode(m) {
       if (m === 'down' && mode !== 'down') {

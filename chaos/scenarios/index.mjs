@@ -1,5 +1,7 @@
 // The chaos scenarios, in run order.
 import { redis } from './redis.mjs';
 import { upstream } from './upstream.mjs';
+import { cluster } from './cluster.mjs';
+import { reload } from './reload.mjs';
 
-export const SCENARIOS = { redis, upstream };
+export const SCENARIOS = { redis, upstream, cluster, reload };
