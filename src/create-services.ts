@@ -20,13 +20,21 @@ export async function createServices(config: CanonicalConfig, logger?: Logger, b
   const log: Logger = logger ?? createLogger('stderr', 'gateway');
   const metrics = new Metrics();
   const store = createStore(config.state, log, metrics);
-  const audit = createAuditLog(config.audit, baseDir, (message) => log.error({ event: 'audit_checkpoint_failed' }, message));
+  const lost = metrics.counter('portcullis_audit_lines_lost_total', 'Audit entries that could not be written (disk full, I/O error).');
+  const audit = createAuditLog(
+    config.audit,
+    baseDir,
+    (message) => log.error({ event: message.startsWith('audit checkpoint') ? 'audit_checkpoint_failed' : 'audit_write_failed' }, message),
+    (n) => lost.inc(n),
+  );
+  const failClosed = (config.audit as { fail_closed?: unknown } | undefined)?.fail_closed === true;
   const kept = new Map<string, unknown>();
   return {
     logger: log,
     metrics,
     store,
-    audit: (event, data) => audit.write(event, data),
+    audit: (event, data) => void audit.write(event, data),
+    auditReady: () => !failClosed || audit.writable(),
     auditFile:
       audit.path === null ? null : { path: audit.path, checkpoints: audit.checkpoints && { path: audit.checkpoints.path, key: audit.checkpoints.key } },
     keep<T>(key: string, make: () => T): T {

@@ -103,6 +103,11 @@ export interface Services {
   /** events of the security audit trail (config reloads, bans, admin actions); no-op until configured */
   audit(event: string, data: Record<string, unknown>): void;
   /**
+   * False while `audit.fail_closed` is on and the audit log cannot be written: what it would record
+   * (admin write actions, config reloads) is then refused. Absent or true otherwise.
+   */
+  auditReady?(): boolean;
+  /**
    * The audit log file `audit` writes, with its checkpoint file and key, for readers of the trail
    * (GET /admin/report); null or absent when none is written. Opened once per process: a reload
    * does not move it.
