@@ -34,7 +34,7 @@ export async function createServices(config: CanonicalConfig, logger?: Logger, b
     metrics,
     store,
     audit: (event, data) => void audit.write(event, data),
-    auditReady: () => !failClosed || audit.writable(),
+    auditBefore: (event, data) => !failClosed || audit.write(event, data),
     auditFile:
       audit.path === null ? null : { path: audit.path, checkpoints: audit.checkpoints && { path: audit.checkpoints.path, key: audit.checkpoints.key } },
     keep<T>(key: string, make: () => T): T {

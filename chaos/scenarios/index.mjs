@@ -3,5 +3,6 @@ import { redis } from './redis.mjs';
 import { upstream } from './upstream.mjs';
 import { cluster } from './cluster.mjs';
 import { reload } from './reload.mjs';
+import { diskFull } from './disk-full.mjs';
 
-export const SCENARIOS = { redis, upstream, cluster, reload };
+export const SCENARIOS = { redis, upstream, cluster, reload, 'disk-full': diskFull };

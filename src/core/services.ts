@@ -103,10 +103,11 @@ export interface Services {
   /** events of the security audit trail (config reloads, bans, admin actions); no-op until configured */
   audit(event: string, data: Record<string, unknown>): void;
   /**
-   * False while `audit.fail_closed` is on and the audit log cannot be written: what it would record
-   * (admin write actions, config reloads) is then refused. Absent or true otherwise.
+   * With `audit.fail_closed`: writes `event` to the audit trail before an action is taken and
+   * returns whether it was written; the caller does not act on false (admin write actions, config
+   * reloads). Without it: true, nothing written. Absent: as without it.
    */
-  auditReady?(): boolean;
+  auditBefore?(event: string, data: Record<string, unknown>): boolean;
   /**
    * The audit log file `audit` writes, with its checkpoint file and key, for readers of the trail
    * (GET /admin/report); null or absent when none is written. Opened once per process: a reload

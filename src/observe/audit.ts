@@ -40,7 +40,7 @@ export const auditSchema: JsonSchema = {
       type: 'boolean',
       default: false,
       description:
-        'While the audit log cannot be written (disk full, I/O error), refuse what it would record: admin write actions (bans, lifts, cache purges) answer 503 `PC_ERR_AUDIT_UNAVAILABLE` without acting, and config reloads are rejected (the running config stays). Traffic is served either way, and bans the abuse detectors place are enforced (refusing them would weaken protection); every line lost is counted (`portcullis_audit_lines_lost_total`) and alerted (`log_lines_lost`). Why off by default: an unwritable disk must not stop operators from acting unless a compliance rule says so (as auditd `disk_full_action: halt`).',
+        'Record before acting, and refuse what cannot be recorded: every admin write action (bans, lifts, cache purges) first writes an `admin_request` entry and every config reload a `config_reload_requested` entry; when that write fails (disk full, I/O error) the action is not taken: 503 `PC_ERR_AUDIT_UNAVAILABLE`, or the reload rejected (the running config stays). Traffic is served either way, and bans the abuse detectors place are enforced (refusing them would weaken protection); every line lost is counted (`portcullis_audit_lines_lost_total`) and alerted (`log_lines_lost`). Why off by default: an unwritable disk must not stop operators from acting unless a compliance rule says so (as auditd `disk_full_action: halt`).',
     },
     path: {
       type: 'string',
@@ -162,11 +162,6 @@ export interface AuditLog {
   readonly checkpoints: CheckpointSettings | null;
   /** Appends one entry; false when it could not be written (counted as lost, see `lost`). */
   write(event: string, data: Record<string, unknown>): boolean;
-  /**
-   * True when the log can be written: after a failed write, tried again (an `audit_lines_lost`
-   * entry recording the gap) at most once per second; true when disabled.
-   */
-  writable(): boolean;
   /** entries that could not be written since the log was opened */
   readonly lost: number;
   close(): void;
@@ -239,8 +234,6 @@ class FileAuditLog implements AuditLog {
   /** entries lost since the last one written: recorded by an `audit_lines_lost` entry before the next */
   private gap = 0;
   private firstLostAt = 0;
-  /** performance.now() of the last write attempt that failed (writable() tries again a second later) */
-  private failedAt = -Infinity;
 
   constructor(
     readonly path: string,
@@ -291,13 +284,6 @@ class FileAuditLog implements AuditLog {
     return true;
   }
 
-  writable(): boolean {
-    if (this.fd === null) return false;
-    if (this.gap === 0) return true;
-    if (performance.now() - this.failedAt < 1000) return false;
-    return this.recordGap();
-  }
-
   /** Writes the `audit_lines_lost` entry of the current gap; true when written (the gap is closed). */
   private recordGap(): boolean {
     if (!this.append('audit_lines_lost', { entries: this.gap, since: new Date(this.firstLostAt).toISOString() })) return false;
@@ -319,7 +305,6 @@ class FileAuditLog implements AuditLog {
       size = fstatSync(fd).size;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     } catch (e) {
-      this.failedAt = performance.now();
       if (off > 0 && size >= 0) {
         try {
           ftruncateSync(fd, size);
@@ -370,7 +355,6 @@ const disabled: AuditLog = {
   checkpoints: null,
   lost: 0,
   write: () => true,
-  writable: () => true,
   close() {},
 };
 
