@@ -8,6 +8,7 @@ import { Metrics } from './observe/metrics.js';
 import { createLogger } from './observe/logger.js';
 import { createStore } from './store/index.js';
 import { createAuditLog } from './observe/audit.js';
+import { steadyNow } from './core/clock.js';
 
 /** `baseDir`: the config file's directory (relative paths such as the audit log resolve against it). */
 /** The services of this process, with their concrete implementations (the admin API and the cluster need them). */
@@ -42,6 +43,7 @@ export async function createServices(config: CanonicalConfig, logger?: Logger, b
       return kept.get(key) as T;
     },
     clock: Date.now,
+    steadyClock: steadyNow,
     close: () => audit.close(),
   };
 }

@@ -4,5 +4,6 @@ import { upstream } from './upstream.mjs';
 import { cluster } from './cluster.mjs';
 import { reload } from './reload.mjs';
 import { diskFull } from './disk-full.mjs';
+import { clock } from './clock.mjs';
 
-export const SCENARIOS = { redis, upstream, cluster, reload, 'disk-full': diskFull };
+export const SCENARIOS = { redis, upstream, cluster, reload, 'disk-full': diskFull, clock };

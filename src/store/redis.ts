@@ -133,7 +133,7 @@ export class RedisStore implements StateStore {
   }
 
   healthy(): boolean {
-    return this.client.status === 'ready' && (this.brokenUntil === 0 || Date.now() >= this.brokenUntil);
+    return this.client.status === 'ready' && (this.brokenUntil === 0 || performance.now() >= this.brokenUntil);
   }
 
   whenReady(timeoutMs: number): Promise<boolean> {
@@ -154,7 +154,7 @@ export class RedisStore implements StateStore {
   private fail(op: string, e: unknown): never {
     const msg = e instanceof Error ? e.message : String(e);
     const timeout = /timed out/i.test(msg);
-    if (timeout) this.brokenUntil = Date.now() + this.cooldownMs;
+    if (timeout) this.brokenUntil = performance.now() + this.cooldownMs; // monotonic: a clock step cannot stretch the cool-down
     this.errors?.inc({ op, reason: timeout ? 'timeout' : 'error' });
     throw new StoreUnavailableError(`redis ${op}: ${msg}`);
   }

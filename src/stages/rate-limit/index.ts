@@ -189,8 +189,10 @@ export class LimitStage implements RouteStage {
   run(ctx: RequestContext): Decision | Promise<Decision> {
     const limits = this.limitsFor(ctx);
     if (limits.length === 0) return undefined;
-    // decision time from the services clock (replaceable in tests; the same wall clock as ctx.now otherwise)
-    const now = this.rt.services.clock();
+    // decision time from the steady clock (a step of the system clock neither refills nor locks a
+    // bucket); the services clock where a test replaced it
+    const s = this.rt.services;
+    const now = s.steadyClock ? s.steadyClock() : s.clock();
     const factor = this.adaptive === null ? 1 : this.adaptive.factorAt(now);
     const checks: LimitCheck[] = [];
     const owners: Owner[] = [];
