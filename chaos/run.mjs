@@ -66,7 +66,13 @@ function section(name, r) {
   const lines = [`### ${name}: ${s.title}`, ''];
   if (r.skipped) return [...lines, `Skipped on this run: ${r.skipped}`, ''].join('\n');
   if (r.load) lines.push(`Load: ${r.load}. Run time ${r.seconds} s.`, '');
-  if (r.figures) lines.push(`Figures: ${Object.entries(r.figures).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+  if (r.figures)
+    lines.push(
+      `Figures: ${Object.entries(r.figures)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
+      '',
+    );
   lines.push('| check | expected | measured | |', '|---|---|---|---|');
   const cell = (t) => String(t).replace(/\|/g, '\\|').replace(/\n/g, ' ');
   for (const c of r.checks) lines.push(`| ${cell(c.what)} | ${cell(c.expected)} | ${cell(c.measured)} | ${c.ok ? 'met' : '**NOT MET**'} |`);

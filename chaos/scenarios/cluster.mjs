@@ -70,7 +70,11 @@ routes:
     // fresh connections: the cluster hands them round robin, so the replacement gets its share
     const fresh = [];
     for (let i = 0; i < 40; i++) {
-      const r = await request(`${origin}/api/fresh`, { headers: { connection: 'close' }, headersTimeout: 5000 }).catch((e) => ({ statusCode: 0, body: null, e }));
+      const r = await request(`${origin}/api/fresh`, { headers: { connection: 'close' }, headersTimeout: 5000 }).catch((e) => ({
+        statusCode: 0,
+        body: null,
+        e,
+      }));
       await r.body?.text();
       fresh.push(r.statusCode);
     }
@@ -86,10 +90,30 @@ routes:
       figures: { requests: all.n, failed: failed.length, p99_ms: Math.round(all.p99), max_ms: Math.round(all.max) },
       detail: [`workers before ${before.join(', ')}; after ${after.join(', ')}`, `failures: ${fmtBy(summarize(failed).by) || 'none'}`],
       checks: [
-        check('failed requests', `≤ ${CONCURRENCY} (in flight on the killed worker)`, `${failed.length}: ${fmtBy(summarize(failed).by) || 'none'}`, failed.length <= CONCURRENCY),
-        check('failures only at the kill', 'none started ≥ 100 ms after it', `${late.filter((r) => r.status !== 200).length} of ${late.length}`, late.length > 0 && late.every((r) => r.status === 200)),
-        check('worker replaced', '2 workers again within 1.5 s', tBack === null ? 'not replaced' : `${Math.round(tBack - tKill)} ms (pids ${after.join(', ')})`, tBack !== null && tBack - tKill <= 1500),
-        check('replacement serves', '40 fresh connections all 200', fmtBy(summarize(fresh.map((s) => ({ status: s, start: 0, end: 0 }))).by), fresh.every((s) => s === 200)),
+        check(
+          'failed requests',
+          `≤ ${CONCURRENCY} (in flight on the killed worker)`,
+          `${failed.length}: ${fmtBy(summarize(failed).by) || 'none'}`,
+          failed.length <= CONCURRENCY,
+        ),
+        check(
+          'failures only at the kill',
+          'none started ≥ 100 ms after it',
+          `${late.filter((r) => r.status !== 200).length} of ${late.length}`,
+          late.length > 0 && late.every((r) => r.status === 200),
+        ),
+        check(
+          'worker replaced',
+          '2 workers again within 1.5 s',
+          tBack === null ? 'not replaced' : `${Math.round(tBack - tKill)} ms (pids ${after.join(', ')})`,
+          tBack !== null && tBack - tKill <= 1500,
+        ),
+        check(
+          'replacement serves',
+          '40 fresh connections all 200',
+          fmtBy(summarize(fresh.map((s) => ({ status: s, start: 0, end: 0 }))).by),
+          fresh.every((s) => s === 200),
+        ),
         check('primary', 'alive', alive ? `alive (pid ${g.proc.pid})` : `exited ${JSON.stringify(g.exits)}`, alive),
       ],
     };

@@ -4,7 +4,22 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { admin, ADMIN_TOKEN, auditEvents, auditVerify, check, fmtBy, freePort, load, metric, sleep, startGateway, startUpstream, summarize, workDir } from '../lib.mjs';
+import {
+  admin,
+  ADMIN_TOKEN,
+  auditEvents,
+  auditVerify,
+  check,
+  fmtBy,
+  freePort,
+  load,
+  metric,
+  sleep,
+  startGateway,
+  startUpstream,
+  summarize,
+  workDir,
+} from '../lib.mjs';
 
 export const diskFull = {
   title: 'Access-log and audit-log disk full',
@@ -12,7 +27,7 @@ export const diskFull = {
     'Two gateways (A: `audit.fail_closed: false`, B: `audit.fail_closed: true`) write their access and audit logs to one 256 KiB tmpfs; a filler file fills it mid-load, and is removed later.',
     'Both keep serving: every request 200 while the disk is full.',
     'The loss is counted: `portcullis_access_log_dropped_total` grows on both; `portcullis_audit_lines_lost_total` grows for entries that could not be written; each fires the `log_lines_lost` fault alert (gateway log, `alert.firing`).',
-    'A tmpfs allocates whole pages: the audit file\'s last page still takes a few small entries after the disk is full. Admin bans are sent one after the other (at most 40) until the audit log stops taking them.',
+    "A tmpfs allocates whole pages: the audit file's last page still takes a few small entries after the disk is full. Admin bans are sent one after the other (at most 40) until the audit log stops taking them.",
     'A (fail_closed off): every admin ban is placed (201); those whose entries did not fit are counted as lost.',
     'B (fail_closed on): records before acting; the first ban whose `admin_request` entry cannot be written is refused, 503 `PC_ERR_AUDIT_UNAVAILABLE`, and not placed; every ban B accepted has its `admin_request` entry (its `admin_ban_added` entry, written after the action, may be lost and is counted); a config reload (SIGHUP) then is rejected and the running config stays.',
     'Once there is room again: B accepts admin actions within 1.5 s; both audit logs verify, with an `audit_lines_lost` entry recording the gap; no torn line in either access log.',
@@ -113,7 +128,9 @@ ${extra}`;
   for (const x of Object.values(gws)) {
     out[x.name] = { alive: x.g.alive(), stderr: x.g.stderr() };
     await x.g.stop();
-    const access = readFileSync(join(mnt, `access-${x.name}.log`), 'utf8').split('\n').filter(Boolean);
+    const access = readFileSync(join(mnt, `access-${x.name}.log`), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     let torn = 0;
     let afterFree = 0;
     const freeIso = Date.now() - (performance.now() - t0 - tFree);
@@ -134,7 +151,13 @@ ${extra}`;
       gap: events.filter((e) => e.event === 'audit_lines_lost').map((e) => e.data.entries),
       // admin actions recorded before they were taken: admin_request entries before the gap marker
       bansRecorded: events
-        .slice(0, Math.max(0, events.findIndex((e) => e.event === 'audit_lines_lost')))
+        .slice(
+          0,
+          Math.max(
+            0,
+            events.findIndex((e) => e.event === 'audit_lines_lost'),
+          ),
+        )
         .filter((e) => e.event === 'admin_request' && e.data.path === '/admin/bans').length,
       verify: auditVerify(join(mnt, `audit-${x.name}.jsonl`)),
       alerts: (out[x.name].stderr.match(/"alert\.firing"[^\n]*log_lines_lost|log_lines_lost[^\n]*"alert\.firing"/g) ?? []).length,
@@ -153,25 +176,69 @@ ${extra}`;
         `${n}: access lines dropped +${d('accessDropped', n)}, audit entries lost +${d('auditLost', n)}, access lines in file ${out[n].accessLines} (${out[n].afterFree} after the room returned), audit gaps recorded ${JSON.stringify(out[n].gap)}`,
     ),
     checks: [
-      check('requests while the disk is full', 'all 200 (both gateways)', `${fmtBy(summarize(during).by)}`, during.length > 0 && during.every((r) => r.status === 200)),
+      check(
+        'requests while the disk is full',
+        'all 200 (both gateways)',
+        `${fmtBy(summarize(during).by)}`,
+        during.length > 0 && during.every((r) => r.status === 200),
+      ),
       check('requests, whole run', '0 failed', `${failed.length} of ${all.n}`, failed.length === 0),
-      check('access-log loss counted', 'dropped_total grows on A and B', `A +${d('accessDropped', 'A')}, B +${d('accessDropped', 'B')}`, d('accessDropped', 'A') > 0 && d('accessDropped', 'B') > 0),
-      check('audit loss counted', 'lines_lost_total grows on A (ban) and B (rejected reload)', `A +${d('auditLost', 'A')}, B +${d('auditLost', 'B')}`, d('auditLost', 'A') > 0 && d('auditLost', 'B') > 0),
+      check(
+        'access-log loss counted',
+        'dropped_total grows on A and B',
+        `A +${d('accessDropped', 'A')}, B +${d('accessDropped', 'B')}`,
+        d('accessDropped', 'A') > 0 && d('accessDropped', 'B') > 0,
+      ),
+      check(
+        'audit loss counted',
+        'lines_lost_total grows on A (ban) and B (rejected reload)',
+        `A +${d('auditLost', 'A')}, B +${d('auditLost', 'B')}`,
+        d('auditLost', 'A') > 0 && d('auditLost', 'B') > 0,
+      ),
       check('loss alerted', '`log_lines_lost` alert.firing in each gateway log', `A ${out.A.alerts}, B ${out.B.alerts}`, out.A.alerts > 0 && out.B.alerts > 0),
-      check('A (fail_closed off): admin bans', 'all 201, until one entry is lost', `${fmtBy(summarize(bansA.map((st) => ({ status: st, start: 0, end: 0 }))).by)} (${bansA.length} bans)`, bansA.every((st) => st === 201) && d('auditLost', 'A') > 0),
+      check(
+        'A (fail_closed off): admin bans',
+        'all 201, until one entry is lost',
+        `${fmtBy(summarize(bansA.map((st) => ({ status: st, start: 0, end: 0 }))).by)} (${bansA.length} bans)`,
+        bansA.every((st) => st === 201) && d('auditLost', 'A') > 0,
+      ),
       check(
         'B (fail_closed on): admin bans',
         'each accepted one recorded first (admin_request); then 503 PC_ERR_AUDIT_UNAVAILABLE, not placed',
         banB === null
           ? `never refused (${bansB.length} accepted)`
           : `${bansB.length - 1} accepted (${out.B.bansRecorded} admin_request entries), then ${banB.status} ${JSON.parse(banB.text).code ?? ''}; placed: ${listB.text.includes(`"${banB.client}"`)}`,
-        banB !== null && banB.status === 503 && JSON.parse(banB.text).code === 'PC_ERR_AUDIT_UNAVAILABLE' && !listB.text.includes(`"${banB.client}"`) && out.B.bansRecorded === bansB.length - 1,
+        banB !== null &&
+          banB.status === 503 &&
+          JSON.parse(banB.text).code === 'PC_ERR_AUDIT_UNAVAILABLE' &&
+          !listB.text.includes(`"${banB.client}"`) &&
+          out.B.bansRecorded === bansB.length - 1,
       ),
-      check('B: reload while full', 'rejected, running config stays (/extra 404)', `reload failures +${d('reloadFail', 'B')}, /extra ${extraDuring}`, d('reloadFail', 'B') === 1 && extraDuring === 404),
+      check(
+        'B: reload while full',
+        'rejected, running config stays (/extra 404)',
+        `reload failures +${d('reloadFail', 'B')}, /extra ${extraDuring}`,
+        d('reloadFail', 'B') === 1 && extraDuring === 404,
+      ),
       check('A: admin ban once there is room', '201', `${banAfterA.status}`, banAfterA.status === 201),
-      check('B: admin actions once there is room', '≤ 1500 ms', tBanB === null ? 'never' : `${Math.round(tBanB - tFree)} ms`, tBanB !== null && tBanB - tFree <= 1500),
-      check('audit chains', 'both verify, gap recorded', `A exit ${out.A.verify.code} gaps ${JSON.stringify(out.A.gap)}; B exit ${out.B.verify.code} gaps ${JSON.stringify(out.B.gap)}`, out.A.verify.code === 0 && out.B.verify.code === 0 && out.A.gap.length > 0 && out.B.gap.length > 0),
-      check('access logs', 'no torn line; lines written again after', `A torn ${out.A.torn}, +${out.A.afterFree}; B torn ${out.B.torn}, +${out.B.afterFree}`, out.A.torn === 0 && out.B.torn === 0 && out.A.afterFree > 0 && out.B.afterFree > 0),
+      check(
+        'B: admin actions once there is room',
+        '≤ 1500 ms',
+        tBanB === null ? 'never' : `${Math.round(tBanB - tFree)} ms`,
+        tBanB !== null && tBanB - tFree <= 1500,
+      ),
+      check(
+        'audit chains',
+        'both verify, gap recorded',
+        `A exit ${out.A.verify.code} gaps ${JSON.stringify(out.A.gap)}; B exit ${out.B.verify.code} gaps ${JSON.stringify(out.B.gap)}`,
+        out.A.verify.code === 0 && out.B.verify.code === 0 && out.A.gap.length > 0 && out.B.gap.length > 0,
+      ),
+      check(
+        'access logs',
+        'no torn line; lines written again after',
+        `A torn ${out.A.torn}, +${out.A.afterFree}; B torn ${out.B.torn}, +${out.B.afterFree}`,
+        out.A.torn === 0 && out.B.torn === 0 && out.A.afterFree > 0 && out.B.afterFree > 0,
+      ),
       check('gateway processes', 'alive', `A ${out.A.alive}, B ${out.B.alive}`, out.A.alive && out.B.alive),
     ],
   };

@@ -102,10 +102,12 @@ routes:
     log(`  redis killed at ${(tDown / 1000).toFixed(2)} s`);
     await sleep(5000);
     // a ban through the admin API while Redis is down
-    const banDown = await admin(adminPort, '/admin/bans', { method: 'POST', body: { client: '127.0.0.4', duration_ms: 600000, reason: 'chaos' } }).catch((e) => ({
-      status: 0,
-      text: e.message,
-    }));
+    const banDown = await admin(adminPort, '/admin/bans', { method: 'POST', body: { client: '127.0.0.4', duration_ms: 600000, reason: 'chaos' } }).catch(
+      (e) => ({
+        status: 0,
+        text: e.message,
+      }),
+    );
     if (banDown.status === 201) bansAccepted++;
     await r.start();
     const tUp = performance.now() - t0;
@@ -113,7 +115,9 @@ routes:
     // the first ban the admin API accepts again
     let tBanOk = null;
     for (let i = 0; i < 100 && tBanOk === null; i++) {
-      const b = await admin(adminPort, '/admin/bans', { method: 'POST', body: { client: '127.0.0.3', duration_ms: 600000, reason: 'chaos' } }).catch(() => ({ status: 0 }));
+      const b = await admin(adminPort, '/admin/bans', { method: 'POST', body: { client: '127.0.0.3', duration_ms: 600000, reason: 'chaos' } }).catch(() => ({
+        status: 0,
+      }));
       if (b.status === 201) {
         tBanOk = performance.now() - t0;
         bansAccepted++;
@@ -152,7 +156,10 @@ routes:
     const recOnce = firstAfter('once', (x) => x.status === 200);
     const recCache = firstAfter('cached', (x) => /^hit/i.test(x.headers['cache-status'] ?? '') || /hit/.test(x.headers['cache-status'] ?? ''));
     const recBan = tBanOk === null ? null : tBanOk - tUp;
-    const fallbacksOpen = [metric(m1.text, 'portcullis_ratelimit_store_fallbacks_total', { policy: 'open' }), metric(m2.text, 'portcullis_ratelimit_store_fallbacks_total', { policy: 'open' })];
+    const fallbacksOpen = [
+      metric(m1.text, 'portcullis_ratelimit_store_fallbacks_total', { policy: 'open' }),
+      metric(m2.text, 'portcullis_ratelimit_store_fallbacks_total', { policy: 'open' }),
+    ];
     const auditBans = events.filter((e) => e.event === 'admin_ban_added').length;
     const fired = events.filter((e) => e.event === 'alert_fired' && JSON.stringify(e.data).includes('store')).length;
     const allSummary = summarize(recs.filter((x) => x.lane !== 'banned'));
@@ -163,7 +170,12 @@ routes:
       figures: { requests: allSummary.n, p99_ms: Math.round(allSummary.p99), max_ms: Math.round(allSummary.max) },
       detail: Object.entries(figures).map(([l, f]) => `${l}: before {${fmtBy(f.before)}} · down {${fmtBy(f.during)}} · after {${fmtBy(f.after)}}`),
       checks: [
-        check('fail-open limit while down', 'all 200', fmtBy(summarize(during('open')).by), all(during('open'), (x) => x.status === 200)),
+        check(
+          'fail-open limit while down',
+          'all 200',
+          fmtBy(summarize(during('open')).by),
+          all(during('open'), (x) => x.status === 200),
+        ),
         check(
           'fail-closed limit while down',
           'all 503 PC_ERR_LIMIT_UNAVAILABLE',
@@ -197,7 +209,12 @@ routes:
           `${fmtBy(summarize(during('cached')).by)}; cache-status: ${[...new Set(during('cached').map((x) => x.headers['cache-status']))].join(' | ')}`,
           all(during('cached'), (x) => x.status === 200),
         ),
-        check('gateway process', 'alive, not restarted', alive && exitsSeen === 0 ? `alive (pid ${g.proc.pid}), exits: ${exitsSeen}` : `exited ${JSON.stringify(g.exits)}`, alive),
+        check(
+          'gateway process',
+          'alive, not restarted',
+          alive && exitsSeen === 0 ? `alive (pid ${g.proc.pid}), exits: ${exitsSeen}` : `exited ${JSON.stringify(g.exits)}`,
+          alive,
+        ),
         check('recovery: fail-closed limit', '<= 1000 ms after Redis answers', ms(recClosed), recClosed !== null && recClosed <= 1000),
         check('recovery: jti replay protection', '<= 1000 ms', ms(recOnce), recOnce !== null && recOnce <= 1000),
         check('recovery: cache hit', '<= 1000 ms', ms(recCache), recCache !== null && recCache <= 1000),

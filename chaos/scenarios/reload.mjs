@@ -2,7 +2,22 @@
 // SIGHUP. In-flight and new requests all succeed; each invalid config is reported and leaves the
 // running one in force; the last valid one is in force at the end.
 import { join } from 'node:path';
-import { admin, ADMIN_TOKEN, auditEvents, auditVerify, check, fmtBy, freePort, load, metric, sleep, startGateway, startUpstream, summarize, workDir } from '../lib.mjs';
+import {
+  admin,
+  ADMIN_TOKEN,
+  auditEvents,
+  auditVerify,
+  check,
+  fmtBy,
+  freePort,
+  load,
+  metric,
+  sleep,
+  startGateway,
+  startUpstream,
+  summarize,
+  workDir,
+} from '../lib.mjs';
 
 const N = 30;
 
@@ -48,7 +63,10 @@ ${extraRoute}
     await load({ origin, concurrency: 8, durationMs: 1000, next: () => ({ path: '/api/warm' }) }).done;
     const reloads = async () => {
       const t = (await admin(adminPort, '/metrics')).text;
-      return { ok: metric(t, 'portcullis_config_reloads_total', { result: 'success' }), fail: metric(t, 'portcullis_config_reloads_total', { result: 'failure' }) };
+      return {
+        ok: metric(t, 'portcullis_config_reloads_total', { result: 'success' }),
+        fail: metric(t, 'portcullis_config_reloads_total', { result: 'failure' }),
+      };
     };
     const r0 = await reloads();
     const t0 = performance.now();
@@ -93,9 +111,24 @@ ${extraRoute}
       figures: { requests: all.n, failed: failed.length, p99_ms: Math.round(all.p99), max_ms: Math.round(all.max) },
       checks: [
         check('failed requests', '0', `${failed.length} of ${all.n} (${fmtBy(all.by)})`, failed.length === 0 && all.n > 0),
-        check('invalid configs reported', `${N / 2} failures`, `${r1.fail - r0.fail} failures; ${rejected} config_rejected audit lines; ${errLines} log mentions`, r1.fail - r0.fail === N / 2 && rejected === N / 2),
-        check('valid configs applied', `${N / 2} successes`, `${r1.ok - r0.ok} successes; ${reloaded} config_reloaded audit lines; ${unanswered} reloads without a verdict in 3 s`, r1.ok - r0.ok === N / 2 && unanswered === 0),
-        check('last valid config in force', `/v${lastValid} 200, /v${lastValid - 2} 404`, `/v${lastValid} ${last}, /v${lastValid - 2} ${prev}`, last === 200 && prev === 404),
+        check(
+          'invalid configs reported',
+          `${N / 2} failures`,
+          `${r1.fail - r0.fail} failures; ${rejected} config_rejected audit lines; ${errLines} log mentions`,
+          r1.fail - r0.fail === N / 2 && rejected === N / 2,
+        ),
+        check(
+          'valid configs applied',
+          `${N / 2} successes`,
+          `${r1.ok - r0.ok} successes; ${reloaded} config_reloaded audit lines; ${unanswered} reloads without a verdict in 3 s`,
+          r1.ok - r0.ok === N / 2 && unanswered === 0,
+        ),
+        check(
+          'last valid config in force',
+          `/v${lastValid} 200, /v${lastValid - 2} 404`,
+          `/v${lastValid} ${last}, /v${lastValid - 2} ${prev}`,
+          last === 200 && prev === 404,
+        ),
         check('audit chain', 'verifies', `exit ${verify.code}`, verify.code === 0),
         check('gateway process', 'alive', alive ? 'alive' : `exited ${JSON.stringify(g.exits)}`, alive),
       ],

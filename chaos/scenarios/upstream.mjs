@@ -128,8 +128,18 @@ routes:
           `${by(fails(hang))}; slowest ${maxLat(hang)} ms`,
           fails(hang).every((r) => r.code === 'PC_ERR_UPSTREAM_TIMEOUT') && maxLat(hang) <= HANG_BOUND_MS,
         ),
-        check(`hanging target: after ${EJECTED_BY_MS} ms`, 'all 200 (target out of rotation)', by(hangLate), hangLate.length > 0 && fails(hangLate).length === 0),
-        check('recovered target back in rotation', 'A serves requests again, 0 failures', `A served ${P['A recovers'].servedA}; ${by(inP('A recovers'))}`, P['A recovers'].servedA > 0 && fails(inP('A recovers')).length === 0),
+        check(
+          `hanging target: after ${EJECTED_BY_MS} ms`,
+          'all 200 (target out of rotation)',
+          by(hangLate),
+          hangLate.length > 0 && fails(hangLate).length === 0,
+        ),
+        check(
+          'recovered target back in rotation',
+          'A serves requests again, 0 failures',
+          `A served ${P['A recovers'].servedA}; ${by(inP('A recovers'))}`,
+          P['A recovers'].servedA > 0 && fails(inP('A recovers')).length === 0,
+        ),
         check(
           'resetting target',
           `failures only 502 PC_ERR_UPSTREAM_UNAVAILABLE started < ${EJECTED_BY_MS} ms; all 200 after`,
@@ -150,7 +160,12 @@ routes:
           P['all down'].retries <= budget,
         ),
         check('all targets back', 'all 200 from 1 s after', by(back), back.length > 0 && fails(back).length === 0),
-        check('no request hangs', `every request ≤ ${HANG_BOUND_MS} ms`, `slowest ${Math.round(all.max)} ms; transport errors: ${recs.filter((r) => r.err).length}`, all.max <= HANG_BOUND_MS && recs.every((r) => !r.err)),
+        check(
+          'no request hangs',
+          `every request ≤ ${HANG_BOUND_MS} ms`,
+          `slowest ${Math.round(all.max)} ms; transport errors: ${recs.filter((r) => r.err).length}`,
+          all.max <= HANG_BOUND_MS && recs.every((r) => !r.err),
+        ),
         check('gateway process', 'alive', alive ? 'alive' : `exited ${JSON.stringify(g.exits)}`, alive),
       ],
     };
