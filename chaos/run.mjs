@@ -8,7 +8,7 @@
 //   npm run chaos -- --only redis      # one (or several, comma-separated)
 //   npm run chaos -- --no-write        # print only, leave docs/reliability.md alone
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAll, ROOT } from './lib.mjs';
@@ -105,7 +105,7 @@ if (!args['no-write']) {
     .filter((n) => kept[n])
     .map((n) => kept[n])
     .join('\n');
-  const stamp = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Last run: ${new Date().toISOString().slice(0, 16)}Z (${names.join(', ')}).`;
+  const stamp = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} at the end (other work shares the machine). Last run: ${new Date().toISOString().slice(0, 16)}Z (${names.join(', ')}).`;
   writeFileSync(file, `${text.slice(0, i + BEGIN.length)}\n${stamp}\n\n${body}${END}${text.slice(j + END.length)}`);
   log(`\nwrote ${file}`);
 }
