@@ -30,6 +30,7 @@ export const redis = {
     'Bans: a ban placed before the outage stays enforced (403 `PC_ERR_CLIENT_BANNED`) through it; the ban list is kept, not lifted.',
     'Redis cache (`cache.store: redis`): bypassed (served from the upstream, `Cache-Status: ...; detail="store error"`), never an error.',
     'No crash: the gateway process is alive at the end, never restarted.',
+    '`command_timeout_ms: 1000` (default 100): this machine runs at a load average near 20, where event-loop lag alone passes 100 ms, and each command timeout sends the store into a 1 s cool-down (measured with the default: fail-closed 503s before the fault). The outage itself is seen by the connection closing, not by a timeout.',
     'Recovery within 1 s of Redis answering again: the first fail-closed 200, first replay-protected 200, first cache hit and first ban accepted by the admin API.',
     'No audit line lost: every admin ban answered 201 has its `admin_ban_added` line, the store fault is audited (`alert_fired`), and `portcullis audit verify` passes.',
   ],
@@ -52,7 +53,7 @@ reload: { watch: false }
 waf: { mode: off }
 abuse: { enabled: true, sync_interval_ms: 250, detectors: { errors_4xx: { mode: off }, rate_limited: { mode: off }, auth_failures: { mode: off }, scanning: { mode: off }, enumeration: { mode: off }, rate_anomaly: { mode: off }, errors_5xx: { mode: off } } }
 alerts: { faults: { resolve_after_ms: 2000, cooldown_ms: 1000 } }
-state: { store: redis, redis: { url: "${r.url}", key_prefix: "${prefix}", reconnect_max_delay_ms: 200 } }
+state: { store: redis, redis: { url: "${r.url}", key_prefix: "${prefix}", reconnect_max_delay_ms: 200, command_timeout_ms: 1000 } }
 cache: { store: redis }
 auth:
   jwt:
@@ -154,6 +155,8 @@ routes:
     for (const l of [...lanes, 'banned']) figures[l] = { before: summarize(before(l)).by, during: summarize(during(l)).by, after: summarize(after(l)).by };
     const recClosed = firstAfter('closed', (x) => x.status === 200);
     const recOnce = firstAfter('once', (x) => x.status === 200);
+    // requests started once replay protection works again (between Redis answering and the client reconnecting, it is still down)
+    const recovered = (lane) => recs.filter((x) => x.lane === lane && recOnce !== null && x.start >= tUp + recOnce);
     const recCache = firstAfter('cached', (x) => /^hit/i.test(x.headers['cache-status'] ?? '') || /hit/.test(x.headers['cache-status'] ?? ''));
     const recBan = tBanOk === null ? null : tBanOk - tUp;
     const fallbacksOpen = [
@@ -189,10 +192,10 @@ routes:
           all(during('once'), (x) => x.status === 503 && x.code === 'PC_ERR_AUTH_UNAVAILABLE'),
         ),
         check(
-          'replayed token before and after',
+          'replayed token before, and after the recovery',
           'all 401 PC_ERR_AUTH_TOKEN_REPLAYED',
-          `${fmtBy(summarize(before('replayed')).by)} / ${fmtBy(summarize(after('replayed')).by)}`,
-          all([...before('replayed'), ...after('replayed')], (x) => x.code === 'PC_ERR_AUTH_TOKEN_REPLAYED'),
+          `${fmtBy(summarize(before('replayed')).by)} / ${fmtBy(summarize(recovered('replayed')).by)}`,
+          all([...before('replayed'), ...recovered('replayed')], (x) => x.code === 'PC_ERR_AUTH_TOKEN_REPLAYED'),
         ),
         check(
           'banned client, whole run',
