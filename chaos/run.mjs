@@ -105,7 +105,9 @@ if (!args['no-write']) {
     .filter((n) => kept[n])
     .map((n) => kept[n])
     .join('\n');
-  const stamp = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} at the end (other work shares the machine). Last run: ${new Date().toISOString().slice(0, 16)}Z (${names.join(', ')}).`;
+  const stamp = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')} at the end (other work shares the machine). Last run: ${new Date().toISOString().slice(0, 16)}Z (${names.join(', ')}).`;
   writeFileSync(file, `${text.slice(0, i + BEGIN.length)}\n${stamp}\n\n${body}${END}${text.slice(j + END.length)}`);
   log(`\nwrote ${file}`);
 }

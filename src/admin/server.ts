@@ -60,7 +60,10 @@ export async function startAdmin(address: string, port: number, host: AdminHost)
       if (asksOtherTenant(who, query)) return forbidTenant(res);
       const read = req.method === 'GET' || req.method === 'HEAD';
       // audit.fail_closed: an admin action is recorded before it is taken, or not taken
-      if (!read && host.services.auditBefore?.('admin_request', { method: req.method, path, token: who?.kind ?? 'none', peer: req.socket.remoteAddress ?? null }) === false) {
+      if (
+        !read &&
+        host.services.auditBefore?.('admin_request', { method: req.method, path, token: who?.kind ?? 'none', peer: req.socket.remoteAddress ?? null }) === false
+      ) {
         return writeProblem(
           res,
           'PC_ERR_AUDIT_UNAVAILABLE',

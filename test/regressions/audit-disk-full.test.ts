@@ -130,7 +130,11 @@ test('with audit.fail_closed an admin action that cannot be recorded first is re
     await o.body.text();
     assert.equal(o.statusCode, 404, 'the running config stays');
     const metrics = await (await request(`${gw.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.text();
-    assert.match(metrics, /portcullis_audit_lines_lost_total [1-9]/, 'the lost entries (config_loaded, admin_request, config_reload_requested, config_rejected) are counted');
+    assert.match(
+      metrics,
+      /portcullis_audit_lines_lost_total [1-9]/,
+      'the lost entries (config_loaded, admin_request, config_reload_requested, config_rejected) are counted',
+    );
   } finally {
     await gw.close();
     await up.close();
