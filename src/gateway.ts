@@ -221,6 +221,9 @@ export class Gateway implements PipelineHost {
     const log = this.services.logger;
     try {
       const loaded = text !== undefined ? parseConfig(text, this.opts.file, this.modules) : loadConfigFile(this.opts.file, this.modules);
+      // audit.fail_closed: a config change is recorded before it is applied, or not applied
+      if (this.services.auditBefore?.('config_reload_requested', { file: loaded.file, hash: loaded.hash, trigger, process_user: PROCESS_USER }) === false)
+        throw new Error('the audit log cannot be written (audit.fail_closed): reload refused, the running config stays');
       const changedListeners = JSON.stringify(loaded.config.listeners) !== JSON.stringify(this.current.config.listeners);
       const snap = await compileSnapshot(loaded, this.modules, this.services, this.upstreamCache, (u, t) =>
         this.fault('upstream_unhealthy', { upstream: u, target: t }),

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Services } from '../core/services.js';
 import type { CanonicalConfig } from '../core/config.js';
 import { writeProblem } from '../core/problem.js';
+import { StoreUnavailableError } from '../core/state.js';
 import { randomUUID } from 'node:crypto';
 import { adminIdentity, adminPolicy, asksOtherTenant, decideAdminAccess, metricsView } from './access.js';
 
@@ -58,6 +59,20 @@ export async function startAdmin(address: string, port: number, host: AdminHost)
       const who = access === 'granted' ? adminIdentity(policy, req.headers.authorization) : null;
       if (asksOtherTenant(who, query)) return forbidTenant(res);
       const read = req.method === 'GET' || req.method === 'HEAD';
+      // audit.fail_closed: an admin action is recorded before it is taken, or not taken
+      if (
+        !read &&
+        host.services.auditBefore?.('admin_request', { method: req.method, path, token: who?.kind ?? 'none', peer: req.socket.remoteAddress ?? null }) === false
+      ) {
+        return writeProblem(
+          res,
+          'PC_ERR_AUDIT_UNAVAILABLE',
+          503,
+          randomUUID(),
+          null,
+          'The audit log cannot be written; admin write actions are refused until it can.',
+        );
+      }
       if (read && path === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
       if (read && path === '/readyz') {
         const ok = host.ready();
@@ -71,7 +86,10 @@ export async function startAdmin(address: string, port: number, host: AdminHost)
       writeProblem(res, 'PC_ERR_ROUTE_NOT_FOUND', 404, randomUUID(), null);
     })().catch((e: unknown) => {
       host.services.logger.error({ event: 'admin_error', err: e instanceof Error ? e.message : String(e) });
-      if (!res.headersSent) writeProblem(res, 'PC_ERR_INTERNAL', 500, randomUUID(), null);
+      // the state store down (a ban while Redis is unreachable): 503, as the traffic path answers
+      if (!res.headersSent && e instanceof StoreUnavailableError)
+        writeProblem(res, 'PC_ERR_UNAVAILABLE', 503, randomUUID(), null, 'The state store is unreachable.');
+      else if (!res.headersSent) writeProblem(res, 'PC_ERR_INTERNAL', 500, randomUUID(), null);
       else res.destroy();
     });
   });

@@ -94,6 +94,7 @@ export const ERRORS = {
   PC_ERR_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down' },
   PC_ERR_INTERNAL: { status: 500, title: 'Internal gateway error' },
   PC_ERR_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  PC_ERR_AUDIT_UNAVAILABLE: { status: 503, title: 'Audit log cannot be written (audit.fail_closed): the action was not taken' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -103,6 +103,12 @@ export interface Services {
   /** events of the security audit trail (config reloads, bans, admin actions); no-op until configured */
   audit(event: string, data: Record<string, unknown>): void;
   /**
+   * With `audit.fail_closed`: writes `event` to the audit trail before an action is taken and
+   * returns whether it was written; the caller does not act on false (admin write actions, config
+   * reloads). Without it: true, nothing written. Absent: as without it.
+   */
+  auditBefore?(event: string, data: Record<string, unknown>): boolean;
+  /**
    * The audit log file `audit` writes, with its checkpoint file and key, for readers of the trail
    * (GET /admin/report); null or absent when none is written. Opened once per process: a reload
    * does not move it.
@@ -113,8 +119,17 @@ export interface Services {
    * upstream): created on first use, reused by later snapshots with the same key.
    */
   keep<T>(key: string, make: () => T): T;
-  /** Monotonic-ish wall clock, replaceable in tests. */
+  /**
+   * The wall clock (Date.now in a gateway), replaceable in tests: request arrival (`ctx.now`), token
+   * validity, bans, audit and log timestamps. A step of the system clock moves it.
+   */
   clock(): number;
+  /**
+   * A clock on the wall-clock scale that a step of the system clock does not move: the wall time
+   * at process start plus the monotonic time since (`steadyNow`). For durations kept in state:
+   * rate-limit buckets, quotas and concurrency leases. Absent: `clock`.
+   */
+  steadyClock?(): number;
   /** Releases what these services opened (the audit log writes its last checkpoint); on shutdown. */
   close?(): void;
 }

@@ -301,6 +301,8 @@ export class AlertEngine {
   }
 
   private reloadFailures = -1;
+  /** lines lost so far per log (access, audit), as last seen; -1 before the first look */
+  private readonly linesLost: Record<'access' | 'audit', number> = { access: -1, audit: -1 };
   private watching = false;
 
   /**
@@ -325,6 +327,12 @@ export class AlertEngine {
       const failures = (await m.reloads.get()).values.filter((v) => v.labels.result === 'failure').reduce((n, v) => n + v.value, 0);
       if (this.reloadFailures >= 0 && failures > this.reloadFailures) this.raiseFault('config_reload_rejected', {}, now);
       this.reloadFailures = failures;
+      // log lines lost (disk full, I/O errors, a sink too slow): raised while the count grows, resolved `resolve_after_ms` after
+      for (const [log, series] of LOST_LINE_SERIES) {
+        const lost = (await m.counter(series[0], series[1]).get()).values.reduce((n, v) => n + v.value, 0);
+        if (this.linesLost[log] >= 0 && lost > this.linesLost[log]) this.raiseFault('log_lines_lost', { log, lost }, now);
+        this.linesLost[log] = lost;
+      }
     } catch (e) {
       this.services.logger.debug({ err: (e as Error).message }, 'alerts: fault watch failed');
     } finally {
@@ -526,8 +534,14 @@ export class AlertEngine {
   }
 }
 
+/** The counters of lost log lines, by log (name and help as their writers register them). */
+const LOST_LINE_SERIES: readonly (readonly ['access' | 'audit', readonly [string, string]])[] = [
+  ['access', ['portcullis_access_log_dropped_total', 'Access-log lines dropped because the log sink fell behind.']],
+  ['audit', ['portcullis_audit_lines_lost_total', 'Audit entries that could not be written (disk full, I/O error).']],
+];
+
 function faultKey(kind: string, d: Record<string, unknown>): string {
-  for (const k of ['key', 'target', 'upstream', 'store', 'file']) {
+  for (const k of ['key', 'target', 'upstream', 'store', 'file', 'log']) {
     const v = d[k];
     if (typeof v === 'string' || typeof v === 'number') return String(v).slice(0, 200);
   }

@@ -23,7 +23,7 @@
  */
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { JsonSchema } from '../core/json-schema.js';
@@ -36,6 +36,12 @@ export const auditSchema: JsonSchema = {
     'Security audit log: an append-only, hash-chained JSON-lines file (config loads and reloads, admin actions, bans, alerts). Check it with `portcullis audit verify FILE`.',
   properties: {
     enabled: { type: 'boolean', default: false, description: 'Write the audit log. Off by default because it creates a file; turn it on in production.' },
+    fail_closed: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Record before acting, and refuse what cannot be recorded: every admin write action (bans, lifts, cache purges) first writes an `admin_request` entry and every config reload a `config_reload_requested` entry; when that write fails (disk full, I/O error) the action is not taken: 503 `PC_ERR_AUDIT_UNAVAILABLE`, or the reload rejected (the running config stays). Traffic is served either way, and bans the abuse detectors place are enforced (refusing them would weaken protection); every line lost is counted (`portcullis_audit_lines_lost_total`) and alerted (`log_lines_lost`). Why off by default: an unwritable disk must not stop operators from acting unless a compliance rule says so (as auditd `disk_full_action: halt`).',
+    },
     path: {
       type: 'string',
       default: 'portcullis-audit.jsonl',
@@ -76,6 +82,7 @@ export const auditSchema: JsonSchema = {
 
 export interface AuditConfig {
   enabled: boolean;
+  fail_closed?: boolean;
   path: string;
   checkpoints?: { key?: string; path?: string; interval_s?: number };
 }
@@ -153,7 +160,10 @@ export interface AuditLog {
   readonly path: string | null;
   /** its keyed checkpoints (null: none) */
   readonly checkpoints: CheckpointSettings | null;
-  write(event: string, data: Record<string, unknown>): void;
+  /** Appends one entry; false when it could not be written (counted as lost, see `lost`). */
+  write(event: string, data: Record<string, unknown>): boolean;
+  /** entries that could not be written since the log was opened */
+  readonly lost: number;
   close(): void;
 }
 
@@ -219,11 +229,17 @@ class FileAuditLog implements AuditLog {
   private cpFd: number | null = null;
   private covered = -1;
   private timer: NodeJS.Timeout | null = null;
+  /** entries not written since the log opened */
+  lost = 0;
+  /** entries lost since the last one written: recorded by an `audit_lines_lost` entry before the next */
+  private gap = 0;
+  private firstLostAt = 0;
 
   constructor(
     readonly path: string,
     readonly checkpoints: CheckpointSettings | null,
     private readonly onError: (message: string) => void,
+    private readonly onLost: (entries: number) => void = () => {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, 'a+', 0o600);
@@ -256,13 +272,53 @@ class FileAuditLog implements AuditLog {
     return this;
   }
 
-  write(event: string, data: Record<string, unknown>): void {
-    if (this.fd === null) return;
+  write(event: string, data: Record<string, unknown>): boolean {
+    if (this.fd === null) return false;
+    if ((this.gap > 0 && !this.recordGap()) || !this.append(event, data)) {
+      this.lost++;
+      this.gap++;
+      if (this.gap === 1) this.firstLostAt = Date.now();
+      this.onLost(1);
+      return false;
+    }
+    return true;
+  }
+
+  /** Writes the `audit_lines_lost` entry of the current gap; true when written (the gap is closed). */
+  private recordGap(): boolean {
+    if (!this.append('audit_lines_lost', { entries: this.gap, since: new Date(this.firstLostAt).toISOString() })) return false;
+    this.gap = 0;
+    return true;
+  }
+
+  /**
+   * Appends one line, all or nothing: a write cut short (disk full) is cut back off the file, so
+   * that the chain stays whole and the next entry links to the last one written.
+   */
+  private append(event: string, data: Record<string, unknown>): boolean {
+    const fd = this.fd as number;
     const { line } = makeLine(this.prev, event, data, Date.now());
-    writeSync(this.fd, `${this.torn ? '\n' : ''}${line}\n`);
+    const buf = Buffer.from(`${this.torn ? '\n' : ''}${line}\n`, 'utf8');
+    let size = -1;
+    let off = 0;
+    try {
+      size = fstatSync(fd).size;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if (off > 0 && size >= 0) {
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          this.torn = true; // the partial line stays: the next entry starts on a line of its own
+        }
+      }
+      this.onError(`audit entry not written to ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return false;
+    }
     this.torn = false;
     this.prev = { line, seq: this.prev.seq + 1 };
     this.lines++;
+    return true;
   }
 
   /** Appends a checkpoint when the log changed since the last one; never throws. */
@@ -294,7 +350,13 @@ class FileAuditLog implements AuditLog {
 /** One writer per file in a process, so that the chain stays linear. */
 const open = new Map<string, FileAuditLog>();
 
-const disabled: AuditLog = { path: null, checkpoints: null, write() {}, close() {} };
+const disabled: AuditLog = {
+  path: null,
+  checkpoints: null,
+  lost: 0,
+  write: () => true,
+  close() {},
+};
 
 /** Checkpoint settings of an audit section (null without a key); `path` resolved against `base`. */
 export function checkpointSettings(a: Partial<AuditConfig>, logPath: string, base: string): CheckpointSettings | null {
@@ -311,9 +373,15 @@ export function checkpointSettings(a: Partial<AuditConfig>, logPath: string, bas
  * The audit log of a config: pass the whole config (its `audit` section is read) or the section
  * itself. Relative paths resolve against `baseDir` (the config file's directory) when given, else
  * the working directory. Plug `write` into services.audit, and call `close` on shutdown (the last
- * checkpoint). `onError`: checkpoint write failures (the log itself throws).
+ * checkpoint). `onError`: write failures of entries and checkpoints (never thrown: a lost entry is
+ * counted, `onLost`, and recorded by an `audit_lines_lost` entry once the log can be written again).
  */
-export function createAuditLog(config: unknown, baseDir?: unknown, onError: (message: string) => void = () => {}): AuditLog {
+export function createAuditLog(
+  config: unknown,
+  baseDir?: unknown,
+  onError: (message: string) => void = () => {},
+  onLost: (entries: number) => void = () => {},
+): AuditLog {
   const c = (config ?? {}) as { audit?: unknown; enabled?: unknown };
   const a = ('enabled' in c ? c : c.audit) as Partial<AuditConfig> | undefined;
   if (!a || a.enabled !== true) return disabled;
@@ -321,7 +389,7 @@ export function createAuditLog(config: unknown, baseDir?: unknown, onError: (mes
   const path = resolve(base, a.path ?? 'portcullis-audit.jsonl');
   const existing = open.get(path);
   if (existing) return existing.retain();
-  const log = new FileAuditLog(path, checkpointSettings(a, path, base), onError);
+  const log = new FileAuditLog(path, checkpointSettings(a, path, base), onError, onLost);
   open.set(path, log);
   return log;
 }

@@ -10,7 +10,7 @@
  */
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -101,11 +101,22 @@ export class LineWriter {
    */
   private send(data: Buffer, lines: number): void {
     if (this.fd >= 0) {
+      let size = -1;
+      let off = 0;
       try {
-        let off = 0;
+        size = fstatSync(this.fd).size;
         while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
       } catch {
-        this.onDrop?.(lines); // disk full or I/O error: the lines are lost, counted, and the gateway goes on
+        // disk full or I/O error: the lines are lost, counted, and the gateway goes on; a batch cut
+        // short is cut back off the file, so that no torn line runs into the next batch's first
+        if (off > 0 && size >= 0) {
+          try {
+            ftruncateSync(this.fd, size);
+          } catch {
+            /* the torn line stays */
+          }
+        }
+        this.onDrop?.(lines);
       }
       return;
     }

@@ -18,6 +18,7 @@ import type { TrustedProxies } from './client-ip.js';
 import { isIdempotent, type Target, type UpstreamGroup } from './upstream.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import type { RequestContext } from '../core/stage.js';
+import { steadyNow } from '../core/clock.js';
 
 const RETRYABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -139,7 +140,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
 
   async fetch(ctx: RequestContext, req: SideRequest): Promise<SideResponse> {
     const group = this.group;
-    const now = Date.now();
+    const now = steadyNow();
     group.countRequest(now);
     const target = group.pick(now, null);
     if (target === null) throw new Error('no healthy upstream target');
@@ -163,7 +164,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
         }
         chunks.push(c as Buffer);
       }
-      group.report(target, up.statusCode < 500, up.statusCode < 500 ? 0 : Date.now());
+      group.report(target, up.statusCode < 500, up.statusCode < 500 ? 0 : steadyNow());
       return {
         status: up.statusCode,
         headers: clientResponseHeaders(up.headers as Record<string, string | string[] | undefined>, s.notReturned),
@@ -172,7 +173,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     } catch (e) {
       const code = errCode(e);
       if (isUpstreamFault(code)) {
-        group.report(target, false, Date.now());
+        group.report(target, false, steadyNow());
         s.metrics.upstreamErrors.inc({ upstream: group.name, code });
       }
       throw e;
@@ -226,7 +227,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
 
   private attempt(ctx: RequestContext, route: CompiledRoute, replies: Replies, tried: Set<Target> | null, attempt: number): void {
     const group = this.group;
-    const now = attempt === 0 ? ctx.now : Date.now();
+    const now = attempt === 0 ? performance.timeOrigin + ctx.startMs : steadyNow(); // steady: a clock step cannot stretch an ejection
     if (attempt === 0) group.countRequest(now);
     const target = group.pick(now, tried);
     if (target === null) return void replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_NO_HEALTHY' }, 'proxy');
@@ -336,13 +337,13 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     const a = x.state;
     release(a);
     if (x.capture !== null) {
-      this.group.report(a.target, false, Date.now());
+      this.group.report(a.target, false, steadyNow());
       const headers = rawHeaderObject(x.captureHeaders ?? []);
       this.replaceUpstreamError(a, x.captureStatus, headers, Buffer.concat(x.capture));
       return;
     }
     const ok = x.res.statusCode < 500;
-    this.group.report(a.target, ok, ok ? 0 : Date.now()); // the time matters only for a failure
+    this.group.report(a.target, ok, ok ? 0 : steadyNow()); // the time matters only for a failure
   }
 
   /** ExchangeOwner: the upstream exchange failed. */
@@ -386,7 +387,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     const res = ctx.res;
     const code = errCode(err);
     if (res.headersSent) {
-      group.report(target, false, Date.now());
+      group.report(target, false, steadyNow());
       res.destroy();
       return;
     }
@@ -398,9 +399,9 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     }
     ctx.upstreamFault = true;
     const connectFailure = RETRYABLE_CODES.has(code);
-    group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT', Date.now());
+    group.report(target, !connectFailure && code !== 'UND_ERR_HEADERS_TIMEOUT', steadyNow());
     this.s.metrics.upstreamErrors.inc({ upstream: group.name, code });
-    if (connectFailure && !a.streamedBody && isIdempotent(ctx.method) && a.attempt < group.config.retries.attempts && group.allowRetry(Date.now())) {
+    if (connectFailure && !a.streamedBody && isIdempotent(ctx.method) && a.attempt < group.config.retries.attempts && group.allowRetry(steadyNow())) {
       const next = a.tried ?? new Set<Target>();
       next.add(target);
       if (next.size >= group.targets.length) next.clear(); // all tried once: any may be retried
@@ -451,12 +452,12 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       }
     } catch (e) {
       release(a);
-      group.report(target, false, Date.now());
+      group.report(target, false, steadyNow());
       ctx.upstreamFault = true;
       return void replies.reply(ctx, { code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: errCode(e) }, 'proxy');
     }
     release(a);
-    group.report(target, up.statusCode < 500, Date.now());
+    group.report(target, up.statusCode < 500, steadyNow());
     let body: Buffer = Buffer.concat(chunks, size);
     if (up.statusCode >= 500 && this.s.replace5xx && route.failureStages.length > 0 && this.answerFailure(a, `upstream status ${up.statusCode}`)) return;
     if (up.statusCode >= 500 && this.s.replace5xx) return this.replaceUpstreamError(a, up.statusCode, up.headers as Record<string, string | string[]>, body);

@@ -12,6 +12,7 @@
  * Concurrency counters live in a map that holds a key only while requests are in flight (bounded
  * by the same cap); when it is full, new keys are refused rather than unlimited.
  */
+import { steadyNow } from '../core/clock.js';
 import { randomBytes } from 'node:crypto';
 import type { CheckResult, LimitCheck, LimitResult, Lease, StateStore } from '../core/state.js';
 import { decideChecks } from './decide.js';
@@ -62,7 +63,7 @@ export class MemoryStore implements StateStore {
   constructor(opts: MemoryStoreOptions) {
     if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
     this.maxEntries = opts.maxEntries;
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? steadyNow; // key lifetimes are durations: not moved by a step of the system clock
     this.limits = new NumberLru(opts.maxEntries);
     this.nonces = new ExpiringLru(opts.maxEntries);
     this.values = new ExpiringLru(opts.maxEntries);

@@ -155,7 +155,7 @@ export class RedisStore implements StateStore {
   }
 
   healthy(): boolean {
-    return this.client.status === 'ready' && (this.brokenUntil === 0 || Date.now() >= this.brokenUntil);
+    return this.client.status === 'ready' && (this.brokenUntil === 0 || performance.now() >= this.brokenUntil);
   }
 
   whenReady(timeoutMs: number): Promise<boolean> {
@@ -179,8 +179,9 @@ export class RedisStore implements StateStore {
     const msg = e instanceof Error ? e.message : String(e);
     const timeout = /timed out/i.test(msg);
     // on Redis Cluster a timeout is one master's: the others stay in use (no cool-down for the whole
-    // store; a cluster that lost every connection is unhealthy by its status)
-    if (timeout && !partial && !this.cluster) this.brokenUntil = Date.now() + this.cooldownMs;
+    // store; a cluster that lost every connection is unhealthy by its status); monotonic: a clock
+    // step cannot stretch the cool-down
+    if (timeout && !partial && !this.cluster) this.brokenUntil = performance.now() + this.cooldownMs;
     this.errors?.inc({ op, reason: timeout ? 'timeout' : 'error' });
     if (!partial) throw new StoreUnavailableError(`redis ${op}: ${msg}`);
   }

@@ -16,7 +16,10 @@ const logger = pino({ level: 'warn' }, pino.destination(2));
 const services = await createServices(loadConfigFile(file, MODULES).config, logger);
 // RL_TEST_CLOCK=ms freezes the services clock (requests sent together count as simultaneous)
 const frozen = process.env['RL_TEST_CLOCK'];
-if (frozen) services.clock = () => Number(frozen);
+if (frozen) {
+  services.clock = () => Number(frozen);
+  services.steadyClock = () => Number(frozen);
+}
 const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES, services });
 process.stdout.write(`${JSON.stringify({ port: gw.ports()[0] })}\n`);
 process.on('SIGTERM', () => {

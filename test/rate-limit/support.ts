@@ -83,6 +83,7 @@ export async function startClockGateway(yaml: string, start: number): Promise<Cl
     close: async () => void (await out.gateway.stop(0)),
   };
   services.clock = () => out.now;
+  services.steadyClock = () => out.now;
   const gw = await Gateway.start({ file, logger, watch: false, handleSignals: false, modules: MODULES, services, portOverride: () => 0 });
   const port = gw.ports()[0]!;
   registerGatewayPorts(gw.ports());

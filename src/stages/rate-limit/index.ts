@@ -205,11 +205,19 @@ export class LimitStage implements RouteStage {
     return [...this.fixed, ...(planLimits ?? []), ...(tenantLimits ?? [])];
   }
 
+  /**
+   * Decision time from the steady clock (a step of the system clock neither refills nor locks a
+   * bucket), also for the over-limit cache's deadlines; the services clock where a test replaced it.
+   */
+  private now(): number {
+    const s = this.rt.services;
+    return s.steadyClock ? s.steadyClock() : s.clock();
+  }
+
   run(ctx: RequestContext): Decision | Promise<Decision> {
     const limits = this.limitsFor(ctx);
     if (limits.length === 0) return undefined;
-    // decision time from the services clock (replaceable in tests; the same wall clock as ctx.now otherwise)
-    const now = this.rt.services.clock();
+    const now = this.now();
     const factor = this.adaptive === null ? 1 : this.adaptive.factorAt(now);
     const checks: LimitCheck[] = [];
     const owners: Owner[] = [];
@@ -261,7 +269,7 @@ export class LimitStage implements RouteStage {
         e.waiters++;
         return e.probe.then(() => {
           e.waiters--;
-          return this.shared(ctx, store, checks, owners, this.rt.services.clock(), depth + 1);
+          return this.shared(ctx, store, checks, owners, this.now(), depth + 1);
         });
       }
       let done = (): void => undefined;
@@ -469,7 +477,8 @@ export const rateLimitModule: StageModule = {
       const adaptive = feeds.get(r.routeId);
       // only what the upstream did counts: its responses and its failures, not gateway-side refusals
       if (adaptive === undefined || r.upstream === null || (r.upstreamLatencyMs === null && !ctx.upstreamFault)) return;
-      adaptive.observe(r.upstreamLatencyMs, ctx.res.statusCode >= 500, services.clock());
+      // the clock the stage decides with (factorAt), so that a clock step does not split the two
+      adaptive.observe(r.upstreamLatencyMs, ctx.res.statusCode >= 500, services.steadyClock ? services.steadyClock() : services.clock());
     };
     return {
       // registered only when some upstream has adaptive limits: observers make every request build its record
