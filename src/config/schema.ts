@@ -1,4 +1,5 @@
 import { DEFAULT_REDACT_QUERY } from '../observe/query-redaction.js';
+import { grpcRouteSchema, routeProtocolSchema, upstreamProtocolSchema } from '../grpc/schema.js';
 import { DEFAULT_PUBLIC_PATHS, PUBLIC_PATH_CHOICES } from '../admin/access.js';
 import type { JsonSchema } from '../core/json-schema.js';
 import type { StageModule } from '../core/stage.js';
@@ -142,6 +143,7 @@ const upstream: JsonSchema = {
         },
       },
     },
+    protocol: upstreamProtocolSchema,
     retries: {
       type: 'object',
       additionalProperties: false,
@@ -194,6 +196,8 @@ const route: JsonSchema = {
       description: "Send the client's Host header upstream instead of the target's host (the original is always in X-Forwarded-Host).",
     },
     body: bodySchema(false),
+    protocol: routeProtocolSchema,
+    grpc: grpcRouteSchema,
   },
 };
 

@@ -25,6 +25,7 @@ import { TrustedProxies } from '../proxy/client-ip.js';
 import { CLIENT_OVERRIDE_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
 import { IDENTITY_HEADERS } from '../core/principal.js';
 import { UpstreamForwarder, type ForwardSettings } from '../proxy/forward.js';
+import { GrpcForwarder } from '../grpc/forward.js';
 import { compileBodyPolicy, stepBody } from '../body/request-body.js';
 import { createIntake } from '../intake/read.js';
 import { composeSchema } from './schema.js';
@@ -108,6 +109,8 @@ export async function compileSnapshot(
     if (ids.has(r.id)) errors.push(configErrorAt(file, ['routes', i, 'id'], `duplicate route id '${r.id}'`));
     ids.add(r.id);
     if (!(r.upstream in config.upstreams)) errors.push(configErrorAt(file, ['routes', i, 'upstream'], `unknown upstream '${r.upstream}'`));
+    else if (r.protocol === 'grpc' && config.upstreams[r.upstream]?.protocol !== 'h2')
+      errors.push(configErrorAt(file, ['routes', i, 'protocol'], `gRPC needs HTTP/2 to the upstream: give upstream '${r.upstream}' \`protocol: h2\``));
   });
   let trusted: TrustedProxies;
   try {
@@ -211,7 +214,11 @@ export async function compileSnapshot(
       methods: rc.match.methods && rc.match.methods.length > 0 ? new Set(rc.match.methods) : null,
       maxBodyBytes,
       body,
-      forwarder: new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding),
+      forwarder:
+        rc.protocol === 'grpc' && rc.grpc !== undefined
+          ? new GrpcForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding, rc.grpc)
+          : new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding),
+      ...(rc.protocol === 'grpc' ? { streaming: true } : {}),
       requestStages,
       respondStages,
       failureStages,

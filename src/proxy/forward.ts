@@ -115,7 +115,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   constructor(
     readonly group: UpstreamGroup,
     route: { readonly strip_prefix?: string; readonly rewrite?: string; readonly preserve_host?: boolean },
-    private readonly s: ForwardSettings,
+    protected readonly s: ForwardSettings,
   ) {
     this.stripPrefix = route.strip_prefix ?? null;
     this.rewrite = route.rewrite ? compileRewrite(route.rewrite) : null;
@@ -171,7 +171,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   }
 
   /** What the upstream request says about the client and the gateway: forwarded headers, request id, Host. */
-  private forwardInfo(ctx: RequestContext, target: Target): ForwardInfo {
+  protected forwardInfo(ctx: RequestContext, target: Target): ForwardInfo {
     const s = this.s;
     return {
       clientIp: ctx.clientIp,
@@ -186,7 +186,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     };
   }
 
-  private upstreamPath(ctx: RequestContext, target: Target): string {
+  protected upstreamPath(ctx: RequestContext, target: Target): string {
     let path = ctx.path;
     if (this.rewrite) path = this.rewrite(ctx.params);
     else if (this.stripPrefix !== null && (path === this.stripPrefix || path.startsWith(`${this.stripPrefix}/`))) {
