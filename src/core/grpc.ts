@@ -83,7 +83,8 @@ export function grpcStatusOf(code: ErrorCode, status: number): number {
 /** `grpc-message` is percent-encoded UTF-8 (bytes outside 0x20-0x7E, and `%`). */
 export function encodeGrpcMessage(text: string): string {
   let out = '';
-  for (const b of Buffer.from(text, 'utf8')) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (const b of Buffer.from(text, 'utf8'))
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   return out;
 }
 

@@ -338,7 +338,7 @@ export class Pipeline implements Replies {
     if (!ctx.http2 && ((ctx.announcesBody() && !ctx.req.complete) || this.host.shuttingDown())) res.setHeader('connection', 'close');
     const wire = grpcWireOf(ctx.header('content-type'));
     // a gRPC client reads a status, not a problem document (gRPC proper needs HTTP/2: over HTTP/1.1 it gets the problem reply)
-    if (wire !== null && (wire !== 'grpc' || ctx.http2)) return this.grpcReply(ctx, d, status, wire);
+    if (wire !== null && (wire !== 'grpc' || ctx.http2)) return void this.grpcReply(ctx, d, status, wire);
     writeProblem(res, d.code, status, ctx.id, d.headers ?? null, d.detail, d.errors);
   }
 

@@ -69,12 +69,12 @@ export class GrpcForwarder extends UpstreamForwarder {
     const wire = grpcWireOf(ctx.header('content-type'));
     const refuse = (code: ErrorCode, detail: string, headers?: Record<string, string>): void =>
       replies.reply(ctx, { code, detail, ...(headers ? { headers } : {}) }, 'proxy');
-    if (wire === null) return refuse('PC_ERR_UNSUPPORTED_MEDIA_TYPE', 'a gRPC route takes application/grpc or application/grpc-web calls');
-    if (wire === 'grpc' && !ctx.http2) return refuse('PC_ERR_PROTOCOL', 'gRPC needs HTTP/2 (gRPC-Web works over HTTP/1.1)');
-    if (wire !== 'grpc' && !this.grpc.web) return refuse('PC_ERR_UNSUPPORTED_MEDIA_TYPE', 'gRPC-Web is not accepted on this route');
-    if (ctx.method !== 'POST') return refuse('PC_ERR_METHOD_NOT_ALLOWED', 'gRPC calls are POST', { allow: 'POST' });
+    if (wire === null) return void refuse('PC_ERR_UNSUPPORTED_MEDIA_TYPE', 'a gRPC route takes application/grpc or application/grpc-web calls');
+    if (wire === 'grpc' && !ctx.http2) return void refuse('PC_ERR_PROTOCOL', 'gRPC needs HTTP/2 (gRPC-Web works over HTTP/1.1)');
+    if (wire !== 'grpc' && !this.grpc.web) return void refuse('PC_ERR_UNSUPPORTED_MEDIA_TYPE', 'gRPC-Web is not accepted on this route');
+    if (ctx.method !== 'POST') return void refuse('PC_ERR_METHOD_NOT_ALLOWED', 'gRPC calls are POST', { allow: 'POST' });
     const timeout = parseGrpcTimeout(ctx.header('grpc-timeout'));
-    if (timeout === null) return refuse('PC_ERR_BAD_REQUEST', 'grpc-timeout is not valid');
+    if (timeout === null) return void refuse('PC_ERR_BAD_REQUEST', 'grpc-timeout is not valid');
     const budget = Math.min(timeout ?? Number.POSITIVE_INFINITY, this.grpc.timeout_ms);
     new GrpcCall(this, ctx, replies, wire, performance.now() + budget).start(null);
   }
@@ -175,7 +175,7 @@ class GrpcCall {
       this.timer.unref();
     }
     const target = group.pick(now, tried);
-    if (target === null) return this.fail({ code: 'PC_ERR_UPSTREAM_NO_HEALTHY' });
+    if (target === null) return void this.fail({ code: 'PC_ERR_UPSTREAM_NO_HEALTHY' });
     this.target = target;
     ctx.upstreamTarget = target.origin;
     target.active++;
@@ -197,7 +197,7 @@ class GrpcCall {
         // nothing was sent: another target may take the call
         const next = tried ?? new Set<Target>();
         next.add(target);
-        if (next.size < group.targets.length && group.allowRetry(Date.now())) return this.start(next);
+        if (next.size < group.targets.length && group.allowRetry(Date.now())) return void this.start(next);
         this.fail({ code: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code });
       },
     );
@@ -211,7 +211,7 @@ class GrpcCall {
       up = session.request(f.requestHeaders(ctx, target, this.wire, this.deadline - performance.now()), { endStream: !ctx.announcesBody() });
     } catch (e) {
       this.release();
-      return this.fail({ code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: (e as Error).message });
+      return void this.fail({ code: 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: (e as Error).message });
     }
     this.upstream = up;
     up.on('response', (h, flags) => this.head(h, flags));
@@ -231,11 +231,14 @@ class GrpcCall {
       let b: Buffer | null = c;
       if (this.text !== null) {
         b = this.text.push(c);
-        if (b === null) return this.fail({ code: 'PC_ERR_BODY_MALFORMED', detail: 'gRPC-Web text body is not base64' });
+        if (b === null) return void this.fail({ code: 'PC_ERR_BODY_MALFORMED', detail: 'gRPC-Web text body is not base64' });
       }
       ctx.bytesIn += c.length;
       const v = this.reqMeter.push(b);
-      if (!v.ok) return this.fail(v.kind === 'too_large' ? { code: 'PC_ERR_BODY_TOO_LARGE', detail: v.reason } : { code: 'PC_ERR_BODY_MALFORMED', detail: v.reason });
+      if (!v.ok)
+        return void this.fail(
+          v.kind === 'too_large' ? { code: 'PC_ERR_BODY_TOO_LARGE', detail: v.reason } : { code: 'PC_ERR_BODY_MALFORMED', detail: v.reason },
+        );
       if (!up.write(b)) {
         req.pause();
         up.once('drain', () => req.resume());
@@ -244,7 +247,7 @@ class GrpcCall {
     req.on('end', () => {
       if (this.over) return;
       if (!this.reqMeter.atBoundary || (this.text !== null && !this.text.complete))
-        return this.fail({ code: 'PC_ERR_BODY_MALFORMED', detail: 'the request ended inside a message' });
+        return void this.fail({ code: 'PC_ERR_BODY_MALFORMED', detail: 'the request ended inside a message' });
       up.end();
     });
   }
@@ -258,7 +261,7 @@ class GrpcCall {
     if (status !== 200 || typeof ct !== 'string' || grpcWireOf(ct) !== 'grpc') {
       this.upstream?.close(NGHTTP2_CANCEL);
       if (this.target !== null) f.group.report(this.target, false, Date.now());
-      return this.fail({ code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: `upstream answered ${status} ${typeof ct === 'string' ? ct : ''}` });
+      return void this.fail({ code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: `upstream answered ${status} ${typeof ct === 'string' ? ct : ''}` });
     }
     if (this.target !== null) f.group.report(this.target, true, 0);
     const out = relayed(h, f.settings.notReturned, RESPONSE_SKIP);
@@ -288,7 +291,7 @@ class GrpcCall {
     if (this.over) return;
     const v = this.resMeter.push(c);
     if (!v.ok) {
-      return this.fail(
+      return void this.fail(
         v.kind === 'too_large' ? { code: 'PC_ERR_BODY_TOO_LARGE', detail: `response ${v.reason}` } : { code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: v.reason },
       );
     }
@@ -312,10 +315,10 @@ class GrpcCall {
   /** The upstream's stream ended: its trailers end the client's call. */
   private end(): void {
     if (this.over) return;
-    if (!this.resMeter.atBoundary) return this.fail({ code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: 'response ended inside a message' });
+    if (!this.resMeter.atBoundary) return void this.fail({ code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: 'response ended inside a message' });
     const t = this.trailers;
     if (t === null || t['grpc-status'] === undefined) {
-      return this.endCall({ 'grpc-status': String(GRPC.INTERNAL), 'grpc-message': 'upstream ended the call without a status' }, GRPC.INTERNAL);
+      return void this.endCall({ 'grpc-status': String(GRPC.INTERNAL), 'grpc-message': 'upstream ended the call without a status' }, GRPC.INTERNAL);
     }
     this.endCall(relayed(t, this.f.settings.notReturned, RESPONSE_SKIP), Number(t['grpc-status']));
   }
@@ -341,7 +344,8 @@ class GrpcCall {
   private upstreamClosed(rstCode: number | undefined): void {
     if (this.target !== null) this.f.group.report(this.target, false, Date.now());
     this.ctx.upstreamFault = true;
-    const code = rstCode === NGHTTP2_REFUSED_STREAM || rstCode === undefined || rstCode === NGHTTP2_NO_ERROR ? 'PC_ERR_UPSTREAM_UNAVAILABLE' : 'PC_ERR_UPSTREAM_ERROR';
+    const code =
+      rstCode === NGHTTP2_REFUSED_STREAM || rstCode === undefined || rstCode === NGHTTP2_NO_ERROR ? 'PC_ERR_UPSTREAM_UNAVAILABLE' : 'PC_ERR_UPSTREAM_ERROR';
     this.fail({ code, reason: `upstream stream closed (code ${rstCode ?? 'none'})` });
   }
 
@@ -363,10 +367,7 @@ class GrpcCall {
     ctx.outcome = { decision: 'denied', stage: 'proxy', code: d.code, reason: d.reason ?? null, errors: null };
     const status = grpcStatusOf(d.code, d.status ?? ERRORS[d.code].status);
     this.over = false;
-    this.endCall(
-      { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(d.detail ?? ERRORS[d.code].title), 'pc-error-code': d.code },
-      status,
-    );
+    this.endCall({ 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(d.detail ?? ERRORS[d.code].title), 'pc-error-code': d.code }, status);
     this.stopClient();
   }
 

@@ -27,7 +27,7 @@ export const grpcRouteSchema: JsonSchema = {
       minimum: 1,
       default: 300000,
       description:
-        'Longest call: the deadline is the smaller of the client\'s `grpc-timeout` and this (DEADLINE_EXCEEDED when it passes, and the upstream stream is cancelled); the upstream gets the remaining time as its `grpc-timeout`. Why 5 minutes: streaming calls outlive the HTTP body deadline, yet a call without a deadline would hold a stream and its limits forever.',
+        "Longest call: the deadline is the smaller of the client's `grpc-timeout` and this (DEADLINE_EXCEEDED when it passes, and the upstream stream is cancelled); the upstream gets the remaining time as its `grpc-timeout`. Why 5 minutes: streaming calls outlive the HTTP body deadline, yet a call without a deadline would hold a stream and its limits forever.",
     },
     web: {
       type: 'boolean',

@@ -425,7 +425,10 @@ describe('gRPC over HTTP/2 (h2c listener)', () => {
     const admin = lines.find((l) => l.route_id === 'echo-admin' && l.grpc_status === 7);
     assert.equal((admin?.decision as { code?: string } | undefined)?.code, 'PC_ERR_INSUFFICIENT_SCOPE');
     assert.ok(lines.some((l) => l.route_id === 'echo' && l.grpc_status === 0 && l.path === '/test.echo.Echo/Chat'));
-    assert.ok(lines.some((l) => l.route_id === 'echo' && l.grpc_status === 5), 'the upstream status (NOT_FOUND) is logged');
+    assert.ok(
+      lines.some((l) => l.route_id === 'echo' && l.grpc_status === 5),
+      'the upstream status (NOT_FOUND) is logged',
+    );
     assert.ok(lines.some((l) => l.route_id === 'down' && l.grpc_status === 14));
   });
 });
@@ -561,7 +564,11 @@ describe('gRPC-Web over HTTP/1.1', () => {
   test('the CORS preflight of a gRPC-Web call allows its headers', async () => {
     const r = await fetch(`${web}/test.echo.Echo/Say`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization' },
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization',
+      },
     });
     assert.ok(r.status === 204 || r.status === 200, `status ${r.status}`);
     assert.match(r.headers.get('access-control-allow-headers') ?? '', /x-grpc-web/);
