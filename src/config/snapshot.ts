@@ -215,7 +215,7 @@ export async function compileSnapshot(
       maxBodyBytes,
       body,
       forwarder:
-        rc.protocol === 'grpc' && rc.grpc !== undefined
+        rc.protocol === 'grpc'
           ? new GrpcForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding, rc.grpc)
           : new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding),
       ...(rc.protocol === 'grpc' ? { streaming: true } : {}),

@@ -59,7 +59,7 @@ export interface UpstreamConfig {
   max_response_bytes: number;
   path_matching: { case: 'insensitive' | 'sensitive'; trailing_slash: 'ignored' | 'significant' };
   /** `h2`: HTTP/2 to the targets (ALPN over TLS, prior knowledge in cleartext) */
-  protocol?: 'http/1.1' | 'h2';
+  protocol: 'http/1.1' | 'h2';
 }
 
 /** Route key `grpc` (docs/grpc.md). */
@@ -88,8 +88,8 @@ export interface RouteConfig {
   preserve_host: boolean;
   body?: BodyOverride;
   /** `grpc`: the route proxies gRPC and gRPC-Web calls (src/grpc/) */
-  protocol?: 'http' | 'grpc';
-  grpc?: GrpcRouteConfig;
+  protocol: 'http' | 'grpc';
+  grpc: GrpcRouteConfig;
   /** stage sections on the route (auth, limits, waf, validate, ...) */
   [key: string]: unknown;
 }

@@ -53,6 +53,11 @@ function isUpstreamFault(code: string): boolean {
   return UPSTREAM_FAULTS.has(code) || code.startsWith('HPE_');
 }
 
+/** The client reads trailers: its TE lists `trailers` (RFC 9110 section 10.1.4). */
+function wantsTrailers(te: string | undefined): boolean {
+  return te !== undefined && /(?:^|,)\s*trailers\s*(?:,|;|$)/i.test(te);
+}
+
 function errCode(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string } };
   return e?.code === 'UND_ERR_SOCKET' && e.cause?.code ? e.cause.code : (e?.code ?? 'UNKNOWN');
@@ -212,6 +217,9 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       ctx.body === null ? null : ctx.body.length,
       ctx.bodyDecoded,
     );
+    // `te: trailers` (the one TE value HTTP/2 allows) tells the upstream the client reads trailers: they are relayed (exchange.ts)
+    const trailers = wantsTrailers(ctx.header('te'));
+    if (trailers) headers.push('te', 'trailers');
     const streamedBody = ctx.body === null && ctx.announcesBody();
     const opts: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
@@ -230,6 +238,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       return;
     }
     const x = new Exchange<Attempt>(this, ctx.res, a);
+    x.relayTrailers = trailers || ctx.http2;
     ctx.exchange = x;
     target.pool.dispatch(opts, x.handler);
   }

@@ -15,7 +15,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { testPki } from '../helpers/pki.js';
-import { freePort } from '../helpers/net.js';
+import { freePort, rawExchange } from '../helpers/net.js';
+import { startUpstream as startHttpUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const def = protoLoader.loadSync(join(root, 'test', 'integration', 'fixtures', 'echo.proto'), { keepCase: true, defaults: true });
@@ -597,8 +598,9 @@ describe('gRPC-Web over HTTP/1.1', () => {
 });
 
 // ---- HTTP/2 to a plain upstream -----------------------------------------------------------------
-describe('HTTP/2 to the upstream of a plain route (protocol: h2)', () => {
+describe('HTTP/2 to the upstream of a plain route (protocol: h2), and trailers on plain routes', () => {
   let up: http2.Http2Server;
+  let h1up: TestUpstream;
   let g: TestGateway;
   const seen: { version: string; te: string | undefined }[] = [];
   before(async () => {
@@ -608,25 +610,73 @@ describe('HTTP/2 to the upstream of a plain route (protocol: h2)', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json', 'x-up': 'h2' });
+        if (req.headers.te === 'trailers') res.addTrailers({ 'x-checksum': 'abc123' });
         res.end(JSON.stringify({ path: req.url, method: req.method, body }));
       });
     });
     await new Promise<void>((res) => up.listen(0, '127.0.0.1', res));
+    h1up = await startHttpUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+      res.write('part');
+      res.addTrailers({ 'x-checksum': req.headers.te === 'trailers' ? 'h1-trailer' : 'te-missing' });
+      res.end();
+    });
     g = await startGateway(
       `
 version: 1
-listeners: [{ port: 0 }]
+listeners: [{ name: h1, port: 0 }, { name: h2c, port: 0, protocols: [h2] }]
 upstreams:
   up: { protocol: h2, targets: [{ url: "http://127.0.0.1:{{P}}" }] }
+  h1: { targets: [{ url: "{{H1}}" }] }
 routes:
   - { id: items, match: { prefix: /items }, upstream: up }
+  - { id: chunks, match: { prefix: /chunks }, upstream: h1 }
 `,
-      { vars: { P: (up.address() as AddressInfo).port }, modules: [] },
+      { vars: { P: (up.address() as AddressInfo).port, H1: h1up.url }, modules: [] },
     );
   });
   after(async () => {
     await g?.close();
+    await h1up?.close();
     await new Promise<void>((res) => up.close(() => res()));
+  });
+
+  async function h2Get(path: string): Promise<{ status: number; body: string; trailers: http2.IncomingHttpHeaders | null }> {
+    const s = http2.connect(`http://127.0.0.1:${g.ports[1]}`);
+    try {
+      return await new Promise((resolve, reject) => {
+        const st = s.request({ ':path': path, te: 'trailers' });
+        let status = 0;
+        let body = '';
+        let trailers: http2.IncomingHttpHeaders | null = null;
+        st.on('response', (h) => (status = Number(h[':status'])));
+        st.on('data', (c: Buffer) => (body += c.toString()));
+        st.on('trailers', (t) => (trailers = t));
+        st.on('end', () => resolve({ status, body, trailers }));
+        st.on('error', reject);
+        st.end();
+      });
+    } finally {
+      s.close();
+    }
+  }
+
+  test('the trailers of an HTTP/2 upstream reach an HTTP/2 client that sent te: trailers', async () => {
+    const r = await h2Get('/items/t');
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.body).path, '/items/t');
+    assert.equal(r.trailers?.['x-checksum'], 'abc123');
+  });
+
+  test('the trailers of an HTTP/1.1 upstream reach an HTTP/2 client, and an HTTP/1.1 client only when it sent TE: trailers', async () => {
+    const r = await h2Get('/chunks');
+    assert.equal(r.body, 'part');
+    assert.equal(r.trailers?.['x-checksum'], 'h1-trailer');
+    const port = g.ports[0] as number;
+    const withTe = await rawExchange(port, 'GET /chunks HTTP/1.1\r\nHost: a\r\nTE: trailers\r\nConnection: close\r\n\r\n');
+    assert.match(withTe, /\r\n0\r\nx-checksum: h1-trailer\r\n\r\n$/);
+    const without = await rawExchange(port, 'GET /chunks HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.doesNotMatch(without, /x-checksum/);
   });
 
   test('GET and POST reach an h2c upstream over HTTP/2 and the answer comes back', async () => {
