@@ -138,6 +138,8 @@ auth:
   jwt:
     providers:
       main: { issuer: ${ISS}, algorithms: [HS256], secret: "{{SECRET}}" }
+waf:
+  mode: enforce
 cors:
   allow_origins: [https://app.example.com]
   allow_methods: [POST]
@@ -191,6 +193,31 @@ after(async () => {
   await gw?.close();
   await new Promise<void>((res) => (server ? server.tryShutdown(() => res()) : res()));
 });
+
+/** One request on the h2c listener with node:http2 (what grpc-js would not send). */
+async function rawH2(
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<{ headers: http2.IncomingHttpHeaders; body: Buffer; trailers: http2.IncomingHttpHeaders | null }> {
+  const s = http2.connect(`http://${h2c}`);
+  try {
+    return await new Promise((res, rej) => {
+      const st = s.request({ ':method': 'POST', ':path': path, ...headers });
+      let head: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders | null = null;
+      const chunks: Buffer[] = [];
+      st.on('response', (h) => (head = h));
+      st.on('data', (c: Buffer) => chunks.push(c));
+      st.on('trailers', (t) => (trailers = t));
+      st.on('close', () => res({ headers: head, body: Buffer.concat(chunks), trailers }));
+      st.on('error', rej);
+      st.end(body);
+    });
+  } finally {
+    s.close();
+  }
+}
 
 function md(bearer: string | null, extra: Record<string, string> = {}): grpc.Metadata {
   const m = new grpc.Metadata();
@@ -373,28 +400,50 @@ describe('gRPC over HTTP/2 (h2c listener)', () => {
   });
 
   test('an invalid grpc-timeout: INVALID_ARGUMENT', async () => {
-    const s = http2.connect(`http://${h2c}`);
-    try {
-      const headers = await new Promise<http2.IncomingHttpHeaders>((res, rej) => {
-        const st = s.request({
-          ':method': 'POST',
-          ':path': '/test.echo.Echo/Say',
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'grpc-timeout': '12x',
-          authorization: `Bearer ${READER}`,
-        });
-        st.on('response', res);
-        st.on('error', rej);
-        st.end(Buffer.from([0, 0, 0, 0, 0]));
-        st.resume();
-      });
-      assert.equal(headers[':status'], 200);
-      assert.equal(headers['grpc-status'], String(grpc.status.INVALID_ARGUMENT));
-      assert.equal(headers['pc-error-code'], 'PC_ERR_BAD_REQUEST');
-    } finally {
-      s.close();
-    }
+    const r = await rawH2(
+      '/test.echo.Echo/Say',
+      { 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '12x', authorization: `Bearer ${READER}` },
+      frame(0, Buffer.alloc(0)),
+    );
+    assert.equal(r.headers[':status'], 200);
+    assert.equal(r.headers['grpc-status'], String(grpc.status.INVALID_ARGUMENT));
+    assert.equal(r.headers['pc-error-code'], 'PC_ERR_BAD_REQUEST');
+  });
+
+  test('the WAF inspects the metadata of a gRPC call: PERMISSION_DENIED', async () => {
+    const before = calls.Say ?? 0;
+    const r = await rawH2(
+      '/test.echo.Echo/Say',
+      { 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${READER}`, referer: '<script>alert(document.cookie)</script>' },
+      frame(0, encodeMsg('x', 1)),
+    );
+    assert.equal(r.headers['grpc-status'], String(grpc.status.PERMISSION_DENIED));
+    assert.equal(r.headers['pc-error-code'], 'PC_ERR_WAF_BLOCKED');
+    assert.equal(calls.Say ?? 0, before);
+  });
+
+  test('a request ending inside a message: INVALID_ARGUMENT', async () => {
+    const whole = frame(0, encodeMsg('cut', 1));
+    const r = await rawH2(
+      '/test.echo.Echo/Say',
+      { 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${READER}` },
+      whole.subarray(0, whole.length - 2),
+    );
+    const status = r.trailers?.['grpc-status'] ?? r.headers['grpc-status'];
+    assert.equal(status, String(grpc.status.INVALID_ARGUMENT));
+  });
+
+  test('gRPC-Web over an HTTP/2 listener works too', async () => {
+    const r = await rawH2(
+      '/test.echo.Echo/Say',
+      { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', authorization: `Bearer ${READER}` },
+      frame(0, encodeMsg('h2web', 2)),
+    );
+    assert.equal(r.headers[':status'], 200);
+    assert.equal(r.headers['content-type'], 'application/grpc-web+proto');
+    const { messages, trailers } = readFrames(r.body);
+    assert.deepEqual(decodeMsg(messages[0] as Buffer), { text: 'hi h2web', n: 3 });
+    assert.equal(trailers?.['grpc-status'], '0');
   });
 
   test('an unknown service: UNIMPLEMENTED', async () => {
