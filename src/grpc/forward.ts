@@ -197,7 +197,7 @@ class GrpcCall {
         // nothing was sent: another target may take the call
         const next = tried ?? new Set<Target>();
         next.add(target);
-        if (next.size < group.targets.length && group.allowRetry(Date.now())) return void this.start(next);
+        if (next.size < group.targets.length && next.size <= group.config.retries.attempts && group.allowRetry(Date.now())) return void this.start(next);
         this.fail({ code: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code });
       },
     );
@@ -226,6 +226,7 @@ class GrpcCall {
       if (!this.over) this.upstreamClosed(up.rstCode);
     });
     if (!ctx.announcesBody()) return;
+    ctx.bytesIn = 0; // counted as the body streams (a declared Content-Length was counted at routing)
     req.on('data', (c: Buffer) => {
       if (this.over) return;
       let b: Buffer | null = c;
