@@ -267,6 +267,22 @@ class GrpcCall {
     if (this.target !== null) f.group.report(this.target, true, 0);
     const out = relayed(h, f.settings.notReturned, RESPONSE_SKIP);
     out['content-type'] = this.wire === 'grpc' ? ct : webType(this.wire, ct);
+    // respond stages see the head (CORS adds Vary); a stage's own answer or body tap has no place in a call
+    const stages = ctx.route?.respondStages ?? [];
+    if (stages.length > 0) {
+      ctx.phase = 'respond';
+      const meta = { status: 200, headers: out };
+      for (const st of stages) {
+        try {
+          st.onResponse?.(ctx, meta);
+        } catch (e) {
+          this.upstream?.close(NGHTTP2_CANCEL);
+          this.over = true;
+          this.clearTimer();
+          return void this.replies.internalError(ctx, e, st.id);
+        }
+      }
+    }
     this.replies.decorate(ctx, out);
     this.headSent = true;
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {

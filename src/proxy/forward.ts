@@ -217,9 +217,10 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       ctx.body === null ? null : ctx.body.length,
       ctx.bodyDecoded,
     );
-    // `te: trailers` (the one TE value HTTP/2 allows) tells the upstream the client reads trailers: they are relayed (exchange.ts)
+    // `te: trailers` (the one TE value HTTP/2 allows) tells an HTTP/2 upstream the client reads
+    // trailers (over HTTP/1.1 TE is hop-by-hop and stays here); they are relayed (exchange.ts)
     const trailers = wantsTrailers(ctx.header('te'));
-    if (trailers) headers.push('te', 'trailers');
+    if (trailers && this.group.config.protocol === 'h2') headers.push('te', 'trailers');
     const streamedBody = ctx.body === null && ctx.announcesBody();
     const opts: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,

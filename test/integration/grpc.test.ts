@@ -567,6 +567,7 @@ describe('gRPC-Web over HTTP/1.1', () => {
     assert.equal(r.headers.get('x-up-header'), 'h1');
     assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.com');
     assert.match(r.headers.get('access-control-expose-headers') ?? '', /grpc-status/);
+    assert.match(r.headers.get('vary') ?? '', /origin/i, 'the respond stages saw the head (CORS adds Vary)');
     const { messages, trailers } = readFrames(Buffer.from(await r.arrayBuffer()));
     assert.equal(messages.length, 1);
     assert.deepEqual(decodeMsg(messages[0] as Buffer), { text: 'hi web', n: 7 });
@@ -652,6 +653,7 @@ describe('HTTP/2 to the upstream of a plain route (protocol: h2), and trailers o
   let h1up: TestUpstream;
   let g: TestGateway;
   const seen: { version: string; te: string | undefined }[] = [];
+  const h1te: (string | undefined)[] = [];
   before(async () => {
     up = http2.createServer((req, res) => {
       seen.push({ version: req.httpVersion, te: req.headers.te as string | undefined });
@@ -667,7 +669,8 @@ describe('HTTP/2 to the upstream of a plain route (protocol: h2), and trailers o
     h1up = await startHttpUpstream((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
       res.write('part');
-      res.addTrailers({ 'x-checksum': req.headers.te === 'trailers' ? 'h1-trailer' : 'te-missing' });
+      h1te.push(req.headers.te as string | undefined);
+      res.addTrailers({ 'x-checksum': 'h1-trailer' });
       res.end();
     });
     g = await startGateway(
@@ -713,6 +716,7 @@ routes:
   test('the trailers of an HTTP/2 upstream reach an HTTP/2 client that sent te: trailers', async () => {
     const r = await h2Get('/items/t');
     assert.equal(r.status, 200);
+    assert.equal(seen.at(-1)?.te, 'trailers', 'te: trailers reaches an HTTP/2 upstream');
     assert.equal(JSON.parse(r.body).path, '/items/t');
     assert.equal(r.trailers?.['x-checksum'], 'abc123');
   });
@@ -726,6 +730,7 @@ routes:
     assert.match(withTe, /\r\n0\r\nx-checksum: h1-trailer\r\n\r\n$/);
     const without = await rawExchange(port, 'GET /chunks HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
     assert.doesNotMatch(without, /x-checksum/);
+    assert.deepEqual(h1te, [undefined, undefined, undefined], 'TE is hop-by-hop over HTTP/1.1: never forwarded');
   });
 
   test('GET and POST reach an h2c upstream over HTTP/2 and the answer comes back', async () => {
