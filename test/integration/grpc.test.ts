@@ -744,6 +744,49 @@ routes:
   });
 });
 
+describe('upstream sessions', () => {
+  test('after the upstream restarts (GOAWAY, then a new server on the same port) the next calls open a new session', async () => {
+    const make = (): grpc.Server => {
+      const s = new grpc.Server();
+      s.addService(Echo.service, {
+        Say: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => cb(null, { text: `again ${call.request.text}`, n: 0 }),
+      });
+      return s;
+    };
+    let s1 = make();
+    const port = await new Promise<number>((res, rej) => s1.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const g = await startGateway(
+      `
+version: 1
+listeners: [{ port: 0, protocols: [h2] }]
+upstreams:
+  up: { protocol: h2, targets: [{ url: "http://127.0.0.1:{{P}}" }] }
+routes:
+  - { id: echo, match: { prefix: /test.echo.Echo }, upstream: up, protocol: grpc }
+`,
+      { vars: { P: port }, modules: [] },
+    );
+    const client = new Echo(`127.0.0.1:${g.port}`, grpc.credentials.createInsecure());
+    try {
+      assert.equal((await unary(client, 'Say', { text: 'one' }, md(null))).res?.text, 'again one');
+      // a graceful shutdown sends GOAWAY on the gateway's session
+      await new Promise<void>((res) => s1.tryShutdown(() => res()));
+      s1 = make();
+      await new Promise<void>((res, rej) => s1.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await unary(client, 'Say', { text: String(i) }, md(null));
+        codes.push(r.err?.code ?? 0);
+      }
+      assert.deepEqual(codes, [0, 0, 0]);
+    } finally {
+      client.close();
+      await g.close();
+      s1.forceShutdown();
+    }
+  });
+});
+
 describe('gRPC config checks', () => {
   test('a gRPC route whose upstream is not HTTP/2 is refused at load', async () => {
     await assert.rejects(
