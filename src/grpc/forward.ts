@@ -226,6 +226,7 @@ class GrpcCall {
       if (!this.over) this.upstreamClosed(up.rstCode);
     });
     if (!ctx.announcesBody()) return;
+    req.on('error', () => this.cancel()); // the client reset its stream or closed the connection
     ctx.bytesIn = 0; // counted as the body streams (a declared Content-Length was counted at routing)
     req.on('data', (c: Buffer) => {
       if (this.over) return;
