@@ -1,4 +1,5 @@
-// Loopback helpers for the bench scripts: a free port, and waiting for a port to accept.
+// Helpers for the bench scripts: a free loopback port, waiting for a port to accept, a process's CPU time.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 export function freePort() {
@@ -26,4 +27,15 @@ export async function waitPort(port, ms = 15000) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`port ${port} did not open`);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+export function procCpu(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(v[11]) + Number(v[12])) / 100;
+  } catch {
+    return null;
+  }
 }

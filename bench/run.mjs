@@ -13,7 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCENARIOS } from './scenarios.mjs';
-import { freePort, waitPort } from './net.mjs';
+import { freePort, procCpu, waitPort } from './net.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -69,17 +69,6 @@ function cpuTimes() {
   const idle = v[3] + v[4];
   const total = v.reduce((a, b) => a + b, 0);
   return { idle, total };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
-function procCpu(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(v[11]) + Number(v[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** wrk's command line and environment for one run against `port`. */

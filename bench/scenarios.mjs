@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { instructionsScenario } from './instructions.mjs';
+import { ratelimitClusterScenario } from './ratelimit-cluster.mjs';
 
 const GET = { name: 'get', script: 'get.lua', path: '/api/items/42' };
 const POST = { name: 'post', script: 'post.lua', path: '/api/items' };
@@ -152,6 +153,16 @@ function memoryFlood() {
   ].join('\n');
 }
 
+/** Whether load generators can be pinned to CPU 1 (taskset is installed and CPU 1 exists). */
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-c', '1', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * HTTP/2 (issue 22): GET over h2c through the gateway (core routes, no security stages, access log
  * on) and through the minimal node:http2 + undici proxy, loaded in turn by bench/h2-load.mjs (wrk
@@ -168,14 +179,7 @@ async function h2Scenario(env) {
   await env.waitPort(gwPort, 60_000);
   const load = (port) => {
     const argv = [join(env.HERE, 'h2-load.mjs')];
-    const useTaskset = (() => {
-      try {
-        execFileSync('taskset', ['-c', '1', 'true']);
-        return true;
-      } catch {
-        return false;
-      }
-    })();
+    const useTaskset = hasTaskset();
     const out = execFileSync(useTaskset ? 'taskset' : process.execPath, useTaskset ? ['-c', '1', process.execPath, ...argv] : argv, {
       env: { ...process.env, PORT: String(port), SESSIONS: '8', STREAMS: '8', DURATION_MS: String(durationMs), WARMUP_MS: '1000' },
       encoding: 'utf8',
@@ -205,6 +209,91 @@ async function h2Scenario(env) {
     `| node-h2 (bench/node-h2-proxy.mjs) | ${rps.limit.toFixed(0)} | ${p99.limit.toFixed(2)} | 1.00 |`,
     `| portcullis (core-h2.yaml) | ${rps.gw.toFixed(0)} | ${p99.gw.toFixed(2)} | ${ratio.toFixed(2)} |`,
     `| check: portcullis >= 0.8x node-h2 requests/s | ${ratio >= 0.8 ? 'pass' : 'FAIL'} | | |`,
+  ].join('\n');
+}
+
+/**
+ * HTTP/2 floods (issue 22): the latency of a well-behaved h2c client (bench/h2-load.mjs, 1
+ * connection x 4 streams) through the gateway (core-h2.yaml: flood budgets at their defaults, no
+ * abuse stage, so no ban helps) without a flood, then while Rapid Reset attackers
+ * (bench/h2-flood-attack.mjs, from 127.0.0.2, reconnecting after each GOAWAY, bounded in time and
+ * connections) flood it on other connections. Rounds alternate the two; medians.
+ */
+async function h2FloodScenario(env) {
+  const rounds = Number(process.env.BENCH_H2_FLOOD_ROUNDS || 3);
+  const durationMs = Number(process.env.BENCH_H2_DURATION_MS || 5000);
+  const gwPort = await env.freePort();
+  await gateway('core-h2.yaml', { LOG: 'true' })({ ...env, port: gwPort });
+  await env.waitPort(gwPort, 60_000);
+  const taskset = hasTaskset();
+  const node = (script, vars) => {
+    const argv = [join(env.HERE, script)];
+    const cmd = taskset ? 'taskset' : process.execPath;
+    const args = taskset ? ['-c', '1', process.execPath, ...argv] : argv;
+    return { cmd, args, env: { ...process.env, PORT: String(gwPort), ...vars } };
+  };
+  const LOAD = { SESSIONS: '1', STREAMS: '4', DURATION_MS: String(durationMs), WARMUP_MS: '1000' };
+  const parse = (out) => JSON.parse(out.trim().split('\n').at(-1));
+  const quiet = () => {
+    const c = node('h2-load.mjs', LOAD);
+    const r = parse(execFileSync(c.cmd, c.args, { env: c.env, encoding: 'utf8' }));
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`h2-flood: ${r.non2xx} non-2xx, ${r.errors} errors without a flood`);
+    return r;
+  };
+  const flooded = async () => {
+    const { spawn } = await import('node:child_process');
+    const run = (c) =>
+      new Promise((resolve, reject) => {
+        const p = spawn(c.cmd, c.args, { env: c.env, stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('error', reject);
+        p.on('exit', (code) => (code === 0 ? resolve(parse(out)) : reject(new Error(`${c.args.join(' ')} exited ${code}`))));
+      });
+    // the attackers start first and outlast the measured window (warm-up included)
+    const attack = run(node('h2-flood-attack.mjs', { SOURCE: '127.0.0.2', ATTACKERS: '4', DURATION_MS: String(durationMs + 1500), MAX_CONNECTIONS: '5000' }));
+    await new Promise((r) => setTimeout(r, 250));
+    const [load, att] = await Promise.all([run(node('h2-load.mjs', LOAD)), attack]);
+    if (load.non2xx > 0 || load.errors > 0) throw new Error(`h2-flood: ${load.non2xx} non-2xx, ${load.errors} errors during the flood`);
+    return { load, att };
+  };
+  const runs = { quiet: [], flood: [], att: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const t of i % 2 === 0 ? ['quiet', 'flood'] : ['flood', 'quiet']) {
+      if (t === 'quiet') runs.quiet.push(quiet());
+      else {
+        const f = await flooded();
+        runs.flood.push(f.load);
+        runs.att.push(f.att);
+      }
+    }
+    const a = runs.att.at(-1);
+    console.error(
+      `h2-flood round ${i + 1}: p99 ${runs.quiet.at(-1).p99_ms.toFixed(2)} ms quiet, ${runs.flood.at(-1).p99_ms.toFixed(2)} ms flooded; attackers ${a.connections} connections, GOAWAY ${JSON.stringify(a.goaways)}, ${a.streams} streams sent, GOAWAY after ${a.to_goaway_p50_ms?.toFixed(1)} ms (median) / ${a.to_goaway_max_ms?.toFixed(1)} ms (max)`,
+    );
+  }
+  const med = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const q = { p99: med(runs.quiet.map((r) => r.p99_ms)), p50: med(runs.quiet.map((r) => r.p50_ms)), rps: med(runs.quiet.map((r) => r.rps)) };
+  const f = { p99: med(runs.flood.map((r) => r.p99_ms)), p50: med(runs.flood.map((r) => r.p50_ms)), rps: med(runs.flood.map((r) => r.rps)) };
+  const ratio = f.p99 / q.p99;
+  const perRound = runs.flood.map((r, i) => (r.p99_ms / runs.quiet[i].p99_ms).toFixed(2)).join(', ');
+  const att = runs.att;
+  const goaways = {};
+  for (const a of att) for (const [k, v] of Object.entries(a.goaways)) goaways[k] = (goaways[k] ?? 0) + v;
+  return [
+    `${rounds} rounds of ${durationMs / 1000} s, quiet and flooded in turn; well-behaved client: 1 h2c connection x 4 streams in flight (bench/h2-load.mjs); attackers: 4 Rapid Reset connections at a time from 127.0.0.2, reconnecting after each GOAWAY (bench/h2-flood-attack.mjs), both on CPU 1, the gateway on CPU 0; medians.`,
+    '',
+    '| well-behaved client | requests/s | p50 (ms) | p99 (ms) |',
+    '|---|---:|---:|---:|',
+    `| without flood | ${q.rps.toFixed(0)} | ${q.p50.toFixed(2)} | ${q.p99.toFixed(2)} |`,
+    `| during the flood | ${f.rps.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} |`,
+    `| p99 ratio (per round: ${perRound}) | | | ${ratio.toFixed(2)} |`,
+    `| check: p99 during the flood <= 2x without | ${ratio <= 2 ? 'pass' : 'FAIL'} | | |`,
+    '',
+    `Attackers per flooded round (median): ${med(att.map((a) => a.connections))} connections, ${med(att.map((a) => a.streams))} streams sent; GOAWAY codes over all rounds ${JSON.stringify(goaways)} (11: ENHANCE_YOUR_CALM); connections closed without GOAWAY ${att.reduce((n, a) => n + a.unanswered, 0)}; time from a connection's first frame to its GOAWAY: median ${med(att.map((a) => a.to_goaway_p50_ms ?? 0)).toFixed(1)} ms, largest ${Math.max(...att.map((a) => a.to_goaway_max_ms ?? 0)).toFixed(1)} ms.`,
   ].join('\n');
 }
 
@@ -301,6 +390,7 @@ export const SCENARIOS = {
       ].join('\n');
     },
   },
+  'ratelimit-cluster': ratelimitClusterScenario(gateway),
   jwt: {
     title: 'Authentication (issue 3): GET through a JWT-protected route vs the same route without auth',
     description:
@@ -423,6 +513,12 @@ export const SCENARIOS = {
     description:
       'GET of a 235-byte JSON over cleartext HTTP/2 (prior knowledge) through (a) bench/node-h2-proxy.mjs: node:http2 compatibility API + undici `Pool.stream` to the HTTP/1.1 upstream, and (b) Portcullis with the core routes, no security stages, access log on, listener `protocols: [h2]`. Load from bench/h2-load.mjs (node:http2 client) on CPU 1.',
     standalone: h2Scenario,
+  },
+  'h2-flood': {
+    title: 'HTTP/2 floods (issue 22): a well-behaved client during a Rapid Reset flood',
+    description:
+      'p99 latency of a well-behaved h2c client through Portcullis (core routes, no security stages, access log on, flood budgets at their defaults) without a flood and while Rapid Reset attackers flood it on other connections; the issue asks for a p99 under the flood no worse than 2x the p99 without.',
+    standalone: h2FloodScenario,
   },
   'cache-memory': {
     title: 'Response cache (issue 20): memory under 100,000 distinct keys',

@@ -5,9 +5,10 @@
 // The run provides its own services (scripts/test-services.mjs: a private redis-server on a free
 // loopback port, its URL in PORTCULLIS_TEST_REDIS_URL) and stops them at the end, also on SIGINT,
 // SIGTERM or SIGHUP. `--preflight` only checks that their binaries are installed (npm's pretest).
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { compareSnapshots, missingServices, redisSnapshot, startServices } from './test-services.mjs';
 
 const args = process.argv.slice(2);
@@ -106,6 +107,25 @@ for (const s of services) {
   console.error(`test run: ${s.name} (pid ${s.pid}) at ${Object.values(s.env).join(' ')}`);
 }
 
+// PORTCULLIS_COVERAGE=<min line %>: V8 coverage of every process the tests start (gateway
+// processes included), reported by c8 on src/ outside the CLI at the end; under the minimum fails the run
+const coverageMin = process.env.PORTCULLIS_COVERAGE === undefined ? null : Number(process.env.PORTCULLIS_COVERAGE);
+const coverageDir = coverageMin === null ? null : mkdtempSync(join(tmpdir(), 'portcullis-coverage-'));
+if (coverageDir !== null) env.NODE_V8_COVERAGE = coverageDir;
+delete env.PORTCULLIS_COVERAGE; // a runner started by a test (test-run.test.ts) only adds to this run's coverage
+
+/** The coverage report (c8 on the compiled files, mapped to src/ by the source maps); false when under the minimum. */
+function coverageReport() {
+  if (coverageDir === null) return true;
+  const args = ['report', '--all', '--temp-directory', coverageDir, '--reporter', 'text-summary', '--include', 'dist/src/**'];
+  for (const x of ['dist/src/cli/**', '**/*.test.js', '**/*.d.ts']) args.push('--exclude', x);
+  if (Number.isFinite(coverageMin) && coverageMin > 0) args.push('--check-coverage', '--lines', String(coverageMin));
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'c8'), args, { cwd: root, stdio: 'inherit' });
+  rmSync(coverageDir, { recursive: true, force: true });
+  console.error(`test run: coverage of src/ (outside src/cli) ${r.status === 0 ? 'reported' : `under ${coverageMin}% of lines, or not measured`}`);
+  return r.status === 0;
+}
+
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...selected], {
   stdio: 'inherit',
@@ -118,6 +138,7 @@ child.on('exit', async (code, signal) => {
   killTests('SIGKILL'); // whatever a test file left running in the group
   let status = code ?? (signal ? 1 : 0);
   if (interrupted !== null) status = interrupted;
+  if (interrupted === null && !coverageReport()) status = status || 1;
   await Promise.all(services.map((s) => s.stop()));
   services = [];
   const report = compareSnapshots(foreignBefore, await redisSnapshot(guardPort), `127.0.0.1:${guardPort}`);

@@ -4,7 +4,7 @@
 // the runner checks and starts services before `npm run build` has produced dist/.
 // Adding a service: one entry in SERVICES (binaries, install hint, start) and a helper in
 // test/helpers/ that reads its variable; docs/testing.md lists them.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,17 @@ export const SERVICES = [
     install: 'apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)',
     start: startRedis,
   },
+  {
+    name: 'Redis Cluster',
+    // the same binaries as Redis above, checked (and reported missing) once, there
+    binaries: [],
+    install: 'apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)',
+    start: startRedisCluster,
+  },
 ];
+
+/** The variable that carries the private Redis Cluster's seed nodes, comma-separated `redis://host:port` (test/helpers/redis.ts). */
+export const REDIS_CLUSTER_VAR = 'PORTCULLIS_TEST_REDIS_CLUSTER_NODES';
 
 /** `name` as an executable file in a PATH directory, or null. */
 export function onPath(name, path = process.env.PATH ?? '') {
@@ -78,6 +88,45 @@ function freePort() {
 }
 
 /**
+ * redis-server on 127.0.0.1:`port` (no RDB or AOF, `dir` its working directory, `extra` arguments);
+ * `ready` is true once it accepts connections, else why not (a port taken: "in use").
+ * @returns {Promise<{ child: import('node:child_process').ChildProcess, ready: true | string }>}
+ */
+async function spawnRedis(port, dir, extra) {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const ready = await new Promise((resolve) => {
+    let out = '';
+    const timer = setTimeout(() => resolve(`no "Ready to accept connections" within 10 s: ${out.slice(-500)}`), 10_000);
+    const onData = (d) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve(err.message);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(`exited (${code ?? signal}): ${out.slice(-500)}`);
+    });
+  });
+  if (ready === true) {
+    child.stdout.resume();
+    child.stderr.resume();
+  }
+  return { child, ready };
+}
+
+/**
  * redis-server on 127.0.0.1 and a free port, no persistence (no RDB, no AOF), its working
  * directory a fresh temporary one. The port is free when chosen but may be taken before Redis binds
  * it: then another port is tried.
@@ -88,35 +137,8 @@ async function startRedis() {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-test-redis-'));
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const ready = await new Promise((resolve) => {
-      let out = '';
-      const timer = setTimeout(() => resolve(`no "Ready to accept connections" within 10 s: ${out.slice(-500)}`), 10_000);
-      const onData = (d) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        resolve(err.message);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        resolve(`exited (${code ?? signal}): ${out.slice(-500)}`);
-      });
-    });
+    const { child, ready } = await spawnRedis(port, dir, []);
     if (ready === true) {
-      child.stdout.resume();
-      child.stderr.resume();
       return running('redis', child, dir, { [REDIS_URL_VAR]: `redis://127.0.0.1:${port}` });
     }
     child.kill('SIGKILL');
@@ -125,6 +147,85 @@ async function startRedis() {
     if (!last.includes('in use')) break;
   }
   throw new Error(`test run: redis-server did not start: ${last.trim()}`);
+}
+
+/**
+ * Three redis-server masters in cluster mode on free loopback ports (no persistence, no replicas,
+ * `cluster-require-full-coverage no`: with one master down the others keep answering for their
+ * slots), joined with `redis-cli --cluster create`; ready once every node reports `cluster_state:ok`.
+ * @returns {Promise<RunningService>}
+ */
+async function startRedisCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-test-rcluster-'));
+  /** @type {import('node:child_process').ChildProcess[]} */
+  const children = [];
+  const killAll = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  try {
+    const ports = [];
+    for (let n = 0; n < 3; n++) {
+      let started = null;
+      for (let attempt = 0; attempt < 5 && started === null; attempt++) {
+        const port = await freePort();
+        const { child, ready } = await spawnRedis(port, dir, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-require-full-coverage',
+          'no',
+        ]);
+        if (ready === true) {
+          children.push(child);
+          started = port;
+        } else {
+          child.kill('SIGKILL');
+          if (!String(ready).includes('in use')) throw new Error(`test run: redis-server (cluster) did not start: ${String(ready).trim()}`);
+        }
+      }
+      if (started === null) throw new Error('test run: redis-server (cluster) found no free port');
+      ports.push(started);
+    }
+    const cli = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    if (cli.status !== 0) throw new Error(`test run: redis-cli --cluster create failed: ${cli.stdout}${cli.stderr}`);
+    for (const port of ports) {
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        ok = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok');
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!ok) throw new Error(`test run: Redis Cluster node ${port} not ok within 10 s`);
+    }
+    const exited = Promise.all(
+      children.map(
+        (c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(undefined) : c.once('exit', () => resolve(undefined)))),
+      ),
+    );
+    return {
+      name: 'redis-cluster',
+      pid: children[0]?.pid ?? 0,
+      env: { [REDIS_CLUSTER_VAR]: ports.map((p) => `redis://127.0.0.1:${p}`).join(',') },
+      async stop() {
+        for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+        const timer = setTimeout(killAll, 3000);
+        await exited;
+        clearTimeout(timer);
+        rmSync(dir, { recursive: true, force: true });
+      },
+      kill() {
+        killAll();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /**

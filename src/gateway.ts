@@ -24,6 +24,7 @@ import { CONSOLE_ADMIN_HANDLERS } from './admin/console/handlers.js';
 import { REPORT_ADMIN_HANDLERS } from './admin/report.js';
 import { raiseFault } from './observe/alerts.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
+import { closeWebSockets } from './websocket/upgrader.js';
 import { CLOSE_MS, closeWithin, WATCHDOG_SLACK_MS, type Closer, type StopOutcome } from './server/stop.js';
 
 /**
@@ -335,6 +336,7 @@ export class Gateway implements PipelineHost {
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     log.info({ event: 'stopping', grace_ms: graceMs, in_flight: this.current?.inFlight ?? 0 });
+    closeWebSockets(this.services); // 1001 (going away) to every open WebSocket; they close within the grace time
     // the listeners cut their connections themselves at graceMs; CLOSE_MS more is a backstop
     const requests: Closer[] = this.listeners.map((l) => ({ name: `listener ${l.name}`, close: () => l.close(graceMs) }));
     if (this.admin) requests.push({ name: 'admin listener', close: () => this.admin?.close() });

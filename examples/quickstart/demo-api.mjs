@@ -6,9 +6,11 @@
 //   PUT    /api/items/{id}       -> 200 item | 404
 //   DELETE /api/items/{id}       -> 204 | 404
 //   GET    /api/public/status    -> 200 {"service":"demo","status":"ok"}
+//   GET    /ws/echo (WebSocket)  -> each message sent back as `echo: <message>`
 // It trusts the gateway: it does no validation of its own, which is the point of the demo.
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { WebSocketServer } from 'ws';
 
 const MAX_ITEMS = 1000;
 
@@ -28,7 +30,7 @@ export function createDemoApi() {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
@@ -74,6 +76,18 @@ export function createDemoApi() {
       send(res, 404, { error: 'not found' });
     });
   });
+  // a WebSocket echo (the gateway checked the handshake's token before this sees it)
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://demo').pathname !== '/ws/echo') return void socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo: ${data.toString()}`, { binary: isBinary }));
+    });
+  });
+  server.on('close', () => {
+    for (const ws of wss.clients) ws.terminate();
+  });
+  return server;
 }
 
 export function startDemoApi(port = 8081, host = '127.0.0.1') {

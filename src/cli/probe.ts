@@ -4,6 +4,8 @@
  * failed; 2 on usage errors. Only loopback targets unless --allow-remote.
  *
  * Steps: no token -> 401/403; invalid JSON -> 400; a path with ../ -> 403; a SQL injection -> 403;
+ * the same call without a token over HTTP/2 (ALPN h2, or h2c with --h2c) and a WebSocket handshake
+ * without a token (src/cli/probe-protocols.ts) -> 401/403, never a 101;
  * more than `burst` quick requests -> 429 with Retry-After; on an mTLS listener (with --cert/--key)
  * no client certificate fails and one succeeds; the refusals are in the gateway's access trail and
  * raised an alert (read through the admin API).
@@ -15,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { Client, Pool, type Dispatcher } from 'undici';
+import { codeOf, probeHttp2, probeWebSocket, type ProtocolRefusal } from './probe-protocols.js';
 
 export interface StepResult {
   readonly name: string;
@@ -38,6 +41,10 @@ Runs the security validation steps against a live gateway (loopback only unless 
   --route PATH          protected route probed (default /api/items)
   --json-route PATH     route that accepts a JSON POST (default: --route)
   --limit-route PATH    rate-limited route (default: --route)
+  --ws-route PATH       route probed with a WebSocket handshake (default /ws/echo; skipped when it
+                        offers no WebSocket)
+  --h2c                 also probe HTTP/2 with prior knowledge on an http target (https targets
+                        are probed over HTTP/2 when ALPN offers h2)
   --token TOKEN         bearer token for the protected route (default: $PORTCULLIS_TOKEN, else
                         the output of \`portcullis token --dev\`)
   --no-dev-token        do not run \`portcullis token --dev\` when no token is given
@@ -58,15 +65,6 @@ function isLoopback(host: string): boolean {
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
   return false;
-}
-
-function codeOf(text: string): { code: string | null; requestId: string | null } {
-  try {
-    const j = JSON.parse(text) as { code?: unknown; request_id?: unknown };
-    return { code: typeof j.code === 'string' ? j.code : null, requestId: typeof j.request_id === 'string' ? j.request_id : null };
-  } catch {
-    return { code: null, requestId: null };
-  }
 }
 
 function describe(r: Reply): string {
@@ -158,6 +156,8 @@ export async function probeCommand(
         route: { type: 'string' },
         'json-route': { type: 'string' },
         'limit-route': { type: 'string' },
+        'ws-route': { type: 'string' },
+        h2c: { type: 'boolean' },
         token: { type: 'string' },
         'no-dev-token': { type: 'boolean' },
         admin: { type: 'string' },
@@ -218,6 +218,7 @@ export async function probeCommand(
   const route = str('route') ?? '/api/items';
   const jsonRoute = str('json-route') ?? route;
   const limitRoute = str('limit-route') ?? route;
+  const wsRoute = str('ws-route') ?? '/ws/echo';
   const read = (k: string): Buffer | undefined => {
     const f = str(k);
     return f === undefined ? undefined : readFileSync(f);
@@ -296,6 +297,19 @@ export async function probeCommand(
       const ok = r.status === 403;
       rows.push({ name: 'SQL injection', expected: '403', got: describe(r), status: ok ? 'pass' : 'fail' });
       if (ok) refused.push({ step: 'sql injection', reply: r });
+    }
+    // 4b. the same protections over the other protocols: HTTP/2 and a WebSocket handshake
+    {
+      const proto = { base, tls: { ...tls, ...(cert && key && base.protocol === 'https:' ? { cert, key } : {}) }, timeoutMs };
+      const asRefusal = (x: ProtocolRefusal | null): void => {
+        if (x !== null) refused.push({ step: x.step, reply: { status: 401, code: null, requestId: x.requestId, retryAfter: null, error: null } });
+      };
+      const h2 = await probeHttp2(proto, p(route), values.h2c === true);
+      rows.push(h2.row);
+      asRefusal(h2.refusal);
+      const ws = await probeWebSocket(proto, p(wsRoute), auth);
+      rows.push(...ws.rows);
+      asRefusal(ws.refusal);
     }
     // 5. mTLS (before the burst, which exhausts the client's rate limit)
     if (mtlsBase && cert && key) {

@@ -8,3 +8,14 @@
  * own on every request. docs/performance.md gives the figures; test/integration/ajv-shapes.test.ts checks it.
  */
 export const AJV_CODE = { optimize: false } as const;
+
+/**
+ * `format: 'http-url'`: an absolute http(s) URL that WHATWG URL parsing accepts, without
+ * credentials. The `^https?://` patterns alone let `http://\0host` through to the code that
+ * builds the upstream pools, which then threw instead of naming the key (found by test/fuzz).
+ */
+export function isHttpUrl(s: string): boolean {
+  if (!/^https?:\/\//i.test(s) || !URL.canParse(s)) return false;
+  const u = new URL(s);
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '';
+}

@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { AJV_CODE } from './ajv-options.js';
-import { LineCounter, parseDocument } from 'yaml';
+import { AJV_CODE, isHttpUrl } from './ajv-options.js';
+import { LineCounter, isCollection, parseDocument, visit } from 'yaml';
 import { ConfigError, ConfigErrors, Locator, keyPathString, pointerToPath, type PathSeg } from './errors.js';
 import { composeSchema } from './schema.js';
 import type { CanonicalConfig } from '../core/config.js';
@@ -62,6 +62,10 @@ function describeAjvError(e: ErrorObject): { message: string; key?: string } {
       return { message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
     case 'const':
       return { message: `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}` };
+    case 'format':
+      if ((e.params as { format: string }).format === 'http-url')
+        return { message: 'must be an absolute http or https URL (with a host, without user:password)' };
+      return { message: e.message ?? e.keyword };
     default:
       return { message: e.message ?? e.keyword };
   }
@@ -74,6 +78,7 @@ function validatorFor(modules: readonly StageModule[]): ReturnType<Ajv2020['comp
   if (!v) {
     const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true, code: AJV_CODE });
     addFormats(ajv);
+    ajv.addFormat('http-url', isHttpUrl);
     v = ajv.compile(composeSchema(modules));
     validators.set(modules, v);
   }
@@ -96,6 +101,16 @@ export function parseConfig(text: string, file: string, modules: readonly StageM
       }),
     );
   }
+  // a mapping or list used as a key (`? {a: 1}`) would be stringified by toJS, with a process warning
+  const odd: ConfigError[] = [];
+  visit(doc, {
+    Pair(_k, pair) {
+      if (!isCollection(pair.key)) return;
+      const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+      odd.push(new ConfigError('a key must be a plain value, not a mapping or a list', { file, line: pos.line, column: pos.col }));
+    },
+  });
+  if (odd.length > 0) throw new ConfigErrors(odd);
   const locator = new Locator(doc, lines);
   const fail = (message: string, path: PathSeg[]): never => {
     const loc = locator.locate(path);

@@ -7,6 +7,8 @@ import { STATE_SCHEMA } from '../store/index.js';
 import { bodySchema } from '../body/request-body.js';
 import { alertsSchema } from '../observe/alerts/schema.js';
 import { auditSchema } from '../observe/audit.js';
+import { WEBSOCKET_ROUTE_SCHEMA } from '../websocket/schema.js';
+import { http2ListenerSchema } from '../server/h2-flood-schema.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -72,6 +74,7 @@ const listener: JsonSchema = {
       description:
         'HTTP versions served (ALPN names). With `tls`, `[http/1.1, h2]` offers both by ALPN on one port and `[h2]` refuses HTTP/1.1 clients; without `tls`, `[h2]` serves cleartext HTTP/2 with prior knowledge (h2c) and nothing else. Why HTTP/1.1 only by default: as nginx (`http2 on`) and Envoy (codec options), HTTP/2 is turned on where it was meant to be (docs/http2.md).',
     },
+    http2: http2ListenerSchema,
   },
 };
 
@@ -90,7 +93,7 @@ const upstream: JsonSchema = {
         additionalProperties: false,
         required: ['url'],
         properties: {
-          url: { type: 'string', pattern: '^https?://', description: 'Base URL, e.g. `http://127.0.0.1:3000`.' },
+          url: { type: 'string', pattern: '^https?://', format: 'http-url', description: 'Base URL, e.g. `http://127.0.0.1:3000`.' },
           weight: { type: 'integer', minimum: 1, maximum: 1000, default: 1, description: 'Relative share of traffic under round robin.' },
         },
       },
@@ -196,6 +199,7 @@ const route: JsonSchema = {
       description: "Send the client's Host header upstream instead of the target's host (the original is always in X-Forwarded-Host).",
     },
     body: bodySchema(false),
+    websocket: WEBSOCKET_ROUTE_SCHEMA,
     protocol: routeProtocolSchema,
     grpc: grpcRouteSchema,
   },

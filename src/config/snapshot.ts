@@ -25,6 +25,8 @@ import { TrustedProxies } from '../proxy/client-ip.js';
 import { CLIENT_OVERRIDE_HEADERS, notForwardedHeaders, notReturnedHeaders } from '../proxy/headers.js';
 import { IDENTITY_HEADERS } from '../core/principal.js';
 import { UpstreamForwarder, type ForwardSettings } from '../proxy/forward.js';
+import { WebSocketUpgrader } from '../websocket/upgrader.js';
+import type { WebSocketRouteConfig } from '../websocket/schema.js';
 import { GrpcForwarder } from '../grpc/forward.js';
 import { compileBodyPolicy, stepBody } from '../body/request-body.js';
 import { createIntake } from '../intake/read.js';
@@ -208,16 +210,19 @@ export async function compileSnapshot(
       maxBodyBytes,
     );
     const body: BodyReader = { read: (raw, contentEncoding, media) => stepBody(raw, contentEncoding, media, policy) };
+    const forwarder =
+      rc.protocol === 'grpc'
+        ? new GrpcForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding, rc.grpc)
+        : new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding);
+    const ws = rc['websocket'] as WebSocketRouteConfig | undefined;
     const route: CompiledRoute = {
       id: rc.id,
       config: rc,
       methods: rc.match.methods && rc.match.methods.length > 0 ? new Set(rc.match.methods) : null,
       maxBodyBytes,
       body,
-      forwarder:
-        rc.protocol === 'grpc'
-          ? new GrpcForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding, rc.grpc)
-          : new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding),
+      forwarder,
+      upgrader: ws?.enabled === true ? new WebSocketUpgrader(rc.id, ws, forwarder, services, requestIdHeader) : null,
       ...(rc.protocol === 'grpc' ? { streaming: true } : {}),
       requestStages,
       respondStages,

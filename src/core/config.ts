@@ -25,6 +25,20 @@ export interface ListenerConfig {
   max_requests_per_socket: number;
   /** ALPN names of the HTTP versions served */
   protocols: ('http/1.1' | 'h2')[];
+  /** HTTP/2 connection limits and flood budgets (src/server/h2-flood-schema.ts) */
+  http2: Http2ListenerConfig;
+}
+
+/** `listeners[].http2`: per-connection HTTP/2 limits and flood budgets. */
+export interface Http2ListenerConfig {
+  mode: 'enforce' | 'monitor' | 'off';
+  max_concurrent_streams: number;
+  max_streams_per_10s: number;
+  max_resets_per_10s: number;
+  max_settings_per_10s: number;
+  max_pings_per_10s: number;
+  max_invalid_frames: number;
+  max_rejected_streams: number;
 }
 
 export interface TargetConfig {

@@ -115,6 +115,13 @@ export class Context<S = unknown, R = unknown> {
   exchange: { abort(): void } | null;
   /** callbacks run when the response finished or the connection closed (release concurrency slots) */
   cleanups: (() => void)[] | null;
+  /**
+   * The request arrived as an HTTP/1.1 protocol upgrade (node:http's 'upgrade' event): 'websocket',
+   * 'other' (served as a plain request, the Upgrade field ignored), or null for an ordinary request.
+   */
+  upgrade: 'websocket' | 'other' | null;
+  /** the connection switched protocols (101): the exchange lasted until the WebSocket closed */
+  switched: boolean;
 
   constructor(id: string, req: IncomingMessage, res: ServerResponse, snapshot: S, listener: ListenerInfo, startMs: number, now: number, peerIp: string) {
     this.id = id;
@@ -161,6 +168,8 @@ export class Context<S = unknown, R = unknown> {
     this.bytesOut = 0;
     this.exchange = null;
     this.cleanups = null;
+    this.upgrade = null;
+    this.switched = false;
   }
 
   /** The TLS socket when the listener is HTTPS. */

@@ -15,6 +15,7 @@ export const ERRORS = {
   PC_ERR_PATH_TRAVERSAL: { status: 403, title: 'Request path climbs with dot-dot segments' },
   PC_ERR_PATH_INJECTION: { status: 403, title: 'Request path carries CR or LF (header injection)' },
   PC_ERR_PROTOCOL: { status: 400, title: 'HTTP protocol violation' },
+  PC_ERR_HTTP2_FLOOD: { status: 429, title: 'HTTP/2 connection over its frame budget (closed with GOAWAY)' },
   PC_ERR_QUERY_AMBIGUOUS: { status: 400, title: 'Query string cannot be read unambiguously' },
   PC_ERR_MEDIA_TYPE_INVALID: { status: 400, title: 'Content-Type cannot be read unambiguously' },
   PC_ERR_CONTENT_ENCODING: { status: 415, title: 'Content-Encoding not accepted on this route' },
@@ -29,6 +30,9 @@ export const ERRORS = {
   PC_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No route matches this request' },
   PC_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
   PC_ERR_CORS_REJECTED: { status: 403, title: 'Cross-origin request not allowed by this route' },
+  PC_ERR_UPGRADE_NOT_ALLOWED: { status: 400, title: 'Protocol upgrade not accepted on this route' },
+  PC_ERR_WEBSOCKET_HANDSHAKE: { status: 400, title: 'WebSocket handshake is not valid' },
+  PC_ERR_WEBSOCKET_ORIGIN: { status: 403, title: 'Origin not allowed to open a WebSocket on this route' },
   // --- authenticate -------------------------------------------------------------------
   PC_ERR_AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
   PC_ERR_AUTH_INVALID: { status: 401, title: 'Credentials are not valid' },

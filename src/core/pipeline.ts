@@ -8,8 +8,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
 import { Context, type ListenerInfo } from './context.js';
 import { newRequestId } from './request-id.js';
 import { isRespond, type Decision, type Deny, type Respond } from './decision.js';
@@ -59,8 +60,28 @@ export class Pipeline implements Replies {
     this.logger = host.services.logger;
   }
 
+  /**
+   * Entry point for an HTTP/1.1 request that asks to switch protocols (node:http's 'upgrade'
+   * event: its socket has left the HTTP parser). A response bound to the raw socket carries any
+   * local reply (then the connection closes); a WebSocket upgrade passes every request stage and
+   * is handed to the route's upgrader in place of the forwarder. Another protocol is not switched
+   * to: the request is served as an ordinary one (RFC 9110 section 7.8 lets a server ignore Upgrade).
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerRuntime): void {
+    // until a WebSocket owns it, a reset socket must not throw (the HTTP server's handler is gone)
+    socket.on('error', () => socket.destroy());
+    if (head.length > 0) socket.unshift(head);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => (socket as Socket).destroySoon());
+    const token = req.headers.upgrade;
+    const ws = typeof token === 'string' && /(^|,)\s*websocket\s*(,|$)/i.test(token);
+    this.handle(req, res, listener, ws ? 'websocket' : 'other');
+  }
+
   /** Entry point for every request on a traffic listener. */
-  handle(req: IncomingMessage, res: ServerResponse, listener: ListenerRuntime): void {
+  handle(req: IncomingMessage, res: ServerResponse, listener: ListenerRuntime, upgrade: 'websocket' | 'other' | null = null): void {
     const snap = this.host.snapshot();
     snap.inFlight++;
     this.services.metrics.inFlightCount++;
@@ -73,6 +94,7 @@ export class Pipeline implements Replies {
     const id = peerTrusted && cfg.request_id.trust_incoming && typeof incomingId === 'string' && REQUEST_ID_OK.test(incomingId) ? incomingId : newRequestId();
     const ctx: RequestContext = new Context<Snapshot, CompiledRoute>(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
+    ctx.upgrade = upgrade;
     // 'close' is emitted once per response (finished or aborted); `on` spares the once-wrapper
     if (ctx.http2) {
       const sent = meterHttp2(req);
@@ -140,6 +162,10 @@ export class Pipeline implements Replies {
     const route = m.value;
     ctx.route = route;
     ctx.params = m.params;
+    if (ctx.upgrade !== null) {
+      const refused = this.upgradeRefusal(ctx, route);
+      if (refused !== undefined) return void this.reply(ctx, refused, 'websocket');
+    }
     const cl = ctx.req.headers['content-length'];
     if (cl !== undefined) {
       const n = Number(cl);
@@ -210,8 +236,17 @@ export class Pipeline implements Replies {
     this.forward(ctx, route);
   }
 
+  /** Why an upgrade request is refused before the request stages, or undefined. */
+  private upgradeRefusal(ctx: RequestContext, route: CompiledRoute): Deny | undefined {
+    if (ctx.upgrade === 'websocket') return route.upgrader === null ? { code: 'PC_ERR_UPGRADE_NOT_ALLOWED' } : route.upgrader.check(ctx);
+    // the socket left the HTTP parser: a body that follows could not be read as one
+    if (ctx.announcesBody()) return { code: 'PC_ERR_UPGRADE_NOT_ALLOWED', reason: `upgrade to ${String(ctx.req.headers.upgrade)} with a body` };
+    return undefined;
+  }
+
   private forward(ctx: RequestContext, route: CompiledRoute): void {
     ctx.phase = 'proxy';
+    if (ctx.upgrade === 'websocket' && route.upgrader !== null) return void route.upgrader.forward(ctx, route, this);
     // a body the gateway did not read is streamed: the client that waits for 100 Continue sends it now
     if (ctx.body === null && ctx.announcesBody()) this.continueIfAsked(ctx);
     route.forwarder.forward(ctx, route, this);
@@ -416,7 +451,7 @@ export class Pipeline implements Replies {
   private finish(ctx: RequestContext): void {
     const snap = ctx.snapshot;
     const res = ctx.res;
-    const status = res.headersSent ? res.statusCode : 499; // 499: the client closed first (as nginx)
+    const status = ctx.switched ? 101 : res.headersSent ? res.statusCode : 499; // 499: the client closed first (as nginx)
     const latencyMs = performance.now() - ctx.startMs;
     ctx.phase = 'observe';
     if (ctx.exchange !== null) ctx.exchange.abort(); // no-op when the exchange is over

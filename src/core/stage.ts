@@ -237,6 +237,16 @@ export interface Forwarder {
   fetch(ctx: RequestContext, req: SideRequest): Promise<SideResponse>;
 }
 
+/**
+ * The WebSocket side of a route (src/websocket/): the handshake checks run before the request
+ * stages (RFC 6455 fields, origin allow-list); `forward` runs in place of the forwarder once every
+ * request stage passed, opens the upstream WebSocket and answers 101 only after the upstream did.
+ */
+export interface Upgrader {
+  check(ctx: RequestContext): Deny | undefined;
+  forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void;
+}
+
 /** A route compiled once per snapshot: match data, its stage chain, its body reader and its forwarder. */
 export interface CompiledRoute {
   readonly id: string;
@@ -247,6 +257,8 @@ export interface CompiledRoute {
   /** how bodies are decoded and read on this route */
   readonly body: BodyReader;
   readonly forwarder: Forwarder;
+  /** accepts WebSocket upgrades on this route; null: an upgrade request is refused (PC_ERR_UPGRADE_NOT_ALLOWED) */
+  readonly upgrader: Upgrader | null;
   /** request-phase stages in run order */
   readonly requestStages: readonly RouteStage[];
   /** stages with onResponse / onResponseBody */

@@ -38,9 +38,18 @@ export interface StateStore extends LimitStore {
 /**
  * One limit check of a request. `enforce: false` (monitor) checks never block the request and are
  * committed only when they pass. All checks of one call are decided together: when an enforced
- * check fails, nothing is consumed from any check.
+ * check fails, nothing is consumed from any check (on Redis Cluster, checks of different `tag`s are
+ * decided on their own masters and what one took is given back when another refuses).
  */
-export type LimitCheck =
+export type LimitCheck = LimitCheckKind & {
+  /**
+   * The identity the check counts (e.g. `ip=10.0.0.1`, `consumer=alice`): on Redis Cluster, checks
+   * with one tag share a hash slot (one script decides them together); absent: the key's own slot.
+   */
+  readonly tag?: string | undefined;
+};
+
+export type LimitCheckKind =
   | {
       /** token bucket (GCRA form): refills one token every `intervalMs`, holds at most `burst` */
       readonly kind: 'bucket';
@@ -89,6 +98,13 @@ export interface LimitResult {
   readonly checks: readonly CheckResult[];
   /** slots taken when allowed and some concurrency check passed; null otherwise */
   readonly lease: Lease | null;
+  /**
+   * Redis Cluster with a master down: per check, true when its master could not be reached (its
+   * result is a placeholder; the caller decides it by its `on_store_failure` policy). `allowed` then
+   * covers the reachable checks only, and what they took is given back with giveBack() when the
+   * caller refuses. Absent when every check was decided.
+   */
+  readonly unavailable?: readonly boolean[] | undefined;
 }
 
 /**
@@ -101,6 +117,11 @@ export interface LimitStore {
   limitSync?(checks: readonly LimitCheck[], now: number): LimitResult;
   /** Gives concurrency slots back; never throws (a lost release expires after leaseMs). */
   release(lease: Lease): void;
+  /**
+   * Gives back what an allowed (partial) decision took: a token to each bucket, one to each quota,
+   * the lease's slots. Used when a check the store could not reach refuses the request. Never throws.
+   */
+  giveBack?(checks: readonly LimitCheck[], result: LimitResult, now: number): Promise<void>;
 }
 
 /** Thrown (rejected) by store methods when the backend is unreachable or too slow. */

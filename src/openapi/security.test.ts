@@ -51,3 +51,15 @@ test('undefined schemes, unsupported types and conflicting JWT providers are err
     auth: { any_of: [{ jwt: { provider: 'corp', scopes: ['a', 'b'] } }] },
   });
 });
+
+test('values of the wrong type are refused with a reason, never read as something else (found by the fuzz run)', () => {
+  const odd = { numeric: { type: 'http', scheme: 7 }, listed: { type: 'http', scheme: ['bearer'] } } as Record<string, unknown>;
+  for (const name of ['numeric', 'listed']) {
+    const r = mapSecurity([{ [name]: [] }], odd, 'corp');
+    assert.equal(r.ok, false, name);
+    assert.match((r as { reason: string }).reason, /not supported/);
+  }
+  // a string where the scopes list goes would be read as one scope per character
+  const r = mapSecurity([{ bearerDefault: 'items:read' as unknown as string[] }], schemes, 'corp');
+  assert.deepEqual(r, { ok: false, reason: "security requirement 'bearerDefault': the scopes must be a list of strings" });
+});

@@ -44,11 +44,17 @@ export function mapSecurity(
       if (scheme === undefined || scheme === null || typeof scheme !== 'object') {
         return { ok: false, reason: `security scheme '${name}' is not defined in components.securitySchemes` };
       }
-      const scopes = [...(req[name] ?? [])];
+      // documents are not schema-checked: every value is read as what it must be, or refused
+      const listed: unknown = req[name] ?? [];
+      if (!Array.isArray(listed) || !listed.every((x) => typeof x === 'string')) {
+        return { ok: false, reason: `security requirement '${name}': the scopes must be a list of strings` };
+      }
+      const scopes = [...(listed as string[])];
       switch (scheme.type) {
         case 'http': {
-          if ((scheme.scheme ?? '').toLowerCase() !== 'bearer') {
-            return { ok: false, reason: `security scheme '${name}': http scheme '${scheme.scheme ?? ''}' is not supported (bearer only)` };
+          const httpScheme: unknown = scheme.scheme ?? '';
+          if (typeof httpScheme !== 'string' || httpScheme.toLowerCase() !== 'bearer') {
+            return { ok: false, reason: `security scheme '${name}': http scheme ${JSON.stringify(httpScheme)} is not supported (bearer only)` };
           }
           const r = addJwt(set, name, scheme, scopes, defaultProvider);
           if (r) return r;

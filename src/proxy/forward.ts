@@ -128,7 +128,18 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   }
 
   forward(ctx: RequestContext, route: CompiledRoute, replies: Replies): void {
-    this.attempt(ctx, route, replies, null, 0);
+    if (!ctx.http2) {
+      this.attempt(ctx, route, replies, null, 0);
+      return;
+    }
+    // HTTP/2: forwarded once the rest of the read it came in was processed, so that a stream
+    // the client reset in the same read (Rapid Reset: HEADERS then RST_STREAM) is never sent
+    // upstream (each such request aborted in flight costs an upstream connection); the exchange
+    // of a reset stream is recorded when its response closes
+    const stream = (ctx.req as unknown as { stream: { closed: boolean; destroyed: boolean } }).stream;
+    setImmediate(() => {
+      if (!stream.closed && !stream.destroyed) this.attempt(ctx, route, replies, null, 0);
+    });
   }
 
   async fetch(ctx: RequestContext, req: SideRequest): Promise<SideResponse> {
@@ -173,6 +184,23 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     } finally {
       target.active--;
     }
+  }
+
+  /**
+   * The upstream end of a WebSocket handshake (src/websocket/): a target picked as for any request
+   * (counted active: the caller gives it back and reports the outcome to the group), the upstream
+   * path, and the client's fields with the gateway's hygiene (hop-by-hop, identity and spoofable
+   * fields stripped; forwarding and identity fields set). Null when no target is available.
+   */
+  upgradeTarget(ctx: RequestContext): { readonly target: Target; readonly path: string; readonly headers: string[] } | null {
+    const now = Date.now();
+    this.group.countRequest(now);
+    const target = this.group.pick(now, null);
+    if (target === null) return null;
+    ctx.upstreamTarget = target.origin;
+    target.active++;
+    const headers = upstreamRequestHeaders(ctx.req.headers, this.s.notForwarded, this.forwardInfo(ctx, target), ctx.upstreamHeadersIfAny, null);
+    return { target, path: this.upstreamPath(ctx, target), headers };
   }
 
   /** What the upstream request says about the client and the gateway: forwarded headers, request id, Host. */
@@ -372,7 +400,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       res.destroy();
       return;
     }
-    if (res.destroyed || res.socket === null || res.socket.destroyed) return; // the client went away
+    if (res.destroyed || res.socket == null || res.socket.destroyed) return; // the client went away (an HTTP/2 response whose stream is gone has no socket: undefined)
     if (!isUpstreamFault(code)) {
       // undici refused what it was handed: the gateway's fault, not the upstream's health
       this.s.logger.error({ event: 'upstream_request_refused', request_id: ctx.id, route: route.id, code, err: err.message });

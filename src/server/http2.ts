@@ -5,7 +5,7 @@
  * (src/intake/http2.ts brings the header block to the HTTP/1.1 form).
  *
  * Every session passes through `watchSession`: the one place where a connection's own limits
- * live (idle timeout, graceful close; the flood budgets of issue 22 belong here too).
+ * live (idle timeout, graceful close, the flood budgets of src/server/h2-floods.ts).
  */
 import type { IncomingHttpHeaders, ServerOptions } from 'node:http';
 import * as http2 from 'node:http2';
@@ -13,9 +13,7 @@ import type { Socket } from 'node:net';
 import type { ListenerConfig } from '../core/config.js';
 import { rawProblem } from '../core/problem.js';
 import type { TlsServerOptions } from './tls-options.js';
-
-/** Streams one client may open at once. Why: bounds per-connection work; RFC 9113 recommends no fewer than 100. */
-export const MAX_CONCURRENT_STREAMS = 100;
+import { FloodGuard, type FloodSink } from './h2-floods.js';
 
 export type Http2Listener = http2.Http2Server | http2.Http2SecureServer;
 
@@ -94,7 +92,8 @@ function settings(cfg: ListenerConfig): http2.Settings {
   return {
     // the header block (names and values, as HPACK counts them) bounded as over HTTP/1.1
     maxHeaderListSize: cfg.max_header_bytes,
-    maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+    // streams one client may open at once (`http2.max_concurrent_streams`, 100 by default)
+    maxConcurrentStreams: cfg.http2.max_concurrent_streams,
     enablePush: false,
   };
 }
@@ -104,13 +103,20 @@ function settings(cfg: ListenerConfig): http2.Settings {
  * With TLS and http/1.1, clients without ALPN h2 are served by node:http's parser with the same
  * limits as an HTTP/1.1-only listener (they are set on the server object, where that parser reads them).
  */
-export function createHttp2Listener(cfg: ListenerConfig, tlsOptions: TlsServerOptions | null, sessions: Sessions): Http2Listener {
+export function createHttp2Listener(cfg: ListenerConfig, tlsOptions: TlsServerOptions | null, sessions: Sessions, floods: FloodSink): Http2Listener {
   const allowHTTP1 = cfg.protocols.includes('http/1.1');
-  const common = { settings: settings(cfg), Http2ServerRequest: GatewayHttp2Request };
+  const common = {
+    settings: settings(cfg),
+    Http2ServerRequest: GatewayHttp2Request,
+    // node's own flood counters (src/server/h2-floods.ts reports the sessions they close)
+    maxSessionInvalidFrames: cfg.http2.max_invalid_frames,
+    maxSessionRejectedStreams: cfg.http2.max_rejected_streams,
+  };
+  const guard = new FloodGuard(cfg.http2, cfg.name, floods);
   const server: Http2Listener = tlsOptions === null ? http2.createServer(common) : http2.createSecureServer({ ...common, ...tlsOptions, allowHTTP1 });
   // read by node:http's connection listener, which serves the http/1.1 side of the port
   if (allowHTTP1) Object.assign(server, http1Options(cfg), { maxRequestsPerSocket: cfg.max_requests_per_socket });
-  server.on('session', (session: http2.ServerHttp2Session) => watchSession(session, cfg, sessions));
+  server.on('session', (session: http2.ServerHttp2Session) => watchSession(session, cfg, sessions, guard));
   // `[h2]` with TLS: a client that did not negotiate h2 gets a problem reply and the connection is closed
   // (node:http2 would answer a bare 403 after a delay)
   server.on('unknownProtocol', (socket: Socket) => {
@@ -123,10 +129,11 @@ export function createHttp2Listener(cfg: ListenerConfig, tlsOptions: TlsServerOp
 
 /**
  * A new HTTP/2 connection: tracked for shutdown, closed (GOAWAY) after `keep_alive_timeout_ms`
- * without any frame while no stream is open.
+ * without any frame while no stream is open, and held to its flood budgets.
  */
-function watchSession(session: http2.ServerHttp2Session, cfg: ListenerConfig, sessions: Sessions): void {
+function watchSession(session: http2.ServerHttp2Session, cfg: ListenerConfig, sessions: Sessions, guard: FloodGuard): void {
   sessions.add(session);
+  guard.watch(session);
   let streams = 0;
   session.on('stream', (stream: http2.ServerHttp2Stream) => {
     streams++;

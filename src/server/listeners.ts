@@ -14,6 +14,7 @@ import { rawProblem } from '../core/problem.js';
 import { replyToParserError } from './malformed.js';
 import type { Logger } from '../core/services.js';
 import { createHttp2Listener, http1Options, type Http2Listener, Sessions } from './http2.js';
+import { floodReporter } from './h2-flood-report.js';
 
 export interface RunningListener {
   readonly name: string;
@@ -65,23 +66,29 @@ function parserErrorReply(err: ClientError, socket: Socket, pipeline: Pipeline, 
   return overflow ? rawProblem('PC_ERR_HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large') : rawProblem('PC_ERR_PROTOCOL', 400, 'Bad Request');
 }
 
+function refuseConnect(socket: Socket): void {
+  socket.end(rawProblem('PC_ERR_METHOD_NOT_ALLOWED', 405, 'Method Not Allowed'));
+  socket.destroySoon?.();
+}
+
 export async function startListener(cfg: ListenerConfig, baseDir: string, pipeline: Pipeline, logger: Logger): Promise<RunningListener> {
   const base = http1Options(cfg);
   let server: http.Server | Http2Listener;
   const clientAuth = cfg.tls?.client_auth ?? 'none';
   const h2 = cfg.protocols.includes('h2');
   const sessions = new Sessions();
+  const runtime: ListenerRuntime = { info: { name: cfg.name, tls: cfg.tls !== undefined, clientAuth }, config: cfg };
+  const floods = floodReporter(pipeline.outsideHost(), runtime);
   if (cfg.tls) {
     const { buildTlsOptions } = await import('./tls-options.js'); // only when a TLS listener is configured
     const tlsOptions = buildTlsOptions(cfg.tls, baseDir);
-    server = h2 ? createHttp2Listener(cfg, tlsOptions, sessions) : https.createServer({ ...base, ...tlsOptions });
+    server = h2 ? createHttp2Listener(cfg, tlsOptions, sessions, floods) : https.createServer({ ...base, ...tlsOptions });
     // client-initiated renegotiation could swap the certificate a connection was authorized with
     server.on('secureConnection', (socket: import('node:tls').TLSSocket) => socket.disableRenegotiation());
   } else {
-    server = h2 ? createHttp2Listener(cfg, null, sessions) : http.createServer(base);
+    server = h2 ? createHttp2Listener(cfg, null, sessions, floods) : http.createServer(base);
   }
   const name = cfg.name;
-  const runtime: ListenerRuntime = { info: { name, tls: cfg.tls !== undefined, clientAuth }, config: cfg };
   server.maxConnections = cfg.max_connections;
   if (server instanceof http.Server) server.maxRequestsPerSocket = cfg.max_requests_per_socket;
   // node:http2's compatibility request and response mirror node:http's (src/intake/http2.ts reads the rest)
@@ -90,7 +97,12 @@ export async function startListener(cfg: ListenerConfig, baseDir: string, pipeli
   // Expect: 100-continue: the pipeline sends 100 only when it is about to read the body, after the
   // checks that need no body; a request refused before gets its final status and no 100
   server.on('checkContinue', handle);
+  // HTTP/1.1 protocol upgrades (WebSocket, RFC 6455): the same pipeline, on the raw socket (also the HTTP/1.1 side of an ALPN port)
+  server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => pipeline.upgrade(req, socket, head, runtime));
   server.on('clientError', (err: ClientError, socket: Socket) => onClientError(err, socket, pipeline, runtime, logger));
+  // CONNECT (a tunnel) is never offered: node:http would drop the connection without a word
+  // (HTTP/2's CONNECT gets 405 from node:http2 already)
+  if (!h2) server.on('connect', (_req: http.IncomingMessage, socket: Socket) => refuseConnect(socket));
   server.on('tlsClientError', (err: Error) => logger.debug({ event: 'tls_client_error', listener: name, err: err.message }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -12,7 +12,7 @@ import type { StateStore } from '../core/state.js';
 import type { StateConfig } from '../core/config.js';
 
 export { MemoryStore } from './memory.js';
-export { RedisStore, LIMIT_HASH_TAG } from './redis.js';
+export { RedisStore } from './redis.js';
 export { ClusterStore, serveClusterStore } from './cluster.js';
 export * from '../core/state.js';
 
@@ -66,7 +66,7 @@ export const STATE_SCHEMA: JsonSchema = {
           maxItems: 64,
           items: { type: 'string', pattern: '^rediss?://' },
           description:
-            'Redis Cluster seed nodes (`redis://host:port`); when set, `url` is not used. All rate-limit keys carry one {hash tag}, so every decision is one script on one slot.',
+            'Redis Cluster seed nodes (`redis://host:port`); when set, `url` is not used. Each rate-limit key is tagged by the identity it counts (client, consumer, tenant...), so keys spread over every master; the limits of one identity share a slot and are decided by one script. Run the cluster with `cluster-require-full-coverage no`, so that the masters that are up keep answering while one is down.',
         },
         key_prefix: {
           type: 'string',

@@ -94,3 +94,34 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v
 `;
+
+/**
+ * Gives back what LIMIT committed, on Redis Cluster when another check of the same request (on
+ * another master, or one decided locally) refused it. KEYS[i]: the committed checks' keys (one slot).
+ * ARGV[1]: now (ms), ARGV[2]: lease id, then 2 per key: kind (b|q|c), interval ms (b; else unused).
+ *   b: the TAT moves back one interval (a TAT at or before now is a full bucket: the key goes)
+ *   q: the count goes down by one (its expiry is kept)
+ *   c: the lease's slot goes
+ */
+export const GIVE_BACK_SCRIPT = `
+local now = tonumber(ARGV[1])
+local lease = ARGV[2]
+for i = 1, #KEYS do
+  local p = 2 + (i - 1) * 2
+  local kind = ARGV[p + 1]
+  if kind == 'b' then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+    local t = tat - tonumber(ARGV[p + 2])
+    if t <= now then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('SET', KEYS[i], string.format('%.17g', t), 'PX', math.ceil(t - now) + 10000)
+    end
+  elseif kind == 'q' then
+    if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+  else
+    redis.call('ZREM', KEYS[i], lease)
+  end
+end
+return 1
+`;

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../core/services.js';
 import type { Metrics } from '../core/services.js';
-import { INCR_SCRIPT, LIMIT_SCRIPT } from './redis-scripts.js';
+import { GIVE_BACK_SCRIPT, INCR_SCRIPT, LIMIT_SCRIPT } from './redis-scripts.js';
 import { StoreUnavailableError, type CheckResult, type Lease, type LimitCheck, type LimitResult, type StateStore } from '../core/state.js';
 
 export interface RedisStoreOptions {
@@ -39,15 +39,31 @@ interface LimitCommands {
 }
 
 const LIMIT_SHA = createHash('sha1').update(LIMIT_SCRIPT).digest('hex');
+const GIVE_BACK_SHA = createHash('sha1').update(GIVE_BACK_SCRIPT).digest('hex');
 
-/** The hash tag shared by all rate-limit keys (one cluster slot per decision). */
-export const LIMIT_HASH_TAG = '{limits}';
+/** The result of a check whose master could not be reached (LimitResult.unavailable). */
+const UNDECIDED: CheckResult = { ok: false, remaining: 0, resetMs: 0, retryMs: 0 };
+
+/** Check indexes grouped by tag (first-seen order): each group is one slot, one script. */
+function groupByTag(checks: readonly LimitCheck[]): number[][] {
+  if (checks.length === 1) return [[0]];
+  const byTag = new Map<string, number[]>();
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i]!;
+    const t = c.tag ?? c.key;
+    const g = byTag.get(t);
+    if (g) g.push(i);
+    else byTag.set(t, [i]);
+  }
+  return [...byTag.values()];
+}
 
 export class RedisStore implements StateStore {
   readonly kind = 'redis' as const;
   readonly client: Redis | Cluster;
   private readonly prefix: string;
-  private readonly limitPrefix: string;
+  /** Redis Cluster: limit checks are grouped by tag, one script per slot */
+  private readonly cluster: boolean;
   private readonly logger: Logger;
   private readonly cooldownMs: number;
   private brokenUntil = 0;
@@ -60,7 +76,6 @@ export class RedisStore implements StateStore {
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.keyPrefix;
-    this.limitPrefix = `${opts.keyPrefix}${LIMIT_HASH_TAG}:`;
     this.logger = opts.logger;
     this.cooldownMs = opts.cooldownMs ?? 1000;
     const m = opts.metrics;
@@ -95,10 +110,14 @@ export class RedisStore implements StateStore {
         enableReadyCheck: true,
         clusterRetryStrategy: retry,
         scaleReads: 'master',
+        // the scripts of one request sent in one tick go to each master as one pipeline (one round trip each)
+        enableAutoPipelining: true,
       };
       this.client = new Cluster(nodes, clusterOptions);
+      this.cluster = true;
     } else {
       this.client = new Redis(opts.url, options);
+      this.cluster = false;
     }
     this.client.defineCommand('pcIncr', { lua: INCR_SCRIPT, numberOfKeys: 1 });
     this.client.on('ready', () => {
@@ -107,7 +126,10 @@ export class RedisStore implements StateStore {
       this.upGauge?.set(1);
       this.logger.info({ store: 'redis' }, 'state store connected');
       // load the script so that even the first decision is a single EVALSHA
-      for (const node of this.masters()) node.script('LOAD', LIMIT_SCRIPT).catch(() => undefined);
+      for (const node of this.masters()) {
+        node.script('LOAD', LIMIT_SCRIPT).catch(() => undefined);
+        node.script('LOAD', GIVE_BACK_SCRIPT).catch(() => undefined);
+      }
     });
     this.client.on('error', (err: Error) => {
       // logged once per outage (on 'close'); ioredis emits an error per reconnect attempt
@@ -151,23 +173,91 @@ export class RedisStore implements StateStore {
   }
 
   /** Turns any ioredis failure into StoreUnavailableError; a timeout starts the cool-down. */
-  private fail(op: string, e: unknown): never {
+  private fail(op: string, e: unknown): never;
+  private fail(op: string, e: unknown, partial: true): void;
+  private fail(op: string, e: unknown, partial = false): void {
     const msg = e instanceof Error ? e.message : String(e);
     const timeout = /timed out/i.test(msg);
-    if (timeout) this.brokenUntil = Date.now() + this.cooldownMs;
+    // on Redis Cluster a timeout is one master's: the others stay in use (no cool-down for the whole
+    // store; a cluster that lost every connection is unhealthy by its status)
+    if (timeout && !partial && !this.cluster) this.brokenUntil = Date.now() + this.cooldownMs;
     this.errors?.inc({ op, reason: timeout ? 'timeout' : 'error' });
-    throw new StoreUnavailableError(`redis ${op}: ${msg}`);
+    if (!partial) throw new StoreUnavailableError(`redis ${op}: ${msg}`);
   }
 
+  /** The Redis key of a limit check: `<prefix>{<tag>}:<key>` (the tag picks the cluster slot). */
+  private limitKey(c: LimitCheck): string {
+    return `${this.prefix}{${c.tag ?? c.key}}:${c.key}`;
+  }
+
+  /**
+   * Decides every check of one request. One Redis (or every check under one tag): one EVALSHA,
+   * atomic. Redis Cluster: one EVALSHA per tag (one slot each); ioredis' auto-pipelining sends the
+   * scripts of one master in one round trip, the masters in parallel. When one group refuses, what
+   * the others committed is given back before the answer (a client may see, for that one round
+   * trip, a token taken that it will get back). A group whose master fails is `unavailable`; when
+   * every group fails, the call rejects.
+   */
   async limit(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
     const n = checks.length;
+    const leaseId = checks.some((c) => c.kind === 'concurrency') ? `${this.leaseTag}:${++this.leaseSeq}` : '';
+    const groups = this.cluster ? groupByTag(checks) : null;
+    if (groups === null || groups.length === 1) {
+      let out: number[];
+      try {
+        out = await this.script(LIMIT_SHA, LIMIT_SCRIPT, this.limitArgs(checks, null, now, leaseId));
+      } catch (e) {
+        this.fail('limit', e);
+      }
+      return this.result(checks, out, leaseId);
+    }
+    const settled = await Promise.allSettled(groups.map((g) => this.script(LIMIT_SHA, LIMIT_SCRIPT, this.limitArgs(checks, g, now, leaseId))));
+    const results: CheckResult[] = new Array<CheckResult>(n);
+    let unavailable: boolean[] | null = null;
+    let allowed = true;
+    let failure: unknown = null;
+    const committed: number[][] = [];
+    for (let gi = 0; gi < groups.length; gi++) {
+      const g = groups[gi]!;
+      const s = settled[gi]!;
+      if (s.status === 'rejected') {
+        failure = s.reason;
+        unavailable ??= new Array<boolean>(n).fill(false);
+        for (const i of g) {
+          unavailable[i] = true;
+          results[i] = UNDECIDED;
+        }
+        continue;
+      }
+      const out = s.value;
+      if (out[0] !== 1) allowed = false;
+      for (let j = 0; j < g.length; j++) {
+        const q = 1 + j * 4;
+        results[g[j]!] = { ok: out[q] === 1, remaining: out[q + 1] ?? 0, resetMs: out[q + 2] ?? 0, retryMs: out[q + 3] ?? 0 };
+      }
+      if (out[0] === 1) committed.push(g.filter((i) => results[i]!.ok));
+    }
+    if (unavailable !== null && unavailable.every(Boolean)) this.fail('limit', failure);
+    if (failure !== null) this.fail('limit', failure, true);
+    if (!allowed) {
+      // another group refused: give back what the allowed groups took
+      await this.giveBackGroups(checks, committed, leaseId, now);
+      return { allowed: false, checks: results, lease: null, ...(unavailable ? { unavailable } : {}) };
+    }
+    let leaseKeys: string[] | null = null;
+    for (const g of committed) for (const i of g) if (checks[i]!.kind === 'concurrency') (leaseKeys ??= []).push(this.limitKey(checks[i]!));
+    return { allowed, checks: results, lease: leaseKeys ? { id: leaseId, keys: leaseKeys } : null, ...(unavailable ? { unavailable } : {}) };
+  }
+
+  /** The arguments of LIMIT_SCRIPT for the checks `idx` (all when null). */
+  private limitArgs(checks: readonly LimitCheck[], idx: readonly number[] | null, now: number, leaseId: string): (string | number)[] {
+    const n = idx === null ? checks.length : idx.length;
     const args: (string | number)[] = new Array<string | number>(1 + n + 2 + n * 4);
     args[0] = n;
-    let hasConcurrency = false;
-    for (let i = 0; i < n; i++) {
-      const c = checks[i]!;
-      args[1 + i] = this.limitPrefix + c.key;
-      const p = 1 + n + 2 + i * 4;
+    for (let j = 0; j < n; j++) {
+      const c = checks[idx === null ? j : idx[j]!]!;
+      args[1 + j] = this.limitKey(c);
+      const p = 1 + n + 2 + j * 4;
       if (c.kind === 'bucket') {
         args[p] = 'b';
         args[p + 2] = String(c.intervalMs);
@@ -177,28 +267,20 @@ export class RedisStore implements StateStore {
         args[p + 2] = String(c.limit);
         args[p + 3] = String(c.resetAt);
       } else {
-        hasConcurrency = true;
         args[p] = 'c';
         args[p + 2] = String(c.max);
         args[p + 3] = String(c.leaseMs);
       }
       args[p + 1] = c.enforce ? '1' : '0';
     }
-    const leaseId = hasConcurrency ? `${this.leaseTag}:${++this.leaseSeq}` : '';
     args[1 + n] = String(now);
     args[2 + n] = leaseId;
-    let out: number[];
-    try {
-      // EVALSHA (the script is loaded on connect); EVAL only when the server lost its script cache
-      out = (await this.client.evalsha(LIMIT_SHA, ...(args as [number, ...string[]]))) as number[];
-    } catch (e) {
-      if (!(e instanceof Error && e.message.startsWith('NOSCRIPT'))) this.fail('limit', e);
-      try {
-        out = (await this.client.eval(LIMIT_SCRIPT, ...(args as [number, ...string[]]))) as number[];
-      } catch (e2) {
-        this.fail('limit', e2);
-      }
-    }
+    return args;
+  }
+
+  /** The decision of one script over every check. */
+  private result(checks: readonly LimitCheck[], out: number[], leaseId: string): LimitResult {
+    const n = checks.length;
     const results: CheckResult[] = new Array<CheckResult>(n);
     let leaseKeys: string[] | null = null;
     const allowed = out[0] === 1;
@@ -207,19 +289,70 @@ export class RedisStore implements StateStore {
       const ok = out[q] === 1;
       results[i] = { ok, remaining: out[q + 1] ?? 0, resetMs: out[q + 2] ?? 0, retryMs: out[q + 3] ?? 0 };
       const c = checks[i]!;
-      if (allowed && ok && c.kind === 'concurrency') (leaseKeys ??= []).push(this.limitPrefix + c.key);
+      if (allowed && ok && c.kind === 'concurrency') (leaseKeys ??= []).push(this.limitKey(c));
     }
     return { allowed, checks: results, lease: leaseKeys ? { id: leaseId, keys: leaseKeys } : null };
   }
 
+  /** EVALSHA, or EVAL when the server lost its script cache. */
+  private async script(sha: string, lua: string, args: (string | number)[]): Promise<number[]> {
+    try {
+      return (await this.client.evalsha(sha, ...(args as [number, ...string[]]))) as number[];
+    } catch (e) {
+      if (!(e instanceof Error && e.message.startsWith('NOSCRIPT'))) throw e;
+      return (await this.client.eval(lua, ...(args as [number, ...string[]]))) as number[];
+    }
+  }
+
+  /** Gives back the committed checks, one script per group (one slot each); failures are counted, never thrown. */
+  private async giveBackGroups(checks: readonly LimitCheck[], groups: readonly (readonly number[])[], leaseId: string, now: number): Promise<void> {
+    const calls: Promise<unknown>[] = [];
+    for (const g of groups) {
+      if (g.length === 0) continue;
+      const args: (string | number)[] = [g.length];
+      for (const i of g) args.push(this.limitKey(checks[i]!));
+      args.push(String(now), leaseId);
+      for (const i of g) {
+        const c = checks[i]!;
+        args.push(c.kind === 'bucket' ? 'b' : c.kind === 'quota' ? 'q' : 'c', c.kind === 'bucket' ? String(c.intervalMs) : '0');
+      }
+      calls.push(
+        this.script(GIVE_BACK_SHA, GIVE_BACK_SCRIPT, args).catch((e: unknown) => {
+          // what was taken stays taken until it expires (a bucket refills, a lease times out)
+          this.errors?.inc({ op: 'give_back', reason: e instanceof Error && /timed out/i.test(e.message) ? 'timeout' : 'error' });
+        }),
+      );
+    }
+    await Promise.all(calls);
+  }
+
+  async giveBack(checks: readonly LimitCheck[], result: LimitResult, now: number): Promise<void> {
+    const byTag = new Map<string, number[]>();
+    for (let i = 0; i < checks.length; i++) {
+      if (!result.checks[i]?.ok || result.unavailable?.[i]) continue;
+      const c = checks[i]!;
+      const t = this.cluster ? (c.tag ?? c.key) : '';
+      const g = byTag.get(t);
+      if (g) g.push(i);
+      else byTag.set(t, [i]);
+    }
+    await this.giveBackGroups(checks, [...byTag.values()], result.lease?.id ?? '', now);
+  }
+
   release(lease: Lease): void {
     if (lease.keys.length === 0) return;
-    const p = this.client.pipeline();
-    for (const k of lease.keys) p.zrem(k, lease.id);
-    p.exec().catch((e: unknown) => {
+    const onError = (e: unknown): void => {
       // the slot expires after its lease time
       this.errors?.inc({ op: 'release', reason: e instanceof Error && /timed out/i.test(e.message) ? 'timeout' : 'error' });
-    });
+    };
+    if (this.cluster) {
+      // keys of several slots: one ZREM each (auto-pipelined per master)
+      for (const k of lease.keys) this.client.zrem(k, lease.id).catch(onError);
+      return;
+    }
+    const p = this.client.pipeline();
+    for (const k of lease.keys) p.zrem(k, lease.id);
+    p.exec().catch(onError);
   }
 
   async once(key: string, ttlMs: number): Promise<boolean> {

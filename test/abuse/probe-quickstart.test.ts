@@ -24,6 +24,8 @@ test('portcullis probe passes every step against the quickstart and exits 0', as
     const r = await probe([gw.url, '--admin', gw.adminUrl ?? '']);
     t.diagnostic(r.out);
     assert.equal(r.code, 0, r.out);
+    // the quickstart's WebSocket echo (/ws/echo) is probed too: 401 without a token, never a 101
+    assert.match(r.out.split('\n').find((l) => l.startsWith('WebSocket without a token')) ?? '', /401 PC_ERR_AUTH_REQUIRED +PASS$/, r.out);
   } finally {
     await close();
   }

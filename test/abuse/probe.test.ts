@@ -10,9 +10,10 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { probeCommand, traversalPath } from '../../src/cli/probe.js';
 import { startGateway } from '../helpers/gateway.js';
+import { demoApi } from '../helpers/quickstart.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { ABUSE_ADMIN_HANDLERS } from '../../src/admin/bans.js';
 import { testPki } from '../helpers/pki.js';
@@ -205,20 +206,6 @@ ${itemsAuth}
 upstreams: { demo: { targets: [{ url: '{{UP}}' }] } }
 routes: []
 `;
-}
-
-async function demoApi(): Promise<{ url: string; close(): Promise<void> }> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const mod = (await import(pathToFileURL(join(here, '../../../examples/quickstart/demo-api.mjs')).href)) as { createDemoApi(): http.Server };
-  const server = mod.createDemoApi();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
 }
 
 async function fullStackGateway(itemsAuth: string, listeners?: string): Promise<{ gw: Awaited<ReturnType<typeof startGateway>>; close(): Promise<void> }> {

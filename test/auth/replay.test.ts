@@ -10,12 +10,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { forProtocol, registerGatewayPorts, testProtocol } from '../helpers/protocol.js';
 import { AUTH_MODULES, bearer, jwt, nowS, pastStartSecond, rawRequest } from './support.js';
-import { redisUrl } from '../helpers/redis.js';
+import { deleteKeys, redisClusterNodes, redisUrl } from '../helpers/redis.js';
 import { tracked } from '../helpers/children.js';
 
 const ISS = 'https://issuer.test';
@@ -131,53 +130,57 @@ describe('jti replay protection', () => {
     });
   });
 
-  describe('two gateway processes sharing one Redis', () => {
-    const prefix = `pc-auth-test:${randomBytes(4).toString('hex')}:`;
-    let a: Child;
-    let b: Child;
-    before(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'portcullis-auth-'));
-      const file = join(dir, 'portcullis.yaml');
-      writeFileSync(
-        file,
-        `${configText(up.url, `state:\n  store: redis\n  redis: { url: "${redisUrl()}", key_prefix: "${prefix}", command_timeout_ms: 2000 }`)}\naccess_log: { enabled: false }\nadmin: { enabled: false }\n`,
-      );
-      [a, b] = await Promise.all([spawnGateway(file), spawnGateway(file)]);
-      // readiness: the store connects to Redis after the listener is up (503 until then)
-      for (const g of [a, b]) {
-        let status = 0;
-        for (let i = 0; i < 100 && status !== 200; i++) {
-          status = (await rawRequest(`${g.url}/once`, { headers: bearer(token()) })).status;
-          if (status === 503) await new Promise((r) => setTimeout(r, 50));
-          else assert.equal(status, 200);
+  for (const backend of ['one Redis', 'a three-master Redis Cluster'] as const)
+    describe(`two gateway processes sharing ${backend}`, () => {
+      const prefix = `pc-auth-test:${randomBytes(4).toString('hex')}:`;
+      const where = (): string =>
+        backend === 'one Redis'
+          ? `url: "${redisUrl()}"`
+          : `cluster_nodes: [${redisClusterNodes()
+              .map((n) => `"${n}"`)
+              .join(', ')}]`;
+      let a: Child;
+      let b: Child;
+      before(async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'portcullis-auth-'));
+        const file = join(dir, 'portcullis.yaml');
+        writeFileSync(
+          file,
+          `${configText(up.url, `state:\n  store: redis\n  redis: { ${where()}, key_prefix: "${prefix}", command_timeout_ms: 2000 }`)}\naccess_log: { enabled: false }\nadmin: { enabled: false }\n`,
+        );
+        [a, b] = await Promise.all([spawnGateway(file), spawnGateway(file)]);
+        // readiness: the store connects to Redis after the listener is up (503 until then)
+        for (const g of [a, b]) {
+          let status = 0;
+          for (let i = 0; i < 100 && status !== 200; i++) {
+            status = (await rawRequest(`${g.url}/once`, { headers: bearer(token()) })).status;
+            if (status === 503) await new Promise((r) => setTimeout(r, 50));
+            else assert.equal(status, 200);
+          }
+          assert.equal(status, 200, 'the gateway reaches Redis');
         }
-        assert.equal(status, 200, 'the gateway reaches Redis');
-      }
-    });
-    after(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      const redis = new Redis(redisUrl());
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.quit();
-    });
+      });
+      after(async () => {
+        await Promise.all([a?.stop(), b?.stop()]);
+        await deleteKeys(backend === 'one Redis' ? [redisUrl()] : redisClusterNodes(), prefix);
+      });
 
-    test('a token used on one gateway is refused as a replay on the other', async () => {
-      const t1 = token();
-      assert.equal((await rawRequest(`${a.url}/once`, { headers: bearer(t1) })).status, 200);
-      const r = await rawRequest(`${b.url}/once`, { headers: bearer(t1) });
-      assert.equal(r.status, 401);
-      assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_REPLAYED');
-      const t2 = token();
-      assert.equal((await rawRequest(`${b.url}/once`, { headers: bearer(t2) })).status, 200);
-      assert.equal((await rawRequest(`${a.url}/once`, { headers: bearer(t2) })).json().code, 'PC_ERR_AUTH_TOKEN_REPLAYED');
-    });
+      test('a token used on one gateway is refused as a replay on the other', async () => {
+        const t1 = token();
+        assert.equal((await rawRequest(`${a.url}/once`, { headers: bearer(t1) })).status, 200);
+        const r = await rawRequest(`${b.url}/once`, { headers: bearer(t1) });
+        assert.equal(r.status, 401);
+        assert.equal(r.json().code, 'PC_ERR_AUTH_TOKEN_REPLAYED');
+        const t2 = token();
+        assert.equal((await rawRequest(`${b.url}/once`, { headers: bearer(t2) })).status, 200);
+        assert.equal((await rawRequest(`${a.url}/once`, { headers: bearer(t2) })).json().code, 'PC_ERR_AUTH_TOKEN_REPLAYED');
+      });
 
-    test('the same token sent to both gateways at once is accepted exactly once', async () => {
-      const t = token();
-      const rs = await Promise.all([...Array(6).keys()].map((i) => rawRequest(`${(i % 2 === 0 ? a : b).url}/once`, { headers: bearer(t) })));
-      assert.equal(rs.filter((r) => r.status === 200).length, 1);
-      assert.equal(rs.filter((r) => r.status === 401).length, 5);
+      test('the same token sent to both gateways at once is accepted exactly once', async () => {
+        const t = token();
+        const rs = await Promise.all([...Array(6).keys()].map((i) => rawRequest(`${(i % 2 === 0 ? a : b).url}/once`, { headers: bearer(t) })));
+        assert.equal(rs.filter((r) => r.status === 200).length, 1);
+        assert.equal(rs.filter((r) => r.status === 401).length, 5);
+      });
     });
-  });
 });

@@ -7,9 +7,12 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, CONTINUATION: 9 } as const;
+export const FRAME = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+/** RFC 9113 section 7 error codes the tests assert on. */
+export const H2_CODE = { NO_ERROR: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, CANCEL: 8, ENHANCE_YOUR_CALM: 11 } as const;
 export const FLAG = { END_STREAM: 1, END_HEADERS: 4, ACK: 1 } as const;
 
 /** An HPACK integer with an N-bit prefix (RFC 7541 section 5.1). */
@@ -35,6 +38,31 @@ export function headerBlock(fields: readonly (readonly [string, string])[]): Buf
     bytes.push(0x00, ...hpackInt(n.length, 7, 0), ...n, ...hpackInt(v.length, 7, 0), ...v);
   }
   return Buffer.from(bytes);
+}
+
+/**
+ * One header field as an HPACK literal with incremental indexing (RFC 7541 section 6.2.1): the
+ * decoder stores it in its dynamic table, where `indexed(62)` (the newest entry) refers to it.
+ */
+export function indexedLiteral(name: string, value: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  return Buffer.from([0x40, ...hpackInt(n.length, 7, 0), ...n, ...hpackInt(v.length, 7, 0), ...v]);
+}
+
+/** `count` references to the HPACK table entry `index` (62: the newest dynamic entry). */
+export function indexed(index: number, count = 1): Buffer {
+  const one = hpackInt(index, 7, 0x80);
+  const out = Buffer.alloc(one.length * count);
+  for (let i = 0; i < count; i++) out.set(one, i * one.length);
+  return out;
+}
+
+/** RST_STREAM, WINDOW_UPDATE and GOAWAY payloads: one 32-bit value. */
+export function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v >>> 0);
+  return b;
 }
 
 export function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -99,6 +127,8 @@ export interface RawH2Options {
   readonly port: number;
   /** TLS with ALPN h2 (certificate checked against `ca`), or cleartext prior knowledge */
   readonly tls?: { readonly ca: string | Buffer };
+  /** the client's source address (any 127.0.0.0/8 address on Linux): another client to the gateway */
+  readonly localAddress?: string;
 }
 
 /** Opens a connection, sends the preface and an empty SETTINGS frame. */
@@ -106,8 +136,18 @@ export async function rawH2Connect(o: RawH2Options): Promise<RawH2> {
   const socket: net.Socket = await new Promise((resolve, reject) => {
     const s =
       o.tls !== undefined
-        ? tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.tls.ca, ALPNProtocols: ['h2'] }, () => resolve(s))
-        : net.connect(o.port, '127.0.0.1', () => resolve(s));
+        ? tls.connect(
+            {
+              host: '127.0.0.1',
+              port: o.port,
+              servername: 'localhost',
+              ca: o.tls.ca,
+              ALPNProtocols: ['h2'],
+              ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+            },
+            () => resolve(s),
+          )
+        : net.connect({ port: o.port, host: '127.0.0.1', ...(o.localAddress ? { localAddress: o.localAddress } : {}) }, () => resolve(s));
     s.once('error', reject);
   });
   return new RawH2(socket);
@@ -198,7 +238,40 @@ export class RawH2 {
     return out;
   }
 
+  /** The error code of the first GOAWAY received, or null. */
+  goaway(): number | null {
+    const g = this.frames.find((f) => f.type === FRAME.GOAWAY);
+    return g === undefined ? null : g.payload.readUInt32BE(4);
+  }
+
+  /**
+   * Writes `next(i)` for i = 0, 1, ... as fast as the socket takes it (at most 256 KiB queued)
+   * until the server closes the connection or `ms` passed. Returns when the first GOAWAY came and
+   * when the socket closed, in ms after the flood started (null: not within `ms`).
+   */
+  async flood(next: (i: number) => Buffer, ms = 3000): Promise<FloodOutcome> {
+    const started = performance.now();
+    let goawayMs: number | null = null;
+    let sent = 0;
+    while (!this.closed && performance.now() - started < ms) {
+      if (!this.socket.destroyed && this.socket.writableLength < 256 * 1024) this.socket.write(next(sent++));
+      if (goawayMs === null && this.goaway() !== null) goawayMs = performance.now() - started;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (goawayMs === null && this.goaway() !== null) goawayMs = performance.now() - started;
+    return { goaway: this.goaway(), goawayMs, closedMs: this.closed ? performance.now() - started : null, batches: sent };
+  }
+
   close(): void {
     this.socket.destroy();
   }
+}
+
+export interface FloodOutcome {
+  /** GOAWAY error code, or null */
+  readonly goaway: number | null;
+  readonly goawayMs: number | null;
+  readonly closedMs: number | null;
+  /** batches written */
+  readonly batches: number;
 }

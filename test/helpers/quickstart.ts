@@ -37,3 +37,17 @@ export async function quickstart(
     },
   };
 }
+
+/** The quickstart's demo API alone (items, and a WebSocket echo at /ws/echo) on a free loopback port. */
+export async function demoApi(): Promise<{ url: string; close(): Promise<void> }> {
+  const mod = (await import(pathToFileURL(join(QUICKSTART, 'demo-api.mjs')).href)) as { createDemoApi(): http.Server };
+  const server = mod.createDemoApi();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

@@ -225,6 +225,14 @@ test('requests that smuggle or carry ambiguous framing are refused', async () =>
   assert.equal(statusOf(absolute), 400);
 });
 
+test('CONNECT gets a 405 problem reply and no tunnel (node:http alone drops the connection silently)', async () => {
+  const before = up.seen.length;
+  const r = await raw(gw.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', 1000);
+  assert.equal(statusOf(r), 405);
+  assert.match(r, /"code":"PC_ERR_METHOD_NOT_ALLOWED"/);
+  assert.equal(up.seen.length, before);
+});
+
 test('headers larger than the limit get 431', async () => {
   const r = await raw(gw.port, `GET /api/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`, 1000);
   assert.equal(statusOf(r), 431);

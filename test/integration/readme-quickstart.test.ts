@@ -83,6 +83,12 @@ test('the README quickstart commands give the statuses their comments promise, t
         checked++;
         continue;
       }
+      if (comment.startsWith('echo: ')) {
+        // the WebSocket echo: the line the command prints is the comment's up to its comma
+        assert.equal((await run(command)).trim(), comment.slice(0, comment.indexOf(',')), command);
+        checked++;
+        continue;
+      }
       if (want === undefined) continue;
       const out = await run(command);
       if (want === '200') assert.doesNotMatch(out, /"status":\s*[45]\d\d/, `${command}\n${out}`);

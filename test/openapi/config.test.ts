@@ -138,3 +138,25 @@ test('a spec path is resolved relative to the config file', async () => {
     await gw.close();
   }
 });
+
+test("a schema format Ajv does not know is reported in the gateway's JSON log, not on the console", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-openapi-format-'));
+  const spec = join(dir, 'typo.yaml');
+  cpSync(join(FIXTURES, 'common.yaml'), join(dir, 'common.yaml'));
+  writeFileSync(spec, readFileSync(SHOP, 'utf8').replace(/type: string\n/, 'type: string\n          format: emial\n'));
+  const printed: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => void printed.push(a.map(String).join(' '));
+  try {
+    const gw = await startGateway(base(`  - id: s\n    spec: ${spec}\n    upstream: shop\n`), { modules: MODULES });
+    const warned = gw.eventLines().filter((l) => l['event'] === 'openapi_schema_warning');
+    await gw.close();
+    assert.ok(
+      warned.some((l) => /unknown format "emial"/.test(String(l['warning'])) && l['api'] === 's'),
+      JSON.stringify(warned),
+    );
+    assert.deepEqual(printed, []);
+  } finally {
+    console.warn = warn;
+  }
+});

@@ -56,7 +56,7 @@ routes:
     const alice = { 'x-test-consumer': 'alice' };
     const pending = Array.from({ length: 5 }, () => call(`${g.url}/slots`, alice));
     while (held.length < 3) await new Promise((r) => setTimeout(r, 10));
-    const slotKey = `${PREFIX}{limits}:c:r.slots:in-flight:consumer=alice`;
+    const slotKey = `${PREFIX}{consumer=alice}:c:r.slots:in-flight:consumer=alice`;
     assert.equal(await admin.zcard(slotKey), 3);
     for (const f of held.splice(0)) f();
     const rs = await Promise.all(pending);

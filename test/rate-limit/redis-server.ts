@@ -66,6 +66,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
 export interface PrivateCluster {
   readonly nodes: string[];
+  readonly ports: number[];
+  /** stops master `i` (SIGKILL: an abrupt outage) */
+  stopNode(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +100,9 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
           'yes',
           '--cluster-config-file',
           join(dir, `nodes-${port}.conf`),
+          // the masters that are up keep answering for their slots while one is down
+          '--cluster-require-full-coverage',
+          'no',
           '--dir',
           dir,
         ],
@@ -130,19 +136,18 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  const kill = (c: ChildProcess): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
   return {
     nodes: ports.map((p) => `redis://127.0.0.1:${p}`),
+    ports,
+    stopNode: (i) => kill(children[i]!),
     stop: async () => {
-      await Promise.all(
-        children.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.exitCode !== null) return resolve();
-              c.once('exit', () => resolve());
-              c.kill('SIGKILL');
-            }),
-        ),
-      );
+      await Promise.all(children.map(kill));
     },
   };
 }

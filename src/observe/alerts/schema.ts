@@ -167,7 +167,7 @@ const webhook: JsonSchema = {
   description: 'A webhook receiving alert notifications: a JSON POST signed with HMAC-SHA256 of the body in `X-Portcullis-Signature: sha256=<hex>`.',
   properties: {
     name: { type: 'string', description: 'Name used in logs and metrics (defaults to the URL host).' },
-    url: { type: 'string', pattern: '^https?://', description: 'Receiver URL (http or https).' },
+    url: { type: 'string', pattern: '^https?://', format: 'http-url', description: 'Receiver URL (http or https).' },
     secret: { type: 'string', minLength: 16, description: 'HMAC key (at least 16 characters); use `${env:NAME}` or `${file:PATH}`. Never logged.' },
     timeout_ms: { type: 'integer', minimum: 100, maximum: 60000, default: 5000, description: 'Time allowed for one delivery attempt.' },
     max_attempts: {

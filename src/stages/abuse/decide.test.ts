@@ -41,8 +41,13 @@ test('classify reads each signal from the exchange', () => {
     ['waf block', { status: 403, decision: 'denied', code: 'PC_ERR_WAF_BLOCKED' }, { wafHit: true }],
     ['rate limit', { status: 429, decision: 'denied', code: 'PC_ERR_RATE_LIMITED' }, { rateLimited: true }],
     ['quota', { status: 429, decision: 'denied', code: 'PC_ERR_QUOTA_EXCEEDED' }, { rateLimited: true }],
+    ['http/2 flood', { status: 429, decision: 'denied', code: 'PC_ERR_HTTP2_FLOOD' }, { h2Flood: true, rateLimited: false }],
     ['upstream 500', { status: 500 }, { serverError: true, clientError: false }],
-    ['plain success', { status: 200 }, { authFailure: false, clientError: false, serverError: false, notFound: false, wafHit: false, rateLimited: false }],
+    [
+      'plain success',
+      { status: 200 },
+      { authFailure: false, clientError: false, serverError: false, notFound: false, wafHit: false, rateLimited: false, h2Flood: false },
+    ],
   ];
   for (const [name, input, want] of cases) {
     const got = classify(ex(input));

@@ -25,6 +25,8 @@ export interface Signals {
   readonly notFound: boolean;
   readonly wafHit: boolean;
   readonly rateLimited: boolean;
+  /** an HTTP/2 connection closed for a flood (PC_ERR_HTTP2_FLOOD) */
+  readonly h2Flood: boolean;
   /** route id + object ids, for enumeration; null when the route has no parameters */
   readonly objectKey: string | null;
 }
@@ -37,7 +39,17 @@ const NOT_AUTH_FAILURES = new Set(['PC_ERR_AUTH_UNAVAILABLE']);
 export function classify(x: Exchange): Signals {
   const code = x.code;
   if (code !== null && VERDICT_CODES.has(code)) {
-    return { counted: false, authFailure: false, clientError: false, serverError: false, notFound: false, wafHit: false, rateLimited: false, objectKey: null };
+    return {
+      counted: false,
+      authFailure: false,
+      clientError: false,
+      serverError: false,
+      notFound: false,
+      wafHit: false,
+      rateLimited: false,
+      h2Flood: false,
+      objectKey: null,
+    };
   }
   const authFailure = (code !== null && code.startsWith('PC_ERR_AUTH_') && !NOT_AUTH_FAILURES.has(code)) || (code === null && x.status === 401);
   let objectKey: string | null = null;
@@ -57,6 +69,7 @@ export function classify(x: Exchange): Signals {
     notFound: x.status === 404,
     wafHit: code === 'PC_ERR_WAF_BLOCKED',
     rateLimited: code !== null && LIMIT_CODES.has(code),
+    h2Flood: code === 'PC_ERR_HTTP2_FLOOD',
     objectKey,
   };
 }

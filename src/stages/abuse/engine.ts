@@ -114,7 +114,7 @@ const JOURNAL_MISSING_MS = 1000;
 /** the whole list is reloaded this often anyway (a scan walks the store's whole keyspace) */
 const FULL_REFRESH_MS = 5 * 60 * 1000;
 const RECENT_MAX = 1000;
-const COUNT_DETECTORS = ['auth_failures', 'waf_hits', 'rate_limited', 'errors_5xx'] as const;
+const COUNT_DETECTORS = ['auth_failures', 'waf_hits', 'rate_limited', 'errors_5xx', 'http2_floods'] as const;
 const DISTINCT_DETECTORS: readonly DetectorName[] = ['scanning', 'enumeration'];
 
 /**
@@ -467,10 +467,19 @@ export class AbuseEngine {
     const store = this.services.store;
     let jobs: Promise<Trigger | null>[] | null = null;
     const add = (j: Promise<Trigger | null>): void => void (jobs ??= []).push(j);
-    if (sig.authFailure || sig.wafHit || sig.rateLimited || sig.serverError) {
+    if (sig.authFailure || sig.wafHit || sig.rateLimited || sig.serverError || sig.h2Flood) {
       for (const det of COUNT_DETECTORS) {
         const cfg = d[det];
-        const hit = det === 'auth_failures' ? sig.authFailure : det === 'waf_hits' ? sig.wafHit : det === 'rate_limited' ? sig.rateLimited : sig.serverError;
+        const hit =
+          det === 'auth_failures'
+            ? sig.authFailure
+            : det === 'waf_hits'
+              ? sig.wafHit
+              : det === 'rate_limited'
+                ? sig.rateLimited
+                : det === 'http2_floods'
+                  ? sig.h2Flood
+                  : sig.serverError;
         if (cfg.mode === 'off' || !hit) continue;
         add(this.count(det, cfg, client, now).then((v) => (triggered(cfg, v) ? { detector: det, value: v, config: cfg } : null)));
       }

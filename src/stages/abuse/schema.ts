@@ -5,7 +5,16 @@
 import type { JsonSchema } from '../../core/json-schema.js';
 import type { Mode } from '../../core/phases.js';
 
-export type DetectorName = 'auth_failures' | 'errors_4xx' | 'scanning' | 'enumeration' | 'waf_hits' | 'rate_limited' | 'errors_5xx' | 'rate_anomaly';
+export type DetectorName =
+  | 'auth_failures'
+  | 'errors_4xx'
+  | 'scanning'
+  | 'enumeration'
+  | 'waf_hits'
+  | 'rate_limited'
+  | 'errors_5xx'
+  | 'rate_anomaly'
+  | 'http2_floods';
 
 export const DETECTORS: readonly DetectorName[] = [
   'auth_failures',
@@ -16,6 +25,7 @@ export const DETECTORS: readonly DetectorName[] = [
   'rate_limited',
   'errors_5xx',
   'rate_anomaly',
+  'http2_floods',
 ];
 
 export type AbuseAction = 'alert' | 'throttle' | 'ban';
@@ -93,6 +103,10 @@ const DETECTOR_DOCS: Record<DetectorName, { what: string; d: DetectorDefaults }>
   rate_anomaly: {
     what: "Request rate against the client's own baseline: an EWMA of requests per `window_ms` bucket with its deviation; `threshold` is the deviation score (standard deviations above the mean, with a floor of a quarter of the mean). Counts only after `warmup_buckets` buckets and when a bucket has at least `min_requests` requests. Steady rates, however high, never score.",
     d: { mode: 'enforce', threshold: 8, window_ms: 10000, action: 'alert', min_requests: 100, warmup_buckets: 6 },
+  },
+  http2_floods: {
+    what: 'HTTP/2 connections of one client closed for a flood (PC_ERR_HTTP2_FLOOD: Rapid Reset, SETTINGS or PING floods, docs/http2.md) within the window; `threshold` is a count. Why 3/min: one closed connection may be a faulty client library, an attacker reconnects and floods again.',
+    d: { mode: 'enforce', threshold: 3, window_ms: 60000, action: 'ban' },
   },
 };
 

@@ -48,7 +48,7 @@ export const jwtProviderSchema: JsonSchema = {
         'Signature algorithms accepted (allow-list). `none` is never accepted. Why asymmetric by default: HS* needs a shared secret and invites key confusion.',
     },
     discovery: { type: 'boolean', description: 'Find `jwks_uri` through OIDC discovery from `issuer`. Default: true when no other key source is given.' },
-    jwks_uri: { type: 'string', pattern: '^https?://', description: 'JWKS URL (https, or http on loopback only).' },
+    jwks_uri: { type: 'string', pattern: '^https?://', format: 'http-url', description: 'JWKS URL (https, or http on loopback only).' },
     jwks_file: { type: 'string', description: 'JWKS file (JSON `{keys: [...]}`), relative to the config file; private members are ignored.' },
     keys: { type: 'array', maxItems: 100, items: jwk, description: 'Inline public JWKs.' },
     pem: {

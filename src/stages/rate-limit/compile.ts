@@ -52,6 +52,12 @@ export interface CompiledLimit {
   /** `<scope>:<name>:`, the start of every state key of this limit */
   readonly prefix: string;
   readonly parts: readonly KeyPart[];
+  /**
+   * The part naming the identity the limit counts (consumer, claim, header, ip, tenant, in that
+   * order of preference), whose value tags the state keys on Redis Cluster: the limits of one
+   * identity share a slot. -1: none (the key itself is the tag).
+   */
+  readonly tagPart: number;
   readonly methods: ReadonlySet<string> | null;
   readonly phase: LimitPhase;
   readonly bucket: { readonly intervalMs: number; readonly burst: number; readonly policyName: string; readonly policy: string } | null;
@@ -126,6 +132,7 @@ export function compileLimit(def: LimitDef, scope: string, defaultMode: Mode): C
     scope,
     prefix: `${scope}:${def.name}:`,
     parts: def.key.map(compilePart),
+    tagPart: tagPartOf(def.key),
     methods: def.methods && def.methods.length > 0 ? methodSet(def.methods) : null,
     phase: limitPhase(def, scope),
     bucket,
@@ -134,6 +141,17 @@ export function compileLimit(def: LimitDef, scope: string, defaultMode: Mode): C
     failOpen: (def.on_store_failure ?? 'open') === 'open',
     enforce: mode === 'enforce',
   };
+}
+
+const TAG_PREFERENCE = ['consumer', 'claim', 'header', 'ip', 'tenant'];
+
+/** Index of the key part that tags a limit's state keys (see CompiledLimit.tagPart). */
+export function tagPartOf(key: readonly string[]): number {
+  for (const t of TAG_PREFERENCE) {
+    const i = key.findIndex((k) => k === t || k.startsWith(`${t}:`));
+    if (i !== -1) return i;
+  }
+  return -1;
 }
 
 /** The quota window of a limit at `now`, cached on the limit until it ends. */

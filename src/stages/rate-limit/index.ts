@@ -20,6 +20,7 @@ import { checkRateLimits } from './check.js';
 import { globalPlan, quotaPolicy, routePlan, windowOf, type CompiledLimit, type GlobalPlan, type KeyPart } from './compile.js';
 import { bucketWindowSeconds, claimPart, DENY_CODE, encodeKeyPart, limitItem, pickRefusal, policyItem, retryAfterSeconds, type CheckKind } from './decide.js';
 import { RATE_LIMITS_SCHEMA, ROUTE_RATE_LIMIT_SCHEMA } from './schema.js';
+import { agedResult, fingerprint, OverLimitCache } from './over-limit.js';
 import type { RequestContext } from '../../core/stage.js';
 
 const HDR_LIMIT = 'ratelimit';
@@ -35,6 +36,9 @@ export class Runtime {
   private localStore: MemoryStore | null = null;
   private readonly fallbacks: Counter<'policy'>;
   readonly denials: Counter<'limit' | 'code'>;
+  /** refusals answered without the shared store (over-limit.ts) */
+  readonly overLimit = new OverLimitCache();
+  readonly localRefusals: Counter<never>;
   /** per policy: a fail-open and a fail-closed degradation are different news, each logged */
   private readonly lastLog = { open: 0, closed: 0 };
   private readonly suppressed = { open: 0, closed: 0 };
@@ -50,6 +54,11 @@ export class Runtime {
       ['policy'],
     );
     this.denials = m.counter('portcullis_ratelimit_denials_total', 'Requests refused by a rate limit, by limit name and code.', ['limit', 'code']);
+    this.localRefusals = m.counter(
+      'portcullis_ratelimit_local_refusals_total',
+      'Rate-limit refusals answered from the local over-limit cache, without asking the shared store.',
+      [],
+    );
   }
 
   /**
@@ -155,6 +164,16 @@ function appendHeader(ctx: RequestContext, name: string, value: string): void {
 
 const RETRY_503 = { 'retry-after': '1' } as const;
 
+/** Times a request waits for another's store decision of the same fingerprint before asking itself. */
+const MAX_WAITS = 3;
+
+/** The tag of a limit's state keys (CompiledLimit.tagPart) from its key `<prefix><part>|<part>...`. */
+export function tagOf(limit: CompiledLimit, key: string): string {
+  if (limit.tagPart === -1) return key;
+  const parts = key.slice(limit.prefix.length).split('|');
+  return parts[limit.tagPart] ?? key;
+}
+
 export class LimitStage implements RouteStage {
   readonly id: string;
   readonly phase: Phase;
@@ -195,34 +214,120 @@ export class LimitStage implements RouteStage {
     const checks: LimitCheck[] = [];
     const owners: Owner[] = [];
     const client = this.g.keys.of(ctx.clientIp);
+    const store = this.rt.store;
+    // tags only matter to a shared store (Redis Cluster slots)
+    const tagged = store.limitSync === undefined;
     for (const l of limits) {
       if (l.methods !== null && !l.methods.has(ctx.method)) continue;
       const key = keyOf(l, ctx, this.routeId, client);
+      const tag = tagged ? tagOf(l, key) : undefined;
       if (l.bucket) {
         const b = l.bucket;
         const s = factor < 1 ? scaleBucket(b.intervalMs, b.burst, factor) : b;
-        checks.push({ kind: 'bucket', key: `b:${key}`, intervalMs: s.intervalMs, burst: s.burst, enforce: l.enforce });
+        checks.push({ kind: 'bucket', key: `b:${key}`, intervalMs: s.intervalMs, burst: s.burst, enforce: l.enforce, tag });
         owners.push({ limit: l, kind: 'bucket', policyName: b.policyName, policy: factor < 1 ? scaledPolicy(b.policyName, s) : b.policy });
       }
       if (l.quota) {
         const w = windowOf(l.quota, now);
-        checks.push({ kind: 'quota', key: `q:${key}:${w.id}`, limit: l.quota.limit, resetAt: w.resetAt, enforce: l.enforce });
+        checks.push({ kind: 'quota', key: `q:${key}:${w.id}`, limit: l.quota.limit, resetAt: w.resetAt, enforce: l.enforce, tag });
         owners.push({ limit: l, kind: 'quota', policyName: l.quota.policyName, policy: quotaPolicy(l.quota, w) });
       }
       if (l.concurrency) {
         const c = l.concurrency;
-        checks.push({ kind: 'concurrency', key: `c:${key}`, max: c.max, leaseMs: c.leaseMs, enforce: l.enforce });
+        checks.push({ kind: 'concurrency', key: `c:${key}`, max: c.max, leaseMs: c.leaseMs, enforce: l.enforce, tag });
         owners.push({ limit: l, kind: 'concurrency', policyName: c.policyName, policy: c.policy });
       }
     }
     if (checks.length === 0) return undefined;
-    const store = this.rt.store;
     if (store.limitSync !== undefined) return this.finish(ctx, store, checks, owners, store.limitSync(checks, now));
     if (!store.healthy()) return this.degraded(ctx, checks, owners, null, now);
+    return this.shared(ctx, store, checks, owners, now, 0);
+  }
+
+  /**
+   * A decision by the shared store, through the over-limit cache: a fingerprint refused until later
+   * is answered here; when its time is up, one request asks the store and the others wait for it.
+   */
+  private shared(ctx: RequestContext, store: StateStore, checks: LimitCheck[], owners: Owner[], now: number, depth: number): Decision | Promise<Decision> {
+    const cache = this.rt.overLimit;
+    const fp = fingerprint(checks);
+    const e = depth < MAX_WAITS ? cache.get(fp) : undefined;
+    if (e !== undefined) {
+      if (now < e.until) {
+        this.rt.localRefusals.inc({});
+        return this.finish(ctx, store, checks, owners, agedResult(e, now));
+      }
+      if (e.probe !== null) {
+        e.waiters++;
+        return e.probe.then(() => {
+          e.waiters--;
+          return this.shared(ctx, store, checks, owners, this.rt.services.clock(), depth + 1);
+        });
+      }
+      let done = (): void => undefined;
+      e.probe = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      return store.limit(checks, now).then(
+        (r) => {
+          e.probe = null;
+          cache.learn(fp, checks, r, now);
+          done();
+          return this.decided(ctx, store, checks, owners, r, now);
+        },
+        (err: unknown) => {
+          e.probe = null;
+          cache.forget(fp);
+          done();
+          return this.degraded(ctx, checks, owners, err, now);
+        },
+      );
+    }
     return store.limit(checks, now).then(
-      (r) => this.finish(ctx, store, checks, owners, r),
-      (e: unknown) => this.degraded(ctx, checks, owners, e, now),
+      (r) => {
+        cache.learn(fp, checks, r, now);
+        return this.decided(ctx, store, checks, owners, r, now);
+      },
+      (err: unknown) => this.degraded(ctx, checks, owners, err, now),
     );
+  }
+
+  /**
+   * A store decision; on Redis Cluster with a master down, the checks it could not reach follow
+   * their on_store_failure policy (fail closed: 503; open: decided locally), and what the reachable
+   * ones took is given back when the request is refused after all.
+   */
+  private decided(ctx: RequestContext, store: StateStore, checks: LimitCheck[], owners: Owner[], r: LimitResult, now: number): Decision | Promise<Decision> {
+    const un = r.unavailable;
+    if (un === undefined) return this.finish(ctx, store, checks, owners, r);
+    const err = new Error('a Redis Cluster master is unreachable');
+    for (let i = 0; i < owners.length; i++) {
+      const o = owners[i]!;
+      if (!un[i] || !o.limit.enforce || o.limit.failOpen) continue;
+      this.rt.degraded('closed', err);
+      const refusal = deny('PC_ERR_LIMIT_UNAVAILABLE', { headers: RETRY_503, reason: `store unavailable; limit ${o.limit.name} fails closed` });
+      return r.allowed && store.giveBack ? store.giveBack(checks, r, now).then(() => refusal) : refusal;
+    }
+    this.rt.degraded('open', err);
+    const idx: number[] = [];
+    for (let i = 0; i < checks.length; i++) if (un[i]) idx.push(i);
+    const local = this.rt.local;
+    const lr = local.limitSync(
+      idx.map((i) => checks[i]!),
+      now,
+    );
+    const merged = r.checks.slice();
+    idx.forEach((i, j) => {
+      merged[i] = lr.checks[j]!;
+    });
+    if (lr.lease !== null) {
+      const lease = lr.lease;
+      if (r.allowed) ctx.onCleanup(() => local.release(lease));
+      else local.release(lease);
+    }
+    const result: LimitResult = { allowed: r.allowed && lr.allowed, checks: merged, lease: r.allowed && lr.allowed ? r.lease : null };
+    if (r.allowed && !lr.allowed && store.giveBack) return store.giveBack(checks, r, now).then(() => this.finish(ctx, store, checks, owners, result));
+    return this.finish(ctx, store, checks, owners, result);
   }
 
   /** The shared store is down: fail-closed limits answer 503, the others are enforced locally. */

@@ -69,6 +69,8 @@ export interface CompiledApi {
   readonly id: string;
   readonly spec: LoadedSpec;
   readonly operations: ReadonlyMap<string, CompiledOperation>;
+  /** what Ajv ignored while compiling (an unknown `format`: no check is made for it), for the gateway's log */
+  readonly warnings: readonly string[];
 }
 
 function int32(v: number): boolean {
@@ -138,8 +140,13 @@ export const safeRegExp = Object.assign(
   { code: 'new RegExp' },
 );
 
-function newAjv(version: LoadedSpec['version'], extra: AjvOptions): AnyAjv {
-  const opts: AjvOptions = { strict: false, allErrors: true, validateFormats: true, code: { ...AJV_CODE, regExp: safeRegExp }, ...extra };
+function newAjv(version: LoadedSpec['version'], extra: AjvOptions, warnings: string[]): AnyAjv {
+  // Ajv's own messages (console.warn by default) go to the gateway's JSON log through `warnings`
+  const note = (...a: unknown[]): void => {
+    if (warnings.length < 100) warnings.push(a.map(String).join(' '));
+  };
+  const logger = { log: () => undefined, warn: note, error: note };
+  const opts: AjvOptions = { strict: false, allErrors: true, validateFormats: true, logger, code: { ...AJV_CODE, regExp: safeRegExp }, ...extra };
   const ajv = version === '3.1' ? new Ajv2020(opts) : new Ajv(opts);
   addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: int32 });
@@ -161,10 +168,11 @@ interface PendingGroup {
 export function compileApi(id: string, spec: LoadedSpec, ops: readonly OperationInfo[]): CompiledApi {
   const reqConv = new SchemaConverter(spec.version, 'request', 'pc-request');
   const resConv = new SchemaConverter(spec.version, 'response', 'pc-response');
-  const paramAjv = newAjv(spec.version, { coerceTypes: 'array' });
-  const bodyAjv = newAjv(spec.version, {});
-  const formAjv = newAjv(spec.version, { coerceTypes: 'array' });
-  const resAjv = newAjv(spec.version, {});
+  const warnings: string[] = [];
+  const paramAjv = newAjv(spec.version, { coerceTypes: 'array' }, warnings);
+  const bodyAjv = newAjv(spec.version, {}, warnings);
+  const formAjv = newAjv(spec.version, { coerceTypes: 'array' }, warnings);
+  const resAjv = newAjv(spec.version, {}, warnings);
 
   // pass 1: convert every schema (recursive ones land in the converters' defs)
   const plans = ops.map((op) => {
@@ -256,7 +264,7 @@ export function compileApi(id: string, spec: LoadedSpec, ops: readonly Operation
       paramPointers,
     });
   }
-  return { id, spec, operations };
+  return { id, spec, operations, warnings: [...new Set(warnings)] };
 }
 
 function planFor(raw: SchemaObject | undefined): PointerPlan {

@@ -139,7 +139,9 @@ export const validateStage: StageModule = {
     const apis = new Map<string, CompiledApi>();
     for (const [id, p] of loaded) {
       try {
-        apis.set(id, compileApi(id, p.spec, p.operations));
+        const api = compileApi(id, p.spec, p.operations);
+        for (const w of api.warnings) env.services.logger.warn({ event: 'openapi_schema_warning', api: id, spec: p.spec.file, warning: w });
+        apis.set(id, api);
       } catch (e) {
         throw new ConfigError(`OpenAPI document ${p.spec.file}: ${(e as Error).message}`, {
           file: env.file,

@@ -1,0 +1,3 @@
+import { cacheSharedSuite } from './redis-shared-suite.js';
+
+cacheSharedSuite('a three-master Redis Cluster');
