@@ -1,4 +1,5 @@
 import { DEFAULT_REDACT_QUERY } from '../observe/query-redaction.js';
+import { grpcRouteSchema, routeProtocolSchema, upstreamProtocolSchema } from '../grpc/schema.js';
 import { DEFAULT_PUBLIC_PATHS, PUBLIC_PATH_CHOICES } from '../admin/access.js';
 import type { JsonSchema } from '../core/json-schema.js';
 import type { StageModule } from '../core/stage.js';
@@ -145,6 +146,7 @@ const upstream: JsonSchema = {
         },
       },
     },
+    protocol: upstreamProtocolSchema,
     retries: {
       type: 'object',
       additionalProperties: false,
@@ -198,6 +200,8 @@ const route: JsonSchema = {
     },
     body: bodySchema(false),
     websocket: WEBSOCKET_ROUTE_SCHEMA,
+    protocol: routeProtocolSchema,
+    grpc: grpcRouteSchema,
   },
 };
 

@@ -27,6 +27,7 @@ import { IDENTITY_HEADERS } from '../core/principal.js';
 import { UpstreamForwarder, type ForwardSettings } from '../proxy/forward.js';
 import { WebSocketUpgrader } from '../websocket/upgrader.js';
 import type { WebSocketRouteConfig } from '../websocket/schema.js';
+import { GrpcForwarder } from '../grpc/forward.js';
 import { compileBodyPolicy, stepBody } from '../body/request-body.js';
 import { createIntake } from '../intake/read.js';
 import { composeSchema } from './schema.js';
@@ -110,6 +111,8 @@ export async function compileSnapshot(
     if (ids.has(r.id)) errors.push(configErrorAt(file, ['routes', i, 'id'], `duplicate route id '${r.id}'`));
     ids.add(r.id);
     if (!(r.upstream in config.upstreams)) errors.push(configErrorAt(file, ['routes', i, 'upstream'], `unknown upstream '${r.upstream}'`));
+    else if (r.protocol === 'grpc' && config.upstreams[r.upstream]?.protocol !== 'h2')
+      errors.push(configErrorAt(file, ['routes', i, 'protocol'], `gRPC needs HTTP/2 to the upstream: give upstream '${r.upstream}' \`protocol: h2\``));
   });
   let trusted: TrustedProxies;
   try {
@@ -207,7 +210,10 @@ export async function compileSnapshot(
       maxBodyBytes,
     );
     const body: BodyReader = { read: (raw, contentEncoding, media) => stepBody(raw, contentEncoding, media, policy) };
-    const forwarder = new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding);
+    const forwarder =
+      rc.protocol === 'grpc'
+        ? new GrpcForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding, rc.grpc)
+        : new UpstreamForwarder(groups.get(rc.upstream) as UpstreamGroup, rc, forwarding);
     const ws = rc['websocket'] as WebSocketRouteConfig | undefined;
     const route: CompiledRoute = {
       id: rc.id,
@@ -217,6 +223,7 @@ export async function compileSnapshot(
       body,
       forwarder,
       upgrader: ws?.enabled === true ? new WebSocketUpgrader(rc.id, ws, forwarder, services, requestIdHeader) : null,
+      ...(rc.protocol === 'grpc' ? { streaming: true } : {}),
       requestStages,
       respondStages,
       failureStages,

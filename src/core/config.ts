@@ -72,6 +72,15 @@ export interface UpstreamConfig {
   };
   max_response_bytes: number;
   path_matching: { case: 'insensitive' | 'sensitive'; trailing_slash: 'ignored' | 'significant' };
+  /** `h2`: HTTP/2 to the targets (ALPN over TLS, prior knowledge in cleartext) */
+  protocol: 'http/1.1' | 'h2';
+}
+
+/** Route key `grpc` (docs/grpc.md). */
+export interface GrpcRouteConfig {
+  max_message_bytes: number;
+  timeout_ms: number;
+  web: boolean;
 }
 
 export interface RouteMatch {
@@ -92,6 +101,9 @@ export interface RouteConfig {
   public?: boolean;
   preserve_host: boolean;
   body?: BodyOverride;
+  /** `grpc`: the route proxies gRPC and gRPC-Web calls (src/grpc/) */
+  protocol: 'http' | 'grpc';
+  grpc: GrpcRouteConfig;
   /** stage sections on the route (auth, limits, waf, validate, ...) */
   [key: string]: unknown;
 }

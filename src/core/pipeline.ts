@@ -16,6 +16,7 @@ import { newRequestId } from './request-id.js';
 import { isRespond, type Decision, type Deny, type Respond } from './decision.js';
 import { ERRORS } from './errors.js';
 import { writeProblem } from './problem.js';
+import { grpcRefusalMessage, grpcStatusOf, grpcWireOf, writeGrpcRefusal } from './grpc.js';
 import type { Logger, Services } from './services.js';
 import type { ListenerConfig } from './config.js';
 import type { BodyStep } from './reading.js';
@@ -180,7 +181,8 @@ export class Pipeline implements Replies {
     const stages = route.requestStages;
     for (let i = from; i < stages.length; i++) {
       const stage = stages[i] as RouteStage;
-      if (stage.needsBody === true && ctx.bodyReading === null && ctx.bodyRefusal === null && ctx.announcesBody()) {
+      // a streaming route (gRPC) never buffers its body: its stages read the headers only
+      if (stage.needsBody === true && route.streaming !== true && ctx.bodyReading === null && ctx.bodyRefusal === null && ctx.announcesBody()) {
         if (ctx.body === null) {
           this.readBody(ctx, route.maxBodyBytes).then(
             (ok) => ok && this.runStages(ctx, route, i),
@@ -224,7 +226,7 @@ export class Pipeline implements Replies {
     // A body without a declared length is buffered (within the limit) so that an oversized
     // one gets 413 before the upstream is contacted. Small declared bodies are buffered too:
     // measured here, handing undici one Buffer costs less than piping the request stream.
-    if (ctx.body === null && (ctx.bodyLengthUnknown || (ctx.bytesIn > 0 && ctx.bytesIn <= SMALL_BODY))) {
+    if (ctx.body === null && route.streaming !== true && (ctx.bodyLengthUnknown || (ctx.bytesIn > 0 && ctx.bytesIn <= SMALL_BODY))) {
       this.readBody(ctx, route.maxBodyBytes).then(
         (ok) => ok && this.forward(ctx, route),
         (e: unknown) => this.internalError(ctx, e),
@@ -284,7 +286,8 @@ export class Pipeline implements Replies {
     const req = ctx.req;
     const stream = (req as unknown as { stream: { close(code?: number): void; destroyed: boolean } }).stream;
     const timer = setTimeout(() => {
-      if (req.readableEnded || stream.destroyed) return;
+      // a streaming route's body lasts as long as the call: the route's own deadline bounds it
+      if (req.readableEnded || stream.destroyed || ctx.route?.streaming === true) return;
       if (ctx.res.headersSent) return void stream.close(NGHTTP2_CANCEL);
       ctx.res.once('finish', () => stream.close(NGHTTP2_NO_ERROR));
       this.reply(ctx, { code: 'PC_ERR_REQUEST_TIMEOUT', reason: 'request body not received in time' }, 'intake');
@@ -368,7 +371,32 @@ export class Pipeline implements Replies {
     // An unread request body is not drained: the connection is closed after the reply.
     // (HTTP/2 has no Connection field: a stream ends alone, and shutdown sends GOAWAY)
     if (!ctx.http2 && ((ctx.announcesBody() && !ctx.req.complete) || this.host.shuttingDown())) res.setHeader('connection', 'close');
+    const wire = grpcWireOf(ctx.header('content-type'));
+    // a gRPC client reads a status, not a problem document (gRPC proper needs HTTP/2: over HTTP/1.1 it gets the problem reply)
+    if (wire !== null && (wire !== 'grpc' || ctx.http2)) return void this.grpcReply(ctx, d, status, wire);
     writeProblem(res, d.code, status, ctx.id, d.headers ?? null, d.detail, d.errors);
+  }
+
+  /** A refusal as a gRPC status (src/core/grpc.ts): Trailers-Only, HTTP 200, the code in `pc-error-code`. */
+  private grpcReply(ctx: RequestContext, d: Deny, status: number, wire: 'grpc' | 'grpc-web' | 'grpc-web-text'): void {
+    const res = ctx.res;
+    const headers: Record<string, string> = {};
+    for (const k of res.getHeaderNames()) {
+      const v = res.getHeader(k);
+      if (typeof v === 'string') headers[k] = v;
+      else if (typeof v === 'number') headers[k] = String(v);
+    }
+    if (d.headers) for (const k in d.headers) headers[k.toLowerCase()] = d.headers[k] as string;
+    const grpcStatus = grpcStatusOf(d.code, status);
+    ctx.annotations.grpc_status = grpcStatus; // the access log's `grpc_status`
+    writeGrpcRefusal(res, {
+      wire,
+      grpcStatus,
+      message: grpcRefusalMessage(d.code, d.detail),
+      code: d.code,
+      headers,
+      http2: ctx.http2,
+    });
   }
 
   /** A stage's own response: its status, headers and body, with the request id and the stages' response headers. */

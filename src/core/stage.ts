@@ -268,6 +268,12 @@ export interface CompiledRoute {
   /** true when some request stage needs the buffered body */
   readonly needsBody: boolean;
   readonly needsResponseBody: boolean;
+  /**
+   * The request body is streamed to the forwarder as it arrives, never buffered (gRPC calls, whose
+   * streams last as long as the call): stages that need the body do not get it, and the HTTP/2
+   * body deadline gives way to the forwarder's own.
+   */
+  readonly streaming?: boolean;
 }
 
 /** Runs once for every finished exchange (ctx null: a request the HTTP parser refused). */

@@ -244,6 +244,8 @@ const generated = (extra: Record<string, unknown>): RouteConfig => ({
   id: 'items.getItem',
   match: { path: '/items/{id}', methods: ['GET'] },
   upstream: 'u',
+  protocol: 'http',
+  grpc: { max_message_bytes: 4194304, timeout_ms: 300000, web: true },
   preserve_host: false,
   validate: { api: 'items', operation: 'getItem', mode: 'enforce', response: 'off' },
   ...extra,

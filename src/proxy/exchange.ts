@@ -38,7 +38,8 @@ export interface RawDispatchHandler {
   onConnect(abort: (err?: Error) => void): void;
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
   onData(chunk: Buffer): boolean;
-  onComplete(trailers: Buffer[] | null): void;
+  /** HTTP/1.1: raw [name, value, ...] buffers; HTTP/2 (undici's h2 client): an object */
+  onComplete(trailers: Buffer[] | Record<string, string | string[] | undefined> | null): void;
   onError(err: Error): void;
 }
 
@@ -68,6 +69,11 @@ export class Exchange<S> implements RawDispatchHandler {
   discard = false;
   /** a stage's tap on the body on its way to the client (a cache storing it), set with the head */
   tap: BodyTap | null = null;
+  /**
+   * The upstream's trailers go to the client (set by the owner): over HTTP/2, or over HTTP/1.1
+   * when the client said `TE: trailers` (they then need a chunked response).
+   */
+  relayTrailers = false;
   /** the client response was ended with the last chunk */
   private ended = false;
   private aborted = false;
@@ -119,14 +125,17 @@ export class Exchange<S> implements RawDispatchHandler {
     return true;
   }
 
-  onComplete(): void {
+  onComplete(trailers: Buffer[] | Record<string, string | string[] | undefined> | null): void {
     if (this.done) return;
     this.done = true;
     if (this.tap !== null) {
       this.tap.end();
       this.tap = null;
     }
-    if (!this.ended && this.capture === null && !this.discard) this.res.end();
+    if (!this.ended && this.capture === null && !this.discard) {
+      if (this.relayTrailers && trailers !== null) relayTrailers(this.res, trailers);
+      this.res.end();
+    }
     this.owner.exchangeEnd(this);
   }
 
@@ -152,4 +161,42 @@ export class Exchange<S> implements RawDispatchHandler {
     this.tap = null;
     t.abort();
   }
+}
+
+/** Trailer fields never relayed: framing, routing and the fields RFC 9110 section 6.5.1 keeps out of trailers. */
+const NOT_TRAILERS: ReadonlySet<string> = new Set([
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'te',
+  'trailer',
+  'authorization',
+  'set-cookie',
+  'cache-control',
+]);
+
+/** Adds the upstream's trailers to the client response (Node sends them with the last chunk, or in HTTP/2 trailers). */
+function relayTrailers(res: ServerResponse, raw: Buffer[] | Record<string, string | string[] | undefined>): void {
+  const out: [string, string][] = [];
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) out.push([(raw[i] as Buffer).toString('latin1').toLowerCase(), (raw[i + 1] as Buffer).toString('latin1')]);
+  } else {
+    for (const k in raw) {
+      const v = raw[k];
+      if (v === undefined || k.charCodeAt(0) === 0x3a) continue;
+      for (const x of typeof v === 'string' ? [v] : v) out.push([k.toLowerCase(), x]);
+    }
+  }
+  // as an object: node:http2's compatibility response takes no list; repeated fields are joined
+  const kept: Record<string, string> = Object.create(null) as Record<string, string>;
+  let any = false;
+  for (const [k, v] of out) {
+    if (NOT_TRAILERS.has(k)) continue;
+    kept[k] = kept[k] === undefined ? v : `${kept[k]}, ${v}`;
+    any = true;
+  }
+  if (any) res.addTrailers(kept);
 }

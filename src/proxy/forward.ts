@@ -54,6 +54,11 @@ function isUpstreamFault(code: string): boolean {
   return UPSTREAM_FAULTS.has(code) || code.startsWith('HPE_');
 }
 
+/** The client reads trailers: its TE lists `trailers` (RFC 9110 section 10.1.4). */
+function wantsTrailers(te: string | undefined): boolean {
+  return te !== undefined && /(?:^|,)\s*trailers\s*(?:,|;|$)/i.test(te);
+}
+
 function errCode(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string } };
   return e?.code === 'UND_ERR_SOCKET' && e.cause?.code ? e.cause.code : (e?.code ?? 'UNKNOWN');
@@ -116,7 +121,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   constructor(
     readonly group: UpstreamGroup,
     route: { readonly strip_prefix?: string; readonly rewrite?: string; readonly preserve_host?: boolean },
-    private readonly s: ForwardSettings,
+    protected readonly s: ForwardSettings,
   ) {
     this.stripPrefix = route.strip_prefix ?? null;
     this.rewrite = route.rewrite ? compileRewrite(route.rewrite) : null;
@@ -200,7 +205,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
   }
 
   /** What the upstream request says about the client and the gateway: forwarded headers, request id, Host. */
-  private forwardInfo(ctx: RequestContext, target: Target): ForwardInfo {
+  protected forwardInfo(ctx: RequestContext, target: Target): ForwardInfo {
     const s = this.s;
     return {
       clientIp: ctx.clientIp,
@@ -215,7 +220,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
     };
   }
 
-  private upstreamPath(ctx: RequestContext, target: Target): string {
+  protected upstreamPath(ctx: RequestContext, target: Target): string {
     let path = ctx.path;
     if (this.rewrite) path = this.rewrite(ctx.params);
     else if (this.stripPrefix !== null && (path === this.stripPrefix || path.startsWith(`${this.stripPrefix}/`))) {
@@ -241,6 +246,10 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       ctx.body === null ? null : ctx.body.length,
       ctx.bodyDecoded,
     );
+    // `te: trailers` (the one TE value HTTP/2 allows) tells an HTTP/2 upstream the client reads
+    // trailers (over HTTP/1.1 TE is hop-by-hop and stays here); they are relayed (exchange.ts)
+    const trailers = wantsTrailers(ctx.header('te'));
+    if (trailers && this.group.config.protocol === 'h2') headers.push('te', 'trailers');
     const streamedBody = ctx.body === null && ctx.announcesBody();
     const opts: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
@@ -259,6 +268,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
       return;
     }
     const x = new Exchange<Attempt>(this, ctx.res, a);
+    x.relayTrailers = trailers || ctx.http2;
     ctx.exchange = x;
     target.pool.dispatch(opts, x.handler);
   }

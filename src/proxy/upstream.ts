@@ -5,6 +5,7 @@
  * pooled connections survive.
  */
 import { Pool } from 'undici';
+import { H2Sessions } from './h2-upstream.js';
 import type { UpstreamConfig } from '../core/config.js';
 import type { Metrics } from '../core/services.js';
 import type { Logger } from '../core/services.js';
@@ -29,13 +30,19 @@ export class Target {
   /** base path of the target URL, '' when '/' */
   readonly basePath: string;
 
+  /** node:http2 sessions for gRPC calls (src/proxy/h2-upstream.ts), opened on first use */
+  private h2: H2Sessions | null = null;
+  private readonly cfg: UpstreamConfig;
+
   constructor(url: string, weight: number, cfg: UpstreamConfig) {
     const u = new URL(url);
+    this.cfg = cfg;
     this.url = url;
     this.origin = u.origin;
     this.hostPort = u.host;
     this.weight = weight;
     this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
+    const h2 = cfg.protocol === 'h2';
     this.pool = new Pool(u.origin, {
       connections: cfg.max_connections,
       pipelining: 1,
@@ -43,8 +50,29 @@ export class Target {
       keepAliveMaxTimeout: Math.max(cfg.keep_alive_timeout_ms, 600_000),
       headersTimeout: cfg.response_timeout_ms,
       bodyTimeout: cfg.response_timeout_ms,
-      connect: { timeout: cfg.connect_timeout_ms },
+      // protocol h2: ALPN h2 over TLS, prior knowledge (h2c) in cleartext (docs/http2.md); the
+      // pool builds its connector from `connect`, so h2c is asked for there (not in undici's types)
+      connect: { timeout: cfg.connect_timeout_ms, ...(h2 && u.protocol === 'http:' ? ({ useH2c: true } as object) : {}) },
+      allowH2: h2,
     });
+  }
+
+  /** The target's HTTP/2 sessions for streams with trailers in both directions (gRPC). */
+  get sessions(): H2Sessions {
+    return (this.h2 ??= new H2Sessions(this.origin, {
+      maxSessions: this.cfg.max_connections,
+      connectTimeoutMs: this.cfg.connect_timeout_ms,
+      idleMs: this.cfg.keep_alive_timeout_ms,
+    }));
+  }
+
+  close(): Promise<void> {
+    return Promise.all([this.pool.close().catch(() => undefined), this.h2?.close()]).then(() => undefined);
+  }
+
+  destroy(): void {
+    void this.pool.destroy().catch(() => undefined);
+    this.h2?.destroy();
   }
 
   available(now: number): boolean {
@@ -242,13 +270,13 @@ export class UpstreamGroup {
   async close(): Promise<void> {
     this.closed = true;
     if (this.hcTimer) clearTimeout(this.hcTimer);
-    await Promise.all(this.targets.map((t) => t.pool.close().catch(() => undefined)));
+    await Promise.all(this.targets.map((t) => t.close()));
   }
 
   /** Cuts every pooled connection and the requests still on them (a stop past its deadline). */
   destroy(): void {
     this.closed = true;
     if (this.hcTimer) clearTimeout(this.hcTimer);
-    for (const t of this.targets) void t.pool.destroy().catch(() => undefined);
+    for (const t of this.targets) t.destroy();
   }
 }
