@@ -3,7 +3,7 @@
  * (TLS with ALPN h2; every cleartext listener gets the test PKI's server certificate) or `h2c`
  * (cleartext HTTP/2 with prior knowledge). startGateway rewrites the listeners of a config for it
  * (`forProtocol`), and `sendRequest` talks to a gateway in it: node:http(s) for http1, a real
- * node:http2 client for h2 and h2c. test/integration/http2-suites.test.ts runs the stage suites
+ * node:http2 client for h2 and h2c. test/integration/http2-suites-*.test.ts run the stage suites
  * in each.
  */
 import * as http from 'node:http';

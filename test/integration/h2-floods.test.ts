@@ -118,7 +118,13 @@ async function metric(kind: string): Promise<number> {
  * Runs one flood from `source` while the well-behaved client is served, and checks what every
  * flood must end in: GOAWAY with `code`, the socket closed within 1 s, the counter, the log line.
  */
-async function floodCase(source: string, kind: string, code: number, setup: (c: RawH2) => void, next: (i: number) => Buffer): Promise<FloodOutcome> {
+async function floodCase(
+  source: string,
+  kind: string,
+  code: number | readonly number[],
+  setup: (c: RawH2) => void,
+  next: (i: number) => Buffer,
+): Promise<FloodOutcome> {
   const before = await metric(kind);
   const upBefore = up.count();
   const good = wellBehaved();
@@ -139,7 +145,7 @@ async function floodCase(source: string, kind: string, code: number, setup: (c: 
     upstream: up.count() - upBefore,
     good: served.ok,
   } as FloodOutcome;
-  assert.equal(out.goaway, code, `GOAWAY code (${JSON.stringify(out)})`);
+  assert.ok(typeof code === 'number' ? out.goaway === code : code.includes(out.goaway as number), `GOAWAY code (${JSON.stringify(out)})`);
   assert.ok(out.goawayMs !== null && out.goawayMs < 1000, `GOAWAY within 1 s (${JSON.stringify(out)})`);
   assert.ok(out.closedMs !== null && out.closedMs < 1000, `socket closed within 1 s (${JSON.stringify(out)})`);
   assert.ok(served.ok > 0, 'the well-behaved client was served during the flood');
@@ -187,7 +193,9 @@ test('MadeYouReset (CVE-2025-8671: DATA beyond content-length makes the server r
   await floodCase(
     '127.0.0.4',
     'stream_resets',
-    H2_CODE.ENHANCE_YOUR_CALM,
+    // the guard's ENHANCE_YOUR_CALM; or, when nghttp2's own reset bookkeeping ends the session in
+    // the same read (seen with coverage on), node's INTERNAL_ERROR: the flood is counted and logged either way
+    [H2_CODE.ENHANCE_YOUR_CALM, H2_CODE.INTERNAL_ERROR],
     () => undefined,
     streams(100, (id) => [
       frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headerBlock(POST([['content-length', '1']]))),
