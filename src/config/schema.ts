@@ -6,6 +6,7 @@ import { STATE_SCHEMA } from '../store/index.js';
 import { bodySchema } from '../body/request-body.js';
 import { alertsSchema } from '../observe/alerts/schema.js';
 import { auditSchema } from '../observe/audit.js';
+import { tracingSchema } from '../observe/tracing/schema.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -446,6 +447,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
       },
       alerts: alertsSchema,
       audit: auditSchema,
+      tracing: tracingSchema,
       upstreams: {
         type: 'object',
         additionalProperties: upstream,

@@ -43,6 +43,9 @@ export interface AccessRecord {
   readonly listener: string;
   readonly monitored: readonly MonitorEvent[];
   readonly annotations: Readonly<Record<string, unknown>> | null;
+  /** the request's trace id and the gateway's span id (32 and 16 lowercase hex digits); null or absent when tracing is off */
+  readonly traceId?: string | null;
+  readonly spanId?: string | null;
 }
 
 /** The access record of a finished exchange (does not keep the context, its request or response). */
@@ -75,5 +78,7 @@ export function accessRecord(
     listener: ctx.listener.name,
     monitored: ctx.monitored,
     annotations: ctx.annotationsIfAny,
+    traceId: ctx.trace === null ? null : ctx.trace.traceId,
+    spanId: ctx.trace === null ? null : ctx.trace.spanId,
   };
 }
