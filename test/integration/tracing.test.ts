@@ -346,7 +346,11 @@ describe('tracing with sampling at 100%', () => {
 
   test('a malformed traceparent from a trusted proxy starts a new trace', async () => {
     // version ff is forbidden; an all-zero trace id is invalid; upper-case hex is not W3C
-    for (const bad of [`ff-${INCOMING_TRACE}-${INCOMING_PARENT}-01`, `00-${'0'.repeat(32)}-${INCOMING_PARENT}-01`, `00-${INCOMING_TRACE.toUpperCase()}-${INCOMING_PARENT}-01`]) {
+    for (const bad of [
+      `ff-${INCOMING_TRACE}-${INCOMING_PARENT}-01`,
+      `00-${'0'.repeat(32)}-${INCOMING_PARENT}-01`,
+      `00-${INCOMING_TRACE.toUpperCase()}-${INCOMING_PARENT}-01`,
+    ]) {
       const r = await get(`${gw.url}/open/bad`, { traceparent: bad }, '127.0.0.2');
       assert.equal(r.status, 200);
       const seen = upstream.up.seen.at(-1);
@@ -441,7 +445,13 @@ describe('tracing that records nothing', () => {
     }
     const text = await metrics.render();
     const m = /portcullis_tracing_spans_dropped_total\{reason="export_failed"\} (\d+)/.exec(text);
-    assert.ok(m, text.split('\n').filter((l) => l.includes('tracing')).join('\n'));
+    assert.ok(
+      m,
+      text
+        .split('\n')
+        .filter((l) => l.includes('tracing'))
+        .join('\n'),
+    );
     assert.ok(Number(m[1]) >= 10, m[0]);
   });
 });

@@ -93,7 +93,16 @@ interface Entry {
 
 /** The settings that make a provider: a reload that changes none of them keeps it. */
 function providerKey(c: TracingConfig): string {
-  return JSON.stringify([c.endpoint, c.headers, c.service_name, c.sample_ratio, c.max_queue_spans, c.max_batch_spans, c.flush_interval_ms, c.export_timeout_ms]);
+  return JSON.stringify([
+    c.endpoint,
+    c.headers,
+    c.service_name,
+    c.sample_ratio,
+    c.max_queue_spans,
+    c.max_batch_spans,
+    c.flush_interval_ms,
+    c.export_timeout_ms,
+  ]);
 }
 
 /** The instrumentation scope of the gateway's spans. */

@@ -6,7 +6,17 @@
  * when the exchange is over, from the times the pipeline recorded, with their decisions. Nothing
  * secret goes into a span: no header values, no query, no body, no credential.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context as OtelContext, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type Context as OtelContext,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import type { Services } from '../../core/services.js';
 import type { RequestContext, RouteStage } from '../../core/stage.js';
@@ -118,7 +128,9 @@ class Traced implements RequestTrace<RequestContext> {
         const idx = t[i] as number;
         const stage = idx === TIMING_INTAKE || route === null ? null : (route.requestStages[idx] ?? null);
         const id = stage === null ? 'intake' : stage.id;
-        this.tracer.startSpan(id, { kind: SpanKind.INTERNAL, startTime: t[i + 1] as number, attributes: stageAttributes(ctx, stage, id) }, parent).end(t[i + 2] as number);
+        this.tracer
+          .startSpan(id, { kind: SpanKind.INTERNAL, startTime: t[i + 1] as number, attributes: stageAttributes(ctx, stage, id) }, parent)
+          .end(t[i + 2] as number);
       }
     }
     const client = this.client;

@@ -40,8 +40,7 @@ export const tracingSchema: JsonSchema = {
       propertyNames: { pattern: HEADER_NAME },
       additionalProperties: { type: 'string', pattern: '^[\\t\\x20-\\x7e]*$' },
       default: {},
-      description:
-        "Headers sent with every export (a vendor's API key: give it with `${env:NAME}` or `${file:PATH}`, never inline). They are never logged.",
+      description: "Headers sent with every export (a vendor's API key: give it with `${env:NAME}` or `${file:PATH}`, never inline). They are never logged.",
     },
     service_name: {
       type: 'string',
