@@ -129,7 +129,9 @@ class Recorder implements TraceRecorder<RequestContext> {
   stageHead(stage: RouteStage | null, id: string): string {
     let h = this.stageHeads.get(id);
     if (h === undefined) {
-      h = `"attributes":[${str('portcullis.stage.id', id)},${str('portcullis.stage.phase', stage === null ? 'intake' : stage.phase)}${stage === null ? '' : `,${str('portcullis.stage.mode', stage.mode)}`}`;
+      // the mode only when it is not the usual enforce: a span's bytes are most of its cost
+      const mode = stage === null || stage.mode === 'enforce' ? '' : `,${str('portcullis.stage.mode', stage.mode)}`;
+      h = `"attributes":[${str('portcullis.stage.id', id)},${str('portcullis.stage.phase', stage === null ? 'intake' : stage.phase)}${mode}`;
       this.stageHeads.set(id, h);
     }
     return h;
@@ -140,6 +142,8 @@ class Traced implements RequestTrace<RequestContext> {
   /** the CLIENT span of the upstream exchange: its id, and when it started */
   private clientId: string | null = null;
   private clientStart = 0;
+  /** the start of each child span's JSON: trace id, and the request's span as the parent (made once a request) */
+  private childHead = '';
 
   constructor(
     private readonly r: Recorder,
@@ -161,11 +165,15 @@ class Traced implements RequestTrace<RequestContext> {
     if (this.state !== null) h.tracestate = this.state;
   }
 
-  /** The start of a span's JSON, up to its kind. */
-  private open(spanId: string, parentId: string, name: string, kind: number): string {
-    return `{"traceId":"${this.traceId}","spanId":"${spanId}"${parentId === '' ? '' : `,"parentSpanId":"${parentId}"`}${
-      this.state === null ? '' : `,"traceState":${JSON.stringify(this.state)}`
-    },"name":${JSON.stringify(name)},"kind":${kind}`;
+  /** The start of a span's JSON, up to its kind; `name` is JSON-safe unless `quote`. */
+  private open(spanId: string, parentId: string, name: string, kind: number, quote: boolean): string {
+    const st = this.state === null ? '' : `,"traceState":${JSON.stringify(this.state)}`;
+    const n = quote ? JSON.stringify(name) : `"${name}"`;
+    if (parentId === this.spanId) {
+      if (this.childHead === '') this.childHead = `{"traceId":"${this.traceId}","parentSpanId":"${this.spanId}"${st}`;
+      return `${this.childHead},"spanId":"${spanId}","name":${n},"kind":${kind}`;
+    }
+    return `{"traceId":"${this.traceId}","spanId":"${spanId}"${parentId === '' ? '' : `,"parentSpanId":"${parentId}"`}${st},"name":${n},"kind":${kind}`;
   }
 
   end(ctx: RequestContext, status: number): void {
@@ -181,7 +189,7 @@ class Traced implements RequestTrace<RequestContext> {
         const stage = idx === TIMING_INTAKE || route === null ? null : (route.requestStages[idx] ?? null);
         const id = stage === null ? 'intake' : stage.id;
         spans.push(
-          `${this.open(randomHex(8), this.spanId, id, KIND_INTERNAL)},"startTimeUnixNano":"${nanos(t[i + 1] as number)}","endTimeUnixNano":"${nanos(t[i + 2] as number)}",${this.r.stageHead(stage, id)}${stageDecision(ctx, stage, id)}]}`,
+          `${this.open(randomHex(8), this.spanId, id, KIND_INTERNAL, true)},"startTimeUnixNano":"${nanos(t[i + 1] as number)}","endTimeUnixNano":"${nanos(t[i + 2] as number)}",${this.r.stageHead(stage, id)}${stageDecision(ctx, stage, id)}]}`,
         );
       }
     }
@@ -200,12 +208,13 @@ class Traced implements RequestTrace<RequestContext> {
         st = `,"status":{"code":${STATUS_ERROR}}`;
       } else if (ctx.upstreamLatencyMs !== null) a += `,${int('http.response.status_code', status)}`;
       spans.push(
-        `${this.open(this.clientId, this.spanId, 'proxy', KIND_CLIENT)},"startTimeUnixNano":"${nanos(this.clientStart)}","endTimeUnixNano":"${nanos(endMs)}","attributes":[${a}]${st}}`,
+        `${this.open(this.clientId, this.spanId, 'proxy', KIND_CLIENT, false)},"startTimeUnixNano":"${nanos(this.clientStart)}","endTimeUnixNano":"${nanos(endMs)}","attributes":[${a}]${st}}`,
       );
     }
     let a =
       `${str('http.request.method', method)},${str('url.path', bound(ctx.path, MAX_PATH))},${str('url.scheme', ctx.listener.tls ? 'https' : 'http')}` +
-      `,${str('server.address', bound(ctx.host, MAX_SHORT))},${str('client.address', ctx.clientIp)},${str('network.peer.address', ctx.peerIp)}` +
+      `,${str('server.address', bound(ctx.host, MAX_SHORT))},${str('client.address', ctx.clientIp)}` +
+      (ctx.peerIp === ctx.clientIp ? '' : `,${str('network.peer.address', ctx.peerIp)}`) +
       `,${str('network.protocol.version', ctx.http2 ? '2' : ctx.req.httpVersion)},${int('http.response.status_code', status)}` +
       `,${str('portcullis.request_id', ctx.id)},${str('portcullis.listener', ctx.listener.name)},${str('portcullis.decision', o.decision)}`;
     const ua = ctx.req.headers['user-agent'];
@@ -221,7 +230,7 @@ class Traced implements RequestTrace<RequestContext> {
       st = `,"status":{"code":${STATUS_ERROR}}`;
     }
     spans.push(
-      `${this.open(this.spanId, this.parentId, route === null ? method : `${method} ${route.id}`, KIND_SERVER)},"startTimeUnixNano":"${nanos(ctx.startMs)}","endTimeUnixNano":"${nanos(endMs)}","attributes":[${a}]${st}}`,
+      `${this.open(this.spanId, this.parentId, route === null ? method : `${method} ${route.id}`, KIND_SERVER, true)},"startTimeUnixNano":"${nanos(ctx.startMs)}","endTimeUnixNano":"${nanos(endMs)}","attributes":[${a}]${st}}`,
     );
     this.r.exporter.add(spans);
   }
