@@ -78,7 +78,8 @@ export function accessRecord(
     listener: ctx.listener.name,
     monitored: ctx.monitored,
     annotations: ctx.annotationsIfAny,
-    traceId: ctx.trace === null ? null : ctx.trace.traceId,
-    spanId: ctx.trace === null ? null : ctx.trace.spanId,
+    // optional chaining: contexts made by hand (tests, the parser's refusals) may not have the slot
+    traceId: ctx.trace?.traceId ?? null,
+    spanId: ctx.trace?.spanId ?? null,
   };
 }
