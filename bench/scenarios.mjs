@@ -350,7 +350,7 @@ export const SCENARIOS = {
   tracing: {
     title: 'Tracing (issue 24): the full pipeline with OpenTelemetry tracing at 100% sampling vs tracing off',
     description:
-      "The soak's full pipeline (bench/configs/tracing.yaml: ES256 bearer JWT, OpenAPI validation, per-client and per-consumer limits, WAF and abuse detection at their defaults, access and audit logs) on GET /api/items/42, one dev token reused. `tracing-on` records every request (a SERVER span, a span per stage, a CLIENT span for the upstream: 8 spans a request) and exports them over OTLP/HTTP JSON to bench/otlp-sink.mjs (a receiver on CPU 1 that counts and discards); `tracing-off` is the same config with `tracing.enabled: false`.",
+      "The soak's full pipeline (bench/configs/tracing.yaml: ES256 bearer JWT, OpenAPI validation, per-client and per-consumer limits, WAF and abuse detection at their defaults, access and audit logs) on GET /api/items/42, one dev token reused. `tracing-on` records every request (a SERVER span, an intake span, a span per stage and a CLIENT span for the upstream: 9 spans a request) and exports them over OTLP/HTTP JSON to bench/otlp-sink.mjs (a receiver on CPU 1 that counts and discards); `tracing-off` is the same config with `tracing.enabled: false`.",
     baseline: 'tracing-off',
     targets: [
       { name: 'tracing-off', start: tracingTarget(false) },
