@@ -23,6 +23,7 @@ import { CACHE_ADMIN_HANDLERS } from './admin/cache.js';
 import { CONSOLE_ADMIN_HANDLERS } from './admin/console/handlers.js';
 import { REPORT_ADMIN_HANDLERS } from './admin/report.js';
 import { raiseFault } from './observe/alerts.js';
+import { tracingExporters } from './observe/tracing/export.js';
 import { checkUndiciInternals } from './proxy/undici-internals.js';
 import { closeWebSockets } from './websocket/upgrader.js';
 import { CLOSE_MS, closeWithin, WATCHDOG_SLACK_MS, type Closer, type StopOutcome } from './server/stop.js';
@@ -353,6 +354,7 @@ export class Gateway implements PipelineHost {
       { name: 'upstream pools', close: () => this.upstreamCache.closeAll(), abort: () => this.upstreamCache.destroyAll() },
       { name: `state store (${this.services.store.kind})`, close: () => this.services.store.close(), abort: () => this.services.store.abort?.() },
       { name: 'audit log', close: () => this.services.close?.() }, // its last checkpoint
+      { name: 'tracing exporter', close: () => tracingExporters(this.services).shutdown() }, // the spans still queued
     ];
     if (access) {
       sinks.push({

@@ -9,6 +9,7 @@ import { alertsSchema } from '../observe/alerts/schema.js';
 import { auditSchema } from '../observe/audit.js';
 import { WEBSOCKET_ROUTE_SCHEMA } from '../websocket/schema.js';
 import { http2ListenerSchema } from '../server/h2-flood-schema.js';
+import { tracingSchema } from '../observe/tracing/schema.js';
 
 const ms = (description: string, dflt: number, min = 0): JsonSchema => ({
   type: 'integer',
@@ -454,6 +455,7 @@ export function coreSchema(): JsonSchema & { properties: Record<string, JsonSche
       },
       alerts: alertsSchema,
       audit: auditSchema,
+      tracing: tracingSchema,
       upstreams: {
         type: 'object',
         additionalProperties: upstream,

@@ -30,6 +30,7 @@ import type { WebSocketRouteConfig } from '../websocket/schema.js';
 import { GrpcForwarder } from '../grpc/forward.js';
 import { compileBodyPolicy, stepBody } from '../body/request-body.js';
 import { createIntake } from '../intake/read.js';
+import { createTracing, TRACE_HEADERS, tracingConfig } from '../observe/tracing/index.js';
 import { composeSchema } from './schema.js';
 import type { JsonSchema } from '../core/json-schema.js';
 import type { RequestContext } from '../core/stage.js';
@@ -170,6 +171,8 @@ export async function compileSnapshot(
   const keep = new Set(config.client_headers.keep.map((h) => h.toLowerCase()));
   for (const h of CLIENT_OVERRIDE_HEADERS) if (!keep.has(h)) strip.add(h);
   for (const h of config.client_headers.strip) strip.add(h.toLowerCase());
+  // with tracing on, the gateway writes the trace headers: what the client sent is never forwarded
+  if (tracingConfig(config) !== null) for (const h of TRACE_HEADERS) strip.add(h);
   const requestIdHeader = config.request_id.header.toLowerCase();
   const forwarding: ForwardSettings = {
     notForwarded: notForwardedHeaders(strip, requestIdHeader),
@@ -250,6 +253,7 @@ export async function compileSnapshot(
   // the live console's view (src/observe/live.ts), read on the admin listener only
   if (config.admin.enabled) observers.push(liveObserver(services));
   let closing: Promise<void> | null = null;
+  const tracing = createTracing(config, services);
   return {
     id: nextId++,
     file,
@@ -270,10 +274,12 @@ export async function compileSnapshot(
     malformedInspectors: instances
       .filter((i) => i.inspectMalformed)
       .map((i) => (raw, id) => (i.inspectMalformed as NonNullable<StageInstance['inspectMalformed']>)(raw, id)),
+    tracer: tracing?.recorder ?? null,
     inFlight: 0,
     close() {
       closing ??= (async () => {
         alerts.close();
+        await tracing?.release();
         await Promise.all(instances.map((i) => Promise.resolve(i.close?.()).catch(() => undefined)));
       })();
       return closing;

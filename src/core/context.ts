@@ -4,6 +4,7 @@ import type { Principal } from './principal.js';
 import type { Deny, ProblemItem } from './decision.js';
 import type { Phase } from './phases.js';
 import type { BodyReading, MediaType, Pair } from './reading.js';
+import type { RequestTrace } from './trace.js';
 
 export interface ListenerInfo {
   readonly name: string;
@@ -122,6 +123,10 @@ export class Context<S = unknown, R = unknown> {
   upgrade: 'websocket' | 'other' | null;
   /** the connection switched protocols (101): the exchange lasted until the WebSocket closed */
   switched: boolean;
+  /** this request's trace (core/trace.ts), null when tracing is off */
+  trace: RequestTrace<Context<S, R>> | null;
+  /** while traced: [stage index, start, end, ...] (performance.now() ms) of each stage that ran; TIMING_INTAKE for intake */
+  timings: number[] | null;
 
   constructor(id: string, req: IncomingMessage, res: ServerResponse, snapshot: S, listener: ListenerInfo, startMs: number, now: number, peerIp: string) {
     this.id = id;
@@ -170,6 +175,8 @@ export class Context<S = unknown, R = unknown> {
     this.cleanups = null;
     this.upgrade = null;
     this.switched = false;
+    this.trace = null;
+    this.timings = null;
   }
 
   /** The TLS socket when the listener is HTTPS. */

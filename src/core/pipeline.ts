@@ -21,6 +21,7 @@ import type { Logger, Services } from './services.js';
 import type { ListenerConfig } from './config.js';
 import type { BodyStep } from './reading.js';
 import { accessRecord } from './record.js';
+import { TIMING_INTAKE } from './trace.js';
 import type { AccessLogSink, CompiledRoute, Replies, RequestContext, RouteStage, Snapshot } from './stage.js';
 
 export interface ListenerRuntime {
@@ -95,6 +96,7 @@ export class Pipeline implements Replies {
     const ctx: RequestContext = new Context<Snapshot, CompiledRoute>(id, req, res, snap, listener.info, startMs, now, peer);
     ctx.peerTrusted = peerTrusted;
     ctx.upgrade = upgrade;
+    if (snap.tracer !== null) ctx.trace = snap.tracer.begin(ctx);
     // 'close' is emitted once per response (finished or aborted); `on` spares the once-wrapper
     if (ctx.http2) {
       const sent = meterHttp2(req);
@@ -157,6 +159,7 @@ export class Pipeline implements Replies {
   private route(ctx: RequestContext, snap: Snapshot): void {
     ctx.phase = 'route';
     const m = snap.router.find(ctx.method, ctx.host, ctx.path, ctx.pathHasParameters);
+    if (ctx.timings !== null) ctx.timings.push(TIMING_INTAKE, ctx.startMs, performance.now());
     if (m.kind === 'none') return void this.reply(ctx, { code: 'PC_ERR_ROUTE_NOT_FOUND' }, 'route');
     if (m.kind === 'method') return void this.reply(ctx, { code: 'PC_ERR_METHOD_NOT_ALLOWED', headers: { allow: m.allow.join(', ') } }, 'route');
     const route = m.value;
@@ -204,23 +207,31 @@ export class Pipeline implements Replies {
         applyBodyStep(ctx, step);
       }
       ctx.phase = stage.phase;
+      const t = ctx.timings;
+      const t0 = t === null ? 0 : performance.now();
       let d: Decision | Promise<Decision>;
       try {
         d = (stage.run as (c: RequestContext) => Decision | Promise<Decision>)(ctx);
       } catch (e) {
+        if (t !== null) t.push(i, t0, performance.now());
         this.internalError(ctx, e, stage.id);
         return;
       }
       if (isThenable<Decision>(d)) {
         Promise.resolve(d).then(
           (dd) => {
+            if (t !== null) t.push(i, t0, performance.now());
             if (dd && !this.applyDecision(ctx, stage, dd)) return;
             this.runStages(ctx, route, i + 1);
           },
-          (e: unknown) => this.internalError(ctx, e, stage.id),
+          (e: unknown) => {
+            if (t !== null) t.push(i, t0, performance.now());
+            this.internalError(ctx, e, stage.id);
+          },
         );
         return;
       }
+      if (t !== null) t.push(i, t0, performance.now());
       if (d && !this.applyDecision(ctx, stage, d)) return;
     }
     // A body without a declared length is buffered (within the limit) so that an oversized
@@ -249,6 +260,7 @@ export class Pipeline implements Replies {
     if (ctx.upgrade === 'websocket' && route.upgrader !== null) return void route.upgrader.forward(ctx, route, this);
     // a body the gateway did not read is streamed: the client that waits for 100 Continue sends it now
     if (ctx.body === null && ctx.announcesBody()) this.continueIfAsked(ctx);
+    if (ctx.trace !== null) ctx.trace.upstream(ctx);
     route.forwarder.forward(ctx, route, this);
   }
 
@@ -460,6 +472,7 @@ export class Pipeline implements Replies {
     const o = ctx.outcome;
     m.exchange(ctx.route?.id ?? '(none)', status, o.decision, ctx.listener.name, latencyMs / 1000, ctx.principal?.tenant ?? null, o.code);
     m.inFlightCount--;
+    if (ctx.trace !== null) safe(() => ctx.trace?.end(ctx, status), this.logger);
     const log = this.host.accessLog();
     if (log !== null || snap.observers.length > 0) {
       // the end time from the start time and the monotonic latency: one clock read fewer per request

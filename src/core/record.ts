@@ -43,6 +43,9 @@ export interface AccessRecord {
   readonly listener: string;
   readonly monitored: readonly MonitorEvent[];
   readonly annotations: Readonly<Record<string, unknown>> | null;
+  /** the request's trace id and the gateway's span id (32 and 16 lowercase hex digits); null or absent when tracing is off */
+  readonly traceId?: string | null;
+  readonly spanId?: string | null;
 }
 
 /** The access record of a finished exchange (does not keep the context, its request or response). */
@@ -75,5 +78,8 @@ export function accessRecord(
     listener: ctx.listener.name,
     monitored: ctx.monitored,
     annotations: ctx.annotationsIfAny,
+    // optional chaining: contexts made by hand (tests, the parser's refusals) may not have the slot
+    traceId: ctx.trace?.traceId ?? null,
+    spanId: ctx.trace?.spanId ?? null,
   };
 }

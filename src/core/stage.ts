@@ -15,6 +15,7 @@ import type { CanonicalConfig, ListenerConfig, RouteConfig } from './config.js';
 import type { JsonSchema } from './json-schema.js';
 import type { AccessRecord, QueryRedactor } from './record.js';
 import type { BodyStep, MediaType } from './reading.js';
+import type { TraceRecorder } from './trace.js';
 
 /** The request context as stages and the kernel see it (the Context class with this contract's snapshot and route). */
 export type RequestContext = Context<Snapshot, CompiledRoute>;
@@ -304,5 +305,7 @@ export interface Snapshot {
   readonly observers: readonly ExchangeObserver[];
   /** instance hooks that inspect requests the HTTP parser refused */
   readonly malformedInspectors: readonly ((raw: MalformedRequest, requestId: string) => MalformedVerdict | null)[];
+  /** makes each request's trace (src/observe/tracing/); null when tracing is off */
+  readonly tracer: TraceRecorder<RequestContext> | null;
   inFlight: number;
 }

@@ -141,6 +141,8 @@ export class LineFormatter {
       ms(r.upstreamLatencyMs) +
       whoAndDecision(r) +
       this.repeatedTail(bound(r.method, 32), r.routeId, r.upstream, r.listener);
+    // hex digits made by the tracer (or checked by traceparent.ts): JSON-safe as they are
+    if (typeof r.traceId === 'string') line += `,"trace_id":"${r.traceId}","span_id":"${r.spanId}"`;
     if (r.monitored.length > 0) line += `,"monitor":${ascii(JSON.stringify(r.monitored))}`;
     const ann = r.annotations;
     if (ann !== null) for (const k in ann) line += `,${q(k)}:${annotationJson(ann[k])}`;
