@@ -95,8 +95,12 @@ ${TENANTS_AND_ROUTES}
     });
 
     it("a purge through one instance's admin API is seen by the other within 1 s", async () => {
+      const storedBefore = await stored(a);
       const first = await request(`${a.url}/items/p`);
       await first.body.text();
+      // the entry is written to Redis after the response: wait for a's put (its stored counter)
+      // rather than race it from b
+      await storedOn(a, storedBefore + 1);
       const hit = await request(`${b.url}/items/p`);
       await hit.body.text();
       assert.match(String(hit.headers['cache-status']), /hit/);
@@ -146,4 +150,19 @@ ${TENANTS_AND_ROUTES}
       assert.ok(seen('/shared/list') <= 2 + bypassed, `upstream saw ${seen('/shared/list')}, ${bypassed} requests bypassed the cache`);
     });
   });
+}
+
+/** Responses gateway `g` has stored in the cache (its metric). */
+async function stored(g: { adminUrl: string | null }): Promise<number> {
+  const m = await request(`${g.adminUrl!}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await m.body.text();
+  let n = 0;
+  for (const line of text.split('\n')) if (line.startsWith('portcullis_cache_stored_total{')) n += Number(line.split(' ').pop());
+  return n;
+}
+
+/** Waits (at most 5 s) until gateway `g` counts at least `n` responses stored in the cache. */
+async function storedOn(g: { adminUrl: string | null }, n: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while ((await stored(g)) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
