@@ -49,3 +49,14 @@ test('a mapping used as a key is a config error at its line, not a stringified k
   }
   assert.deepEqual(warnings, []);
 });
+
+test('an alias to an anchor defined nowhere is a config error at its line, not a ReferenceError (found by the fuzz run)', () => {
+  assert.throws(
+    () => parseConfig('version: 1\nlisteners: [{ port: 8080 }]\nroutes: *nowhere\n', '/etc/p.yaml', STAGES),
+    (e: unknown) => e instanceof ConfigErrors && e.errors.some((x) => x.line === 3 && /alias \*nowhere names no anchor/.test(x.message)),
+  );
+  // an alias to an anchor set before it is fine
+  const anchored =
+    'version: 1\nlisteners: [{ port: 8080 }]\nupstreams:\n  a: { targets: [{ url: &u "http://127.0.0.1:1" }] }\n  b: { targets: [{ url: *u }] }\nroutes: []\n';
+  assert.doesNotThrow(() => parseConfig(anchored, '/etc/p.yaml', STAGES));
+});

@@ -109,6 +109,12 @@ export function parseConfig(text: string, file: string, modules: readonly StageM
       const pos = lines.linePos(pair.key.range?.[0] ?? 0);
       odd.push(new ConfigError('a key must be a plain value, not a mapping or a list', { file, line: pos.line, column: pos.col }));
     },
+    // an alias to an anchor defined nowhere before it: toJS would throw a ReferenceError
+    Alias(_k, alias) {
+      if (alias.resolve(doc) !== undefined) return;
+      const pos = lines.linePos(alias.range?.[0] ?? 0);
+      odd.push(new ConfigError(`alias *${alias.source} names no anchor defined before it`, { file, line: pos.line, column: pos.col }));
+    },
   });
   if (odd.length > 0) throw new ConfigErrors(odd);
   const locator = new Locator(doc, lines);
