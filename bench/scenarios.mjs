@@ -374,6 +374,23 @@ export const SCENARIOS = {
             STATE: `{ store: redis, redis: { url: "redis://127.0.0.1:${await redisPort(env)}", key_prefix: "pc-bench-${process.pid}:" } }`,
           })(env),
       },
+      // and that build's Redis row (same Redis, its own keys)
+      ...(process.env.BENCH_ALT_ROOT
+        ? [
+            {
+              name: 'limited-redis-alt',
+              start: async (env) =>
+                gateway(
+                  'ratelimit.yaml',
+                  {
+                    LIMIT: '[{ name: perip, key: [ip], rate: "1000000/s", burst: 1000000 }]',
+                    STATE: `{ store: redis, redis: { url: "redis://127.0.0.1:${await redisPort(env)}", key_prefix: "pc-bench-alt-${process.pid}:" } }`,
+                  },
+                  process.env.BENCH_ALT_ROOT,
+                )(env),
+            },
+          ]
+        : []),
     ],
     workloads: [GET],
     checks: [
