@@ -9,6 +9,7 @@
  * Refusals before the response head go through the pipeline (which writes them as gRPC statuses,
  * src/core/grpc.ts); after it, the call is ended here with the status in the trailers.
  */
+import { steadyNow } from '../core/clock.js';
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import * as http2 from 'node:http2';
@@ -166,7 +167,7 @@ class GrpcCall {
   start(tried: Set<Target> | null): void {
     const { ctx, f } = this;
     const group = f.group;
-    const now = Date.now();
+    const now = steadyNow();
     if (tried === null) {
       group.countRequest(now);
       ctx.exchange = { abort: () => this.cancel() };
@@ -191,13 +192,13 @@ class GrpcCall {
         this.target = null;
         if (this.over) return;
         const code = err.code ?? 'UNKNOWN';
-        group.report(target, false, Date.now());
+        group.report(target, false, steadyNow());
         f.settings.metrics.upstreamErrors.inc({ upstream: group.name, code });
         ctx.upstreamFault = true;
         // nothing was sent: another target may take the call
         const next = tried ?? new Set<Target>();
         next.add(target);
-        if (next.size < group.targets.length && next.size <= group.config.retries.attempts && group.allowRetry(Date.now())) return void this.start(next);
+        if (next.size < group.targets.length && next.size <= group.config.retries.attempts && group.allowRetry(steadyNow())) return void this.start(next);
         this.fail({ code: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: code });
       },
     );
@@ -262,7 +263,7 @@ class GrpcCall {
     const ct = h['content-type'];
     if (status !== 200 || typeof ct !== 'string' || grpcWireOf(ct) !== 'grpc') {
       this.upstream?.close(NGHTTP2_CANCEL);
-      if (this.target !== null) f.group.report(this.target, false, Date.now());
+      if (this.target !== null) f.group.report(this.target, false, steadyNow());
       return void this.fail({ code: 'PC_ERR_UPSTREAM_PROTOCOL', reason: `upstream answered ${status} ${typeof ct === 'string' ? ct : ''}` });
     }
     if (this.target !== null) f.group.report(this.target, true, 0);
@@ -360,7 +361,7 @@ class GrpcCall {
 
   /** The upstream stream closed before its end: reset, or its session went away. */
   private upstreamClosed(rstCode: number | undefined): void {
-    if (this.target !== null) this.f.group.report(this.target, false, Date.now());
+    if (this.target !== null) this.f.group.report(this.target, false, steadyNow());
     this.ctx.upstreamFault = true;
     const code =
       rstCode === NGHTTP2_REFUSED_STREAM || rstCode === undefined || rstCode === NGHTTP2_NO_ERROR ? 'PC_ERR_UPSTREAM_UNAVAILABLE' : 'PC_ERR_UPSTREAM_ERROR';

@@ -194,7 +194,7 @@ export class UpstreamForwarder implements Forwarder, ExchangeOwner<Attempt> {
    * fields stripped; forwarding and identity fields set). Null when no target is available.
    */
   upgradeTarget(ctx: RequestContext): { readonly target: Target; readonly path: string; readonly headers: string[] } | null {
-    const now = Date.now();
+    const now = steadyNow();
     this.group.countRequest(now);
     const target = this.group.pick(now, null);
     if (target === null) return null;

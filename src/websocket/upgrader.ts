@@ -5,6 +5,7 @@
  * upstream answered 101 the client's 101 (`ws` on both sides), and the relay with its limits.
  * A refusal before is an HTTP reply on the raw socket, never a 101.
  */
+import { steadyNow } from '../core/clock.js';
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -147,7 +148,7 @@ export class WebSocketUpgrader implements Upgrader {
       settled = true;
       ctx.exchange = null;
       ctx.upstreamLatencyMs = performance.now() - start;
-      group.report(target, res.statusCode !== undefined && res.statusCode < 500, Date.now());
+      group.report(target, res.statusCode !== undefined && res.statusCode < 500, steadyNow());
       this.relayRefusal(ctx, res, replies, () => {
         req.destroy();
         release();
@@ -158,7 +159,7 @@ export class WebSocketUpgrader implements Upgrader {
       settled = true;
       ctx.exchange = null;
       release();
-      group.report(target, false, Date.now());
+      group.report(target, false, steadyNow());
       const timeout = /timed out/i.test(e.message);
       this.services.metrics.upstreamErrors.inc({ upstream: group.name, code: timeout ? 'WS_HANDSHAKE_TIMEOUT' : 'WS_CONNECT' });
       replies.reply(ctx, { code: timeout ? 'PC_ERR_UPSTREAM_TIMEOUT' : 'PC_ERR_UPSTREAM_UNAVAILABLE', reason: 'websocket handshake' }, 'proxy');
