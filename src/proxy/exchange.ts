@@ -114,6 +114,12 @@ export class Exchange<S> implements RawDispatchHandler {
       this.bodyLeft -= chunk.length;
       if (this.bodyLeft === 0) {
         this.ended = true;
+        // the tap (the cache's store) ends before the client's response does, so that the entry's
+        // write has begun when the client, or a request waiting on the fill, sees the end
+        if (this.tap !== null) {
+          this.tap.end();
+          this.tap = null;
+        }
         this.res.end(chunk);
         return true;
       }

@@ -138,7 +138,9 @@ ${TENANTS_AND_ROUTES}
         { name: 'B', headers: Object.fromEntries(bearer(token('bob'))) },
       ];
       assert.deepEqual(await isolationLoad([a.url, b.url], '/shared/list', tenants), { A: 0, B: 0 });
-      // one fill per tenant; a request whose Redis command timed out on a loaded machine passes
+      // at most one fill per tenant per instance: each instance coalesces its own concurrent misses,
+      // but the load starts cold on both instances at once, so each may fill before the other's
+      // entry reaches Redis; a request whose Redis command timed out on a loaded machine passes
       // uncached (Cache-Status fwd=bypass, counted as result="bypass") and may reach the upstream too
       let bypassed = 0;
       for (const g of [a, b]) {
@@ -147,7 +149,7 @@ ${TENANTS_AND_ROUTES}
         for (const line of text.split('\n'))
           if (line.startsWith('portcullis_cache_requests_total{') && line.includes('result="bypass"')) bypassed += Number(line.split(' ').pop());
       }
-      assert.ok(seen('/shared/list') <= 2 + bypassed, `upstream saw ${seen('/shared/list')}, ${bypassed} requests bypassed the cache`);
+      assert.ok(seen('/shared/list') <= tenants.length * 2 + bypassed, `upstream saw ${seen('/shared/list')}, ${bypassed} requests bypassed the cache`);
     });
   });
 }
