@@ -43,11 +43,13 @@ async function otlpSink(env) {
 const otlpStats = async () => (await fetch(`http://127.0.0.1:${otlpPort}/stats`)).json();
 
 /** A target of the tracing scenario: the full pipeline, tracing on (100%) or off, with a dev token. */
-const tracingTarget = (on) => async (env) => {
-  const started = await gateway('tracing.yaml', { TRACING: on, OTLP_PORT: await otlpSink(env) })(env);
-  const token = execFileSync(process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'token', '--dev', '--ttl', '3600'], { encoding: 'utf8' }).trim();
-  return { ...started, headers: { Authorization: `Bearer ${token}` } };
-};
+const tracingTarget =
+  (on, protocol = 'http/protobuf') =>
+  async (env) => {
+    const started = await gateway('tracing.yaml', { TRACING: on, PROTOCOL: protocol, OTLP_PORT: await otlpSink(env) })(env);
+    const token = execFileSync(process.execPath, [join(env.ROOT, 'bin', 'portcullis.js'), 'token', '--dev', '--ttl', '3600'], { encoding: 'utf8' }).trim();
+    return { ...started, headers: { Authorization: `Bearer ${token}` } };
+  };
 
 const MODSEC_MODULE = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so';
 /** nginx + ModSecurity + OWASP CRS from Debian's packages, when installed (bench/nginx says how it is set up). */
@@ -457,11 +459,12 @@ export const SCENARIOS = {
   tracing: {
     title: 'Tracing (issue 24): the full pipeline with OpenTelemetry tracing at 100% sampling vs tracing off',
     description:
-      "The soak's full pipeline (bench/configs/tracing.yaml: ES256 bearer JWT, OpenAPI validation, per-client and per-consumer limits, WAF and abuse detection at their defaults, access and audit logs) on GET /api/items/42, one dev token reused. `tracing-on` records every request (a SERVER span, an intake span, a span per stage and a CLIENT span for the upstream: 9 spans a request) and exports them over OTLP/HTTP JSON to bench/otlp-sink.mjs (a receiver on CPU 1 that counts and discards); `tracing-off` is the same config with `tracing.enabled: false`.",
+      "The soak's full pipeline (bench/configs/tracing.yaml: ES256 bearer JWT, OpenAPI validation, per-client and per-consumer limits, WAF and abuse detection at their defaults, access and audit logs) on GET /api/items/42, one dev token reused. `tracing-on` records every request (a SERVER span, an intake span, a span per stage and a CLIENT span for the upstream: 9 spans a request) and exports them over OTLP/HTTP protobuf (`tracing-on-json`: JSON) to bench/otlp-sink.mjs (a receiver on CPU 1 that counts and discards); `tracing-off` is the same config with `tracing.enabled: false`.",
     baseline: 'tracing-off',
     targets: [
       { name: 'tracing-off', start: tracingTarget(false) },
       { name: 'tracing-on', start: tracingTarget(true) },
+      { name: 'tracing-on-json', start: tracingTarget(true, 'http/json') },
     ],
     workloads: [GET],
     checks: [{ workload: 'get', target: 'tracing-on', minRatio: 0.9 }],
@@ -471,17 +474,20 @@ export const SCENARIOS = {
         const authed = await fetch(`http://127.0.0.1:${t.port}/api/items/1`, { headers: t.headers });
         if (plain.status !== 401 || authed.status !== 200) throw new Error(`${t.name}: ${plain.status} without token, ${authed.status} with it`);
       }
-      // the traced target really exports: its spans reach the receiver within the flush interval
-      const before = await otlpStats();
-      const t = targets.find((x) => x.name === 'tracing-on');
-      await (await fetch(`http://127.0.0.1:${t.port}/api/items/2`, { headers: t.headers })).text();
-      await new Promise((r) => setTimeout(r, 2500));
-      const after = await otlpStats();
-      if (after.spans <= before.spans) throw new Error(`tracing-on exported no spans (${JSON.stringify(after)})`);
+      // each traced target really exports: its 9 spans reach the receiver within the flush interval
+      for (const name of ['tracing-on', 'tracing-on-json']) {
+        const before = await otlpStats();
+        const t = targets.find((x) => x.name === name);
+        if (t === undefined) continue;
+        await (await fetch(`http://127.0.0.1:${t.port}/api/items/2`, { headers: t.headers })).text();
+        await new Promise((r) => setTimeout(r, 2500));
+        const after = await otlpStats();
+        if (after.spans !== before.spans + 9) throw new Error(`${name}: the receiver counted ${after.spans - before.spans} spans for one request, not 9`);
+      }
     },
     after: async () => {
       const s = await otlpStats();
-      return `The OTLP receiver took ${s.requests.toLocaleString('en-US')} export requests, ${s.spans.toLocaleString('en-US')} spans, ${(s.bytes / 1048576).toFixed(1)} MiB of JSON over the scenario (warm-up, rounds, pairs and runs together); spans dropped by the gateway are in its \`portcullis_tracing_spans_dropped_total\`.`;
+      return `The OTLP receiver took ${s.requests.toLocaleString('en-US')} export requests, ${s.spans.toLocaleString('en-US')} spans, ${(s.bytes / 1048576).toFixed(1)} MiB of OTLP protobuf and JSON over the scenario (warm-up, rounds, pairs and runs together); spans dropped by the gateway are in its \`portcullis_tracing_spans_dropped_total\`.`;
     },
   },
   validate: {

@@ -11,98 +11,45 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, defaultTextMapGetter } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, trace } from '@opentelemetry/api';
+import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { startGateway, waitForLogLines, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { jwt, nowS } from '../auth/support.js';
-
-/** One span as the receiver decoded it. */
-interface ReceivedSpan {
-  service: string;
-  name: string;
-  kind: number;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  attributes: Record<string, unknown>;
-  status: number;
-}
+import { jsonSpans, protoSpans, type ReceivedSpan } from '../helpers/otlp.js';
 
 /** OTLP JSON span kinds */
 const KIND_INTERNAL = 1;
 const KIND_SERVER = 2;
 const KIND_CLIENT = 3;
 
-interface OtlpValue {
-  stringValue?: string;
-  intValue?: string | number;
-  doubleValue?: number;
-  boolValue?: boolean;
-  arrayValue?: { values?: OtlpValue[] };
-}
-function value(v: OtlpValue): unknown {
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(value);
-  return null;
-}
-function attrs(list: { key: string; value: OtlpValue }[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const a of list ?? []) out[a.key] = value(a.value);
-  return out;
-}
-
-/** A real OTLP/HTTP receiver: decodes each export request (JSON) into spans. */
-async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; bodies: string[]; close(): Promise<void> }> {
+/** A real OTLP/HTTP receiver: decodes each export request (protobuf or JSON) into spans. */
+async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; bodies: string[]; types: string[]; close(): Promise<void> }> {
   const spans: ReceivedSpan[] = [];
   const bodies: string[] = [];
+  const types: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
+      const raw = Buffer.concat(chunks);
+      const type = String(req.headers['content-type']);
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || !(type.startsWith('application/json') || type === 'application/x-protobuf')) {
         res.writeHead(400).end();
         return;
       }
-      bodies.push(text);
-      const doc = JSON.parse(text) as {
-        resourceSpans: {
-          resource: { attributes: { key: string; value: OtlpValue }[] };
-          scopeSpans: {
-            spans: {
-              name: string;
-              kind: number;
-              traceId: string;
-              spanId: string;
-              parentSpanId?: string;
-              attributes?: { key: string; value: OtlpValue }[];
-              status?: { code?: number };
-            }[];
-          }[];
-        }[];
-      };
-      for (const rs of doc.resourceSpans) {
-        const service = String(attrs(rs.resource.attributes)['service.name']);
-        for (const ss of rs.scopeSpans)
-          for (const s of ss.spans)
-            spans.push({
-              service,
-              name: s.name,
-              kind: s.kind,
-              traceId: s.traceId,
-              spanId: s.spanId,
-              parentSpanId: s.parentSpanId ?? '',
-              attributes: attrs(s.attributes),
-              status: s.status?.code ?? 0,
-            });
+      types.push(type);
+      bodies.push(raw.toString('latin1'));
+      if (type === 'application/x-protobuf') {
+        spans.push(...protoSpans(raw));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
       }
+      spans.push(...jsonSpans(raw));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -111,6 +58,7 @@ async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; bo
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
     spans,
     bodies,
+    types,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
@@ -191,197 +139,250 @@ routes:
 `;
 }
 
+describe('the receiver reads protobuf as the OpenTelemetry SDK writes it', () => {
+  test('a span serialized by @opentelemetry/otlp-transformer decodes to its ids, name, kind, times, attributes and status', async () => {
+    const captured: ReadableSpan[] = [];
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'sdk-probe' }),
+      spanProcessors: [
+        new SimpleSpanProcessor({
+          export: (spans, done) => {
+            captured.push(...spans);
+            done({ code: ExportResultCode.SUCCESS });
+          },
+          shutdown: async () => undefined,
+        }),
+      ],
+    });
+    const parent = provider.getTracer('t').startSpan('parent');
+    const span = provider
+      .getTracer('t')
+      .startSpan('probé', { kind: SpanKind.CLIENT, attributes: { s: 'välue', n: 4242, a: ['x', 'ÿ'] } }, trace.setSpan(ROOT_CONTEXT, parent));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+    await provider.shutdown();
+    const bytes = ProtobufTraceSerializer.serializeRequest(captured);
+    assert.ok(bytes !== undefined);
+    const [got] = protoSpans(bytes);
+    const sdk = captured[0] as ReadableSpan;
+    assert.ok(got);
+    assert.equal(got.service, 'sdk-probe');
+    assert.equal(got.traceId, span.spanContext().traceId);
+    assert.equal(got.spanId, span.spanContext().spanId);
+    assert.equal(got.parentSpanId, parent.spanContext().spanId);
+    assert.equal(got.name, 'probé');
+    assert.equal(got.kind, KIND_CLIENT);
+    assert.equal(got.startNs, BigInt(sdk.startTime[0]) * 1_000_000_000n + BigInt(sdk.startTime[1]));
+    assert.equal(got.endNs, BigInt(sdk.endTime[0]) * 1_000_000_000n + BigInt(sdk.endTime[1]));
+    assert.deepEqual(got.attributes, { s: 'välue', n: 4242, a: ['x', 'ÿ'] });
+    assert.equal(got.status, SpanStatusCode.ERROR);
+  });
+});
+
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const INCOMING_PARENT = '00f067aa0ba902b7';
 
-describe('tracing with sampling at 100%', () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let upstream: Awaited<ReturnType<typeof startInstrumentedUpstream>>;
-  let gw: TestGateway;
+for (const protocol of ['http/protobuf', 'http/json'] as const)
+  describe(`tracing with sampling at 100%, exported as ${protocol}`, () => {
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    let upstream: Awaited<ReturnType<typeof startInstrumentedUpstream>>;
+    let gw: TestGateway;
 
-  before(async () => {
-    receiver = await startReceiver();
-    upstream = await startInstrumentedUpstream(receiver.url);
-    gw = await startGateway(
-      config(`tracing:
+    before(async () => {
+      receiver = await startReceiver();
+      upstream = await startInstrumentedUpstream(receiver.url);
+      gw = await startGateway(
+        config(`tracing:
   enabled: true
   endpoint: ${receiver.url}
+  protocol: ${protocol}
   sample_ratio: 1
   flush_interval_ms: 20
   service_name: edge
   headers: { x-collector-key: "{{KEY}}" }`),
-      { vars: { UP: upstream.up.url, SECRET, KEY: 'collector-secret-value-1234' } },
-    );
-  });
-  after(async () => {
-    await gw?.close();
-    await upstream?.provider.shutdown();
-    await upstream?.up.close();
-    await receiver?.close();
-  });
+        { vars: { UP: upstream.up.url, SECRET, KEY: 'collector-secret-value-1234' } },
+      );
+    });
+    after(async () => {
+      await gw?.close();
+      await upstream?.provider.shutdown();
+      await upstream?.up.close();
+      await receiver?.close();
+    });
 
-  const spansOf = (traceId: string): ReceivedSpan[] => receiver.spans.filter((s) => s.traceId === traceId);
+    const spansOf = (traceId: string): ReceivedSpan[] => receiver.spans.filter((s) => s.traceId === traceId);
 
-  test('a request through the gateway to an instrumented upstream forms one trace: stage spans and the CLIENT span under the SERVER span, the upstream span under the CLIENT span', async () => {
-    const bearer = token();
-    const r = await get(`${gw.url}/api/items?password=query-secret-123`, { authorization: `Bearer ${bearer}`, cookie: 'session=cookie-secret-456' });
-    assert.equal(r.status, 200);
-    const seen = upstream.up.seen.at(-1);
-    assert.ok(seen);
-    const tp = String(seen.headers.traceparent);
-    assert.match(tp, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    const traceId = tp.slice(3, 35);
-    const upstreamSpan = await waitFor('the upstream span', () => spansOf(traceId).find((s) => s.service === 'upstream'));
-    const server = await waitFor('the gateway SERVER span', () => spansOf(traceId).find((s) => s.service === 'edge' && s.kind === KIND_SERVER));
-    const client = spansOf(traceId).find((s) => s.service === 'edge' && s.kind === KIND_CLIENT);
-    assert.ok(client, 'a CLIENT span for the upstream exchange');
-    // the chain: upstream span -> gateway CLIENT span -> gateway SERVER span (a new trace: no parent)
-    assert.equal(upstreamSpan.parentSpanId, client.spanId);
-    assert.equal(tp.slice(36, 52), client.spanId);
-    assert.equal(client.parentSpanId, server.spanId);
-    assert.equal(server.parentSpanId, '');
-    assert.equal(server.name, 'GET api');
-    assert.equal(server.attributes['http.request.method'], 'GET');
-    assert.equal(server.attributes['http.response.status_code'], 200);
-    assert.equal(server.attributes['url.path'], '/api/items');
-    assert.equal(server.attributes['portcullis.route.id'], 'api');
-    assert.equal(server.attributes['portcullis.decision'], 'allowed');
-    assert.equal(client.attributes['server.address'], '127.0.0.1');
-    assert.equal(client.attributes['server.port'], upstream.up.port);
-    assert.equal(client.attributes['http.response.status_code'], 200);
-    // a child span per stage that ran, each under the SERVER span, with its decision
-    const stages = spansOf(traceId).filter((s) => s.service === 'edge' && s.kind === KIND_INTERNAL);
-    const names = stages.map((s) => s.name);
-    assert.ok(names.includes('intake'), names.join());
-    assert.ok(names.includes('auth'), names.join());
-    assert.ok(names.includes('waf'), names.join());
-    for (const s of stages) {
-      assert.equal(s.parentSpanId, server.spanId);
-      assert.equal(s.attributes['portcullis.decision'], 'continue');
-      assert.equal(s.attributes['portcullis.stage.id'], s.name);
-    }
-    // nothing secret in what was exported: not the token, the cookie, the query secret, nor the collector's header
-    const exported = receiver.bodies.join('\n');
-    for (const secret of [bearer, 'cookie-secret-456', 'query-secret-123', 'collector-secret-value-1234']) assert.ok(!exported.includes(secret), secret);
-    // the access-log line carries the trace id and the gateway's span id
-    const lines = await waitForLogLines(gw, (l) => l.trace_id === traceId);
-    const line = lines.find((l) => l.trace_id === traceId);
-    assert.ok(line, 'an access-log line with the trace id');
-    assert.equal(line.span_id, server.spanId);
-  });
-
-  test('a 401 has an auth stage span that carries the refusal and its code, and no CLIENT span', async () => {
-    const before = upstream.up.count();
-    const r = await get(`${gw.url}/api/items`);
-    assert.equal(r.status, 401);
-    assert.equal(upstream.up.count(), before);
-    const line = (await waitForLogLines(gw, (l) => l.status === 401 && typeof l.trace_id === 'string')).find((l) => l.status === 401);
-    assert.ok(line);
-    const traceId = String(line.trace_id);
-    const server = await waitFor('the SERVER span', () => spansOf(traceId).find((s) => s.kind === KIND_SERVER));
-    const auth = await waitFor('the auth span', () => spansOf(traceId).find((s) => s.name === 'auth'));
-    assert.equal(auth.parentSpanId, server.spanId);
-    assert.equal(auth.attributes['portcullis.decision'], 'deny');
-    assert.match(String(auth.attributes['portcullis.error.code']), /^PC_ERR_AUTH_/);
-    assert.equal(server.attributes['http.response.status_code'], 401);
-    assert.equal(server.attributes['portcullis.stage'], 'auth');
-    assert.equal(server.attributes['portcullis.error.code'], auth.attributes['portcullis.error.code']);
-    assert.equal(
-      spansOf(traceId).find((s) => s.kind === KIND_CLIENT),
-      undefined,
-    );
-    // stages after the refusal did not run, so they have no span
-    assert.equal(
-      spansOf(traceId).find((s) => s.name === 'waf'),
-      undefined,
-    );
-  });
-
-  test('a WAF block has a waf stage span with the code and the rule ids that matched', async () => {
-    const r = await get(`${gw.url}/open/search?q=${encodeURIComponent('<script>alert(1)</script>')}`);
-    assert.equal(r.status, 403);
-    const line = (await waitForLogLines(gw, (l) => l.status === 403 && typeof l.trace_id === 'string')).find((l) => l.status === 403);
-    assert.ok(line);
-    const waf = await waitFor('the waf span', () => spansOf(String(line.trace_id)).find((s) => s.name === 'waf'));
-    assert.equal(waf.attributes['portcullis.decision'], 'deny');
-    assert.equal(waf.attributes['portcullis.error.code'], (line.decision as { code: string }).code);
-    const rules = waf.attributes['portcullis.waf.rule_ids'] as string[];
-    assert.ok(Array.isArray(rules) && rules.length > 0, JSON.stringify(waf.attributes));
-    assert.deepEqual(rules, (line.waf as { rules: string[] }).rules.slice(0, 32));
-  });
-
-  test('a traceparent from a peer that is not a trusted proxy is not continued, nor forwarded as sent', async () => {
-    const incoming = `00-${INCOMING_TRACE}-${INCOMING_PARENT}-01`;
-    const r = await get(`${gw.url}/open/untrusted`, { traceparent: incoming, tracestate: 'evil=1' }, '127.0.0.1');
-    assert.equal(r.status, 200);
-    const seen = upstream.up.seen.at(-1);
-    assert.ok(seen);
-    assert.notEqual(seen.headers.traceparent, incoming);
-    assert.ok(!String(seen.headers.traceparent).includes(INCOMING_TRACE));
-    assert.equal(seen.headers.tracestate, undefined);
-    const line = (await waitForLogLines(gw, (l) => l.path === '/open/untrusted')).find((l) => l.path === '/open/untrusted');
-    assert.ok(line);
-    assert.notEqual(line.trace_id, INCOMING_TRACE);
-    assert.equal(String(seen.headers.traceparent).slice(3, 35), line.trace_id);
-  });
-
-  test('a traceparent from a trusted proxy is continued: the same trace id, its span as the parent, its tracestate forwarded', async () => {
-    const r = await get(
-      `${gw.url}/open/trusted`,
-      { traceparent: `00-${INCOMING_TRACE}-${INCOMING_PARENT}-01`, tracestate: 'vendor=abc,other=x1' },
-      '127.0.0.2',
-    );
-    assert.equal(r.status, 200);
-    const seen = upstream.up.seen.at(-1);
-    assert.ok(seen);
-    assert.match(String(seen.headers.traceparent), new RegExp(`^00-${INCOMING_TRACE}-[0-9a-f]{16}-01$`));
-    assert.equal(seen.headers.tracestate, 'vendor=abc,other=x1');
-    const server = await waitFor('the SERVER span', () => spansOf(INCOMING_TRACE).find((s) => s.service === 'edge' && s.kind === KIND_SERVER));
-    assert.equal(server.parentSpanId, INCOMING_PARENT);
-    const upSpan = await waitFor('the upstream span', () => spansOf(INCOMING_TRACE).find((s) => s.service === 'upstream'));
-    const client = spansOf(INCOMING_TRACE).find((s) => s.kind === KIND_CLIENT && s.service === 'edge');
-    assert.ok(client);
-    assert.equal(upSpan.parentSpanId, client.spanId);
-  });
-
-  test('a malformed traceparent from a trusted proxy starts a new trace', async () => {
-    // version ff is forbidden; an all-zero trace id is invalid; upper-case hex is not W3C
-    for (const bad of [
-      `ff-${INCOMING_TRACE}-${INCOMING_PARENT}-01`,
-      `00-${'0'.repeat(32)}-${INCOMING_PARENT}-01`,
-      `00-${INCOMING_TRACE.toUpperCase()}-${INCOMING_PARENT}-01`,
-    ]) {
-      const r = await get(`${gw.url}/open/bad`, { traceparent: bad }, '127.0.0.2');
+    test('a request through the gateway to an instrumented upstream forms one trace: stage spans and the CLIENT span under the SERVER span, the upstream span under the CLIENT span', async () => {
+      const bearer = token();
+      const r = await get(`${gw.url}/api/items?password=query-secret-123`, { authorization: `Bearer ${bearer}`, cookie: 'session=cookie-secret-456' });
       assert.equal(r.status, 200);
       const seen = upstream.up.seen.at(-1);
       assert.ok(seen);
-      assert.match(String(seen.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-      assert.ok(!String(seen.headers.traceparent).toLowerCase().includes(INCOMING_TRACE), bad);
-    }
-  });
+      const tp = String(seen.headers.traceparent);
+      assert.match(tp, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      const traceId = tp.slice(3, 35);
+      const upstreamSpan = await waitFor('the upstream span', () => spansOf(traceId).find((s) => s.service === 'upstream'));
+      const server = await waitFor('the gateway SERVER span', () => spansOf(traceId).find((s) => s.service === 'edge' && s.kind === KIND_SERVER));
+      const client = spansOf(traceId).find((s) => s.service === 'edge' && s.kind === KIND_CLIENT);
+      assert.ok(client, 'a CLIENT span for the upstream exchange');
+      // the chain: upstream span -> gateway CLIENT span -> gateway SERVER span (a new trace: no parent)
+      assert.equal(upstreamSpan.parentSpanId, client.spanId);
+      assert.equal(tp.slice(36, 52), client.spanId);
+      assert.equal(client.parentSpanId, server.spanId);
+      assert.equal(server.parentSpanId, '');
+      assert.equal(server.name, 'GET api');
+      assert.equal(server.attributes['http.request.method'], 'GET');
+      assert.equal(server.attributes['http.response.status_code'], 200);
+      assert.equal(server.attributes['url.path'], '/api/items');
+      assert.equal(server.attributes['portcullis.route.id'], 'api');
+      assert.equal(server.attributes['portcullis.decision'], 'allowed');
+      assert.equal(client.attributes['server.address'], '127.0.0.1');
+      assert.equal(client.attributes['server.port'], upstream.up.port);
+      assert.equal(client.attributes['http.response.status_code'], 200);
+      // a child span per stage that ran, each under the SERVER span, with its decision
+      const stages = spansOf(traceId).filter((s) => s.service === 'edge' && s.kind === KIND_INTERNAL);
+      const names = stages.map((s) => s.name);
+      assert.ok(names.includes('intake'), names.join());
+      assert.ok(names.includes('auth'), names.join());
+      assert.ok(names.includes('waf'), names.join());
+      // the gateway's exports used the configured encoding (the upstream's SDK sends JSON)
+      assert.ok(receiver.types.includes(protocol === 'http/json' ? 'application/json' : 'application/x-protobuf'), receiver.types.join());
+      // times: Unix nanoseconds of now, the stages and the CLIENT span within the SERVER span
+      const nowNs = BigInt(Date.now()) * 1_000_000n;
+      assert.ok(server.startNs > nowNs - 60_000_000_000n && server.endNs <= nowNs + 1_000_000_000n, `${server.startNs} vs ${nowNs}`);
+      assert.ok(server.startNs <= server.endNs);
+      for (const s of [...stages, client])
+        assert.ok(
+          s.startNs >= server.startNs && s.endNs <= server.endNs && s.startNs <= s.endNs,
+          `${s.name} ${s.startNs}-${s.endNs} outside ${server.startNs}-${server.endNs}`,
+        );
+      for (const s of stages) {
+        assert.equal(s.parentSpanId, server.spanId);
+        assert.equal(s.attributes['portcullis.decision'], 'continue');
+        assert.equal(s.attributes['portcullis.stage.id'], s.name);
+      }
+      // nothing secret in what was exported: not the token, the cookie, the query secret, nor the collector's header
+      const exported = receiver.bodies.join('\n');
+      for (const secret of [bearer, 'cookie-secret-456', 'query-secret-123', 'collector-secret-value-1234']) assert.ok(!exported.includes(secret), secret);
+      // the access-log line carries the trace id and the gateway's span id
+      const lines = await waitForLogLines(gw, (l) => l.trace_id === traceId);
+      const line = lines.find((l) => l.trace_id === traceId);
+      assert.ok(line, 'an access-log line with the trace id');
+      assert.equal(line.span_id, server.spanId);
+    });
 
-  test('a trusted parent that is not sampled is honoured: no gateway span is exported, the ids still go upstream and into the log', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const r = await get(`${gw.url}/open/unsampled`, { traceparent: `00-${traceId}-${INCOMING_PARENT}-00` }, '127.0.0.2');
-    assert.equal(r.status, 200);
-    const seen = upstream.up.seen.at(-1);
-    assert.ok(seen);
-    assert.match(String(seen.headers.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
-    const line = (await waitForLogLines(gw, (l) => l.path === '/open/unsampled')).find((l) => l.path === '/open/unsampled');
-    assert.ok(line);
-    assert.equal(line.trace_id, traceId);
-    assert.match(String(line.span_id), /^[0-9a-f]{16}$/);
-    // a later sampled request's spans arrive; none of the unsampled trace's did
-    const r2 = await get(`${gw.url}/open/after`);
-    assert.equal(r2.status, 200);
-    const after = String(upstream.up.seen.at(-1)?.headers.traceparent).slice(3, 35);
-    await waitFor('the later span', () => spansOf(after).find((s) => s.kind === KIND_SERVER));
-    assert.deepEqual(
-      spansOf(traceId).filter((s) => s.service === 'edge'),
-      [],
-    );
+    test('a 401 has an auth stage span that carries the refusal and its code, and no CLIENT span', async () => {
+      const before = upstream.up.count();
+      const r = await get(`${gw.url}/api/items`);
+      assert.equal(r.status, 401);
+      assert.equal(upstream.up.count(), before);
+      const line = (await waitForLogLines(gw, (l) => l.status === 401 && typeof l.trace_id === 'string')).find((l) => l.status === 401);
+      assert.ok(line);
+      const traceId = String(line.trace_id);
+      const server = await waitFor('the SERVER span', () => spansOf(traceId).find((s) => s.kind === KIND_SERVER));
+      const auth = await waitFor('the auth span', () => spansOf(traceId).find((s) => s.name === 'auth'));
+      assert.equal(auth.parentSpanId, server.spanId);
+      assert.equal(auth.attributes['portcullis.decision'], 'deny');
+      assert.match(String(auth.attributes['portcullis.error.code']), /^PC_ERR_AUTH_/);
+      assert.equal(server.attributes['http.response.status_code'], 401);
+      assert.equal(server.attributes['portcullis.stage'], 'auth');
+      assert.equal(server.attributes['portcullis.error.code'], auth.attributes['portcullis.error.code']);
+      assert.equal(
+        spansOf(traceId).find((s) => s.kind === KIND_CLIENT),
+        undefined,
+      );
+      // stages after the refusal did not run, so they have no span
+      assert.equal(
+        spansOf(traceId).find((s) => s.name === 'waf'),
+        undefined,
+      );
+    });
+
+    test('a WAF block has a waf stage span with the code and the rule ids that matched', async () => {
+      const r = await get(`${gw.url}/open/search?q=${encodeURIComponent('<script>alert(1)</script>')}`);
+      assert.equal(r.status, 403);
+      const line = (await waitForLogLines(gw, (l) => l.status === 403 && typeof l.trace_id === 'string')).find((l) => l.status === 403);
+      assert.ok(line);
+      const waf = await waitFor('the waf span', () => spansOf(String(line.trace_id)).find((s) => s.name === 'waf'));
+      assert.equal(waf.attributes['portcullis.decision'], 'deny');
+      assert.equal(waf.attributes['portcullis.error.code'], (line.decision as { code: string }).code);
+      const rules = waf.attributes['portcullis.waf.rule_ids'] as string[];
+      assert.ok(Array.isArray(rules) && rules.length > 0, JSON.stringify(waf.attributes));
+      assert.deepEqual(rules, (line.waf as { rules: string[] }).rules.slice(0, 32));
+    });
+
+    test('a traceparent from a peer that is not a trusted proxy is not continued, nor forwarded as sent', async () => {
+      const incoming = `00-${INCOMING_TRACE}-${INCOMING_PARENT}-01`;
+      const r = await get(`${gw.url}/open/untrusted`, { traceparent: incoming, tracestate: 'evil=1' }, '127.0.0.1');
+      assert.equal(r.status, 200);
+      const seen = upstream.up.seen.at(-1);
+      assert.ok(seen);
+      assert.notEqual(seen.headers.traceparent, incoming);
+      assert.ok(!String(seen.headers.traceparent).includes(INCOMING_TRACE));
+      assert.equal(seen.headers.tracestate, undefined);
+      const line = (await waitForLogLines(gw, (l) => l.path === '/open/untrusted')).find((l) => l.path === '/open/untrusted');
+      assert.ok(line);
+      assert.notEqual(line.trace_id, INCOMING_TRACE);
+      assert.equal(String(seen.headers.traceparent).slice(3, 35), line.trace_id);
+    });
+
+    test('a traceparent from a trusted proxy is continued: the same trace id, its span as the parent, its tracestate forwarded', async () => {
+      const r = await get(
+        `${gw.url}/open/trusted`,
+        { traceparent: `00-${INCOMING_TRACE}-${INCOMING_PARENT}-01`, tracestate: 'vendor=abc,other=x1' },
+        '127.0.0.2',
+      );
+      assert.equal(r.status, 200);
+      const seen = upstream.up.seen.at(-1);
+      assert.ok(seen);
+      assert.match(String(seen.headers.traceparent), new RegExp(`^00-${INCOMING_TRACE}-[0-9a-f]{16}-01$`));
+      assert.equal(seen.headers.tracestate, 'vendor=abc,other=x1');
+      const server = await waitFor('the SERVER span', () => spansOf(INCOMING_TRACE).find((s) => s.service === 'edge' && s.kind === KIND_SERVER));
+      assert.equal(server.parentSpanId, INCOMING_PARENT);
+      const upSpan = await waitFor('the upstream span', () => spansOf(INCOMING_TRACE).find((s) => s.service === 'upstream'));
+      const client = spansOf(INCOMING_TRACE).find((s) => s.kind === KIND_CLIENT && s.service === 'edge');
+      assert.ok(client);
+      assert.equal(upSpan.parentSpanId, client.spanId);
+    });
+
+    test('a malformed traceparent from a trusted proxy starts a new trace', async () => {
+      // version ff is forbidden; an all-zero trace id is invalid; upper-case hex is not W3C
+      for (const bad of [
+        `ff-${INCOMING_TRACE}-${INCOMING_PARENT}-01`,
+        `00-${'0'.repeat(32)}-${INCOMING_PARENT}-01`,
+        `00-${INCOMING_TRACE.toUpperCase()}-${INCOMING_PARENT}-01`,
+      ]) {
+        const r = await get(`${gw.url}/open/bad`, { traceparent: bad }, '127.0.0.2');
+        assert.equal(r.status, 200);
+        const seen = upstream.up.seen.at(-1);
+        assert.ok(seen);
+        assert.match(String(seen.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+        assert.ok(!String(seen.headers.traceparent).toLowerCase().includes(INCOMING_TRACE), bad);
+      }
+    });
+
+    test('a trusted parent that is not sampled is honoured: no gateway span is exported, the ids still go upstream and into the log', async () => {
+      const traceId = randomBytes(16).toString('hex');
+      const r = await get(`${gw.url}/open/unsampled`, { traceparent: `00-${traceId}-${INCOMING_PARENT}-00` }, '127.0.0.2');
+      assert.equal(r.status, 200);
+      const seen = upstream.up.seen.at(-1);
+      assert.ok(seen);
+      assert.match(String(seen.headers.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+      const line = (await waitForLogLines(gw, (l) => l.path === '/open/unsampled')).find((l) => l.path === '/open/unsampled');
+      assert.ok(line);
+      assert.equal(line.trace_id, traceId);
+      assert.match(String(line.span_id), /^[0-9a-f]{16}$/);
+      // a later sampled request's spans arrive; none of the unsampled trace's did
+      const r2 = await get(`${gw.url}/open/after`);
+      assert.equal(r2.status, 200);
+      const after = String(upstream.up.seen.at(-1)?.headers.traceparent).slice(3, 35);
+      await waitFor('the later span', () => spansOf(after).find((s) => s.kind === KIND_SERVER));
+      assert.deepEqual(
+        spansOf(traceId).filter((s) => s.service === 'edge'),
+        [],
+      );
+    });
   });
-});
 
 describe('tracing that records nothing', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;

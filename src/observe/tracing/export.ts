@@ -1,48 +1,31 @@
 /**
- * The export side of tracing: finished spans, already encoded as OTLP/JSON span objects, wait in a
- * bounded queue and are sent in batches to the collector's OTLP/HTTP endpoint (POST, JSON
- * encoding, one keep-alive connection pool). A span that finds the queue full, or whose batch the
- * collector did not take (an error status, a refused connection, a timeout), is dropped and
- * counted; no request ever waits for an export. One exporter per exporter setting, shared by the
- * snapshots that use it (a reload that keeps the `tracing` section keeps its queue), closed (its
- * queue sent) when the last of them is retired and when the gateway stops.
+ * The export side of tracing: finished spans, written by the recorder straight into the encoder's
+ * byte chunks (encode.ts: OTLP protobuf or JSON), wait in a bounded queue and are sent in batches
+ * to the collector's OTLP/HTTP endpoint (POST, one keep-alive connection pool). A request whose
+ * spans find the queue full, or a batch the collector did not take (an error status, a refused
+ * connection, a timeout), is dropped and counted; no request ever waits for an export. One
+ * exporter per exporter setting, shared by the snapshots that use it (a reload that keeps the
+ * `tracing` section keeps its queue), closed (its queue sent) when the last of them is retired
+ * and when the gateway stops.
  *
  * Why not the OpenTelemetry SDK's BatchSpanProcessor and OTLP exporter: measured here (docs/
  * tracing.md), the SDK's spans, processor and exporter cost about 95 µs of CPU per request of 9
  * spans, two thirds of what the whole pipeline costs; the issue allows a tenth.
  */
-import { Buffer } from 'node:buffer';
 import { Pool } from 'undici';
 import type { CounterMetric, Logger, Services } from '../../core/services.js';
+import { spanEncoder, type SpanEncoder } from './encode.js';
 import type { TracingConfig } from './schema.js';
 
 /** Most export requests in flight at once: the queue absorbs the rest. */
 const MAX_IN_FLIGHT = 2;
 /** A failed export is logged at most this often (the count is in the metric). */
 const FAILURE_LOG_MS = 60_000;
-/**
- * Spans are written into buffers of this size as they are queued: measured here, a batch kept as
- * strings and joined when sent cost five times as much (the strings of many requests outlive the
- * young generation, and a batch's body is a large string); bytes outside the heap cost the
- * collector nothing.
- */
-const CHUNK = 64 * 1024;
-const COMMA = 0x2c;
 
-/** Spans written, waiting to be sent as one export request. */
-interface Batch {
-  readonly parts: Buffer[];
-  count: number;
-}
-
-/** One OTLP/HTTP JSON exporter with its queue. */
+/** One OTLP/HTTP exporter with its queue. */
 export class SpanExporter {
-  /** batches ready to send, oldest first; the last one is being filled */
-  private batches: Batch[] = [];
-  /** spans in `batches` */
+  /** spans written and not yet sent */
   private spans = 0;
-  private buf: Buffer = Buffer.allocUnsafe(CHUNK);
-  private off = 0;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
@@ -52,9 +35,7 @@ export class SpanExporter {
   private readonly origin: string;
   private readonly path: string;
   private readonly headers: Record<string, string>;
-  /** the start of every export body, up to the spans: resource (service.name) and scope */
-  private readonly head: Buffer;
-  private static readonly TAIL = Buffer.from(']}]}]}');
+  private readonly encoder: SpanEncoder;
 
   constructor(
     private readonly c: TracingConfig,
@@ -71,58 +52,34 @@ export class SpanExporter {
       bodyTimeout: c.export_timeout_ms,
       connect: { timeout: c.export_timeout_ms },
     });
-    this.headers = { ...c.headers, 'content-type': 'application/json' };
-    this.head = Buffer.from(
-      `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":${JSON.stringify(c.service_name)}}}]},"scopeSpans":[{"scope":{"name":"portcullis"},"spans":[`,
-    );
+    this.encoder = spanEncoder(c.protocol, c.max_batch_spans, c.service_name);
+    this.headers = { ...c.headers, 'content-type': this.encoder.contentType };
   }
 
-  /** Queues the encoded spans of one request; those past the queue's bound are dropped and counted. */
-  add(spans: readonly string[]): void {
-    if (this.closed) return;
-    const room = this.c.max_queue_spans - this.spans;
-    const n = Math.min(room, spans.length);
-    if (n < spans.length) this.dropped.inc({ reason: 'queue_full' }, spans.length - n);
-    for (let i = 0; i < n; i++) this.write(spans[i] as string);
-    const last = this.batches[this.batches.length - 1];
-    if (this.batches.length > 1 || (last !== undefined && last.count >= this.c.max_batch_spans)) this.sendBatches();
-    else if (this.timer === null && last !== undefined) {
+  /**
+   * The encoder to write a request's `n` spans with, then `written(n)`; null when they do not fit
+   * in the queue (dropped and counted: a trace with spans missing would mislead).
+   */
+  reserve(n: number): SpanEncoder | null {
+    if (this.closed) return null;
+    if (this.spans + n > this.c.max_queue_spans) {
+      this.dropped.inc({ reason: 'queue_full' }, n);
+      return null;
+    }
+    return this.encoder;
+  }
+
+  /** The spans of `reserve(n)` are written: sends the full batches, or starts the flush timer. */
+  written(n: number): void {
+    this.spans += n;
+    const e = this.encoder;
+    if (e.batchCount > 1 || e.lastFull) this.sendBatches();
+    else if (this.timer === null && e.batchCount > 0) {
       this.timer = setTimeout(() => {
         this.timer = null;
         this.sendBatches();
       }, this.c.flush_interval_ms);
       this.timer.unref();
-    }
-  }
-
-  /** Writes one encoded span into the batch being filled (a new batch when that one is full). */
-  private write(span: string): void {
-    let b = this.batches[this.batches.length - 1];
-    if (b === undefined || b.count >= this.c.max_batch_spans) {
-      this.seal();
-      b = { parts: [], count: 0 };
-      this.batches.push(b);
-    }
-    // at most 3 bytes per UTF-16 unit, and the comma
-    const need = span.length * 3 + 1;
-    if (this.off + need > this.buf.length) {
-      this.seal();
-      this.buf = Buffer.allocUnsafe(Math.max(CHUNK, need));
-    }
-    if (b.count > 0) this.buf[this.off++] = COMMA;
-    this.off += this.buf.write(span, this.off, 'utf8');
-    b.count++;
-    this.spans++;
-  }
-
-  /** Ends the current chunk: what was written goes to the batch being filled. */
-  private seal(): void {
-    const b = this.batches[this.batches.length - 1];
-    if (this.off > 0 && b !== undefined) {
-      b.parts.push(this.buf.subarray(0, this.off));
-      this.buf = this.buf.subarray(this.off);
-      if (this.buf.length < 1024) this.buf = Buffer.allocUnsafe(CHUNK);
-      this.off = 0;
     }
   }
 
@@ -132,19 +89,17 @@ export class SpanExporter {
   }
 
   private sendBatches(): void {
-    while (this.batches.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
-      if (this.batches.length === 1) this.seal();
-      const b = this.batches.shift() as Batch;
+    while (this.encoder.batchCount > 0 && this.inFlight < MAX_IN_FLIGHT) {
+      const b = this.encoder.take();
+      if (b === null) break;
       this.spans -= b.count;
-      if (b.count > 0) this.send(b);
+      if (b.count > 0) this.send(this.encoder.body(b.parts), b.count);
     }
     // what is left waits for a send to finish (it calls this again)
   }
 
-  private send(batch: Batch): void {
+  private send(body: Buffer, n: number): void {
     this.inFlight++;
-    const body = Buffer.concat([this.head, ...batch.parts, SpanExporter.TAIL]);
-    const n = batch.count;
     const p = this.pool
       .request({ method: 'POST', path: this.path, headers: this.headers, body })
       .then(
@@ -158,7 +113,8 @@ export class SpanExporter {
       .finally(() => {
         this.inFlight--;
         this.pending.delete(p);
-        if (this.batches.length > 1 || (this.batches.length === 1 && (this.closed || this.timer === null))) this.sendBatches();
+        const e = this.encoder;
+        if (e.batchCount > 1 || (e.batchCount === 1 && (this.closed || this.timer === null))) this.sendBatches();
       });
     this.pending.add(p);
   }
@@ -191,7 +147,7 @@ interface Entry {
 
 /** The settings that make an exporter: a reload that changes none of them keeps it. */
 function exporterKey(c: TracingConfig): string {
-  return JSON.stringify([c.endpoint, c.headers, c.service_name, c.max_queue_spans, c.max_batch_spans, c.flush_interval_ms, c.export_timeout_ms]);
+  return JSON.stringify([c.endpoint, c.protocol, c.headers, c.service_name, c.max_queue_spans, c.max_batch_spans, c.flush_interval_ms, c.export_timeout_ms]);
 }
 
 /** The exporters of one process (kept in its services, so that they outlive snapshots). */

@@ -6,7 +6,8 @@
  * times the pipeline recorded: the SERVER span of the request, a child span per stage that ran
  * (its decision, code, WAF rule ids, cache status) and a CLIENT span for the upstream exchange,
  * whose id went upstream in `traceparent` when the request was forwarded. Each span is encoded
- * once, straight into OTLP/JSON, and queued for export (export.ts). Nothing secret goes into a
+ * written once, field by field, straight into the export queue's bytes (encode.ts: OTLP protobuf or
+ * JSON) and exported in batches (export.ts). Nothing secret goes into a
  * span: no header values but the User-Agent, no query, no body, no credential.
  */
 import { Buffer } from 'node:buffer';
@@ -17,6 +18,7 @@ import type { RequestContext, RouteStage } from '../../core/stage.js';
 import { TIMING_INTAKE, type RequestTrace, type TraceRecorder } from '../../core/trace.js';
 import type { CanonicalConfig } from '../../core/config.js';
 import { type SpanExporter, tracingExporters } from './export.js';
+import { KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, type SpanEncoder } from './encode.js';
 import type { TracingConfig } from './schema.js';
 import { formatTraceParent, parseTraceParent, parseTraceState } from './traceparent.js';
 
@@ -30,12 +32,6 @@ const MAX_PATH = 2048;
 const MAX_SHORT = 256;
 /** Most WAF rule ids on a stage span. */
 const MAX_RULES = 32;
-
-/** OTLP span kinds and status codes (opentelemetry-proto trace.proto) */
-const KIND_INTERNAL = 1;
-const KIND_SERVER = 2;
-const KIND_CLIENT = 3;
-const STATUS_ERROR = 2;
 
 // ---- ids: random hex drawn in batches from the CSPRNG (as request ids are, core/request-id.ts) ----
 const ID_BYTES = 8192;
@@ -63,18 +59,6 @@ function sampledByRatio(traceId: string, ratio: number): boolean {
   return acc <= Math.floor(ratio * 0xffffffff);
 }
 
-// ---- OTLP/JSON encoding ------------------------------------------------------------------------
-const TIME_ORIGIN = performance.timeOrigin;
-/** performance.now() milliseconds as OTLP's Unix nanoseconds (a decimal string, microsecond precision). */
-function nanos(ms: number): string {
-  return `${Math.round((TIME_ORIGIN + ms) * 1000)}000`;
-}
-function str(key: string, v: string): string {
-  return `{"key":"${key}","value":{"stringValue":${JSON.stringify(v)}}}`;
-}
-function int(key: string, v: number): string {
-  return `{"key":"${key}","value":{"intValue":"${v}"}}`;
-}
 function bound(s: string, n: number): string {
   return s.length > n ? s.slice(0, n) : s;
 }
@@ -101,9 +85,6 @@ export function createTracing(config: CanonicalConfig, services: Services): Trac
 }
 
 class Recorder implements TraceRecorder<RequestContext> {
-  /** the fixed attributes of each stage's spans (id, phase, mode), by stage id: stage ids come from config */
-  private readonly stageHeads = new Map<string, string>();
-
   constructor(
     readonly exporter: SpanExporter,
     private readonly c: TracingConfig,
@@ -124,26 +105,12 @@ class Recorder implements TraceRecorder<RequestContext> {
     if (sampled) ctx.timings = [];
     return new Traced(this, traceId, randomHex(8), parentId, sampled, state);
   }
-
-  /** `"attributes":[` and the stage's fixed attributes */
-  stageHead(stage: RouteStage | null, id: string): string {
-    let h = this.stageHeads.get(id);
-    if (h === undefined) {
-      // the mode only when it is not the usual enforce: a span's bytes are most of its cost
-      const mode = stage === null || stage.mode === 'enforce' ? '' : `,${str('portcullis.stage.mode', stage.mode)}`;
-      h = `"attributes":[${str('portcullis.stage.id', id)},${str('portcullis.stage.phase', stage === null ? 'intake' : stage.phase)}${mode}`;
-      this.stageHeads.set(id, h);
-    }
-    return h;
-  }
 }
 
 class Traced implements RequestTrace<RequestContext> {
   /** the CLIENT span of the upstream exchange: its id, and when it started */
   private clientId: string | null = null;
   private clientStart = 0;
-  /** the start of each child span's JSON: trace id, and the request's span as the parent (made once a request) */
-  private childHead = '';
 
   constructor(
     private readonly r: Recorder,
@@ -165,95 +132,89 @@ class Traced implements RequestTrace<RequestContext> {
     if (this.state !== null) h.tracestate = this.state;
   }
 
-  /** The start of a span's JSON, up to its kind; `name` is JSON-safe unless `quote`. */
-  private open(spanId: string, parentId: string, name: string, kind: number, quote: boolean): string {
-    const st = this.state === null ? '' : `,"traceState":${JSON.stringify(this.state)}`;
-    const n = quote ? JSON.stringify(name) : `"${name}"`;
-    if (parentId === this.spanId) {
-      if (this.childHead === '') this.childHead = `{"traceId":"${this.traceId}","parentSpanId":"${this.spanId}"${st}`;
-      return `${this.childHead},"spanId":"${spanId}","name":${n},"kind":${kind}`;
-    }
-    return `{"traceId":"${this.traceId}","spanId":"${spanId}"${parentId === '' ? '' : `,"parentSpanId":"${parentId}"`}${st},"name":${n},"kind":${kind}`;
-  }
-
   end(ctx: RequestContext, status: number): void {
     if (!this.sampled) return;
+    const t = ctx.timings;
+    const n = (t === null ? 0 : Math.floor(t.length / 3)) + (this.clientId === null ? 1 : 2);
+    const w = this.r.exporter.reserve(n);
+    if (w === null) return;
     const endMs = performance.now();
     const route = ctx.route;
     const o = ctx.outcome;
-    const spans: string[] = [];
-    const t = ctx.timings;
+    const traceId = this.traceId;
+    const state = this.state;
     if (t !== null) {
       for (let i = 0; i + 2 < t.length; i += 3) {
         const idx = t[i] as number;
         const stage = idx === TIMING_INTAKE || route === null ? null : (route.requestStages[idx] ?? null);
         const id = stage === null ? 'intake' : stage.id;
-        spans.push(
-          `${this.open(randomHex(8), this.spanId, id, KIND_INTERNAL, true)},"startTimeUnixNano":"${nanos(t[i + 1] as number)}","endTimeUnixNano":"${nanos(t[i + 2] as number)}",${this.r.stageHead(stage, id)}${stageDecision(ctx, stage, id)}]}`,
-        );
+        w.begin(traceId, randomHex(8), this.spanId, state, id, KIND_INTERNAL, t[i + 1] as number, t[i + 2] as number);
+        w.str('portcullis.stage.id', id);
+        w.str('portcullis.stage.phase', stage === null ? 'intake' : stage.phase);
+        // the mode only when it is not the usual enforce: a span's bytes are most of its cost
+        if (stage !== null && stage.mode !== 'enforce') w.str('portcullis.stage.mode', stage.mode);
+        stageDecision(w, ctx, stage, id);
+        w.end();
       }
     }
     const method = bound(ctx.method, 32);
     if (this.clientId !== null) {
-      let a = str('http.request.method', method);
+      w.begin(traceId, this.clientId, this.spanId, state, 'proxy', KIND_CLIENT, this.clientStart, endMs);
+      w.str('http.request.method', method);
       const target = ctx.upstreamTarget;
       const colon = target === null ? -1 : target.lastIndexOf(':');
       if (target !== null && colon > target.indexOf(':')) {
         const host = target.slice(target.indexOf('//') + 2, colon);
-        a += `,${str('server.address', host.startsWith('[') ? host.slice(1, -1) : host)},${int('server.port', Number(target.slice(colon + 1)))}`;
+        w.str('server.address', host.startsWith('[') ? host.slice(1, -1) : host);
+        w.int('server.port', Number(target.slice(colon + 1)));
       }
-      let st = '';
       if (ctx.upstreamFault) {
-        a += `,${str('error.type', o.code ?? 'upstream_error')}`;
-        st = `,"status":{"code":${STATUS_ERROR}}`;
-      } else if (ctx.upstreamLatencyMs !== null) a += `,${int('http.response.status_code', status)}`;
-      spans.push(
-        `${this.open(this.clientId, this.spanId, 'proxy', KIND_CLIENT, false)},"startTimeUnixNano":"${nanos(this.clientStart)}","endTimeUnixNano":"${nanos(endMs)}","attributes":[${a}]${st}}`,
-      );
+        w.str('error.type', o.code ?? 'upstream_error');
+        w.error();
+      } else if (ctx.upstreamLatencyMs !== null) w.int('http.response.status_code', status);
+      w.end();
     }
-    let a =
-      `${str('http.request.method', method)},${str('url.path', bound(ctx.path, MAX_PATH))},${str('url.scheme', ctx.listener.tls ? 'https' : 'http')}` +
-      `,${str('server.address', bound(ctx.host, MAX_SHORT))},${str('client.address', ctx.clientIp)}` +
-      (ctx.peerIp === ctx.clientIp ? '' : `,${str('network.peer.address', ctx.peerIp)}`) +
-      `,${str('network.protocol.version', ctx.http2 ? '2' : ctx.req.httpVersion)},${int('http.response.status_code', status)}` +
-      `,${str('portcullis.request_id', ctx.id)},${str('portcullis.listener', ctx.listener.name)},${str('portcullis.decision', o.decision)}`;
+    w.begin(traceId, this.spanId, this.parentId, state, route === null ? method : `${method} ${route.id}`, KIND_SERVER, ctx.startMs, endMs);
+    w.str('http.request.method', method);
+    w.str('url.path', bound(ctx.path, MAX_PATH));
+    w.str('url.scheme', ctx.listener.tls ? 'https' : 'http');
+    w.str('server.address', bound(ctx.host, MAX_SHORT));
+    w.str('client.address', ctx.clientIp);
+    if (ctx.peerIp !== ctx.clientIp) w.str('network.peer.address', ctx.peerIp);
+    w.str('network.protocol.version', ctx.http2 ? '2' : ctx.req.httpVersion);
+    w.int('http.response.status_code', status);
+    w.str('portcullis.request_id', ctx.id);
+    w.str('portcullis.listener', ctx.listener.name);
+    w.str('portcullis.decision', o.decision);
     const ua = ctx.req.headers['user-agent'];
-    if (typeof ua === 'string') a += `,${str('user_agent.original', bound(ua, MAX_SHORT))}`;
-    if (route !== null) a += `,${str('portcullis.route.id', route.id)}`;
-    if (o.stage !== null) a += `,${str('portcullis.stage', o.stage)}`;
-    if (o.code !== null) a += `,${str('portcullis.error.code', o.code)}`;
+    if (typeof ua === 'string') w.str('user_agent.original', bound(ua, MAX_SHORT));
+    if (route !== null) w.str('portcullis.route.id', route.id);
+    if (o.stage !== null) w.str('portcullis.stage', o.stage);
+    if (o.code !== null) w.str('portcullis.error.code', o.code);
     const tenant = ctx.principal?.tenant ?? null;
-    if (tenant !== null) a += `,${str('portcullis.tenant', tenant)}`;
-    let st = '';
+    if (tenant !== null) w.str('portcullis.tenant', tenant);
     if (status >= 500) {
-      a += `,${str('error.type', o.code ?? String(status))}`;
-      st = `,"status":{"code":${STATUS_ERROR}}`;
+      w.str('error.type', o.code ?? String(status));
+      w.error();
     }
-    spans.push(
-      `${this.open(this.spanId, this.parentId, route === null ? method : `${method} ${route.id}`, KIND_SERVER, true)},"startTimeUnixNano":"${nanos(ctx.startMs)}","endTimeUnixNano":"${nanos(endMs)}","attributes":[${a}]${st}}`,
-    );
-    this.r.exporter.add(spans);
+    w.end();
+    this.r.exporter.written(n);
   }
 }
 
-/** A stage span's decision attributes (each with a leading comma): what it decided, and what it annotated (WAF rule ids, cache status). */
-function stageDecision(ctx: RequestContext, stage: RouteStage | null, id: string): string {
+/** A stage span's decision attributes: what it decided, and what it annotated (WAF rule ids, cache status). */
+function stageDecision(w: SpanEncoder, ctx: RequestContext, stage: RouteStage | null, id: string): void {
   const o = ctx.outcome;
-  let a: string;
   if (o.stage === id) {
-    a = `,${str('portcullis.decision', o.decision === 'denied' ? 'deny' : 'respond')}`;
-    if (o.code !== null) a += `,${str('portcullis.error.code', o.code)}`;
-  } else a = ',{"key":"portcullis.decision","value":{"stringValue":"continue"}}';
-  if (stage === null) return a;
-  for (const m of ctx.monitored) if (m.stage === id) a += `,${str('portcullis.monitor.code', m.code)}`;
+    w.str('portcullis.decision', o.decision === 'denied' ? 'deny' : 'respond');
+    if (o.code !== null) w.str('portcullis.error.code', o.code);
+  } else w.str('portcullis.decision', 'continue');
+  if (stage === null) return;
+  for (const m of ctx.monitored) if (m.stage === id) w.str('portcullis.monitor.code', m.code);
   const ann = ctx.annotationsIfAny?.[id] as { rules?: unknown; score?: unknown; status?: unknown } | undefined;
   if (ann !== undefined && ann !== null && typeof ann === 'object') {
-    if (Array.isArray(ann.rules)) {
-      const ids = ann.rules.filter((r): r is string => typeof r === 'string').slice(0, MAX_RULES);
-      a += `,{"key":"portcullis.waf.rule_ids","value":{"arrayValue":{"values":[${ids.map((r) => `{"stringValue":${JSON.stringify(r)}}`).join(',')}]}}}`;
-    }
-    if (typeof ann.score === 'number' && Number.isSafeInteger(ann.score)) a += `,${int('portcullis.waf.score', ann.score)}`;
-    if (typeof ann.status === 'string') a += `,${str('portcullis.cache.status', bound(ann.status, MAX_SHORT))}`;
+    if (Array.isArray(ann.rules)) w.strs('portcullis.waf.rule_ids', ann.rules.filter((r): r is string => typeof r === 'string').slice(0, MAX_RULES));
+    if (typeof ann.score === 'number' && Number.isSafeInteger(ann.score) && ann.score >= 0) w.int('portcullis.waf.score', ann.score);
+    if (typeof ann.status === 'string') w.str('portcullis.cache.status', bound(ann.status, MAX_SHORT));
   }
-  return a;
 }

@@ -5,6 +5,7 @@ import type { JsonSchema } from '../../core/json-schema.js';
 export interface TracingConfig {
   enabled: boolean;
   endpoint: string;
+  protocol: 'http/protobuf' | 'http/json';
   headers: Record<string, string>;
   service_name: string;
   sample_ratio: number;
@@ -22,7 +23,7 @@ export const tracingSchema: JsonSchema = {
   additionalProperties: false,
   default: {},
   description:
-    'OpenTelemetry tracing (docs/tracing.md): a SERVER span per request with a child span per stage that ran (its decision, code, WAF rule ids, cache status) and a CLIENT span for the upstream exchange, whose id goes upstream in `traceparent`; exported over OTLP/HTTP (JSON). Off by default.',
+    'OpenTelemetry tracing (docs/tracing.md): a SERVER span per request with a child span per stage that ran (its decision, code, WAF rule ids, cache status) and a CLIENT span for the upstream exchange, whose id goes upstream in `traceparent`; exported over OTLP/HTTP (protobuf, or JSON). Off by default.',
   properties: {
     enabled: {
       type: 'boolean',
@@ -33,7 +34,13 @@ export const tracingSchema: JsonSchema = {
       type: 'string',
       pattern: '^https?://[^\\s]+$',
       default: 'http://127.0.0.1:4318/v1/traces',
-      description: "The collector's OTLP/HTTP traces URL (JSON encoding). Why this default: a local OpenTelemetry Collector's OTLP/HTTP receiver.",
+      description: "The collector's OTLP/HTTP traces URL. Why this default: a local OpenTelemetry Collector's OTLP/HTTP receiver.",
+    },
+    protocol: {
+      enum: ['http/protobuf', 'http/json'],
+      default: 'http/protobuf',
+      description:
+        "The export encoding, by its OTEL_EXPORTER_OTLP_PROTOCOL name. Why protobuf: every OTLP/HTTP receiver takes it (JSON is optional for them), and it is about a third of JSON's bytes, which is most of a span's cost.",
     },
     headers: {
       type: 'object',
