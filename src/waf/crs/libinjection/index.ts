@@ -45,4 +45,8 @@ export function detectXSS(input: string): boolean {
   return xssBytes(utf8(input));
 }
 
-export { sqliBytes as detectSQLiBytes, xssBytes as detectXSSBytes };
+/** detectSQLi on bytes as they are (no UTF-8 step, no length bound: the caller bounds them). */
+export const detectSQLiBytes: (bytes: Uint8Array) => string | null = sqliBytes;
+
+/** detectXSS on bytes as they are (no UTF-8 step, no length bound: the caller bounds them). */
+export const detectXSSBytes: (bytes: Uint8Array) => boolean = xssBytes;

@@ -225,7 +225,7 @@ function memmem(s: Uint8Array, hStart: number, hLen: number, needle: Uint8Array)
   return -1;
 }
 
-const SP_PASSWORD = Uint8Array.from(Buffer.from('sp_password', 'latin1'));
+const SP_PASSWORD = Uint8Array.from('sp_password', (c) => c.charCodeAt(0));
 
 /** stoken_t */
 export class Token {

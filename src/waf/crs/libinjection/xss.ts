@@ -139,15 +139,17 @@ const at = (s: Uint8Array, i: number): number => (i < s.length ? s[i]! : 0);
  * upper-cased, are exactly `a` (upper case).
  */
 function caseEqWithNull(a: string, s: Uint8Array, start: number, n: number): boolean {
+  const alen = a.length;
   let ai = 0;
   for (let bi = 0; bi < n; bi++) {
     let cb = at(s, start + bi);
     if (cb === 0) continue;
+    // past the end of `a`, C compares with its NUL: a mismatch
+    if (ai === alen) return false;
     if (cb >= 97 && cb <= 122) cb -= 0x20;
-    // past the end of `a`, C compares with its NUL: a mismatch, as NaN is here
     if (a.charCodeAt(ai++) !== cb) return false;
   }
-  return ai === a.length;
+  return ai === alen;
 }
 
 const HEX = (() => {
@@ -239,8 +241,11 @@ const ci = (b: number, upper: number): boolean => b === upper || b === upper + 3
 
 function isBlackTag(s: Uint8Array, start: number, len: number): boolean {
   if (len < 3) return false;
-  for (const black of candidates(TAGS_BY_LETTER, s, start, len)) {
-    if (caseEqWithNull(black.name, s, start, len)) return true;
+  const tags = candidates(TAGS_BY_LETTER, s, start, len);
+  for (let i = 0; i < tags.length; i++) {
+    const name = tags[i]!.name;
+    // the NUL-free bytes compared are at most len: a longer name cannot match
+    if (name.length <= len && caseEqWithNull(name, s, start, len)) return true;
   }
   const c0 = s[start]!;
   const c1 = s[start + 1]!;
@@ -260,15 +265,18 @@ function isBlackAttr(s: Uint8Array, start: number, len: number): Attribute {
       // (a NUL in the compared bytes always fails: it shortens them; so the first byte must match)
       const b = at(s, start + 2);
       const group = b < 128 ? EVENTS_BY_LETTER[b >= 97 && b <= 122 ? b - 32 : b]! : NO_NAMES;
-      for (const { name } of group) {
+      for (let i = 0; i < group.length; i++) {
+        const name = group[i]!.name;
         if (caseEqWithNull(name, s, start + 2, name.length)) return TYPE_BLACK;
       }
     }
     // XMLNS can be used to create arbitrary tags
     if (caseEqWithNull('XMLNS', s, start, 5) || caseEqWithNull('XLINK', s, start, 5)) return TYPE_BLACK;
   }
-  for (const { name, type } of candidates(ATTRS_BY_LETTER, s, start, len)) {
-    if (caseEqWithNull(name, s, start, len)) return type;
+  const attrs = candidates(ATTRS_BY_LETTER, s, start, len);
+  for (let i = 0; i < attrs.length; i++) {
+    const { name, type } = attrs[i]!;
+    if (name.length <= len && caseEqWithNull(name, s, start, len)) return type;
   }
   return TYPE_NONE;
 }
