@@ -3,6 +3,8 @@
  * compiled for V8's linear-time engine (the `l` flag) so that no pattern can backtrack on a long
  * response or log line. RE2's leading inline flags (`(?i)`, `(?s)`, `(?m)`) become JS flags. Where
  * this Node has no linear engine, patterns run on the default engine (test files are the user's own).
+ * V8's linear engine has no `i` flag: case-insensitive patterns are rewritten with both cases of
+ * each ASCII letter (`a` → `[aA]`, `[a-f]` → `[a-fA-F]`).
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -18,6 +20,52 @@ function linearEngine(): boolean {
     }
   }
   return linear;
+}
+
+const isLower = (c: string): boolean => c >= 'a' && c <= 'z';
+const isUpper = (c: string): boolean => c >= 'A' && c <= 'Z';
+const other = (c: string): string => (isLower(c) ? c.toUpperCase() : c.toLowerCase());
+
+/** `p` matching ASCII letters in either case, without the `i` flag (escapes are kept as written). */
+export function caseFold(p: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    if (c === '\\') {
+      out += c + (p[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') {
+        inClass = false;
+        out += c;
+        continue;
+      }
+      const end = p[i + 2];
+      if (p[i + 1] === '-' && end !== undefined && end !== ']' && end !== '\\') {
+        // a range: its other-case twin too when both ends are letters of one case
+        out += `${c}-${end}`;
+        if ((isLower(c) && isLower(end)) || (isUpper(c) && isUpper(end))) out += `${other(c)}-${other(end)}`;
+        i += 2;
+        continue;
+      }
+      out += isLower(c) || isUpper(c) ? c + other(c) : c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      if (p[i + 1] === '^') {
+        out += '^';
+        i++;
+      }
+      continue;
+    }
+    out += isLower(c) || isUpper(c) ? `[${c}${other(c)}]` : c;
+  }
+  return out;
 }
 
 const cache = new Map<string, RegExp>();
@@ -36,6 +84,10 @@ export function testRegex(pattern: string): RegExp {
   }
   let re: RegExp;
   try {
+    if (linearEngine() && flags.includes('i')) {
+      p = caseFold(p);
+      flags = flags.replace('i', '');
+    }
     re = new RegExp(p, flags + (linearEngine() ? 'l' : ''));
   } catch (e) {
     throw new Error(`regex ${JSON.stringify(pattern)}: ${(e as Error).message}`);
