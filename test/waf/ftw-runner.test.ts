@@ -127,6 +127,15 @@ ${UA}            Content-Type: application/json
           encoded_request: "${Buffer.from('POST /post HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nx').toString('base64')}"
         output:
           expect_error: true
+  - test_id: 9
+    desc: a request the HTTP parser refuses (bare LF line ends) still has its WAF ids read from its record
+    stages:
+      - input:
+          encoded_request: "${Buffer.from("GET /get?id=1'%20OR%201=1-- HTTP/1.1\nHost: localhost\nConnection: close\n\n").toString('base64')}"
+        output:
+          status: [400, 403]
+          log:
+            expect_ids: [sqli-100]
   - test_id: 8
     desc: a test that fails with no override
     stages:
@@ -214,14 +223,18 @@ test('a request the gateway never answers within the time limit passes expect_er
   assert.equal(outcome('100-7'), 'passed');
 });
 
+test('a request refused by the HTTP parser is correlated with its record and judged on its ids', () => {
+  assert.equal(outcome('100-9'), 'passed');
+});
+
 test('a failure without override is reported with what was expected and what came back', () => {
   const r = results.get('100-8');
   assert.equal(r?.outcome, 'failed');
   assert.deepEqual(r?.expected?.status, [418]);
   assert.equal(r?.got?.status, 200);
   assert.match(r?.reasons?.[0] ?? '', /status 200, expected 418/);
-  assert.deepEqual(report.summary, { ...report.summary, passed: 5, failed: 1, overridden: 2, total: 8, parse_errors: 0 });
-  assert.equal(report.files[0]?.total, 8);
+  assert.deepEqual(report.summary, { ...report.summary, passed: 6, failed: 1, overridden: 2, total: 9, parse_errors: 0 });
+  assert.equal(report.files[0]?.total, 9);
 });
 
 test('the CLI writes the JSON report and summary and exits 1 when a test failed, 0 when it is excluded', () => {
@@ -229,7 +242,7 @@ test('the CLI writes the JSON report and summary and exits 1 when a test failed,
   const args = [BIN, 'waf', 'ftw', '-c', CONFIG, '-t', TESTS, '--overrides', OVERRIDES, '--timeout-ms', '1500', '--out', out];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60000 });
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stdout, /passed 5 {2}failed 1 {2}overridden 2 {2}total 8/);
+  assert.match(r.stdout, /passed 6 {2}failed 1 {2}overridden 2 {2}total 9/);
   const json = JSON.parse(readFileSync(join(out, 'ftw-report.json'), 'utf8')) as RunReport;
   assert.deepEqual(
     json.failures.map((f) => f.test),

@@ -80,6 +80,30 @@ export interface Got {
   readonly error: string | null;
 }
 
+/** An expected output as go-ftw writes it (snake_case, empty fields left out): what the report shows. */
+export interface ExpectedJson {
+  status?: readonly number[];
+  response_contains?: string;
+  log?: { expect_ids?: readonly string[]; no_expect_ids?: readonly string[]; match_regex?: string; no_match_regex?: string };
+  expect_error?: true;
+  isolated?: true;
+}
+
+export function expectedJson(o: FtwOutput): ExpectedJson {
+  const log: NonNullable<ExpectedJson['log']> = {};
+  if (o.expectIds.length > 0) log.expect_ids = o.expectIds;
+  if (o.noExpectIds.length > 0) log.no_expect_ids = o.noExpectIds;
+  if (o.matchRegex !== null) log.match_regex = o.matchRegex;
+  if (o.noMatchRegex !== null) log.no_match_regex = o.noMatchRegex;
+  return {
+    ...(o.status.length > 0 ? { status: o.status } : {}),
+    ...(o.responseContains !== null ? { response_contains: o.responseContains } : {}),
+    ...(Object.keys(log).length > 0 ? { log } : {}),
+    ...(o.expectError ? { expect_error: true as const } : {}),
+    ...(o.isolated ? { isolated: true as const } : {}),
+  };
+}
+
 export interface TestResult {
   readonly test: string;
   readonly file: string;
@@ -90,7 +114,7 @@ export interface TestResult {
   readonly unexpectedPass?: boolean;
   /** the first stage that failed (0-based), with what was expected and seen */
   readonly stage?: number;
-  readonly expected?: FtwOutput;
+  readonly expected?: ExpectedJson;
   readonly got?: Got;
   readonly reasons?: readonly string[];
 }
@@ -188,7 +212,12 @@ export async function runTest(target: RunTarget, file: string, test: FtwTest, op
       verdict = judge(stage.output, observed);
     }
     if (!verdict.pass)
-      failure = { stage: i, expected: stage.output, got: { status: observed.status, ids: observed.ruleIds, error: observed.error }, reasons: verdict.reasons };
+      failure = {
+        stage: i,
+        expected: expectedJson(stage.output),
+        got: { status: observed.status, ids: observed.ruleIds, error: observed.error },
+        reasons: verdict.reasons,
+      };
   }
   const why = ov !== null ? { reason: ov.reason } : {};
   if (failure === null) {
