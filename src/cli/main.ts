@@ -26,6 +26,7 @@ Commands:
   token --dev          print a token for the quickstart's protected route
   keys create          create an API key for a consumer
   waf test             evaluate one request against the WAF and explain the result
+  waf ftw              run go-ftw regression tests (OWASP CRS suite) against a config's gateway
   audit verify         check the audit log (hash chain, keyed checkpoints)
   report               compliance report over the access and audit logs (HTML, JSON, Markdown)
   probe URL            run the security validation steps against a live gateway
@@ -163,6 +164,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'keys':
       return optionalCommand('./keys.js', 'keysCommand', rest);
     case 'waf':
+      if (rest[0] === 'ftw') return optionalCommand('../waf/ftw/cli.js', 'ftwCommand', rest.slice(1));
       return optionalCommand('../waf/cli-test.js', 'wafTestCommand', rest[0] === 'test' ? rest.slice(1) : rest);
     case 'audit':
       return optionalCommand('./audit.js', 'auditCommand', rest);
