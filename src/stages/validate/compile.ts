@@ -3,11 +3,11 @@
  * one Ajv instance per document and purpose (coercing for parameters and form fields, strict
  * for JSON bodies and responses), every schema compiled before the first request.
  */
-import { setFlagsFromString } from 'node:v8';
 import { Ajv, type ValidateFunction, type Options as AjvOptions } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { AJV_CODE } from '../../config/ajv-options.js';
+import { linearEngine } from '../../core/linear-regex.js';
 import { bodyKind } from '../../body/media.js';
 import { SchemaConverter } from '../../openapi/schema.js';
 import { paramSchema, paramSpec, type ParamSpec } from '../../openapi/params.js';
@@ -75,22 +75,6 @@ export interface CompiledApi {
 
 function int32(v: number): boolean {
   return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
-}
-
-let linear: boolean | null = null;
-
-/** V8's linear-time regexp engine (the `l` flag), enabled once; false when this Node lacks it. */
-function linearEngine(): boolean {
-  if (linear === null) {
-    try {
-      setFlagsFromString('--enable-experimental-regexp-engine');
-      // biome-ignore lint/complexity/useRegexLiterals: the l flag exists only after the V8 flag above is set, so the literal would not parse
-      linear = new RegExp('a', 'l').test('a');
-    } catch {
-      linear = false;
-    }
-  }
-  return linear;
 }
 
 /**
