@@ -1,6 +1,7 @@
 // Benchmark scenarios: each names its targets (processes started for the run), workloads, the
 // baseline its ratios are computed against, and the checks an issue asks for.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { instructionsScenario } from './instructions.mjs';
@@ -66,6 +67,29 @@ const nginxModsec = async (env) => {
   writeFileSync(join(prefix, 'modsec-main.conf'), fill('modsec-main.conf.tmpl'));
   writeFileSync(join(prefix, 'nginx.conf'), fill('nginx.conf.tmpl'));
   return { proc: env.startProc(0, '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]) };
+};
+
+/**
+ * fast-gateway, the anchor rig's Node peer with no security at all (../shared/bench/fast-gateway-proxy.mjs,
+ * one route /api -> the upstream), installed once from the rig's lockfile into its peers folder
+ * (PEERS_DIR, default /tmp/anchor-bench/peers, as ../shared/bench/setup.sh does).
+ */
+const ANCHOR_BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'bench');
+const fastGateway = async (env) => {
+  const peers = process.env.PEERS_DIR || '/tmp/anchor-bench/peers';
+  if (!existsSync(join(peers, 'node_modules', 'fast-gateway'))) {
+    mkdirSync(peers, { recursive: true });
+    for (const f of ['package.json', 'package-lock.json']) writeFileSync(join(peers, f), readFileSync(join(ANCHOR_BENCH, 'peers', f)));
+    console.error(`installing the anchor rig's Node peers into ${peers} (npm ci)`);
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: peers, stdio: 'ignore', timeout: 300_000 });
+  }
+  return {
+    proc: env.startProc(0, process.execPath, [join(ANCHOR_BENCH, 'fast-gateway-proxy.mjs')], {
+      PORT: String(env.port),
+      UPSTREAM: `http://127.0.0.1:${env.upstreamPort}`,
+      PEERS_DIR: peers,
+    }),
+  };
 };
 
 /**
@@ -488,6 +512,38 @@ export const SCENARIOS = {
     after: async () => {
       const s = await otlpStats();
       return `The OTLP receiver took ${s.requests.toLocaleString('en-US')} export requests, ${s.spans.toLocaleString('en-US')} spans, ${(s.bytes / 1048576).toFixed(1)} MiB of OTLP protobuf and JSON over the scenario (warm-up, rounds, pairs and runs together); spans dropped by the gateway are in its \`portcullis_tracing_spans_dropped_total\`.`;
+    },
+  },
+  pipeline: {
+    title: 'Full pipeline (issue 23): Portcullis with every security stage vs fast-gateway with none',
+    description:
+      "GET of a 235-byte JSON and POST of a 1 KB JSON (bench/wrk/body-1k.json, valid for the operation) through (a) fast-gateway 3.4.7 as a plain proxy (../shared/bench/fast-gateway-proxy.mjs: one route, no authentication, validation, limits or WAF), the baseline; (b) Portcullis with the full pipeline of the soak (bench/configs/tracing.yaml, tracing off: ES256 bearer JWT of the quickstart's dev provider, OpenAPI validation of path, query and body, per-client and per-consumer rate limits, the WAF and abuse detection at their defaults, access log and audit log to files). Both send every request with the same bearer token.",
+    baseline: 'fast-gateway',
+    targets: [
+      { name: 'fast-gateway', start: fastGateway },
+      { name: 'portcullis-full', start: tracingTarget(false) },
+    ],
+    workloads: [GET, POST],
+    checks: [
+      { workload: 'get', target: 'portcullis-full', minRatio: 1.0 },
+      { workload: 'post', target: 'portcullis-full', minRatio: 1.0 },
+    ],
+    verify: async ({ targets }) => {
+      const t = targets.find((x) => x.name === 'portcullis-full');
+      const post = (headers) =>
+        fetch(`http://127.0.0.1:${t.port}/api/items`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'wrk', 'body-1k.json')),
+        });
+      const anon = await post({});
+      const authed = await post(t.headers);
+      const sqli = await fetch(`http://127.0.0.1:${t.port}/api/items/1?q=${encodeURIComponent("' OR 1=1--")}`, { headers: t.headers });
+      if (anon.status !== 401 || authed.status !== 201 || sqli.status !== 403)
+        throw new Error(`portcullis-full: POST ${anon.status} without token, ${authed.status} with it; SQL injection ${sqli.status}`);
+      const fg = targets.find((x) => x.name === 'fast-gateway');
+      const r = await fetch(`http://127.0.0.1:${fg.port}/api/items/1`);
+      if (r.status !== 200) throw new Error(`fast-gateway answered ${r.status}`);
     },
   },
   validate: {
