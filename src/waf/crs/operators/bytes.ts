@@ -6,7 +6,6 @@
  * and encoded as UTF-8.
  */
 export function asBytes(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: a range of chars, not a control char
   return /[^\x00-\xff]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 

@@ -25,9 +25,7 @@ import { setFlagsFromString } from 'node:v8';
 /** backtracks before a regex moves to the automaton (V8's default is 50,000) */
 export const BACKTRACK_LIMIT = 10_000;
 
-export type LinearRegexState =
-  | { readonly mode: 'fallback' | 'linear' }
-  | { readonly mode: 'unavailable'; readonly reason: string };
+export type LinearRegexState = { readonly mode: 'fallback' | 'linear' } | { readonly mode: 'unavailable'; readonly reason: string };
 
 let state: LinearRegexState | null = null;
 

@@ -221,20 +221,21 @@ class Translator {
     if (rest.startsWith('(?:')) {
       open = '(?:';
       this.i += 3;
-    } else if (/^\(\?[a-zA-Z-]/.test(rest)) {
-      const m = /^\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?:/.exec(p.slice(this.i, this.i + 12));
-      if (m === null) return this.fail(`group '${p.slice(this.i, this.i + 4)}' is not supported`);
-      inner = this.options(m[1] ?? '', m[2] ?? '', ci);
-      open = '(?:';
-      this.i += m[0].length;
     } else if (rest.startsWith('(?P<') || (rest.startsWith('(?<') && /[a-zA-Z_]/.test(rest[3] ?? ''))) {
       const end = p.indexOf('>', this.i);
       if (end < 0) this.fail('unterminated group name');
       this.groups++;
       open = '(';
       this.i = end + 1;
+    } else if (/^\(\?[a-zA-Z-]/.test(rest)) {
+      const m = /^\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?:/.exec(p.slice(this.i, this.i + 12));
+      if (m === null) return this.fail(`group '${p.slice(this.i, this.i + 4)}' is not supported`);
+      inner = this.options(m[1] ?? '', m[2] ?? '', ci);
+      open = '(?:';
+      this.i += m[0].length;
     } else if (rest.startsWith('(?')) {
-      const kind = rest.startsWith('(?=') || rest.startsWith('(?!') || rest.startsWith('(?<') ? 'lookaround' : rest.startsWith('(?>') ? 'atomic group' : `group '${rest}'`;
+      const kind =
+        rest.startsWith('(?=') || rest.startsWith('(?!') || rest.startsWith('(?<') ? 'lookaround' : rest.startsWith('(?>') ? 'atomic group' : `group '${rest}'`;
       return this.fail(`${kind} is not supported by a linear-time engine`);
     } else {
       this.groups++;
@@ -388,7 +389,12 @@ class Translator {
       }
       default:
         if (inClass && e === 'b') return one(8, 2);
-        if (/[1-9]/.test(e)) return this.fail(`backreference '\\${e}' is not supported by a linear-time engine`);
+        if (/[1-9]/.test(e)) {
+          // three octal digits are a byte (\101); anything shorter is a backreference
+          const oct = /^\\([1-3][0-7]{2})/.exec(p.slice(this.i, this.i + 4));
+          if (oct !== null) return one(parseInt(oct[1]!, 8), 4);
+          return this.fail(`backreference '\\${e}' is not supported by a linear-time engine`);
+        }
         if (/[a-zA-Z]/.test(e)) return null;
         return one(e.charCodeAt(0), 2);
     }

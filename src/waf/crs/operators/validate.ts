@@ -37,7 +37,6 @@ export const validateUrlEncoding: CrsOperator = (value) => {
 
 /** `@validateUtf8Encoding`: matches bytes that are not well-formed UTF-8 (overlong forms and surrogates included). */
 export const validateUtf8Encoding: CrsOperator = (value) => {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: a range of chars, not a control char
   if (!/[^\x00-\x7f]/.test(value)) return false;
   return !isUtf8(Buffer.from(value, 'latin1'));
 };

@@ -49,6 +49,27 @@ class Out {
   }
 }
 
+/**
+ * Copies `s`, handing each `marker` char to `escape`, which writes what the escape decodes to and
+ * returns the index to go on from.
+ */
+function decodeEscapes(s: string, marker: string, escape: (s: string, i: number, out: Out) => number): string {
+  if (s.indexOf(marker) < 0) return s;
+  const m = marker.charCodeAt(0);
+  const out = new Out();
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c === m) {
+      i = escape(s, i, out);
+    } else {
+      out.push(c);
+      i++;
+    }
+  }
+  return out.done();
+}
+
 /** `t:urlDecode`: `+` is a space, `%HH` a byte; anything else is copied. */
 export function urlDecode(s: string): string {
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
@@ -104,42 +125,36 @@ function decodeUrl(s: string, uni: boolean): string {
 
 /** `t:jsDecode`: `\uHHHH` (low byte, full-width folded), `\xHH`, `\OOO`, `\a\b\f\n\r\t\v`, `\C` → C. */
 export function jsDecode(s: string): string {
-  if (s.indexOf('\\') < 0) return s;
-  const out = new Out();
+  return decodeEscapes(s, '\\', jsEscape);
+}
+
+function jsEscape(s: string, i: number, out: Out): number {
   const n = s.length;
-  let i = 0;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c !== 92) {
-      out.push(c);
-      i++;
-      continue;
-    }
-    const next = i + 1 < n ? s.charCodeAt(i + 1) : -1;
-    if (next === 117 && i + 5 < n && isHex(s, i + 2) && isHex(s, i + 3) && isHex(s, i + 4) && isHex(s, i + 5)) {
-      let b = x2c(s, i + 4);
-      if (b > 0 && b < 0x5f && (s.charCodeAt(i + 2) | 0x20) === 102 && (s.charCodeAt(i + 3) | 0x20) === 102) b += 0x20;
-      out.push(b);
-      i += 6;
-    } else if (next === 120 && i + 3 < n && isHex(s, i + 2) && isHex(s, i + 3)) {
-      out.push(x2c(s, i + 2));
-      i += 4;
-    } else if (next >= 0 && isOctal(next)) {
-      // up to 3 octal digits, 2 when the first is above 3 (one byte at most)
-      let j = 1;
-      while (j < 3 && i + 1 + j < n && isOctal(s.charCodeAt(i + 1 + j))) j++;
-      if (j === 3 && next > 51) j = 2;
-      out.push(parseInt(s.slice(i + 1, i + 1 + j), 8));
-      i += 1 + j;
-    } else if (next >= 0) {
-      out.push(C_ESCAPES.get(next) ?? next);
-      i += 2;
-    } else {
-      out.push(c);
-      i++;
-    }
+  const next = i + 1 < n ? s.charCodeAt(i + 1) : -1;
+  if (next === 117 && i + 5 < n && isHex(s, i + 2) && isHex(s, i + 3) && isHex(s, i + 4) && isHex(s, i + 5)) {
+    let b = x2c(s, i + 4);
+    if (b > 0 && b < 0x5f && (s.charCodeAt(i + 2) | 0x20) === 102 && (s.charCodeAt(i + 3) | 0x20) === 102) b += 0x20;
+    out.push(b);
+    return i + 6;
   }
-  return out.done();
+  if (next === 120 && i + 3 < n && isHex(s, i + 2) && isHex(s, i + 3)) {
+    out.push(x2c(s, i + 2));
+    return i + 4;
+  }
+  if (next >= 0 && isOctal(next)) {
+    // up to 3 octal digits, 2 when the first is above 3 (one byte at most)
+    let j = 1;
+    while (j < 3 && i + 1 + j < n && isOctal(s.charCodeAt(i + 1 + j))) j++;
+    if (j === 3 && next > 51) j = 2;
+    out.push(parseInt(s.slice(i + 1, i + 1 + j), 8));
+    return i + 1 + j;
+  }
+  if (next >= 0) {
+    out.push(C_ESCAPES.get(next) ?? next);
+    return i + 2;
+  }
+  out.push(92);
+  return i + 1;
 }
 
 const C_ESCAPES: ReadonlyMap<number, number> = new Map([
@@ -154,36 +169,33 @@ const C_ESCAPES: ReadonlyMap<number, number> = new Map([
 
 /** `t:escapeSeqDecode`: ANSI C escapes (`\n`, `\xHH`, `\OOO`, ...); an unknown `\C` gives C. */
 export function escapeSeqDecode(s: string): string {
-  if (s.indexOf('\\') < 0) return s;
-  const out = new Out();
+  return decodeEscapes(s, '\\', seqEscape);
+}
+
+function seqEscape(s: string, i: number, out: Out): number {
   const n = s.length;
-  let i = 0;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c !== 92 || i + 1 >= n) {
-      out.push(c);
-      i++;
-      continue;
-    }
-    const next = s.charCodeAt(i + 1);
-    const simple = C_ESCAPES.get(next);
-    if (simple !== undefined) {
-      out.push(simple);
-      i += 2;
-    } else if ((next | 0x20) === 120 && i + 3 < n && isHex(s, i + 2) && isHex(s, i + 3)) {
-      out.push(x2c(s, i + 2));
-      i += 4;
-    } else if (isOctal(next)) {
-      let j = 2;
-      while (j < 4 && i + j < n && isOctal(s.charCodeAt(i + j))) j++;
-      out.push(parseInt(s.slice(i + 1, i + j), 8) & 0xff);
-      i += j;
-    } else {
-      out.push(next);
-      i += 2;
-    }
+  if (i + 1 >= n) {
+    out.push(92);
+    return i + 1;
   }
-  return out.done();
+  const next = s.charCodeAt(i + 1);
+  const simple = C_ESCAPES.get(next);
+  if (simple !== undefined) {
+    out.push(simple);
+    return i + 2;
+  }
+  if ((next | 0x20) === 120 && i + 3 < n && isHex(s, i + 2) && isHex(s, i + 3)) {
+    out.push(x2c(s, i + 2));
+    return i + 4;
+  }
+  if (isOctal(next)) {
+    let j = 2;
+    while (j < 4 && i + j < n && isOctal(s.charCodeAt(i + j))) j++;
+    out.push(parseInt(s.slice(i + 1, i + j), 8) & 0xff);
+    return i + j;
+  }
+  out.push(next);
+  return i + 2;
 }
 
 function isCssSpace(c: number): boolean {
@@ -196,36 +208,26 @@ function isCssSpace(c: number): boolean {
  * `\` + newline is dropped; `\C` gives C; a trailing `\` is dropped.
  */
 export function cssDecode(s: string): string {
-  if (s.indexOf('\\') < 0) return s;
-  const out = new Out();
+  return decodeEscapes(s, '\\', cssEscape);
+}
+
+function cssEscape(s: string, at: number, out: Out): number {
   const n = s.length;
-  let i = 0;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c !== 92) {
-      out.push(c);
-      i++;
-      continue;
-    }
-    i++;
-    if (i >= n) break;
-    let j = 0;
-    while (j < 6 && isHex(s, i + j)) j++;
-    if (j > 0) {
-      let b = j === 1 ? hexVal(s.charCodeAt(i)) : x2c(s, i + j - 2);
-      const fullCheck = j === 4 || (j === 5 && s[i] === '0') || (j === 6 && s[i] === '0' && s[i + 1] === '0');
-      if (fullCheck && b > 0 && b < 0x5f && (s.charCodeAt(i + j - 3) | 0x20) === 102 && (s.charCodeAt(i + j - 4) | 0x20) === 102) b += 0x20;
-      out.push(b);
-      if (i + j < n && isCssSpace(s.charCodeAt(i + j))) j++;
-      i += j;
-    } else if (s.charCodeAt(i) === 10) {
-      i++;
-    } else {
-      out.push(s.charCodeAt(i));
-      i++;
-    }
+  const i = at + 1;
+  if (i >= n) return i;
+  let j = 0;
+  while (j < 6 && isHex(s, i + j)) j++;
+  if (j > 0) {
+    let b = j === 1 ? hexVal(s.charCodeAt(i)) : x2c(s, i + j - 2);
+    const fullCheck = j === 4 || (j === 5 && s[i] === '0') || (j === 6 && s[i] === '0' && s[i + 1] === '0');
+    if (fullCheck && b > 0 && b < 0x5f && (s.charCodeAt(i + j - 3) | 0x20) === 102 && (s.charCodeAt(i + j - 4) | 0x20) === 102) b += 0x20;
+    out.push(b);
+    if (i + j < n && isCssSpace(s.charCodeAt(i + j))) j++;
+    return i + j;
   }
-  return out.done();
+  if (s.charCodeAt(i) === 10) return i + 1;
+  out.push(s.charCodeAt(i));
+  return i + 1;
 }
 
 function isDigit(c: number): boolean {
@@ -261,51 +263,46 @@ const NAMED_ENTITIES: ReadonlyMap<string, number> = new Map([
  * anything else is copied.
  */
 export function htmlEntityDecode(s: string): string {
-  if (s.indexOf('&') < 0) return s;
-  const out = new Out();
+  return decodeEscapes(s, '&', (str, i, out) => {
+    if (i + 1 >= str.length) {
+      out.push(38);
+      return i + 1;
+    }
+    const e = entityAt(str, i);
+    if (e.byte >= 0) {
+      out.push(e.byte);
+      return e.next;
+    }
+    let k = i;
+    for (; k < i + e.copy && k < str.length; k++) out.push(str.charCodeAt(k));
+    return k;
+  });
+}
+
+/** The entity at s[i] ('&'): its byte and where decoding goes on, or how many chars to copy as they are. */
+function entityAt(s: string, i: number): { byte: number; next: number; copy: number } {
   const n = s.length;
-  let i = 0;
-  while (i < n) {
-    if (s.charCodeAt(i) !== 38 || i + 1 >= n) {
-      out.push(s.charCodeAt(i));
-      i++;
-      continue;
+  let k = i + 1;
+  const after = (j: number): number => (j < n && s.charCodeAt(j) === 59 ? j + 1 : j);
+  if (s.charCodeAt(k) === 35) {
+    if (k + 1 >= n) return { byte: -1, next: 0, copy: 2 };
+    k++;
+    const hex = (s.charCodeAt(k) | 0x20) === 120;
+    if (hex) {
+      if (k + 1 >= n) return { byte: -1, next: 0, copy: 3 };
+      k++;
     }
-    let copy = 1;
-    let k = i + 1;
-    decoded: {
-      if (s.charCodeAt(k) === 35) {
-        copy++;
-        if (k + 1 >= n) break decoded;
-        k++;
-        const hex = (s.charCodeAt(k) | 0x20) === 120;
-        if (hex) {
-          copy++;
-          if (k + 1 >= n) break decoded;
-          k++;
-        }
-        let j = k;
-        while (j < n && (hex ? hexVal(s.charCodeAt(j)) >= 0 : isDigit(s.charCodeAt(j)))) j++;
-        if (j === k) break decoded;
-        out.push(strtolByte(s.slice(k, j), hex ? 16 : 10));
-        i = j < n && s.charCodeAt(j) === 59 ? j + 1 : j;
-        continue;
-      }
-      let j = k;
-      while (j < n && isAlnum(s.charCodeAt(j))) j++;
-      if (j === k) break decoded;
-      const named = NAMED_ENTITIES.get(s.slice(k, j).toLowerCase());
-      if (named === undefined) {
-        copy = j - k + 1;
-        break decoded;
-      }
-      out.push(named);
-      i = j < n && s.charCodeAt(j) === 59 ? j + 1 : j;
-      continue;
-    }
-    for (let z = 0; z < copy && i < n; z++) out.push(s.charCodeAt(i++));
+    let j = k;
+    while (j < n && (hex ? hexVal(s.charCodeAt(j)) >= 0 : isDigit(s.charCodeAt(j)))) j++;
+    if (j === k) return { byte: -1, next: 0, copy: hex ? 3 : 2 };
+    return { byte: strtolByte(s.slice(k, j), hex ? 16 : 10), next: after(j), copy: 0 };
   }
-  return out.done();
+  let j = k;
+  while (j < n && isAlnum(s.charCodeAt(j))) j++;
+  if (j === k) return { byte: -1, next: 0, copy: 1 };
+  const named = NAMED_ENTITIES.get(s.slice(k, j).toLowerCase());
+  if (named === undefined) return { byte: -1, next: 0, copy: j - k + 1 };
+  return { byte: named, next: after(j), copy: 0 };
 }
 
 const B64: Int8Array = (() => {

@@ -84,7 +84,6 @@ for (const [name, input, output] of OWN) {
 test('t:sha1 then t:hexEncode gives the hex digest of the bytes', () => {
   const sha1 = CRS_TRANSFORMATIONS.get('sha1')!;
   const hex = CRS_TRANSFORMATIONS.get('hexencode')!;
-  assert.equal(hex(sha1('caf\xc3\xa9')), '0ca9a6e4a2b1bd32d1e0ff8ba1b0a3c1c1bee0ba'.length === 40 ? hex(sha1('caf\xc3\xa9')) : '');
   assert.equal(hex(sha1('abc')), 'a9993e364706816aba3e25717850c26c9cd0d89d');
   assert.equal(hex(CRS_TRANSFORMATIONS.get('md5')!('abc')), '900150983cd24fb0d6963f7d28e17f72');
 });

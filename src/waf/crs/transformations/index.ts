@@ -18,7 +18,18 @@
  */
 import type { CrsTransformation, TransformationRegistry } from '../contract.js';
 import { removeComments, removeCommentsChar, replaceComments } from './comments.js';
-import { base64Decode, base64DecodeExt, cssDecode, escapeSeqDecode, hexDecode, htmlEntityDecode, jsDecode, urlDecode, urlDecodeUni, utf8toUnicode } from './decode.js';
+import {
+  base64Decode,
+  base64DecodeExt,
+  cssDecode,
+  escapeSeqDecode,
+  hexDecode,
+  htmlEntityDecode,
+  jsDecode,
+  urlDecode,
+  urlDecodeUni,
+  utf8toUnicode,
+} from './decode.js';
 import { hexEncode, length, md5, sha1 } from './digest.js';
 import { normalizePath, normalizePathWin } from './path.js';
 import { cmdLine, compressWhitespace, lowercase, removeNulls, removeWhitespace, trim, upperCase } from './text.js';
