@@ -50,10 +50,10 @@ class Out {
 }
 
 /**
- * Copies `s`, handing each `marker` char to `escape`, which writes what the escape decodes to and
+ * Copies `s`, handing each `marker` char to `decodeOne`, which writes what the escape decodes to and
  * returns the index to go on from.
  */
-function decodeEscapes(s: string, marker: string, escape: (s: string, i: number, out: Out) => number): string {
+function decodeEscapes(s: string, marker: string, decodeOne: (s: string, i: number, out: Out) => number): string {
   if (s.indexOf(marker) < 0) return s;
   const m = marker.charCodeAt(0);
   const out = new Out();
@@ -61,7 +61,7 @@ function decodeEscapes(s: string, marker: string, escape: (s: string, i: number,
   while (i < s.length) {
     const c = s.charCodeAt(i);
     if (c === m) {
-      i = escape(s, i, out);
+      i = decodeOne(s, i, out);
     } else {
       out.push(c);
       i++;
