@@ -503,11 +503,16 @@ function range(a: number, b: number): string {
   return `${esc(a)}-${esc(b)}`;
 }
 
-/** Translates a PCRE pattern as ModSecurity v3 compiles it; throws CrsUnsupported when it cannot be exact. */
-export function translatePcre(pattern: string): TranslatedPattern {
+/**
+ * Translates a PCRE pattern as ModSecurity v3 compiles it; throws CrsUnsupported when it cannot be
+ * exact. `crSentinel` false: for an engine whose `m` flag ends lines at LF only (pike-vm.ts).
+ */
+export function translatePcre(pattern: string, crSentinel = true): TranslatedPattern {
   const first = new Translator(pattern, false).run();
   if (first.lineAnchors && first.stringAnchors) throw new CrsUnsupported('@rx: \\A or \\z together with ^ or $ is not supported');
   if (!first.lineAnchors) return { source: first.source, flags: 's', groups: first.groups, crSentinel: false };
+  // an engine with PCRE's line anchors (pike-vm.ts) takes the source without the sentinel
+  if (!crSentinel) return { source: first.source, flags: 'sm', groups: first.groups, crSentinel: false };
   const second = new Translator(pattern, true).run();
   return { source: second.source, flags: 'sm', groups: second.groups, crSentinel: true };
 }

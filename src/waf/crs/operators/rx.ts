@@ -1,34 +1,61 @@
-/** `@rx`: a PCRE pattern as ModSecurity v3 runs it, translated (pcre.ts) and run in linear time. */
-import { CrsUnsupported, type CrsOperator } from '../contract.js';
+/**
+ * `@rx`: a PCRE pattern as ModSecurity v3 runs it, translated (pcre.ts) and run in linear time: on
+ * V8's engine (linear-regex.ts), or, for patterns V8's automaton refuses only for their counted
+ * repetitions over 16 copies (`.{1,255}`), on the Pike VM (pike-vm.ts, slower: O(input × pattern)).
+ */
+import { CrsUnsupported, type CrsOperator, type OperatorRun } from '../contract.js';
 import { asBytes } from './bytes.js';
 import { compileLinear } from './linear-regex.js';
 import { CR_SENTINEL, translatePcre } from './pcre.js';
+import { compilePike } from './pike-vm.js';
 
 const CR_BACK = new RegExp(CR_SENTINEL, 'g');
 
+function capture(run: OperatorRun, groups: ArrayLike<string | undefined>, restoreCr: boolean): void {
+  if (run.captures === null) return;
+  run.captures.length = 0;
+  for (let g = 0; g < groups.length && g < 10; g++) {
+    const s = groups[g] ?? '';
+    run.captures.push(restoreCr ? s.replace(CR_BACK, '\r') : s);
+  }
+}
+
+/** Which engine runs a compiled `@rx` (for load-time reports and tests). */
+export type RxEngine = 'v8' | 'pike';
+
 /** Compiles `@rx param`; throws CrsUnsupported when the pattern cannot run exactly in linear time. */
-export function compileRx(param: string): CrsOperator {
+export function compileRxWithEngine(param: string): { readonly op: CrsOperator; readonly engine: RxEngine } {
   // ModSecurity runs an empty pattern as ".*"
-  const t = translatePcre(param === '' ? '.*' : asBytes(param));
+  const pattern = param === '' ? '.*' : asBytes(param);
+  const t = translatePcre(pattern);
   let re: RegExp;
   try {
     re = compileLinear(t.source, t.flags);
   } catch (err) {
     const msg = (err as Error).message;
-    const why = /linear time/.test(msg) ? 'beyond the linear-time engine (counted repetition over 16 copies, e.g. {1,255})' : msg;
-    throw new CrsUnsupported(`@rx: ${why}`);
+    if (!/linear time/.test(msg)) throw new CrsUnsupported(`@rx: ${msg}`);
+    const vm = compilePike(translatePcre(pattern, false).source, t.flags);
+    const op: CrsOperator = (value, run) => {
+      const m = vm.exec(value);
+      if (m === null) return false;
+      capture(run, m, false);
+      return true;
+    };
+    return { op, engine: 'pike' };
   }
   const sentinel = t.crSentinel;
-  return (value, run) => {
+  const op: CrsOperator = (value, run) => {
     const input = sentinel && value.includes('\r') ? value.replaceAll('\r', CR_SENTINEL) : value;
     if (run.captures === null) return re.test(input);
     const m = re.exec(input);
     if (m === null) return false;
-    run.captures.length = 0;
-    for (let g = 0; g < m.length && g < 10; g++) {
-      const s = m[g] ?? '';
-      run.captures.push(sentinel ? s.replace(CR_BACK, '\r') : s);
-    }
+    capture(run, m, sentinel);
     return true;
   };
+  return { op, engine: 'v8' };
+}
+
+/** Compiles `@rx param` (see compileRxWithEngine). */
+export function compileRx(param: string): CrsOperator {
+  return compileRxWithEngine(param).op;
 }
