@@ -42,55 +42,30 @@ function capture(run: { captures: string[] | null }, s: string): void {
   }
 }
 
-/** `@streq`: the value equals the parameter. */
-export function compileStreq(param: string): CrsOperator {
+/** An operator testing `test(value, param)`; with capture it writes the value or the parameter. */
+function stringOp(param: string, test: (value: string, p: string) => boolean, captured: 'value' | 'param'): CrsOperator {
   const p = asBytes(param);
   return (value, run) => {
-    if (value !== p) return false;
-    capture(run, value);
+    if (!test(value, p)) return false;
+    capture(run, captured === 'value' ? value : p);
     return true;
   };
 }
+
+/** `@streq`: the value equals the parameter. */
+export const compileStreq = (param: string): CrsOperator => stringOp(param, (v, p) => v === p, 'value');
 
 /** `@beginsWith` */
-export function compileBeginsWith(param: string): CrsOperator {
-  const p = asBytes(param);
-  return (value, run) => {
-    if (!value.startsWith(p)) return false;
-    capture(run, p);
-    return true;
-  };
-}
+export const compileBeginsWith = (param: string): CrsOperator => stringOp(param, (v, p) => v.startsWith(p), 'param');
 
 /** `@endsWith` */
-export function compileEndsWith(param: string): CrsOperator {
-  const p = asBytes(param);
-  return (value, run) => {
-    if (!value.endsWith(p)) return false;
-    capture(run, p);
-    return true;
-  };
-}
+export const compileEndsWith = (param: string): CrsOperator => stringOp(param, (v, p) => v.endsWith(p), 'param');
 
 /** `@contains` and `@strmatch`: the parameter occurs in the value. */
-export function compileContains(param: string): CrsOperator {
-  const p = asBytes(param);
-  return (value, run) => {
-    if (!value.includes(p)) return false;
-    capture(run, p);
-    return true;
-  };
-}
+export const compileContains = (param: string): CrsOperator => stringOp(param, (v, p) => v.includes(p), 'param');
 
 /** `@within`: the value occurs in the parameter (an empty value does). */
-export function compileWithin(param: string): CrsOperator {
-  const p = asBytes(param);
-  return (value, run) => {
-    if (!p.includes(value)) return false;
-    capture(run, value);
-    return true;
-  };
-}
+export const compileWithin = (param: string): CrsOperator => stringOp(param, (v, p) => p.includes(v), 'value');
 
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;

@@ -45,29 +45,16 @@ export function removeComments(s: string): string {
 
 /** `t:replaceComments`: each C-style comment becomes one space (an unterminated one too). */
 export function replaceComments(s: string): string {
-  const n = s.length;
-  const out: string[] = [];
+  let out = '';
   let i = 0;
-  let inComment = false;
-  while (i < n) {
-    if (!inComment) {
-      if (s[i] === '/' && i + 1 < n && s[i + 1] === '*') {
-        inComment = true;
-        i += 2;
-      } else {
-        out.push(s[i]!);
-        i++;
-      }
-    } else if (s[i] === '*' && i + 1 < n && s[i + 1] === '/') {
-      inComment = false;
-      i += 2;
-      out.push(' ');
-    } else {
-      i++;
-    }
+  for (;;) {
+    const open = s.indexOf('/*', i);
+    if (open < 0) return out + s.slice(i);
+    out += `${s.slice(i, open)} `;
+    const close = s.indexOf('*/', open + 2);
+    if (close < 0) return out;
+    i = close + 2;
   }
-  if (inComment) out.push(' ');
-  return out.join('');
 }
 
 /** `t:removeCommentsChar`: drops the comment markers `/*`, `*\/`, `<!--`, `-->`, `--` and `#`. */
