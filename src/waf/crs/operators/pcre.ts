@@ -111,6 +111,8 @@ class Translator {
   constructor(
     private readonly p: string,
     sentinel: boolean,
+    /** emit `\\A` / `\\z` as such (for pike-vm.ts, which has both kinds of anchors) */
+    private readonly vmAnchors = false,
   ) {
     this.sentinel = sentinel;
   }
@@ -294,11 +296,11 @@ class Translator {
       case 'A':
         this.i += 2;
         this.stringAnchors = true;
-        return '^';
+        return this.vmAnchors ? '\\A' : '^';
       case 'z':
         this.i += 2;
         this.stringAnchors = true;
-        return '$';
+        return this.vmAnchors ? '\\z' : '$';
       case 'Q': {
         const end = p.indexOf('\\E', this.i + 2);
         const lit = p.slice(this.i + 2, end < 0 ? p.length : end);
@@ -505,11 +507,17 @@ function range(a: number, b: number): string {
 
 /**
  * Translates a PCRE pattern as ModSecurity v3 compiles it; throws CrsUnsupported when it cannot be
- * exact. `crSentinel` false: for an engine whose `m` flag ends lines at LF only (pike-vm.ts).
+ * exact. `crSentinel` false: for pike-vm.ts, whose `m` flag ends lines at LF only and which also
+ * takes `\\A` / `\\z` beside `^` / `$` (a source that V8 cannot compile then).
  */
 export function translatePcre(pattern: string, crSentinel = true): TranslatedPattern {
   const first = new Translator(pattern, false).run();
-  if (first.lineAnchors && first.stringAnchors) throw new CrsUnsupported('@rx: \\A or \\z together with ^ or $ is not supported');
+  if (first.lineAnchors && first.stringAnchors) {
+    // JS has one `m` flag: only pike-vm.ts can have both kinds of anchors
+    if (crSentinel) throw new CrsUnsupported('@rx: \\A or \\z together with ^ or $ is not supported');
+    const vm = new Translator(pattern, false, true).run();
+    return { source: vm.source, flags: 'sm', groups: vm.groups, crSentinel: false };
+  }
   if (!first.lineAnchors) return { source: first.source, flags: 's', groups: first.groups, crSentinel: false };
   // an engine with PCRE's line anchors (pike-vm.ts) takes the source without the sentinel
   if (!crSentinel) return { source: first.source, flags: 'sm', groups: first.groups, crSentinel: false };

@@ -42,6 +42,14 @@ test('@rx with a counted repetition over 16 copies runs on the Pike VM and captu
   assert.equal(op('helo', { captures: null }), false);
 });
 
+test('@rx with \\A or \\z beside ^ or $ runs on the Pike VM with both kinds of anchors', () => {
+  const { op, engine } = compileRxWithEngine('^a(?:$|b\\z)');
+  assert.equal(engine, 'pike');
+  assert.equal(op('x\nab', { captures: null }), true);
+  assert.equal(op('x\na\ny', { captures: null }), true);
+  assert.equal(op('ab\ny', { captures: null }), false);
+});
+
 test('the Pike VM is linear: 100 KB against nested and counted repetitions', () => {
   const vm = compilePike(translatePcre('(?:a|a)*(?:x.{1,64}y){2}$').source, 's');
   const input = 'a'.repeat(100_000);

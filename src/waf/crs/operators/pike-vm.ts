@@ -13,12 +13,14 @@ import { CrsUnsupported } from '../contract.js';
 /** program size limit (instructions): RE2 refuses programs of this order too */
 const MAX_PROGRAM = 100_000;
 
+type Anchor = '^' | '$' | 'b' | 'B' | 'A' | 'z';
+
 type Inst =
   | { readonly op: 'set'; readonly bits: Uint8Array; readonly high: boolean }
   | { readonly op: 'split'; x: number; y: number }
   | { readonly op: 'jmp'; x: number }
   | { readonly op: 'save'; readonly n: number }
-  | { readonly op: 'assert'; readonly kind: '^' | '$' | 'b' | 'B' }
+  | { readonly op: 'assert'; readonly kind: Anchor }
   | { readonly op: 'match' };
 
 type Node =
@@ -27,7 +29,7 @@ type Node =
   | { readonly t: 'alt'; readonly items: Node[] }
   | { readonly t: 'group'; readonly index: number; readonly body: Node }
   | { readonly t: 'rep'; readonly body: Node; readonly min: number; readonly max: number; readonly lazy: boolean }
-  | { readonly t: 'assert'; readonly kind: '^' | '$' | 'b' | 'B' };
+  | { readonly t: 'assert'; readonly kind: Anchor };
 
 /** Parser of the emitted subset. */
 class Parser {
@@ -95,9 +97,9 @@ class Parser {
       this.i++;
       return { t: 'assert', kind: c };
     }
-    if (c === '\\' && (s[this.i + 1] === 'b' || s[this.i + 1] === 'B')) {
+    if (c === '\\' && /[bBAz]/.test(s[this.i + 1] ?? '')) {
       this.i += 2;
-      return { t: 'assert', kind: s[this.i - 1] as 'b' | 'B' };
+      return { t: 'assert', kind: s[this.i - 1] as Anchor };
     }
     const bits = new Uint8Array(256);
     if (c === '[') {
@@ -246,11 +248,13 @@ export function compilePike(source: string, flags: string): PikeRegex {
       const mark = new Int32Array(prog.length).fill(-1);
       let matched: Int32Array | null = null;
 
-      const assertOk = (kind: '^' | '$' | 'b' | 'B', at: number): boolean => {
+      const assertOk = (kind: Anchor, at: number): boolean => {
         const prev = at > 0 ? input.charCodeAt(at - 1) : -1;
         const next = at < n ? input.charCodeAt(at) : -1;
         if (kind === '^') return at === 0 || (multiline && prev === 10);
         if (kind === '$') return at === n || (multiline && next === 10);
+        if (kind === 'A') return at === 0;
+        if (kind === 'z') return at === n;
         const boundary = (prev >= 0 && isWord(prev)) !== (next >= 0 && isWord(next));
         return kind === 'b' ? boundary : !boundary;
       };

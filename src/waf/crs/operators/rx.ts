@@ -1,7 +1,8 @@
 /**
  * `@rx`: a PCRE pattern as ModSecurity v3 runs it, translated (pcre.ts) and run in linear time: on
  * V8's engine (linear-regex.ts), or, for patterns V8's automaton refuses only for their counted
- * repetitions over 16 copies (`.{1,255}`), on the Pike VM (pike-vm.ts, slower: O(input × pattern)).
+ * repetitions over 16 copies (`.{1,255}`) or for `\A` / `\z` beside `^` / `$`, on the Pike VM
+ * (pike-vm.ts, slower: O(input × pattern)).
  */
 import { CrsUnsupported, type CrsOperator, type OperatorRun } from '../contract.js';
 import { asBytes } from './bytes.js';
@@ -20,6 +21,16 @@ function capture(run: OperatorRun, groups: ArrayLike<string | undefined>, restor
   }
 }
 
+function pikeOperator(t: ReturnType<typeof translatePcre>): CrsOperator {
+  const vm = compilePike(t.source, t.flags);
+  return (value, run) => {
+    const m = vm.exec(value);
+    if (m === null) return false;
+    capture(run, m, false);
+    return true;
+  };
+}
+
 /** Which engine runs a compiled `@rx` (for load-time reports and tests). */
 export type RxEngine = 'v8' | 'pike';
 
@@ -27,21 +38,21 @@ export type RxEngine = 'v8' | 'pike';
 export function compileRxWithEngine(param: string): { readonly op: CrsOperator; readonly engine: RxEngine } {
   // ModSecurity runs an empty pattern as ".*"
   const pattern = param === '' ? '.*' : asBytes(param);
-  const t = translatePcre(pattern);
+  let t: ReturnType<typeof translatePcre>;
+  try {
+    t = translatePcre(pattern);
+  } catch (err) {
+    // `\A` / `\z` beside `^` / `$`: only the Pike VM has both
+    if (!(err instanceof CrsUnsupported) || !/together/.test(err.reason)) throw err;
+    return { op: pikeOperator(translatePcre(pattern, false)), engine: 'pike' };
+  }
   let re: RegExp;
   try {
     re = compileLinear(t.source, t.flags);
   } catch (err) {
     const msg = (err as Error).message;
     if (!/linear time/.test(msg)) throw new CrsUnsupported(`@rx: ${msg}`);
-    const vm = compilePike(translatePcre(pattern, false).source, t.flags);
-    const op: CrsOperator = (value, run) => {
-      const m = vm.exec(value);
-      if (m === null) return false;
-      capture(run, m, false);
-      return true;
-    };
-    return { op, engine: 'pike' };
+    return { op: pikeOperator(translatePcre(pattern, false)), engine: 'pike' };
   }
   const sentinel = t.crSentinel;
   const op: CrsOperator = (value, run) => {
