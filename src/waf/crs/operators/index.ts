@@ -3,7 +3,7 @@
  * with ModSecurity v3's semantics on byte strings (one char per byte: see
  * ../transformations/index.ts). Parameters and data files are bytes too: the interpreter reads rule
  * and data files as 'latin1' (a parameter holding a char above U+00FF is taken as text and encoded
- * as UTF-8). `@rx` runs in linear time (rx.ts, pcre.ts, linear-regex.ts); `@detectSQLi` and
+ * as UTF-8). `@rx` runs in linear time (rx.ts, pcre.ts, src/core/linear-regex.ts); `@detectSQLi` and
  * `@detectXSS` are wired by the lead from ../libinjection/.
  */
 import { CrsUnsupported, type CrsOperator, type OperatorCompiler } from '../contract.js';

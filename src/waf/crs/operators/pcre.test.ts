@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CrsUnsupported } from '../contract.js';
-import { compileLinear, linearRegexState } from './linear-regex.js';
+import { compileLinear, linearRegexState } from '../../../core/linear-regex.js';
 import { CR_SENTINEL, translatePcre } from './pcre.js';
 
 function matches(pattern: string, input: string): boolean {

@@ -1,12 +1,12 @@
 /**
  * `@rx`: a PCRE pattern as ModSecurity v3 runs it, translated (pcre.ts) and run in linear time: on
- * V8's engine (linear-regex.ts), or, for patterns V8's automaton refuses only for their counted
+ * V8's engine (src/core/linear-regex.ts), or, for patterns V8's automaton refuses only for their counted
  * repetitions over 16 copies (`.{1,255}`) or for `\A` / `\z` beside `^` / `$`, on the Pike VM
  * (pike-vm.ts, slower: O(input × pattern)).
  */
 import { CrsUnsupported, type CrsOperator, type OperatorRun } from '../contract.js';
 import { asBytes } from './bytes.js';
-import { compileLinear } from './linear-regex.js';
+import { compileLinear } from '../../../core/linear-regex.js';
 import { CR_SENTINEL, translatePcre } from './pcre.js';
 import { compilePike } from './pike-vm.js';
 
