@@ -50,3 +50,21 @@ export const detectSQLiBytes: (bytes: Uint8Array) => string | null = sqliBytes;
 
 /** detectXSS on bytes as they are (no UTF-8 step, no length bound: the caller bounds them). */
 export const detectXSSBytes: (bytes: Uint8Array) => boolean = xssBytes;
+
+/** A byte string (one char per byte, as the CRS engine holds values) as bytes, bounded (a view of a shared buffer). */
+function latin1(input: string): Uint8Array {
+  const n = Math.min(input.length, MAX_INPUT_CHARS);
+  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+  for (let i = 0; i < n; i++) scratch[i] = input.charCodeAt(i);
+  return scratch.subarray(0, n);
+}
+
+/** detectSQLi on a byte string (the CRS engine's values: one char per byte), bounded as detectSQLi is. */
+export function detectSQLiLatin1(input: string): string | null {
+  return input.length === 0 ? null : sqliBytes(latin1(input));
+}
+
+/** detectXSS on a byte string (the CRS engine's values: one char per byte), bounded as detectXSS is. */
+export function detectXSSLatin1(input: string): boolean {
+  return input.length === 0 ? false : xssBytes(latin1(input));
+}

@@ -146,8 +146,19 @@ test('@ipMatchFromFile reads one range per line; a bad range is refused with the
   assert.throws(() => compileCrsOperator('ipmatchfromfile', 'bad.data', ctx), /not an IP/);
 });
 
-test('detectSQLi and detectXSS are refused until the lead wires libinjection', () => {
-  assert.throws(() => compileCrsOperator('detectsqli', '', NO_FILES), { name: 'CrsUnsupported', message: 'detectSQLi: not wired' });
-  assert.throws(() => compileCrsOperator('detectxss', '', NO_FILES), { name: 'CrsUnsupported', message: 'detectXSS: not wired' });
+test('@detectSQLi and @detectXSS are libinjection on the value bytes: the fingerprint goes to capture 0', () => {
+  const sqli = compileCrsOperator('detectsqli', '', NO_FILES);
+  const run = { captures: [] as string[] };
+  assert.equal(sqli("1' OR '1'='1", run), true);
+  assert.match(String(run.captures[0]), /^[a-z&1()=;,.\-+*\/|^!~:?@`sbnkoTtv]+$/i);
+  assert.equal(sqli('hello world', { captures: null }), false);
+  // U+00A0 as a byte (a latin1 char) is whitespace to libinjection, as the byte 0xA0 is to ModSecurity
+  assert.equal(sqli("'\u00a0or\u00a01=1--", { captures: null }), true);
+  const xss = compileCrsOperator('detectxss', '', NO_FILES);
+  assert.equal(xss('<script>alert(1)</script>', { captures: null }), true);
+  assert.equal(xss('a plain sentence, with <b>no</b> script', { captures: null }), false);
+});
+
+test('an operator the engine does not know is refused at load with CrsUnsupported', () => {
   assert.throws(() => compileCrsOperator('verifycc', '', NO_FILES), CrsUnsupported);
 });

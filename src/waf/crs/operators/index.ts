@@ -4,7 +4,7 @@
  * ../transformations/index.ts). Parameters and data files are bytes too: the interpreter reads rule
  * and data files as 'latin1' (a parameter holding a char above U+00FF is taken as text and encoded
  * as UTF-8). `@rx` runs in linear time (rx.ts, pcre.ts, src/core/linear-regex.ts); `@detectSQLi` and
- * `@detectXSS` are wired by the lead from ../libinjection/.
+ * `@detectXSS` are libinjection (../libinjection/) on the value's bytes.
  */
 import { CrsUnsupported, type CrsOperator, type OperatorCompiler } from '../contract.js';
 import {
@@ -20,6 +20,7 @@ import {
 import { compileIpMatch, compileIpMatchFromFile } from './ip-match.js';
 import { compilePm, compilePmFromFile } from './phrases.js';
 import { compileRx } from './rx.js';
+import { detectSQLiLatin1, detectXSSLatin1 } from '../libinjection/index.js';
 import { compileValidateByteRange, validateUrlEncoding, validateUtf8Encoding } from './validate.js';
 
 const always: CrsOperator = () => true;
@@ -27,7 +28,7 @@ const never: CrsOperator = () => false;
 
 const NUMERIC: ReadonlySet<string> = new Set(['eq', 'ge', 'gt', 'le', 'lt']);
 
-/** The operator names compileCrsOperator knows (lowercase), detectsqli/detectxss included (they throw). */
+/** The operator names compileCrsOperator knows (lowercase). */
 export const CRS_OPERATOR_NAMES: ReadonlySet<string> = new Set([
   'rx',
   'pm',
@@ -92,8 +93,14 @@ export const compileCrsOperator: OperatorCompiler = (name, param, ctx) => {
     case 'nomatch':
       return never;
     case 'detectsqli':
+      return (value, run) => {
+        const fingerprint = detectSQLiLatin1(value);
+        if (fingerprint === null) return false;
+        if (run.captures !== null) run.captures[0] = fingerprint;
+        return true;
+      };
     case 'detectxss':
-      throw new CrsUnsupported(`${name === 'detectsqli' ? 'detectSQLi' : 'detectXSS'}: not wired`);
+      return (value) => detectXSSLatin1(value);
     default:
       if (NUMERIC.has(name)) return compileNumeric(name as NumericOp, param);
       throw new CrsUnsupported(`@${name}: unknown operator`);
