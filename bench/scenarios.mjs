@@ -499,6 +499,8 @@ export const SCENARIOS = {
         if (plain.status !== 401 || authed.status !== 200) throw new Error(`${t.name}: ${plain.status} without token, ${authed.status} with it`);
       }
       // each traced target really exports: its 9 spans reach the receiver within the flush interval
+      // (after the requests above have been flushed)
+      await new Promise((r) => setTimeout(r, 2500));
       for (const name of ['tracing-on', 'tracing-on-json']) {
         const before = await otlpStats();
         const t = targets.find((x) => x.name === name);

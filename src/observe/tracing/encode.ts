@@ -33,6 +33,8 @@ interface Batch {
  * the collector nothing.
  */
 const CHUNK = 64 * 1024;
+/** Most blocks `cached` keeps (one per stage of the config, in practice). */
+const MAX_BLOCKS = 1024;
 /** A span's bytes at most, besides its strings (which are bounded by the recorder). */
 const SPAN_FIXED = 512;
 const TIME_ORIGIN = performance.timeOrigin;
@@ -172,11 +174,35 @@ export abstract class SpanEncoder {
 
   /** Writes bytes made once (keys, tags) at the end (room is the caller's). */
   protected bytes(b: Uint8Array): void {
-    const buf = this.buf;
-    let o = this.off;
-    for (let i = 0; i < b.length; i++) buf[o++] = b[i] as number;
-    this.off = o;
+    this.buf.set(b, this.off);
+    this.off += b.length;
   }
+
+  /** Blocks made by `cached`, by key. */
+  private readonly blocks = new Map<string, Buffer>();
+
+  /**
+   * Writes what `write` writes (attributes, at least one), made once per `key` and copied after:
+   * a span's attributes that are the same on every request (a stage's id, phase and decision).
+   * The bytes must not depend on where they are written, which holds for attributes written
+   * right after `begin`. Keys come from the config (stage ids), so the map is bounded by it, and
+   * by MAX_BLOCKS.
+   */
+  cached(key: string, write: () => void): void {
+    const block = this.blocks.get(key);
+    if (block !== undefined) {
+      this.room(block.length);
+      this.bytes(block);
+      this.afterCached();
+      return;
+    }
+    const from = this.off - this.spanStart;
+    write();
+    if (this.blocks.size < MAX_BLOCKS) this.blocks.set(key, Buffer.from(this.buf.subarray(this.spanStart + from, this.off)));
+  }
+
+  /** The encoder's state after a copied block (JSON: the attribute array is open). */
+  protected afterCached(): void {}
 }
 
 // ---- protobuf -------------------------------------------------------------------------------------
@@ -425,6 +451,10 @@ export class JsonEncoder extends SpanEncoder {
 
   strs(key: string, values: readonly string[]): void {
     this.attr(key, `{"arrayValue":{"values":[${values.map((v) => `{"stringValue":${JSON.stringify(v)}}`).join(',')}]}}`);
+  }
+
+  protected override afterCached(): void {
+    this.attrs = true;
   }
 
   private closeAttrs(): void {

@@ -149,11 +149,17 @@ class Traced implements RequestTrace<RequestContext> {
         const stage = idx === TIMING_INTAKE || route === null ? null : (route.requestStages[idx] ?? null);
         const id = stage === null ? 'intake' : stage.id;
         w.begin(traceId, randomHex(8), this.spanId, state, id, KIND_INTERNAL, t[i + 1] as number, t[i + 2] as number);
-        w.str('portcullis.stage.id', id);
-        w.str('portcullis.stage.phase', stage === null ? 'intake' : stage.phase);
-        // the mode only when it is not the usual enforce: a span's bytes are most of its cost
-        if (stage !== null && stage.mode !== 'enforce') w.str('portcullis.stage.mode', stage.mode);
-        stageDecision(w, ctx, stage, id);
+        // a stage's fixed attributes, with the usual decision (continue), are encoded once
+        if (o.stage === id) {
+          stageHead(w, stage, id);
+          w.str('portcullis.decision', o.decision === 'denied' ? 'deny' : 'respond');
+          if (o.code !== null) w.str('portcullis.error.code', o.code);
+        } else
+          w.cached(stage === null || stage.mode === 'enforce' ? id : `${id}\u0001${stage.mode}`, () => {
+            stageHead(w, stage, id);
+            w.str('portcullis.decision', 'continue');
+          });
+        if (stage !== null) stageNotes(w, ctx, id);
         w.end();
       }
     }
@@ -202,14 +208,16 @@ class Traced implements RequestTrace<RequestContext> {
   }
 }
 
-/** A stage span's decision attributes: what it decided, and what it annotated (WAF rule ids, cache status). */
-function stageDecision(w: SpanEncoder, ctx: RequestContext, stage: RouteStage | null, id: string): void {
-  const o = ctx.outcome;
-  if (o.stage === id) {
-    w.str('portcullis.decision', o.decision === 'denied' ? 'deny' : 'respond');
-    if (o.code !== null) w.str('portcullis.error.code', o.code);
-  } else w.str('portcullis.decision', 'continue');
-  if (stage === null) return;
+/** A stage span's fixed attributes: its id, phase and (when it is not the usual enforce) its mode. */
+function stageHead(w: SpanEncoder, stage: RouteStage | null, id: string): void {
+  w.str('portcullis.stage.id', id);
+  w.str('portcullis.stage.phase', stage === null ? 'intake' : stage.phase);
+  // the mode only when it is not the usual enforce: a span's bytes are most of its cost
+  if (stage !== null && stage.mode !== 'enforce') w.str('portcullis.stage.mode', stage.mode);
+}
+
+/** What a stage noted besides its decision: monitor-mode codes, WAF rule ids and score, cache status. */
+function stageNotes(w: SpanEncoder, ctx: RequestContext, id: string): void {
   for (const m of ctx.monitored) if (m.stage === id) w.str('portcullis.monitor.code', m.code);
   const ann = ctx.annotationsIfAny?.[id] as { rules?: unknown; score?: unknown; status?: unknown } | undefined;
   if (ann !== undefined && ann !== null && typeof ann === 'object') {
