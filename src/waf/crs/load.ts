@@ -519,7 +519,7 @@ class Loader {
   private keyMatcher(d: Directive, src: string): KeyMatcher {
     const got = this.keyCache.get(src);
     if (got !== undefined) return got;
-    let op;
+    let op: CrsOperator;
     try {
       op = this.opts.operators('rx', `(?i)${src}`, { dir: '.', readFile: this.opts.readFile });
     } catch (e) {

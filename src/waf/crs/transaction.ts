@@ -183,6 +183,8 @@ export class CrsTransaction {
       i++;
       if (r.marker !== null || this.removed(r)) continue;
       if (!this.evaluate(r)) continue;
+      // a ctl:ruleEngine=Off of this rule stops the phase
+      if (this.stopped()) break;
       if (r.skipAfter !== null) {
         let j = i;
         while (j < rules.length && (rules[j] as CrsRule).marker !== r.skipAfter) j++;
@@ -212,6 +214,10 @@ export class CrsTransaction {
       return this.interruption;
     }
     return this.interruption;
+  }
+
+  private stopped(): boolean {
+    return this.engine === 'Off';
   }
 
   private removed(r: CrsRule): boolean {
