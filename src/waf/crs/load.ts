@@ -204,6 +204,7 @@ class Loader {
       const r = this.open.rule;
       throw new CrsSyntaxError(r.file, r.line, `id:${r.id}`, 'chain without a following rule');
     }
+    for (const head of this.all) for (let r: CrsRule | null = head; r !== null; r = r.chain) r.transformKey = r.transformNames.join(',');
     const phases: CrsRule[][] = [[], [], [], [], [], []];
     for (const r of this.all) {
       if (r.marker !== null) for (let p = 1; p <= 5; p++) phases[p]!.push(r);
@@ -296,7 +297,15 @@ class Loader {
         for (let k = Number(m[2] ?? '0'); k > 0 && r !== null; k--) r = r.chain;
         if (r === null) return;
         const items = splitActions(d.args[1] as string, d.file, d.line);
-        this.applyActions(d, r, items, true);
+        const head = this.ids.get(Number(m[1])) as CrsRule;
+        try {
+          this.applyActions(d, r, items, true);
+          r.transforms = this.transforms(r.transformNames);
+        } catch (e) {
+          if (!(e instanceof CrsUnsupported)) throw e;
+          this.remove((x) => x === head);
+          this.unsupported.push({ id: head.id, file: head.file, line: head.line, reason: `${e.reason} (from ${d.file}:${d.line})` });
+        }
         return;
       }
       case 'include':
@@ -365,6 +374,7 @@ class Loader {
       operator: null,
       transformNames: [],
       transforms: [],
+      transformKey: '',
       effects: [],
       disruptive: null,
       blockAs: 'pass',

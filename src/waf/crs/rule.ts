@@ -77,6 +77,8 @@ export interface CrsRule {
   operator: RuleOperator | null;
   transformNames: string[];
   transforms: CrsTransformation[];
+  /** the transformation names joined (a per-transaction cache key), set when loading ends */
+  transformKey: string;
   effects: Effect[];
   disruptive: Disruptive | null;
   /** `block` resolves to this (the phase's SecDefaultAction at the rule's definition) */

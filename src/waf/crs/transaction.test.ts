@@ -303,3 +303,46 @@ for (const [text, re] of SYNTAX) {
     );
   });
 }
+
+test('a multipart body gives FILES, FILES_NAMES, MULTIPART_PART_HEADERS and field ARGS', () => {
+  const body = [
+    '--XyZ',
+    'Content-Disposition: form-data; name="title"',
+    '',
+    'hello',
+    '--XyZ',
+    'Content-Disposition: form-data; name="upload"; filename="shell.php"',
+    'Content-Type: application/octet-stream',
+    '',
+    '<?php echo 1; ?>',
+    '--XyZ--',
+    '',
+  ].join('\r\n');
+  const rules = `SecRule FILES "@streq shell.php" "id:1,phase:2,logdata:%{MATCHED_VAR_NAME}"
+SecRule FILES_NAMES "@streq upload" "id:2,phase:2"
+SecRule MULTIPART_PART_HEADERS:upload "@rx ^content-type: application/octet-stream$" "id:3,phase:2,t:lowercase"
+SecRule ARGS:title "@streq hello" "id:4,phase:2"
+SecRule &ARGS:upload "@eq 0" "id:5,phase:2"
+SecRule REQBODY_PROCESSOR "@streq MULTIPART" "id:6,phase:2"`;
+  const r = run(rules, { method: 'POST', headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body });
+  assert.deepEqual(ids(r), [1, 2, 3, 4, 5, 6]);
+  assert.equal(r.matched[0]?.data, 'FILES:upload');
+});
+
+test('an XML body gives XML:/* (the text content) and XML://@* (attribute values)', () => {
+  const rules = `SecRule XML:/* "@streq ab<c" "id:1,phase:2"
+SecRule XML://@* "@streq v2" "id:2,phase:2"`;
+  const r = run(rules, {
+    method: 'POST',
+    headers: [['content-type', 'text/xml']],
+    body: '<?xml version="1.0"?><r k="v1"><x y=\'v2\'>a</x><![CDATA[b]]>&lt;c</r>',
+  });
+  assert.deepEqual(ids(r), [1, 2]);
+});
+
+test('the transformation cache gives each rule its own chain’s result for the same value', () => {
+  const rules = `SecRule ARGS "@streq abc" "id:1,phase:1,t:lowercase"
+SecRule ARGS "@streq ABC" "id:2,phase:1,t:trim"
+SecRule ARGS "@streq abc" "id:3,phase:1,t:trim,t:lowercase"`;
+  assert.deepEqual(ids(run(rules, { uri: '/?a=ABC' })), [1, 2, 3]);
+});

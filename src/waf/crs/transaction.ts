@@ -16,7 +16,7 @@ import type { CrsRuleSet, RuleEngineMode } from './load.js';
 import { idMatcher } from './load.js';
 import { SEVERITIES } from './rule.js';
 import type { CrsRule, CtlAction, Effect, RuleTarget, TargetExclusion } from './rule.js';
-import { collectVariable, type VariableValue } from './variables.js';
+import { collectVariable, selectMembers, type VariableValue } from './variables.js';
 
 /** Where a disruptive action stopped the transaction. */
 export interface CrsInterruption {
@@ -65,6 +65,28 @@ export interface CrsTransactionOptions {
 
 const MAX_RECORDED_VALUE = 1024;
 const MAX_MATCHED_VARS = 1000;
+const NO_CAPTURE: OperatorRun = { captures: null };
+/** Collections that only change between phases (the body is read at phase 2, the response at 3 and 4). */
+const STABLE: ReadonlySet<string> = new Set([
+  'ARGS',
+  'ARGS_GET',
+  'ARGS_POST',
+  'ARGS_NAMES',
+  'ARGS_GET_NAMES',
+  'ARGS_POST_NAMES',
+  'REQUEST_HEADERS',
+  'REQUEST_HEADERS_NAMES',
+  'REQUEST_COOKIES',
+  'REQUEST_COOKIES_NAMES',
+  'RESPONSE_HEADERS',
+  'RESPONSE_HEADERS_NAMES',
+  'FILES',
+  'FILES_NAMES',
+  'FILES_SIZES',
+  'MULTIPART_PART_HEADERS',
+]);
+/** transformed values kept per transaction (the same value under the same chain is transformed once) */
+const MAX_CACHED_TRANSFORMS = 50000;
 
 interface TargetRemoval {
   readonly test: (r: CrsRule) => boolean;
@@ -114,6 +136,10 @@ export class CrsTransaction {
   private allowed: '' | 'all' | 'request' = '';
   private lastPhase = 0;
   private readonly store: CrsCollectionStore | null;
+  /** values of the STABLE collections read in the current phase */
+  private readonly stable = new Map<string, VariableValue[]>();
+  private readonly transformed = new Map<string, Map<string, string>>();
+  private cached = 0;
 
   constructor(
     readonly rules: CrsRuleSet,
@@ -173,6 +199,7 @@ export class CrsTransaction {
 
   private phase(p: number): CrsInterruption | null {
     this.lastPhase = p;
+    this.stable.clear();
     if (this.engine === 'Off') return this.interruption;
     if (p < 5 && this.interruption !== null) return this.interruption;
     if (p < 5 && (this.allowed === 'all' || (this.allowed === 'request' && p <= 2))) return null;
@@ -278,7 +305,7 @@ export class CrsTransaction {
       for (const v of values) {
         const candidates = r.multiMatch ? this.transformAll(r, v.value) : [this.transform(r, v.value)];
         for (const value of candidates) {
-          const run: OperatorRun = { captures: r.capture ? [] : null };
+          const run: OperatorRun = r.capture ? { captures: [] } : NO_CAPTURE;
           if (compiled(value, run) === op.negated) continue;
           any = true;
           if (run.captures !== null && run.captures.length > 0) {
@@ -295,9 +322,23 @@ export class CrsTransaction {
     return any;
   }
 
+  /** The transformed value, cached per transaction by transformation chain and value. */
   private transform(r: CrsRule, value: string): string {
+    const fs = r.transforms;
+    if (fs.length === 0) return value;
+    let byValue = this.transformed.get(r.transformKey);
+    const got = byValue?.get(value);
+    if (got !== undefined) return got;
     let v = value;
-    for (const f of r.transforms) v = f(v);
+    for (const f of fs) v = f(v);
+    if (this.cached < MAX_CACHED_TRANSFORMS) {
+      if (byValue === undefined) {
+        byValue = new Map();
+        this.transformed.set(r.transformKey, byValue);
+      }
+      byValue.set(value, v);
+      this.cached++;
+    }
     return v;
   }
 
@@ -315,7 +356,16 @@ export class CrsTransaction {
 
   /** The values of one target of a rule, exclusions applied. */
   private values(t: RuleTarget, r: CrsRule, removals: readonly TargetExclusion[] | null): VariableValue[] {
-    let vals = collectVariable(this, t.collection, t.key, t.keyRegex);
+    let vals: VariableValue[];
+    if (STABLE.has(t.collection)) {
+      // request collections do not change within a phase: read once, then select
+      let all = this.stable.get(t.collection);
+      if (all === undefined) {
+        all = collectVariable(this, t.collection, null, null);
+        this.stable.set(t.collection, all);
+      }
+      vals = t.key === null && t.keyRegex === null ? all : selectMembers(all, t.key, t.keyRegex);
+    } else vals = collectVariable(this, t.collection, t.key, t.keyRegex);
     const ex = r.exclusions;
     if (ex.length > 0 || removals !== null) {
       const test = (e: TargetExclusion, v: VariableValue): boolean =>

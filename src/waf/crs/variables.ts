@@ -98,7 +98,7 @@ function derive(req: CrsRequest): Derived {
   const q = uri.indexOf('?');
   const path = q < 0 ? uri : uri.slice(0, q);
   const filename = percentDecode(path, false);
-  const slash = filename.lastIndexOf('/');
+  const slash = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
   const cookieLines: string[] = [];
   for (const [n, v] of req.headers) if (n.toLowerCase() === 'cookie') cookieLines.push(v);
   const d: Derived = {
@@ -126,6 +126,17 @@ function select(
     if (re !== null && !re(k)) continue;
     out.push({ name: `${prefix}:${k}`, key: k, value: names ? k : v });
   }
+}
+
+/** Members of an already read collection, by lowercase key or selector regex. */
+export function selectMembers(all: readonly VariableValue[], key: string | null, re: KeyMatcher | null): VariableValue[] {
+  const out: VariableValue[] = [];
+  for (const v of all) {
+    if (key !== null && v.key.toLowerCase() !== key) continue;
+    if (re !== null && !re(v.key)) continue;
+    out.push(v);
+  }
+  return out;
 }
 
 function scalar(name: string, value: string | null): VariableValue[] {
