@@ -11,9 +11,10 @@ import { DEFAULT_FORM_LIMITS } from '../../body/form.js';
 import { parseMediaType } from '../../body/media.js';
 import { DEFAULT_MULTIPART_LIMITS } from '../../body/multipart.js';
 import { readBody } from '../../body/read.js';
-import type { BodyReading, MultipartPart, Pair } from '../../core/reading.js';
+import type { BodyReading, Pair } from '../../core/reading.js';
 import type { WafRequest } from '../types.js';
-import type { BodyProcessor, CrsBodyReading, CrsPart, CrsRequest } from './model.js';
+import type { BodyProcessor, CrsBodyReading, CrsRequest } from './model.js';
+import { readMultipart } from './multipart.js';
 import { parseArgs } from './variables.js';
 
 /** The connection facts a WafRequest does not carry. */
@@ -54,7 +55,10 @@ export function processorFor(contentType: string | undefined): BodyProcessor | n
   return null;
 }
 
-/** JSON flattened as ModSecurity v3 and Coraza name it: `json.a.b`, `json.list.0`. */
+/**
+ * JSON flattened as Coraza names it: `json.a.b`, `json.list.0`, and `json.list` (the length of a
+ * non-empty array). Numbers are written as JavaScript prints them (`1.50` becomes `1.5`).
+ */
 export function flattenJson(value: unknown): Pair[] {
   const out: Pair[] = [];
   const walk = (v: unknown, name: string, depth: number): void => {
@@ -62,20 +66,14 @@ export function flattenJson(value: unknown): Pair[] {
     if (v === null) out.push([name, '']);
     else if (typeof v === 'string') out.push([name, toBytes(v)]);
     else if (typeof v === 'number' || typeof v === 'boolean') out.push([name, String(v)]);
-    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) walk(v[i], `${name}.${i}`, depth + 1);
-    else if (typeof v === 'object') for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], `${name}.${toBytes(k)}`, depth + 1);
+    else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], `${name}.${i}`, depth + 1);
+      // as Coraza does: a non-empty array also names itself, with its length as the value
+      if (v.length > 0) out.push([name, String(v.length)]);
+    } else if (typeof v === 'object') for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], `${name}.${toBytes(k)}`, depth + 1);
   };
   walk(value, 'json', 0);
   return out;
-}
-
-function part(p: MultipartPart): CrsPart {
-  const filename = p.filenames[0] ?? null;
-  let cd = `Content-Disposition: form-data; name="${toBytes(p.name)}"`;
-  if (filename !== null) cd += `; filename="${toBytes(filename)}"`;
-  const headers = [cd];
-  if (p.contentType !== null) headers.push(`Content-Type: ${toBytes(p.contentType)}`);
-  return { name: toBytes(p.name), filename: filename === null ? null : toBytes(filename), headers, value: filename === null ? toBytes(p.value) : p.value };
 }
 
 const EMPTY: CrsBodyReading = { args: [], parts: [], xml: null, error: null };
@@ -134,13 +132,10 @@ export function crsRequest(req: WafRequest, conn: CrsConnection = {}): CrsReques
           return failed(`JSON parsing error: ${(e as Error).message}`);
         }
       }
-      case 'MULTIPART': {
-        if (typeof r !== 'string' && r.kind === 'multipart') {
-          const parts = r.parts.map(part);
-          return { ...EMPTY, args: parts.filter((x) => x.filename === null).map((x) => [x.name, x.value] as const), parts };
-        }
-        return failed(`multipart parsing error: ${typeof r === 'string' ? r : 'not a multipart body'}`);
-      }
+      case 'MULTIPART':
+        // read from the bytes as ModSecurity does: part header lines and MULTIPART_* flags are
+        // not kept by the gateway's reader, which refuses what this one flags
+        return readMultipart(bodyText, contentType ?? '');
       case 'XML':
         if (typeof r !== 'string' && (r.kind === 'xml' || r.kind === 'text')) return { ...EMPTY, xml: toBytes(r.text) };
         return { ...EMPTY, xml: bodyText };

@@ -198,7 +198,7 @@ test('t:none clears the transformations before it', () => {
 
 test('a JSON body becomes ARGS_POST named json.a.b with REQBODY_PROCESSOR JSON', () => {
   const rules = `SecRule ARGS_POST:json.user.name "@streq bob" "id:1,phase:2"
-SecRule ARGS_POST_NAMES "@streq json.list.1" "id:2,phase:2"
+SecRule ARGS_POST:json.list "@eq 2" "id:2,phase:2"
 SecRule REQBODY_PROCESSOR "@streq JSON" "id:3,phase:2"
 SecRule REQBODY_ERROR "@eq 0" "id:4,phase:2"`;
   const r = run(rules, { method: 'POST', headers: [['content-type', 'application/json']], body: '{"user":{"name":"bob"},"list":[1,"x"]}' });

@@ -164,6 +164,8 @@ export class CrsTransaction {
   /** Phase 2: the request body, read by the processor chosen by now (REQBODY_PROCESSOR). */
   processRequestBody(): CrsInterruption | null {
     if (this.interruption === null && this.body === null) {
+      // as Coraza does: a forced REQUEST_BODY with no processor reads the body as URLENCODED
+      if (this.bodyProcessor === null && this.forceRequestBodyVariable) this.bodyProcessor = 'URLENCODED';
       const p = this.bodyProcessor;
       if (this.requestBodyAccess && p !== null && this.request.body.length > 0) this.body = this.request.readBody(p);
       else this.body = { args: [], parts: [], xml: null, error: null };

@@ -196,7 +196,8 @@ function decodeEntities(s: string): string {
 function requestBody(ctx: VariableContext): string | null {
   if (ctx.body === null) return null;
   const p = ctx.bodyProcessor;
-  if (ctx.forceRequestBodyVariable || p === 'URLENCODED' || p === 'JSON' || p === 'XML') return ctx.request.body;
+  // ModSecurity: only the URLENCODED processor, or ctl:forceRequestBodyVariable, fills REQUEST_BODY
+  if (ctx.forceRequestBodyVariable || p === 'URLENCODED') return ctx.request.body;
   return null;
 }
 
