@@ -8,14 +8,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CrsCollectionStore, CollectionData } from './collections.js';
-import type { OperatorRun } from './contract.js';
+import type { CrsOperator, OperatorRun } from './contract.js';
 import { expandMacro } from './macro.js';
 import type { MacroRef, MacroText } from './macro.js';
 import type { BodyProcessor, CrsBodyReading, CrsRequest, CrsResponseHead } from './model.js';
 import type { CrsRuleSet, RuleEngineMode } from './load.js';
 import { idMatcher } from './load.js';
 import { SEVERITIES } from './rule.js';
-import type { CrsRule, CtlAction, Effect, RuleTarget, TargetExclusion } from './rule.js';
+import type { CrsRule, CtlAction, Effect, RuleOperator, RuleTarget, TargetExclusion } from './rule.js';
 import { collectVariable, selectMembers, type VariableValue } from './variables.js';
 
 /** Where a disruptive action stopped the transaction. */
@@ -305,23 +305,29 @@ export class CrsTransaction {
     for (const t of r.targets) {
       const values = this.values(t, r, removals);
       for (const v of values) {
-        const candidates = r.multiMatch ? this.transformAll(r, v.value) : [this.transform(r, v.value)];
-        for (const value of candidates) {
-          const run: OperatorRun = r.capture ? { captures: [] } : NO_CAPTURE;
-          if (compiled(value, run) === op.negated) continue;
-          any = true;
-          if (run.captures !== null && run.captures.length > 0) {
-            for (let i = 0; i < run.captures.length && i < 10; i++) this.tx.set(String(i), run.captures[i] as string);
-          }
-          this.matchedVar = value;
-          this.matchedVarName = v.name;
-          if (this.matchedVars.length < MAX_MATCHED_VARS) this.matchedVars.push({ name: v.name, key: v.name.toLowerCase(), value });
-          this.runEffects(r.effects);
-          out.push({ variable: v.name, value: value.length > MAX_RECORDED_VALUE ? value.slice(0, MAX_RECORDED_VALUE) : value, chainLevel: level });
+        if (!r.multiMatch) {
+          if (this.test(r, level, compiled, v, this.transform(r, v.value), out)) any = true;
+          continue;
         }
+        for (const value of this.transformAll(r, v.value)) if (this.test(r, level, compiled, v, value, out)) any = true;
       }
     }
     return any;
+  }
+
+  /** Runs the operator on one (transformed) value; on a match, sets MATCHED_VAR* and runs the actions. */
+  private test(r: CrsRule, level: number, compiled: CrsOperator, v: VariableValue, value: string, out: CrsVariableMatch[]): boolean {
+    const run: OperatorRun = r.capture ? { captures: [] } : NO_CAPTURE;
+    if (compiled(value, run) === (r.operator as RuleOperator).negated) return false;
+    if (run.captures !== null && run.captures.length > 0) {
+      for (let i = 0; i < run.captures.length && i < 10; i++) this.tx.set(String(i), run.captures[i] as string);
+    }
+    this.matchedVar = value;
+    this.matchedVarName = v.name;
+    if (this.matchedVars.length < MAX_MATCHED_VARS) this.matchedVars.push({ name: v.name, key: v.name.toLowerCase(), value });
+    this.runEffects(r.effects);
+    out.push({ variable: v.name, value: value.length > MAX_RECORDED_VALUE ? value.slice(0, MAX_RECORDED_VALUE) : value, chainLevel: level });
+    return true;
   }
 
   /** The transformed value, cached per transaction by transformation chain and value. */
