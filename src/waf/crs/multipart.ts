@@ -6,6 +6,7 @@
  * variables that need what it does not keep. Input is one character per byte; linear in its size.
  */
 import type { CrsBodyReading, CrsPart } from './model.js';
+import { readQuoted } from './parse.js';
 
 export interface LenientMultipartLimits {
   readonly maxParts: number;
@@ -56,24 +57,15 @@ export function parseDisposition(v: string): Disposition {
     while (i < n && (v[i] === ' ' || v[i] === '\t')) i++;
     let value = '';
     if (v[i] === '"') {
-      i++;
-      let closed = false;
-      while (i < n) {
-        const c = v[i] as string;
-        if (c === '\\' && i + 1 < n && (v[i + 1] === '"' || v[i + 1] === '\\')) {
-          value += v[i + 1];
-          i += 2;
-          continue;
-        }
-        if (c === '"') {
-          closed = true;
-          i++;
-          break;
-        }
-        value += c;
-        i++;
+      const r = readQuoted(v, i);
+      if (r === null) {
+        d.badQuoting = true;
+        value = v.slice(i + 1);
+        i = n;
+      } else {
+        value = r.value;
+        i = r.end;
       }
-      if (!closed) d.badQuoting = true;
       while (i < n && (v[i] === ' ' || v[i] === '\t')) i++;
       if (i < n && v[i] !== ';') d.missingSemicolon = true;
     } else {

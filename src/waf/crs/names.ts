@@ -1,7 +1,7 @@
 /** The SecLang variables the engine provides, and those it knows but cannot honour. */
 
-/** Variables with members (selectable with `:key`, countable with `&`). */
-export const COLLECTIONS: ReadonlySet<string> = new Set([
+/** Collections read from the request or response: they only change between phases. */
+export const MESSAGE_COLLECTIONS: ReadonlySet<string> = new Set([
   'ARGS',
   'ARGS_GET',
   'ARGS_POST',
@@ -18,6 +18,11 @@ export const COLLECTIONS: ReadonlySet<string> = new Set([
   'FILES_NAMES',
   'FILES_SIZES',
   'MULTIPART_PART_HEADERS',
+]);
+
+/** Variables with members (selectable with `:key`, countable with `&`). */
+export const COLLECTIONS: ReadonlySet<string> = new Set([
+  ...MESSAGE_COLLECTIONS,
   'TX',
   'IP',
   'GLOBAL',

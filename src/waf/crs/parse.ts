@@ -30,6 +30,30 @@ export class CrsSyntaxError extends Error {
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a || c === 0x0b || c === 0x0c;
 
+/**
+ * Reads a quoted string whose opening quote is at `start`: a backslash escapes the quote and
+ * itself (other backslashes stay). Returns the value and the index after the closing quote, or
+ * null when the quote is not closed.
+ */
+export function readQuoted(text: string, start: number): { value: string; end: number } | null {
+  const q = text[start];
+  let value = '';
+  const n = text.length;
+  let j = start + 1;
+  while (j < n) {
+    const c = text[j] as string;
+    if (c === '\\' && j + 1 < n && (text[j + 1] === q || text[j + 1] === '\\')) {
+      value += text[j + 1];
+      j += 2;
+      continue;
+    }
+    if (c === q) return { value, end: j + 1 };
+    value += c;
+    j++;
+  }
+  return null;
+}
+
 /** Splits a logical line into words and quoted strings (Apache's ap_getword_conf). */
 export function splitArgs(text: string, file: string, line: number): string[] {
   const out: string[] = [];
@@ -40,26 +64,10 @@ export function splitArgs(text: string, file: string, line: number): string[] {
     if (i >= n) break;
     const q = text[i];
     if (q === '"' || q === "'") {
-      let s = '';
-      let j = i + 1;
-      let closed = false;
-      while (j < n) {
-        const c = text[j];
-        if (c === '\\' && j + 1 < n && (text[j + 1] === q || text[j + 1] === '\\')) {
-          s += text[j + 1];
-          j += 2;
-          continue;
-        }
-        if (c === q) {
-          closed = true;
-          break;
-        }
-        s += c;
-        j++;
-      }
-      if (!closed) throw new CrsSyntaxError(file, line, text, 'unterminated quoted argument');
-      out.push(s);
-      i = j + 1;
+      const r = readQuoted(text, i);
+      if (r === null) throw new CrsSyntaxError(file, line, text, 'unterminated quoted argument');
+      out.push(r.value);
+      i = r.end;
     } else {
       let j = i;
       while (j < n && !isSpace(text.charCodeAt(j))) j++;
@@ -126,24 +134,10 @@ export function splitActions(text: string, file: string, line: number): ActionIt
     while (j < n && isSpace(text.charCodeAt(j))) j++;
     let value = '';
     if (text[j] === "'") {
-      j++;
-      let closed = false;
-      while (j < n) {
-        const c = text[j];
-        if (c === '\\' && j + 1 < n && (text[j + 1] === "'" || text[j + 1] === '\\')) {
-          value += text[j + 1];
-          j += 2;
-          continue;
-        }
-        if (c === "'") {
-          closed = true;
-          j++;
-          break;
-        }
-        value += c;
-        j++;
-      }
-      if (!closed) throw new CrsSyntaxError(file, line, text, `unterminated quoted value of action '${name}'`);
+      const r = readQuoted(text, j);
+      if (r === null) throw new CrsSyntaxError(file, line, text, `unterminated quoted value of action '${name}'`);
+      value = r.value;
+      j = r.end;
       while (j < n && isSpace(text.charCodeAt(j))) j++;
       if (j < n && text[j] !== ',') throw new CrsSyntaxError(file, line, text, `text after the quoted value of action '${name}'`);
     } else {

@@ -14,6 +14,7 @@ import type { MacroRef, MacroText } from './macro.js';
 import type { BodyProcessor, CrsBodyReading, CrsRequest, CrsResponseHead } from './model.js';
 import type { CrsRuleSet, RuleEngineMode } from './load.js';
 import { idMatcher } from './load.js';
+import { MESSAGE_COLLECTIONS } from './names.js';
 import { SEVERITIES } from './rule.js';
 import type { CrsRule, CtlAction, Effect, RuleOperator, RuleTarget, TargetExclusion } from './rule.js';
 import { collectVariable, selectMembers, type VariableValue } from './variables.js';
@@ -66,25 +67,6 @@ export interface CrsTransactionOptions {
 const MAX_RECORDED_VALUE = 1024;
 const MAX_MATCHED_VARS = 1000;
 const NO_CAPTURE: OperatorRun = { captures: null };
-/** Collections that only change between phases (the body is read at phase 2, the response at 3 and 4). */
-const STABLE: ReadonlySet<string> = new Set([
-  'ARGS',
-  'ARGS_GET',
-  'ARGS_POST',
-  'ARGS_NAMES',
-  'ARGS_GET_NAMES',
-  'ARGS_POST_NAMES',
-  'REQUEST_HEADERS',
-  'REQUEST_HEADERS_NAMES',
-  'REQUEST_COOKIES',
-  'REQUEST_COOKIES_NAMES',
-  'RESPONSE_HEADERS',
-  'RESPONSE_HEADERS_NAMES',
-  'FILES',
-  'FILES_NAMES',
-  'FILES_SIZES',
-  'MULTIPART_PART_HEADERS',
-]);
 /** transformed values kept per transaction (the same value under the same chain is transformed once) */
 const MAX_CACHED_TRANSFORMS = 50000;
 
@@ -136,7 +118,7 @@ export class CrsTransaction {
   private allowed: '' | 'all' | 'request' = '';
   private lastPhase = 0;
   private readonly store: CrsCollectionStore | null;
-  /** values of the STABLE collections read in the current phase */
+  /** values of the MESSAGE_COLLECTIONS read in the current phase */
   private readonly stable = new Map<string, VariableValue[]>();
   private readonly transformed = new Map<string, Map<string, string>>();
   private cached = 0;
@@ -365,7 +347,7 @@ export class CrsTransaction {
   /** The values of one target of a rule, exclusions applied. */
   private values(t: RuleTarget, r: CrsRule, removals: readonly TargetExclusion[] | null): VariableValue[] {
     let vals: VariableValue[];
-    if (STABLE.has(t.collection)) {
+    if (MESSAGE_COLLECTIONS.has(t.collection)) {
       // request collections do not change within a phase: read once, then select
       let all = this.stable.get(t.collection);
       if (all === undefined) {
