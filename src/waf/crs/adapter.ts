@@ -25,6 +25,11 @@ export interface CrsConnection {
   readonly serverPort?: number;
   /** e.g. 'HTTP/1.1' (the default) */
   readonly protocol?: string;
+  /**
+   * header lines as received, names in their case (Node's `rawHeaders` paired); without them the
+   * WafRequest's lowercase headers are used
+   */
+  readonly rawHeaders?: readonly Pair[];
 }
 
 /** Bounds of what the adapter reads itself. */
@@ -149,7 +154,7 @@ export function crsRequest(req: WafRequest, conn: CrsConnection = {}): CrsReques
     method: req.method,
     uri: req.rawUrl,
     protocol: conn.protocol ?? 'HTTP/1.1',
-    headers: headerPairs(req.headers),
+    headers: conn.rawHeaders ?? headerPairs(req.headers),
     queryArgs,
     body: bodyText,
     bodyProcessor: processorFor(contentType),

@@ -2,6 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryCollectionStore } from './collections.js';
+import type { OperatorCompiler } from './contract.js';
+import { loadRuleSet } from './load.js';
+import { TEST_TRANSFORMATIONS, testOperators } from './testdata/registry.js';
 import { CrsSyntaxError } from './parse.js';
 import { CrsTransaction, evaluateRequest } from './transaction.js';
 import type { CrsRequestResult } from './transaction.js';
@@ -345,4 +348,25 @@ test('the transformation cache gives each rule its own chain’s result for the 
 SecRule ARGS "@streq ABC" "id:2,phase:1,t:trim"
 SecRule ARGS "@streq abc" "id:3,phase:1,t:trim,t:lowercase"`;
   assert.deepEqual(ids(run(rules, { uri: '/?a=ABC' })), [1, 2, 3]);
+});
+
+test('an operator that throws does not match, and the fault is recorded with the rule’s place', () => {
+  const operators: OperatorCompiler = (name, param, ctx) =>
+    name === 'boom'
+      ? () => {
+          throw new Error('kaboom');
+        }
+      : testOperators(name, param, ctx);
+  const rules = loadRuleSet([{ file: 'f.conf', text: `${DEFAULTS}SecRule ARGS "@boom" "id:1,phase:1"\nSecRule ARGS "@streq x" "id:2,phase:1"` }], {
+    transformations: TEST_TRANSFORMATIONS,
+    operators,
+    readFile: () => '',
+  });
+  const t = new CrsTransaction(rules, testRequest({ uri: '/?a=x' }));
+  assert.equal(t.processRequestHeaders(), null);
+  assert.deepEqual(
+    t.matched.map((m) => m.id),
+    [2],
+  );
+  assert.deepEqual(t.errors, ['f.conf:3: kaboom']);
 });

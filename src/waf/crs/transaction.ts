@@ -66,6 +66,7 @@ export interface CrsTransactionOptions {
 
 const MAX_RECORDED_VALUE = 1024;
 const MAX_MATCHED_VARS = 1000;
+const MAX_ERRORS = 100;
 const NO_CAPTURE: OperatorRun = { captures: null };
 /** transformed values kept per transaction (the same value under the same chain is transformed once) */
 const MAX_CACHED_TRANSFORMS = 50000;
@@ -87,6 +88,8 @@ function pad2(n: number): string {
 
 export class CrsTransaction {
   readonly matched: CrsMatchedRule[] = [];
+  /** operators or transformations that threw (their value did not match), as `file:line: message` */
+  readonly errors: string[] = [];
   interruption: CrsInterruption | null = null;
   /** TX, lowercase names */
   readonly tx = new Map<string, string>();
@@ -227,6 +230,11 @@ export class CrsTransaction {
     return this.interruption;
   }
 
+  /** An operator or transformation threw: the value does not match, and the fault is kept. */
+  private fault(r: CrsRule, e: unknown): void {
+    if (this.errors.length < MAX_ERRORS) this.errors.push(`${r.file}:${r.line}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
   private stopped(): boolean {
     return this.engine === 'Off';
   }
@@ -278,7 +286,8 @@ export class CrsTransaction {
     if (compiled === null) {
       try {
         compiled = op.compile(this.expand(op.paramMacro));
-      } catch {
+      } catch (e) {
+        this.fault(r, e);
         return false;
       }
     }
@@ -300,7 +309,14 @@ export class CrsTransaction {
   /** Runs the operator on one (transformed) value; on a match, sets MATCHED_VAR* and runs the actions. */
   private test(r: CrsRule, level: number, compiled: CrsOperator, v: VariableValue, value: string, out: CrsVariableMatch[]): boolean {
     const run: OperatorRun = r.capture ? { captures: [] } : NO_CAPTURE;
-    if (compiled(value, run) === (r.operator as RuleOperator).negated) return false;
+    let hit: boolean;
+    try {
+      hit = compiled(value, run);
+    } catch (e) {
+      this.fault(r, e);
+      return false;
+    }
+    if (hit === (r.operator as RuleOperator).negated) return false;
     if (run.captures !== null && run.captures.length > 0) {
       for (let i = 0; i < run.captures.length && i < 10; i++) this.tx.set(String(i), run.captures[i] as string);
     }
@@ -320,7 +336,11 @@ export class CrsTransaction {
     const got = byValue?.get(value);
     if (got !== undefined) return got;
     let v = value;
-    for (const f of fs) v = f(v);
+    try {
+      for (const f of fs) v = f(v);
+    } catch (e) {
+      this.fault(r, e);
+    }
     if (this.cached < MAX_CACHED_TRANSFORMS) {
       if (byValue === undefined) {
         byValue = new Map();
@@ -337,7 +357,12 @@ export class CrsTransaction {
     const out = [value];
     let v = value;
     for (const f of r.transforms) {
-      const next = f(v);
+      let next = v;
+      try {
+        next = f(v);
+      } catch (e) {
+        this.fault(r, e);
+      }
       if (next !== v) out.push(next);
       v = next;
     }

@@ -168,8 +168,7 @@ export function xmlValues(xml: string, attributes: boolean): string[] {
     const gt = xml.indexOf('>', lt + 1);
     const tag = xml.slice(lt + 1, gt < 0 ? n : gt);
     if (attributes && tag[0] !== '?' && tag[0] !== '!' && tag[0] !== '/') {
-      const re = /[\s]([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
-      for (const m of tag.matchAll(re)) attrs.push(decodeEntities(m[2] ?? m[3] ?? ''));
+      attributeValues(tag, attrs);
     }
     i = gt < 0 ? n : gt + 1;
   }
@@ -177,6 +176,24 @@ export function xmlValues(xml: string, attributes: boolean): string[] {
   // the root element's string value; whitespace-only documents have none
   const text = texts.join('');
   return [text];
+}
+
+/** Appends the quoted attribute values of a tag's text (`name a="1" b='2'`), in one pass. */
+function attributeValues(tag: string, out: string[]): void {
+  let q = tag.indexOf('=');
+  while (q >= 0) {
+    let s = q + 1;
+    while (s < tag.length && (tag[s] === ' ' || tag[s] === '\t' || tag[s] === '\r' || tag[s] === '\n')) s++;
+    const quote = tag[s];
+    if (quote !== '"' && quote !== "'") {
+      q = tag.indexOf('=', s);
+      continue;
+    }
+    const e = tag.indexOf(quote, s + 1);
+    if (e < 0) return;
+    out.push(decodeEntities(tag.slice(s + 1, e)));
+    q = tag.indexOf('=', e + 1);
+  }
 }
 
 function decodeEntities(s: string): string {
