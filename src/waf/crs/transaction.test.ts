@@ -370,3 +370,57 @@ test('an operator that throws does not match, and the fault is recorded with the
   );
   assert.deepEqual(t.errors, ['f.conf:3: kaboom']);
 });
+
+test('SecRuleRemoveByTag and SecRuleUpdateTargetByTag act on the rules tagged so', () => {
+  const rules = `SecRule ARGS "@rx x" "id:1,phase:1,tag:'a'"
+SecRule ARGS "@rx x" "id:2,phase:1,tag:'b'"
+SecRule ARGS "@rx x" "id:3,phase:1,tag:'b'"
+SecRuleRemoveByTag a
+SecRuleUpdateTargetByTag b "!ARGS:skip"`;
+  assert.deepEqual(ids(run(rules, { uri: '/?skip=x' })), []);
+  assert.deepEqual(ids(run(rules, { uri: '/?skip=x&k=x' })), [2, 3]);
+});
+
+test('ctl:ruleRemoveTargetByTag leaves the named target out of the tagged rules', () => {
+  const rules = `SecAction "id:1,phase:1,ctl:ruleRemoveTargetByTag=attack;ARGS:/^pass/"
+SecRule ARGS "@rx x" "id:2,phase:1,tag:'attack'"
+SecRule ARGS "@rx x" "id:3,phase:1,tag:'other'"`;
+  assert.deepEqual(ids(run(rules, { uri: '/?password=x' })), [1, 3]);
+});
+
+test('setvar on a collection never initialised is ignored; expirevar needs the collection', () => {
+  const r = run('SecAction "id:1,phase:1,setvar:ip.x=1,expirevar:ip.x=60,setvar:tx.y=2"');
+  assert.equal(r.tx.get('y'), '2');
+  assert.equal(r.tx.has('x'), false);
+});
+
+test('an unknown or absent macro reference expands to nothing', () => {
+  const r = run(`SecAction "id:1,phase:1,setvar:'tx.a=[%{tx.nope}][%{REQUEST_HEADERS.x-none}][%{ARGS.q}]'"`, { uri: '/?q=1' });
+  assert.equal(r.tx.get('a'), '[][][1]');
+});
+
+test('redirect interrupts with 302 and the expanded target', () => {
+  const r = run(`SecAction "id:1,phase:1,redirect:'https://example.com/blocked?id=%{rule.id}'"`);
+  assert.deepEqual(r.interruption, { action: 'redirect', status: 302, ruleId: 1, phase: 1, url: 'https://example.com/blocked?id=1' });
+});
+
+test('an absolute-form request target gives REQUEST_URI without scheme and host; REQUEST_URI_RAW keeps them', () => {
+  const rules = `SecRule REQUEST_URI "@streq /p?q=1" "id:1,phase:1"
+SecRule REQUEST_URI_RAW "@streq http://h.example/p?q=1" "id:2,phase:1"
+SecRule REQUEST_FILENAME "@streq /p" "id:3,phase:1"`;
+  assert.deepEqual(ids(run(rules, { uri: 'http://h.example/p?q=1' })), [1, 2, 3]);
+});
+
+test('counting a scalar gives 1 when it exists and 0 when it does not', () => {
+  const rules = `SecRule &REQUEST_BODY "@eq 0" "id:1,phase:2"
+SecRule &REQUEST_METHOD "@eq 1" "id:2,phase:2"`;
+  assert.deepEqual(ids(run(rules)), [1, 2]);
+});
+
+test('TIME_*, UNIQUE_ID and REMOTE_ADDR come from the transaction and the connection', () => {
+  const rules = `SecRule TIME_YEAR "@eq 1970" "id:1,phase:1"
+SecRule UNIQUE_ID "@streq abc" "id:2,phase:1"
+SecRule REMOTE_ADDR "@streq 192.0.2.1" "id:3,phase:1"
+SecRule TIME "@streq 00:00:00" "id:4,phase:1"`;
+  assert.deepEqual(ids(run(rules)), [1, 2, 3, 4]);
+});
