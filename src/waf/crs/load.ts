@@ -204,7 +204,18 @@ class Loader {
       const r = this.open.rule;
       throw new CrsSyntaxError(r.file, r.line, `id:${r.id}`, 'chain without a following rule');
     }
-    for (const head of this.all) for (let r: CrsRule | null = head; r !== null; r = r.chain) r.transformKey = r.transformNames.join(',');
+    const chains = new Map<string, number>();
+    for (const head of this.all)
+      for (let r: CrsRule | null = head; r !== null; r = r.chain) {
+        const key = r.transformNames.join(',');
+        let id = chains.get(key);
+        if (id === undefined) {
+          id = chains.size;
+          chains.set(key, id);
+        }
+        r.transformId = id;
+        for (const t of r.targets) t.exclusions = r.exclusions.filter((e) => e.collection === t.collection);
+      }
     const phases: CrsRule[][] = [[], [], [], [], [], []];
     for (const r of this.all) {
       if (r.marker !== null) for (let p = 1; p <= 5; p++) phases[p]!.push(r);
@@ -374,7 +385,7 @@ class Loader {
       operator: null,
       transformNames: [],
       transforms: [],
-      transformKey: '',
+      transformId: 0,
       effects: [],
       disruptive: null,
       blockAs: 'pass',
@@ -555,7 +566,15 @@ class Loader {
       const keyRegex = s.regex && s.key !== null ? this.keyMatcher(d, s.key) : null;
       const key = s.regex || s.key === null ? null : s.key.toLowerCase();
       if (s.negated) r.exclusions.push({ collection: s.collection, key, keyRegex });
-      else r.targets.push({ collection: s.collection, key, keyRegex, selector: s.key === null ? null : s.regex ? `/${s.key}/` : s.key, count: s.count });
+      else
+        r.targets.push({
+          collection: s.collection,
+          key,
+          keyRegex,
+          selector: s.key === null ? null : s.regex ? `/${s.key}/` : s.key,
+          count: s.count,
+          exclusions: [],
+        });
     }
   }
 

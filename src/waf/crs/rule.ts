@@ -15,6 +15,8 @@ export interface RuleTarget {
   /** the selector as written (`ARGS:/^id/` → '/^id/'), for matching exclusions and logs */
   readonly selector: string | null;
   readonly count: boolean;
+  /** the rule's exclusions of this target's collection (set when loading ends) */
+  exclusions: readonly TargetExclusion[];
 }
 
 /** `!ARGS:foo`: members left out of a collection. */
@@ -77,8 +79,8 @@ export interface CrsRule {
   operator: RuleOperator | null;
   transformNames: string[];
   transforms: CrsTransformation[];
-  /** the transformation names joined (a per-transaction cache key), set when loading ends */
-  transformKey: string;
+  /** the transformation chain's number (rules with the same chain share it), set when loading ends */
+  transformId: number;
   effects: Effect[];
   disruptive: Disruptive | null;
   /** `block` resolves to this (the phase's SecDefaultAction at the rule's definition) */

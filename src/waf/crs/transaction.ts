@@ -6,7 +6,7 @@
  * skip/skipAfter and the log record happen only when the whole chain matched; `block` is the
  * phase's SecDefaultAction. The engine returns an interruption; the host writes the reply.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { CrsCollectionStore, CollectionData } from './collections.js';
 import type { CrsOperator, OperatorRun } from './contract.js';
 import { expandMacro } from './macro.js';
@@ -123,7 +123,8 @@ export class CrsTransaction {
   private readonly store: CrsCollectionStore | null;
   /** values of the MESSAGE_COLLECTIONS read in the current phase */
   private readonly stable = new Map<string, VariableValue[]>();
-  private readonly transformed = new Map<string, Map<string, string>>();
+  /** transformed values by chain number, then by value */
+  private readonly transformed: (Map<string, string> | undefined)[] = [];
   private cached = 0;
 
   constructor(
@@ -137,7 +138,7 @@ export class CrsTransaction {
     this.bodyProcessor = request.bodyProcessor;
     this.clock = opts.now ?? Date.now;
     this.started = this.clock();
-    this.uniqueId = opts.uniqueId ?? randomBytes(18).toString('base64url');
+    this.uniqueId = opts.uniqueId ?? randomUUID().replace(/-/g, '');
     this.store = opts.store ?? null;
   }
 
@@ -294,7 +295,7 @@ export class CrsTransaction {
     let any = false;
     const removals = this.removedTargets.length === 0 ? null : this.removedTargets.filter((t) => t.test(head)).map((t) => t.target);
     for (const t of r.targets) {
-      const values = this.values(t, r, removals);
+      const values = this.values(t, removals);
       for (const v of values) {
         if (!r.multiMatch) {
           if (this.test(r, level, compiled, v, this.transform(r, v.value), out)) any = true;
@@ -332,7 +333,7 @@ export class CrsTransaction {
   private transform(r: CrsRule, value: string): string {
     const fs = r.transforms;
     if (fs.length === 0) return value;
-    let byValue = this.transformed.get(r.transformKey);
+    let byValue = this.transformed[r.transformId];
     const got = byValue?.get(value);
     if (got !== undefined) return got;
     let v = value;
@@ -344,7 +345,7 @@ export class CrsTransaction {
     if (this.cached < MAX_CACHED_TRANSFORMS) {
       if (byValue === undefined) {
         byValue = new Map();
-        this.transformed.set(r.transformKey, byValue);
+        this.transformed[r.transformId] = byValue;
       }
       byValue.set(value, v);
       this.cached++;
@@ -370,7 +371,7 @@ export class CrsTransaction {
   }
 
   /** The values of one target of a rule, exclusions applied. */
-  private values(t: RuleTarget, r: CrsRule, removals: readonly TargetExclusion[] | null): VariableValue[] {
+  private values(t: RuleTarget, removals: readonly TargetExclusion[] | null): VariableValue[] {
     let vals: VariableValue[];
     if (MESSAGE_COLLECTIONS.has(t.collection)) {
       // request collections do not change within a phase: read once, then select
@@ -381,11 +382,12 @@ export class CrsTransaction {
       }
       vals = t.key === null && t.keyRegex === null ? all : selectMembers(all, t.key, t.keyRegex);
     } else vals = collectVariable(this, t.collection, t.key, t.keyRegex);
-    const ex = r.exclusions;
-    if (ex.length > 0 || removals !== null) {
+    const ex = t.exclusions;
+    const rm = removals?.filter((e) => e.collection === t.collection) ?? [];
+    if (ex.length > 0 || rm.length > 0) {
       const test = (e: TargetExclusion, v: VariableValue): boolean =>
-        e.collection === t.collection && (e.key === null ? e.keyRegex === null || e.keyRegex(v.key) : e.key === v.key.toLowerCase());
-      vals = vals.filter((v) => !ex.some((e) => test(e, v)) && (removals === null || !removals.some((e) => test(e, v))));
+        e.key === null ? e.keyRegex === null || e.keyRegex(v.key) : e.key === v.key.toLowerCase();
+      vals = vals.filter((v) => !ex.some((e) => test(e, v)) && !rm.some((e) => test(e, v)));
     }
     if (t.count) return [{ name: `&${t.collection}${t.selector === null ? '' : `:${t.selector}`}`, key: '', value: String(vals.length) }];
     return vals;
