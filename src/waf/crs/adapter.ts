@@ -166,3 +166,29 @@ export function crsRequest(req: WafRequest, conn: CrsConnection = {}): CrsReques
     serverName: hostName,
   };
 }
+
+/** A request given as its parts (the go-ftw runner, `waf test`): read as the gateway would read it. */
+export interface CrsRequestParts {
+  readonly method: string;
+  /** the request target as sent */
+  readonly uri: string;
+  /** header lines as sent, names in their case */
+  readonly headers: readonly Pair[];
+  readonly body?: Buffer | null;
+}
+
+/** The CRS request of a request given as parts; the body is read with the gateway's readers. */
+export function crsRequestFromParts(parts: CrsRequestParts, conn: CrsConnection = {}): CrsRequest {
+  const q = parts.uri.indexOf('?');
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of parts.headers) {
+    const n = k.toLowerCase();
+    const had = headers[n];
+    headers[n] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+  }
+  const path = q < 0 ? parts.uri : parts.uri.slice(0, q);
+  return crsRequest(
+    { method: parts.method, rawUrl: parts.uri, path, query: q < 0 ? '' : parts.uri.slice(q + 1), headers, body: parts.body ?? null },
+    { ...conn, rawHeaders: conn.rawHeaders ?? parts.headers },
+  );
+}
