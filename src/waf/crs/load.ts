@@ -145,6 +145,7 @@ const CTL_NAMES: ReadonlySet<string> = new Set([
 
 /** operators compiled at run time (macro parameters) kept per rule set */
 const DYNAMIC_CACHE = 512;
+const DYNAMIC_MAX_PARAM = 4096;
 
 interface DefaultActions {
   readonly disruptive: Disruptive;
@@ -500,6 +501,8 @@ class Loader {
     const ctx: OperatorContext = { dir, readFile: this.opts.readFile };
     const compile = this.opts.operators;
     return (param) => {
+      // a long parameter (a request value copied into TX) is compiled each time, not kept
+      if (param.length > DYNAMIC_MAX_PARAM) return compile(name, param, ctx);
       const k = `${name}\u0000${dir}\u0000${param}`;
       let op = cache.get(k);
       if (op === undefined) {

@@ -67,6 +67,7 @@ export interface CrsTransactionOptions {
 const MAX_RECORDED_VALUE = 1024;
 const MAX_MATCHED_VARS = 1000;
 const MAX_ERRORS = 100;
+const NO_EXCLUSIONS: readonly TargetExclusion[] = [];
 const NO_CAPTURE: OperatorRun = { captures: null };
 /** transformed values kept per transaction (the same value under the same chain is transformed once) */
 const MAX_CACHED_TRANSFORMS = 50000;
@@ -249,7 +250,7 @@ export class CrsTransaction {
 
   /** Evaluates a rule and its chain; records it when the whole chain matched. */
   private evaluate(head: CrsRule): boolean {
-    this.matchedVars.length = 0;
+    if (this.matchedVars.length > 0) this.matchedVars.length = 0;
     this.current = head;
     const all: CrsVariableMatch[] = [];
     let link: CrsRule | null = head;
@@ -383,7 +384,7 @@ export class CrsTransaction {
       vals = t.key === null && t.keyRegex === null ? all : selectMembers(all, t.key, t.keyRegex);
     } else vals = collectVariable(this, t.collection, t.key, t.keyRegex);
     const ex = t.exclusions;
-    const rm = removals?.filter((e) => e.collection === t.collection) ?? [];
+    const rm = removals === null ? NO_EXCLUSIONS : removals.filter((e) => e.collection === t.collection);
     if (ex.length > 0 || rm.length > 0) {
       const test = (e: TargetExclusion, v: VariableValue): boolean =>
         e.key === null ? e.keyRegex === null || e.keyRegex(v.key) : e.key === v.key.toLowerCase();
