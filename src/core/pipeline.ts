@@ -116,7 +116,12 @@ export class Pipeline implements Replies {
 
     // ---- intake: one reading of the request line, target and headers (src/intake/) -----------
     const refused = snap.intake(ctx, listener.config);
-    if (refused !== undefined) return void this.reply(ctx, refused, 'intake');
+    if (refused !== undefined) {
+      // what intake refuses is inspected all the same, as what the HTTP parser refuses is
+      // (server/malformed.ts): the WAF records what it saw; intake's refusal, more precise, stays
+      if (snap.malformedInspectors.length > 0) inspectRefused(ctx, snap);
+      return void this.reply(ctx, refused, 'intake');
+    }
     // node:http's request timeout does not cover HTTP/2 streams: a body still arriving then is cut off here
     if (ctx.http2 && ctx.announcesBody()) this.bodyDeadline(ctx, listener.config.request_timeout_ms);
 
@@ -532,5 +537,32 @@ export function safe(fn: () => void, logger: Logger): void {
     fn();
   } catch (e) {
     logger.error({ event: 'observe_error', err: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * Runs the stages' inspectors of refused requests on a request intake refused (its line and headers
+ * as received; the body is not read): their annotations and monitor-mode verdicts are recorded for
+ * the access log; the reply stays intake's.
+ */
+function inspectRefused(ctx: RequestContext, snap: Snapshot): void {
+  const target = ctx.req.url ?? '';
+  const q = target.indexOf('?');
+  const raw = {
+    method: ctx.req.method ?? null,
+    target,
+    path: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? '' : target.slice(q + 1),
+    headers: ctx.req.headers as Record<string, string | string[]>,
+    body: NO_BODY,
+  };
+  for (const inspect of snap.malformedInspectors) {
+    const v = inspect(raw, ctx.id);
+    if (v === null) continue;
+    ctx.annotations[v.stage] = v.annotation;
+    if (v.monitor)
+      ctx.recordMonitor(v.monitor.stage, { code: v.monitor.code as Deny['code'], ...(v.monitor.reason === null ? {} : { reason: v.monitor.reason }) });
   }
 }

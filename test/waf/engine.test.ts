@@ -142,6 +142,8 @@ test('route settings merge the global defaults with the route override, and waf:
     max_inspected_bytes: 1048576,
     max_json_depth: 64,
     on_limit: 'block',
+    engine: 'builtin',
+    crs: { path: null, files: [], inbound_threshold: 5, outbound_threshold: 4, inspect_responses: false, detection_paranoia: null },
   };
   assert.equal(routeSettings(g, 'r', 'off'), null);
   assert.equal(routeSettings(g, 'r', { mode: 'off' }), null);

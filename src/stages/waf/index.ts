@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { deny, type Decision, type Deny } from '../../core/decision.js';
 import type { Mode } from '../../core/phases.js';
 import type { Services } from '../../core/services.js';
-import type { MalformedRequest, MalformedVerdict, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
+import type { MalformedRequest, MalformedVerdict, ResponseMeta, RouteStage, StageEnv, StageInstance, StageModule } from '../../core/stage.js';
 import type { RouteConfig } from '../../core/config.js';
 import { ConfigError } from '../../config/errors.js';
 import { CleanHeaders, compileExclusions, compileRules, evaluate, parseSelector, type CompiledRules, type EvaluateOptions } from '../../waf/engine.js';
@@ -17,6 +17,12 @@ import type { Evaluation, Exclusion, Policy, WafRequest } from '../../waf/types.
 import { NO_REDACTION } from '../../observe/query-redaction.js';
 import type { QueryRedactor } from '../../core/record.js';
 import { wafGlobalSchema, wafRouteSchema } from './schema.js';
+import { BUNDLED_CRS, CrsLoadError, loadCrs, type CrsEngine, type CrsVerdict } from '../../waf/crs/engine.js';
+import type { CrsTransaction } from '../../waf/crs/transaction.js';
+import type { Pair } from '../../core/reading.js';
+import { crsRequest, type CrsConnection } from '../../waf/crs/adapter.js';
+import { CrsSyntaxError } from '../../waf/crs/parse.js';
+import { resolve } from 'node:path';
 import type { RequestContext } from '../../core/stage.js';
 
 export const STAGE_ID = 'waf';
@@ -35,6 +41,15 @@ export interface WafGlobal {
   max_inspected_bytes: number;
   max_json_depth: number;
   on_limit: 'block' | 'allow';
+  engine: 'builtin' | 'crs' | 'both';
+  crs: {
+    path: string | null;
+    files: string[];
+    inbound_threshold: number;
+    outbound_threshold: number;
+    inspect_responses: boolean;
+    detection_paranoia: number | null;
+  };
 }
 
 /** The route key `waf`. */
@@ -83,6 +98,70 @@ export function annotation(ev: Evaluation, blocked: boolean, secret: (target: st
     ...(ev.truncated ? { truncated: true } : {}),
   };
 }
+
+/**
+ * Whether a CRS variable's matched value may be logged: values of what the built-in engine never
+ * logs either (headers, cookies, bodies, files) are not; arguments follow the secret names.
+ */
+function crsValueSecret(variable: string, secret: (target: string) => boolean): boolean {
+  const colon = variable.indexOf(':');
+  const coll = colon < 0 ? variable : variable.slice(0, colon);
+  const name = colon < 0 ? '' : variable.slice(colon + 1);
+  switch (coll) {
+    case 'ARGS':
+    case 'ARGS_GET':
+    case 'ARGS_POST':
+      return name.startsWith('json.') ? secret(`json:/${name.slice(5).split('.').join('/')}`) : secret(`query:${name}`);
+    case 'ARGS_NAMES':
+    case 'ARGS_GET_NAMES':
+    case 'ARGS_POST_NAMES':
+    case 'REQUEST_HEADERS_NAMES':
+    case 'REQUEST_COOKIES_NAMES':
+    case 'REQUEST_METHOD':
+    case 'REQUEST_PROTOCOL':
+    case 'REQUEST_FILENAME':
+    case 'REQUEST_BASENAME':
+    case 'TX':
+      return false;
+    case 'REQUEST_URI':
+    case 'REQUEST_URI_RAW':
+    case 'REQUEST_LINE':
+    case 'QUERY_STRING':
+      return secret('uri');
+    default:
+      return true;
+  }
+}
+
+/** Adds the CRS verdict to the access-log annotation: its rule ids, tags, variables and score. */
+function addCrs(ann: Record<string, unknown>, cv: CrsVerdict, secret: (target: string) => boolean): void {
+  const rules = ann['rules'] as string[];
+  const tags = ann['tags'] as string[];
+  const targets = ann['targets'] as string[];
+  const matches = ann['matches'] as { rule: string; target: string; matched: string }[];
+  for (const h of cv.hits) {
+    if (!rules.includes(h.id)) rules.push(h.id);
+    for (const t of h.tags) if (t.startsWith('attack-') && !tags.includes(t)) tags.push(t);
+    for (const m of h.matches) {
+      if (!targets.includes(m.variable) && targets.length < LOG_MATCHES) targets.push(m.variable);
+      if (matches.length < LOG_MATCHES)
+        matches.push({
+          rule: h.id,
+          target: m.variable,
+          matched: crsValueSecret(m.variable, secret) ? '[redacted]' : m.value.length > 40 ? `${m.value.slice(0, 40)}...` : m.value,
+        });
+    }
+  }
+  ann['crs'] = { score: cv.score, ...(cv.blockedBy === null ? {} : { blocked_by: cv.blockedBy }) };
+}
+
+const NO_CONNECTION: CrsConnection = {};
+
+/** The request's protocol as CRS reads it (REQUEST_PROTOCOL). */
+function protocolOf(ctx: RequestContext): string {
+  return ctx.http2 ? 'HTTP/2.0' : `HTTP/${ctx.req.httpVersion}`;
+}
+const NO_EVALUATION: Evaluation = { score: 0, blocked: false, matches: [], truncated: false, skippedValidated: 0 };
 
 function checkExclusions(list: readonly Exclusion[], where: string, file: string, known: ReadonlySet<string>): void {
   list.forEach((e, i) => {
@@ -147,7 +226,9 @@ function wafMetrics(env: Pick<StageEnv, 'services'>) {
  */
 function inspect(
   req: WafRequest,
-  compiled: CompiledRules,
+  compiled: CompiledRules | null,
+  crs: CrsEngine | null,
+  conn: CrsConnection,
   s: RouteWafSettings,
   opts: EvaluateOptions,
   m: ReturnType<typeof wafMetrics>,
@@ -155,19 +236,23 @@ function inspect(
   requestId: string,
   routeLabel: string,
   redact: QueryRedactor,
+  keep?: (t: CrsTransaction) => void,
 ): { annotation: Record<string, unknown>; deny: Deny | null } | null {
   const t0 = performance.now();
-  const ev = evaluate(req, compiled, s.policy, opts);
+  const ev = compiled === null ? NO_EVALUATION : evaluate(req, compiled, s.policy, opts);
+  const cv = crs === null ? null : crs.evaluate(crsRequest(req, conn));
+  if (cv?.transaction != null) keep?.(cv.transaction);
   m.duration.observe(routeLabel, (performance.now() - t0) / 1000);
   const overLimit = ev.truncated && s.onLimit === 'block';
-  if (ev.matches.length === 0 && !ev.truncated) return null;
-  const blocked = ev.blocked || overLimit;
-  const ann = annotation(ev, blocked, (t) => redact.secretTarget(t, req.query));
+  if (ev.matches.length === 0 && !ev.truncated && (cv === null || cv.hits.length === 0)) return null;
+  const blocked = ev.blocked || overLimit || cv?.blocked === true;
+  const secret = (t: string): boolean => redact.secretTarget(t, req.query);
+  const ann = annotation(ev, blocked, secret);
+  if (cv !== null) addCrs(ann, cv, secret);
   const seen = new Set<string>();
-  for (const x of ev.matches) {
-    if (seen.has(x.ruleId)) continue;
-    seen.add(x.ruleId);
-    m.matchesTotal.inc({ rule: x.ruleId });
+  for (const id of ann['rules'] as string[]) {
+    seen.add(id);
+    m.matchesTotal.inc({ rule: id });
   }
   if (!blocked) return { annotation: ann, deny: null };
   m.blocksTotal.inc({ route: routeLabel, mode: s.mode });
@@ -185,34 +270,81 @@ function inspect(
     },
     'waf',
   );
-  return {
-    annotation: ann,
-    deny: deny('PC_ERR_WAF_BLOCKED', { reason: overLimit && !ev.blocked ? 'waf: request exceeds the inspection limits' : `waf score ${ev.score}: ${rules}` }),
-  };
+  const reason =
+    overLimit && !ev.blocked && cv?.blocked !== true
+      ? 'waf: request exceeds the inspection limits'
+      : ev.blocked || cv === null
+        ? `waf score ${ev.score}: ${rules}`
+        : `crs rule ${cv.blockedBy} (inbound score ${cv.score}): ${rules}`;
+  return { annotation: ann, deny: deny('PC_ERR_WAF_BLOCKED', { reason }) };
 }
 
 /** Builds the RouteStage of one route (exported for tests). */
-export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env: Pick<StageEnv, 'services' | 'redactQuery'>, routeId: string): RouteStage {
+export function wafRouteStage(
+  compiled: CompiledRules | null,
+  s: RouteWafSettings,
+  env: Pick<StageEnv, 'services' | 'redactQuery'>,
+  routeId: string,
+  crs: CrsEngine | null = null,
+): RouteStage {
   // one policy per route: header values found clean are remembered for this route's requests
   const opts: EvaluateOptions = { exclusions: compileExclusions(s.policy.exclusions), cleanHeaders: new CleanHeaders() };
   const m = wafMetrics(env);
   const logger = env.services.logger;
+  const redact = env.redactQuery ?? NO_REDACTION;
+  // CRS transactions waiting for their response phases, by request (dropped with the request)
+  const kept = new WeakMap<RequestContext, CrsTransaction>();
+  const keep = crs?.inspectResponses === true ? (ctx: RequestContext, t: CrsTransaction): void => void kept.set(ctx, t) : null;
   return {
     id: STAGE_ID,
     phase: 'inspect',
     mode: s.mode,
     needsBody: true,
     run(ctx: RequestContext): Decision {
-      // a body the gateway could not read is refused as such (in monitor mode its raw text is inspected)
-      if (ctx.bodyRefusal !== null) {
-        if (s.mode === 'enforce') return ctx.bodyRefusal;
-        ctx.recordMonitor(STAGE_ID, ctx.bodyRefusal);
-      }
-      const r = inspect(wafRequestOf(ctx), compiled, s, opts, m, logger, ctx.id, routeId, env.redactQuery ?? NO_REDACTION);
-      if (r === null) return undefined;
-      ctx.annotations[STAGE_ID] = r.annotation;
-      return r.deny ?? undefined;
+      // a body the gateway could not read is inspected as raw text, and refused as such
+      if (ctx.bodyRefusal !== null && s.mode !== 'enforce') ctx.recordMonitor(STAGE_ID, ctx.bodyRefusal);
+      const conn: CrsConnection = crs === null ? NO_CONNECTION : { remoteAddr: ctx.clientIp, protocol: protocolOf(ctx) };
+      const r = inspect(wafRequestOf(ctx), compiled, crs, conn, s, opts, m, logger, ctx.id, routeId, redact, keep === null ? undefined : (t) => keep(ctx, t));
+      if (r !== null) ctx.annotations[STAGE_ID] = r.annotation;
+      // a body the gateway could not read stays refused as such (its raw text was inspected above)
+      if (ctx.bodyRefusal !== null && s.mode === 'enforce') return ctx.bodyRefusal;
+      return r?.deny ?? undefined;
     },
+    ...(crs?.inspectResponses === true
+      ? {
+          needsResponseBody: true,
+          onResponseBody(ctx: RequestContext, res: ResponseMeta, body: Buffer): Buffer | Deny {
+            const t = kept.get(ctx);
+            if (t === undefined) return body;
+            kept.delete(ctx);
+            const headers: Pair[] = [];
+            for (const [k, v] of Object.entries(res.headers)) for (const x of Array.isArray(v) ? v : [v]) headers.push([k, x]);
+            const cv = crs.respond(t, { status: res.status, protocol: protocolOf(ctx), headers }, body);
+            if (cv.hits.length === 0 && !cv.blocked) return body;
+            const secret = (x: string): boolean => redact.secretTarget(x, ctx.query);
+            const ann = (ctx.annotations[STAGE_ID] as Record<string, unknown> | undefined) ?? {
+              score: 0,
+              blocked: false,
+              rules: [],
+              tags: [],
+              targets: [],
+              matches: [],
+            };
+            addCrs(ann, cv, secret);
+            for (const h of cv.hits) m.matchesTotal.inc({ rule: h.id });
+            ctx.annotations[STAGE_ID] = ann;
+            if (!cv.blocked) return body;
+            const d = deny('PC_ERR_WAF_BLOCKED', { reason: `crs rule ${cv.blockedBy} (response)` });
+            m.blocksTotal.inc({ route: routeId, mode: s.mode });
+            if (s.mode !== 'enforce') {
+              ctx.recordMonitor(STAGE_ID, d);
+              return body;
+            }
+            ann['blocked'] = true;
+            return d;
+          },
+        }
+      : {}),
   };
 }
 
@@ -220,7 +352,12 @@ export function wafRouteStage(compiled: CompiledRules, s: RouteWafSettings, env:
  * The hook for requests the HTTP parser refused: the global settings, route-less (exclusions
  * scoped to routes do not apply); undefined when the WAF is off.
  */
-function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<StageEnv, 'services' | 'redactQuery'>): StageInstance['inspectMalformed'] {
+function malformedInspector(
+  compiled: CompiledRules | null,
+  crs: CrsEngine | null,
+  g: WafGlobal,
+  env: Pick<StageEnv, 'services' | 'redactQuery'>,
+): StageInstance['inspectMalformed'] {
   const s = routeSettings(g, null, undefined);
   if (s === null) return undefined;
   // no remembered values: a refused request is rare and its headers are the odd ones
@@ -236,7 +373,7 @@ function malformedInspector(compiled: CompiledRules, g: WafGlobal, env: Pick<Sta
       headers: raw.headers,
       body: raw.body.length > 0 ? raw.body : null,
     };
-    const r = inspect(req, compiled, s, opts, m, logger, requestId, '(none)', env.redactQuery ?? NO_REDACTION);
+    const r = inspect(req, compiled, crs, NO_CONNECTION, s, opts, m, logger, requestId, '(none)', env.redactQuery ?? NO_REDACTION);
     if (r === null) return null;
     if (r.deny === null) return { stage: STAGE_ID, annotation: r.annotation };
     if (s.mode === 'monitor')
@@ -268,18 +405,47 @@ export const wafStage: StageModule = {
   },
   create(env: StageEnv): StageInstance {
     const g = env.config['waf'] as WafGlobal;
-    const compiled = compileRules(BUILTIN_RULES, { maxInspectedBytes: g.max_inspected_bytes, maxJsonDepth: g.max_json_depth, maxTargets: 10000 });
-    warmUp(compiled);
-    const inspectMalformed = malformedInspector(compiled, g, env);
+    const compiled =
+      g.engine === 'crs' ? null : compileRules(BUILTIN_RULES, { maxInspectedBytes: g.max_inspected_bytes, maxJsonDepth: g.max_json_depth, maxTargets: 10000 });
+    if (compiled !== null) warmUp(compiled);
+    const crs = g.engine === 'builtin' ? null : crsEngineOf(g, env);
+    const inspectMalformed = malformedInspector(compiled, crs, g, env);
     return {
       ...(inspectMalformed ? { inspectMalformed } : {}),
       forRoute(route: RouteConfig): RouteStage | null {
         const s = routeSettings(g, route.id, route['waf'] as WafRoute | undefined);
-        return s === null ? null : wafRouteStage(compiled, s, env, route.id);
+        return s === null ? null : wafRouteStage(compiled, s, env, route.id, crs);
       },
     };
   },
 };
+
+/** Loads the CRS of `waf.crs` (paths relative to the config file); a folder or file that cannot be loaded is a config error. */
+function crsEngineOf(g: WafGlobal, env: Pick<StageEnv, 'file' | 'baseDir' | 'services'>): CrsEngine {
+  const c = g.crs;
+  try {
+    const engine = loadCrs({
+      path: c.path === null ? BUNDLED_CRS : resolve(env.baseDir, c.path),
+      files: c.files.map((f) => resolve(env.baseDir, f)),
+      paranoia: g.paranoia,
+      ...(c.detection_paranoia === null ? {} : { detectionParanoia: Math.max(c.detection_paranoia, g.paranoia) }),
+      inboundThreshold: c.inbound_threshold,
+      outboundThreshold: c.outbound_threshold,
+      inspectResponses: c.inspect_responses,
+    });
+    const skipped = engine.rules.unsupported;
+    if (skipped.length > 0)
+      env.services.logger.warn(
+        { event: 'crs_rules_unsupported', count: skipped.length, rules: skipped.slice(0, 50).map((u) => `${u.id}: ${u.reason}`) },
+        'waf',
+      );
+    return engine;
+  } catch (e) {
+    if (e instanceof CrsLoadError) throw new ConfigError(`waf.crs: ${e.message}`, { file: env.file });
+    if (e instanceof CrsSyntaxError) throw new ConfigError(`waf.crs: ${e.message}`, { file: env.file });
+    throw e;
+  }
+}
 
 /** Runs every rule once so that regexes are compiled before the first real request. */
 function warmUp(compiled: CompiledRules): void {

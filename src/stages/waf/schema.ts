@@ -64,6 +64,60 @@ export function wafGlobalSchema(): JsonSchema {
       'Web application firewall: built-in rules over the parsed request (path, query, headers, cookies, JSON, form, XML), anomaly scoring. Routes inherit these settings and may override them with their own `waf` key.',
     properties: {
       ...settings(true),
+      engine: {
+        enum: ['builtin', 'crs', 'both'],
+        default: 'builtin',
+        description:
+          "Which rules inspect requests: `builtin` (Portcullis's API rule set), `crs` (the OWASP Core Rule Set v4 from `crs.path`, run by the gateway's SecLang engine: docs/waf-crs.md), or `both` (a request is blocked when either blocks). Why builtin: it blocks more of CRS's own regression suite at paranoia 1 with fewer false positives on JSON APIs, at a fraction of the cost; `crs` is for teams whose exclusions, audits and checklists are written against CRS.",
+      },
+      crs: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description:
+          "The OWASP CRS v4 installation run when `engine` is `crs` or `both`. Its paranoia level is `waf.paranoia` (routes cannot change it); its blocking is CRS's own anomaly scoring (rule 949110), in `waf.mode`.",
+        properties: {
+          path: {
+            type: ['string', 'null'],
+            default: null,
+            description:
+              'The CRS folder (holding `rules/` and `crs-setup.conf` or its `.example`), relative to the config file; null: the CRS v4.28.0 bundled with Portcullis (vendor/crs). Why bundled: `engine: crs` works with no download, at a release the engine is tested against.',
+          },
+          files: {
+            type: 'array',
+            items: { type: 'string', minLength: 1 },
+            default: [],
+            description:
+              'SecLang files loaded with CRS: your REQUEST-900 / RESPONSE-999 exclusion files (placed where CRS places them) or any rules (SecRuleRemoveById, SecRuleUpdateTargetById, ctl exclusions), loaded after the rules otherwise. Relative to the config file.',
+          },
+          inbound_threshold: {
+            type: 'integer',
+            minimum: 1,
+            default: 5,
+            description: "CRS's inbound anomaly score threshold (tx.inbound_anomaly_score_threshold). Why 5: CRS's default, one critical match.",
+          },
+          outbound_threshold: {
+            type: 'integer',
+            minimum: 1,
+            default: 4,
+            description: "CRS's outbound anomaly score threshold (tx.outbound_anomaly_score_threshold). Why 4: CRS's default.",
+          },
+          inspect_responses: {
+            type: 'boolean',
+            default: false,
+            description:
+              "Run CRS's response phases (the RESPONSE-95x data-leakage and web-shell rules) on upstream responses: each response is buffered (up to the upstream's `max_response_bytes`) and inspected before it is sent; an outbound anomaly at the threshold is refused with 403 in enforce mode. Why off: buffering adds the whole response time to the first byte and holds each response in memory.",
+          },
+          detection_paranoia: {
+            type: ['integer', 'null'],
+            minimum: 1,
+            maximum: 4,
+            default: null,
+            description:
+              'Run the rules up to this paranoia level and log their matches without scoring them toward blocking (tx.detection_paranoia_level); null: the blocking level. For tuning a higher level before enforcing it.',
+          },
+        },
+      },
       max_inspected_bytes: {
         type: 'integer',
         minimum: 1024,

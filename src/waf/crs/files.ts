@@ -4,7 +4,10 @@
  * name order, and the exclusion files the user already has.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+
+/** A file named as CRS names its rule and exclusion files (REQUEST-900-..., RESPONSE-999-...). */
+const RULE_FILE_NAME = /^(?:REQUEST|RESPONSE)-\d{3}-/;
 import type { CrsSource } from './load.js';
 
 export interface CrsSettings {
@@ -40,12 +43,21 @@ export function readCrsFolder(dir: string, settings: CrsSettings = {}, extra: re
   const setup = existsSync(join(dir, 'crs-setup.conf')) ? join(dir, 'crs-setup.conf') : join(dir, 'crs-setup.conf.example');
   const out: CrsSource[] = [{ file: setup, text: readFileSync(setup, 'latin1') }, settingsSource(settings)];
   const rulesDir = join(dir, 'rules');
-  for (const name of readdirSync(rulesDir).sort()) {
+  // the rule files and the extras named like them (REQUEST-900-..., RESPONSE-999-...), by name
+  const named: { name: string; source: CrsSource }[] = [];
+  for (const name of readdirSync(rulesDir)) {
     if (!name.endsWith('.conf')) continue;
     const p = join(rulesDir, name);
-    out.push({ file: p, text: readFileSync(p, 'latin1') });
+    named.push({ name, source: { file: p, text: readFileSync(p, 'latin1') } });
   }
-  out.push(...extra);
+  const last: CrsSource[] = [];
+  for (const x of extra) {
+    const name = basename(x.file);
+    if (RULE_FILE_NAME.test(name)) named.push({ name, source: x });
+    else last.push(x);
+  }
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  out.push(...named.map((n) => n.source), ...last);
   return out;
 }
 
