@@ -1,6 +1,7 @@
 /**
- * `portcullis waf test`: evaluates one request against the built-in rules and prints every rule
- * that matched, on which target, after which transformations, and the verdict.
+ * `portcullis waf test`: evaluates one request against the built-in rules, the OWASP CRS (the
+ * bundled v4.28.0 or `--crs PATH`), or both, and prints every rule that matched, on which target or
+ * variable, with which transformed value, and the verdict.
  *
  *   portcullis waf test [-X METHOD] [-H 'Name: value']... [-d BODY | --data-file FILE] URL
  *   portcullis waf test --request FILE        (JSON {method, url, headers, body} or a raw HTTP/1.1 request)
@@ -13,12 +14,15 @@ import { compileRules, evaluate } from './engine.js';
 import { BUILTIN_RULES } from './rules/index.js';
 import type { Policy, WafRequest } from './types.js';
 import { attempt } from '../cli/attempt.js';
+import { BUNDLED_CRS, loadCrs, type CrsVerdict } from './crs/engine.js';
+import { crsRequest } from './crs/adapter.js';
 
 const USAGE = `Usage: portcullis waf test [options] URL
        portcullis waf test --request FILE
 
-Evaluates one request against the WAF's built-in rules (nothing is sent anywhere) and prints
-every rule that matched, the target it matched on, the transformations applied and the score.
+Evaluates one request against the WAF's rules (nothing is sent anywhere) and prints every rule
+that matched, the target or CRS variable it matched on, the value after the transformations, and
+the verdict.
 
 Options:
   -X, --method METHOD      request method (default GET, or POST with a body)
@@ -27,8 +31,10 @@ Options:
       --data-file FILE     request body from a file
       --content-type TYPE  shorthand for -H 'content-type: TYPE'
       --request FILE       the whole request: JSON {method, url, headers, body} or raw HTTP/1.1
+      --engine E           builtin (default), crs, or both (docs/waf-crs.md)
+      --crs PATH           a CRS 4.x folder (default: the bundled v4.28.0)
       --paranoia N         paranoia level 1-4 (default 1)
-      --threshold N        anomaly threshold (default 5)
+      --threshold N        anomaly threshold (default 5; CRS: its inbound threshold)
       --json               print the evaluation as JSON
   -h, --help               this help
 
@@ -84,6 +90,8 @@ export async function wafTestCommand(argv: string[]): Promise<number> {
         request: { type: 'string' },
         paranoia: { type: 'string' },
         threshold: { type: 'string' },
+        engine: { type: 'string' },
+        crs: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -131,7 +139,12 @@ export async function wafTestCommand(argv: string[]): Promise<number> {
   // accept absolute URLs: keep path and query
   let target = req.url;
   const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
-  if (abs !== null) target = target.slice(abs[0].length) || '/';
+  if (abs !== null) {
+    target = target.slice(abs[0].length) || '/';
+    // the URL's authority is the Host a client would send
+    const authority = abs[0].slice(abs[0].indexOf('//') + 2);
+    if (req.headers['host'] === undefined && authority !== '') req.headers['host'] = authority;
+  }
   if (!target.startsWith('/')) target = `/${target}`;
   const paranoia = Number(o.paranoia ?? '1');
   const threshold = Number(o.threshold ?? '5');
@@ -148,14 +161,45 @@ export async function wafTestCommand(argv: string[]): Promise<number> {
     headers: req.headers,
     body: req.body,
   };
+  const engine = o.engine ?? 'builtin';
+  if (engine !== 'builtin' && engine !== 'crs' && engine !== 'both') {
+    process.stderr.write('--engine must be builtin, crs or both\n');
+    return 2;
+  }
+  let cv: CrsVerdict | null = null;
+  if (engine !== 'builtin') {
+    try {
+      const crs = loadCrs({ path: o.crs ?? BUNDLED_CRS, paranoia, inboundThreshold: threshold });
+      cv = crs.evaluate(crsRequest(wreq));
+    } catch (e) {
+      process.stderr.write(`${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   const policy: Policy = { paranoia: paranoia as 1 | 2 | 3 | 4, threshold, exclusions: [] };
-  const ev = evaluate(wreq, compileRules(BUILTIN_RULES), policy, { allMatches: true });
+  const ev = engine === 'crs' ? null : evaluate(wreq, compileRules(BUILTIN_RULES), policy, { allMatches: true });
+  const blocked = ev?.blocked === true || cv?.blocked === true;
   if (o.json === true) {
-    process.stdout.write(`${JSON.stringify({ ...ev, threshold, paranoia }, null, 2)}\n`);
-    return ev.blocked ? 1 : 0;
+    const crs = cv === null ? {} : { crs: { blocked: cv.blocked, blocked_by: cv.blockedBy, score: cv.score, rules: cv.hits } };
+    process.stdout.write(`${JSON.stringify({ ...(ev ?? {}), ...crs, blocked, threshold, paranoia }, null, 2)}\n`);
+    return blocked ? 1 : 0;
   }
   const out: string[] = [];
   out.push(`${wreq.method} ${target}`);
+  if (cv !== null) {
+    out.push(`OWASP CRS (${o.crs ?? 'bundled v4.28.0'}) at paranoia ${paranoia}:`);
+    if (cv.hits.length === 0) out.push('  no rule matched');
+    for (const h of cv.hits) {
+      out.push(`  ${h.id}  ${h.message}`);
+      for (const m of h.matches) out.push(`      on ${m.variable}: ${JSON.stringify(m.value.length > 200 ? `${m.value.slice(0, 200)}...` : m.value)}`);
+    }
+    out.push(`  inbound score ${cv.score} / threshold ${threshold}: ${cv.blocked ? `BLOCKED by ${cv.blockedBy} (403 PC_ERR_WAF_BLOCKED)` : 'allowed'}`);
+  }
+  if (ev === null) {
+    process.stdout.write(`${out.join('\n')}\n`);
+    return blocked ? 1 : 0;
+  }
+  if (cv !== null) out.push('built-in rules:');
   if (ev.matches.length === 0) out.push('no rule matched');
   for (const m of ev.matches) {
     out.push(`  ${m.ruleId}  ${m.severity} (+${m.score})  on ${m.target}`);
@@ -166,5 +210,5 @@ export async function wafTestCommand(argv: string[]): Promise<number> {
   if (ev.truncated) out.push('  (inspection limits reached: the gateway blocks such requests by default, waf.on_limit)');
   out.push(`score ${ev.score} / threshold ${threshold} at paranoia ${paranoia}: ${ev.blocked ? 'BLOCKED (403 PC_ERR_WAF_BLOCKED)' : 'allowed'}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  return ev.blocked ? 1 : 0;
+  return blocked ? 1 : 0;
 }

@@ -41,3 +41,20 @@ test('waf test exits 2 on a usage error', () => {
   assert.equal(cli([]).code, 2);
   assert.equal(cli(['--paranoia', '9', '/']).code, 2);
 });
+
+test('waf test --engine crs explains a request under the bundled CRS: rule ids, the variable, the transformed value, the verdict', () => {
+  const r = cli(['--engine', 'crs', 'http://api.local/search?q=%27%20OR%201%3D1--']);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.out, /942100 +SQL Injection Attack Detected via libinjection/);
+  assert.match(r.out, /on ARGS:q: "' OR 1=1--"/);
+  assert.match(r.out, /BLOCKED by 949110/);
+  assert.doesNotMatch(r.out, /920280/, 'the URL host is the Host header');
+  assert.doesNotMatch(r.out, /sqli-100/, 'the built-in rules do not run with --engine crs');
+});
+
+test('waf test --engine both runs both rule sets; a clean request passes both', () => {
+  const r = cli(['--engine', 'both', '-H', 'Host: api.local', '-H', 'User-Agent: curl/8', '-H', 'Accept: */*', '/search?q=widgets']);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /OWASP CRS[^\n]*\n {2}no rule matched/);
+  assert.match(r.out, /built-in rules:\nno rule matched/);
+});
